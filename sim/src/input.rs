@@ -1,0 +1,141 @@
+//! What drives the simulation: per-slot player inputs and commands, grouped by tick into
+//! frames. A frame is everything `World::step` consumes, so the frame stream plus the seed
+//! reproduces a session exactly.
+
+use serde::{Deserialize, Serialize};
+
+/// Most player slots a world can have (the server's `-max-players` is capped here).
+pub const MAX_SLOTS: usize = 64;
+/// Longest player name, in characters.
+pub const MAX_NAME_CHARS: usize = 16;
+/// Most commands one frame may carry.
+pub const MAX_COMMANDS_PER_FRAME: usize = 2 * MAX_SLOTS;
+
+/// Button bits of [`PlayerInput::buttons`].
+pub mod buttons {
+    pub const ATTACK: u8 = 1 << 0;
+    pub const CAST: u8 = 1 << 1;
+    pub const USE_ITEM: u8 = 1 << 2;
+    pub const INTERACT: u8 = 1 << 3;
+    /// Bits with a meaning; the rest are ignored by the rules.
+    pub const ALL: u8 = ATTACK | CAST | USE_ITEM | INTERACT;
+}
+
+/// One player's input for one tick: six bytes.
+///
+/// `move_*` is an analog direction in -127..=127 per axis (normalised by the rules, so
+/// diagonals are not faster); `aim_*` is the facing/aim direction; `slot` picks the spell
+/// (with CAST) or inventory slot (with USE_ITEM / INTERACT).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct PlayerInput {
+    pub move_x: i8,
+    pub move_y: i8,
+    pub aim_x: i8,
+    pub aim_y: i8,
+    pub buttons: u8,
+    pub slot: u8,
+}
+
+impl PlayerInput {
+    pub const IDLE: PlayerInput = PlayerInput {
+        move_x: 0,
+        move_y: 0,
+        aim_x: 0,
+        aim_y: 0,
+        buttons: 0,
+        slot: 0,
+    };
+
+    pub fn pressed(&self, button: u8) -> bool {
+        self.buttons & button != 0
+    }
+}
+
+/// A change to who is playing. Commands are part of the frame so joins and leaves replay.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Command {
+    /// A player takes `slot` with `name`. Ignored if the slot is taken or out of range, or
+    /// the name is invalid (see [`valid_name`]).
+    Join { slot: u8, name: String },
+    /// The player in `slot` leaves; the slot becomes free.
+    Leave { slot: u8 },
+}
+
+/// All inputs for one tick. `inputs[i]` is slot i's input; slots past the end are idle.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Frame {
+    pub tick: u64,
+    pub inputs: Vec<PlayerInput>,
+    pub commands: Vec<Command>,
+}
+
+impl Frame {
+    pub fn new(tick: u64) -> Self {
+        Frame {
+            tick,
+            inputs: Vec::new(),
+            commands: Vec::new(),
+        }
+    }
+
+    /// Slot `slot`'s input, idle when the frame has none for it.
+    pub fn input(&self, slot: usize) -> PlayerInput {
+        self.inputs.get(slot).copied().unwrap_or(PlayerInput::IDLE)
+    }
+
+    /// Sets slot `slot`'s input, growing the vector with idle inputs as needed.
+    pub fn set_input(&mut self, slot: usize, input: PlayerInput) {
+        if slot >= MAX_SLOTS {
+            return;
+        }
+        if self.inputs.len() <= slot {
+            self.inputs.resize(slot + 1, PlayerInput::IDLE);
+        }
+        self.inputs[slot] = input;
+    }
+}
+
+/// A player name is 1 to 16 characters, letters, digits, `_`, `-` or space, not starting or
+/// ending with a space.
+pub fn valid_name(name: &str) -> bool {
+    let n = name.chars().count();
+    (1..=MAX_NAME_CHARS).contains(&n)
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == ' ')
+        && !name.starts_with(' ')
+        && !name.ends_with(' ')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_inputs_are_idle() {
+        let mut f = Frame::new(1);
+        assert_eq!(f.input(3), PlayerInput::IDLE);
+        f.set_input(
+            2,
+            PlayerInput {
+                move_x: 5,
+                ..PlayerInput::IDLE
+            },
+        );
+        assert_eq!(f.inputs.len(), 3);
+        assert_eq!(f.input(2).move_x, 5);
+        f.set_input(MAX_SLOTS, PlayerInput::IDLE);
+        assert_eq!(f.inputs.len(), 3);
+    }
+
+    #[test]
+    fn names() {
+        assert!(valid_name("alice"));
+        assert!(valid_name("Bob the 2nd"));
+        assert!(!valid_name(""));
+        assert!(!valid_name(" lead"));
+        assert!(!valid_name("a\nb"));
+        assert!(!valid_name("seventeen chars!!"));
+        assert!(!valid_name("abcdefghijklmnopq"));
+    }
+}

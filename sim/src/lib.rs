@@ -1,0 +1,16 @@
+//! venture-sim: Venture's deterministic simulation.
+//!
+//! Everything here is pure: no I/O, no clocks, no threads, no floats in state or in
+//! [`World::step`]. The same configuration and the same frames give the same checksums on
+//! every machine and in debug and release builds. See ARCHITECTURE.md for the map of the
+//! crate and DESIGN.md for the determinism contract.
+
+pub mod input;
+pub mod map;
+pub mod units;
+
+pub use input::{buttons, valid_name, Command, Frame, PlayerInput, MAX_SLOTS};
+pub use map::{Rect, Room, RoomKind, Tile, TileMap};
+pub use units::{Vec2, SUB};
+pub mod gen;
+pub mod rng;

@@ -1,0 +1,1 @@
+//! Venture server application.
