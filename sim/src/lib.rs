@@ -13,4 +13,6 @@ pub use input::{buttons, valid_name, Command, Frame, PlayerInput, MAX_SLOTS};
 pub use map::{Rect, Room, RoomKind, Tile, TileMap};
 pub use units::{Vec2, SUB};
 pub mod gen;
+pub mod genre;
 pub mod rng;
+pub use genre::Genre;
