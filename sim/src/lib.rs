@@ -16,3 +16,17 @@ pub mod gen;
 pub mod genre;
 pub mod rng;
 pub use genre::Genre;
+pub mod config;
+pub mod event;
+pub mod movement;
+pub mod player;
+pub mod rollback;
+pub mod snapshot;
+pub mod world;
+
+pub use config::SimConfig;
+pub use event::Event;
+pub use rollback::{Rollback, RollbackError};
+pub use snapshot::SnapshotError;
+pub use world::{StepError, World, SIM_VERSION};
+pub mod script;

@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The project's test command (README): every test in the workspace, then the determinism
+# suite again in release so debug and release are both pinned to the same golden checksums.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo test --workspace
+cargo test --release -p venture-sim --test determinism

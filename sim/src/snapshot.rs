@@ -1,0 +1,186 @@
+//! Checksums and snapshots of the whole world state.
+//!
+//! Both are the bincode encoding of the state: the checksum streams that encoding through
+//! crc32 (no allocation), the snapshot stores it behind a header. So the checksum covers
+//! exactly what a snapshot restores: every byte of state, nothing else.
+//!
+//! Snapshot layout: `b"VSNP"`, format version (u16 LE), [`SIM_VERSION`] (u32 LE), then the
+//! bincode (standard config, varint) encoding of the state. Decoding is size-limited,
+//! rejects trailing bytes, and validates the state's invariants before returning a world,
+//! so a hostile snapshot yields an error, never a world that panics later.
+
+use crate::world::{World, WorldState, SIM_VERSION};
+use std::io::Write;
+
+const MAGIC: &[u8; 4] = b"VSNP";
+/// Version of the snapshot container (not of the state inside, which is SIM_VERSION).
+pub const SNAPSHOT_FORMAT: u16 = 1;
+const HEADER_LEN: usize = 4 + 2 + 4;
+/// Largest snapshot accepted: a 1024x1024 map is 1 MiB; the rest is small.
+pub const MAX_SNAPSHOT_BYTES: usize = 16 << 20;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("snapshot is {0} bytes, shorter than its header")]
+    Truncated(usize),
+    #[error("not a snapshot (bad magic)")]
+    BadMagic,
+    #[error("snapshot format {found} is not supported (this build reads {SNAPSHOT_FORMAT})")]
+    Format { found: u16 },
+    #[error("snapshot is of simulation version {found}, this build runs {SIM_VERSION}")]
+    SimVersion { found: u32 },
+    #[error("snapshot is {0} bytes, over the {MAX_SNAPSHOT_BYTES}-byte limit")]
+    TooLarge(usize),
+    #[error("snapshot body does not decode: {0}")]
+    Decode(String),
+    #[error("snapshot has {0} trailing bytes")]
+    TrailingBytes(usize),
+    #[error("snapshot state is inconsistent: {0}")]
+    Invalid(String),
+}
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_SNAPSHOT_BYTES>()
+}
+
+/// A `Write` that feeds crc32 through a small stack buffer (bincode writes field by field;
+/// batching keeps the hasher on its fast path).
+struct CrcWriter {
+    hasher: crc32fast::Hasher,
+    buf: [u8; 512],
+    len: usize,
+}
+
+impl CrcWriter {
+    fn flush_buf(&mut self) {
+        self.hasher.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl Write for CrcWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if data.len() >= self.buf.len() {
+            self.flush_buf();
+            self.hasher.update(data);
+        } else {
+            if self.len + data.len() > self.buf.len() {
+                self.flush_buf();
+            }
+            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
+            self.len += data.len();
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.flush_buf();
+        Ok(())
+    }
+}
+
+impl World {
+    /// crc32 of the whole state's encoding. Computed every tick by servers and clients.
+    pub fn checksum(&self) -> u32 {
+        let mut w = CrcWriter {
+            hasher: crc32fast::Hasher::new(),
+            buf: [0; 512],
+            len: 0,
+        };
+        // Unwrap: CrcWriter never fails and the state always serialises (no maps with
+        // non-string keys, no unsized sequences), well under the size limit.
+        bincode::serde::encode_into_std_write(&self.state, &mut w, bincode::config::standard())
+            .expect("state serialises into a checksum");
+        w.flush_buf();
+        w.hasher.finalize()
+    }
+
+    /// The whole state as bytes; [`World::restore`] gives back an identical world.
+    pub fn snapshot(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(HEADER_LEN + self.map().tiles().len() + 1024);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
+        out.extend_from_slice(&SIM_VERSION.to_le_bytes());
+        // Unwrap: writing to a Vec cannot fail and the state always serialises.
+        bincode::serde::encode_into_std_write(&self.state, &mut out, bincode::config::standard())
+            .expect("state serialises into a snapshot");
+        out
+    }
+
+    /// Rebuilds a world from [`World::snapshot`] bytes, checking header, size and invariants.
+    pub fn restore(bytes: &[u8]) -> Result<World, SnapshotError> {
+        if bytes.len() < HEADER_LEN {
+            return Err(SnapshotError::Truncated(bytes.len()));
+        }
+        if bytes.len() > MAX_SNAPSHOT_BYTES + HEADER_LEN {
+            return Err(SnapshotError::TooLarge(bytes.len()));
+        }
+        if &bytes[..4] != MAGIC {
+            return Err(SnapshotError::BadMagic);
+        }
+        let format = u16::from_le_bytes([bytes[4], bytes[5]]);
+        if format != SNAPSHOT_FORMAT {
+            return Err(SnapshotError::Format { found: format });
+        }
+        let sim = u32::from_le_bytes([bytes[6], bytes[7], bytes[8], bytes[9]]);
+        if sim != SIM_VERSION {
+            return Err(SnapshotError::SimVersion { found: sim });
+        }
+        let body = &bytes[HEADER_LEN..];
+        let (state, used): (WorldState, usize) =
+            bincode::serde::decode_from_slice(body, bincode_config())
+                .map_err(|e| SnapshotError::Decode(e.to_string()))?;
+        if used != body.len() {
+            return Err(SnapshotError::TrailingBytes(body.len() - used));
+        }
+        state.validate().map_err(SnapshotError::Invalid)?;
+        Ok(World::from_state(state))
+    }
+}
+
+impl WorldState {
+    /// The invariants `step` relies on. Anything a generated-and-stepped world always
+    /// satisfies, and a forged snapshot might not.
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        self.config.validate().map_err(|e| e.to_string())?;
+        let map = &self.level.map;
+        if (map.width(), map.height()) != (self.config.width, self.config.height) {
+            return Err(format!(
+                "map is {}x{} but config says {}x{}",
+                map.width(),
+                map.height(),
+                self.config.width,
+                self.config.height
+            ));
+        }
+        for (what, (x, y)) in [("spawn", self.level.spawn), ("exit", self.level.exit)] {
+            if !map.is_walkable(x, y) {
+                return Err(format!("{what} ({x}, {y}) is not a walkable tile"));
+            }
+        }
+        if self.players.len() != self.config.max_players as usize {
+            return Err(format!(
+                "{} player slots for max_players {}",
+                self.players.len(),
+                self.config.max_players
+            ));
+        }
+        let limit_x = map.width() as i32 * crate::units::SUB;
+        let limit_y = map.height() as i32 * crate::units::SUB;
+        for p in self.players.iter().flatten() {
+            if p.id.0 >= self.next_entity {
+                return Err(format!(
+                    "player id {} not below next id {}",
+                    p.id.0, self.next_entity
+                ));
+            }
+            if !crate::input::valid_name(&p.name) {
+                return Err("invalid player name".into());
+            }
+            if !(0..limit_x).contains(&p.pos.x) || !(0..limit_y).contains(&p.pos.y) {
+                return Err(format!("player {} outside the map", p.id.0));
+            }
+        }
+        Ok(())
+    }
+}

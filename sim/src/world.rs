@@ -1,0 +1,247 @@
+//! The world: all simulation state, generated from a [`SimConfig`] and advanced one tick per
+//! [`Frame`]. Systems run in a fixed order each tick and iterate entities in id order.
+
+use crate::config::{ConfigError, SimConfig};
+use crate::event::{Event, IgnoredReason};
+use crate::gen::{self, Level};
+use crate::input::{valid_name, Command, Frame};
+use crate::map::TileMap;
+use crate::player::{EntityId, Player, PLAYER_SPEED_PER_SEC};
+use crate::rng::{Purpose, Stream};
+use crate::units::{per_tick, Vec2};
+use serde::{Deserialize, Serialize};
+
+/// Version of the simulation rules and state layout. Bump it whenever a golden checksum
+/// changes: replays and peers refuse a different version.
+pub const SIM_VERSION: u32 = 1;
+
+/// A frame that cannot be applied to this world.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StepError {
+    #[error("frame for tick {got} does not follow tick {current} (expected {})", current + 1)]
+    WrongTick { current: u64, got: u64 },
+    #[error("frame has {0} commands (at most {max})", max = crate::input::MAX_COMMANDS_PER_FRAME)]
+    TooManyCommands(usize),
+}
+
+/// The random streams the rules draw from, one per purpose.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Streams {
+    pub combat: Stream,
+    pub ai: Stream,
+    pub loot: Stream,
+    pub spawn: Stream,
+}
+
+impl Streams {
+    fn new(seed: u64) -> Self {
+        Streams {
+            combat: Stream::new(seed, Purpose::Combat),
+            ai: Stream::new(seed, Purpose::Ai),
+            loot: Stream::new(seed, Purpose::Loot),
+            spawn: Stream::new(seed, Purpose::Spawn),
+        }
+    }
+}
+
+/// Every byte of simulation state. The checksum and the snapshot are this struct's
+/// encoding, so nothing outside it can influence the next tick.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct WorldState {
+    pub config: SimConfig,
+    pub tick: u64,
+    pub level: Level,
+    pub next_entity: u32,
+    /// Indexed by slot; `None` is a free slot. Length is `config.max_players`.
+    pub players: Vec<Option<Player>>,
+    pub streams: Streams,
+}
+
+/// The simulation. Cloning is cheap enough for rollback (a few tens of KB).
+#[derive(Clone, Debug)]
+pub struct World {
+    pub(crate) state: WorldState,
+    /// What the last `step` did (derived output; never read by the rules).
+    events: Vec<Event>,
+}
+
+impl PartialEq for World {
+    /// Worlds are equal when their states are; events are output, not state.
+    fn eq(&self, other: &Self) -> bool {
+        self.state == other.state
+    }
+}
+impl Eq for World {}
+
+impl World {
+    /// Generates the world for `config` at tick 0.
+    pub fn new(config: &SimConfig) -> Result<World, ConfigError> {
+        config.validate()?;
+        let mut terrain = Stream::new(
+            config.seed ^ (config.depth as u64).rotate_left(32),
+            Purpose::Terrain,
+        );
+        let level = gen::bsp::generate(&mut terrain, config.width, config.height);
+        let state = WorldState {
+            config: config.clone(),
+            tick: 0,
+            level,
+            next_entity: 1,
+            players: vec![None; config.max_players as usize],
+            streams: Streams::new(config.seed),
+        };
+        Ok(World {
+            state,
+            events: Vec::new(),
+        })
+    }
+
+    pub(crate) fn from_state(state: WorldState) -> World {
+        World {
+            state,
+            events: Vec::new(),
+        }
+    }
+
+    /// The tick of the last applied frame (0 right after generation).
+    pub fn tick(&self) -> u64 {
+        self.state.tick
+    }
+
+    pub fn config(&self) -> &SimConfig {
+        &self.state.config
+    }
+
+    pub fn level(&self) -> &Level {
+        &self.state.level
+    }
+
+    pub fn map(&self) -> &TileMap {
+        &self.state.level.map
+    }
+
+    /// The player in `slot`, if any.
+    pub fn player(&self, slot: usize) -> Option<&Player> {
+        self.state.players.get(slot).and_then(Option::as_ref)
+    }
+
+    /// Occupied slots with their players, in slot order.
+    pub fn players(&self) -> impl Iterator<Item = (usize, &Player)> {
+        self.state
+            .players
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.as_ref().map(|p| (i, p)))
+    }
+
+    pub fn player_count(&self) -> usize {
+        self.state.players.iter().filter(|p| p.is_some()).count()
+    }
+
+    /// Events of the last step.
+    pub fn events(&self) -> &[Event] {
+        &self.events
+    }
+
+    /// Advances one tick. `frame.tick` must be `self.tick() + 1`; a rejected frame leaves
+    /// the world unchanged.
+    pub fn step(&mut self, frame: &Frame) -> Result<(), StepError> {
+        let current = self.state.tick;
+        if frame.tick != current.wrapping_add(1) {
+            return Err(StepError::WrongTick {
+                current,
+                got: frame.tick,
+            });
+        }
+        if frame.commands.len() > crate::input::MAX_COMMANDS_PER_FRAME {
+            return Err(StepError::TooManyCommands(frame.commands.len()));
+        }
+        self.events.clear();
+        self.state.tick = frame.tick;
+        for command in &frame.commands {
+            self.apply_command(command);
+        }
+        let speed = per_tick(PLAYER_SPEED_PER_SEC, self.state.config.tick_rate);
+        let map = &self.state.level.map;
+        for (slot, player) in self.state.players.iter_mut().enumerate() {
+            if let Some(player) = player {
+                player.apply_movement(map, &frame.input(slot), speed);
+            }
+        }
+        Ok(())
+    }
+
+    fn apply_command(&mut self, command: &Command) {
+        match command {
+            Command::Join { slot, name } => {
+                let reason = match self.state.players.get(*slot as usize) {
+                    None => Some(IgnoredReason::SlotOutOfRange),
+                    Some(Some(_)) => Some(IgnoredReason::SlotTaken),
+                    Some(None) if !valid_name(name) => Some(IgnoredReason::InvalidName),
+                    Some(None) => None,
+                };
+                if let Some(reason) = reason {
+                    self.events.push(Event::CommandIgnored {
+                        slot: *slot,
+                        reason,
+                    });
+                    return;
+                }
+                let id = self.allocate_id();
+                let pos = self.spawn_position(*slot as usize);
+                self.state.players[*slot as usize] = Some(Player::new(id, name.clone(), pos));
+                self.events.push(Event::PlayerJoined {
+                    slot: *slot,
+                    name: name.clone(),
+                });
+            }
+            Command::Leave { slot } => match self
+                .state
+                .players
+                .get_mut(*slot as usize)
+                .and_then(Option::take)
+            {
+                Some(p) => self.events.push(Event::PlayerLeft {
+                    slot: *slot,
+                    name: p.name,
+                }),
+                None => self.events.push(Event::CommandIgnored {
+                    slot: *slot,
+                    reason: IgnoredReason::NoSuchPlayer,
+                }),
+            },
+        }
+    }
+
+    fn allocate_id(&mut self) -> EntityId {
+        let id = EntityId(self.state.next_entity);
+        // Ids are never reused; 4 billion entities is far beyond any session, and saturating
+        // keeps a pathological one deterministic instead of wrapping into live ids.
+        self.state.next_entity = self.state.next_entity.saturating_add(1);
+        id
+    }
+
+    /// Where the player of `slot` appears: a walkable tile near the spawn, spread by slot so
+    /// players do not all stand on the stairs.
+    fn spawn_position(&self, slot: usize) -> Vec2 {
+        let (sx, sy) = self.state.level.spawn;
+        const OFFSETS: [(i32, i32); 9] = [
+            (0, 0),
+            (1, 0),
+            (-1, 0),
+            (0, 1),
+            (0, -1),
+            (1, 1),
+            (-1, -1),
+            (1, -1),
+            (-1, 1),
+        ];
+        let map = &self.state.level.map;
+        let (dx, dy) = OFFSETS[slot % OFFSETS.len()];
+        if map.is_walkable(sx + dx, sy + dy) {
+            Vec2::tile_centre(sx + dx, sy + dy)
+        } else {
+            Vec2::tile_centre(sx, sy)
+        }
+    }
+}

@@ -1,0 +1,210 @@
+//! venture-world: generates a level and shows it (ASCII with a legend, or JSON), and can run
+//! a scripted simulation to print its checksum sequence (used by the cross-process
+//! determinism test).
+
+use argh::FromArgs;
+use std::process::ExitCode;
+use std::time::Instant;
+use venture_sim::gen::GeneratorKind;
+use venture_sim::script::scripted_frame;
+use venture_sim::{Genre, SimConfig, Tile, World};
+
+/// Generate a Venture level and print it.
+#[derive(FromArgs)]
+struct Args {
+    /// world seed (default 12345)
+    #[argh(option, default = "12345")]
+    seed: u64,
+    /// genre: fantasy, scifi, horror, cyberpunk, postapoc (default fantasy)
+    #[argh(option, default = "String::from(\"fantasy\")")]
+    genre: String,
+    /// dungeon depth, 1 or more (default 1)
+    #[argh(option, default = "1")]
+    depth: u32,
+    /// difficulty, 0.0 to 10.0 (default 0.5)
+    #[argh(option, default = "String::from(\"0.5\")")]
+    difficulty: String,
+    /// map size as WxH, each side 20 to 1024 (default 100x100)
+    #[argh(option, default = "String::from(\"100x100\")")]
+    size: String,
+    /// force a terrain generator: bsp, caves, maze, forest, city, composite
+    #[argh(option)]
+    generator: Option<String>,
+    /// print one JSON object instead of the ASCII map
+    #[argh(switch)]
+    json: bool,
+    /// run this many ticks of scripted bots and print each tick's checksum
+    #[argh(option)]
+    simulate: Option<u64>,
+    /// bots for --simulate (default 4)
+    #[argh(option, default = "4")]
+    players: u8,
+}
+
+fn main() -> ExitCode {
+    let args: Args = argh::from_env();
+    let config = match build_config(&args) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("venture-world: {msg}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    let world = match World::new(&config) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("venture-world: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let generation_us = started.elapsed().as_micros();
+    if let Some(ticks) = args.simulate {
+        simulate(world, ticks, args.players as usize);
+        return ExitCode::SUCCESS;
+    }
+    if args.json {
+        print_json(&world, generation_us);
+    } else {
+        print_ascii(&world, generation_us);
+    }
+    ExitCode::SUCCESS
+}
+
+fn build_config(args: &Args) -> Result<SimConfig, String> {
+    let genre: Genre = args.genre.parse().map_err(|e| format!("{e}"))?;
+    let (w, h) = args
+        .size
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u16>().ok()?, h.trim().parse::<u16>().ok()?)))
+        .ok_or_else(|| {
+            format!(
+                "invalid --size {:?}: expected WxH, e.g. 100x100, each side 20 to 1024",
+                args.size
+            )
+        })?;
+    let difficulty_permille = parse_permille(&args.difficulty).ok_or_else(|| {
+        format!(
+            "invalid --difficulty {:?}: expected a number from 0.0 to 10.0",
+            args.difficulty
+        )
+    })?;
+    let generator = match &args.generator {
+        None => None,
+        Some(name) => Some(GeneratorKind::from_name(name).ok_or_else(|| {
+            let valid: Vec<&str> = GeneratorKind::ALL.iter().map(|g| g.name()).collect();
+            format!(
+                "unknown generator {name:?}: valid generators are {}",
+                valid.join(", ")
+            )
+        })?),
+    };
+    let config = SimConfig {
+        seed: args.seed,
+        genre,
+        depth: args.depth,
+        difficulty_permille,
+        width: w,
+        height: h,
+        max_players: args.players.max(1),
+        generator,
+        ..SimConfig::default()
+    };
+    config.validate().map_err(|e| e.to_string())?;
+    Ok(config)
+}
+
+/// Parses a decimal like "0.5" or "2" into permille without floats (3 decimals at most).
+fn parse_permille(s: &str) -> Option<u32> {
+    let (int, frac) = s.trim().split_once('.').unwrap_or((s.trim(), ""));
+    if frac.len() > 3 || (int.is_empty() && frac.is_empty()) {
+        return None;
+    }
+    let int: u32 = if int.is_empty() { 0 } else { int.parse().ok()? };
+    let frac: u32 = if frac.is_empty() {
+        0
+    } else {
+        format!("{frac:0<3}").parse().ok()?
+    };
+    int.checked_mul(1000)?.checked_add(frac)
+}
+
+fn simulate(mut world: World, ticks: u64, players: usize) {
+    for t in 1..=ticks {
+        let frame = scripted_frame(world.config().seed, t, players);
+        if let Err(e) = world.step(&frame) {
+            eprintln!("venture-world: {e}");
+            std::process::exit(1);
+        }
+        println!("{t} {:08x}", world.checksum());
+    }
+}
+
+fn stats(world: &World) -> (usize, usize) {
+    let map = world.map();
+    let (sx, sy) = world.level().spawn;
+    (map.walkable_count(), map.reachable_count(sx, sy))
+}
+
+fn print_ascii(world: &World, generation_us: u128) {
+    let map = world.map();
+    let (walkable, reachable) = stats(world);
+    let mut out = String::with_capacity((map.width() as usize + 1) * map.height() as usize + 1024);
+    for y in 0..map.height() as i32 {
+        for x in 0..map.width() as i32 {
+            out.push(map.get(x, y).glyph());
+        }
+        out.push('\n');
+    }
+    out.push_str("\nLegend: ");
+    let used: Vec<String> = Tile::ALL
+        .iter()
+        .filter(|&&t| map.count(t) > 0)
+        .map(|t| format!("{} {}", t.glyph(), t.name()))
+        .collect();
+    out.push_str(&used.join(", "));
+    let c = world.config();
+    out.push_str(&format!(
+        "\nseed {} genre {} depth {} generator {} size {}x{}\nrooms {} walkable {} reachable {} generation {} us checksum {:08x}\n",
+        c.seed,
+        c.genre,
+        c.depth,
+        world.level().generator.name(),
+        map.width(),
+        map.height(),
+        world.level().rooms.len(),
+        walkable,
+        reachable,
+        generation_us,
+        world.checksum()
+    ));
+    print!("{out}");
+}
+
+fn print_json(world: &World, generation_us: u128) {
+    let map = world.map();
+    let (walkable, reachable) = stats(world);
+    let c = world.config();
+    let tiles: serde_json::Map<String, serde_json::Value> = Tile::ALL
+        .iter()
+        .map(|&t| (t.name().to_string(), map.count(t).into()))
+        .collect();
+    let v = serde_json::json!({
+        "seed": c.seed,
+        "genre": c.genre.id(),
+        "depth": c.depth,
+        "generator": world.level().generator.name(),
+        "width": map.width(),
+        "height": map.height(),
+        "rooms": world.level().rooms.len(),
+        "walkable": walkable,
+        "reachable": reachable,
+        "spawn": [world.level().spawn.0, world.level().spawn.1],
+        "exit": [world.level().exit.0, world.level().exit.1],
+        "tiles": tiles,
+        "checksum": world.checksum(),
+        "checksum_hex": format!("{:08x}", world.checksum()),
+        "generation_us": generation_us,
+    });
+    println!("{v}");
+}

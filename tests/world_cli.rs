@@ -1,0 +1,68 @@
+//! venture-world as a process: output formats, errors, and the same checksum sequence from
+//! two separate processes.
+
+use std::process::Command;
+
+fn world(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_venture-world"))
+        .args(args)
+        .output()
+        .expect("venture-world runs")
+}
+
+#[test]
+fn two_processes_produce_the_same_checksum_sequence() {
+    let a = world(&["--simulate", "600", "--players", "4"]);
+    let b = world(&["--simulate", "600", "--players", "4"]);
+    assert!(a.status.success() && b.status.success());
+    let lines = String::from_utf8(a.stdout.clone()).expect("utf-8");
+    assert_eq!(lines.lines().count(), 600);
+    assert_eq!(a.stdout, b.stdout);
+    let other = world(&["--simulate", "600", "--players", "4", "--seed", "99"]);
+    assert_ne!(a.stdout, other.stdout);
+}
+
+#[test]
+fn json_has_the_documented_keys() {
+    let out = world(&["--seed", "12345", "--genre", "fantasy", "--json"]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("one JSON object");
+    for key in [
+        "seed",
+        "genre",
+        "width",
+        "height",
+        "rooms",
+        "walkable",
+        "reachable",
+        "checksum",
+        "generation_us",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["seed"], 12345);
+    assert_eq!(v["walkable"], v["reachable"]);
+}
+
+#[test]
+fn ascii_has_map_legend_and_stats() {
+    let out = world(&["--seed", "7"]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(text.contains("Legend: # wall"));
+    assert!(text.contains("reachable"));
+    assert!(text.lines().filter(|l| l.len() == 100).count() >= 100);
+}
+
+#[test]
+fn bad_arguments_exit_2_with_what_is_valid() {
+    let out = world(&["--genre", "western"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("fantasy, scifi, horror, cyberpunk, postapoc"));
+    let out = world(&["--size", "5x5"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("20 to 1024"));
+    let out = world(&["--size", "huge"]);
+    assert_eq!(out.status.code(), Some(2));
+}
