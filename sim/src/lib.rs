@@ -29,4 +29,8 @@ pub use event::Event;
 pub use rollback::{Rollback, RollbackError};
 pub use snapshot::SnapshotError;
 pub use world::{StepError, World, SIM_VERSION};
+pub mod combat;
+pub mod nav;
 pub mod script;
+pub mod stats;
+pub mod status;
