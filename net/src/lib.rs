@@ -13,4 +13,5 @@
 
 pub mod chunk;
 pub mod cookie;
+pub mod protocol;
 pub mod window;
