@@ -14,4 +14,5 @@
 pub mod chunk;
 pub mod cookie;
 pub mod protocol;
+pub mod transport;
 pub mod window;
