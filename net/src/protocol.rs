@@ -1,0 +1,756 @@
+//! Venture's wire protocol: versioned messages and their bounded codec.
+//!
+//! Every datagram (a laminar payload) is a 4-byte header, `MAGIC` (2 bytes) then
+//! [`PROTOCOL_VERSION`] (u16 little-endian), followed by one bincode-2 encoded
+//! [`Message`] (serde, `config::standard()`, varint integers). The header is checked
+//! before any decoding. Encoded datagrams never exceed [`MAX_DATAGRAM`] bytes
+//! ([`encode_bounded`] refuses), and [`decode`] treats its input as hostile: size-limited
+//! bincode decoding, no trailing bytes, then explicit validation of every length, name,
+//! and tick sequence ([`Message::validate`]). Nothing here panics on any input.
+//!
+//! Per-tick data (confirmed frames down, inputs up) travels unreliably with redundancy:
+//! [`pack_frames`] and [`pack_inputs`] put as many items as fit into one datagram; pair
+//! them with [`crate::window`].
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+use venture_sim::input::{MAX_COMMANDS_PER_FRAME, MAX_SLOTS};
+use venture_sim::{valid_name, Command, Frame, PlayerInput};
+
+use crate::chunk::{ChunkAck, CHUNK_SIZE};
+use crate::cookie::Cookie;
+
+/// First two bytes of every datagram.
+pub const MAGIC: [u8; 2] = *b"VN";
+/// Wire protocol version; bump on any incompatible change to [`Message`].
+pub const PROTOCOL_VERSION: u16 = 1;
+/// Bytes of header before the encoded message.
+pub const HEADER_LEN: usize = 4;
+/// Largest datagram we send or accept (header included).
+pub const MAX_DATAGRAM: usize = 1200;
+/// bincode's decode allocation limit: no message may claim more than this.
+pub const DECODE_LIMIT: usize = 4096;
+/// Most confirmed frames in one `Frames` message.
+pub const MAX_FRAMES_PER_MESSAGE: usize = 128;
+/// Most inputs in one `Inputs` message.
+pub const MAX_INPUTS_PER_MESSAGE: usize = 256;
+/// Longest genre name accepted, in bytes.
+pub const MAX_GENRE_LEN: usize = 32;
+
+/// Why a client asks for a snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SnapshotReason {
+    /// Joining a running world.
+    Join,
+    /// Our checksum for `tick` differed from the server's.
+    Desync {
+        tick: u64,
+        client_checksum: u32,
+        server_checksum: u32,
+    },
+    /// Fell too far behind to catch up from frames.
+    FellBehind,
+}
+
+/// Why the server refused a client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RejectReason {
+    Full,
+    VersionMismatch {
+        server_protocol: u16,
+        server_sim: u32,
+    },
+    BadCookie,
+    BadName,
+    ShuttingDown,
+    NameTaken,
+}
+
+/// A confirmed frame with the server's world checksum after stepping it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConfirmedFrame {
+    pub frame: Frame,
+    pub checksum: u32,
+}
+
+/// Every message on the wire. Client-to-server first, then server-to-client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    // ---- client -> server ----
+    /// First contact; answered with `Challenge` (or `Reject`), never with more bytes
+    /// than it carried.
+    Hello {
+        protocol: u16,
+        sim_version: u32,
+    },
+    /// Echoes the cookie from `Challenge`; asks for a slot.
+    Join {
+        cookie: Cookie,
+        name: String,
+        character_secret: [u8; 16],
+    },
+    /// This client's inputs for ticks `first_tick..first_tick + inputs.len()` (a redundant
+    /// window), plus the highest confirmed frame tick received contiguously.
+    Inputs {
+        ack_tick: u64,
+        first_tick: u64,
+        inputs: Vec<PlayerInput>,
+    },
+    SnapshotRequest {
+        reason: SnapshotReason,
+    },
+    /// Selective ack of a snapshot's chunks (see [`ChunkAck`]).
+    SnapshotChunkAck {
+        snapshot_id: u32,
+        contiguous: u16,
+        mask: u64,
+    },
+    Leave,
+    Ping {
+        nonce: u64,
+    },
+
+    // ---- server -> client ----
+    Challenge {
+        cookie: Cookie,
+    },
+    Welcome {
+        slot: u8,
+        tick_rate: u32,
+        seed: u64,
+        genre: String,
+        sim_version: u32,
+        start_tick: u64,
+        world_checksum: u32,
+        snapshot_id: Option<u32>,
+    },
+    Reject {
+        reason: RejectReason,
+    },
+    /// Confirmed frames for ticks `first_tick..first_tick + frames.len()` (a redundant
+    /// window), the highest input tick received from this client, how many of its inputs
+    /// arrived too late, and a signed lead adjustment hint in ticks.
+    Frames {
+        first_tick: u64,
+        frames: Vec<ConfirmedFrame>,
+        input_ack: u64,
+        late_inputs: u32,
+        lead_hint: i32,
+    },
+    SnapshotChunk {
+        snapshot_id: u32,
+        tick: u64,
+        index: u16,
+        count: u16,
+        bytes: Vec<u8>,
+    },
+    Pong {
+        nonce: u64,
+    },
+    ShuttingDown,
+}
+
+/// Which way a message travels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Direction {
+    ClientToServer,
+    ServerToClient,
+}
+
+/// Everything that can go wrong encoding or decoding.
+#[derive(Debug, Error)]
+pub enum ProtocolError {
+    #[error("datagram of {len} bytes is shorter than the {HEADER_LEN}-byte header")]
+    TooShort { len: usize },
+    #[error("datagram of {len} bytes exceeds the maximum of {max}")]
+    TooLarge { len: usize, max: usize },
+    #[error("bad magic bytes {0:02x?}")]
+    BadMagic([u8; 2]),
+    #[error("protocol version {got}, expected {PROTOCOL_VERSION}")]
+    VersionMismatch { got: u16 },
+    #[error("undecodable message: {0}")]
+    Decode(#[from] bincode::error::DecodeError),
+    #[error("unencodable message: {0}")]
+    Encode(#[from] bincode::error::EncodeError),
+    #[error("{trailing} trailing bytes after the message")]
+    TrailingBytes { trailing: usize },
+    #[error("invalid message: {0}")]
+    Invalid(&'static str),
+}
+
+fn config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<DECODE_LIMIT>()
+}
+
+impl Message {
+    /// Which way this message travels.
+    pub fn direction(&self) -> Direction {
+        use Message::*;
+        match self {
+            Hello { .. }
+            | Join { .. }
+            | Inputs { .. }
+            | SnapshotRequest { .. }
+            | SnapshotChunkAck { .. }
+            | Leave
+            | Ping { .. } => Direction::ClientToServer,
+            _ => Direction::ServerToClient,
+        }
+    }
+
+    /// Semantic bounds beyond what bincode checks: names, lengths, tick arithmetic.
+    pub fn validate(&self) -> Result<(), ProtocolError> {
+        use ProtocolError::Invalid;
+        match self {
+            Message::Join { name, .. } if !valid_name(name) => Err(Invalid("bad player name")),
+            Message::Inputs {
+                first_tick, inputs, ..
+            } => {
+                if inputs.len() > MAX_INPUTS_PER_MESSAGE {
+                    return Err(Invalid("too many inputs"));
+                }
+                if first_tick.checked_add(inputs.len() as u64).is_none() {
+                    return Err(Invalid("input ticks overflow"));
+                }
+                Ok(())
+            }
+            Message::Welcome {
+                slot,
+                tick_rate,
+                genre,
+                ..
+            } => {
+                if usize::from(*slot) >= MAX_SLOTS {
+                    return Err(Invalid("slot out of range"));
+                }
+                if !(1..=1000).contains(tick_rate) {
+                    return Err(Invalid("tick rate out of range"));
+                }
+                if genre.is_empty() || genre.len() > MAX_GENRE_LEN {
+                    return Err(Invalid("bad genre length"));
+                }
+                Ok(())
+            }
+            Message::Frames {
+                first_tick, frames, ..
+            } => {
+                if frames.len() > MAX_FRAMES_PER_MESSAGE {
+                    return Err(Invalid("too many frames"));
+                }
+                for (i, cf) in frames.iter().enumerate() {
+                    let expected = first_tick
+                        .checked_add(i as u64)
+                        .ok_or(Invalid("frame ticks overflow"))?;
+                    validate_frame(&cf.frame, expected)?;
+                }
+                Ok(())
+            }
+            Message::SnapshotChunk {
+                index,
+                count,
+                bytes,
+                ..
+            } => {
+                if *count == 0 || index >= count {
+                    return Err(Invalid("chunk index out of range"));
+                }
+                if bytes.len() > CHUNK_SIZE {
+                    return Err(Invalid("chunk too long"));
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The chunk ack carried by a `SnapshotChunkAck`.
+    pub fn chunk_ack(&self) -> Option<(u32, ChunkAck)> {
+        match *self {
+            Message::SnapshotChunkAck {
+                snapshot_id,
+                contiguous,
+                mask,
+            } => Some((snapshot_id, ChunkAck { contiguous, mask })),
+            _ => None,
+        }
+    }
+}
+
+/// Checks one frame inside a `Frames` message: its tick, and sim-level bounds.
+pub fn validate_frame(frame: &Frame, expected_tick: u64) -> Result<(), ProtocolError> {
+    use ProtocolError::Invalid;
+    if frame.tick != expected_tick {
+        return Err(Invalid("frame ticks not consecutive"));
+    }
+    if frame.inputs.len() > MAX_SLOTS {
+        return Err(Invalid("too many inputs in frame"));
+    }
+    if frame.commands.len() > MAX_COMMANDS_PER_FRAME {
+        return Err(Invalid("too many commands in frame"));
+    }
+    for c in &frame.commands {
+        match c {
+            Command::Join { slot, name } => {
+                if usize::from(*slot) >= MAX_SLOTS || !valid_name(name) {
+                    return Err(Invalid("bad join command"));
+                }
+            }
+            Command::Leave { slot } => {
+                if usize::from(*slot) >= MAX_SLOTS {
+                    return Err(Invalid("bad leave command"));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Encodes `msg` with the header, without a size check (see [`encode_bounded`]).
+pub fn encode(msg: &Message) -> Result<Vec<u8>, ProtocolError> {
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+    let body = bincode::serde::encode_to_vec(msg, bincode::config::standard())?;
+    out.extend_from_slice(&body);
+    Ok(out)
+}
+
+/// Encodes `msg`, failing with [`ProtocolError::TooLarge`] past [`MAX_DATAGRAM`] bytes.
+pub fn encode_bounded(msg: &Message) -> Result<Vec<u8>, ProtocolError> {
+    let out = encode(msg)?;
+    if out.len() > MAX_DATAGRAM {
+        return Err(ProtocolError::TooLarge {
+            len: out.len(),
+            max: MAX_DATAGRAM,
+        });
+    }
+    Ok(out)
+}
+
+/// Checks the 4-byte header alone and returns the body.
+pub fn check_header(bytes: &[u8]) -> Result<&[u8], ProtocolError> {
+    if bytes.len() < HEADER_LEN {
+        return Err(ProtocolError::TooShort { len: bytes.len() });
+    }
+    if bytes.len() > MAX_DATAGRAM {
+        return Err(ProtocolError::TooLarge {
+            len: bytes.len(),
+            max: MAX_DATAGRAM,
+        });
+    }
+    let magic = [bytes[0], bytes[1]];
+    if magic != MAGIC {
+        return Err(ProtocolError::BadMagic(magic));
+    }
+    let version = u16::from_le_bytes([bytes[2], bytes[3]]);
+    if version != PROTOCOL_VERSION {
+        return Err(ProtocolError::VersionMismatch { got: version });
+    }
+    Ok(&bytes[HEADER_LEN..])
+}
+
+/// Decodes and validates one datagram.
+pub fn decode(bytes: &[u8]) -> Result<Message, ProtocolError> {
+    let body = check_header(bytes)?;
+    let (msg, used): (Message, usize) = bincode::serde::decode_from_slice(body, config())?;
+    if used != body.len() {
+        return Err(ProtocolError::TrailingBytes {
+            trailing: body.len().saturating_sub(used),
+        });
+    }
+    msg.validate()?;
+    Ok(msg)
+}
+
+/// Bytes bincode's standard config uses for a length prefix / varint of `n`.
+fn varint_len(n: u64) -> usize {
+    match n {
+        0..=250 => 1,
+        251..=0xFFFF => 3,
+        0x1_0000..=0xFFFF_FFFF => 5,
+        _ => 9,
+    }
+}
+
+fn item_len<T: Serialize>(item: &T) -> Result<usize, ProtocolError> {
+    Ok(bincode::serde::encode_to_vec(item, bincode::config::standard())?.len())
+}
+
+/// Encodes a `Frames` message carrying as many of `frames` (consecutive, starting at
+/// `first_tick`, oldest first) as fit in one datagram, at most
+/// [`MAX_FRAMES_PER_MESSAGE`]. Returns the datagram and how many frames it holds (0 if
+/// even the first does not fit: the datagram then carries only the acks).
+pub fn pack_frames<'a>(
+    first_tick: u64,
+    frames: impl IntoIterator<Item = &'a ConfirmedFrame>,
+    input_ack: u64,
+    late_inputs: u32,
+    lead_hint: i32,
+) -> Result<(Vec<u8>, usize), ProtocolError> {
+    let make = |frames: Vec<ConfirmedFrame>| Message::Frames {
+        first_tick,
+        frames,
+        input_ack,
+        late_inputs,
+        lead_hint,
+    };
+    let base = encode(&make(Vec::new()))?.len();
+    let mut picked = Vec::new();
+    let mut used = base;
+    for cf in frames.into_iter().take(MAX_FRAMES_PER_MESSAGE) {
+        let n = picked.len() as u64 + 1;
+        let len = item_len(cf)?;
+        let total = used + len + varint_len(n) - varint_len(0);
+        if total > MAX_DATAGRAM {
+            break;
+        }
+        used += len;
+        picked.push(cf.clone());
+    }
+    shrink_to_fit(picked, make)
+}
+
+/// Encodes an `Inputs` message carrying the newest of `inputs` (for ticks `first_tick..`)
+/// that fit, at most [`MAX_INPUTS_PER_MESSAGE`]: for inputs the freshest matter most, as
+/// older ones may already be late. Returns the datagram and the first tick it carries.
+pub fn pack_inputs(
+    ack_tick: u64,
+    first_tick: u64,
+    inputs: &[PlayerInput],
+) -> Result<(Vec<u8>, u64), ProtocolError> {
+    let make = |first: u64, inputs: Vec<PlayerInput>| Message::Inputs {
+        ack_tick,
+        first_tick: first,
+        inputs,
+    };
+    // Each input is six single-byte fields; find the largest suffix that fits.
+    let mut n = inputs.len().min(MAX_INPUTS_PER_MESSAGE);
+    loop {
+        let skip = inputs.len() - n;
+        let first = first_tick
+            .checked_add(skip as u64)
+            .ok_or(ProtocolError::Invalid("input ticks overflow"))?;
+        match encode_bounded(&make(first, inputs[skip..].to_vec())) {
+            Ok(bytes) => return Ok((bytes, first)),
+            Err(ProtocolError::TooLarge { len, .. }) if n > 0 => {
+                let over = len - MAX_DATAGRAM;
+                n = n.saturating_sub(over.div_ceil(6).max(1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+fn shrink_to_fit(
+    mut picked: Vec<ConfirmedFrame>,
+    make: impl Fn(Vec<ConfirmedFrame>) -> Message,
+) -> Result<(Vec<u8>, usize), ProtocolError> {
+    // The size arithmetic above is exact; this loop is a safety net, not the normal path.
+    loop {
+        let n = picked.len();
+        match encode_bounded(&make(picked.clone())) {
+            Ok(bytes) => return Ok((bytes, n)),
+            Err(ProtocolError::TooLarge { .. }) if n > 0 => {
+                picked.pop();
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(i: u8) -> PlayerInput {
+        PlayerInput {
+            move_x: i as i8,
+            move_y: (i as i8).wrapping_neg(),
+            aim_x: 1,
+            aim_y: -1,
+            buttons: i,
+            slot: 2,
+        }
+    }
+
+    fn frame(tick: u64, players: usize) -> ConfirmedFrame {
+        let mut f = Frame::new(tick);
+        for s in 0..players {
+            f.set_input(s, input(tick as u8 ^ s as u8));
+        }
+        if tick % 10 == 0 {
+            f.commands.push(Command::Join {
+                slot: 1,
+                name: "alice".into(),
+            });
+        }
+        ConfirmedFrame {
+            frame: f,
+            checksum: tick as u32 * 7919,
+        }
+    }
+
+    fn all_messages() -> Vec<Message> {
+        vec![
+            Message::Hello {
+                protocol: PROTOCOL_VERSION,
+                sim_version: 3,
+            },
+            Message::Join {
+                cookie: [9; 16],
+                name: "Bob the 2nd".into(),
+                character_secret: [1; 16],
+            },
+            Message::Inputs {
+                ack_tick: 5,
+                first_tick: 6,
+                inputs: (0..10).map(input).collect(),
+            },
+            Message::SnapshotRequest {
+                reason: SnapshotReason::Desync {
+                    tick: 9,
+                    client_checksum: 1,
+                    server_checksum: 2,
+                },
+            },
+            Message::SnapshotChunkAck {
+                snapshot_id: 1,
+                contiguous: 3,
+                mask: 0b101,
+            },
+            Message::Leave,
+            Message::Ping { nonce: u64::MAX },
+            Message::Challenge { cookie: [3; 16] },
+            Message::Welcome {
+                slot: 3,
+                tick_rate: 20,
+                seed: 12345,
+                genre: "fantasy".into(),
+                sim_version: 3,
+                start_tick: 100,
+                world_checksum: 0xdead_beef,
+                snapshot_id: Some(4),
+            },
+            Message::Reject {
+                reason: RejectReason::VersionMismatch {
+                    server_protocol: 1,
+                    server_sim: 2,
+                },
+            },
+            Message::Frames {
+                first_tick: 10,
+                frames: (10..14).map(|t| frame(t, 4)).collect(),
+                input_ack: 12,
+                late_inputs: 1,
+                lead_hint: -2,
+            },
+            Message::SnapshotChunk {
+                snapshot_id: 4,
+                tick: 100,
+                index: 0,
+                count: 2,
+                bytes: vec![7; CHUNK_SIZE],
+            },
+            Message::Pong { nonce: 1 },
+            Message::ShuttingDown,
+        ]
+    }
+
+    #[test]
+    fn round_trip_every_message() {
+        for m in all_messages() {
+            let bytes = encode_bounded(&m).expect("fits");
+            assert_eq!(&bytes[..2], b"VN");
+            assert_eq!(decode(&bytes).expect("decodes"), m);
+        }
+        assert_eq!(Message::Leave.direction(), Direction::ClientToServer);
+        assert_eq!(Message::ShuttingDown.direction(), Direction::ServerToClient);
+    }
+
+    #[test]
+    fn header_and_trailing_bytes() {
+        let good = encode(&Message::Leave).expect("encodes");
+        assert!(matches!(
+            decode(&good[..3]),
+            Err(ProtocolError::TooShort { .. })
+        ));
+        let mut bad = good.clone();
+        bad[0] = b'X';
+        assert!(matches!(decode(&bad), Err(ProtocolError::BadMagic(_))));
+        let mut bad = good.clone();
+        bad[2] = 99;
+        assert!(matches!(
+            decode(&bad),
+            Err(ProtocolError::VersionMismatch { got: 99 })
+        ));
+        let mut bad = good.clone();
+        bad.push(0);
+        assert!(matches!(
+            decode(&bad),
+            Err(ProtocolError::TrailingBytes { trailing: 1 })
+        ));
+        assert!(matches!(
+            decode(&vec![0; MAX_DATAGRAM + 1]),
+            Err(ProtocolError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn validation_rejects_out_of_bounds() {
+        let cases = vec![
+            Message::Join {
+                cookie: [0; 16],
+                name: " bad".into(),
+                character_secret: [0; 16],
+            },
+            Message::Welcome {
+                slot: 64,
+                tick_rate: 20,
+                seed: 0,
+                genre: "x".into(),
+                sim_version: 0,
+                start_tick: 0,
+                world_checksum: 0,
+                snapshot_id: None,
+            },
+            Message::Frames {
+                first_tick: 10,
+                frames: vec![frame(10, 1), frame(12, 1)],
+                input_ack: 0,
+                late_inputs: 0,
+                lead_hint: 0,
+            },
+            Message::Inputs {
+                ack_tick: 0,
+                first_tick: u64::MAX,
+                inputs: vec![input(0)],
+            },
+            Message::SnapshotChunk {
+                snapshot_id: 0,
+                tick: 0,
+                index: 2,
+                count: 2,
+                bytes: vec![],
+            },
+        ];
+        for m in cases {
+            let bytes = encode(&m).expect("encodes");
+            assert!(
+                matches!(decode(&bytes), Err(ProtocolError::Invalid(_))),
+                "{m:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn hostile_bytes_never_panic() {
+        // Truncations and bit flips of valid messages, plus a huge claimed length.
+        for m in all_messages() {
+            let bytes = encode(&m).expect("encodes");
+            for cut in HEADER_LEN..bytes.len() {
+                let _ = decode(&bytes[..cut]);
+            }
+            for i in HEADER_LEN..bytes.len() {
+                for bit in 0..8 {
+                    let mut b = bytes.clone();
+                    b[i] ^= 1 << bit;
+                    let _ = decode(&b);
+                }
+            }
+        }
+        // Variant `Inputs` claiming u64::MAX inputs: bincode's limit rejects it.
+        let mut b = MAGIC.to_vec();
+        b.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+        b.extend_from_slice(&[
+            2, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+        ]);
+        assert!(decode(&b).is_err());
+        // Deterministic pseudo-random garbage after a valid header.
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..2000 {
+            let mut b = MAGIC.to_vec();
+            b.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+            let n = (x % 64) as usize;
+            for _ in 0..n {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                b.push(x as u8);
+            }
+            let _ = decode(&b);
+        }
+    }
+
+    #[test]
+    fn encode_bounded_refuses_oversize() {
+        let m = Message::SnapshotChunk {
+            snapshot_id: 0,
+            tick: 0,
+            index: 0,
+            count: 1,
+            bytes: vec![0; 2000],
+        };
+        assert!(matches!(
+            encode_bounded(&m),
+            Err(ProtocolError::TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn pack_frames_fills_but_never_exceeds() {
+        for players in [1usize, 4, 16, 64] {
+            let frames: Vec<_> = (1000..1300).map(|t| frame(t, players)).collect();
+            let (bytes, n) = pack_frames(1000, &frames, 7, 0, 1).expect("packs");
+            assert!(bytes.len() <= MAX_DATAGRAM);
+            assert!(
+                (1..=MAX_FRAMES_PER_MESSAGE).contains(&n),
+                "players {players}: {n}"
+            );
+            // One more frame would not have fit (unless capped by count).
+            if n < MAX_FRAMES_PER_MESSAGE {
+                let more = encode(&Message::Frames {
+                    first_tick: 1000,
+                    frames: frames[..n + 1].to_vec(),
+                    input_ack: 7,
+                    late_inputs: 0,
+                    lead_hint: 1,
+                })
+                .expect("encodes");
+                assert!(
+                    more.len() > MAX_DATAGRAM,
+                    "players {players}: {n} not maximal"
+                );
+            }
+            match decode(&bytes).expect("decodes") {
+                Message::Frames { frames: got, .. } => assert_eq!(got, frames[..n]),
+                other => panic!("{other:?}"),
+            }
+        }
+        let (bytes, n) = pack_frames(5, &[], 4, 0, 0).expect("packs");
+        assert_eq!(n, 0);
+        assert!(decode(&bytes).is_ok());
+    }
+
+    #[test]
+    fn pack_inputs_keeps_newest() {
+        let inputs: Vec<_> = (0..400u32).map(|i| input(i as u8)).collect();
+        let (bytes, first) = pack_inputs(3, 1000, &inputs).expect("packs");
+        assert!(bytes.len() <= MAX_DATAGRAM);
+        match decode(&bytes).expect("decodes") {
+            Message::Inputs {
+                first_tick,
+                inputs: got,
+                ..
+            } => {
+                assert_eq!(first_tick, first);
+                assert!(got.len() >= 190, "only {} inputs fit", got.len());
+                assert_eq!(first_tick + got.len() as u64, 1400);
+                assert_eq!(got[..], inputs[inputs.len() - got.len()..]);
+            }
+            other => panic!("{other:?}"),
+        }
+        let (bytes, first) = pack_inputs(0, 7, &[]).expect("packs");
+        assert_eq!(first, 7);
+        assert!(decode(&bytes).is_ok());
+    }
+}
