@@ -16,3 +16,4 @@ pub mod cookie;
 pub mod protocol;
 pub mod transport;
 pub mod window;
+pub mod server;

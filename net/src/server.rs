@@ -1,0 +1,676 @@
+//! The authoritative server session: admission, lockstep tick closing, per-client frame
+//! streams with redundancy, late-input accounting and snapshot transfer.
+//!
+//! Pure state machine: it never touches a socket or a clock. The I/O shell feeds it
+//! datagram payloads ([`ServerSession::on_datagram`]), transport-level disconnects, and the
+//! current time as a `Duration` since start ([`ServerSession::poll`]); it hands back
+//! payloads to send ([`ServerSession::drain_outgoing`]) and events to log, count and record
+//! ([`ServerSession::drain_events`]). Tests drive it on a simulated network with a
+//! virtual clock; the binary drives it from a mio loop.
+//!
+//! Timeline: tick T closes at `T * interval` after start. For every occupied slot the frame
+//! takes the input that arrived for T, or repeats the slot's last input; joins and leaves
+//! queued since the last tick become commands of T. The choice is final.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use venture_sim::{Command, Frame, PlayerInput, World, SIM_VERSION};
+
+use crate::chunk::{self, ChunkAck, SendProgress};
+use crate::cookie::CookieKey;
+use crate::protocol::{self, ConfirmedFrame, Message, RejectReason, SnapshotReason, MAX_DATAGRAM, PROTOCOL_VERSION};
+
+/// Knobs of a server session.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// Players admitted at once (at most the world's slots).
+    pub max_players: u8,
+    /// A client silent this long is dropped and its slot freed.
+    pub client_timeout: Duration,
+    /// Most ticks closed in one `poll` when the loop fell behind; beyond that the
+    /// schedule is moved forward (ticks are delayed, never skipped).
+    pub max_catchup_ticks: u32,
+    /// Confirmed frames kept for clients that fall behind (a client needing older ones gets
+    /// a fresh snapshot instead).
+    pub history_ticks: usize,
+    /// How far ahead of the current tick a client's input is accepted.
+    pub max_input_lead: u64,
+    /// Most frames repeated in one datagram to a client.
+    pub frame_redundancy: usize,
+    /// Snapshot chunks sent to one client per tick.
+    pub chunks_per_tick: usize,
+    /// Admitted-but-not-welcomed joins and pending handshakes are bounded by cookies
+    /// (stateless); this bounds per-address state for admitted clients only.
+    pub genre: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            max_players: 4,
+            client_timeout: Duration::from_secs(10),
+            max_catchup_ticks: 5,
+            history_ticks: 1200,
+            max_input_lead: 200,
+            frame_redundancy: 8,
+            chunks_per_tick: 8,
+            genre: "fantasy".into(),
+        }
+    }
+}
+
+/// Why a player left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// The client said goodbye.
+    Left,
+    /// Nothing heard for `client_timeout`.
+    TimedOut,
+    /// The transport dropped the connection.
+    Disconnected,
+}
+
+impl LeaveReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeaveReason::Left => "left",
+            LeaveReason::TimedOut => "timed out",
+            LeaveReason::Disconnected => "disconnected",
+        }
+    }
+}
+
+/// What the session did, for logs, metrics and the session recorder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ServerEvent {
+    PlayerConnected { slot: u8, name: String, addr: SocketAddr },
+    PlayerDisconnected { slot: u8, name: String, addr: SocketAddr, reason: LeaveReason },
+    Rejected { addr: SocketAddr, reason: RejectReason },
+    /// Tick closed: the frame and the checksum after it (record these).
+    TickClosed { frame: Frame, checksum: u32 },
+    /// The loop was `behind` ticks late; `closed` were caught up in this poll.
+    Overrun { behind: u64, closed: u32 },
+    DesyncReported { slot: u8, tick: u64, client_checksum: u32, server_checksum: u32 },
+    SnapshotStarted { slot: u8, tick: u64, bytes: usize, reason: SnapshotReason },
+    /// A datagram that did not decode or made no sense in its context.
+    InvalidDatagram { addr: SocketAddr, reason: String },
+}
+
+/// Counters since start.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    pub ticks: u64,
+    pub datagrams_in: u64,
+    pub bytes_in: u64,
+    pub datagrams_out: u64,
+    pub bytes_out: u64,
+    pub invalid_datagrams: u64,
+    pub late_inputs: u64,
+    pub overruns: u64,
+    pub desync_reports: u64,
+    pub snapshots_sent: u64,
+    pub rejected: u64,
+    pub admitted: u64,
+}
+
+#[derive(Debug)]
+struct Transfer {
+    snapshot_id: u32,
+    tick: u64,
+    data: Rc<Vec<u8>>,
+    progress: SendProgress,
+    /// Round-robin position over unacked chunks.
+    cursor: usize,
+}
+
+#[derive(Debug)]
+struct Client {
+    addr: SocketAddr,
+    slot: u8,
+    name: String,
+    secret: [u8; 16],
+    /// Highest confirmed frame the client holds contiguously.
+    acked: u64,
+    /// In flight snapshot, if the client is (re)synchronising.
+    transfer: Option<Transfer>,
+    inputs: BTreeMap<u64, PlayerInput>,
+    last_input: PlayerInput,
+    /// Highest tick of any input received (the ack sent back).
+    input_high: u64,
+    late_inputs: u32,
+    /// Smallest (input tick - current tick) seen recently: how early inputs arrive.
+    margin: Option<i64>,
+    last_margin: i32,
+    last_heard: Duration,
+    sends: u64,
+}
+
+/// The server session. See the module docs.
+pub struct ServerSession {
+    config: ServerConfig,
+    world: World,
+    interval: Duration,
+    /// Time of tick `base_tick` on the schedule; tick T is due at origin + (T - base) * interval.
+    origin: Duration,
+    base_tick: u64,
+    cookies: CookieKey,
+    clients: Vec<Option<Client>>,
+    by_addr: BTreeMap<SocketAddr, u8>,
+    pending_commands: Vec<Command>,
+    /// Confirmed frames of ticks `history_first..`.
+    history: VecDeque<ConfirmedFrame>,
+    history_first: u64,
+    next_snapshot_id: u32,
+    outgoing: Vec<(SocketAddr, Vec<u8>)>,
+    events: Vec<ServerEvent>,
+    stats: ServerStats,
+    shutting_down: bool,
+}
+
+impl ServerSession {
+    /// A session over `world`, starting its schedule at time `now`. `secret` keys the
+    /// admission cookies (random per process).
+    pub fn new(world: World, config: ServerConfig, secret: [u8; 16], now: Duration) -> Self {
+        let slots = world.config().max_players.min(config.max_players.max(1)) as usize;
+        let interval = Duration::from_nanos(1_000_000_000 / world.config().tick_rate.max(1) as u64);
+        let tick = world.tick();
+        ServerSession {
+            config,
+            interval,
+            origin: now,
+            base_tick: tick,
+            cookies: CookieKey::new(secret),
+            clients: (0..slots).map(|_| None).collect(),
+            by_addr: BTreeMap::new(),
+            pending_commands: Vec::new(),
+            history: VecDeque::new(),
+            history_first: tick + 1,
+            next_snapshot_id: 1,
+            outgoing: Vec::new(),
+            events: Vec::new(),
+            stats: ServerStats::default(),
+            shutting_down: false,
+            world,
+        }
+    }
+
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    pub fn stats(&self) -> ServerStats {
+        self.stats
+    }
+
+    pub fn tick_interval(&self) -> Duration {
+        self.interval
+    }
+
+    /// When the next tick is due (for the shell's poll timeout).
+    pub fn next_tick_at(&self) -> Duration {
+        self.origin + self.interval * (self.world.tick() + 1 - self.base_tick) as u32
+    }
+
+    /// Connected players: (slot, name, address).
+    pub fn players(&self) -> impl Iterator<Item = (u8, &str, SocketAddr)> {
+        self.clients.iter().flatten().map(|c| (c.slot, c.name.as_str(), c.addr))
+    }
+
+    pub fn player_count(&self) -> usize {
+        self.clients.iter().flatten().count()
+    }
+
+    /// Clients still receiving a snapshot.
+    pub fn syncing_count(&self) -> usize {
+        self.clients.iter().flatten().filter(|c| c.transfer.is_some()).count()
+    }
+
+    pub fn drain_outgoing(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+        std::mem::take(&mut self.outgoing)
+    }
+
+    pub fn drain_events(&mut self) -> Vec<ServerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Stop admitting and tell every client the server is going away.
+    pub fn shut_down(&mut self) {
+        self.shutting_down = true;
+        let addrs: Vec<SocketAddr> = self.clients.iter().flatten().map(|c| c.addr).collect();
+        for addr in addrs {
+            // Sent three times: it is unreliable and there is no later chance.
+            for _ in 0..3 {
+                self.send(addr, &Message::ShuttingDown);
+            }
+        }
+    }
+
+    fn send(&mut self, addr: SocketAddr, msg: &Message) {
+        match protocol::encode_bounded(msg) {
+            Ok(bytes) => {
+                self.stats.datagrams_out += 1;
+                self.stats.bytes_out += bytes.len() as u64;
+                self.outgoing.push((addr, bytes));
+            }
+            // Our own messages are sized to fit; failing here is a bug worth seeing in logs,
+            // not a reason to stop serving.
+            Err(e) => log::error!(target: "venture::server", "cannot encode {msg:?}: {e}"),
+        }
+    }
+
+    fn invalid(&mut self, addr: SocketAddr, reason: String) {
+        self.stats.invalid_datagrams += 1;
+        self.events.push(ServerEvent::InvalidDatagram { addr, reason });
+    }
+
+    /// One datagram payload from `addr`.
+    pub fn on_datagram(&mut self, addr: SocketAddr, payload: &[u8], now: Duration) {
+        self.stats.datagrams_in += 1;
+        self.stats.bytes_in += payload.len() as u64;
+        let msg = match protocol::decode(payload) {
+            Ok(m) => m,
+            Err(protocol::ProtocolError::VersionMismatch { got }) => {
+                // Answer a mismatched Hello so the operator of that client learns why, but
+                // only with a reply no larger than what was sent.
+                self.invalid(addr, format!("protocol version {got}"));
+                self.reply_bounded(
+                    addr,
+                    payload.len(),
+                    &Message::Reject {
+                        reason: RejectReason::VersionMismatch { server_protocol: PROTOCOL_VERSION, server_sim: SIM_VERSION },
+                    },
+                );
+                return;
+            }
+            Err(e) => return self.invalid(addr, e.to_string()),
+        };
+        if let Some(&slot) = self.by_addr.get(&addr) {
+            self.on_client_message(slot, msg, payload.len(), now);
+        } else {
+            self.on_stranger_message(addr, msg, payload.len(), now);
+        }
+    }
+
+    /// Sends `msg` to a not-yet-admitted address only if it is no larger than the
+    /// datagram it answers (no amplification).
+    fn reply_bounded(&mut self, addr: SocketAddr, received: usize, msg: &Message) {
+        match protocol::encode_bounded(msg) {
+            Ok(bytes) if bytes.len() <= received => {
+                self.stats.datagrams_out += 1;
+                self.stats.bytes_out += bytes.len() as u64;
+                self.outgoing.push((addr, bytes));
+            }
+            _ => {}
+        }
+    }
+
+    fn on_stranger_message(&mut self, addr: SocketAddr, msg: Message, len: usize, now: Duration) {
+        match msg {
+            Message::Hello { protocol: p, sim_version } => {
+                if p != PROTOCOL_VERSION || sim_version != SIM_VERSION {
+                    self.reject(addr, len, RejectReason::VersionMismatch { server_protocol: PROTOCOL_VERSION, server_sim: SIM_VERSION });
+                } else if self.shutting_down {
+                    self.reject(addr, len, RejectReason::ShuttingDown);
+                } else {
+                    let cookie = self.cookies.issue(addr, now);
+                    self.reply_bounded(addr, len, &Message::Challenge { cookie });
+                }
+            }
+            Message::Join { cookie, name, character_secret } => {
+                if !self.cookies.verify(&cookie, addr, now) {
+                    return self.reject(addr, len, RejectReason::BadCookie);
+                }
+                if self.shutting_down {
+                    return self.reject(addr, len, RejectReason::ShuttingDown);
+                }
+                if self.clients.iter().flatten().any(|c| c.name == name) {
+                    return self.reject(addr, len, RejectReason::NameTaken);
+                }
+                let Some(slot) = self.free_slot() else {
+                    return self.reject(addr, len, RejectReason::Full);
+                };
+                self.admit(addr, slot, name, character_secret, now);
+            }
+            // Anything else from a stranger is noise (a client we already dropped, or junk).
+            other => self.invalid(addr, format!("{} from an unadmitted address", message_name(&other))),
+        }
+    }
+
+    fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason) {
+        self.stats.rejected += 1;
+        self.reply_bounded(addr, len, &Message::Reject { reason: reason.clone() });
+        self.events.push(ServerEvent::Rejected { addr, reason });
+    }
+
+    /// A free slot: one that is neither held by a client nor still occupied in the world
+    /// (a leave queued but not yet stepped).
+    fn free_slot(&self) -> Option<u8> {
+        (0..self.clients.len()).find_map(|s| {
+            let queued_join = self.pending_commands.iter().any(|c| matches!(c, Command::Join { slot, .. } if *slot as usize == s));
+            (self.clients[s].is_none() && self.world.player(s).is_none() && !queued_join).then_some(s as u8)
+        })
+    }
+
+    fn admit(&mut self, addr: SocketAddr, slot: u8, name: String, secret: [u8; 16], now: Duration) {
+        self.pending_commands.push(Command::Join { slot, name: name.clone() });
+        self.clients[slot as usize] = Some(Client {
+            addr,
+            slot,
+            name: name.clone(),
+            secret,
+            acked: self.world.tick(),
+            transfer: None,
+            inputs: BTreeMap::new(),
+            last_input: PlayerInput::IDLE,
+            input_high: 0,
+            late_inputs: 0,
+            margin: None,
+            last_margin: 0,
+            last_heard: now,
+            sends: 0,
+        });
+        self.by_addr.insert(addr, slot);
+        self.stats.admitted += 1;
+        self.start_transfer(slot, SnapshotReason::Join);
+        self.send_welcome(slot);
+        self.events.push(ServerEvent::PlayerConnected { slot, name, addr });
+    }
+
+    fn send_welcome(&mut self, slot: u8) {
+        let Some(c) = self.clients[slot as usize].as_ref() else { return };
+        let (start_tick, snapshot_id) = c.transfer.as_ref().map_or((c.acked, None), |t| (t.tick, Some(t.snapshot_id)));
+        let msg = Message::Welcome {
+            slot,
+            tick_rate: self.world.config().tick_rate,
+            seed: self.world.config().seed,
+            genre: self.config.genre.clone(),
+            sim_version: SIM_VERSION,
+            start_tick,
+            world_checksum: self.world.checksum(),
+            snapshot_id,
+        };
+        let addr = c.addr;
+        self.send(addr, &msg);
+    }
+
+    /// The character secret a client presented when it joined (for the save layer).
+    pub fn character_secret(&self, slot: u8) -> Option<[u8; 16]> {
+        self.clients.get(slot as usize)?.as_ref().map(|c| c.secret)
+    }
+
+    fn start_transfer(&mut self, slot: u8, reason: SnapshotReason) {
+        let data = Rc::new(self.world.snapshot());
+        let tick = self.world.tick();
+        let Ok(progress) = SendProgress::new(data.len()) else {
+            // A snapshot over the chunking limit cannot be sent; the world size limits make
+            // this unreachable, and dropping the client is the safe answer if it ever is.
+            log::error!(target: "venture::server", "snapshot of {} bytes is too large to send", data.len());
+            return;
+        };
+        let snapshot_id = self.next_snapshot_id;
+        self.next_snapshot_id = self.next_snapshot_id.wrapping_add(1).max(1);
+        let bytes = data.len();
+        if let Some(c) = self.clients[slot as usize].as_mut() {
+            c.transfer = Some(Transfer { snapshot_id, tick, data, progress, cursor: 0 });
+            c.acked = tick;
+            c.inputs.clear();
+        }
+        self.stats.snapshots_sent += 1;
+        self.events.push(ServerEvent::SnapshotStarted { slot, tick, bytes, reason });
+    }
+
+    fn on_client_message(&mut self, slot: u8, msg: Message, len: usize, now: Duration) {
+        let current = self.world.tick();
+        let max_lead = self.config.max_input_lead;
+        let history_first = self.history_first;
+        let Some(c) = self.clients[slot as usize].as_mut() else { return };
+        c.last_heard = now;
+        match msg {
+            Message::Inputs { ack_tick, first_tick, inputs } => {
+                if c.transfer.is_none() && ack_tick > c.acked && ack_tick <= current {
+                    c.acked = ack_tick;
+                }
+                for (i, input) in inputs.into_iter().enumerate() {
+                    let tick = first_tick + i as u64;
+                    if tick <= current {
+                        if tick > c.input_high.max(c.acked) && !c.inputs.contains_key(&tick) {
+                            // Arrived after its tick closed and was never received before.
+                            c.late_inputs = c.late_inputs.saturating_add(1);
+                            self.stats.late_inputs += 1;
+                        }
+                        continue;
+                    }
+                    if tick > current + max_lead {
+                        break;
+                    }
+                    c.inputs.insert(tick, input);
+                    c.input_high = c.input_high.max(tick);
+                }
+                if c.input_high > current {
+                    let margin = c.input_high as i64 - current as i64;
+                    c.margin = Some(c.margin.map_or(margin, |m| m.min(margin)));
+                }
+                // A client stuck behind the history can only be helped with a snapshot.
+                if c.transfer.is_none() && c.acked + 1 < history_first {
+                    self.start_transfer(slot, SnapshotReason::FellBehind);
+                }
+            }
+            Message::SnapshotChunkAck { snapshot_id, contiguous, mask } => {
+                let done = match c.transfer.as_mut() {
+                    Some(t) if t.snapshot_id == snapshot_id => {
+                        t.progress.on_ack(ChunkAck { contiguous, mask });
+                        t.progress.done()
+                    }
+                    _ => false,
+                };
+                if done {
+                    c.transfer = None;
+                }
+            }
+            Message::SnapshotRequest { reason } => {
+                if let SnapshotReason::Desync { tick, client_checksum, server_checksum } = reason {
+                    self.stats.desync_reports += 1;
+                    self.events.push(ServerEvent::DesyncReported { slot, tick, client_checksum, server_checksum });
+                }
+                let in_flight = self.clients[slot as usize].as_ref().is_some_and(|c| c.transfer.is_some());
+                if !in_flight {
+                    self.start_transfer(slot, reason);
+                }
+            }
+            Message::Ping { nonce } => {
+                let addr = c.addr;
+                self.send(addr, &Message::Pong { nonce });
+            }
+            Message::Leave => self.remove_client(slot, LeaveReason::Left),
+            Message::Join { .. } => {
+                // A retransmitted Join: the Welcome was lost. Say it again.
+                self.send_welcome(slot);
+            }
+            Message::Hello { .. } => {}
+            other => {
+                let addr = c.addr;
+                let _ = len;
+                self.invalid(addr, format!("{} from a client", message_name(&other)));
+            }
+        }
+    }
+
+    /// The transport says `addr` is gone.
+    pub fn on_disconnect(&mut self, addr: SocketAddr) {
+        if let Some(&slot) = self.by_addr.get(&addr) {
+            self.remove_client(slot, LeaveReason::Disconnected);
+        }
+    }
+
+    fn remove_client(&mut self, slot: u8, reason: LeaveReason) {
+        if let Some(c) = self.clients[slot as usize].take() {
+            self.by_addr.remove(&c.addr);
+            // A join still queued cancels out; otherwise the player leaves the world.
+            let before = self.pending_commands.len();
+            self.pending_commands.retain(|cmd| !matches!(cmd, Command::Join { slot: s, .. } if *s == slot));
+            if self.pending_commands.len() == before {
+                self.pending_commands.push(Command::Leave { slot });
+            }
+            self.events.push(ServerEvent::PlayerDisconnected { slot, name: c.name, addr: c.addr, reason });
+        }
+    }
+
+    /// Advances the schedule to `now`: closes every due tick (at most `max_catchup_ticks`;
+    /// beyond that the schedule slips and an overrun is reported), drops silent clients,
+    /// and sends each client its frames and snapshot chunks.
+    pub fn poll(&mut self, now: Duration) {
+        let timeout = self.config.client_timeout;
+        let silent: Vec<u8> =
+            self.clients.iter().flatten().filter(|c| now.saturating_sub(c.last_heard) > timeout).map(|c| c.slot).collect();
+        for slot in silent {
+            self.remove_client(slot, LeaveReason::TimedOut);
+        }
+        let mut closed = 0u32;
+        while now >= self.next_tick_at() && closed < self.config.max_catchup_ticks {
+            self.close_tick();
+            closed += 1;
+        }
+        if now >= self.next_tick_at() {
+            let behind = ((now - self.next_tick_at()).as_nanos() / self.interval.as_nanos().max(1)) as u64 + 1;
+            self.stats.overruns += 1;
+            self.events.push(ServerEvent::Overrun { behind, closed });
+            // Re-anchor the schedule: the next tick is due one interval from now.
+            self.origin = now;
+            self.base_tick = self.world.tick();
+        }
+        if closed > 0 {
+            self.send_streams();
+        }
+    }
+
+    /// Closes the next tick right away (tests and tools; `poll` is the scheduled path).
+    pub fn close_tick(&mut self) {
+        let tick = self.world.tick() + 1;
+        let mut frame = Frame::new(tick);
+        frame.commands = std::mem::take(&mut self.pending_commands);
+        for c in self.clients.iter_mut().flatten() {
+            // Inputs for ticks already closed are gone for good.
+            while let Some((&t, _)) = c.inputs.first_key_value() {
+                if t >= tick {
+                    break;
+                }
+                c.inputs.pop_first();
+            }
+            if let Some(input) = c.inputs.remove(&tick) {
+                c.last_input = input;
+            }
+            frame.set_input(c.slot as usize, c.last_input);
+        }
+        // Trailing idle inputs carry nothing; trimming keeps frames small and canonical.
+        while frame.inputs.last() == Some(&PlayerInput::IDLE) {
+            frame.inputs.pop();
+        }
+        if let Err(e) = self.world.step(&frame) {
+            // The session builds every frame itself with the next tick: unreachable.
+            log::error!(target: "venture::server", "step failed: {e}");
+            return;
+        }
+        let checksum = self.world.checksum();
+        self.stats.ticks += 1;
+        self.history.push_back(ConfirmedFrame { frame: frame.clone(), checksum });
+        while self.history.len() > self.config.history_ticks {
+            self.history.pop_front();
+            self.history_first += 1;
+        }
+        self.events.push(ServerEvent::TickClosed { frame, checksum });
+    }
+
+    fn send_streams(&mut self) {
+        let current = self.world.tick();
+        let mut out: Vec<(SocketAddr, Message)> = Vec::new();
+        for c in self.clients.iter_mut().flatten() {
+            c.sends += 1;
+            if let Some(t) = c.transfer.as_mut() {
+                let unacked = t.progress.unacked(usize::MAX);
+                if unacked.is_empty() {
+                    continue;
+                }
+                let count = t.progress.count();
+                for k in 0..self.config.chunks_per_tick.min(unacked.len()) {
+                    let index = unacked[(t.cursor + k) % unacked.len()];
+                    if let Some(bytes) = chunk::chunk(&t.data, index) {
+                        out.push((
+                            c.addr,
+                            Message::SnapshotChunk { snapshot_id: t.snapshot_id, tick: t.tick, index, count, bytes: bytes.to_vec() },
+                        ));
+                    }
+                }
+                t.cursor = t.cursor.wrapping_add(self.config.chunks_per_tick);
+                continue;
+            }
+            if let Some(m) = c.margin.take() {
+                c.last_margin = m.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
+            }
+            // Newest frames first, a few repeated; every fourth send restarts from the
+            // client's ack so a frame lost in every repeat is still recovered.
+            let first_unacked = c.acked + 1;
+            let redundancy = self.config.frame_redundancy as u64;
+            let newest_start = current.saturating_sub(redundancy - 1).max(first_unacked);
+            let start = if c.sends % 4 == 0 { first_unacked } else { newest_start };
+            let end = (start + redundancy - 1).min(current);
+            let frames: Vec<ConfirmedFrame> = (start..=end)
+                .filter_map(|t| t.checked_sub(self.history_first).and_then(|i| self.history.get(i as usize)).cloned())
+                .collect();
+            let first_tick = frames.first().map_or(current + 1, |f| f.frame.tick);
+            out.push((
+                c.addr,
+                Message::Frames {
+                    first_tick,
+                    frames,
+                    input_ack: c.input_high,
+                    late_inputs: c.late_inputs,
+                    lead_hint: c.last_margin,
+                },
+            ));
+        }
+        for (addr, msg) in out {
+            let msg = shrink_frames(msg);
+            self.send(addr, &msg);
+        }
+    }
+}
+
+/// Drops frames from the front of a `Frames` message until it fits one datagram.
+fn shrink_frames(msg: Message) -> Message {
+    match msg {
+        Message::Frames { mut first_tick, mut frames, input_ack, late_inputs, lead_hint } => {
+            loop {
+                let m = Message::Frames { first_tick, frames: frames.clone(), input_ack, late_inputs, lead_hint };
+                let fits = protocol::encode(&m).map(|b| b.len() <= MAX_DATAGRAM).unwrap_or(false);
+                if fits || frames.is_empty() {
+                    return m;
+                }
+                frames.remove(0);
+                first_tick += 1;
+            }
+        }
+        other => other,
+    }
+}
+
+fn message_name(m: &Message) -> &'static str {
+    match m {
+        Message::Hello { .. } => "Hello",
+        Message::Join { .. } => "Join",
+        Message::Inputs { .. } => "Inputs",
+        Message::SnapshotRequest { .. } => "SnapshotRequest",
+        Message::SnapshotChunkAck { .. } => "SnapshotChunkAck",
+        Message::Leave => "Leave",
+        Message::Ping { .. } => "Ping",
+        Message::Challenge { .. } => "Challenge",
+        Message::Welcome { .. } => "Welcome",
+        Message::Reject { .. } => "Reject",
+        Message::Frames { .. } => "Frames",
+        Message::SnapshotChunk { .. } => "SnapshotChunk",
+        Message::Pong { .. } => "Pong",
+        Message::ShuttingDown => "ShuttingDown",
+    }
+}
