@@ -8,3 +8,4 @@
 //! * [`metrics`]: Prometheus metrics and their text exposition.
 
 pub mod cli;
+pub mod logging;
