@@ -8,5 +8,6 @@
 //! * [`metrics`]: Prometheus metrics and their text exposition.
 
 pub mod cli;
+pub mod http;
 pub mod logging;
 pub mod metrics;
