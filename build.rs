@@ -14,25 +14,29 @@ fn main() {
         .or_else(git_commit)
         .unwrap_or_else(|| "unknown".to_owned());
     println!("cargo:rustc-env=VENTURE_GIT_COMMIT={commit}");
-    // Re-run when HEAD moves. In a worktree `.git` is a file, so ask git for
+    // Re-run when HEAD moves: HEAD itself (branch switch) and the branch's
+    // ref file (new commit). In a worktree `.git` is a file, so ask git for
     // the real paths; if that fails we simply do not register them.
-    for what in ["HEAD", "index"] {
-        if let Some(path) = git(&["rev-parse", "--git-path", what]) {
+    let mut watch = vec!["HEAD".to_owned()];
+    if let Some(branch) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        watch.push(branch);
+    }
+    for what in watch {
+        if let Some(path) = git(&["rev-parse", "--git-path", &what]) {
             println!("cargo:rerun-if-changed={path}");
         }
     }
 }
 
 fn git_commit() -> Option<String> {
-    let hash = git(&["rev-parse", "--short=12", "HEAD"])?;
-    let dirty = Command::new("git")
-        .args(["status", "--porcelain", "--untracked-files=no"])
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| !o.stdout.is_empty())
-        .unwrap_or(false);
-    Some(if dirty { format!("{hash}-dirty") } else { hash })
+    // Only trust git when this package is itself a checkout (`.git` is a
+    // directory, or a file in a worktree); a tarball unpacked inside some
+    // other repository must not report that repository's commit.
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")?;
+    if !std::path::Path::new(&manifest_dir).join(".git").exists() {
+        return None;
+    }
+    git(&["rev-parse", "--short=12", "HEAD"])
 }
 
 fn git(args: &[&str]) -> Option<String> {

@@ -907,6 +907,11 @@ mod tests {
             "No value provided for option '-port'. (run with -help for usage)"
         );
         assert_eq!(CliError::EXIT_CODE, 2);
+        // argh refuses a repeated option (Go would take the last one).
+        assert_eq!(
+            err(&["-port", "1", "-port=2"]),
+            "Error parsing option '-port' with value '2': duplicate values provided (run with -help for usage)"
+        );
     }
 
     #[test]

@@ -604,4 +604,73 @@ mod tests {
         assert!(allowed("debug", Level::Debug));
         assert!(!allowed("debug", Level::Trace));
     }
+
+    /// Child half of [`installed_logger_end_to_end`]: a no-op unless the
+    /// parent set `VENTURE_LOGGING_CHILD`, in which case it installs the real
+    /// global logger from the environment and logs a few records.
+    #[test]
+    fn child_emits_log_lines() {
+        if std::env::var_os("VENTURE_LOGGING_CHILD").is_none() {
+            return;
+        }
+        // Invariant: this process installs the logger exactly once.
+        init(false).expect("install logger in child");
+        log::debug!(target: "venture::net::server", "hidden debug");
+        log::info!(target: "venture::net::server", seed = 12345; "server \"started\"");
+        log::warn!(target: "venture::net::server", latency_ms = 500u32; "high latency");
+        crate::fatal!(port = 8080; "failed to bind");
+    }
+
+    /// Re-run this test binary with only the child test, with the real
+    /// env_logger installed, and check what reaches stdout.
+    #[test]
+    fn installed_logger_end_to_end() {
+        let run = |level: &str| -> Vec<serde_json::Map<String, Json>> {
+            let exe = std::env::current_exe().expect("test binary path");
+            let out = std::process::Command::new(exe)
+                .args([
+                    "--exact",
+                    "logging::tests::child_emits_log_lines",
+                    "--nocapture",
+                    "--test-threads=1",
+                    "-q",
+                ])
+                .env("VENTURE_LOGGING_CHILD", "1")
+                .env("LOG_LEVEL", level)
+                .env("LOG_FORMAT", "json")
+                .output()
+                .expect("spawn child test");
+            assert!(out.status.success(), "child failed: {out:?}");
+            let stdout = String::from_utf8(out.stdout).expect("utf8 stdout");
+            stdout
+                .lines()
+                .filter_map(|l| l.find("{\"time\"").map(|i| parse(&l[i..])))
+                .collect()
+        };
+
+        let lines = run("warn");
+        let levels: Vec<&str> = lines
+            .iter()
+            .map(|m| m["level"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(levels, ["warn", "fatal"], "{lines:?}");
+        assert_eq!(lines[0]["latency_ms"], Json::from(500));
+        assert_eq!(lines[0]["component"], "server");
+        assert_eq!(lines[1]["port"], Json::from(8080));
+
+        let lines = run("BOGUS");
+        let msgs: Vec<&str> = lines
+            .iter()
+            .map(|m| m["msg"].as_str().unwrap_or(""))
+            .collect();
+        assert_eq!(lines.len(), 4, "{msgs:?}");
+        assert!(
+            msgs[0].starts_with("invalid LOG_LEVEL \"BOGUS\""),
+            "{msgs:?}"
+        );
+        assert_eq!(lines[0]["level"], "warn");
+        assert_eq!(lines[0]["component"], "logging");
+        assert_eq!(msgs[1], "server \"started\"");
+        assert_eq!(lines[1]["seed"], Json::from(12345));
+    }
 }
