@@ -56,9 +56,9 @@ pub const TICK_RATE_RANGE: (u32, u32) = (1, 60);
 /// Range accepted by `-autosave` (seconds).
 pub const AUTOSAVE_RANGE: (u64, u64) = (1, 3600);
 
-/// Raw flags as argh sees them after [`normalise_args`]. Every value is kept
-/// as a string and validated by [`parse_server_args`], so that errors name the
-/// flag and the valid range in one line.
+// Raw flags as argh sees them after `normalise_args`. Every value is kept as
+// a string and validated by `validate`, so that errors name the flag and the
+// valid range in one line. (The doc comment below is argh's help text.)
 #[derive(FromArgs, Debug, Default, PartialEq, Eq)]
 /// Venture dedicated server: authoritative, deterministic lockstep over UDP,
 /// with HTTP /healthz, /readyz, /metrics and /status on the same TCP port.
