@@ -1,1 +1,13 @@
-//! Venture server application.
+//! Venture server application: the pieces of the `venture-server` binary that
+//! are not the game itself.
+//!
+//! * [`cli`]: Go-style flag normalisation, argh parsing, validation, `-version`;
+//! * [`logging`]: `LOG_LEVEL`/`LOG_FORMAT`, JSON or text lines on stdout;
+//! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
+//!   driven by the server's mio loop;
+//! * [`metrics`]: Prometheus metrics and their text exposition.
+
+pub mod cli;
+pub mod http;
+pub mod logging;
+pub mod metrics;
