@@ -11,6 +11,12 @@
 //! Per-tick data (confirmed frames down, inputs up) travels unreliably with redundancy:
 //! [`pack_frames`] and [`pack_inputs`] put as many items as fit into one datagram; pair
 //! them with [`crate::window`].
+//!
+//! Ack convention: `Inputs::ack_tick` and `Frames::input_ack` carry the highest tick the
+//! sender has received contiguously ([`crate::window::ReceiveTracker::ack`]); before
+//! anything has arrived that is `start_tick - 1`. So that this is never ambiguous, tick 0
+//! never goes on the wire: `Welcome::start_tick`, and the `first_tick` of `Inputs` and
+//! of non-empty `Frames`, must be at least [`FIRST_WIRE_TICK`] (checked on decode).
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -34,6 +40,8 @@ pub const DECODE_LIMIT: usize = 4096;
 pub const MAX_FRAMES_PER_MESSAGE: usize = 128;
 /// Most inputs in one `Inputs` message.
 pub const MAX_INPUTS_PER_MESSAGE: usize = 256;
+/// Lowest tick that may appear on the wire (see the ack convention above).
+pub const FIRST_WIRE_TICK: u64 = 1;
 /// Longest genre name accepted, in bytes.
 pub const MAX_GENRE_LEN: usize = 32;
 
@@ -206,6 +214,9 @@ impl Message {
             Message::Inputs {
                 first_tick, inputs, ..
             } => {
+                if *first_tick < FIRST_WIRE_TICK {
+                    return Err(Invalid("tick 0 on the wire"));
+                }
                 if inputs.len() > MAX_INPUTS_PER_MESSAGE {
                     return Err(Invalid("too many inputs"));
                 }
@@ -234,6 +245,9 @@ impl Message {
             Message::Frames {
                 first_tick, frames, ..
             } => {
+                if !frames.is_empty() && *first_tick < FIRST_WIRE_TICK {
+                    return Err(Invalid("tick 0 on the wire"));
+                }
                 if frames.len() > MAX_FRAMES_PER_MESSAGE {
                     return Err(Invalid("too many frames"));
                 }
@@ -624,6 +638,18 @@ mod tests {
                 ack_tick: 0,
                 first_tick: u64::MAX,
                 inputs: vec![input(0)],
+            },
+            Message::Inputs {
+                ack_tick: 0,
+                first_tick: 0,
+                inputs: vec![input(0)],
+            },
+            Message::Frames {
+                first_tick: 0,
+                frames: vec![frame(0, 1)],
+                input_ack: 0,
+                late_inputs: 0,
+                lead_hint: 0,
             },
             Message::SnapshotChunk {
                 snapshot_id: 0,
