@@ -290,7 +290,7 @@ impl<T> ReceiveTracker<T> {
             None => None,
         };
         // Leave the slot for `tick` marked so a late copy is a Duplicate, not Late.
-        self.base = tick + 1;
+        self.base = tick.saturating_add(1);
         self.advance();
         item
     }

@@ -39,6 +39,8 @@ use super::SocketStats;
 pub const MAX_LATENCY: Duration = Duration::from_millis(2500);
 /// Largest jitter or reorder delay a link may add.
 pub const MAX_EXTRA_DELAY: Duration = Duration::from_millis(2500);
+/// The virtual clock stops here (about a century), so `base + now` cannot overflow.
+pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Default cap on datagrams in flight to one destination.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
 
@@ -293,13 +295,13 @@ impl SimNet {
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut i = self.inner.borrow_mut();
-        i.now = i.now.saturating_add(by);
+        i.now = i.now.saturating_add(by).min(MAX_VIRTUAL_TIME);
     }
 
     /// Moves the clock to `to` (never backwards: an earlier instant is ignored).
     pub fn advance_to(&self, to: Instant) {
         let mut i = self.inner.borrow_mut();
-        let off = to.saturating_duration_since(i.base);
+        let off = to.saturating_duration_since(i.base).min(MAX_VIRTUAL_TIME);
         if off > i.now {
             i.now = off;
         }
@@ -524,6 +526,12 @@ mod tests {
             .validate()
             .is_err());
         assert!(net.bind(a.addr()).is_err());
+        // Time never goes backwards and never overflows.
+        let t = net.now();
+        net.advance_to(t - Duration::from_secs(1));
+        assert_eq!(net.now(), t);
+        net.advance(Duration::MAX);
+        assert_eq!(net.elapsed(), MAX_VIRTUAL_TIME);
     }
 
     #[test]
