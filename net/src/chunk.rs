@@ -204,7 +204,7 @@ impl Reassembler {
             });
         }
 
-        match &self.cur {
+        let start_new = match &self.cur {
             Some(c) if snapshot_id < c.snapshot_id => {
                 return Err(ChunkError::Stale {
                     current: c.snapshot_id,
@@ -224,25 +224,21 @@ impl Reassembler {
                         got: tick,
                     });
                 }
+                false
             }
-            _ => {
-                self.cur = Some(InProgress {
-                    snapshot_id,
-                    tick,
-                    count,
-                    chunks: vec![None; usize::from(count)],
-                    received: 0,
-                    complete: false,
-                });
-            }
-        }
-        let Some(c) = self.cur.as_mut() else {
-            // Invariant: every branch above either returned or left `cur` set.
-            return Err(ChunkError::Stale {
-                current: 0,
-                got: snapshot_id,
-            });
+            _ => true,
         };
+        if start_new {
+            self.cur = None;
+        }
+        let c = self.cur.get_or_insert_with(|| InProgress {
+            snapshot_id,
+            tick,
+            count,
+            chunks: vec![None; usize::from(count)],
+            received: 0,
+            complete: false,
+        });
         if c.complete {
             return Ok(Progress::Duplicate);
         }

@@ -8,6 +8,36 @@
 //! - [`chunk`]: snapshot chunking and bounded reassembly.
 //! - [`window`]: redundancy windows for per-tick data sent unreliably.
 //!
+//! # Example: a datagram over the simulated network
+//!
+//! ```
+//! use std::time::Duration;
+//! use laminar::SocketEvent;
+//! use venture_net::protocol::{decode, encode_bounded, Message};
+//! use venture_net::transport::simnet::{LinkConfig, SimNet};
+//! use venture_net::transport::{laminar_config, Endpoint};
+//!
+//! let net = SimNet::new(12345);
+//! net.set_default_link(LinkConfig::latency(Duration::from_millis(100))).unwrap();
+//! let mut server = Endpoint::new(net.bind_any().unwrap(), laminar_config());
+//! let mut client = Endpoint::new(net.bind_any().unwrap(), laminar_config());
+//!
+//! let hello = encode_bounded(&Message::hello(1)).unwrap();
+//! client.send_unreliable(server.socket().addr(), hello);
+//! client.poll(net.now()); // queued packets leave only at the next poll
+//! net.advance(Duration::from_millis(100));
+//! server.poll(net.now());
+//! match server.recv() {
+//!     Some(SocketEvent::Packet(p)) => {
+//!         assert!(matches!(decode(p.payload()).unwrap(), Message::Hello { .. }))
+//!     }
+//!     other => panic!("{other:?}"),
+//! }
+//! ```
+//!
+//! With real UDP, use [`transport::udp::MioUdpSocket`] instead of the `SimSocket`,
+//! register it with a mio `Poll`, and pass `Instant::now()` to [`transport::Endpoint::poll`].
+//!
 //! Server and client sessions are built on top of these. Everything here treats bytes
 //! from the network as hostile: decoders return typed errors and every buffer is bounded.
 

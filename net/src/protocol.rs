@@ -11,6 +11,12 @@
 //! Per-tick data (confirmed frames down, inputs up) travels unreliably with redundancy:
 //! [`pack_frames`] and [`pack_inputs`] put as many items as fit into one datagram; pair
 //! them with [`crate::window`].
+//!
+//! Ack convention: `Inputs::ack_tick` and `Frames::input_ack` carry the highest tick the
+//! sender has received contiguously ([`crate::window::ReceiveTracker::ack`]); before
+//! anything has arrived that is `start_tick - 1`. So that this is never ambiguous, tick 0
+//! never goes on the wire: `Welcome::start_tick`, and the `first_tick` of `Inputs` and
+//! of non-empty `Frames`, must be at least [`FIRST_WIRE_TICK`] (checked on decode).
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -34,6 +40,14 @@ pub const DECODE_LIMIT: usize = 4096;
 pub const MAX_FRAMES_PER_MESSAGE: usize = 128;
 /// Most inputs in one `Inputs` message.
 pub const MAX_INPUTS_PER_MESSAGE: usize = 256;
+/// Smallest `Hello` datagram accepted. The server's answers to an unadmitted sender
+/// (`Challenge`, `Reject`) are a few dozen bytes, but answering also makes laminar treat
+/// the address as connected and send it a heartbeat each second until the 10 s idle
+/// timeout (~10 small datagrams, each with 28 bytes of UDP/IP overhead); 512 bytes keeps
+/// the total reply below the request, so a spoofed `Hello` cannot amplify.
+pub const MIN_HELLO_LEN: usize = 512;
+/// Lowest tick that may appear on the wire (see the ack convention above).
+pub const FIRST_WIRE_TICK: u64 = 1;
 /// Longest genre name accepted, in bytes.
 pub const MAX_GENRE_LEN: usize = 32;
 
@@ -78,10 +92,12 @@ pub struct ConfirmedFrame {
 pub enum Message {
     // ---- client -> server ----
     /// First contact; answered with `Challenge` (or `Reject`), never with more bytes
-    /// than it carried.
+    /// than it carried. Build it with [`Message::hello`]: `padding` (all zeros) makes the
+    /// datagram at least [`MIN_HELLO_LEN`] bytes, which [`decode`] enforces.
     Hello {
         protocol: u16,
         sim_version: u32,
+        padding: Vec<u8>,
     },
     /// Echoes the cookie from `Challenge`; asks for a slot.
     Join {
@@ -183,6 +199,46 @@ fn config() -> impl bincode::config::Config {
 }
 
 impl Message {
+    /// A `Hello` for this protocol version, padded to [`MIN_HELLO_LEN`] bytes.
+    pub fn hello(sim_version: u32) -> Message {
+        // Header 4 + variant 1 + protocol (<= 3) + sim_version (<= 5) + padding length
+        // (3 bytes once >= 251): start from the largest fixed part, then top up.
+        let mut pad = MIN_HELLO_LEN - (HEADER_LEN + 1 + 3 + 5 + 3);
+        loop {
+            let m = Message::Hello {
+                protocol: PROTOCOL_VERSION,
+                sim_version,
+                padding: vec![0; pad],
+            };
+            // Encoding a Hello cannot fail; if it did, `decode` would reject the result.
+            let len = encode(&m).map_or(MIN_HELLO_LEN, |b| b.len());
+            if len >= MIN_HELLO_LEN {
+                return m;
+            }
+            pad += MIN_HELLO_LEN - len;
+        }
+    }
+
+    /// A short name for logs and metrics.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Message::Hello { .. } => "hello",
+            Message::Join { .. } => "join",
+            Message::Inputs { .. } => "inputs",
+            Message::SnapshotRequest { .. } => "snapshot_request",
+            Message::SnapshotChunkAck { .. } => "snapshot_chunk_ack",
+            Message::Leave => "leave",
+            Message::Ping { .. } => "ping",
+            Message::Challenge { .. } => "challenge",
+            Message::Welcome { .. } => "welcome",
+            Message::Reject { .. } => "reject",
+            Message::Frames { .. } => "frames",
+            Message::SnapshotChunk { .. } => "snapshot_chunk",
+            Message::Pong { .. } => "pong",
+            Message::ShuttingDown => "shutting_down",
+        }
+    }
+
     /// Which way this message travels.
     pub fn direction(&self) -> Direction {
         use Message::*;
@@ -202,10 +258,16 @@ impl Message {
     pub fn validate(&self) -> Result<(), ProtocolError> {
         use ProtocolError::Invalid;
         match self {
+            Message::Hello { padding, .. } if padding.iter().any(|&b| b != 0) => {
+                Err(Invalid("nonzero hello padding"))
+            }
             Message::Join { name, .. } if !valid_name(name) => Err(Invalid("bad player name")),
             Message::Inputs {
                 first_tick, inputs, ..
             } => {
+                if *first_tick < FIRST_WIRE_TICK {
+                    return Err(Invalid("tick 0 on the wire"));
+                }
                 if inputs.len() > MAX_INPUTS_PER_MESSAGE {
                     return Err(Invalid("too many inputs"));
                 }
@@ -234,6 +296,9 @@ impl Message {
             Message::Frames {
                 first_tick, frames, ..
             } => {
+                if !frames.is_empty() && *first_tick < FIRST_WIRE_TICK {
+                    return Err(Invalid("tick 0 on the wire"));
+                }
                 if frames.len() > MAX_FRAMES_PER_MESSAGE {
                     return Err(Invalid("too many frames"));
                 }
@@ -359,6 +424,9 @@ pub fn decode(bytes: &[u8]) -> Result<Message, ProtocolError> {
         });
     }
     msg.validate()?;
+    if matches!(msg, Message::Hello { .. }) && bytes.len() < MIN_HELLO_LEN {
+        return Err(ProtocolError::Invalid("hello shorter than MIN_HELLO_LEN"));
+    }
     Ok(msg)
 }
 
@@ -492,10 +560,8 @@ mod tests {
 
     fn all_messages() -> Vec<Message> {
         vec![
-            Message::Hello {
-                protocol: PROTOCOL_VERSION,
-                sim_version: 3,
-            },
+            Message::hello(3),
+            Message::hello(u32::MAX),
             Message::Join {
                 cookie: [9; 16],
                 name: "Bob the 2nd".into(),
@@ -625,6 +691,18 @@ mod tests {
                 first_tick: u64::MAX,
                 inputs: vec![input(0)],
             },
+            Message::Inputs {
+                ack_tick: 0,
+                first_tick: 0,
+                inputs: vec![input(0)],
+            },
+            Message::Frames {
+                first_tick: 0,
+                frames: vec![frame(0, 1)],
+                input_ack: 0,
+                late_inputs: 0,
+                lead_hint: 0,
+            },
             Message::SnapshotChunk {
                 snapshot_id: 0,
                 tick: 0,
@@ -679,6 +757,39 @@ mod tests {
             }
             let _ = decode(&b);
         }
+    }
+
+    #[test]
+    fn hello_is_padded_and_replies_are_smaller() {
+        for v in [0, 3, u32::MAX] {
+            let n = encode_bounded(&Message::hello(v)).expect("fits").len();
+            assert!((MIN_HELLO_LEN..MIN_HELLO_LEN + 16).contains(&n), "{n}");
+        }
+        let short = encode(&Message::Hello {
+            protocol: PROTOCOL_VERSION,
+            sim_version: 1,
+            padding: vec![],
+        })
+        .expect("encodes");
+        assert!(matches!(decode(&short), Err(ProtocolError::Invalid(_))));
+        let mut dirty = Message::hello(1);
+        if let Message::Hello { padding, .. } = &mut dirty {
+            padding[0] = 1;
+        }
+        let dirty = encode(&dirty).expect("encodes");
+        assert!(matches!(decode(&dirty), Err(ProtocolError::Invalid(_))));
+        let challenge = encode(&Message::Challenge { cookie: [0xff; 16] }).expect("encodes");
+        let reject = encode(&Message::Reject {
+            reason: RejectReason::VersionMismatch {
+                server_protocol: u16::MAX,
+                server_sim: u32::MAX,
+            },
+        })
+        .expect("encodes");
+        // Reply plus ten 5-byte laminar heartbeats, all with 28 bytes of UDP/IP overhead.
+        let worst_reply = challenge.len().max(reject.len()) + 5 + 28 + 10 * (5 + 28);
+        assert!(worst_reply < MIN_HELLO_LEN + 5 + 28, "{worst_reply}");
+        assert_eq!(Message::hello(1).kind(), "hello");
     }
 
     #[test]

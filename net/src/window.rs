@@ -35,39 +35,32 @@ pub enum Prefer {
 /// Unacknowledged per-tick items awaiting (re)transmission.
 #[derive(Debug, Clone)]
 pub struct SendWindow<T> {
-    /// Tick of `items[0]`; when empty, the tick the next push must have (if `started`).
+    /// Tick of `items[0]`; when empty, the tick the next push must have.
     first_tick: u64,
-    started: bool,
     items: VecDeque<T>,
     cap: usize,
 }
 
 impl<T> SendWindow<T> {
-    /// An empty window holding at most `cap` items (at least 1).
-    pub fn new(cap: usize) -> Self {
+    /// An empty window whose first item will be for `start_tick`, holding at most `cap`
+    /// items (at least 1).
+    pub fn new(start_tick: u64, cap: usize) -> Self {
         SendWindow {
-            first_tick: 0,
-            started: false,
+            first_tick: start_tick,
             items: VecDeque::new(),
             cap: cap.max(1),
         }
     }
 
-    /// Appends the item for `tick`, which must follow the previous push (the first push may
-    /// use any tick). When the window is full the oldest item is evicted unacknowledged and
-    /// its tick returned.
+    /// Appends the item for `tick`, which must be [`next_tick`](Self::next_tick). When
+    /// the window is full the oldest item is evicted unacknowledged and its tick returned.
     pub fn push(&mut self, tick: u64, item: T) -> Result<Option<u64>, WindowError> {
-        if self.started {
-            let expected = self.next_tick();
-            if tick != expected {
-                return Err(WindowError::NotConsecutive {
-                    expected,
-                    got: tick,
-                });
-            }
-        } else {
-            self.started = true;
-            self.first_tick = tick;
+        let expected = self.next_tick();
+        if tick != expected {
+            return Err(WindowError::NotConsecutive {
+                expected,
+                got: tick,
+            });
         }
         self.items.push_back(item);
         let mut evicted = None;
@@ -94,7 +87,7 @@ impl<T> SendWindow<T> {
         (!self.items.is_empty()).then_some(self.first_tick)
     }
 
-    /// Tick the next [`push`](Self::push) must carry (meaningless before the first push).
+    /// Tick the next [`push`](Self::push) must carry.
     pub fn next_tick(&self) -> u64 {
         self.first_tick + self.items.len() as u64
     }
@@ -246,6 +239,13 @@ impl<T> ReceiveTracker<T> {
         self.next_missing.checked_sub(1)
     }
 
+    /// The wire ack value: the highest tick received contiguously, or `start_tick - 1`
+    /// before anything arrived (so sessions must not put tick 0 on the wire; see
+    /// [`crate::protocol`]'s ack convention).
+    pub fn ack(&self) -> u64 {
+        self.next_missing.saturating_sub(1)
+    }
+
     /// Highest tick ever received.
     pub fn highest_received(&self) -> Option<u64> {
         self.highest
@@ -290,7 +290,7 @@ impl<T> ReceiveTracker<T> {
             None => None,
         };
         // Leave the slot for `tick` marked so a late copy is a Duplicate, not Late.
-        self.base = tick + 1;
+        self.base = tick.saturating_add(1);
         self.advance();
         item
     }
@@ -302,8 +302,10 @@ mod tests {
 
     #[test]
     fn send_window_push_ack_select() {
-        let mut w = SendWindow::new(5);
+        let mut w = SendWindow::new(10, 5);
         assert!(w.is_empty());
+        assert_eq!(w.next_tick(), 10);
+        assert!(w.push(9, 0).is_err());
         for t in 10..14 {
             assert_eq!(w.push(t, t as usize), Ok(None));
         }
@@ -357,6 +359,7 @@ mod tests {
     #[test]
     fn tracker_take_and_late() {
         let mut r = ReceiveTracker::new(100, 16);
+        assert_eq!(r.ack(), 99);
         r.insert(100, 1);
         r.insert(102, 3);
         assert_eq!(r.take(100), Some(1));

@@ -39,6 +39,8 @@ use super::SocketStats;
 pub const MAX_LATENCY: Duration = Duration::from_millis(2500);
 /// Largest jitter or reorder delay a link may add.
 pub const MAX_EXTRA_DELAY: Duration = Duration::from_millis(2500);
+/// The virtual clock stops here (about a century), so `base + now` cannot overflow.
+pub const MAX_VIRTUAL_TIME: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// Default cap on datagrams in flight to one destination.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 4096;
 
@@ -293,13 +295,13 @@ impl SimNet {
     /// Moves the clock forward by `by`.
     pub fn advance(&self, by: Duration) {
         let mut i = self.inner.borrow_mut();
-        i.now = i.now.saturating_add(by);
+        i.now = i.now.saturating_add(by).min(MAX_VIRTUAL_TIME);
     }
 
     /// Moves the clock to `to` (never backwards: an earlier instant is ignored).
     pub fn advance_to(&self, to: Instant) {
         let mut i = self.inner.borrow_mut();
-        let off = to.saturating_duration_since(i.base);
+        let off = to.saturating_duration_since(i.base).min(MAX_VIRTUAL_TIME);
         if off > i.now {
             i.now = off;
         }
@@ -524,6 +526,12 @@ mod tests {
             .validate()
             .is_err());
         assert!(net.bind(a.addr()).is_err());
+        // Time never goes backwards and never overflows.
+        let t = net.now();
+        net.advance_to(t - Duration::from_secs(1));
+        assert_eq!(net.now(), t);
+        net.advance(Duration::MAX);
+        assert_eq!(net.elapsed(), MAX_VIRTUAL_TIME);
     }
 
     #[test]
@@ -672,5 +680,91 @@ mod tests {
         // Same seed, same everything; another seed differs.
         assert_eq!(laminar_run(42), (srv.clone(), cli.clone(), stats));
         assert_ne!(laminar_run(43).0, srv);
+    }
+
+    #[test]
+    fn laminar_survives_5s_round_trips_and_times_out_a_dead_peer() {
+        let net = SimNet::new(5);
+        net.set_default_link(LinkConfig::latency(MAX_LATENCY))
+            .expect("valid");
+        let mut server = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
+        let mut client = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
+        let (s, c) = (server.socket().addr(), client.socket().addr());
+        let step = Duration::from_millis(50);
+        let mut server_events = Vec::new();
+        let mut client_events = Vec::new();
+        let mut answered = false;
+        client.send_unreliable(s, b"hello".to_vec());
+        // 40 virtual seconds with no user traffic after the first exchange.
+        for _ in 0..800 {
+            client.poll(net.now());
+            server.poll(net.now());
+            for ev in server.drain() {
+                if matches!(ev, SocketEvent::Packet(_)) && !answered {
+                    server.send_unreliable(c, b"welcome".to_vec());
+                    answered = true;
+                }
+                server_events.push(ev);
+            }
+            server.poll(net.now());
+            client_events.extend(client.drain());
+            net.advance(step);
+        }
+        let dropped = |evs: &[SocketEvent]| {
+            evs.iter()
+                .any(|e| matches!(e, SocketEvent::Timeout(_) | SocketEvent::Disconnect(_)))
+        };
+        assert!(answered);
+        assert!(
+            client_events.contains(&SocketEvent::Packet(laminar::Packet::unreliable(
+                s,
+                b"welcome".to_vec()
+            )))
+        );
+        assert!(!dropped(&server_events), "{server_events:?}");
+        assert!(!dropped(&client_events), "{client_events:?}");
+
+        // The client vanishes: the server times it out after the idle timeout.
+        drop(client);
+        let mut after = Vec::new();
+        for _ in 0..300 {
+            server.poll(net.now());
+            after.extend(server.drain());
+            net.advance(step);
+        }
+        assert!(after.contains(&SocketEvent::Timeout(c)), "{after:?}");
+    }
+
+    #[test]
+    fn flood_of_garbage_and_strangers_is_survived() {
+        let net = SimNet::new(11);
+        let mut server = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
+        let s = server.socket().addr();
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        // laminar builds a full VirtualConnection per datagram from an unknown address
+        // (even past the cap), which is slow in debug builds: keep the count modest.
+        for i in 0..1000u32 {
+            let from = SocketAddr::from(([10, 0, (i >> 8) as u8, i as u8], 9000));
+            x = mix(x);
+            let len = (x % 1400) as usize;
+            let junk: Vec<u8> = (0..len).map(|k| (x >> (k % 8 * 8)) as u8).collect();
+            net.inject(from, s, &junk);
+            if i % 100 == 0 {
+                server.poll(net.now());
+                server.drain();
+            }
+        }
+        server.poll(net.now());
+        server.drain();
+        assert_eq!(net.in_flight(s), 0);
+        // A legitimate client still gets through.
+        let mut client = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
+        client.send_unreliable(s, b"hi".to_vec());
+        client.poll(net.now());
+        server.poll(net.now());
+        assert!(server
+            .drain()
+            .iter()
+            .any(|e| matches!(e, SocketEvent::Packet(p) if p.payload() == b"hi")));
     }
 }
