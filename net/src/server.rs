@@ -309,7 +309,7 @@ impl ServerSession {
 
     fn on_stranger_message(&mut self, addr: SocketAddr, msg: Message, len: usize, now: Duration) {
         match msg {
-            Message::Hello { protocol: p, sim_version } => {
+            Message::Hello { protocol: p, sim_version, .. } => {
                 if p != PROTOCOL_VERSION || sim_version != SIM_VERSION {
                     self.reject(addr, len, RejectReason::VersionMismatch { server_protocol: PROTOCOL_VERSION, server_sim: SIM_VERSION });
                 } else if self.shutting_down {
