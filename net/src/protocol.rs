@@ -865,6 +865,40 @@ mod tests {
         assert_eq!(m.chunk_ack(), Some((7, ack)));
     }
 
+    /// Pins the wire size of the common case (4 players, 20 Hz) so bandwidth regressions
+    /// show up: DESIGN.md budgets < 2 KB/s down including 28 B UDP/IP and laminar's 5 B.
+    #[test]
+    fn frames_wire_size() {
+        let sizes: Vec<usize> = [1usize, 2, 4, 8]
+            .iter()
+            .map(|&k| {
+                let frames: Vec<_> = (100_000..100_000 + k as u64)
+                    .map(|t| {
+                        let mut cf = frame(t, 4);
+                        cf.frame.commands.clear();
+                        cf.checksum = u32::MAX;
+                        cf
+                    })
+                    .collect();
+                pack_frames(100_000, &frames, 100_050, 0, 0)
+                    .expect("packs")
+                    .0
+                    .len()
+            })
+            .collect();
+        eprintln!("Frames datagram bytes for 1/2/4/8 four-player frames: {sizes:?}");
+        // One frame: header 4 + tag 1 + first_tick 5 + len 1 + frame (tick 5 + 1 + 24 + 1
+        // + checksum 5) + input_ack 5 + late 1 + lead 1.
+        assert_eq!(sizes[0], 54);
+        assert_eq!(sizes[1] - sizes[0], 36);
+        let inputs = pack_inputs(100_000, 100_001, &[input(1); 4])
+            .expect("packs")
+            .0
+            .len();
+        eprintln!("Inputs datagram bytes for 4 redundant inputs: {inputs}");
+        assert_eq!(inputs, 4 + 1 + 5 + 5 + 1 + 24);
+    }
+
     #[test]
     fn encode_bounded_refuses_oversize() {
         let m = Message::SnapshotChunk {
