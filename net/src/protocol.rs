@@ -192,6 +192,8 @@ pub enum ProtocolError {
     TrailingBytes { trailing: usize },
     #[error("invalid message: {0}")]
     Invalid(&'static str),
+    #[error("{kind} message travelling the wrong way")]
+    WrongDirection { kind: &'static str },
 }
 
 fn config() -> impl bincode::config::Config {
@@ -328,6 +330,29 @@ impl Message {
         }
     }
 
+    /// A `SnapshotChunkAck` for `ack`.
+    pub fn snapshot_chunk_ack(snapshot_id: u32, ack: ChunkAck) -> Message {
+        Message::SnapshotChunkAck {
+            snapshot_id,
+            contiguous: ack.contiguous,
+            mask: ack.mask,
+        }
+    }
+
+    /// The `SnapshotChunk` carrying chunk `index` of `data` (see [`crate::chunk`]), or
+    /// `None` if `index` is out of range or `data` is too large to chunk.
+    pub fn snapshot_chunk(snapshot_id: u32, tick: u64, data: &[u8], index: u16) -> Option<Message> {
+        let count = crate::chunk::chunk_count(data.len()).ok()?;
+        let bytes = crate::chunk::chunk(data, index)?.to_vec();
+        Some(Message::SnapshotChunk {
+            snapshot_id,
+            tick,
+            index,
+            count,
+            bytes,
+        })
+    }
+
     /// The chunk ack carried by a `SnapshotChunkAck`.
     pub fn chunk_ack(&self) -> Option<(u32, ChunkAck)> {
         match *self {
@@ -426,6 +451,16 @@ pub fn decode(bytes: &[u8]) -> Result<Message, ProtocolError> {
     msg.validate()?;
     if matches!(msg, Message::Hello { .. }) && bytes.len() < MIN_HELLO_LEN {
         return Err(ProtocolError::Invalid("hello shorter than MIN_HELLO_LEN"));
+    }
+    Ok(msg)
+}
+
+/// [`decode`], then rejects messages that do not travel in `expected` direction (a server
+/// decodes with `ClientToServer`, a client with `ServerToClient`).
+pub fn decode_from(bytes: &[u8], expected: Direction) -> Result<Message, ProtocolError> {
+    let msg = decode(bytes)?;
+    if msg.direction() != expected {
+        return Err(ProtocolError::WrongDirection { kind: msg.kind() });
     }
     Ok(msg)
 }
@@ -630,6 +665,12 @@ mod tests {
             assert_eq!(decode(&bytes).expect("decodes"), m);
         }
         assert_eq!(Message::Leave.direction(), Direction::ClientToServer);
+        let pong = encode(&Message::Pong { nonce: 1 }).expect("encodes");
+        assert!(decode_from(&pong, Direction::ServerToClient).is_ok());
+        assert!(matches!(
+            decode_from(&pong, Direction::ClientToServer),
+            Err(ProtocolError::WrongDirection { kind: "pong" })
+        ));
         assert_eq!(Message::ShuttingDown.direction(), Direction::ServerToClient);
     }
 
@@ -790,6 +831,72 @@ mod tests {
         let worst_reply = challenge.len().max(reject.len()) + 5 + 28 + 10 * (5 + 28);
         assert!(worst_reply < MIN_HELLO_LEN + 5 + 28, "{worst_reply}");
         assert_eq!(Message::hello(1).kind(), "hello");
+    }
+
+    #[test]
+    fn snapshot_chunks_through_messages() {
+        use crate::chunk::{Progress, Reassembler};
+        let data: Vec<u8> = (0..4321u32).map(|i| (i % 253) as u8).collect();
+        let mut r = Reassembler::default();
+        let mut done = None;
+        for index in (0..5u16).rev() {
+            let m = Message::snapshot_chunk(7, 99, &data, index).expect("in range");
+            let wire = encode_bounded(&m).expect("a full chunk fits a datagram");
+            if let Message::SnapshotChunk {
+                snapshot_id,
+                tick,
+                index,
+                count,
+                bytes,
+            } = decode_from(&wire, Direction::ServerToClient).expect("decodes")
+            {
+                if let Progress::Complete(out) = r
+                    .insert(snapshot_id, tick, index, count, &bytes)
+                    .expect("valid")
+                {
+                    done = Some(out);
+                }
+            }
+        }
+        assert_eq!(done, Some(data.clone()));
+        assert!(Message::snapshot_chunk(7, 99, &data, 5).is_none());
+        let (id, ack) = r.ack().expect("complete");
+        let m = Message::snapshot_chunk_ack(id, ack);
+        assert_eq!(m.chunk_ack(), Some((7, ack)));
+    }
+
+    /// Pins the wire size of the common case (4 players, 20 Hz) so bandwidth regressions
+    /// show up: DESIGN.md budgets < 2 KB/s down including 28 B UDP/IP and laminar's 5 B.
+    #[test]
+    fn frames_wire_size() {
+        let sizes: Vec<usize> = [1usize, 2, 4, 8]
+            .iter()
+            .map(|&k| {
+                let frames: Vec<_> = (100_000..100_000 + k as u64)
+                    .map(|t| {
+                        let mut cf = frame(t, 4);
+                        cf.frame.commands.clear();
+                        cf.checksum = u32::MAX;
+                        cf
+                    })
+                    .collect();
+                pack_frames(100_000, &frames, 100_050, 0, 0)
+                    .expect("packs")
+                    .0
+                    .len()
+            })
+            .collect();
+        eprintln!("Frames datagram bytes for 1/2/4/8 four-player frames: {sizes:?}");
+        // One frame: header 4 + tag 1 + first_tick 5 + len 1 + frame (tick 5 + 1 + 24 + 1
+        // + checksum 5) + input_ack 5 + late 1 + lead 1.
+        assert_eq!(sizes[0], 54);
+        assert_eq!(sizes[1] - sizes[0], 36);
+        let inputs = pack_inputs(100_000, 100_001, &[input(1); 4])
+            .expect("packs")
+            .0
+            .len();
+        eprintln!("Inputs datagram bytes for 4 redundant inputs: {inputs}");
+        assert_eq!(inputs, 4 + 1 + 5 + 5 + 1 + 24);
     }
 
     #[test]

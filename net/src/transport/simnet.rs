@@ -767,4 +767,37 @@ mod tests {
             .iter()
             .any(|e| matches!(e, SocketEvent::Packet(p) if p.payload() == b"hi")));
     }
+
+    #[test]
+    fn max_datagrams_pass_intact_and_oversize_sends_are_refused() {
+        use crate::protocol::MAX_DATAGRAM;
+        let net = SimNet::new(2);
+        let mut server = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
+        let mut client = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
+        let s = server.socket().addr();
+        let big: Vec<u8> = (0..MAX_DATAGRAM).map(|i| i as u8).collect();
+        client.send_unreliable(s, big.clone());
+        client.send_reliable(s, big.clone());
+        client.send(laminar::Packet::reliable_ordered(s, big.clone(), Some(1)));
+        client.send(laminar::Packet::unreliable_sequenced(
+            s,
+            big.clone(),
+            Some(2),
+        ));
+        // Too big for our config: laminar logs and drops, nothing panics or truncates.
+        client.send_reliable(s, vec![0; MAX_DATAGRAM + 1]);
+        client.send_unreliable(s, vec![0; super::super::RECEIVE_BUFFER + 1]);
+        client.poll(net.now());
+        server.poll(net.now());
+        let got: Vec<Vec<u8>> = server
+            .drain()
+            .into_iter()
+            .filter_map(|e| match e {
+                SocketEvent::Packet(p) => Some(p.payload().to_vec()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(got, vec![big.clone(), big.clone(), big.clone(), big]);
+        assert_eq!(server.socket().stats().oversize_in, 0);
+    }
 }
