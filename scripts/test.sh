@@ -5,3 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace
 cargo test --release -p venture-sim --test determinism
+# The simulated-network matrix at full size (200 seeds) needs release speed.
+cargo test --release -p venture-net --test lockstep_simnet

@@ -42,8 +42,10 @@
 //! from the network as hostile: decoders return typed errors and every buffer is bounded.
 
 pub mod chunk;
+pub mod client;
 pub mod cookie;
+pub mod driver;
 pub mod protocol;
+pub mod server;
 pub mod transport;
 pub mod window;
-pub mod server;

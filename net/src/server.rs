@@ -21,7 +21,9 @@ use venture_sim::{Command, Frame, PlayerInput, World, SIM_VERSION};
 
 use crate::chunk::{self, ChunkAck, SendProgress};
 use crate::cookie::CookieKey;
-use crate::protocol::{self, ConfirmedFrame, Message, RejectReason, SnapshotReason, MAX_DATAGRAM, PROTOCOL_VERSION};
+use crate::protocol::{
+    self, ConfirmedFrame, Message, RejectReason, SnapshotReason, MAX_DATAGRAM, PROTOCOL_VERSION,
+};
 
 /// Knobs of a server session.
 #[derive(Clone, Debug)]
@@ -86,15 +88,37 @@ impl LeaveReason {
 /// What the session did, for logs, metrics and the session recorder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ServerEvent {
-    PlayerConnected { slot: u8, name: String, addr: SocketAddr },
-    PlayerDisconnected { slot: u8, name: String, addr: SocketAddr, reason: LeaveReason },
-    Rejected { addr: SocketAddr, reason: RejectReason },
+    PlayerConnected {
+        slot: u8,
+        name: String,
+        addr: SocketAddr,
+    },
+    PlayerDisconnected {
+        slot: u8,
+        name: String,
+        addr: SocketAddr,
+        reason: LeaveReason,
+    },
+    Rejected {
+        addr: SocketAddr,
+        reason: RejectReason,
+    },
     /// Tick closed: the frame and the checksum after it (record these).
     TickClosed { frame: Frame, checksum: u32 },
     /// The loop was `behind` ticks late; `closed` were caught up in this poll.
     Overrun { behind: u64, closed: u32 },
-    DesyncReported { slot: u8, tick: u64, client_checksum: u32, server_checksum: u32 },
-    SnapshotStarted { slot: u8, tick: u64, bytes: usize, reason: SnapshotReason },
+    DesyncReported {
+        slot: u8,
+        tick: u64,
+        client_checksum: u32,
+        server_checksum: u32,
+    },
+    SnapshotStarted {
+        slot: u8,
+        tick: u64,
+        bytes: usize,
+        reason: SnapshotReason,
+    },
     /// A datagram that did not decode or made no sense in its context.
     InvalidDatagram { addr: SocketAddr, reason: String },
 }
@@ -146,6 +170,8 @@ struct Client {
     last_margin: i32,
     last_heard: Duration,
     sends: u64,
+    /// Next tick of the gap-filling sweep (see `send_streams`).
+    recovery_next: u64,
 }
 
 /// The server session. See the module docs.
@@ -216,7 +242,10 @@ impl ServerSession {
 
     /// Connected players: (slot, name, address).
     pub fn players(&self) -> impl Iterator<Item = (u8, &str, SocketAddr)> {
-        self.clients.iter().flatten().map(|c| (c.slot, c.name.as_str(), c.addr))
+        self.clients
+            .iter()
+            .flatten()
+            .map(|c| (c.slot, c.name.as_str(), c.addr))
     }
 
     pub fn player_count(&self) -> usize {
@@ -225,7 +254,11 @@ impl ServerSession {
 
     /// Clients still receiving a snapshot.
     pub fn syncing_count(&self) -> usize {
-        self.clients.iter().flatten().filter(|c| c.transfer.is_some()).count()
+        self.clients
+            .iter()
+            .flatten()
+            .filter(|c| c.transfer.is_some())
+            .count()
     }
 
     pub fn drain_outgoing(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
@@ -263,7 +296,8 @@ impl ServerSession {
 
     fn invalid(&mut self, addr: SocketAddr, reason: String) {
         self.stats.invalid_datagrams += 1;
-        self.events.push(ServerEvent::InvalidDatagram { addr, reason });
+        self.events
+            .push(ServerEvent::InvalidDatagram { addr, reason });
     }
 
     /// One datagram payload from `addr`.
@@ -280,7 +314,10 @@ impl ServerSession {
                     addr,
                     payload.len(),
                     &Message::Reject {
-                        reason: RejectReason::VersionMismatch { server_protocol: PROTOCOL_VERSION, server_sim: SIM_VERSION },
+                        reason: RejectReason::VersionMismatch {
+                            server_protocol: PROTOCOL_VERSION,
+                            server_sim: SIM_VERSION,
+                        },
                     },
                 );
                 return;
@@ -309,9 +346,20 @@ impl ServerSession {
 
     fn on_stranger_message(&mut self, addr: SocketAddr, msg: Message, len: usize, now: Duration) {
         match msg {
-            Message::Hello { protocol: p, sim_version, .. } => {
+            Message::Hello {
+                protocol: p,
+                sim_version,
+                ..
+            } => {
                 if p != PROTOCOL_VERSION || sim_version != SIM_VERSION {
-                    self.reject(addr, len, RejectReason::VersionMismatch { server_protocol: PROTOCOL_VERSION, server_sim: SIM_VERSION });
+                    self.reject(
+                        addr,
+                        len,
+                        RejectReason::VersionMismatch {
+                            server_protocol: PROTOCOL_VERSION,
+                            server_sim: SIM_VERSION,
+                        },
+                    );
                 } else if self.shutting_down {
                     self.reject(addr, len, RejectReason::ShuttingDown);
                 } else {
@@ -319,7 +367,11 @@ impl ServerSession {
                     self.reply_bounded(addr, len, &Message::Challenge { cookie });
                 }
             }
-            Message::Join { cookie, name, character_secret } => {
+            Message::Join {
+                cookie,
+                name,
+                character_secret,
+            } => {
                 if !self.cookies.verify(&cookie, addr, now) {
                     return self.reject(addr, len, RejectReason::BadCookie);
                 }
@@ -335,13 +387,22 @@ impl ServerSession {
                 self.admit(addr, slot, name, character_secret, now);
             }
             // Anything else from a stranger is noise (a client we already dropped, or junk).
-            other => self.invalid(addr, format!("{} from an unadmitted address", message_name(&other))),
+            other => self.invalid(
+                addr,
+                format!("{} from an unadmitted address", message_name(&other)),
+            ),
         }
     }
 
     fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason) {
         self.stats.rejected += 1;
-        self.reply_bounded(addr, len, &Message::Reject { reason: reason.clone() });
+        self.reply_bounded(
+            addr,
+            len,
+            &Message::Reject {
+                reason: reason.clone(),
+            },
+        );
         self.events.push(ServerEvent::Rejected { addr, reason });
     }
 
@@ -349,13 +410,20 @@ impl ServerSession {
     /// (a leave queued but not yet stepped).
     fn free_slot(&self) -> Option<u8> {
         (0..self.clients.len()).find_map(|s| {
-            let queued_join = self.pending_commands.iter().any(|c| matches!(c, Command::Join { slot, .. } if *slot as usize == s));
-            (self.clients[s].is_none() && self.world.player(s).is_none() && !queued_join).then_some(s as u8)
+            let queued_join = self
+                .pending_commands
+                .iter()
+                .any(|c| matches!(c, Command::Join { slot, .. } if *slot as usize == s));
+            (self.clients[s].is_none() && self.world.player(s).is_none() && !queued_join)
+                .then_some(s as u8)
         })
     }
 
     fn admit(&mut self, addr: SocketAddr, slot: u8, name: String, secret: [u8; 16], now: Duration) {
-        self.pending_commands.push(Command::Join { slot, name: name.clone() });
+        self.pending_commands.push(Command::Join {
+            slot,
+            name: name.clone(),
+        });
         self.clients[slot as usize] = Some(Client {
             addr,
             slot,
@@ -371,17 +439,24 @@ impl ServerSession {
             last_margin: 0,
             last_heard: now,
             sends: 0,
+            recovery_next: 0,
         });
         self.by_addr.insert(addr, slot);
         self.stats.admitted += 1;
         self.start_transfer(slot, SnapshotReason::Join);
         self.send_welcome(slot);
-        self.events.push(ServerEvent::PlayerConnected { slot, name, addr });
+        self.events
+            .push(ServerEvent::PlayerConnected { slot, name, addr });
     }
 
     fn send_welcome(&mut self, slot: u8) {
-        let Some(c) = self.clients[slot as usize].as_ref() else { return };
-        let (start_tick, snapshot_id) = c.transfer.as_ref().map_or((c.acked, None), |t| (t.tick, Some(t.snapshot_id)));
+        let Some(c) = self.clients[slot as usize].as_ref() else {
+            return;
+        };
+        let (start_tick, snapshot_id) = c
+            .transfer
+            .as_ref()
+            .map_or((c.acked, None), |t| (t.tick, Some(t.snapshot_id)));
         let msg = Message::Welcome {
             slot,
             tick_rate: self.world.config().tick_rate,
@@ -414,24 +489,48 @@ impl ServerSession {
         self.next_snapshot_id = self.next_snapshot_id.wrapping_add(1).max(1);
         let bytes = data.len();
         if let Some(c) = self.clients[slot as usize].as_mut() {
-            c.transfer = Some(Transfer { snapshot_id, tick, data, progress, cursor: 0 });
+            c.transfer = Some(Transfer {
+                snapshot_id,
+                tick,
+                data,
+                progress,
+                cursor: 0,
+            });
             c.acked = tick;
             c.inputs.clear();
         }
         self.stats.snapshots_sent += 1;
-        self.events.push(ServerEvent::SnapshotStarted { slot, tick, bytes, reason });
+        self.events.push(ServerEvent::SnapshotStarted {
+            slot,
+            tick,
+            bytes,
+            reason,
+        });
     }
 
     fn on_client_message(&mut self, slot: u8, msg: Message, len: usize, now: Duration) {
         let current = self.world.tick();
         let max_lead = self.config.max_input_lead;
         let history_first = self.history_first;
-        let Some(c) = self.clients[slot as usize].as_mut() else { return };
+        let Some(c) = self.clients[slot as usize].as_mut() else {
+            return;
+        };
         c.last_heard = now;
         match msg {
-            Message::Inputs { ack_tick, first_tick, inputs } => {
+            Message::Inputs {
+                ack_tick,
+                first_tick,
+                inputs,
+            } => {
                 if c.transfer.is_none() && ack_tick > c.acked && ack_tick <= current {
                     c.acked = ack_tick;
+                }
+                // How early this datagram's newest input arrived (negative: late). The
+                // smallest value per tick goes back as the client's lead hint.
+                if !inputs.is_empty() {
+                    let newest = first_tick + inputs.len() as u64 - 1;
+                    let margin = newest as i64 - current as i64;
+                    c.margin = Some(c.margin.map_or(margin, |m| m.min(margin)));
                 }
                 for (i, input) in inputs.into_iter().enumerate() {
                     let tick = first_tick + i as u64;
@@ -449,16 +548,16 @@ impl ServerSession {
                     c.inputs.insert(tick, input);
                     c.input_high = c.input_high.max(tick);
                 }
-                if c.input_high > current {
-                    let margin = c.input_high as i64 - current as i64;
-                    c.margin = Some(c.margin.map_or(margin, |m| m.min(margin)));
-                }
                 // A client stuck behind the history can only be helped with a snapshot.
                 if c.transfer.is_none() && c.acked + 1 < history_first {
                     self.start_transfer(slot, SnapshotReason::FellBehind);
                 }
             }
-            Message::SnapshotChunkAck { snapshot_id, contiguous, mask } => {
+            Message::SnapshotChunkAck {
+                snapshot_id,
+                contiguous,
+                mask,
+            } => {
                 let done = match c.transfer.as_mut() {
                     Some(t) if t.snapshot_id == snapshot_id => {
                         t.progress.on_ack(ChunkAck { contiguous, mask });
@@ -471,11 +570,23 @@ impl ServerSession {
                 }
             }
             Message::SnapshotRequest { reason } => {
-                if let SnapshotReason::Desync { tick, client_checksum, server_checksum } = reason {
+                if let SnapshotReason::Desync {
+                    tick,
+                    client_checksum,
+                    server_checksum,
+                } = reason
+                {
                     self.stats.desync_reports += 1;
-                    self.events.push(ServerEvent::DesyncReported { slot, tick, client_checksum, server_checksum });
+                    self.events.push(ServerEvent::DesyncReported {
+                        slot,
+                        tick,
+                        client_checksum,
+                        server_checksum,
+                    });
                 }
-                let in_flight = self.clients[slot as usize].as_ref().is_some_and(|c| c.transfer.is_some());
+                let in_flight = self.clients[slot as usize]
+                    .as_ref()
+                    .is_some_and(|c| c.transfer.is_some());
                 if !in_flight {
                     self.start_transfer(slot, reason);
                 }
@@ -510,11 +621,17 @@ impl ServerSession {
             self.by_addr.remove(&c.addr);
             // A join still queued cancels out; otherwise the player leaves the world.
             let before = self.pending_commands.len();
-            self.pending_commands.retain(|cmd| !matches!(cmd, Command::Join { slot: s, .. } if *s == slot));
+            self.pending_commands
+                .retain(|cmd| !matches!(cmd, Command::Join { slot: s, .. } if *s == slot));
             if self.pending_commands.len() == before {
                 self.pending_commands.push(Command::Leave { slot });
             }
-            self.events.push(ServerEvent::PlayerDisconnected { slot, name: c.name, addr: c.addr, reason });
+            self.events.push(ServerEvent::PlayerDisconnected {
+                slot,
+                name: c.name,
+                addr: c.addr,
+                reason,
+            });
         }
     }
 
@@ -523,8 +640,13 @@ impl ServerSession {
     /// and sends each client its frames and snapshot chunks.
     pub fn poll(&mut self, now: Duration) {
         let timeout = self.config.client_timeout;
-        let silent: Vec<u8> =
-            self.clients.iter().flatten().filter(|c| now.saturating_sub(c.last_heard) > timeout).map(|c| c.slot).collect();
+        let silent: Vec<u8> = self
+            .clients
+            .iter()
+            .flatten()
+            .filter(|c| now.saturating_sub(c.last_heard) > timeout)
+            .map(|c| c.slot)
+            .collect();
         for slot in silent {
             self.remove_client(slot, LeaveReason::TimedOut);
         }
@@ -534,7 +656,9 @@ impl ServerSession {
             closed += 1;
         }
         if now >= self.next_tick_at() {
-            let behind = ((now - self.next_tick_at()).as_nanos() / self.interval.as_nanos().max(1)) as u64 + 1;
+            let behind = ((now - self.next_tick_at()).as_nanos() / self.interval.as_nanos().max(1))
+                as u64
+                + 1;
             self.stats.overruns += 1;
             self.events.push(ServerEvent::Overrun { behind, closed });
             // Re-anchor the schedule: the next tick is due one interval from now.
@@ -575,12 +699,16 @@ impl ServerSession {
         }
         let checksum = self.world.checksum();
         self.stats.ticks += 1;
-        self.history.push_back(ConfirmedFrame { frame: frame.clone(), checksum });
+        self.history.push_back(ConfirmedFrame {
+            frame: frame.clone(),
+            checksum,
+        });
         while self.history.len() > self.config.history_ticks {
             self.history.pop_front();
             self.history_first += 1;
         }
-        self.events.push(ServerEvent::TickClosed { frame, checksum });
+        self.events
+            .push(ServerEvent::TickClosed { frame, checksum });
     }
 
     fn send_streams(&mut self) {
@@ -599,7 +727,13 @@ impl ServerSession {
                     if let Some(bytes) = chunk::chunk(&t.data, index) {
                         out.push((
                             c.addr,
-                            Message::SnapshotChunk { snapshot_id: t.snapshot_id, tick: t.tick, index, count, bytes: bytes.to_vec() },
+                            Message::SnapshotChunk {
+                                snapshot_id: t.snapshot_id,
+                                tick: t.tick,
+                                index,
+                                count,
+                                bytes: bytes.to_vec(),
+                            },
                         ));
                     }
                 }
@@ -609,15 +743,33 @@ impl ServerSession {
             if let Some(m) = c.margin.take() {
                 c.last_margin = m.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
             }
-            // Newest frames first, a few repeated; every fourth send restarts from the
-            // client's ack so a frame lost in every repeat is still recovered.
+            // Normally the newest frames, each repeated in `redundancy` consecutive
+            // datagrams. When the client is missing older frames too (after a snapshot, or
+            // a frame lost in every repeat), every other datagram instead carries the next
+            // run of the gap, sweeping forward with a cursor so the gap fills at several
+            // frames per tick rather than once per round trip of acks.
             let first_unacked = c.acked + 1;
-            let redundancy = self.config.frame_redundancy as u64;
+            let redundancy = (self.config.frame_redundancy as u64).max(1);
             let newest_start = current.saturating_sub(redundancy - 1).max(first_unacked);
-            let start = if c.sends % 4 == 0 { first_unacked } else { newest_start };
-            let end = (start + redundancy - 1).min(current);
+            let (start, end) = if first_unacked < newest_start && c.sends % 2 == 0 {
+                let mut from = c.recovery_next.max(first_unacked);
+                // Past the last full run before the newest frames (those are repeated by the
+                // newest-first datagrams anyway): start over at the oldest hole.
+                if from + redundancy > newest_start {
+                    from = first_unacked;
+                }
+                let to = (from + redundancy - 1).min(newest_start - 1);
+                c.recovery_next = to + 1;
+                (from, to)
+            } else {
+                (newest_start, current)
+            };
             let frames: Vec<ConfirmedFrame> = (start..=end)
-                .filter_map(|t| t.checked_sub(self.history_first).and_then(|i| self.history.get(i as usize)).cloned())
+                .filter_map(|t| {
+                    t.checked_sub(self.history_first)
+                        .and_then(|i| self.history.get(i as usize))
+                        .cloned()
+                })
                 .collect();
             let first_tick = frames.first().map_or(current + 1, |f| f.frame.tick);
             out.push((
@@ -641,17 +793,29 @@ impl ServerSession {
 /// Drops frames from the front of a `Frames` message until it fits one datagram.
 fn shrink_frames(msg: Message) -> Message {
     match msg {
-        Message::Frames { mut first_tick, mut frames, input_ack, late_inputs, lead_hint } => {
-            loop {
-                let m = Message::Frames { first_tick, frames: frames.clone(), input_ack, late_inputs, lead_hint };
-                let fits = protocol::encode(&m).map(|b| b.len() <= MAX_DATAGRAM).unwrap_or(false);
-                if fits || frames.is_empty() {
-                    return m;
-                }
-                frames.remove(0);
-                first_tick += 1;
+        Message::Frames {
+            mut first_tick,
+            mut frames,
+            input_ack,
+            late_inputs,
+            lead_hint,
+        } => loop {
+            let m = Message::Frames {
+                first_tick,
+                frames: frames.clone(),
+                input_ack,
+                late_inputs,
+                lead_hint,
+            };
+            let fits = protocol::encode(&m)
+                .map(|b| b.len() <= MAX_DATAGRAM)
+                .unwrap_or(false);
+            if fits || frames.is_empty() {
+                return m;
             }
-        }
+            frames.remove(0);
+            first_tick += 1;
+        },
         other => other,
     }
 }
