@@ -11,3 +11,4 @@ pub mod cli;
 pub mod http;
 pub mod logging;
 pub mod metrics;
+pub mod server;

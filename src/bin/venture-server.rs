@@ -1,9 +1,44 @@
-//! venture-server: the dedicated server. The network engine (issue 5) is not in this build
-//! yet, so the binary says so and exits non-zero rather than pretending to serve.
+//! venture-server: the dedicated server. Flags follow the deployment guide (Go-style
+//! `-port 8080` and `--port 8080` both work); `LOG_LEVEL` and `LOG_FORMAT` set logging.
+//! Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT) or `-help`/`-version`,
+//! 1 when the server cannot start, 2 for invalid flags.
 
 use std::process::ExitCode;
 
+use venture::cli::{self, CliOutcome};
+use venture::server::ServerApp;
+
 fn main() -> ExitCode {
-    eprintln!("venture-server: the network engine is not built yet; use venture-world to generate and simulate worlds");
-    ExitCode::from(1)
+    let config = match cli::parse_server_args(std::env::args()) {
+        Ok(CliOutcome::Run(config)) => config,
+        Ok(CliOutcome::Help(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(CliOutcome::Version) => {
+            println!("{}", cli::version_string(venture_sim::SIM_VERSION, venture_net::protocol::PROTOCOL_VERSION));
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("venture-server: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match venture::logging::init(config.verbose) {
+        Ok(settings) => {
+            for w in settings.warnings {
+                log::warn!(target: "venture::server", component = "server"; "{w}");
+            }
+        }
+        Err(e) => eprintln!("venture-server: logging unavailable: {e}"),
+    }
+    let result = ServerApp::bind(config).and_then(ServerApp::run);
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            venture::fatal!(component = "server", error:% = e; "failed to start server");
+            eprintln!("venture-server: {e}");
+            ExitCode::from(1)
+        }
+    }
 }

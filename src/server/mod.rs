@@ -1,0 +1,278 @@
+//! The dedicated server process: one thread, one mio loop owning the UDP game socket, the
+//! HTTP listener on the same port number (TCP), SIGTERM/SIGINT, and the tick schedule.
+//!
+//! The game itself is [`venture_net::server::ServerSession`] behind a laminar driver; this
+//! module is the shell around it: sockets, clock, logs, metrics, health.
+
+mod routes;
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use mio::net::TcpListener;
+use mio::{Events, Interest, Poll, Token};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook_mio::v1_0::Signals;
+use venture_net::driver::ServerDriver;
+use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
+use venture_net::transport::udp::MioUdpSocket;
+use venture_sim::{SimConfig, World};
+
+use crate::cli::ServerConfig;
+use crate::http::{HttpLimits, HttpServer};
+use crate::metrics::Metrics;
+
+const UDP: Token = Token(0);
+const SIGNALS: Token = Token(1);
+const HTTP_BASE: Token = Token(1024);
+/// Longest the loop sleeps without looking at its timers.
+const MAX_SLEEP: Duration = Duration::from_millis(100);
+/// How long shutdown may take before the process leaves anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(300);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("failed to bind UDP {addr}: {source}")]
+    BindUdp { addr: SocketAddr, source: io::Error },
+    #[error("failed to bind TCP {addr} (HTTP health and metrics): {source}")]
+    BindTcp { addr: SocketAddr, source: io::Error },
+    #[error("invalid world configuration: {0}")]
+    World(String),
+    #[error("event loop: {0}")]
+    Io(#[from] io::Error),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// What the HTTP routes read: a view of the running server.
+pub(crate) struct Health {
+    pub started: Instant,
+    pub last_tick: Instant,
+    pub interval: Duration,
+    pub shutting_down: bool,
+}
+
+impl Health {
+    /// On schedule: a tick closed within the last second (or 10 intervals at slow rates).
+    pub fn on_schedule(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last_tick) <= (self.interval * 10).max(Duration::from_secs(1))
+    }
+}
+
+pub struct ServerApp {
+    config: ServerConfig,
+    poll: Poll,
+    driver: ServerDriver<MioUdpSocket>,
+    http: HttpServer,
+    signals: Signals,
+    metrics: Metrics,
+    health: Health,
+    last_stats: ServerStats,
+    local_addr: SocketAddr,
+}
+
+impl ServerApp {
+    /// Binds the sockets and generates the world; the server accepts players from here on.
+    pub fn bind(config: ServerConfig) -> Result<ServerApp, ServerError> {
+        let started = Instant::now();
+        let sim = SimConfig {
+            seed: config.seed as u64,
+            genre: config.genre,
+            tick_rate: config.tick_rate,
+            max_players: config.max_players as u8,
+            ..SimConfig::default()
+        };
+        let gen_started = Instant::now();
+        let world = World::new(&sim).map_err(|e| ServerError::World(e.to_string()))?;
+        log::info!(
+            target: "venture::world",
+            component = "world", seed = config.seed, genre = config.genre.id(),
+            generator = world.level().generator.name(), width = world.map().width(), height = world.map().height(),
+            rooms = world.level().rooms.len(), checksum = world.checksum(),
+            generation_us = gen_started.elapsed().as_micros() as u64;
+            "world generated"
+        );
+
+        let addr = config.listen_addr();
+        let mut udp = MioUdpSocket::bind(addr).map_err(|source| ServerError::BindUdp { addr, source })?;
+        let local_addr = udp.inner().local_addr()?;
+        // The HTTP listener takes the same port number over TCP (health checks like
+        // `nc -zv host 8080` and Kubernetes tcpSocket probes hit it).
+        let tcp_addr = SocketAddr::new(addr.ip(), local_addr.port());
+        let listener = TcpListener::bind(tcp_addr).map_err(|source| ServerError::BindTcp { addr: tcp_addr, source })?;
+
+        let poll = Poll::new()?;
+        udp.register(poll.registry(), UDP)?;
+        let mut http = HttpServer::new(listener, HttpLimits::default());
+        http.register(poll.registry(), HTTP_BASE).map_err(|e| ServerError::Setup(e.to_string()))?;
+        let mut signals = Signals::new([SIGTERM, SIGINT])?;
+        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+
+        let mut secret = [0u8; 16];
+        getrandom::fill(&mut secret).map_err(|e| ServerError::Setup(format!("no OS randomness for the cookie secret: {e}")))?;
+        let session_config = SessionConfig {
+            max_players: config.max_players as u8,
+            genre: config.genre.id().to_string(),
+            ..SessionConfig::default()
+        };
+        let epoch = Instant::now();
+        let session = ServerSession::new(world, session_config, secret, Duration::ZERO);
+        let interval = session.tick_interval();
+        let driver = ServerDriver::new(udp, session, epoch);
+        let metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        log::info!(
+            target: "venture::server",
+            component = "server", addr:% = local_addr, port = local_addr.port(), max_players = config.max_players,
+            tick_rate = config.tick_rate, seed = config.seed, seed_random = config.seed_is_random,
+            genre = config.genre.id(), version = crate::cli::VERSION, startup_ms = started.elapsed().as_millis() as u64;
+            "Starting Venture Game Server"
+        );
+        Ok(ServerApp {
+            config,
+            poll,
+            driver,
+            http,
+            signals,
+            metrics,
+            health: Health { started, last_tick: Instant::now(), interval, shutting_down: false },
+            last_stats: ServerStats::default(),
+            local_addr,
+        })
+    }
+
+    /// The bound game address (useful when the port was 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down cleanly.
+    pub fn run(mut self) -> Result<(), ServerError> {
+        let mut events = Events::with_capacity(256);
+        loop {
+            let now = Instant::now();
+            let mut wake = self.driver.next_wakeup().min(now + MAX_SLEEP);
+            if let Some(d) = self.http.next_deadline() {
+                wake = wake.min(d);
+            }
+            match self.poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e.into()),
+            }
+            let mut stop = false;
+            for event in events.iter() {
+                match event.token() {
+                    SIGNALS => {
+                        for sig in self.signals.pending() {
+                            log::info!(target: "venture::server", component = "server", signal = sig; "shutdown requested");
+                            stop = true;
+                        }
+                    }
+                    UDP => {}
+                    token if self.http.owns(token) => {
+                        // HTTP first: a probe that waited through a stall sees the stall.
+                        let now = Instant::now();
+                        let view = routes::View { app: &self.driver.session, health: &self.health, metrics: &self.metrics, config: &self.config };
+                        self.http.handle_token(self.poll.registry(), token, now, &mut |req| routes::route(&view, req, now));
+                    }
+                    _ => {}
+                }
+            }
+            self.http.tick(self.poll.registry(), Instant::now());
+            self.pump();
+            if stop {
+                return self.shut_down();
+            }
+        }
+    }
+
+    fn pump(&mut self) {
+        // The socket caps reads per poll so a flood cannot starve ticks; keep pumping while
+        // it reports more waiting (mio will not signal readiness for it again).
+        loop {
+            let started = Instant::now();
+            self.driver.pump(started);
+            self.after_pump(started);
+            if !self.driver.endpoint.socket_mut().take_pending() {
+                break;
+            }
+        }
+    }
+
+    fn after_pump(&mut self, started: Instant) {
+        let mut closed = 0u32;
+        for event in self.driver.session.drain_events() {
+            match event {
+                ServerEvent::TickClosed { .. } => closed += 1,
+                ServerEvent::PlayerConnected { slot, name, addr } => {
+                    log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, tick = self.driver.session.world().tick(); "player connected");
+                }
+                ServerEvent::PlayerDisconnected { slot, name, addr, reason } => {
+                    log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, reason = reason.as_str(); "player disconnected");
+                }
+                ServerEvent::Rejected { addr, reason } => {
+                    log::info!(target: "venture::server", component = "server", addr:% = addr, reason:? = reason; "player rejected");
+                }
+                ServerEvent::Overrun { behind, closed } => {
+                    log::warn!(target: "venture::server", component = "server", behind_ticks = behind, caught_up = closed; "tick overrun: the loop fell behind schedule");
+                }
+                ServerEvent::DesyncReported { slot, tick, client_checksum, server_checksum } => {
+                    log::warn!(target: "venture::server", component = "server", slot = slot, tick = tick, client_checksum = client_checksum, server_checksum = server_checksum; "client reported a desync");
+                    self.metrics.desync_reports.inc();
+                }
+                ServerEvent::SnapshotStarted { slot, tick, bytes, reason } => {
+                    log::debug!(target: "venture::server", component = "server", slot = slot, tick = tick, bytes = bytes, reason:? = reason; "sending snapshot");
+                    self.metrics.snapshots_sent.inc();
+                }
+                ServerEvent::InvalidDatagram { addr, reason } => {
+                    log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
+                    self.metrics.invalid_datagram("protocol");
+                }
+            }
+        }
+        if closed > 0 {
+            let now = Instant::now();
+            self.health.last_tick = now;
+            let took = now.saturating_duration_since(started) / closed;
+            for _ in 0..closed {
+                self.metrics.observe_tick(took, self.health.interval);
+            }
+        }
+        self.sync_metrics();
+    }
+
+    fn sync_metrics(&mut self) {
+        let s = self.driver.session.stats();
+        let p = self.last_stats;
+        self.metrics.datagrams_in.inc_by(s.datagrams_in - p.datagrams_in);
+        self.metrics.bytes_in.inc_by(s.bytes_in - p.bytes_in);
+        self.metrics.datagrams_out.inc_by(s.datagrams_out - p.datagrams_out);
+        self.metrics.bytes_out.inc_by(s.bytes_out - p.bytes_out);
+        self.metrics.late_inputs.inc_by(s.late_inputs - p.late_inputs);
+        self.last_stats = s;
+        let players = self.driver.session.player_count() as i64;
+        self.metrics.players.set(players);
+        let syncing = self.driver.session.syncing_count() as u64;
+        self.metrics.set_connections(syncing, players as u64 - syncing);
+        self.metrics.set_uptime(self.health.started.elapsed());
+    }
+
+    fn shut_down(mut self) -> Result<(), ServerError> {
+        self.health.shutting_down = true;
+        self.driver.session.shut_down();
+        let now = Instant::now();
+        self.driver.flush(now);
+        // Give the kernel a moment to send the goodbyes before the socket closes.
+        std::thread::sleep(SHUTDOWN_GRACE.min(Duration::from_millis(50)));
+        self.driver.flush(Instant::now());
+        self.http.shutdown(self.poll.registry());
+        log::info!(
+            target: "venture::server",
+            component = "server", tick = self.driver.session.world().tick(), players = self.driver.session.player_count(),
+            uptime_s = self.health.started.elapsed().as_secs();
+            "server stopped"
+        );
+        Ok(())
+    }
+}

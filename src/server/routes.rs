@@ -1,0 +1,64 @@
+//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status`.
+
+use std::time::Instant;
+
+use venture_net::server::ServerSession;
+
+use super::Health;
+use crate::cli::ServerConfig;
+use crate::http::{Request, Response};
+use crate::metrics::Metrics;
+
+pub(crate) struct View<'a> {
+    pub app: &'a ServerSession,
+    pub health: &'a Health,
+    pub metrics: &'a Metrics,
+    pub config: &'a ServerConfig,
+}
+
+pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
+    match req.path.as_str() {
+        "/healthz" => {
+            if view.health.on_schedule(now) {
+                Response::text(200, "ok\n")
+            } else {
+                Response::text(503, "tick loop behind schedule\n")
+            }
+        }
+        "/readyz" => {
+            if view.health.shutting_down {
+                Response::text(503, "shutting down\n")
+            } else if view.app.player_count() >= view.config.max_players as usize {
+                // Still ready (the process is fine), but say why a join would be refused.
+                Response::text(200, "ready (full)\n")
+            } else {
+                Response::text(200, "ready\n")
+            }
+        }
+        "/metrics" => Response::new(200, Metrics::CONTENT_TYPE, view.metrics.encode()),
+        "/status" => {
+            let world = view.app.world();
+            let players: Vec<serde_json::Value> = view
+                .app
+                .players()
+                .map(|(slot, name, addr)| serde_json::json!({ "slot": slot, "name": name, "addr": addr.to_string() }))
+                .collect();
+            let body = serde_json::json!({
+                "version": crate::cli::VERSION,
+                "commit": crate::cli::GIT_COMMIT,
+                "sim_version": venture_sim::SIM_VERSION,
+                "protocol_version": venture_net::protocol::PROTOCOL_VERSION,
+                "seed": view.config.seed,
+                "genre": view.config.genre.id(),
+                "tick": world.tick(),
+                "tick_rate": view.config.tick_rate,
+                "max_players": view.config.max_players,
+                "players": players,
+                "uptime_s": now.saturating_duration_since(view.health.started).as_secs(),
+                "on_schedule": view.health.on_schedule(now),
+            });
+            Response::json(200, format!("{body}\n"))
+        }
+        _ => Response::not_found(),
+    }
+}
