@@ -3,8 +3,15 @@
 //! that all walkable tiles are reachable from the spawn and that spawn and exit differ.
 
 pub mod bsp;
+pub mod caves;
+pub mod city;
+mod common;
+pub mod composite;
+pub mod forest;
+pub mod maze;
 
 use crate::map::{Room, TileMap};
+use crate::rng::Stream;
 use serde::{Deserialize, Serialize};
 
 /// The terrain generators.
@@ -58,4 +65,18 @@ pub struct Level {
     pub spawn: (i32, i32),
     /// Exit tile: stairs down.
     pub exit: (i32, i32),
+}
+
+/// Generates a level with the generator `kind`. Sides must be in
+/// `MIN_SIDE..=MAX_SIDE` (20..=1024); every generator upholds the guarantees documented on
+/// [`Level`] for every size in that range.
+pub fn generate(kind: GeneratorKind, rng: &mut Stream, width: u16, height: u16) -> Level {
+    match kind {
+        GeneratorKind::Bsp => bsp::generate(rng, width, height),
+        GeneratorKind::Caves => caves::generate(rng, width, height),
+        GeneratorKind::Maze => maze::generate(rng, width, height),
+        GeneratorKind::Forest => forest::generate(rng, width, height),
+        GeneratorKind::City => city::generate(rng, width, height),
+        GeneratorKind::Composite => composite::generate(rng, width, height),
+    }
 }
