@@ -80,3 +80,70 @@ pub fn generate(kind: GeneratorKind, rng: &mut Stream, width: u16, height: u16) 
         GeneratorKind::Composite => composite::generate(rng, width, height),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{MAX_SIDE, MIN_SIDE};
+    use crate::rng::Purpose;
+
+    #[test]
+    fn dispatch_reaches_every_generator_deterministically() {
+        for kind in GeneratorKind::ALL {
+            let a = generate(kind, &mut Stream::new(12345, Purpose::Terrain), 100, 100);
+            let b = generate(kind, &mut Stream::new(12345, Purpose::Terrain), 100, 100);
+            assert_eq!(a.generator, kind);
+            assert_eq!(a, b, "{kind:?}");
+            common::check_level(&a, kind.name());
+            let c = generate(kind, &mut Stream::new(12346, Purpose::Terrain), 100, 100);
+            assert_ne!(a.map, c.map, "{kind:?}: seed ignored");
+        }
+    }
+
+    #[test]
+    fn extreme_sizes_never_panic() {
+        for kind in GeneratorKind::ALL {
+            for (w, h) in [
+                (MIN_SIDE, MIN_SIDE),
+                (MIN_SIDE + 1, MIN_SIDE),
+                (MIN_SIDE, MIN_SIDE + 3),
+                (MIN_SIDE, MAX_SIDE),
+                (MAX_SIDE, MIN_SIDE),
+            ] {
+                let l = generate(kind, &mut Stream::new(1, Purpose::Terrain), w, h);
+                common::check_level(&l, &format!("{kind:?} {w}x{h}"));
+            }
+        }
+    }
+
+    /// Every size from 20 to 70 on both sides, every generator (slow in debug:
+    /// `cargo test --release -p venture-sim -- --ignored`).
+    #[test]
+    #[ignore]
+    fn size_sweep() {
+        for kind in GeneratorKind::ALL {
+            for w in MIN_SIDE..=70 {
+                for h in MIN_SIDE..=70 {
+                    let seed = (w as u64) << 16 | h as u64;
+                    let l = generate(kind, &mut Stream::new(seed, Purpose::Terrain), w, h);
+                    common::check_level(&l, &format!("{kind:?} {w}x{h}"));
+                }
+            }
+        }
+    }
+
+    /// One full-size map per generator (slow in debug; run with --ignored in release).
+    #[test]
+    #[ignore]
+    fn max_size() {
+        for kind in GeneratorKind::ALL {
+            let l = generate(
+                kind,
+                &mut Stream::new(5, Purpose::Terrain),
+                MAX_SIDE,
+                MAX_SIDE,
+            );
+            common::check_level(&l, &format!("{kind:?} max"));
+        }
+    }
+}
