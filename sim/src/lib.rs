@@ -12,6 +12,7 @@ pub mod units;
 pub use input::{buttons, valid_name, Command, Frame, PlayerInput, MAX_SLOTS};
 pub use map::{Rect, Room, RoomKind, Tile, TileMap};
 pub use units::{Vec2, SUB};
+pub mod content;
 pub mod gen;
 pub mod genre;
 pub mod rng;

@@ -3,8 +3,15 @@
 //! that all walkable tiles are reachable from the spawn and that spawn and exit differ.
 
 pub mod bsp;
+pub mod caves;
+pub mod city;
+mod common;
+pub mod composite;
+pub mod forest;
+pub mod maze;
 
 use crate::map::{Room, TileMap};
+use crate::rng::Stream;
 use serde::{Deserialize, Serialize};
 
 /// The terrain generators.
@@ -58,4 +65,85 @@ pub struct Level {
     pub spawn: (i32, i32),
     /// Exit tile: stairs down.
     pub exit: (i32, i32),
+}
+
+/// Generates a level with the generator `kind`. Sides must be in
+/// `MIN_SIDE..=MAX_SIDE` (20..=1024); every generator upholds the guarantees documented on
+/// [`Level`] for every size in that range.
+pub fn generate(kind: GeneratorKind, rng: &mut Stream, width: u16, height: u16) -> Level {
+    match kind {
+        GeneratorKind::Bsp => bsp::generate(rng, width, height),
+        GeneratorKind::Caves => caves::generate(rng, width, height),
+        GeneratorKind::Maze => maze::generate(rng, width, height),
+        GeneratorKind::Forest => forest::generate(rng, width, height),
+        GeneratorKind::City => city::generate(rng, width, height),
+        GeneratorKind::Composite => composite::generate(rng, width, height),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::map::{MAX_SIDE, MIN_SIDE};
+    use crate::rng::Purpose;
+
+    #[test]
+    fn dispatch_reaches_every_generator_deterministically() {
+        for kind in GeneratorKind::ALL {
+            let a = generate(kind, &mut Stream::new(12345, Purpose::Terrain), 100, 100);
+            let b = generate(kind, &mut Stream::new(12345, Purpose::Terrain), 100, 100);
+            assert_eq!(a.generator, kind);
+            assert_eq!(a, b, "{kind:?}");
+            common::check_level(&a, kind.name());
+            let c = generate(kind, &mut Stream::new(12346, Purpose::Terrain), 100, 100);
+            assert_ne!(a.map, c.map, "{kind:?}: seed ignored");
+        }
+    }
+
+    #[test]
+    fn extreme_sizes_never_panic() {
+        for kind in GeneratorKind::ALL {
+            for (w, h) in [
+                (MIN_SIDE, MIN_SIDE),
+                (MIN_SIDE + 1, MIN_SIDE),
+                (MIN_SIDE, MIN_SIDE + 3),
+                (MIN_SIDE, MAX_SIDE),
+                (MAX_SIDE, MIN_SIDE),
+            ] {
+                let l = generate(kind, &mut Stream::new(1, Purpose::Terrain), w, h);
+                common::check_level(&l, &format!("{kind:?} {w}x{h}"));
+            }
+        }
+    }
+
+    /// Every size from 20 to 70 on both sides, every generator (slow in debug:
+    /// `cargo test --release -p venture-sim -- --ignored`).
+    #[test]
+    #[ignore]
+    fn size_sweep() {
+        for kind in GeneratorKind::ALL {
+            for w in MIN_SIDE..=70 {
+                for h in MIN_SIDE..=70 {
+                    let seed = (w as u64) << 16 | h as u64;
+                    let l = generate(kind, &mut Stream::new(seed, Purpose::Terrain), w, h);
+                    common::check_level(&l, &format!("{kind:?} {w}x{h}"));
+                }
+            }
+        }
+    }
+
+    /// One full-size map per generator (slow in debug; run with --ignored in release).
+    #[test]
+    #[ignore]
+    fn max_size() {
+        for kind in GeneratorKind::ALL {
+            let l = generate(
+                kind,
+                &mut Stream::new(5, Purpose::Terrain),
+                MAX_SIDE,
+                MAX_SIDE,
+            );
+            common::check_level(&l, &format!("{kind:?} max"));
+        }
+    }
 }
