@@ -121,7 +121,7 @@ impl std::fmt::Display for Failure {
             Failure::Divergence(d) => {
                 write!(
                     f,
-                    "diverged at tick {}: expected checksum {:08x}, got {:08x}",
+                    "diverged at tick {}: expected checksum 0x{:08x}, actual 0x{:08x}",
                     d.tick, d.expected, d.actual
                 )?;
                 if let Some(diff) = &d.diff {
