@@ -185,6 +185,9 @@ pub(crate) fn encode_framed<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Resul
     Ok(())
 }
 
+/// First body byte of a `Record::Frame` (its variant index, a one-byte varint).
+pub(crate) const FRAME_VARIANT: u8 = 0;
+
 /// Decodes a header body whose length and crc were already checked.
 pub(crate) fn decode_header(body: &[u8]) -> Result<SessionHeader, HeaderError> {
     let (header, used): (SessionHeader, usize) =
@@ -204,6 +207,14 @@ pub(crate) fn decode_record(body: &[u8], stored_crc: u32) -> Result<Record, Reco
         return Err(RecordError::Checksum {
             stored: stored_crc,
             computed,
+        });
+    }
+    // bincode's standard config writes the variant index as a varint: `Frame` (index 0)
+    // is the single byte 0. Refuse an oversized frame before decoding allocates for it.
+    if body.first() == Some(&FRAME_VARIANT) && body.len() > MAX_FRAME_RECORD_BYTES {
+        return Err(RecordError::TooLarge {
+            len: body.len() as u64,
+            limit: MAX_FRAME_RECORD_BYTES,
         });
     }
     let (record, used): (Record, usize) =
@@ -285,6 +296,28 @@ mod tests {
             decode_record(&long, crc),
             Err(RecordError::TrailingBytes(1))
         );
+    }
+
+    #[test]
+    fn frame_variant_is_the_first_body_byte() {
+        let body = body_of(&Record::Frame {
+            frame: scripted_frame(1, 1, 1),
+            checksum: 0,
+        });
+        assert_eq!(body[0], FRAME_VARIANT);
+        let body = body_of(&Record::End { reason: "x".into() });
+        assert_ne!(body[0], FRAME_VARIANT);
+    }
+
+    #[test]
+    fn oversized_frames_are_refused_before_decoding() {
+        let mut body = vec![FRAME_VARIANT];
+        body.resize(MAX_FRAME_RECORD_BYTES + 1, 0);
+        let crc = crc32fast::hash(&body);
+        assert!(matches!(
+            decode_record(&body, crc),
+            Err(RecordError::TooLarge { .. })
+        ));
     }
 
     #[test]

@@ -32,7 +32,8 @@
 //! the tail ([`Tail`]):
 //! - [`Tail::Clean`]: the file ends at a record boundary (with or without `End`: a log
 //!   without `End` is a session still running or interrupted);
-//! - [`Tail::Torn`]: the file ends inside a record (what a crash leaves). Verification
+//! - [`Tail::Torn`]: the file ends inside a record, or everything from a record boundary
+//!   to the end is zero bytes (what a crash leaves, depending on the filesystem). Verification
 //!   passes on the prefix and reports the tail; [`SessionWriter::open_append`] cuts it off
 //!   and continues the log;
 //! - [`Tail::Corrupt`]: a complete record whose crc does not match, that exceeds a limit,

@@ -26,7 +26,9 @@ pub enum Tail {
     /// The file ends exactly after a complete record.
     Clean,
     /// The file ends inside a record: `bytes` bytes from `offset` on are an incomplete
-    /// record, as a crash mid-write leaves. Every record before `offset` is intact.
+    /// record, as a crash mid-write leaves (or zero bytes only, as a crash leaves on a
+    /// filesystem that extended the file before writing its data). Every record before
+    /// `offset` is intact.
     Torn { offset: u64, bytes: u64 },
     /// A complete record at `offset` is unusable (bad crc, over a limit, does not decode).
     /// Reading stops there; nothing after it is trusted.
@@ -239,8 +241,35 @@ impl<R: Read> SessionReader<R> {
                 Ok(Some(record))
             }
             Err(error) => {
-                self.tail = Some(Tail::Corrupt { offset: at, error });
+                let record_len = (RECORD_PREFIX_LEN + len) as u64;
+                let zeros = prefix.iter().chain(&self.body).all(|&b| b == 0);
+                self.tail = Some(match zeros.then(|| self.zero_run()).transpose()? {
+                    // Everything from this record to the end is zero bytes: the file was
+                    // extended but its data never written (a crash on a filesystem that
+                    // commits the size first). That is a torn tail, not corruption.
+                    Some(Some(rest)) => Tail::Torn {
+                        offset: at,
+                        bytes: record_len + rest,
+                    },
+                    _ => Tail::Corrupt { offset: at, error },
+                });
                 Ok(None)
+            }
+        }
+    }
+
+    /// Reads the rest of the input; `Some(n)` if it is `n` zero bytes, `None` otherwise.
+    fn zero_run(&mut self) -> io::Result<Option<u64>> {
+        let mut buf = [0u8; 8192];
+        let mut total = 0u64;
+        loop {
+            let n = read_full(&mut self.inner, &mut buf)?;
+            if buf[..n].iter().any(|&b| b != 0) {
+                return Ok(None);
+            }
+            total += n as u64;
+            if n < buf.len() {
+                return Ok(Some(total));
             }
         }
     }

@@ -434,3 +434,37 @@ fn records_iterate() {
     assert_eq!(records.len(), 6);
     assert!(matches!(records[5], Record::End { .. }));
 }
+
+#[test]
+fn zero_filled_tail_is_torn_but_zeros_mid_file_are_corrupt() {
+    let bytes = scripted(10, 0);
+    let spans = record_spans(&bytes);
+    // Drop the End record and append zeros, as a crash after the size was committed
+    // but before the data was.
+    let (end_at, _) = *spans.last().unwrap();
+    let mut v = bytes[..end_at].to_vec();
+    v.extend_from_slice(&[0u8; 5000]);
+    let report = run_verify(&v).unwrap();
+    assert!(report.passed(), "{:?}", report.failure);
+    assert_eq!(report.ticks_verified, 10);
+    assert_eq!(
+        report.tail,
+        Some(Tail::Torn {
+            offset: end_at as u64,
+            bytes: 5000
+        })
+    );
+    // Zeros over part of a record (the rest of the file zero too) are torn as well only
+    // if they start at the record; here they start inside frame 10, whose crc then fails.
+    let (f10, _) = spans[spans.len() - 2];
+    let mut v = bytes[..f10 + 12].to_vec();
+    v.extend_from_slice(&[0u8; 100]);
+    let report = run_verify(&v).unwrap();
+    assert_eq!(report.failure.map(|f| f.tick()), Some(10));
+    // Zeros in the middle, followed by real records, are corruption.
+    let (f5, l5) = spans[4];
+    let mut v = bytes.clone();
+    v[f5..f5 + l5].fill(0);
+    let report = run_verify(&v).unwrap();
+    assert_eq!(report.failure.map(|f| f.tick()), Some(5));
+}
