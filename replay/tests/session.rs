@@ -468,3 +468,67 @@ fn zero_filled_tail_is_torn_but_zeros_mid_file_are_corrupt() {
     let report = run_verify(&v).unwrap();
     assert_eq!(report.failure.map(|f| f.tick()), Some(5));
 }
+
+#[test]
+fn random_mutations_never_panic() {
+    let bytes = scripted(20, 10);
+    let mut state = 0x1234_5678_9abc_def0u64;
+    let mut next = move || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    let (mut failed, mut passed) = (0, 0);
+    for _ in 0..300 {
+        let mut v = bytes.clone();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % v.len() as u64) as usize;
+            v[at] = next() as u8;
+        }
+        if next() % 4 == 0 {
+            v.truncate((next() % v.len() as u64) as usize);
+        }
+        match SessionReader::new(Cursor::new(&v)) {
+            Err(_) => failed += 1,
+            Ok(reader) => match verify(reader, |_, _| {}) {
+                Err(_) => failed += 1,
+                Ok(r) if r.passed() => passed += 1,
+                Ok(_) => failed += 1,
+            },
+        }
+        if let Ok(reader) = SessionReader::new(Cursor::new(&v)) {
+            let _ = venture_replay::replay_to(reader, 15, true);
+        }
+    }
+    assert!(failed > 200, "{failed} failed, {passed} passed");
+}
+
+#[test]
+fn bad_starting_snapshot_is_a_start_error() {
+    let config = small_config();
+    let mut world = World::new(&config).unwrap();
+    world.step(&scripted_frame(1, 1, 1)).unwrap();
+    let mut header = SessionHeader::from_world(&world, "test");
+    header.start_snapshot = Some(b"VSNP not really".to_vec());
+    let bytes = SessionWriter::new(Vec::new(), &header)
+        .unwrap()
+        .finish("x")
+        .unwrap();
+    assert!(matches!(
+        run_verify(&bytes),
+        Err(venture_replay::VerifyError::Start(_))
+    ));
+    // A real snapshot whose tick disagrees with the header.
+    let mut header = SessionHeader::from_world(&world, "test");
+    header.start_tick = 7;
+    let bytes = SessionWriter::new(Vec::new(), &header)
+        .unwrap()
+        .finish("x")
+        .unwrap();
+    assert!(matches!(
+        run_verify(&bytes),
+        Err(venture_replay::VerifyError::Start(_))
+    ));
+}

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use venture_replay::{
-    read_all, record_scripted, replay_to, ticks_to_duration, verify, Failure, ScriptedSession,
+    record_scripted, replay_to, ticks_to_duration, verify, Failure, Record, ScriptedSession,
     SessionReader, Tail, FORMAT_VERSION,
 };
 use venture_sim::{Command, Genre, SimConfig, World, SIM_VERSION};
@@ -297,31 +297,40 @@ struct Info {
 }
 
 fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
-    let session = read_all(&a.file).map_err(|e| malformed(&a.file, e))?;
-    let size = std::fs::metadata(&a.file)
-        .map_err(|e| malformed(&a.file, e))?
-        .len();
-    let h = &session.header;
+    // Streams the log: a long session never has to fit in memory.
+    let mut reader = SessionReader::open(&a.file).map_err(|e| malformed(&a.file, e))?;
+    let size = reader.len_hint().unwrap_or(0);
+    let h = reader.header().clone();
     let mut joins = Vec::new();
     let mut leaves = Vec::new();
-    for (frame, _) in &session.frames {
-        for c in &frame.commands {
-            match c {
-                Command::Join { slot, name } => joins.push(PlayerEvent {
-                    tick: frame.tick,
-                    slot: *slot,
-                    name: Some(name.clone()),
-                }),
-                Command::Leave { slot } => leaves.push(PlayerEvent {
-                    tick: frame.tick,
-                    slot: *slot,
-                    name: None,
-                }),
+    let (mut frames, mut first_tick, mut last_tick) = (0u64, None, h.start_tick);
+    let (mut keyframes, mut end) = (0usize, None);
+    while let Some(record) = reader.next_record().map_err(|e| malformed(&a.file, e))? {
+        match record {
+            Record::Frame { frame, .. } => {
+                frames += 1;
+                first_tick.get_or_insert(frame.tick);
+                last_tick = frame.tick;
+                for c in &frame.commands {
+                    match c {
+                        Command::Join { slot, name } => joins.push(PlayerEvent {
+                            tick: frame.tick,
+                            slot: *slot,
+                            name: Some(name.clone()),
+                        }),
+                        Command::Leave { slot } => leaves.push(PlayerEvent {
+                            tick: frame.tick,
+                            slot: *slot,
+                            name: None,
+                        }),
+                    }
+                }
             }
+            Record::Snapshot { .. } => keyframes += 1,
+            Record::End { reason } => end = Some(reason),
         }
     }
-    let frames = session.frames.len() as u64;
-    let last_tick = session.frames.last().map_or(h.start_tick, |(f, _)| f.tick);
+    let tail = reader.tail().cloned().unwrap_or(Tail::Clean);
     let duration = ticks_to_duration(frames, h.config.tick_rate);
     let info = Info {
         file: a.file.display().to_string(),
@@ -340,14 +349,14 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
         start_tick: h.start_tick,
         start_snapshot_bytes: h.start_snapshot.as_ref().map(Vec::len),
         frames,
-        first_tick: session.frames.first().map(|(f, _)| f.tick),
+        first_tick,
         last_tick,
         duration_secs: duration.as_secs_f64(),
-        keyframes: session.snapshots.len(),
+        keyframes,
         joins,
         leaves,
-        end: session.end.clone(),
-        tail: session.tail.to_string(),
+        end,
+        tail: tail.to_string(),
     };
     if a.json {
         // Invariant: Info holds only strings, numbers, options and vectors: serialises.
