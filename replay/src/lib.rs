@@ -47,10 +47,10 @@
 //! length must equal the body length. A hostile file gives a typed error, never a panic.
 //!
 //! # Modules
-//! - [`format`]: layout constants, header and record types, encode/decode with bounds.
+//! - [`format`](mod@format): layout constants, header and record types, encode/decode with bounds.
 //! - [`writer`]: [`SessionWriter`] and crash recovery ([`SessionWriter::open_append`]).
 //! - [`reader`]: [`SessionReader`], [`read_all`].
-//! - [`verify`]: [`verify()`], [`replay_to`], divergence reports.
+//! - [`verify`](mod@verify): [`verify()`], [`replay_to`], divergence reports.
 //! - [`scripted`]: record sessions of scripted bots (tests, benchmarks, tools).
 
 #![forbid(unsafe_code)]
