@@ -424,6 +424,7 @@ fn open_append_after_a_torn_tail_continues_the_log() {
         Err(venture_replay::RecoverError::AlreadyEnded { .. })
     ));
     std::fs::remove_file(&path).unwrap();
+    let _ = std::fs::remove_dir(path.parent().unwrap());
 }
 
 #[test]
