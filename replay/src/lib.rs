@@ -1,1 +1,74 @@
+//! venture-replay: Venture's session logs (the crash-recovery journal and the replay
+//! format), their writer and reader, and the verifier that re-simulates a session and
+//! names the first tick whose checksum differs.
+//!
+//! # File format (version 1)
+//!
+//! All integers little-endian. A log is a fixed preamble, one header record, then a
+//! stream of records:
+//!
+//! ```text
+//! offset 0   magic          b"VRPL"
+//! offset 4   format         u16   (FORMAT_VERSION = 1)
+//! offset 6   sim version    u32   (venture_sim::SIM_VERSION; other versions are refused)
+//! offset 10  header record  [len: u32][crc32(body): u32][body: bincode SessionHeader]
+//! then       records        [len: u32][crc32(body): u32][body: bincode Record] ...
+//! ```
+//!
+//! Bodies are bincode 2 (serde, `config::standard()`, varint) encodings:
+//! - [`SessionHeader`]: the [`venture_sim::SimConfig`] (seed, genre, depth, difficulty,
+//!   size, tick rate, slots), the start tick, an optional starting snapshot
+//!   ([`venture_sim::World::snapshot`] bytes, for sessions that resume a saved world; the
+//!   world is generated from the config otherwise, at tick 0), and a recorder description.
+//! - [`Record`]: `Frame { frame, checksum }` (a confirmed frame and the checksum of the
+//!   world after it; frames are consecutive, starting at `start_tick + 1`),
+//!   `Snapshot { tick, bytes }` (a keyframe: the world after the frame of `tick`, for
+//!   seeking and recovery), and `End { reason }` (clean end; nothing follows).
+//!
+//! # Crash safety and hostile files
+//!
+//! The writer appends whole records, so a crash at any byte leaves a readable prefix plus
+//! at most one incomplete record. The reader yields every complete record and then reports
+//! the tail ([`Tail`]):
+//! - [`Tail::Clean`]: the file ends at a record boundary (with or without `End`: a log
+//!   without `End` is a session still running or interrupted);
+//! - [`Tail::Torn`]: the file ends inside a record, or everything from a record boundary
+//!   to the end is zero bytes (what a crash leaves, depending on the filesystem). Verification
+//!   passes on the prefix and reports the tail; [`SessionWriter::open_append`] cuts it off
+//!   and continues the log;
+//! - [`Tail::Corrupt`]: a complete record whose crc does not match, that exceeds a limit,
+//!   or does not decode. Nothing after it is trusted. The verifier reports it as a failure
+//!   at the tick that record would carry (the tick after the last good frame), so flipping
+//!   any byte of a frame record makes verification fail at that frame's tick.
+//!
+//! Every length is bounded before use ([`MAX_HEADER_BYTES`], [`MAX_RECORD_BYTES`],
+//! [`MAX_FRAME_RECORD_BYTES`]); bodies are read incrementally, so a declared length never
+//! allocates more than the file holds; bincode decodes with a size limit and the consumed
+//! length must equal the body length. A hostile file gives a typed error, never a panic.
+//!
+//! # Modules
+//! - [`format`](mod@format): layout constants, header and record types, encode/decode with bounds.
+//! - [`writer`]: [`SessionWriter`] and crash recovery ([`SessionWriter::open_append`]).
+//! - [`reader`]: [`SessionReader`], [`read_all`].
+//! - [`verify`](mod@verify): [`verify()`], [`replay_to`], divergence reports.
+//! - [`scripted`]: record sessions of scripted bots (tests, benchmarks, tools).
 
+#![forbid(unsafe_code)]
+
+pub mod format;
+pub mod reader;
+pub mod scripted;
+pub mod verify;
+pub mod writer;
+
+pub use format::{
+    HeaderError, Record, RecordError, SessionHeader, FORMAT_VERSION, MAGIC, MAX_FRAME_RECORD_BYTES,
+    MAX_HEADER_BYTES, MAX_RECORD_BYTES,
+};
+pub use reader::{read_all, read_from, ReadError, Session, SessionReader, SnapshotRecord, Tail};
+pub use scripted::{record_scripted, ScriptedSession};
+pub use verify::{
+    diff_states, replay_to, start_world, ticks_to_duration, verify, Divergence, Failure,
+    ReplayError, ReplayedWorld, StateDiff, StateSection, VerifyError, VerifyReport,
+};
+pub use writer::{RecoverError, RecoveredLog, SessionWriter, WriteError};

@@ -1,0 +1,507 @@
+//! The verifier: rebuild the starting world from the header, step every recorded frame,
+//! compare every checksum and keyframe, and name the first tick that differs (with, when a
+//! keyframe allows it, which part of the state differs). Also [`replay_to`], which
+//! re-simulates to one tick using the nearest keyframe.
+
+use crate::format::{Record, RecordError, SessionHeader};
+use crate::reader::{ReadError, SessionReader, Tail};
+use std::io::Read;
+use std::time::Duration;
+use venture_sim::{Frame, SimConfig, World};
+
+/// After a checksum divergence, how far the verifier keeps stepping to reach a keyframe
+/// it can compare states with (an hour at 20 Hz).
+pub const MAX_DIFF_LOOKAHEAD_TICKS: u64 = 72_000;
+/// Ticks between progress callbacks.
+const PROGRESS_EVERY: u64 = 4096;
+
+/// Why verification could not even start or continue (the file, not the game, is wrong).
+#[derive(Debug, thiserror::Error)]
+pub enum VerifyError {
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error("cannot build the starting world: {0}")]
+    Start(String),
+}
+
+/// A part of the world state, as named by a divergence report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StateSection {
+    /// The world's tick counter.
+    Tick,
+    /// The generation config.
+    Config,
+    /// The tile map.
+    Map,
+    /// The level besides its tiles: generator, rooms, spawn, exit.
+    Level,
+    /// The players in these slots (present in one world only, or different).
+    Players { slots: Vec<usize> },
+    /// State without public accessors: the RNG streams or the entity id counter.
+    Hidden,
+}
+
+impl std::fmt::Display for StateSection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StateSection::Tick => write!(f, "tick"),
+            StateSection::Config => write!(f, "config"),
+            StateSection::Map => write!(f, "map"),
+            StateSection::Level => write!(f, "level (rooms/spawn/exit)"),
+            StateSection::Players { slots } => write!(f, "players in slots {slots:?}"),
+            StateSection::Hidden => write!(f, "rng streams or entity counter"),
+        }
+    }
+}
+
+/// How the re-simulated world differs from a recorded keyframe.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateDiff {
+    /// Tick of the keyframe compared.
+    pub tick: u64,
+    /// First byte where the snapshot encodings differ (`None`: identical).
+    pub first_differing_byte: Option<u64>,
+    pub recorded_len: u64,
+    pub resimulated_len: u64,
+    /// Differing parts, when the recorded keyframe restores.
+    pub sections: Vec<StateSection>,
+    /// Why the recorded keyframe does not restore, if it does not.
+    pub restore_error: Option<String>,
+}
+
+/// The first recorded checksum that re-simulation does not reproduce.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Divergence {
+    pub tick: u64,
+    /// Checksum in the log.
+    pub expected: u32,
+    /// Checksum of the re-simulated world.
+    pub actual: u32,
+    /// State comparison at the first keyframe at or after `tick`, if one was found.
+    pub diff: Option<StateDiff>,
+}
+
+/// Why a log fails verification.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// A checksum differs.
+    Divergence(Divergence),
+    /// The record following tick `after_tick` is damaged (bad crc, over a limit, does not
+    /// decode); it would carry tick `after_tick + 1`.
+    CorruptRecord {
+        after_tick: u64,
+        offset: u64,
+        error: RecordError,
+    },
+    /// A frame or keyframe that cannot follow the one before it.
+    BadRecord {
+        tick: u64,
+        offset: u64,
+        message: String,
+    },
+    /// A keyframe differs from the re-simulated world although checksums matched.
+    SnapshotMismatch(StateDiff),
+}
+
+impl Failure {
+    /// The tick the failure is attributed to.
+    pub fn tick(&self) -> u64 {
+        match self {
+            Failure::Divergence(d) => d.tick,
+            Failure::CorruptRecord { after_tick, .. } => after_tick.wrapping_add(1),
+            Failure::BadRecord { tick, .. } => *tick,
+            Failure::SnapshotMismatch(d) => d.tick,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Divergence(d) => {
+                write!(
+                    f,
+                    "diverged at tick {}: expected checksum 0x{:08x}, actual 0x{:08x}",
+                    d.tick, d.expected, d.actual
+                )?;
+                if let Some(diff) = &d.diff {
+                    write!(f, "; {diff}")?;
+                }
+                Ok(())
+            }
+            Failure::CorruptRecord {
+                after_tick,
+                offset,
+                error,
+            } => write!(
+                f,
+                "corrupt record for tick {} at offset {offset}: {error}",
+                after_tick.wrapping_add(1)
+            ),
+            Failure::BadRecord {
+                tick,
+                offset,
+                message,
+            } => write!(f, "bad record at tick {tick} (offset {offset}): {message}"),
+            Failure::SnapshotMismatch(d) => write!(f, "keyframe mismatch: {d}"),
+        }
+    }
+}
+
+impl std::fmt::Display for StateDiff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "keyframe at tick {}", self.tick)?;
+        match self.first_differing_byte {
+            Some(b) => write!(f, " differs from byte {b}")?,
+            None => write!(f, " is identical")?,
+        }
+        if let Some(e) = &self.restore_error {
+            write!(f, " (recorded keyframe does not restore: {e})")?;
+        } else if !self.sections.is_empty() {
+            let names: Vec<String> = self.sections.iter().map(|s| s.to_string()).collect();
+            write!(f, " in: {}", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+/// What [`verify`] found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifyReport {
+    pub config: SimConfig,
+    pub start_tick: u64,
+    /// Frames whose checksums matched.
+    pub ticks_verified: u64,
+    /// Tick of the last verified frame (the start tick when none).
+    pub last_tick: u64,
+    /// Keyframes compared byte for byte with the re-simulated world.
+    pub snapshots_checked: u64,
+    /// The `End` record's reason, if one was read.
+    pub end: Option<String>,
+    /// How the record stream ended; `None` when verification stopped at a failure first.
+    pub tail: Option<Tail>,
+    pub failure: Option<Failure>,
+}
+
+impl VerifyReport {
+    /// Whether every record read verified (a torn tail is allowed: see the crate docs).
+    pub fn passed(&self) -> bool {
+        self.failure.is_none()
+    }
+
+    /// Game time covered by the verified ticks.
+    pub fn game_time(&self) -> Duration {
+        ticks_to_duration(self.ticks_verified, self.config.tick_rate)
+    }
+}
+
+/// `ticks` at `tick_rate` ticks per second as a duration.
+pub fn ticks_to_duration(ticks: u64, tick_rate: u32) -> Duration {
+    let rate = u64::from(tick_rate.max(1));
+    Duration::from_secs(ticks / rate) + Duration::from_nanos((ticks % rate) * 1_000_000_000 / rate)
+}
+
+/// Builds the world a session starts from: generated from the config, or restored from
+/// the starting snapshot (which must agree with the header's config and start tick).
+pub fn start_world(header: &SessionHeader) -> Result<World, VerifyError> {
+    match &header.start_snapshot {
+        None => World::new(&header.config).map_err(|e| VerifyError::Start(e.to_string())),
+        Some(bytes) => {
+            let world = World::restore(bytes)
+                .map_err(|e| VerifyError::Start(format!("starting snapshot: {e}")))?;
+            if world.tick() != header.start_tick {
+                return Err(VerifyError::Start(format!(
+                    "starting snapshot is at tick {}, header says {}",
+                    world.tick(),
+                    header.start_tick
+                )));
+            }
+            if world.config() != &header.config {
+                return Err(VerifyError::Start(
+                    "starting snapshot's config differs from the header's".into(),
+                ));
+            }
+            Ok(world)
+        }
+    }
+}
+
+/// Compares `ours` with the recorded keyframe `recorded` (of tick `tick`).
+pub fn diff_states(ours: &World, tick: u64, recorded: &[u8]) -> StateDiff {
+    let mine = ours.snapshot();
+    let first_differing_byte = mine
+        .iter()
+        .zip(recorded)
+        .position(|(a, b)| a != b)
+        .map(|p| p as u64)
+        .or_else(|| (mine.len() != recorded.len()).then(|| mine.len().min(recorded.len()) as u64));
+    let (sections, restore_error) = match World::restore(recorded) {
+        Ok(theirs) => (sections_differing(ours, &theirs), None),
+        Err(e) => (Vec::new(), Some(e.to_string())),
+    };
+    StateDiff {
+        tick,
+        first_differing_byte,
+        recorded_len: recorded.len() as u64,
+        resimulated_len: mine.len() as u64,
+        sections,
+        restore_error,
+    }
+}
+
+/// The parts of two worlds that differ, judged through public accessors.
+pub fn sections_differing(a: &World, b: &World) -> Vec<StateSection> {
+    let mut out = Vec::new();
+    if a.tick() != b.tick() {
+        out.push(StateSection::Tick);
+    }
+    if a.config() != b.config() {
+        out.push(StateSection::Config);
+    }
+    if a.map() != b.map() {
+        out.push(StateSection::Map);
+    }
+    let (la, lb) = (a.level(), b.level());
+    if la.generator != lb.generator
+        || la.rooms != lb.rooms
+        || la.spawn != lb.spawn
+        || la.exit != lb.exit
+    {
+        out.push(StateSection::Level);
+    }
+    let slots = a.config().max_players.max(b.config().max_players) as usize;
+    let players: Vec<usize> = (0..slots).filter(|&s| a.player(s) != b.player(s)).collect();
+    if !players.is_empty() {
+        out.push(StateSection::Players { slots: players });
+    }
+    if out.is_empty() && a != b {
+        out.push(StateSection::Hidden);
+    }
+    out
+}
+
+/// Estimated total ticks in the log from the bytes read so far.
+fn total_hint<R: Read>(reader: &SessionReader<R>, ticks: u64) -> u64 {
+    let (Some(len), start) = (reader.len_hint(), reader.records_start()) else {
+        return 0;
+    };
+    let read = reader.offset().saturating_sub(start);
+    if read == 0 {
+        return 0;
+    }
+    let total = len.saturating_sub(start);
+    (ticks as u128 * total as u128 / read as u128).min(u64::MAX as u128) as u64
+}
+
+/// Re-simulates the session and checks every checksum and keyframe.
+///
+/// `progress(ticks_done, total_hint)` is called every few thousand ticks and at the end;
+/// `total_hint` is an estimate from the file size (0 when unknown). A torn tail does not
+/// fail verification (it is what a crash leaves); a corrupt record does, attributed to the
+/// tick it would carry.
+pub fn verify<R: Read>(
+    mut reader: SessionReader<R>,
+    mut progress: impl FnMut(u64, u64),
+) -> Result<VerifyReport, VerifyError> {
+    let mut world = start_world(reader.header())?;
+    let mut report = VerifyReport {
+        config: reader.header().config.clone(),
+        start_tick: world.tick(),
+        ticks_verified: 0,
+        last_tick: world.tick(),
+        snapshots_checked: 0,
+        end: None,
+        tail: None,
+        failure: None,
+    };
+    let mut pending: Option<Divergence> = None;
+    while let Some(record) = reader.next_record()? {
+        let offset = reader.last_record_offset();
+        if report.end.is_some() {
+            report.failure = Some(Failure::BadRecord {
+                tick: world.tick(),
+                offset,
+                message: "record after the End record".into(),
+            });
+            break;
+        }
+        match record {
+            Record::Frame { frame, checksum } => {
+                if let Some(d) = &pending {
+                    if frame.tick.saturating_sub(d.tick) > MAX_DIFF_LOOKAHEAD_TICKS {
+                        break;
+                    }
+                }
+                if let Err(e) = world.step(&frame) {
+                    if pending.is_none() {
+                        report.failure = Some(Failure::BadRecord {
+                            tick: frame.tick,
+                            offset,
+                            message: e.to_string(),
+                        });
+                    }
+                    break;
+                }
+                if pending.is_some() {
+                    continue;
+                }
+                let actual = world.checksum();
+                if actual != checksum {
+                    pending = Some(Divergence {
+                        tick: frame.tick,
+                        expected: checksum,
+                        actual,
+                        diff: None,
+                    });
+                    continue;
+                }
+                report.ticks_verified += 1;
+                report.last_tick = frame.tick;
+                if report.ticks_verified % PROGRESS_EVERY == 0 {
+                    progress(
+                        report.ticks_verified,
+                        total_hint(&reader, report.ticks_verified),
+                    );
+                }
+            }
+            Record::Snapshot { tick, bytes } => {
+                if tick != world.tick() {
+                    if pending.is_none() {
+                        report.failure = Some(Failure::BadRecord {
+                            tick,
+                            offset,
+                            message: format!(
+                                "keyframe for tick {tick} after the frame of tick {}",
+                                world.tick()
+                            ),
+                        });
+                    }
+                    break;
+                }
+                if let Some(mut d) = pending.take() {
+                    d.diff = Some(diff_states(&world, tick, &bytes));
+                    report.failure = Some(Failure::Divergence(d));
+                    break;
+                }
+                if world.snapshot() != bytes {
+                    report.failure =
+                        Some(Failure::SnapshotMismatch(diff_states(&world, tick, &bytes)));
+                    break;
+                }
+                report.snapshots_checked += 1;
+            }
+            Record::End { reason } => {
+                if pending.is_some() {
+                    break;
+                }
+                report.end = Some(reason);
+            }
+        }
+    }
+    if let Some(d) = pending {
+        report.failure = Some(Failure::Divergence(d));
+    }
+    report.tail = reader.tail().cloned();
+    if report.failure.is_none() {
+        if let Some(Tail::Corrupt { offset, error }) = &report.tail {
+            report.failure = Some(Failure::CorruptRecord {
+                after_tick: report.last_tick,
+                offset: *offset,
+                error: error.clone(),
+            });
+        }
+    }
+    progress(report.ticks_verified, report.ticks_verified);
+    Ok(report)
+}
+
+/// Why [`replay_to`] could not produce the world.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error(transparent)]
+    Verify(#[from] VerifyError),
+    #[error("tick {tick} is not in the log (it covers ticks {first} to {last})")]
+    TickNotInLog { tick: u64, first: u64, last: u64 },
+    #[error("frame for tick {tick} cannot be applied: {message}")]
+    BadFrame { tick: u64, message: String },
+}
+
+/// The world at a tick, and how it relates to the log.
+#[derive(Clone, Debug)]
+pub struct ReplayedWorld {
+    pub world: World,
+    /// The checksum the log records for this tick (`None` for the start tick).
+    pub recorded_checksum: Option<u32>,
+    /// The first checksum mismatch met on the way (tick, expected, actual).
+    pub first_mismatch: Option<(u64, u32, u32)>,
+    /// The keyframe the re-simulation started from, if any.
+    pub keyframe: Option<u64>,
+}
+
+/// Re-simulates to `tick`. With `use_keyframes`, starts from the latest keyframe at or
+/// before `tick` that restores (keyframes are trusted: run [`verify`] to check them);
+/// otherwise from the session's start.
+pub fn replay_to<R: Read>(
+    mut reader: SessionReader<R>,
+    tick: u64,
+    use_keyframes: bool,
+) -> Result<ReplayedWorld, ReplayError> {
+    let mut base = start_world(reader.header())?;
+    let first = base.tick();
+    let mut keyframe = None;
+    let mut frames: Vec<(Frame, u32)> = Vec::new();
+    let mut last = first;
+    let mut target_checksum = None;
+    while let Some(record) = reader.next_record().map_err(VerifyError::from)? {
+        match record {
+            Record::Frame { frame, checksum } => {
+                last = frame.tick;
+                if frame.tick > tick {
+                    break;
+                }
+                if frame.tick == tick {
+                    target_checksum = Some(checksum);
+                }
+                frames.push((frame, checksum));
+            }
+            Record::Snapshot { tick: at, bytes } if use_keyframes && at <= tick => {
+                if let Ok(world) = World::restore(&bytes) {
+                    if world.tick() == at && world.config() == base.config() {
+                        base = world;
+                        keyframe = Some(at);
+                        frames.retain(|(f, _)| f.tick > at);
+                    }
+                }
+            }
+            Record::Snapshot { .. } => {}
+            Record::End { .. } => break,
+        }
+    }
+    if tick < first || tick > last {
+        return Err(ReplayError::TickNotInLog { tick, first, last });
+    }
+    let mut first_mismatch = None;
+    for (frame, checksum) in &frames {
+        base.step(frame).map_err(|e| ReplayError::BadFrame {
+            tick: frame.tick,
+            message: e.to_string(),
+        })?;
+        let actual = base.checksum();
+        if actual != *checksum && first_mismatch.is_none() {
+            first_mismatch = Some((frame.tick, *checksum, actual));
+        }
+    }
+    if base.tick() != tick {
+        return Err(ReplayError::TickNotInLog {
+            tick,
+            first,
+            last: base.tick(),
+        });
+    }
+    Ok(ReplayedWorld {
+        world: base,
+        recorded_checksum: target_checksum,
+        first_mismatch,
+        keyframe,
+    })
+}

@@ -1,0 +1,208 @@
+//! venture-replay as a process: record, verify, info, dump, and the exit codes for good,
+//! diverging, damaged and unreadable logs.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use venture_replay::{SessionHeader, SessionWriter};
+use venture_sim::script::scripted_frame;
+use venture_sim::{SimConfig, World};
+
+fn replay(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_venture-replay"))
+        .args(args)
+        .output()
+        .expect("venture-replay runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay_cli");
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir.join(name)
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// Records a 200-tick, 3-player, 40x40 session with keyframes every 50 ticks.
+fn record(name: &str) -> PathBuf {
+    let path = tmp(name);
+    let p = path.to_str().expect("utf-8 path");
+    let out = replay(&[
+        "record-scripted",
+        p,
+        "--ticks",
+        "200",
+        "--players",
+        "3",
+        "--seed",
+        "42",
+        "--size",
+        "40x40",
+        "--snapshot-every",
+        "50",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    path
+}
+
+#[test]
+fn verify_passes_and_summarises() {
+    let path = record("good.vrpl");
+    let out = replay(&["verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("200 ticks verified"), "{stdout}");
+    assert!(stdout.contains("10.00s of game time at 20 Hz"), "{stdout}");
+    assert!(stdout.contains("ticks/s"), "{stdout}");
+    assert!(stdout.contains("4 keyframes checked"), "{stdout}");
+    // Piped stderr: no progress bar, no warnings for a finished log.
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn info_reports_header_players_and_tail() {
+    let path = record("info.vrpl");
+    let out = replay(&["info", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = text(&out.stdout);
+    for needle in [
+        "seed:          42",
+        "genre:         fantasy",
+        "map size:      40x40",
+        "tick rate:     20 Hz",
+        "frames:        200 (ticks 1 to 200)",
+        "duration:      10.00s",
+        "3 joined",
+        "slot  2 joined as bot2",
+        "tail:          clean",
+    ] {
+        assert!(stdout.contains(needle), "missing {needle:?} in\n{stdout}");
+    }
+    let out = replay(&["info", path.to_str().unwrap(), "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["seed"], 42);
+    assert_eq!(v["frames"], 200);
+    assert_eq!(v["joins"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["size_bytes"], std::fs::metadata(&path).unwrap().len());
+}
+
+#[test]
+fn dump_prints_the_world_at_a_tick() {
+    let path = record("dump.vrpl");
+    let out = replay(&["dump", path.to_str().unwrap(), "--tick", "120"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["tick"], 120);
+    assert_eq!(v["matches_log"], true);
+    assert_eq!(v["keyframe"], 100);
+    assert_eq!(v["checksum"], v["recorded_checksum"]);
+    assert_eq!(v["config"]["seed"], 42);
+    assert_eq!(v["map"]["width"], 40);
+    assert_eq!(v["players"].as_array().map(Vec::len), Some(3));
+    assert_eq!(v["players"][1]["name"], "bot1");
+    // Same world from the start, without keyframes.
+    let out2 = replay(&[
+        "dump",
+        path.to_str().unwrap(),
+        "--tick",
+        "120",
+        "--from-start",
+    ]);
+    let v2: serde_json::Value = serde_json::from_slice(&out2.stdout).expect("JSON");
+    assert_eq!(v["checksum"], v2["checksum"]);
+    assert_eq!(v["players"], v2["players"]);
+    // A tick past the end is an error naming the range.
+    let out = replay(&["dump", path.to_str().unwrap(), "--tick", "999"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("0 to 200"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn divergence_exits_1_naming_tick_and_checksums() {
+    let path = tmp("diverged.vrpl");
+    let config = SimConfig {
+        width: 40,
+        height: 40,
+        ..SimConfig::default()
+    };
+    let mut world = World::new(&config).unwrap();
+    let mut w = SessionWriter::create(&path, &SessionHeader::new(config, "test")).unwrap();
+    let mut wrong = None;
+    for tick in 1..=30 {
+        let f = scripted_frame(1, tick, 2);
+        world.step(&f).unwrap();
+        let mut checksum = world.checksum();
+        if tick == 12 {
+            wrong = Some((checksum ^ 0x55, checksum));
+            checksum ^= 0x55;
+        }
+        w.append_frame(&f, checksum).unwrap();
+    }
+    w.finish("done").unwrap();
+    let (expected, actual) = wrong.unwrap();
+    let out = replay(&["verify", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "first diverging tick 12: expected 0x{expected:08x}, actual 0x{actual:08x}"
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("11 ticks verified"), "{stdout}");
+}
+
+#[test]
+fn damaged_and_unreadable_files() {
+    let path = record("damaged-src.vrpl");
+    let bytes = std::fs::read(&path).unwrap();
+    let flipped = tmp("flipped.vrpl");
+    // Walk the framing to the 5th record (frame of tick 5) and flip a byte of its body.
+    let header_len = u32::from_le_bytes(bytes[10..14].try_into().unwrap()) as usize;
+    let mut at = 18 + header_len;
+    for _ in 0..4 {
+        at += 8 + u32::from_le_bytes(bytes[at..at + 4].try_into().unwrap()) as usize;
+    }
+    let mut bad = bytes.clone();
+    bad[at + 9] ^= 0x40;
+    std::fs::write(&flipped, &bad).unwrap();
+    let out = replay(&["verify", flipped.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("corrupt record for tick 5"), "{stdout}");
+    assert!(
+        stdout.contains("4 ticks verified before tick 5"),
+        "{stdout}"
+    );
+
+    // Truncated mid-record: the prefix verifies (exit 0) with a warning; --strict fails.
+    let torn = tmp("torn.vrpl");
+    std::fs::write(&torn, &bytes[..bytes.len() - 5]).unwrap();
+    let out = replay(&["verify", torn.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("torn tail"));
+    let out = replay(&["verify", "--strict", torn.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+
+    // Garbage and missing files: exit 2 with the path in the message.
+    let garbage = tmp("garbage.vrpl");
+    std::fs::write(&garbage, b"definitely not a session log").unwrap();
+    for p in [garbage, tmp("missing.vrpl")] {
+        let out = replay(&["verify", p.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+        assert!(text(&out.stderr).contains(p.to_str().unwrap()));
+        let out = replay(&["info", p.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(2));
+    }
+    // A header cut short.
+    let short = tmp("short.vrpl");
+    std::fs::write(&short, &bytes[..20]).unwrap();
+    let out = replay(&["verify", short.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("shorter than"));
+}
