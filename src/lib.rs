@@ -8,6 +8,7 @@
 //! * [`metrics`]: Prometheus metrics and their text exposition.
 
 pub mod cli;
+pub mod client;
 pub mod http;
 pub mod logging;
 pub mod metrics;

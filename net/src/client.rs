@@ -38,6 +38,11 @@ pub struct ClientConfig {
     /// Give up if nothing is heard from the server for this long while playing.
     pub server_timeout: Duration,
     pub ping_interval: Duration,
+    /// Emit [`ClientEvent::Confirmed`] for every confirmed tick (for recording).
+    pub report_confirmed: bool,
+    /// Protocol version written in our datagram headers. Only diagnostics and tests set it
+    /// to anything but [`protocol::PROTOCOL_VERSION`] (to see a mismatch handled).
+    pub protocol_version: u16,
 }
 
 impl ClientConfig {
@@ -52,6 +57,8 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(15),
             server_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_millis(500),
+            report_confirmed: false,
+            protocol_version: protocol::PROTOCOL_VERSION,
         }
     }
 }
@@ -79,22 +86,33 @@ pub enum CloseReason {
     ServerTimedOut,
     /// We left.
     Left,
+    /// The server speaks another protocol version than the one we announced.
+    VersionMismatch {
+        server_protocol: u16,
+        client_protocol: u16,
+    },
 }
 
 impl std::fmt::Display for CloseReason {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         match self {
             CloseReason::Rejected(RejectReason::Full) => write!(f, "rejected: the server is full"),
-            CloseReason::Rejected(RejectReason::VersionMismatch { server_protocol, server_sim }) => write!(
-                f,
-                "rejected: version mismatch (server protocol {server_protocol}, simulation {server_sim}; this client protocol {}, simulation {SIM_VERSION})",
-                protocol::PROTOCOL_VERSION
-            ),
+            CloseReason::Rejected(RejectReason::VersionMismatch { server_protocol, server_sim }) => {
+                write!(f, "rejected: version mismatch (server protocol {server_protocol}")?;
+                if *server_sim != 0 {
+                    write!(f, ", simulation {server_sim}")?;
+                }
+                write!(f, "; this client protocol {}, simulation {SIM_VERSION})", protocol::PROTOCOL_VERSION)
+            }
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
             CloseReason::ServerTimedOut => write!(f, "the server stopped answering"),
             CloseReason::Left => write!(f, "left the game"),
+            CloseReason::VersionMismatch { server_protocol, client_protocol } => write!(
+                f,
+                "version mismatch: the server speaks protocol {server_protocol}, this client protocol {client_protocol}"
+            ),
         }
     }
 }
@@ -118,6 +136,11 @@ pub enum ClientEvent {
         client_checksum: u32,
         server_checksum: u32,
         state: Vec<u8>,
+    },
+    /// A tick confirmed and verified (only with `report_confirmed`).
+    Confirmed {
+        frame: Frame,
+        checksum: u32,
     },
     Closed(CloseReason),
 }
@@ -273,7 +296,10 @@ impl ClientSession {
 
     fn send(&mut self, msg: &Message) {
         match protocol::encode_bounded(msg) {
-            Ok(bytes) => {
+            Ok(mut bytes) => {
+                if self.config.protocol_version != protocol::PROTOCOL_VERSION {
+                    bytes[2..4].copy_from_slice(&self.config.protocol_version.to_le_bytes());
+                }
                 self.stats.bytes_sent += bytes.len() as u64;
                 self.stats.datagrams_sent += 1;
                 self.outgoing.push(bytes);
@@ -304,6 +330,18 @@ impl ClientSession {
         self.stats.datagrams_received += 1;
         let msg = match protocol::decode(payload) {
             Ok(m) => m,
+            Err(protocol::ProtocolError::VersionMismatch { got })
+                if !matches!(self.phase, Phase::Playing) =>
+            {
+                // The server speaks another protocol: its answer (a Reject) is unreadable to
+                // us, but the header alone says why.
+                let client_protocol = self.config.protocol_version;
+                self.close(CloseReason::VersionMismatch {
+                    server_protocol: got,
+                    client_protocol,
+                });
+                return;
+            }
             Err(_) => {
                 self.stats.invalid_datagrams += 1;
                 return;
@@ -531,6 +569,12 @@ impl ClientSession {
                 self.stats.rollbacks += 1;
                 self.stats.resimulated_ticks += confirmed.resimulated as u64;
                 self.stats.max_rollback = self.stats.max_rollback.max(confirmed.resimulated as u64);
+            }
+            if self.config.report_confirmed && confirmed.checksum == cf.checksum {
+                self.events.push(ClientEvent::Confirmed {
+                    frame: cf.frame.clone(),
+                    checksum: cf.checksum,
+                });
             }
             if confirmed.checksum != cf.checksum {
                 self.stats.desyncs += 1;

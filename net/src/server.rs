@@ -119,6 +119,12 @@ pub enum ServerEvent {
         bytes: usize,
         reason: SnapshotReason,
     },
+    /// A client announced another protocol or simulation version.
+    VersionMismatch {
+        addr: SocketAddr,
+        client_protocol: u16,
+        client_sim: u32,
+    },
     /// A datagram that did not decode or made no sense in its context.
     InvalidDatagram { addr: SocketAddr, reason: String },
 }
@@ -309,7 +315,12 @@ impl ServerSession {
             Err(protocol::ProtocolError::VersionMismatch { got }) => {
                 // Answer a mismatched Hello so the operator of that client learns why, but
                 // only with a reply no larger than what was sent.
-                self.invalid(addr, format!("protocol version {got}"));
+                self.stats.invalid_datagrams += 1;
+                self.events.push(ServerEvent::VersionMismatch {
+                    addr,
+                    client_protocol: got,
+                    client_sim: 0,
+                });
                 self.reply_bounded(
                     addr,
                     payload.len(),
@@ -352,6 +363,11 @@ impl ServerSession {
                 ..
             } => {
                 if p != PROTOCOL_VERSION || sim_version != SIM_VERSION {
+                    self.events.push(ServerEvent::VersionMismatch {
+                        addr,
+                        client_protocol: p,
+                        client_sim: sim_version,
+                    });
                     self.reject(
                         addr,
                         len,

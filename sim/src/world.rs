@@ -81,7 +81,12 @@ impl World {
             config.seed ^ (config.depth as u64).rotate_left(32),
             Purpose::Terrain,
         );
-        let level = gen::generate(config.generator_kind(), &mut terrain, config.width, config.height);
+        let level = gen::generate(
+            config.generator_kind(),
+            &mut terrain,
+            config.width,
+            config.height,
+        );
         let state = WorldState {
             config: config.clone(),
             tick: 0,

@@ -16,7 +16,13 @@ fn main() -> ExitCode {
             return ExitCode::SUCCESS;
         }
         Ok(CliOutcome::Version) => {
-            println!("{}", cli::version_string(venture_sim::SIM_VERSION, venture_net::protocol::PROTOCOL_VERSION));
+            println!(
+                "{}",
+                cli::version_string(
+                    venture_sim::SIM_VERSION,
+                    venture_net::protocol::PROTOCOL_VERSION
+                )
+            );
             return ExitCode::SUCCESS;
         }
         Err(e) => {

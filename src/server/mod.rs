@@ -56,7 +56,8 @@ pub(crate) struct Health {
 impl Health {
     /// On schedule: a tick closed within the last second (or 10 intervals at slow rates).
     pub fn on_schedule(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.last_tick) <= (self.interval * 10).max(Duration::from_secs(1))
+        now.saturating_duration_since(self.last_tick)
+            <= (self.interval * 10).max(Duration::from_secs(1))
     }
 }
 
@@ -95,22 +96,30 @@ impl ServerApp {
         );
 
         let addr = config.listen_addr();
-        let mut udp = MioUdpSocket::bind(addr).map_err(|source| ServerError::BindUdp { addr, source })?;
+        let mut udp =
+            MioUdpSocket::bind(addr).map_err(|source| ServerError::BindUdp { addr, source })?;
         let local_addr = udp.inner().local_addr()?;
         // The HTTP listener takes the same port number over TCP (health checks like
         // `nc -zv host 8080` and Kubernetes tcpSocket probes hit it).
         let tcp_addr = SocketAddr::new(addr.ip(), local_addr.port());
-        let listener = TcpListener::bind(tcp_addr).map_err(|source| ServerError::BindTcp { addr: tcp_addr, source })?;
+        let listener = TcpListener::bind(tcp_addr).map_err(|source| ServerError::BindTcp {
+            addr: tcp_addr,
+            source,
+        })?;
 
         let poll = Poll::new()?;
         udp.register(poll.registry(), UDP)?;
         let mut http = HttpServer::new(listener, HttpLimits::default());
-        http.register(poll.registry(), HTTP_BASE).map_err(|e| ServerError::Setup(e.to_string()))?;
+        http.register(poll.registry(), HTTP_BASE)
+            .map_err(|e| ServerError::Setup(e.to_string()))?;
         let mut signals = Signals::new([SIGTERM, SIGINT])?;
-        poll.registry().register(&mut signals, SIGNALS, Interest::READABLE)?;
+        poll.registry()
+            .register(&mut signals, SIGNALS, Interest::READABLE)?;
 
         let mut secret = [0u8; 16];
-        getrandom::fill(&mut secret).map_err(|e| ServerError::Setup(format!("no OS randomness for the cookie secret: {e}")))?;
+        getrandom::fill(&mut secret).map_err(|e| {
+            ServerError::Setup(format!("no OS randomness for the cookie secret: {e}"))
+        })?;
         let session_config = SessionConfig {
             max_players: config.max_players as u8,
             genre: config.genre.id().to_string(),
@@ -135,7 +144,12 @@ impl ServerApp {
             http,
             signals,
             metrics,
-            health: Health { started, last_tick: Instant::now(), interval, shutting_down: false },
+            health: Health {
+                started,
+                last_tick: Instant::now(),
+                interval,
+                shutting_down: false,
+            },
             last_stats: ServerStats::default(),
             local_addr,
         })
@@ -155,7 +169,10 @@ impl ServerApp {
             if let Some(d) = self.http.next_deadline() {
                 wake = wake.min(d);
             }
-            match self.poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+            match self
+                .poll
+                .poll(&mut events, Some(wake.saturating_duration_since(now)))
+            {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
@@ -173,8 +190,16 @@ impl ServerApp {
                     token if self.http.owns(token) => {
                         // HTTP first: a probe that waited through a stall sees the stall.
                         let now = Instant::now();
-                        let view = routes::View { app: &self.driver.session, health: &self.health, metrics: &self.metrics, config: &self.config };
-                        self.http.handle_token(self.poll.registry(), token, now, &mut |req| routes::route(&view, req, now));
+                        let view = routes::View {
+                            app: &self.driver.session,
+                            health: &self.health,
+                            metrics: &self.metrics,
+                            config: &self.config,
+                        };
+                        self.http
+                            .handle_token(self.poll.registry(), token, now, &mut |req| {
+                                routes::route(&view, req, now)
+                            });
                     }
                     _ => {}
                 }
@@ -208,7 +233,12 @@ impl ServerApp {
                 ServerEvent::PlayerConnected { slot, name, addr } => {
                     log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, tick = self.driver.session.world().tick(); "player connected");
                 }
-                ServerEvent::PlayerDisconnected { slot, name, addr, reason } => {
+                ServerEvent::PlayerDisconnected {
+                    slot,
+                    name,
+                    addr,
+                    reason,
+                } => {
                     log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, reason = reason.as_str(); "player disconnected");
                 }
                 ServerEvent::Rejected { addr, reason } => {
@@ -217,13 +247,36 @@ impl ServerApp {
                 ServerEvent::Overrun { behind, closed } => {
                     log::warn!(target: "venture::server", component = "server", behind_ticks = behind, caught_up = closed; "tick overrun: the loop fell behind schedule");
                 }
-                ServerEvent::DesyncReported { slot, tick, client_checksum, server_checksum } => {
+                ServerEvent::DesyncReported {
+                    slot,
+                    tick,
+                    client_checksum,
+                    server_checksum,
+                } => {
                     log::warn!(target: "venture::server", component = "server", slot = slot, tick = tick, client_checksum = client_checksum, server_checksum = server_checksum; "client reported a desync");
                     self.metrics.desync_reports.inc();
                 }
-                ServerEvent::SnapshotStarted { slot, tick, bytes, reason } => {
+                ServerEvent::SnapshotStarted {
+                    slot,
+                    tick,
+                    bytes,
+                    reason,
+                } => {
                     log::debug!(target: "venture::server", component = "server", slot = slot, tick = tick, bytes = bytes, reason:? = reason; "sending snapshot");
                     self.metrics.snapshots_sent.inc();
+                }
+                ServerEvent::VersionMismatch {
+                    addr,
+                    client_protocol,
+                    client_sim,
+                } => {
+                    log::warn!(
+                        target: "venture::server",
+                        component = "server", addr:% = addr, client_protocol = client_protocol, client_sim = client_sim,
+                        server_protocol = venture_net::protocol::PROTOCOL_VERSION, server_sim = venture_sim::SIM_VERSION;
+                        "client rejected: protocol or simulation version mismatch"
+                    );
+                    self.metrics.invalid_datagram("version");
                 }
                 ServerEvent::InvalidDatagram { addr, reason } => {
                     log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
@@ -245,16 +298,23 @@ impl ServerApp {
     fn sync_metrics(&mut self) {
         let s = self.driver.session.stats();
         let p = self.last_stats;
-        self.metrics.datagrams_in.inc_by(s.datagrams_in - p.datagrams_in);
+        self.metrics
+            .datagrams_in
+            .inc_by(s.datagrams_in - p.datagrams_in);
         self.metrics.bytes_in.inc_by(s.bytes_in - p.bytes_in);
-        self.metrics.datagrams_out.inc_by(s.datagrams_out - p.datagrams_out);
+        self.metrics
+            .datagrams_out
+            .inc_by(s.datagrams_out - p.datagrams_out);
         self.metrics.bytes_out.inc_by(s.bytes_out - p.bytes_out);
-        self.metrics.late_inputs.inc_by(s.late_inputs - p.late_inputs);
+        self.metrics
+            .late_inputs
+            .inc_by(s.late_inputs - p.late_inputs);
         self.last_stats = s;
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
         let syncing = self.driver.session.syncing_count() as u64;
-        self.metrics.set_connections(syncing, players as u64 - syncing);
+        self.metrics
+            .set_connections(syncing, players as u64 - syncing);
         self.metrics.set_uptime(self.health.started.elapsed());
     }
 

@@ -1,0 +1,446 @@
+//! The headless client process: one mio loop driving one or more client sessions (`--bots
+//! N` for load), each played by a bot. Prints a status line every few seconds on stderr
+//! and, at the end, one JSON line per client on stdout. Writes a desync report when a
+//! client's checksum disagrees with the server's, and can record what it confirmed.
+
+pub mod bots;
+
+use std::fs;
+use std::io::{self, Write};
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use argh::FromArgs;
+use mio::{Events, Poll, Token};
+use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
+use venture_net::driver::ClientDriver;
+use venture_net::transport::udp::MioUdpSocket;
+use venture_replay::{SessionHeader, SessionWriter};
+
+use bots::{Bot, BotKind};
+
+/// Headless Venture client: connects to a server and plays with a bot.
+#[derive(FromArgs, Debug)]
+pub struct ClientArgs {
+    /// server address as HOST:PORT (default localhost:8080)
+    #[argh(option, default = "String::from(\"localhost:8080\")")]
+    pub server: String,
+    /// player name, 1 to 16 letters, digits, '_', '-' or spaces (default "bot"; with --bots
+    /// N the clients are NAME0, NAME1, ...)
+    #[argh(option, default = "String::from(\"bot\")")]
+    pub name: String,
+    /// bot behaviour: random, explore or fight (default random)
+    #[argh(option, default = "String::from(\"random\")")]
+    pub bot: String,
+    /// number of clients to run in this process (default 1)
+    #[argh(option, default = "1")]
+    pub bots: u32,
+    /// exit after this many seconds and print the final JSON line(s)
+    #[argh(option)]
+    pub duration: Option<u64>,
+    /// record the confirmed session to this replay file (first client only)
+    #[argh(option)]
+    pub record: Option<PathBuf>,
+    /// seconds between status lines on stderr (default 3; 0 turns them off)
+    #[argh(option, default = "3")]
+    pub status_every: u64,
+    /// directory for desync reports (default: the working directory)
+    #[argh(option, default = "PathBuf::from(\".\")")]
+    pub desync_dir: PathBuf,
+    /// directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or
+    /// ~/.config/venture)
+    #[argh(option)]
+    pub secret_dir: Option<PathBuf>,
+    /// accepted for compatibility with the deployment guide; a headless client is always
+    /// multiplayer
+    #[argh(switch)]
+    pub multiplayer: bool,
+    /// protocol version to announce (diagnostics: shows how a mismatch is reported)
+    #[argh(option)]
+    pub protocol_version: Option<u16>,
+}
+
+/// Why the client process ends badly.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("invalid arguments: {0}")]
+    Args(String),
+    #[error("cannot resolve server address {0:?}")]
+    Resolve(String),
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// How the run ended.
+pub struct RunOutcome {
+    /// Any client saw a desync.
+    pub desynced: bool,
+    /// A client could not connect (unreachable or rejected): the message says why.
+    pub connect_failure: Option<String>,
+}
+
+struct Player {
+    driver: ClientDriver<MioUdpSocket>,
+    bot: Bot,
+    name: String,
+    recorder: Option<SessionWriter<fs::File>>,
+    record_path: Option<PathBuf>,
+    closed_logged: bool,
+}
+
+fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
+    let addrs: Vec<SocketAddr> = server
+        .to_socket_addrs()
+        .map_err(|_| ClientError::Resolve(server.into()))?
+        .collect();
+    // Prefer IPv4: "localhost" resolving to ::1 first would miss a server bound to 0.0.0.0.
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| ClientError::Resolve(server.into()))
+}
+
+fn default_secret_dir() -> Option<PathBuf> {
+    if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
+        return Some(PathBuf::from(x).join("venture"));
+    }
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config").join("venture"))
+}
+
+/// Loads this name's character secret, creating it (mode 0600) on first use. Without a
+/// usable directory the secret is ephemeral and the character cannot be reclaimed later.
+fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
+    let mut fresh = [0u8; 16];
+    if getrandom::fill(&mut fresh).is_err() {
+        // No OS randomness: fall back to time and pid; still unguessable enough to keep
+        // one player from claiming another's character by accident.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
+        fresh[..8].copy_from_slice(&(t.as_nanos() as u64).to_le_bytes());
+        fresh[8..12].copy_from_slice(&std::process::id().to_le_bytes());
+    }
+    let Some(dir) = dir else { return fresh };
+    let path = dir.join(format!("{}.secret", name.replace(' ', "_")));
+    if let Ok(text) = fs::read_to_string(&path) {
+        if let Some(bytes) = parse_hex16(text.trim()) {
+            return bytes;
+        }
+    }
+    let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+    let written = fs::create_dir_all(dir).and_then(|_| write_private(&path, hex.as_bytes()));
+    if let Err(e) = written {
+        log::warn!(target: "venture::client", "cannot keep the character secret in {}: {e}", path.display());
+    }
+    fresh
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts.open(path)?.write_all(bytes)
+}
+
+fn parse_hex16(s: &str) -> Option<[u8; 16]> {
+    if s.len() != 32 {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// Runs the clients until `--duration` passes or every client has closed.
+pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let kind: BotKind = args.bot.parse().map_err(ClientError::Args)?;
+    if args.bots == 0 || args.bots > 256 {
+        return Err(ClientError::Args(format!(
+            "--bots {} (valid: 1 to 256)",
+            args.bots
+        )));
+    }
+    let server = resolve(&args.server)?;
+    let secret_dir = args.secret_dir.clone().or_else(default_secret_dir);
+    let mut poll = Poll::new()?;
+    let epoch = Instant::now();
+    let bind: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .expect("literal address");
+    let mut players = Vec::new();
+    for i in 0..args.bots {
+        let name = if args.bots == 1 {
+            args.name.clone()
+        } else {
+            format!("{}{i}", args.name)
+        };
+        if !venture_sim::valid_name(&name) {
+            return Err(ClientError::Args(format!(
+                "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
+            )));
+        }
+        let mut socket = MioUdpSocket::bind(bind)?;
+        socket.register(poll.registry(), Token(i as usize))?;
+        let mut config = ClientConfig::new(name.clone());
+        config.character_secret = character_secret(secret_dir.as_deref(), &name);
+        config.report_confirmed = i == 0 && args.record.is_some();
+        if let Some(v) = args.protocol_version {
+            config.protocol_version = v;
+        }
+        let session = ClientSession::new(config, server, Duration::ZERO);
+        players.push(Player {
+            driver: ClientDriver::new(socket, session, epoch),
+            bot: Bot::new(kind, 0x5eed ^ (i as u64) << 8 ^ std::process::id() as u64),
+            name,
+            recorder: None,
+            record_path: if i == 0 { args.record.clone() } else { None },
+            closed_logged: false,
+        });
+    }
+
+    let deadline = args.duration.map(|d| epoch + Duration::from_secs(d));
+    let status_every = (args.status_every > 0).then(|| Duration::from_secs(args.status_every));
+    let mut next_status = status_every.map(|d| epoch + d);
+    let mut events = Events::with_capacity(256);
+    let mut outcome = RunOutcome {
+        desynced: false,
+        connect_failure: None,
+    };
+    loop {
+        let now = Instant::now();
+        if deadline.is_some_and(|d| now >= d)
+            || players.iter().all(|p| p.driver.session.is_closed())
+        {
+            break;
+        }
+        let mut wake = players
+            .iter()
+            .map(|p| p.driver.next_wakeup())
+            .min()
+            .unwrap_or(now)
+            .min(now + Duration::from_millis(50));
+        if let Some(d) = deadline {
+            wake = wake.min(d);
+        }
+        match poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
+        }
+        for p in players.iter_mut() {
+            loop {
+                let bot = &mut p.bot;
+                p.driver
+                    .pump(Instant::now(), &mut |world, slot| bot.input(world, slot));
+                if !p.driver.endpoint.socket_mut().take_pending() {
+                    break;
+                }
+            }
+            handle_events(p, &args.desync_dir, &mut outcome);
+        }
+        if let (Some(at), Some(every)) = (next_status, status_every) {
+            if Instant::now() >= at {
+                next_status = Some(at + every);
+                for p in &players {
+                    eprintln!("{}", status_line(p));
+                }
+            }
+        }
+    }
+    for p in players.iter_mut() {
+        p.driver.session.leave();
+        p.driver.flush(Instant::now());
+        if let Some(rec) = p.recorder.take() {
+            if let Err(e) = rec.finish("client exited") {
+                eprintln!(
+                    "venture-client: recording {}: {e}",
+                    p.record_path.as_deref().unwrap_or(Path::new("?")).display()
+                );
+            }
+        }
+        println!("{}", final_json(p));
+    }
+    Ok(outcome)
+}
+
+fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
+    for ev in p.driver.session.drain_events() {
+        match ev {
+            ClientEvent::Welcomed {
+                slot,
+                seed,
+                genre,
+                start_tick,
+                ..
+            } => {
+                eprintln!(
+                    "{}: joined as slot {slot} (seed {seed}, genre {genre}, tick {start_tick})",
+                    p.name
+                );
+            }
+            ClientEvent::Synced { tick } => {
+                if let (Some(path), Some(world)) =
+                    (p.record_path.as_ref(), p.driver.session.confirmed_world())
+                {
+                    if p.recorder.is_none() {
+                        let header = SessionHeader::from_world(
+                            world,
+                            format!("venture-client {}", env!("CARGO_PKG_VERSION")),
+                        );
+                        match SessionWriter::create(path, &header) {
+                            Ok(w) => p.recorder = Some(w),
+                            Err(e) => eprintln!(
+                                "venture-client: cannot record to {}: {e}",
+                                path.display()
+                            ),
+                        }
+                    }
+                }
+                log::debug!(target: "venture::client", "{} synced at tick {tick}", p.name);
+            }
+            ClientEvent::Confirmed { frame, checksum } => {
+                if let Some(rec) = p.recorder.as_mut() {
+                    if let Err(e) = rec.append_frame(&frame, checksum) {
+                        eprintln!("venture-client: recording stopped: {e}");
+                        p.recorder = None;
+                    }
+                }
+            }
+            ClientEvent::Desync {
+                tick,
+                client_checksum,
+                server_checksum,
+                state,
+            } => {
+                outcome.desynced = true;
+                // Recording past a desync would record our wrong world.
+                p.recorder = None;
+                match write_desync_report(desync_dir, &p.name, tick, client_checksum, server_checksum, &state) {
+                    Ok(path) => eprintln!(
+                        "{}: DESYNC at tick {tick}: ours {client_checksum:08x}, server {server_checksum:08x}; report {}",
+                        p.name,
+                        path.display()
+                    ),
+                    Err(e) => eprintln!("{}: DESYNC at tick {tick} (report not written: {e})", p.name),
+                }
+            }
+            ClientEvent::Closed(reason) => {
+                if !p.closed_logged {
+                    p.closed_logged = true;
+                    match &reason {
+                        CloseReason::Rejected(_)
+                        | CloseReason::Unreachable
+                        | CloseReason::VersionMismatch { .. } => {
+                            let msg = format!(
+                                "{}: cannot join {}: {reason}",
+                                p.name,
+                                p.driver.session.server()
+                            );
+                            eprintln!("venture-client: {msg}");
+                            outcome.connect_failure.get_or_insert(msg);
+                        }
+                        CloseReason::Left => {}
+                        other => eprintln!("venture-client: {}: {other}", p.name),
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn write_desync_report(
+    dir: &Path,
+    name: &str,
+    tick: u64,
+    ours: u32,
+    theirs: u32,
+    state: &[u8],
+) -> io::Result<PathBuf> {
+    fs::create_dir_all(dir)?;
+    let base = format!("desync-{}-t{tick}", name.replace(' ', "_"));
+    let snap = dir.join(format!("{base}.snapshot"));
+    fs::write(&snap, state)?;
+    let players: Vec<serde_json::Value> = venture_sim::World::restore(state)
+        .map(|w| {
+            w.players()
+                .map(|(slot, p)| serde_json::json!({"slot": slot, "name": p.name, "x": p.pos.x, "y": p.pos.y}))
+                .collect()
+        })
+        .unwrap_or_default();
+    let report = serde_json::json!({
+        "tick": tick,
+        "client_checksum": format!("{ours:08x}"),
+        "server_checksum": format!("{theirs:08x}"),
+        "sim_version": venture_sim::SIM_VERSION,
+        "state_snapshot": snap.file_name().map(|n| n.to_string_lossy().to_string()),
+        "players": players,
+    });
+    let path = dir.join(format!("{base}.json"));
+    fs::write(&path, format!("{report:#}\n"))?;
+    Ok(path)
+}
+
+fn percentile(samples: &[u32], p: usize) -> Option<u32> {
+    if samples.is_empty() {
+        return None;
+    }
+    let mut s = samples.to_vec();
+    s.sort_unstable();
+    Some(s[(s.len() - 1) * p / 100])
+}
+
+fn status_line(p: &Player) -> String {
+    let s = p.driver.session.stats();
+    let tick = p.driver.session.world().map_or(0, |w| w.tick());
+    let rtt = p
+        .driver
+        .session
+        .rtt()
+        .map_or("-".to_string(), |r| format!("{}ms", r.as_millis()));
+    let phase = match p.driver.session.phase() {
+        Phase::Playing => "playing".to_string(),
+        Phase::Closed(r) => format!("closed ({r})"),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    format!(
+        "{}: {phase} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {}",
+        p.name,
+        p.driver.session.lead(),
+        s.rollbacks,
+        s.desyncs,
+        s.late_inputs
+    )
+}
+
+fn final_json(p: &Player) -> serde_json::Value {
+    let s = p.driver.session.stats();
+    serde_json::json!({
+        "name": p.name,
+        "ticks": s.ticks,
+        "confirmed": s.confirmed,
+        "rollbacks": s.rollbacks,
+        "max_rollback": s.max_rollback,
+        "desyncs": s.desyncs,
+        "resyncs": s.resyncs,
+        "rtt_ms_p50": percentile(&s.rtt_ms, 50),
+        "rtt_ms_p99": percentile(&s.rtt_ms, 99),
+        "bytes_sent": s.bytes_sent,
+        "bytes_received": s.bytes_received,
+        "datagrams_sent": s.datagrams_sent,
+        "datagrams_received": s.datagrams_received,
+        "late_inputs": s.late_inputs,
+    })
+}
