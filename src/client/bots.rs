@@ -79,8 +79,8 @@ impl Bot {
         }
         // Head for the room; mix in the scripted wander so bots get unstuck from corners.
         let wander = scripted_input(self.seed, tick / 8, slot as usize);
-        let dx = (goal.x - me.pos.x).clamp(-127, 127) as i32 + wander.move_x as i32 / 3;
-        let dy = (goal.y - me.pos.y).clamp(-127, 127) as i32 + wander.move_y as i32 / 3;
+        let dx = (goal.x - me.pos.x).clamp(-127, 127) + wander.move_x as i32 / 3;
+        let dy = (goal.y - me.pos.y).clamp(-127, 127) + wander.move_y as i32 / 3;
         PlayerInput {
             move_x: dx.clamp(-127, 127) as i8,
             move_y: dy.clamp(-127, 127) as i8,
