@@ -209,6 +209,12 @@ impl ServerSession {
         let slots = world.config().max_players.min(config.max_players.max(1)) as usize;
         let interval = Duration::from_nanos(1_000_000_000 / world.config().tick_rate.max(1) as u64);
         let tick = world.tick();
+        // A new session has no connections: anyone still in the world (resumed from a save
+        // or a crash) has left, and comes back by joining again.
+        let pending_commands = (0..world.config().max_players as usize)
+            .filter(|&s| world.player(s).is_some())
+            .map(|s| Command::Leave { slot: s as u8 })
+            .collect();
         ServerSession {
             config,
             interval,
@@ -217,7 +223,7 @@ impl ServerSession {
             cookies: CookieKey::new(secret),
             clients: (0..slots).map(|_| None).collect(),
             by_addr: BTreeMap::new(),
-            pending_commands: Vec::new(),
+            pending_commands,
             history: VecDeque::new(),
             history_first: tick + 1,
             next_snapshot_id: 1,

@@ -4,6 +4,7 @@
 //! The game itself is [`venture_net::server::ServerSession`] behind a laminar driver; this
 //! module is the shell around it: sockets, clock, logs, metrics, health.
 
+mod persist;
 mod routes;
 
 use std::io;
@@ -17,7 +18,7 @@ use signal_hook_mio::v1_0::Signals;
 use venture_net::driver::ServerDriver;
 use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
 use venture_net::transport::udp::MioUdpSocket;
-use venture_sim::{SimConfig, World};
+use venture_sim::SimConfig;
 
 use crate::cli::ServerConfig;
 use crate::http::{HttpLimits, HttpServer};
@@ -71,12 +72,26 @@ pub struct ServerApp {
     health: Health,
     last_stats: ServerStats,
     local_addr: SocketAddr,
+    files: persist::WorldFiles,
+    recorder: Option<persist::Recorder>,
+    next_autosave: Instant,
+    save_requested: bool,
 }
 
 impl ServerApp {
     /// Binds the sockets and generates the world; the server accepts players from here on.
     pub fn bind(config: ServerConfig) -> Result<ServerApp, ServerError> {
         let started = Instant::now();
+        // Without -seed, a restart resumes the most recent world instead of rolling a new one.
+        let mut config = config;
+        if config.seed_is_random && !config.new_world {
+            if let Some((seed, genre)) = persist::latest_world(&config.saves_dir) {
+                log::info!(target: "venture::server", component = "server", seed = seed, genre = genre.id(); "resuming the most recent world (use -seed or --new-world to choose)");
+                config.seed = seed as i64;
+                config.seed_is_random = false;
+                config.genre = genre;
+            }
+        }
         let sim = SimConfig {
             seed: config.seed as u64,
             genre: config.genre,
@@ -84,13 +99,36 @@ impl ServerApp {
             max_players: config.max_players as u8,
             ..SimConfig::default()
         };
+        sim.validate()
+            .map_err(|e| ServerError::World(e.to_string()))?;
+        let replay_dir = (!config.no_replay).then_some(config.replay_dir.as_path());
+        let files = persist::WorldFiles::new(&config.saves_dir, replay_dir, sim.seed, sim.genre);
+        if config.new_world {
+            for note in persist::retire_world(&files) {
+                log::warn!(target: "venture::save", component = "save"; "{note}");
+            }
+        }
         let gen_started = Instant::now();
-        let world = World::new(&sim).map_err(|e| ServerError::World(e.to_string()))?;
+        let (world, recorder, report) = persist::resume(&files, &sim);
+        for note in &report.notes {
+            log::info!(target: "venture::save", component = "save"; "{note}");
+        }
+        for warning in &report.warnings {
+            log::error!(target: "venture::save", component = "save"; "{warning}");
+        }
+        if world.tick() > 0 {
+            log::info!(
+                target: "venture::save",
+                component = "save", seed = config.seed, genre = config.genre.id(), tick = world.tick(),
+                snapshot_tick = report.snapshot_tick.unwrap_or(0), journal_ticks = report.replayed_ticks;
+                "world resumed"
+            );
+        }
         log::info!(
             target: "venture::world",
             component = "world", seed = config.seed, genre = config.genre.id(),
             generator = world.level().generator.name(), width = world.map().width(), height = world.map().height(),
-            rooms = world.level().rooms.len(), checksum = world.checksum(),
+            rooms = world.level().rooms.len(), tick = world.tick(), checksum = world.checksum(),
             generation_us = gen_started.elapsed().as_micros() as u64;
             "world generated"
         );
@@ -130,6 +168,7 @@ impl ServerApp {
         let interval = session.tick_interval();
         let driver = ServerDriver::new(udp, session, epoch);
         let metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let config_autosave = config.autosave;
         log::info!(
             target: "venture::server",
             component = "server", addr:% = local_addr, port = local_addr.port(), max_players = config.max_players,
@@ -152,6 +191,10 @@ impl ServerApp {
             },
             last_stats: ServerStats::default(),
             local_addr,
+            files,
+            recorder,
+            next_autosave: Instant::now() + config_autosave,
+            save_requested: false,
         })
     }
 
@@ -229,7 +272,14 @@ impl ServerApp {
         let mut closed = 0u32;
         for event in self.driver.session.drain_events() {
             match event {
-                ServerEvent::TickClosed { .. } => closed += 1,
+                ServerEvent::TickClosed { frame, checksum } => {
+                    closed += 1;
+                    if let Some(rec) = self.recorder.as_mut() {
+                        if let Err(e) = rec.record(&frame, checksum, self.driver.session.world()) {
+                            log::error!(target: "venture::replay", component = "replay"; "{e}");
+                        }
+                    }
+                }
                 ServerEvent::PlayerConnected { slot, name, addr } => {
                     log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, tick = self.driver.session.world().tick(); "player connected");
                 }
@@ -240,6 +290,7 @@ impl ServerApp {
                     reason,
                 } => {
                     log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, reason = reason.as_str(); "player disconnected");
+                    self.save_requested = true;
                 }
                 ServerEvent::Rejected { addr, reason } => {
                     log::info!(target: "venture::server", component = "server", addr:% = addr, reason:? = reason; "player rejected");
@@ -293,6 +344,41 @@ impl ServerApp {
             }
         }
         self.sync_metrics();
+        let now = Instant::now();
+        if let Some(rec) = self.recorder.as_mut() {
+            if let Err(e) = rec.maybe_flush(now) {
+                log::error!(target: "venture::replay", component = "replay"; "{e}");
+            }
+        }
+        if self.save_requested || now >= self.next_autosave {
+            self.save();
+        }
+    }
+
+    /// Writes the world snapshot atomically and fsyncs the session log.
+    fn save(&mut self) {
+        self.save_requested = false;
+        self.next_autosave = Instant::now() + self.config.autosave;
+        let started = Instant::now();
+        let world = self.driver.session.world();
+        let result = persist::save_world(&self.files, world);
+        let synced = self.recorder.as_mut().map_or(Ok(()), |r| r.sync());
+        let took = started.elapsed();
+        self.metrics.observe_save(took, result.is_ok());
+        match result {
+            Ok(bytes) => log::info!(
+                target: "venture::save",
+                component = "save", path:% = self.files.snapshot.display(), tick = world.tick(), bytes = bytes,
+                duration_ms = took.as_secs_f64() * 1000.0;
+                "save written"
+            ),
+            Err(e) => {
+                log::error!(target: "venture::save", component = "save", path:% = self.files.snapshot.display(), error:% = e; "save failed")
+            }
+        }
+        if let Err(e) = synced {
+            log::error!(target: "venture::replay", component = "replay"; "{e}");
+        }
     }
 
     fn sync_metrics(&mut self) {
@@ -327,6 +413,7 @@ impl ServerApp {
         std::thread::sleep(SHUTDOWN_GRACE.min(Duration::from_millis(50)));
         self.driver.flush(Instant::now());
         self.http.shutdown(self.poll.registry());
+        self.save();
         log::info!(
             target: "venture::server",
             component = "server", tick = self.driver.session.world().tick(), players = self.driver.session.player_count(),
