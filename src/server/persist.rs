@@ -181,6 +181,7 @@ pub fn resume(files: &WorldFiles, config: &SimConfig) -> (World, Option<Recorder
                 return (w, Some(recorder), report);
             }
             Err((w, e)) => {
+                let w = w.map(|b| *b);
                 let moved = move_aside(&log_path, "corrupt")
                     .map(|p| p.display().to_string())
                     .unwrap_or_else(|m| format!("not moved: {m}"));
@@ -216,7 +217,8 @@ fn same_world(a: &SimConfig, b: &SimConfig) -> bool {
     a.seed == b.seed && a.genre == b.genre
 }
 
-type JournalResult = Result<(World, SessionWriter<File>), (Option<World>, String)>;
+/// On failure: the world as far as it got (boxed: a World is large) and why.
+type JournalResult = Result<(World, SessionWriter<File>), (Option<Box<World>>, String)>;
 
 fn replay_journal(
     path: &Path,
@@ -226,7 +228,7 @@ fn replay_journal(
 ) -> JournalResult {
     let (writer, recovered) = match SessionWriter::open_append(path) {
         Ok(x) => x,
-        Err(e) => return Err((snapshot, e.to_string())),
+        Err(e) => return Err((snapshot.map(Box::new), e.to_string())),
     };
     if recovered.truncated_bytes > 0 {
         report.notes.push(format!(
@@ -236,7 +238,7 @@ fn replay_journal(
         ));
     }
     if !same_world(&recovered.header.config, config) {
-        return Err((snapshot, "the log is of another world".into()));
+        return Err((snapshot.map(Box::new), "the log is of another world".into()));
     }
     let mut world = match snapshot {
         Some(w) => w,
@@ -253,11 +255,11 @@ fn replay_journal(
             recovered.last_tick,
             world.tick()
         );
-        return Err((Some(world), msg));
+        return Err((Some(Box::new(world)), msg));
     }
     let reader = match SessionReader::open(path) {
         Ok(r) => r,
-        Err(e) => return Err((Some(world), e.to_string())),
+        Err(e) => return Err((Some(Box::new(world)), e.to_string())),
     };
     let start = world.tick();
     for record in reader {
@@ -271,7 +273,7 @@ fn replay_journal(
             break;
         }
         if let Err(e) = world.step(&frame) {
-            return Err((Some(world), e.to_string()));
+            return Err((Some(Box::new(world)), e.to_string()));
         }
         if world.checksum() != checksum {
             return Err((
@@ -286,7 +288,7 @@ fn replay_journal(
             world.tick(),
             recovered.last_tick
         );
-        return Err((Some(world), msg));
+        return Err((Some(Box::new(world)), msg));
     }
     report.replayed_ticks = world.tick() - start;
     Ok((world, writer))
