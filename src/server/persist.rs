@@ -276,10 +276,8 @@ fn replay_journal(
             return Err((Some(Box::new(world)), e.to_string()));
         }
         if world.checksum() != checksum {
-            return Err((
-                Some(world),
-                format!("checksum differs at tick {}", frame.tick),
-            ));
+            let msg = format!("checksum differs at tick {}", frame.tick);
+            return Err((Some(Box::new(world)), msg));
         }
     }
     if world.tick() != recovered.last_tick {
