@@ -44,9 +44,15 @@ pub struct ServerConfig {
     pub frame_redundancy: usize,
     /// Snapshot chunks sent to one client per tick.
     pub chunks_per_tick: usize,
-    /// Admitted-but-not-welcomed joins and pending handshakes are bounded by cookies
-    /// (stateless); this bounds per-address state for admitted clients only.
+    /// Genre name announced in `Welcome`.
     pub genre: String,
+    /// Most not-yet-admitted addresses answered within `stranger_memory`. Answering
+    /// anyone makes laminar keep a connection for that address until its idle timeout, so
+    /// past this many the server stops answering Hellos until old answers age out: a Hello
+    /// flood from many addresses cannot grow memory.
+    pub max_answered_strangers: usize,
+    /// How long laminar remembers an answered address (its idle timeout, plus margin).
+    pub stranger_memory: Duration,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +66,8 @@ impl Default for ServerConfig {
             frame_redundancy: 8,
             chunks_per_tick: 8,
             genre: "fantasy".into(),
+            max_answered_strangers: 1024,
+            stranger_memory: crate::transport::IDLE_TIMEOUT + Duration::from_secs(1),
         }
     }
 }
@@ -127,6 +135,8 @@ pub enum ServerEvent {
     },
     /// A datagram that did not decode or made no sense in its context.
     InvalidDatagram { addr: SocketAddr, reason: String },
+    /// A resource cap was hit (reported once per episode: again only after it cleared).
+    CapHit { cap: &'static str },
 }
 
 /// Counters since start.
@@ -144,6 +154,8 @@ pub struct ServerStats {
     pub snapshots_sent: u64,
     pub rejected: u64,
     pub admitted: u64,
+    /// Hellos left unanswered because the transport tracks too many peers.
+    pub hellos_dropped: u64,
 }
 
 #[derive(Debug)]
@@ -200,6 +212,9 @@ pub struct ServerSession {
     events: Vec<ServerEvent>,
     stats: ServerStats,
     shutting_down: bool,
+    /// When each recent answer to a stranger was sent (oldest first).
+    answered_strangers: VecDeque<Duration>,
+    stranger_cap_hit: bool,
 }
 
 impl ServerSession {
@@ -231,6 +246,8 @@ impl ServerSession {
             events: Vec::new(),
             stats: ServerStats::default(),
             shutting_down: false,
+            answered_strangers: VecDeque::new(),
+            stranger_cap_hit: false,
             world,
         }
     }
@@ -312,6 +329,32 @@ impl ServerSession {
             .push(ServerEvent::InvalidDatagram { addr, reason });
     }
 
+    /// Whether another stranger may be answered now (and if so, counts the answer).
+    fn may_answer_stranger(&mut self, now: Duration) -> bool {
+        while self
+            .answered_strangers
+            .front()
+            .is_some_and(|&t| now.saturating_sub(t) > self.config.stranger_memory)
+        {
+            self.answered_strangers.pop_front();
+        }
+        if self.answered_strangers.len() >= self.config.max_answered_strangers {
+            self.stats.hellos_dropped += 1;
+            if !self.stranger_cap_hit {
+                self.stranger_cap_hit = true;
+                self.events.push(ServerEvent::CapHit {
+                    cap: "answered_strangers",
+                });
+            }
+            return false;
+        }
+        if self.answered_strangers.len() < self.config.max_answered_strangers * 3 / 4 {
+            self.stranger_cap_hit = false;
+        }
+        self.answered_strangers.push_back(now);
+        true
+    }
+
     /// One datagram payload from `addr`.
     pub fn on_datagram(&mut self, addr: SocketAddr, payload: &[u8], now: Duration) {
         self.stats.datagrams_in += 1;
@@ -336,6 +379,7 @@ impl ServerSession {
                             server_sim: SIM_VERSION,
                         },
                     },
+                    now,
                 );
                 return;
             }
@@ -349,10 +393,10 @@ impl ServerSession {
     }
 
     /// Sends `msg` to a not-yet-admitted address only if it is no larger than the
-    /// datagram it answers (no amplification).
-    fn reply_bounded(&mut self, addr: SocketAddr, received: usize, msg: &Message) {
+    /// datagram it answers (no amplification) and the stranger budget allows it.
+    fn reply_bounded(&mut self, addr: SocketAddr, received: usize, msg: &Message, now: Duration) {
         match protocol::encode_bounded(msg) {
-            Ok(bytes) if bytes.len() <= received => {
+            Ok(bytes) if bytes.len() <= received && self.may_answer_stranger(now) => {
                 self.stats.datagrams_out += 1;
                 self.stats.bytes_out += bytes.len() as u64;
                 self.outgoing.push((addr, bytes));
@@ -381,12 +425,13 @@ impl ServerSession {
                             server_protocol: PROTOCOL_VERSION,
                             server_sim: SIM_VERSION,
                         },
+                        now,
                     );
                 } else if self.shutting_down {
-                    self.reject(addr, len, RejectReason::ShuttingDown);
+                    self.reject(addr, len, RejectReason::ShuttingDown, now);
                 } else {
                     let cookie = self.cookies.issue(addr, now);
-                    self.reply_bounded(addr, len, &Message::Challenge { cookie });
+                    self.reply_bounded(addr, len, &Message::Challenge { cookie }, now);
                 }
             }
             Message::Join {
@@ -395,16 +440,16 @@ impl ServerSession {
                 character_secret,
             } => {
                 if !self.cookies.verify(&cookie, addr, now) {
-                    return self.reject(addr, len, RejectReason::BadCookie);
+                    return self.reject(addr, len, RejectReason::BadCookie, now);
                 }
                 if self.shutting_down {
-                    return self.reject(addr, len, RejectReason::ShuttingDown);
+                    return self.reject(addr, len, RejectReason::ShuttingDown, now);
                 }
                 if self.clients.iter().flatten().any(|c| c.name == name) {
-                    return self.reject(addr, len, RejectReason::NameTaken);
+                    return self.reject(addr, len, RejectReason::NameTaken, now);
                 }
                 let Some(slot) = self.free_slot() else {
-                    return self.reject(addr, len, RejectReason::Full);
+                    return self.reject(addr, len, RejectReason::Full, now);
                 };
                 self.admit(addr, slot, name, character_secret, now);
             }
@@ -416,7 +461,7 @@ impl ServerSession {
         }
     }
 
-    fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason) {
+    fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason, now: Duration) {
         self.stats.rejected += 1;
         self.reply_bounded(
             addr,
@@ -424,6 +469,7 @@ impl ServerSession {
             &Message::Reject {
                 reason: reason.clone(),
             },
+            now,
         );
         self.events.push(ServerEvent::Rejected { addr, reason });
     }

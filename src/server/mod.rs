@@ -329,6 +329,10 @@ impl ServerApp {
                     );
                     self.metrics.invalid_datagram("version");
                 }
+                ServerEvent::CapHit { cap } => {
+                    log::warn!(target: "venture::server", component = "server", cap = cap; "resource cap reached; excess requests are dropped until it clears");
+                    self.metrics.cap_hit(cap);
+                }
                 ServerEvent::InvalidDatagram { addr, reason } => {
                     log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
                     self.metrics.invalid_datagram("protocol");

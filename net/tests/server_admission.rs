@@ -1,0 +1,70 @@
+//! Admission rules of the server session, driven directly (no sockets): replies to
+//! unadmitted addresses never exceed what they sent, and a Hello flood from many addresses
+//! is answered only up to the stranger cap until old answers age out.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use venture_net::protocol::{self, Message};
+use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_sim::{SimConfig, World, SIM_VERSION};
+
+fn session(cap: usize) -> ServerSession {
+    let world = World::new(&SimConfig { width: 24, height: 24, ..SimConfig::default() }).expect("valid");
+    ServerSession::new(world, ServerConfig { max_answered_strangers: cap, ..ServerConfig::default() }, [3; 16], Duration::ZERO)
+}
+
+fn addr(i: u32) -> SocketAddr {
+    SocketAddr::from(([127, 0, (i >> 8) as u8, i as u8], 40000 + (i % 1000) as u16))
+}
+
+#[test]
+fn hello_flood_is_capped_and_recovers() {
+    let mut s = session(100);
+    let hello = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
+    let mut sent: BTreeMap<SocketAddr, usize> = BTreeMap::new();
+    let mut received: BTreeMap<SocketAddr, usize> = BTreeMap::new();
+    for i in 0..2000 {
+        let a = addr(i);
+        s.on_datagram(a, &hello, Duration::from_millis(i as u64));
+        *sent.entry(a).or_default() += hello.len();
+        for (to, bytes) in s.drain_outgoing() {
+            *received.entry(to).or_default() += bytes.len();
+        }
+    }
+    assert_eq!(received.len(), 100, "only the cap's worth of strangers is answered");
+    for (a, r) in &received {
+        assert!(r <= &sent[a], "{a} got {r} bytes for {}", sent[a]);
+    }
+    let caps = s.drain_events().iter().filter(|e| matches!(e, ServerEvent::CapHit { .. })).count();
+    assert_eq!(caps, 1, "the cap is reported once");
+    assert_eq!(s.stats().hellos_dropped, 1900);
+    // Once the answers age out (laminar forgets idle peers), new strangers are answered.
+    s.on_datagram(addr(5000), &hello, Duration::from_secs(30));
+    assert_eq!(s.drain_outgoing().len(), 1);
+}
+
+#[test]
+fn replies_to_strangers_never_amplify() {
+    let mut s = session(1024);
+    // Garbage, short hellos, joins with bad cookies, inputs from nobody: no reply is larger
+    // than its request, and most get none.
+    let short_hello = {
+        let mut b = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
+        b.truncate(40);
+        b
+    };
+    let bad_join = protocol::encode(&Message::Join { cookie: [9; 16], name: "mallory".into(), character_secret: [0; 16] }).expect("encodes");
+    let stray_inputs = protocol::encode(&Message::Inputs { ack_tick: 1, first_tick: 1, inputs: vec![] }).expect("encodes");
+    let mut other_version = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
+    other_version[2] = 77;
+    for (i, payload) in [short_hello, bad_join, stray_inputs, other_version, vec![0u8; 3], vec![0xff; 1200]].iter().enumerate() {
+        let a = addr(i as u32);
+        s.on_datagram(a, payload, Duration::from_secs(1));
+        for (to, bytes) in s.drain_outgoing() {
+            assert_eq!(to, a);
+            assert!(bytes.len() <= payload.len(), "case {i}: {} byte reply to {} bytes", bytes.len(), payload.len());
+        }
+    }
+}
