@@ -25,6 +25,8 @@ use crate::metrics::Metrics;
 
 const UDP: Token = Token(0);
 const SIGNALS: Token = Token(1);
+/// Connections of the Agones SDK client (`-agones`); their events only wake the loop.
+const AGONES: Token = Token(2);
 const HTTP_BASE: Token = Token(1024);
 /// Longest the loop sleeps without looking at its timers.
 const MAX_SLEEP: Duration = Duration::from_millis(100);
@@ -70,6 +72,7 @@ pub struct ServerApp {
     health: Health,
     last_stats: ServerStats,
     local_addr: SocketAddr,
+    agones: Option<crate::agones::AgonesClient>,
 }
 
 impl ServerApp {
@@ -128,6 +131,8 @@ impl ServerApp {
             genre = config.genre.id(), version = crate::cli::VERSION, startup_ms = started.elapsed().as_millis() as u64;
             "Starting Venture Game Server"
         );
+        // Ready goes out on the first loop turn: the sockets are bound by now.
+        let agones = config.agones.then(|| crate::agones::AgonesClient::from_env(AGONES, Instant::now()));
         Ok(ServerApp {
             config,
             poll,
@@ -138,6 +143,7 @@ impl ServerApp {
             health: Health { started, last_tick: Instant::now(), interval, shutting_down: false },
             last_stats: ServerStats::default(),
             local_addr,
+            agones,
         })
     }
 
@@ -153,6 +159,9 @@ impl ServerApp {
             let now = Instant::now();
             let mut wake = self.driver.next_wakeup().min(now + MAX_SLEEP);
             if let Some(d) = self.http.next_deadline() {
+                wake = wake.min(d);
+            }
+            if let Some(d) = self.agones.as_ref().and_then(|a| a.next_deadline()) {
                 wake = wake.min(d);
             }
             match self.poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
@@ -181,6 +190,7 @@ impl ServerApp {
             }
             self.http.tick(self.poll.registry(), Instant::now());
             self.pump();
+            self.poll_agones();
             if stop {
                 return self.shut_down();
             }
@@ -258,6 +268,14 @@ impl ServerApp {
         self.metrics.set_uptime(self.health.started.elapsed());
     }
 
+    /// Agones SDK calls (Ready, Health, players label, Shutdown once empty); never blocks.
+    fn poll_agones(&mut self) {
+        if let Some(agones) = &mut self.agones {
+            let now = Instant::now();
+            agones.poll(self.poll.registry(), now, self.driver.session.player_count(), self.health.on_schedule(now));
+        }
+    }
+
     fn shut_down(mut self) -> Result<(), ServerError> {
         self.health.shutting_down = true;
         self.driver.session.shut_down();
@@ -267,6 +285,9 @@ impl ServerApp {
         std::thread::sleep(SHUTDOWN_GRACE.min(Duration::from_millis(50)));
         self.driver.flush(Instant::now());
         self.http.shutdown(self.poll.registry());
+        if let Some(agones) = &mut self.agones {
+            agones.shut_down(self.poll.registry(), SHUTDOWN_GRACE);
+        }
         log::info!(
             target: "venture::server",
             component = "server", tick = self.driver.session.world().tick(), players = self.driver.session.player_count(),
