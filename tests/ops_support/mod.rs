@@ -220,3 +220,77 @@ pub fn http_get_timeout(
         })?;
     Ok((status, body.to_string()))
 }
+
+/// A real game client (venture-net's client session over UDP on loopback).
+pub struct Bot {
+    pub driver: venture_net::driver::ClientDriver<venture_net::transport::udp::MioUdpSocket>,
+}
+
+impl Bot {
+    pub fn new(name: &str, port: u16) -> Bot {
+        use venture_net::client::{ClientConfig, ClientSession};
+        let server = SocketAddr::from(([127, 0, 0, 1], port));
+        let socket =
+            venture_net::transport::udp::MioUdpSocket::bind("127.0.0.1:0".parse().unwrap())
+                .unwrap();
+        let session = ClientSession::new(ClientConfig::new(name), server, Duration::ZERO);
+        Bot {
+            driver: venture_net::driver::ClientDriver::new(socket, session, Instant::now()),
+        }
+    }
+
+    pub fn pump(&mut self) {
+        let mut idle = |_: &venture_sim::World, _: u8| venture_sim::PlayerInput::default();
+        self.driver.pump(Instant::now(), &mut idle);
+    }
+
+    /// Pumps every 5 ms until `f` holds; false after `timeout`.
+    pub fn pump_until(
+        &mut self,
+        timeout: Duration,
+        f: impl Fn(&venture_net::client::Phase) -> bool,
+    ) -> bool {
+        let end = Instant::now() + timeout;
+        while Instant::now() < end {
+            self.pump();
+            if f(self.driver.session.phase()) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        false
+    }
+
+    /// Connects and waits until playing.
+    pub fn join(name: &str, port: u16) -> Bot {
+        let mut bot = Bot::new(name, port);
+        let ok = bot.pump_until(Duration::from_secs(10), |p| {
+            *p == venture_net::client::Phase::Playing
+        });
+        assert!(
+            ok,
+            "bot {name} did not reach Playing: {:?}",
+            bot.driver.session.phase()
+        );
+        bot
+    }
+
+    /// Leaves and pumps a little so the goodbye goes out.
+    pub fn leave(mut self) {
+        self.driver.session.leave();
+        self.pump_until(Duration::from_millis(500), |p| {
+            matches!(p, venture_net::client::Phase::Closed(_))
+        });
+        for _ in 0..10 {
+            self.pump();
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Sends one laminar-framed unreliable datagram with this payload.
+    pub fn send_raw(&mut self, payload: Vec<u8>) {
+        let server = self.driver.session.server();
+        self.driver.endpoint.send_unreliable(server, payload);
+        self.driver.endpoint.poll(Instant::now());
+    }
+}
