@@ -510,7 +510,9 @@ impl AgonesClient {
         } else if self.had_players && self.config.shutdown_when_empty {
             log::info!(target: "venture::agones", component = "agones"; "last player left: asking Agones to shut down");
             self.shutdown_queued = true;
-            self.queue.retain(|c| *c == Call::Ready);
+            // Pending Ready and the final players label still go out, before Shutdown.
+            self.queue
+                .retain(|c| matches!(c, Call::Ready | Call::PlayersLabel(_)));
             self.enqueue(Call::Shutdown);
         }
     }

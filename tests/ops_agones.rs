@@ -9,7 +9,7 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ops_support::Server;
+use ops_support::{Bot, Server};
 
 #[derive(Clone, Debug)]
 struct Req {
@@ -162,4 +162,73 @@ fn missing_sidecar_is_not_fatal() {
         .expect("exits within 5 s");
     assert!(status.success());
     assert!(started.elapsed() < Duration::from_secs(3));
+}
+
+#[test]
+fn players_label_and_shutdown_after_the_last_player_leaves() {
+    let (sdk_port, log) = sidecar();
+    let sdk = sdk_port.to_string();
+    let mut server = Server::start(
+        &["-agones"],
+        &[
+            ("AGONES_SDK_HTTP_PORT", sdk.as_str()),
+            ("VENTURE_AGONES_HEALTH_INTERVAL_MS", "200"),
+        ],
+    );
+    server.wait_healthy(Duration::from_secs(10));
+    let labels = |log: &Arc<Mutex<Vec<Req>>>| -> Vec<String> {
+        log.lock()
+            .unwrap()
+            .iter()
+            .filter(|r| r.path == "/metadata/label")
+            .map(|r| {
+                serde_json::from_str::<serde_json::Value>(&r.body).unwrap()["value"]
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect()
+    };
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let end = Instant::now() + Duration::from_secs(10);
+        while !f() {
+            assert!(Instant::now() < end, "{what}: {:?}", calls(&log));
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    let bot = Bot::join("agones-bot", server.port);
+    wait("players label 1", &|| {
+        labels(&log).contains(&"1".to_string())
+    });
+    assert!(!calls(&log).iter().any(|c| c == "POST /shutdown"));
+    bot.leave();
+    wait("shutdown after the last player left", &|| {
+        calls(&log).iter().any(|c| c == "POST /shutdown")
+    });
+    let l = labels(&log);
+    assert_eq!(l.last().map(String::as_str), Some("0"), "{l:?}");
+    // No more health pings after Shutdown; the process keeps running until Agones
+    // deletes the pod (SIGTERM), and does not call Shutdown twice.
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        calls(&log).last().unwrap(),
+        "POST /shutdown",
+        "{:?}",
+        calls(&log)
+    );
+    assert_eq!(server.get("/healthz").0, 200);
+    server.signal("TERM");
+    let status = server
+        .wait_exit(Duration::from_secs(5))
+        .expect("exits within 5 s");
+    assert!(status.success());
+    assert_eq!(
+        calls(&log)
+            .iter()
+            .filter(|c| *c == "POST /shutdown")
+            .count(),
+        1,
+        "{:?}",
+        calls(&log)
+    );
 }
