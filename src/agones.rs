@@ -435,8 +435,11 @@ impl AgonesClient {
     pub fn next_deadline(&self) -> Option<Instant> {
         let mut d: Option<Instant> = None;
         let mut min = |t: Instant| d = Some(d.map_or(t, |x: Instant| x.min(t)));
-        if let Some(f) = &self.inflight {
-            min(f.deadline);
+        match &self.inflight {
+            Some(f) => min(f.deadline),
+            // Something waiting and nothing in flight: start it at once.
+            None if !self.queue.is_empty() => min(Instant::now()),
+            None => {}
         }
         if let Some(t) = self.retry_ready_at {
             min(t);
@@ -466,7 +469,13 @@ impl AgonesClient {
                 self.abort(registry);
             }
         }
-        if !self.shutdown_ok && !self.shutdown_queued {
+        let shutdown_pending = self.queue.contains(&Call::Shutdown)
+            || self
+                .inflight
+                .as_ref()
+                .is_some_and(|f| f.call == Call::Shutdown);
+        // Also when an earlier Shutdown (last player left) failed: try once more.
+        if !self.shutdown_ok && !shutdown_pending {
             self.shutdown_queued = true;
             self.queue.push_back(Call::Shutdown);
             log::info!(target: "venture::agones", component = "agones"; "server stopping: asking Agones to shut down");
@@ -801,9 +810,16 @@ mod tests {
             c.stats().failed >= 1 && c.retry_ready_at.is_some()
         });
         assert!(!client.is_ready());
+        // A player came and went; the Shutdown that follows fails too...
+        run_until(&mut poll, &mut client, 1, |c| c.had_players);
+        run_until(&mut poll, &mut client, 0, |c| {
+            c.shutdown_queued && c.inflight.is_none() && c.queue.is_empty()
+        });
+        let failed = client.stats().failed;
+        // ...so SIGTERM tries once more (and gives up within its budget).
         let started = Instant::now();
         client.shut_down(poll.registry(), Duration::from_millis(300));
         assert!(started.elapsed() < Duration::from_millis(600));
-        assert!(client.stats().failed >= 2, "{:?}", client.stats());
+        assert!(client.stats().failed > failed, "{:?}", client.stats());
     }
 }
