@@ -132,7 +132,9 @@ impl ServerApp {
             "Starting Venture Game Server"
         );
         // Ready goes out on the first loop turn: the sockets are bound by now.
-        let agones = config.agones.then(|| crate::agones::AgonesClient::from_env(AGONES, Instant::now()));
+        let agones = config
+            .agones
+            .then(|| crate::agones::AgonesClient::from_env(AGONES, Instant::now()));
         Ok(ServerApp {
             config,
             poll,
@@ -272,7 +274,12 @@ impl ServerApp {
     fn poll_agones(&mut self) {
         if let Some(agones) = &mut self.agones {
             let now = Instant::now();
-            agones.poll(self.poll.registry(), now, self.driver.session.player_count(), self.health.on_schedule(now));
+            agones.poll(
+                self.poll.registry(),
+                now,
+                self.driver.session.player_count(),
+                self.health.on_schedule(now),
+            );
         }
     }
 
