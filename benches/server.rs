@@ -23,7 +23,13 @@ fn free_port() -> u16 {
 
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// Time from spawning the server to its answering a real client's Hello with a
@@ -37,7 +43,16 @@ fn start_to_accepting(dir: &std::path::Path) -> Duration {
     let mut driver = ClientDriver::new(socket, session, epoch);
     let t0 = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_venture-server"))
-        .args(["-port", &port.to_string(), "--bind", "127.0.0.1", "--no-replay", "--new-world", "-seed", "12345"])
+        .args([
+            "-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--no-replay",
+            "--new-world",
+            "-seed",
+            "12345",
+        ])
         .env("LOG_LEVEL", "error")
         .current_dir(dir)
         .stdout(Stdio::null())
@@ -56,7 +71,8 @@ fn start_to_accepting(dir: &std::path::Path) -> Duration {
         // restarting the handshake clock.
         std::thread::sleep(Duration::from_micros(500));
         if t0.elapsed().as_micros() % 5_000 < 600 {
-            let session = ClientSession::new(ClientConfig::new("probe"), server_addr, epoch.elapsed());
+            let session =
+                ClientSession::new(ClientConfig::new("probe"), server_addr, epoch.elapsed());
             driver.session = session;
         }
     };
@@ -80,7 +96,15 @@ fn main() {
 
     let port = free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_venture-server"))
-        .args(["-port", &port.to_string(), "--bind", "127.0.0.1", "--new-world", "-seed", "12345"])
+        .args([
+            "-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--new-world",
+            "-seed",
+            "12345",
+        ])
         .env("LOG_LEVEL", "error")
         .current_dir(&dir)
         .stdout(Stdio::null())

@@ -5,8 +5,10 @@
 //! * [`logging`]: `LOG_LEVEL`/`LOG_FORMAT`, JSON or text lines on stdout;
 //! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
 //!   driven by the server's mio loop;
-//! * [`metrics`]: Prometheus metrics and their text exposition.
+//! * [`metrics`]: Prometheus metrics and their text exposition;
+//! * [`agones`]: with `-agones`, the game-server lifecycle calls to the Agones SDK sidecar.
 
+pub mod agones;
 pub mod cli;
 pub mod client;
 pub mod http;

@@ -11,8 +11,21 @@ use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
 use venture_sim::{SimConfig, World, SIM_VERSION};
 
 fn session(cap: usize) -> ServerSession {
-    let world = World::new(&SimConfig { width: 24, height: 24, ..SimConfig::default() }).expect("valid");
-    ServerSession::new(world, ServerConfig { max_answered_strangers: cap, ..ServerConfig::default() }, [3; 16], Duration::ZERO)
+    let world = World::new(&SimConfig {
+        width: 24,
+        height: 24,
+        ..SimConfig::default()
+    })
+    .expect("valid");
+    ServerSession::new(
+        world,
+        ServerConfig {
+            max_answered_strangers: cap,
+            ..ServerConfig::default()
+        },
+        [3; 16],
+        Duration::ZERO,
+    )
 }
 
 fn addr(i: u32) -> SocketAddr {
@@ -33,11 +46,19 @@ fn hello_flood_is_capped_and_recovers() {
             *received.entry(to).or_default() += bytes.len();
         }
     }
-    assert_eq!(received.len(), 100, "only the cap's worth of strangers is answered");
+    assert_eq!(
+        received.len(),
+        100,
+        "only the cap's worth of strangers is answered"
+    );
     for (a, r) in &received {
         assert!(r <= &sent[a], "{a} got {r} bytes for {}", sent[a]);
     }
-    let caps = s.drain_events().iter().filter(|e| matches!(e, ServerEvent::CapHit { .. })).count();
+    let caps = s
+        .drain_events()
+        .iter()
+        .filter(|e| matches!(e, ServerEvent::CapHit { .. }))
+        .count();
     assert_eq!(caps, 1, "the cap is reported once");
     assert_eq!(s.stats().hellos_dropped, 1900);
     // Once the answers age out (laminar forgets idle peers), new strangers are answered.
@@ -55,16 +76,41 @@ fn replies_to_strangers_never_amplify() {
         b.truncate(40);
         b
     };
-    let bad_join = protocol::encode(&Message::Join { cookie: [9; 16], name: "mallory".into(), character_secret: [0; 16] }).expect("encodes");
-    let stray_inputs = protocol::encode(&Message::Inputs { ack_tick: 1, first_tick: 1, inputs: vec![] }).expect("encodes");
+    let bad_join = protocol::encode(&Message::Join {
+        cookie: [9; 16],
+        name: "mallory".into(),
+        character_secret: [0; 16],
+    })
+    .expect("encodes");
+    let stray_inputs = protocol::encode(&Message::Inputs {
+        ack_tick: 1,
+        first_tick: 1,
+        inputs: vec![],
+    })
+    .expect("encodes");
     let mut other_version = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
     other_version[2] = 77;
-    for (i, payload) in [short_hello, bad_join, stray_inputs, other_version, vec![0u8; 3], vec![0xff; 1200]].iter().enumerate() {
+    for (i, payload) in [
+        short_hello,
+        bad_join,
+        stray_inputs,
+        other_version,
+        vec![0u8; 3],
+        vec![0xff; 1200],
+    ]
+    .iter()
+    .enumerate()
+    {
         let a = addr(i as u32);
         s.on_datagram(a, payload, Duration::from_secs(1));
         for (to, bytes) in s.drain_outgoing() {
             assert_eq!(to, a);
-            assert!(bytes.len() <= payload.len(), "case {i}: {} byte reply to {} bytes", bytes.len(), payload.len());
+            assert!(
+                bytes.len() <= payload.len(),
+                "case {i}: {} byte reply to {} bytes",
+                bytes.len(),
+                payload.len()
+            );
         }
     }
 }

@@ -26,6 +26,8 @@ use crate::metrics::Metrics;
 
 const UDP: Token = Token(0);
 const SIGNALS: Token = Token(1);
+/// Connections of the Agones SDK client (`-agones`); their events only wake the loop.
+const AGONES: Token = Token(2);
 const HTTP_BASE: Token = Token(1024);
 /// Longest the loop sleeps without looking at its timers.
 const MAX_SLEEP: Duration = Duration::from_millis(100);
@@ -76,6 +78,7 @@ pub struct ServerApp {
     recorder: Option<persist::Recorder>,
     next_autosave: Instant,
     save_requested: bool,
+    agones: Option<crate::agones::AgonesClient>,
 }
 
 impl ServerApp {
@@ -176,6 +179,10 @@ impl ServerApp {
             genre = config.genre.id(), version = crate::cli::VERSION, startup_ms = started.elapsed().as_millis() as u64;
             "Starting Venture Game Server"
         );
+        // Ready goes out on the first loop turn: the sockets are bound by now.
+        let agones = config
+            .agones
+            .then(|| crate::agones::AgonesClient::from_env(AGONES, Instant::now()));
         Ok(ServerApp {
             config,
             poll,
@@ -195,6 +202,7 @@ impl ServerApp {
             recorder,
             next_autosave: Instant::now() + config_autosave,
             save_requested: false,
+            agones,
         })
     }
 
@@ -210,6 +218,9 @@ impl ServerApp {
             let now = Instant::now();
             let mut wake = self.driver.next_wakeup().min(now + MAX_SLEEP);
             if let Some(d) = self.http.next_deadline() {
+                wake = wake.min(d);
+            }
+            if let Some(d) = self.agones.as_ref().and_then(|a| a.next_deadline()) {
                 wake = wake.min(d);
             }
             match self
@@ -249,6 +260,7 @@ impl ServerApp {
             }
             self.http.tick(self.poll.registry(), Instant::now());
             self.pump();
+            self.poll_agones();
             if stop {
                 return self.shut_down();
             }
@@ -408,6 +420,19 @@ impl ServerApp {
         self.metrics.set_uptime(self.health.started.elapsed());
     }
 
+    /// Agones SDK calls (Ready, Health, players label, Shutdown once empty); never blocks.
+    fn poll_agones(&mut self) {
+        if let Some(agones) = &mut self.agones {
+            let now = Instant::now();
+            agones.poll(
+                self.poll.registry(),
+                now,
+                self.driver.session.player_count(),
+                self.health.on_schedule(now),
+            );
+        }
+    }
+
     fn shut_down(mut self) -> Result<(), ServerError> {
         self.health.shutting_down = true;
         self.driver.session.shut_down();
@@ -418,6 +443,9 @@ impl ServerApp {
         self.driver.flush(Instant::now());
         self.http.shutdown(self.poll.registry());
         self.save();
+        if let Some(agones) = &mut self.agones {
+            agones.shut_down(self.poll.registry(), SHUTDOWN_GRACE);
+        }
         log::info!(
             target: "venture::server",
             component = "server", tick = self.driver.session.world().tick(), players = self.driver.session.player_count(),

@@ -1,0 +1,825 @@
+//! Agones integration: a tiny client for the Agones SDK sidecar's local REST API.
+//!
+//! With `-agones`, the server tells [Agones](https://agones.dev) about its lifecycle by
+//! calling the SDK sidecar at `http://localhost:${AGONES_SDK_HTTP_PORT:-9358}`:
+//!
+//! | when | call |
+//! |---|---|
+//! | once the sockets are bound (the first loop turn) | `POST /ready` `{}` (retried every second until it succeeds) |
+//! | every 2 s while the tick loop is on schedule | `POST /health` `{}` |
+//! | when the player count changes | `PUT /metadata/label` `{"key":"players","value":"N"}` |
+//! | after the last player leaves (only if a player was ever connected) | `POST /shutdown` `{}` |
+//! | on SIGTERM/SIGINT, unless already sent | `POST /shutdown` `{}` |
+//!
+//! Failures are logged (a warning when the sidecar first becomes unreachable, debug
+//! after that, info when it answers again) and are never fatal: a server that cannot
+//! reach its sidecar keeps serving its players, and Agones, seeing no health pings,
+//! decides what to do with it.
+//!
+//! # Why a non-blocking client driven by the mio loop
+//! The server is one thread whose loop must close a tick every 50 ms. A blocking HTTP
+//! call, even with 200 ms timeouts, could cost four ticks whenever the sidecar is slow
+//! or restarting; a helper thread would break the one-thread design and need channels.
+//! So each call is a small state machine over a non-blocking [`mio::net::TcpStream`]
+//! (connect, write the request, read the response), registered with the server's
+//! [`Registry`] under its own token so that readiness wakes the loop, and advanced by
+//! [`AgonesClient::poll`] on every loop turn. [`AgonesClient::next_deadline`] tells the
+//! loop when the next timer (health ping, Ready retry, request timeout) is due. One call
+//! is in flight at a time (one connection per call, `Connection: close`), the queue is
+//! bounded and coalesced (at most one pending Health and one pending label), and every
+//! call has a deadline, so nothing here can grow or stall.
+//!
+//! Only at process exit ([`AgonesClient::shut_down`]) does the client wait, for at most
+//! the given budget, so the Shutdown call has a chance to leave before the process does.
+//!
+//! # Environment
+//! * `AGONES_SDK_HTTP_PORT`: the sidecar's REST port (default 9358; set by Agones).
+//! * `VENTURE_AGONES_HEALTH_INTERVAL_MS`: health ping period (default 2000, 100 to 60000).
+//! * `VENTURE_AGONES_SHUTDOWN_WHEN_EMPTY`: `false` keeps the game server alive after the
+//!   last player leaves (default `true`).
+//! * `VENTURE_AGONES_PLAYER_LABEL`: `false` stops the `players` label updates (default `true`).
+//!
+//! Invalid values are logged as warnings and replaced by the defaults.
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+/// Default port of the SDK sidecar's REST (HTTP/JSON gateway) server.
+pub const DEFAULT_SDK_HTTP_PORT: u16 = 9358;
+/// Default period between `POST /health` calls.
+pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
+/// Default time one call may take, connect to last byte.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+/// Pause before retrying a failed `POST /ready`.
+pub const READY_RETRY: Duration = Duration::from_secs(1);
+/// Label key for the player count (Agones stores it as `agones.dev/sdk-players`).
+pub const PLAYERS_LABEL: &str = "players";
+/// Longest response kept (the sidecar answers `{}` or a small GameServer JSON).
+const MAX_RESPONSE: usize = 16 * 1024;
+/// Most calls waiting at once (Ready, Health, label, Shutdown fit easily).
+const MAX_QUEUE: usize = 8;
+
+/// How the client is set up. [`AgonesConfig::from_env`] reads it from the environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgonesConfig {
+    /// The sidecar's REST address (127.0.0.1 and `AGONES_SDK_HTTP_PORT`).
+    pub addr: SocketAddr,
+    /// Period of `POST /health`.
+    pub health_interval: Duration,
+    /// Deadline of one call.
+    pub request_timeout: Duration,
+    /// Call `POST /shutdown` once the last player has left.
+    pub shutdown_when_empty: bool,
+    /// Keep the `players` label up to date.
+    pub player_label: bool,
+}
+
+impl Default for AgonesConfig {
+    fn default() -> Self {
+        AgonesConfig {
+            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, DEFAULT_SDK_HTTP_PORT)),
+            health_interval: DEFAULT_HEALTH_INTERVAL,
+            request_timeout: DEFAULT_REQUEST_TIMEOUT,
+            shutdown_when_empty: true,
+            player_label: true,
+        }
+    }
+}
+
+impl AgonesConfig {
+    /// The configuration from the process environment, and warnings about invalid values.
+    pub fn from_env() -> (AgonesConfig, Vec<String>) {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// The configuration from any variable lookup (pure; used by the tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> (AgonesConfig, Vec<String>) {
+        let mut c = AgonesConfig::default();
+        let mut warnings = Vec::new();
+        if let Some(raw) = get("AGONES_SDK_HTTP_PORT") {
+            match raw.trim().parse::<u16>() {
+                Ok(p) if p > 0 => c.addr.set_port(p),
+                _ => warnings.push(format!(
+                    "invalid AGONES_SDK_HTTP_PORT {raw:?} (valid: 1 to 65535); using {DEFAULT_SDK_HTTP_PORT}"
+                )),
+            }
+        }
+        if let Some(raw) = get("VENTURE_AGONES_HEALTH_INTERVAL_MS") {
+            match raw.trim().parse::<u64>() {
+                Ok(ms) if (100..=60_000).contains(&ms) => c.health_interval = Duration::from_millis(ms),
+                _ => warnings.push(format!(
+                    "invalid VENTURE_AGONES_HEALTH_INTERVAL_MS {raw:?} (valid: 100 to 60000); using 2000"
+                )),
+            }
+        }
+        for (var, field) in [
+            (
+                "VENTURE_AGONES_SHUTDOWN_WHEN_EMPTY",
+                &mut c.shutdown_when_empty,
+            ),
+            ("VENTURE_AGONES_PLAYER_LABEL", &mut c.player_label),
+        ] {
+            if let Some(raw) = get(var) {
+                match raw.trim().to_ascii_lowercase().as_str() {
+                    "1" | "t" | "true" | "yes" | "on" => *field = true,
+                    "0" | "f" | "false" | "no" | "off" => *field = false,
+                    _ => warnings.push(format!(
+                        "invalid {var} {raw:?} (valid: true, false); using true"
+                    )),
+                }
+            }
+        }
+        (c, warnings)
+    }
+}
+
+/// One SDK call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Call {
+    /// `POST /ready`: the game server can take players.
+    Ready,
+    /// `POST /health`: still alive.
+    Health,
+    /// `PUT /metadata/label`: the `players` label.
+    PlayersLabel(usize),
+    /// `POST /shutdown`: delete this game server.
+    Shutdown,
+}
+
+impl Call {
+    /// HTTP method and path.
+    pub fn route(self) -> (&'static str, &'static str) {
+        match self {
+            Call::Ready => ("POST", "/ready"),
+            Call::Health => ("POST", "/health"),
+            Call::PlayersLabel(_) => ("PUT", "/metadata/label"),
+            Call::Shutdown => ("POST", "/shutdown"),
+        }
+    }
+
+    /// JSON body.
+    pub fn body(self) -> String {
+        match self {
+            Call::PlayersLabel(n) => {
+                serde_json::json!({ "key": PLAYERS_LABEL, "value": n.to_string() }).to_string()
+            }
+            _ => "{}".to_string(),
+        }
+    }
+
+    /// The whole HTTP/1.1 request.
+    pub fn request(self, addr: SocketAddr) -> Vec<u8> {
+        let (method, path) = self.route();
+        let body = self.body();
+        format!(
+            "{method} {path} HTTP/1.1\r\nHost: localhost:{}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            addr.port(),
+            body.len()
+        )
+        .into_bytes()
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Call::Ready => "ready",
+            Call::Health => "health",
+            Call::PlayersLabel(_) => "label",
+            Call::Shutdown => "shutdown",
+        }
+    }
+}
+
+/// Counters of the client's calls (for logs and tests).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct AgonesStats {
+    /// Calls answered with 2xx.
+    pub ok: u64,
+    /// Calls that failed (connect error, timeout, non-2xx, malformed answer).
+    pub failed: u64,
+    /// Calls dropped because the queue was full.
+    pub dropped: u64,
+}
+
+/// What happened to the call in flight.
+#[derive(Debug)]
+enum Progress {
+    Waiting,
+    Done(Result<u16, String>),
+}
+
+struct InFlight {
+    call: Call,
+    stream: TcpStream,
+    request: Vec<u8>,
+    written: usize,
+    response: Vec<u8>,
+    connected: bool,
+    deadline: Instant,
+}
+
+impl InFlight {
+    fn start(
+        call: Call,
+        addr: SocketAddr,
+        registry: &Registry,
+        token: Token,
+        deadline: Instant,
+    ) -> io::Result<InFlight> {
+        let mut stream = TcpStream::connect(addr)?;
+        registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
+        Ok(InFlight {
+            call,
+            stream,
+            request: call.request(addr),
+            written: 0,
+            response: Vec::new(),
+            connected: false,
+            deadline,
+        })
+    }
+
+    fn advance(&mut self, now: Instant) -> Progress {
+        match self.step() {
+            Ok(Progress::Waiting) if now >= self.deadline => {
+                Progress::Done(Err("timed out".into()))
+            }
+            Ok(p) => p,
+            Err(e) => Progress::Done(Err(e.to_string())),
+        }
+    }
+
+    fn step(&mut self) -> io::Result<Progress> {
+        if !self.connected {
+            if let Some(e) = self.stream.take_error()? {
+                return Err(e);
+            }
+            match self.stream.peer_addr() {
+                Ok(_) => self.connected = true,
+                Err(e)
+                    if e.kind() == io::ErrorKind::NotConnected
+                        || e.kind() == io::ErrorKind::WouldBlock =>
+                {
+                    return Ok(Progress::Waiting)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        while self.written < self.request.len() {
+            match self.stream.write(&self.request[self.written..]) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WriteZero,
+                        "connection closed while sending",
+                    ))
+                }
+                Ok(n) => self.written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        let mut buf = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut buf) {
+                Ok(0) => {
+                    return Ok(Progress::Done(
+                        parse_response(&self.response, true)?.unwrap_or_else(|| {
+                            Err("connection closed before a complete response".to_string())
+                        }),
+                    ))
+                }
+                Ok(n) => {
+                    if self.response.len() + n > MAX_RESPONSE {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            "response too large",
+                        ));
+                    }
+                    self.response.extend_from_slice(&buf[..n]);
+                    if let Some(status) = parse_response(&self.response, false)? {
+                        return Ok(Progress::Done(status));
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// `Ok(None)`: incomplete. `Ok(Some(Ok(status)))`: a 2xx answer. `Ok(Some(Err(why)))`: another status.
+fn parse_response(bytes: &[u8], eof: bool) -> io::Result<Option<Result<u16, String>>> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut resp = httparse::Response::new(&mut headers);
+    let head_len = match resp.parse(bytes) {
+        Ok(httparse::Status::Complete(n)) => n,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("bad HTTP response: {e}"),
+            ))
+        }
+    };
+    let status = resp.code.unwrap_or(0);
+    let content_length = resp
+        .headers
+        .iter()
+        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+        .and_then(|h| {
+            std::str::from_utf8(h.value)
+                .ok()?
+                .trim()
+                .parse::<usize>()
+                .ok()
+        });
+    let body_done = match content_length {
+        Some(n) => bytes.len() - head_len >= n,
+        None => eof,
+    };
+    if !body_done {
+        return Ok(None);
+    }
+    Ok(Some(if (200..300).contains(&status) {
+        Ok(status)
+    } else {
+        let body = String::from_utf8_lossy(&bytes[head_len..]);
+        let body: String = body.trim().chars().take(200).collect();
+        Err(format!("HTTP {status}: {body}"))
+    }))
+}
+
+/// The SDK client. Create it once the server is bound ([`AgonesClient::new`] queues
+/// `Ready`), call [`poll`](AgonesClient::poll) on every loop turn, include
+/// [`next_deadline`](AgonesClient::next_deadline) in the loop's sleep, and call
+/// [`shut_down`](AgonesClient::shut_down) on the way out.
+pub struct AgonesClient {
+    config: AgonesConfig,
+    token: Token,
+    queue: VecDeque<Call>,
+    inflight: Option<InFlight>,
+    ready_ok: bool,
+    retry_ready_at: Option<Instant>,
+    next_health: Instant,
+    had_players: bool,
+    labelled: Option<usize>,
+    shutdown_queued: bool,
+    shutdown_ok: bool,
+    failing: bool,
+    stats: AgonesStats,
+}
+
+impl AgonesClient {
+    /// A client that will call `Ready` first. `token` is the mio token its connections use;
+    /// the owner need not handle it (readiness only has to wake the loop).
+    pub fn new(config: AgonesConfig, token: Token, now: Instant) -> AgonesClient {
+        log::info!(
+            target: "venture::agones",
+            component = "agones", sdk:% = config.addr, health_interval_ms = config.health_interval.as_millis() as u64,
+            shutdown_when_empty = config.shutdown_when_empty;
+            "Agones SDK integration enabled"
+        );
+        AgonesClient {
+            queue: VecDeque::from([Call::Ready]),
+            inflight: None,
+            ready_ok: false,
+            retry_ready_at: None,
+            next_health: now,
+            had_players: false,
+            labelled: None,
+            shutdown_queued: false,
+            shutdown_ok: false,
+            failing: false,
+            stats: AgonesStats::default(),
+            token,
+            config,
+        }
+    }
+
+    /// [`AgonesClient::new`] with [`AgonesConfig::from_env`], logging any warnings.
+    pub fn from_env(token: Token, now: Instant) -> AgonesClient {
+        let (config, warnings) = AgonesConfig::from_env();
+        for w in warnings {
+            log::warn!(target: "venture::agones", component = "agones"; "{w}");
+        }
+        AgonesClient::new(config, token, now)
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &AgonesConfig {
+        &self.config
+    }
+
+    /// Call counters.
+    pub fn stats(&self) -> AgonesStats {
+        self.stats
+    }
+
+    /// True once `Ready` has been acknowledged.
+    pub fn is_ready(&self) -> bool {
+        self.ready_ok
+    }
+
+    /// True when no call is in flight or waiting.
+    pub fn is_idle(&self) -> bool {
+        self.inflight.is_none() && self.queue.is_empty() && self.retry_ready_at.is_none()
+    }
+
+    /// When the loop should next call [`poll`](AgonesClient::poll) even without socket events.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d: Option<Instant> = None;
+        let mut min = |t: Instant| d = Some(d.map_or(t, |x: Instant| x.min(t)));
+        match &self.inflight {
+            Some(f) => min(f.deadline),
+            // Something waiting and nothing in flight: start it at once.
+            None if !self.queue.is_empty() => min(Instant::now()),
+            None => {}
+        }
+        if let Some(t) = self.retry_ready_at {
+            min(t);
+        }
+        if !self.shutdown_queued {
+            min(self.next_health);
+        }
+        d
+    }
+
+    /// Advance: schedule health pings and label/shutdown calls from the current player
+    /// count, progress the call in flight, start the next. Never blocks.
+    pub fn poll(&mut self, registry: &Registry, now: Instant, players: usize, on_schedule: bool) {
+        self.observe(now, players, on_schedule);
+        self.drive(registry, now);
+    }
+
+    /// Leave: drop pending pings, send `Shutdown` unless it already succeeded, and wait for
+    /// it for at most `budget` (this is the one place the client blocks).
+    pub fn shut_down(&mut self, registry: &Registry, budget: Duration) {
+        let start = Instant::now();
+        let end = start + budget;
+        self.queue.retain(|c| *c == Call::Shutdown);
+        self.retry_ready_at = None;
+        if let Some(f) = &self.inflight {
+            if f.call != Call::Shutdown {
+                self.abort(registry);
+            }
+        }
+        let shutdown_pending = self.queue.contains(&Call::Shutdown)
+            || self
+                .inflight
+                .as_ref()
+                .is_some_and(|f| f.call == Call::Shutdown);
+        // Also when an earlier Shutdown (last player left) failed: try once more.
+        if !self.shutdown_ok && !shutdown_pending {
+            self.shutdown_queued = true;
+            self.queue.push_back(Call::Shutdown);
+            log::info!(target: "venture::agones", component = "agones"; "server stopping: asking Agones to shut down");
+        }
+        loop {
+            let now = Instant::now();
+            if let Some(f) = &mut self.inflight {
+                f.deadline = f.deadline.min(end);
+            }
+            self.drive(registry, now);
+            if self.inflight.is_none() && self.queue.is_empty() {
+                break;
+            }
+            if now >= end {
+                self.abort(registry);
+                log::warn!(target: "venture::agones", component = "agones", budget_ms = budget.as_millis() as u64; "Agones shutdown call did not finish in time");
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    }
+
+    fn observe(&mut self, now: Instant, players: usize, on_schedule: bool) {
+        if self.shutdown_queued {
+            return;
+        }
+        if now >= self.next_health {
+            self.next_health = now + self.config.health_interval;
+            // No ping while the tick loop is behind: Agones then sees the stall too.
+            if on_schedule {
+                self.enqueue(Call::Health);
+            }
+        }
+        if self.config.player_label && self.labelled != Some(players) {
+            self.labelled = Some(players);
+            self.queue.retain(|c| !matches!(c, Call::PlayersLabel(_)));
+            self.enqueue(Call::PlayersLabel(players));
+        }
+        if players > 0 {
+            self.had_players = true;
+        } else if self.had_players && self.config.shutdown_when_empty {
+            log::info!(target: "venture::agones", component = "agones"; "last player left: asking Agones to shut down");
+            self.shutdown_queued = true;
+            // Pending Ready and the final players label still go out, before Shutdown.
+            self.queue
+                .retain(|c| matches!(c, Call::Ready | Call::PlayersLabel(_)));
+            self.enqueue(Call::Shutdown);
+        }
+    }
+
+    fn enqueue(&mut self, call: Call) {
+        let in_flight = self.inflight.as_ref().map(|f| f.call);
+        if call == Call::Health
+            && (self.queue.contains(&Call::Health) || in_flight == Some(Call::Health))
+        {
+            return;
+        }
+        if self.queue.len() >= MAX_QUEUE {
+            self.stats.dropped += 1;
+            return;
+        }
+        self.queue.push_back(call);
+    }
+
+    fn drive(&mut self, registry: &Registry, now: Instant) {
+        if let Some(t) = self.retry_ready_at {
+            if now >= t {
+                self.retry_ready_at = None;
+                if !self.shutdown_queued {
+                    self.queue.push_front(Call::Ready);
+                }
+            }
+        }
+        // A few rounds: finishing one call may let the next start (and even finish) at once.
+        for _ in 0..4 {
+            if self.inflight.is_none() {
+                let Some(call) = self.queue.pop_front() else {
+                    return;
+                };
+                let deadline = now + self.config.request_timeout;
+                match InFlight::start(call, self.config.addr, registry, self.token, deadline) {
+                    Ok(f) => self.inflight = Some(f),
+                    Err(e) => {
+                        self.finish(call, Err(format!("connect: {e}")), now);
+                        continue;
+                    }
+                }
+            }
+            let Some(f) = &mut self.inflight else { return };
+            match f.advance(now) {
+                Progress::Waiting => return,
+                Progress::Done(result) => {
+                    let call = f.call;
+                    self.abort(registry);
+                    self.finish(call, result, now);
+                }
+            }
+        }
+    }
+
+    fn abort(&mut self, registry: &Registry) {
+        if let Some(mut f) = self.inflight.take() {
+            let _ = registry.deregister(&mut f.stream);
+        }
+    }
+
+    fn finish(&mut self, call: Call, result: Result<u16, String>, now: Instant) {
+        let (method, path) = call.route();
+        match result {
+            Ok(status) => {
+                self.stats.ok += 1;
+                if self.failing {
+                    self.failing = false;
+                    log::info!(target: "venture::agones", component = "agones", sdk:% = self.config.addr; "Agones SDK reachable again");
+                }
+                match call {
+                    Call::Ready => {
+                        self.ready_ok = true;
+                        log::info!(target: "venture::agones", component = "agones", status = status; "Agones: game server Ready");
+                    }
+                    Call::Shutdown => {
+                        self.shutdown_ok = true;
+                        log::info!(target: "venture::agones", component = "agones", status = status; "Agones: Shutdown acknowledged");
+                    }
+                    Call::Health => {
+                        log::debug!(target: "venture::agones", component = "agones"; "Agones: health ping")
+                    }
+                    Call::PlayersLabel(n) => {
+                        log::debug!(target: "venture::agones", component = "agones", players = n; "Agones: players label set")
+                    }
+                }
+            }
+            Err(error) => {
+                self.stats.failed += 1;
+                if self.failing {
+                    log::debug!(target: "venture::agones", component = "agones", call = call.name(), method = method, path = path, error:% = error; "Agones SDK call failed");
+                } else {
+                    self.failing = true;
+                    log::warn!(target: "venture::agones", component = "agones", call = call.name(), method = method, path = path, sdk:% = self.config.addr, error:% = error; "Agones SDK call failed (not fatal; will keep trying)");
+                }
+                if call == Call::Ready && !self.shutdown_queued {
+                    self.retry_ready_at = Some(now + READY_RETRY);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mio::{Events, Poll};
+    use std::io::BufRead;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+
+    #[test]
+    fn config_from_lookup() {
+        let (c, w) = AgonesConfig::from_lookup(|_| None);
+        assert_eq!(c, AgonesConfig::default());
+        assert!(w.is_empty());
+        assert_eq!(c.addr.to_string(), "127.0.0.1:9358");
+        let (c, w) = AgonesConfig::from_lookup(|k| {
+            Some(match k {
+                "AGONES_SDK_HTTP_PORT" => "59358".into(),
+                "VENTURE_AGONES_HEALTH_INTERVAL_MS" => "250".into(),
+                "VENTURE_AGONES_SHUTDOWN_WHEN_EMPTY" => "false".into(),
+                _ => "nope".into(),
+            })
+        });
+        assert_eq!(c.addr.port(), 59358);
+        assert_eq!(c.health_interval, Duration::from_millis(250));
+        assert!(!c.shutdown_when_empty);
+        assert!(c.player_label, "invalid value keeps the default");
+        assert_eq!(w.len(), 1, "{w:?}");
+        let (c, w) =
+            AgonesConfig::from_lookup(|k| (k == "AGONES_SDK_HTTP_PORT").then(|| "0".into()));
+        assert_eq!(c.addr.port(), DEFAULT_SDK_HTTP_PORT);
+        assert!(w[0].contains("AGONES_SDK_HTTP_PORT"), "{w:?}");
+    }
+
+    #[test]
+    fn requests_are_well_formed() {
+        let addr: SocketAddr = "127.0.0.1:9358".parse().unwrap();
+        let r = String::from_utf8(Call::Ready.request(addr)).unwrap();
+        assert!(r.starts_with("POST /ready HTTP/1.1\r\n"), "{r}");
+        assert!(r.contains("Content-Length: 2\r\n"));
+        assert!(r.ends_with("\r\n\r\n{}"));
+        let r = String::from_utf8(Call::PlayersLabel(3).request(addr)).unwrap();
+        assert!(r.starts_with("PUT /metadata/label HTTP/1.1\r\n"), "{r}");
+        let body = r.split("\r\n\r\n").nth(1).unwrap();
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        assert_eq!(v, serde_json::json!({"key": "players", "value": "3"}));
+    }
+
+    #[test]
+    fn parses_responses() {
+        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Len", false)
+            .unwrap()
+            .is_none());
+        assert!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{", false)
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", false).unwrap(),
+            Some(Ok(200))
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.1 200 OK\r\n\r\n{}", true).unwrap(),
+            Some(Ok(200))
+        );
+        let e = parse_response(b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nboom", false)
+            .unwrap()
+            .unwrap();
+        assert_eq!(e, Err("HTTP 500: boom".to_string()));
+        assert!(parse_response(b"garbage\r\n\r\n", true).is_err());
+    }
+
+    /// A stand-in sidecar: answers every request with 200 `{}` and reports "METHOD PATH".
+    fn sidecar() -> (SocketAddr, mpsc::Receiver<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(conn) = conn else { return };
+                conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+                let mut r = std::io::BufReader::new(conn);
+                let mut line = String::new();
+                if r.read_line(&mut line).is_err() {
+                    continue;
+                }
+                let mut len = 0;
+                loop {
+                    let mut h = String::new();
+                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        len = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; len];
+                let _ = r.read_exact(&mut body);
+                let mut conn = r.into_inner();
+                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
+                let mut parts = line.split_whitespace();
+                let rec = format!(
+                    "{} {}",
+                    parts.next().unwrap_or(""),
+                    parts.next().unwrap_or("")
+                );
+                if tx.send(rec).is_err() {
+                    return;
+                }
+            }
+        });
+        (addr, rx)
+    }
+
+    fn run_until(
+        poll: &mut Poll,
+        client: &mut AgonesClient,
+        players: usize,
+        until: impl Fn(&AgonesClient) -> bool,
+    ) {
+        let mut events = Events::with_capacity(16);
+        let end = Instant::now() + Duration::from_secs(5);
+        while !until(client) {
+            assert!(Instant::now() < end, "timed out: {:?}", client.stats());
+            poll.poll(&mut events, Some(Duration::from_millis(20)))
+                .unwrap();
+            client.poll(poll.registry(), Instant::now(), players, true);
+        }
+    }
+
+    #[test]
+    fn lifecycle_against_a_stand_in_sidecar() {
+        let (addr, rx) = sidecar();
+        let mut poll = Poll::new().unwrap();
+        let config = AgonesConfig {
+            addr,
+            health_interval: Duration::from_millis(100),
+            ..AgonesConfig::default()
+        };
+        let mut client = AgonesClient::new(config, Token(7), Instant::now());
+        run_until(&mut poll, &mut client, 0, |c| {
+            c.is_ready() && c.stats().ok >= 4
+        });
+        run_until(&mut poll, &mut client, 2, |c| c.had_players && c.is_idle());
+        run_until(&mut poll, &mut client, 0, |c| c.shutdown_ok);
+        client.shut_down(poll.registry(), Duration::from_millis(200));
+        // The stand-in records a call after answering it: wait for the stragglers.
+        let mut calls = Vec::new();
+        while let Ok(c) = rx.recv_timeout(Duration::from_millis(300)) {
+            calls.push(c);
+        }
+        assert_eq!(calls[0], "POST /ready", "{calls:?}");
+        assert!(
+            calls.iter().filter(|c| *c == "POST /health").count() >= 2,
+            "{calls:?}"
+        );
+        assert!(
+            calls.contains(&"PUT /metadata/label".to_string()),
+            "{calls:?}"
+        );
+        assert_eq!(calls.last().unwrap(), "POST /shutdown", "{calls:?}");
+        assert_eq!(
+            calls.iter().filter(|c| *c == "POST /shutdown").count(),
+            1,
+            "sent once: {calls:?}"
+        );
+        assert_eq!(client.stats().failed, 0);
+    }
+
+    #[test]
+    fn unreachable_sidecar_is_not_fatal_and_ready_is_retried() {
+        // A port that was free a moment ago: connection refused.
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let mut poll = Poll::new().unwrap();
+        let config = AgonesConfig {
+            addr,
+            ..AgonesConfig::default()
+        };
+        let mut client = AgonesClient::new(config, Token(7), Instant::now());
+        run_until(&mut poll, &mut client, 0, |c| {
+            c.stats().failed >= 1 && c.retry_ready_at.is_some()
+        });
+        assert!(!client.is_ready());
+        // A player came and went; the Shutdown that follows fails too...
+        run_until(&mut poll, &mut client, 1, |c| c.had_players);
+        run_until(&mut poll, &mut client, 0, |c| {
+            c.shutdown_queued && c.inflight.is_none() && c.queue.is_empty()
+        });
+        let failed = client.stats().failed;
+        // ...so SIGTERM tries once more (and gives up within its budget).
+        let started = Instant::now();
+        client.shut_down(poll.registry(), Duration::from_millis(300));
+        assert!(started.elapsed() < Duration::from_millis(600));
+        assert!(client.stats().failed > failed, "{:?}", client.stats());
+    }
+}

@@ -1,0 +1,334 @@
+//! The deployment files in `deploy/` parse and say what docs/DEPLOYMENT.md promises:
+//! YAML files are parsed with serde_norway (every document), the systemd unit and the
+//! Dockerfile are checked line by line. Nothing here needs Docker or a cluster.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_norway::Value;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(rel: &str) -> String {
+    fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
+}
+
+/// Every YAML document in a file.
+fn docs(rel: &str) -> Vec<Value> {
+    let text = read(rel);
+    serde_norway::Deserializer::from_str(&text)
+        .map(|d| {
+            let mut v =
+                Value::deserialize(d).unwrap_or_else(|e| panic!("{rel}: invalid YAML: {e}"));
+            // Resolve `<<: *anchor` merge keys as Compose does.
+            v.apply_merge()
+                .unwrap_or_else(|e| panic!("{rel}: bad merge key: {e}"));
+            v
+        })
+        .collect()
+}
+
+/// `v["a"]["b"][0]...` by a path of keys (numbers index sequences).
+fn at<'a>(v: &'a Value, path: &str) -> &'a Value {
+    let mut cur = v;
+    for key in path.split('.') {
+        cur = match key.parse::<usize>() {
+            Ok(i) => cur.get(i),
+            Err(_) => cur.get(key),
+        }
+        .unwrap_or_else(|| panic!("missing {path} (at {key})"));
+    }
+    cur
+}
+
+fn s<'a>(v: &'a Value, path: &str) -> &'a str {
+    at(v, path)
+        .as_str()
+        .unwrap_or_else(|| panic!("{path} is not a string"))
+}
+
+fn strings(v: &Value, path: &str) -> Vec<String> {
+    at(v, path)
+        .as_sequence()
+        .unwrap_or_else(|| panic!("{path} is not a list"))
+        .iter()
+        .map(|x| match x {
+            Value::String(s) => s.clone(),
+            other => serde_norway::to_string(other).unwrap().trim().to_string(),
+        })
+        .collect()
+}
+
+fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).unwrap() {
+        let p = entry.unwrap().path();
+        if p.is_dir() {
+            yaml_files(&p, out);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_yaml_file_in_deploy_parses() {
+    let mut files = Vec::new();
+    yaml_files(&root().join("deploy"), &mut files);
+    files.sort();
+    let names: Vec<String> = files
+        .iter()
+        .map(|p| p.strip_prefix(root()).unwrap().display().to_string())
+        .collect();
+    for expected in [
+        "deploy/docker-compose.yml",
+        "deploy/k8s/deployment.yaml",
+        "deploy/k8s/service.yaml",
+        "deploy/agones/fleet.yaml",
+    ] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
+    }
+    for n in &names {
+        let d = docs(n);
+        assert!(!d.is_empty(), "{n}: no YAML documents");
+        for doc in d {
+            assert!(doc.is_mapping(), "{n}: a document is not a mapping");
+        }
+    }
+}
+
+#[test]
+fn compose_runs_two_worlds_with_udp_and_tcp() {
+    let d = docs("deploy/docker-compose.yml");
+    let c = &d[0];
+    let services = at(c, "services").as_mapping().unwrap();
+    assert_eq!(services.len(), 2);
+    let mut seeds = Vec::new();
+    let mut host_ports = Vec::new();
+    for (name, svc) in services {
+        let name = name.as_str().unwrap();
+        let cmd = strings(svc, "command");
+        let i = cmd
+            .iter()
+            .position(|a| a == "-seed")
+            .unwrap_or_else(|| panic!("{name}: no -seed"));
+        seeds.push(cmd[i + 1].clone());
+        let ports = strings(svc, "ports");
+        assert!(
+            ports.iter().any(|p| p.ends_with(":8080/udp")),
+            "{name}: no UDP port: {ports:?}"
+        );
+        assert!(
+            ports.iter().any(|p| p.ends_with(":8080/tcp")),
+            "{name}: no TCP port: {ports:?}"
+        );
+        host_ports.push(ports[0].split(':').next().unwrap().to_string());
+        let vols = strings(svc, "volumes");
+        assert!(
+            vols.iter().any(|v| v.ends_with(":/app/saves")),
+            "{name}: no saves volume"
+        );
+        // The merged anchor brings the environment in.
+        let env = at(svc, "environment");
+        assert_eq!(
+            env.get("LOG_FORMAT").and_then(Value::as_str),
+            Some("json"),
+            "{name}"
+        );
+    }
+    seeds.sort();
+    assert_eq!(seeds, ["12345", "67890"]);
+    host_ports.dedup();
+    assert_eq!(
+        host_ports.len(),
+        2,
+        "the two worlds must use different host ports"
+    );
+    assert!(at(c, "volumes").as_mapping().unwrap().len() >= 2);
+}
+
+#[test]
+fn kubernetes_deployment_and_service() {
+    let d = docs("deploy/k8s/deployment.yaml");
+    let dep = &d[0];
+    assert_eq!(s(dep, "kind"), "Deployment");
+    assert_eq!(s(dep, "apiVersion"), "apps/v1");
+    let pod = at(dep, "spec.template.spec");
+    assert_eq!(
+        at(pod, "securityContext.runAsNonRoot").as_bool(),
+        Some(true)
+    );
+    let c = at(pod, "containers.0");
+    let ports = at(c, "ports").as_sequence().unwrap();
+    let mut protos: Vec<(&str, u64)> = ports
+        .iter()
+        .map(|p| (s(p, "protocol"), at(p, "containerPort").as_u64().unwrap()))
+        .collect();
+    protos.sort();
+    assert_eq!(protos, [("TCP", 8080), ("UDP", 8080)]);
+    assert_eq!(s(c, "livenessProbe.httpGet.path"), "/healthz");
+    assert_eq!(s(c, "readinessProbe.httpGet.path"), "/readyz");
+    assert!(at(c, "resources.limits").get("memory").is_some());
+    assert!(at(c, "resources.requests").get("cpu").is_some());
+    let args = strings(c, "args");
+    assert!(args.windows(2).any(|w| w == ["-port", "8080"]), "{args:?}");
+    let mounts = at(c, "volumeMounts").as_sequence().unwrap();
+    assert!(mounts.iter().any(|m| s(m, "mountPath") == "/app/saves"));
+    let vols = at(pod, "volumes").as_sequence().unwrap();
+    assert!(vols.iter().any(|v| s(v, "name") == "saves"));
+
+    let d = docs("deploy/k8s/service.yaml");
+    let svc = &d[0];
+    assert_eq!(s(svc, "kind"), "Service");
+    let mut protos: Vec<(&str, u64)> = at(svc, "spec.ports")
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| (s(p, "protocol"), at(p, "port").as_u64().unwrap()))
+        .collect();
+    protos.sort();
+    assert_eq!(protos, [("TCP", 8080), ("UDP", 8080)]);
+    assert_eq!(
+        at(svc, "spec.selector"),
+        at(dep, "spec.template.metadata.labels"),
+        "the Service must select the Deployment's pods"
+    );
+}
+
+#[test]
+fn agones_fleet_and_autoscaler() {
+    let d = docs("deploy/agones/fleet.yaml");
+    let kinds: BTreeMap<&str, &Value> = d.iter().map(|x| (s(x, "kind"), x)).collect();
+    let fleet = kinds["Fleet"];
+    assert_eq!(s(fleet, "apiVersion"), "agones.dev/v1");
+    let gs = at(fleet, "spec.template.spec");
+    let port = at(gs, "ports.0");
+    let container_port = at(port, "containerPort").as_u64().unwrap();
+    // UDP for the game and TCP for HTTP on the same port number.
+    assert_eq!(s(port, "protocol"), "TCPUDP");
+    // The SDK sidecar owns TCP 8080 in the pod.
+    assert_ne!(container_port, 8080);
+    assert_eq!(at(gs, "health.disabled").as_bool(), Some(false));
+    assert!(
+        at(gs, "health.periodSeconds").as_u64().unwrap() >= 3,
+        "Health() is pinged every 2 s"
+    );
+    let c = at(gs, "template.spec.containers.0");
+    let args = strings(c, "args");
+    assert!(args.contains(&"-agones".to_string()), "{args:?}");
+    let i = args.iter().position(|a| a == "-port").unwrap();
+    assert_eq!(args[i + 1], container_port.to_string());
+    assert_eq!(
+        at(gs, "template.spec.securityContext.runAsNonRoot").as_bool(),
+        Some(true)
+    );
+
+    let fas = kinds["FleetAutoscaler"];
+    assert_eq!(s(fas, "apiVersion"), "autoscaling.agones.dev/v1");
+    assert_eq!(s(fas, "spec.fleetName"), s(fleet, "metadata.name"));
+    assert_eq!(s(fas, "spec.policy.type"), "Buffer");
+}
+
+/// `[Section]` -> key -> values (keys may repeat).
+fn ini(text: &str) -> BTreeMap<String, BTreeMap<String, Vec<String>>> {
+    let mut out: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    let mut section = String::new();
+    for line in text.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            section = name.to_string();
+            continue;
+        }
+        let (k, v) = line
+            .split_once('=')
+            .unwrap_or_else(|| panic!("not key=value: {line}"));
+        out.entry(section.clone())
+            .or_default()
+            .entry(k.to_string())
+            .or_default()
+            .push(v.to_string());
+    }
+    out
+}
+
+#[test]
+fn systemd_unit_is_hardened() {
+    let unit = ini(&read("deploy/venture-server.service"));
+    let svc = &unit["Service"];
+    let one = |k: &str| -> &str {
+        let v = svc
+            .get(k)
+            .unwrap_or_else(|| panic!("[Service] {k}= missing"));
+        v.last().unwrap()
+    };
+    assert_eq!(one("User"), "venture");
+    assert_eq!(one("Restart"), "always");
+    assert_eq!(one("NoNewPrivileges"), "true");
+    assert_eq!(one("ProtectSystem"), "strict");
+    assert_eq!(one("PrivateTmp"), "true");
+    assert_eq!(one("ProtectHome"), "true");
+    assert_eq!(one("MemoryMax"), "2G");
+    assert!(
+        !svc.contains_key("MemoryLimit"),
+        "MemoryLimit= is deprecated"
+    );
+    let rw = one("ReadWritePaths");
+    assert!(
+        rw.contains("/opt/venture/saves") && rw.contains("/opt/venture/replays"),
+        "{rw}"
+    );
+    let env = &svc["Environment"];
+    assert!(env.iter().any(|e| e.contains("LOG_FORMAT=json")), "{env:?}");
+    let exec = one("ExecStart");
+    assert!(exec.starts_with("/opt/venture/venture-server "), "{exec}");
+    assert!(exec.contains("-port 8080"));
+    assert_eq!(unit["Install"]["WantedBy"], ["multi-user.target"]);
+}
+
+#[test]
+fn dockerfile_is_multi_stage_non_root_and_exposes_udp_and_tcp() {
+    let text = read("deploy/Dockerfile");
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.starts_with('#'))
+        .collect();
+    let froms: Vec<&&str> = lines.iter().filter(|l| l.starts_with("FROM ")).collect();
+    assert!(froms.len() >= 2, "multi-stage: {froms:?}");
+    assert!(froms[0].contains(" AS builder"), "{}", froms[0]);
+    assert!(text.contains("cargo build --release"));
+    assert!(text.contains("--bin venture-server"));
+    assert!(text.contains("COPY --from=builder"));
+    let user = lines
+        .iter()
+        .rfind(|l| l.starts_with("USER "))
+        .expect("USER");
+    assert!(
+        !user.contains("root") && !user.ends_with(" 0") && !user.contains(" 0:"),
+        "{user}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("EXPOSE ") && l.contains("8080/udp") && l.contains("8080/tcp")));
+    assert!(lines.iter().any(|l| l.starts_with("ENTRYPOINT [")));
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("CMD [") && l.contains("\"-port\", \"8080\"")));
+    assert!(lines.iter().any(|l| l.starts_with("WORKDIR ")));
+    assert!(text.contains("saves") && text.contains("replays"));
+    let ignore = read(".dockerignore");
+    assert!(
+        ignore
+            .lines()
+            .any(|l| l.trim() == "target/" || l.trim() == "target"),
+        "{ignore}"
+    );
+}
