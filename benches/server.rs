@@ -1,6 +1,7 @@
 //! Process-level figures of the real `venture-server` binary (release build):
 //! - time from process start to accepting players (a Hello answered with a Challenge);
 //! - resident memory with 4 bot players after 30 s of play.
+//!
 //! Run: `cargo bench --bench server`. Uses 127.0.0.1 only.
 
 use std::net::{TcpListener, UdpSocket};

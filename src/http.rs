@@ -362,7 +362,11 @@ impl HttpServer {
     ) {
         let Some(base) = self.base else { return };
         if token.0 == base {
-            self.accept_all(registry, now);
+            // Serve what new connections already sent right away, in this loop turn: a
+            // probe that arrived during a stall must see the stall, not the catch-up after it.
+            for slot in self.accept_all(registry, now) {
+                self.handle_token(registry, Token(base + 1 + slot), now, router);
+            }
             return;
         }
         if !self.owns(token) {
@@ -416,18 +420,22 @@ impl HttpServer {
         }
     }
 
-    fn accept_all(&mut self, registry: &Registry, now: Instant) {
-        let Some(base) = self.base else { return };
+    /// Accepts every pending connection; returns the slots of the new ones.
+    fn accept_all(&mut self, registry: &Registry, now: Instant) -> Vec<usize> {
+        let mut accepted = Vec::new();
+        let Some(base) = self.base else {
+            return accepted;
+        };
         if let Some(until) = self.accept_paused_until {
             if now < until {
-                return;
+                return accepted;
             }
             self.accept_paused_until = None;
         }
         loop {
             let (mut stream, peer) = match self.listener.accept() {
                 Ok(x) => x,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return accepted,
                 Err(e)
                     if matches!(
                         e.kind(),
@@ -442,7 +450,7 @@ impl HttpServer {
                     self.counters.io_errors += 1;
                     self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
                     log::warn!(target: "venture::http", error:% = e; "HTTP accept failed; pausing accepts");
-                    return;
+                    return accepted;
                 }
             };
             self.counters.accepted += 1;
@@ -474,6 +482,7 @@ impl HttpServer {
                 drained: 0,
             });
             self.open += 1;
+            accepted.push(slot);
         }
     }
 }

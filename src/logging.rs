@@ -158,8 +158,17 @@ pub fn init(verbose: bool) -> Result<LogSettings, LoggingError> {
 /// Install the global logger with explicit settings.
 pub fn install(settings: &LogSettings) -> Result<(), LoggingError> {
     let format = settings.format;
+    // laminar logs every undecodable datagram at error level: anyone could flood our logs
+    // with unauthenticated packets. Those are counted in metrics instead; laminar's own
+    // lines appear only at debug.
+    let laminar_level = if settings.level >= LevelFilter::Debug {
+        settings.level
+    } else {
+        LevelFilter::Off
+    };
     env_logger::Builder::new()
         .filter_level(settings.level)
+        .filter_module("laminar", laminar_level)
         .target(env_logger::Target::Stdout)
         .write_style(env_logger::WriteStyle::Never)
         .format(move |buf, record| {

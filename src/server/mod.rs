@@ -54,13 +54,23 @@ pub(crate) struct Health {
     pub last_tick: Instant,
     pub interval: Duration,
     pub shutting_down: bool,
+    /// After a large overrun the loop reports unhealthy until this instant, so a probe
+    /// sees a stall even when the loop caught up before reading the probe.
+    pub stalled_until: Option<Instant>,
 }
 
+/// An overrun at least this long counts as a stall for `/healthz`...
+const STALL: Duration = Duration::from_secs(1);
+/// ...and keeps it at 503 this long after the loop caught up.
+const STALL_REPORT: Duration = Duration::from_secs(2);
+
 impl Health {
-    /// On schedule: a tick closed within the last second (or 10 intervals at slow rates).
+    /// On schedule: a tick closed within the last second (or 10 intervals at slow rates)
+    /// and no stall in the last two seconds.
     pub fn on_schedule(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.last_tick)
-            <= (self.interval * 10).max(Duration::from_secs(1))
+        let recent_tick =
+            now.saturating_duration_since(self.last_tick) <= (self.interval * 10).max(STALL);
+        recent_tick && self.stalled_until.is_none_or(|t| now >= t)
     }
 }
 
@@ -73,6 +83,7 @@ pub struct ServerApp {
     metrics: Metrics,
     health: Health,
     last_stats: ServerStats,
+    last_socket: venture_net::transport::SocketStats,
     local_addr: SocketAddr,
     files: persist::WorldFiles,
     recorder: Option<persist::Recorder>,
@@ -195,8 +206,10 @@ impl ServerApp {
                 last_tick: Instant::now(),
                 interval,
                 shutting_down: false,
+                stalled_until: None,
             },
             last_stats: ServerStats::default(),
+            last_socket: Default::default(),
             local_addr,
             files,
             recorder,
@@ -308,6 +321,9 @@ impl ServerApp {
                     log::info!(target: "venture::server", component = "server", addr:% = addr, reason:? = reason; "player rejected");
                 }
                 ServerEvent::Overrun { behind, closed } => {
+                    if self.health.interval * behind.min(u32::MAX as u64) as u32 >= STALL {
+                        self.health.stalled_until = Some(Instant::now() + STALL_REPORT);
+                    }
                     log::warn!(target: "venture::server", component = "server", behind_ticks = behind, caught_up = closed; "tick overrun: the loop fell behind schedule");
                 }
                 ServerEvent::DesyncReported {
@@ -400,14 +416,30 @@ impl ServerApp {
     fn sync_metrics(&mut self) {
         let s = self.driver.session.stats();
         let p = self.last_stats;
+        // Datagrams and bytes are counted at the socket: laminar drops some (wrong framing)
+        // before the session sees them, and those must still show.
+        let sock = self.driver.endpoint.socket().stats();
+        let prev = self.last_socket;
         self.metrics
             .datagrams_in
-            .inc_by(s.datagrams_in - p.datagrams_in);
-        self.metrics.bytes_in.inc_by(s.bytes_in - p.bytes_in);
+            .inc_by(sock.datagrams_in - prev.datagrams_in);
+        self.metrics.bytes_in.inc_by(sock.bytes_in - prev.bytes_in);
         self.metrics
             .datagrams_out
-            .inc_by(s.datagrams_out - p.datagrams_out);
-        self.metrics.bytes_out.inc_by(s.bytes_out - p.bytes_out);
+            .inc_by(sock.datagrams_out - prev.datagrams_out);
+        self.metrics
+            .bytes_out
+            .inc_by(sock.bytes_out - prev.bytes_out);
+        let reached_session = s.datagrams_in - p.datagrams_in;
+        let dropped_by_transport =
+            (sock.datagrams_in - prev.datagrams_in).saturating_sub(reached_session);
+        if dropped_by_transport > 0 {
+            self.metrics
+                .invalid_datagrams
+                .get_or_create(&[("reason", "transport")])
+                .inc_by(dropped_by_transport);
+        }
+        self.last_socket = sock;
         self.metrics
             .late_inputs
             .inc_by(s.late_inputs - p.late_inputs);
