@@ -51,9 +51,12 @@ fn start(dir: &Path, port: Option<u16>, tag: &str) -> (Proc, u16) {
 fn bots(dir: &Path, port: u16, tag: &str, secs: &str) -> Proc {
     let server = format!("127.0.0.1:{port}");
     let secrets = dir.join("secrets").display().to_string();
+    let record = dir.join(format!("{tag}.vrpl")).display().to_string();
     Proc::spawn(
         CLIENT,
         &[
+            "--record",
+            &record,
             "--server",
             &server,
             "--bots",
@@ -158,6 +161,20 @@ fn kill_dash_nine_then_restart_resumes_within_a_second() {
         assert!(v["confirmed"].as_u64().unwrap_or(0) > 40, "{v}");
     }
     assert!(status_tick(port) > resumed);
+    // What the client confirmed, recorded on its side, verifies too.
+    let out = Command::new(env!("CARGO_BIN_EXE_venture-replay"))
+        .args([
+            "verify",
+            &dir.path().join("bots2.vrpl").display().to_string(),
+        ])
+        .output()
+        .expect("venture-replay runs");
+    assert!(
+        out.status.success(),
+        "client recording: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     server2.signal("TERM");
     assert_eq!(server2.wait_timeout(Duration::from_secs(5)), Some(Some(0)));
 
