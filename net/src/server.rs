@@ -474,16 +474,19 @@ impl ServerSession {
         self.events.push(ServerEvent::Rejected { addr, reason });
     }
 
-    /// A free slot: one that is neither held by a client nor still occupied in the world
-    /// (a leave queued but not yet stepped).
+    /// A free slot: not held by a client, not claimed by a queued join, and either empty
+    /// in the world or being vacated by a queued leave (commands apply in order, so a join
+    /// queued after that leave takes the slot in the same tick).
     fn free_slot(&self) -> Option<u8> {
         (0..self.clients.len()).find_map(|s| {
-            let queued_join = self
-                .pending_commands
-                .iter()
-                .any(|c| matches!(c, Command::Join { slot, .. } if *slot as usize == s));
-            (self.clients[s].is_none() && self.world.player(s).is_none() && !queued_join)
-                .then_some(s as u8)
+            let queued = |leave: bool| {
+                self.pending_commands.iter().any(|c| match c {
+                    Command::Join { slot, .. } => !leave && *slot as usize == s,
+                    Command::Leave { slot } => leave && *slot as usize == s,
+                })
+            };
+            let vacant = self.world.player(s).is_none() || queued(true);
+            (self.clients[s].is_none() && vacant && !queued(false)).then_some(s as u8)
         })
     }
 

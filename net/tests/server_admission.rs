@@ -114,3 +114,69 @@ fn replies_to_strangers_never_amplify() {
         }
     }
 }
+
+/// A client that leaves frees its slot for a newcomer even before the leave is stepped: the
+/// join is queued behind the leave and both apply in the same tick.
+#[test]
+fn a_freed_slot_is_reusable_before_the_next_tick() {
+    let world = World::new(&SimConfig {
+        width: 24,
+        height: 24,
+        max_players: 1,
+        ..SimConfig::default()
+    })
+    .expect("valid");
+    let mut s = ServerSession::new(
+        world,
+        ServerConfig {
+            max_players: 1,
+            ..ServerConfig::default()
+        },
+        [3; 16],
+        Duration::ZERO,
+    );
+    let join = |s: &mut ServerSession, who: SocketAddr, name: &str, now: Duration| {
+        s.on_datagram(
+            who,
+            &protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes"),
+            now,
+        );
+        let cookie = s
+            .drain_outgoing()
+            .into_iter()
+            .find_map(|(_, b)| match protocol::decode(&b) {
+                Ok(Message::Challenge { cookie }) => Some(cookie),
+                _ => None,
+            })
+            .expect("challenged");
+        let msg = Message::Join {
+            cookie,
+            name: name.into(),
+            character_secret: [1; 16],
+        };
+        s.on_datagram(who, &protocol::encode(&msg).expect("encodes"), now);
+        s.drain_outgoing()
+            .into_iter()
+            .filter_map(|(_, b)| protocol::decode(&b).ok())
+            .find(|m| matches!(m, Message::Welcome { .. } | Message::Reject { .. }))
+            .expect("answered")
+    };
+    let t = Duration::from_millis(10);
+    assert!(matches!(
+        join(&mut s, addr(1), "first", t),
+        Message::Welcome { .. }
+    ));
+    s.close_tick();
+    assert_eq!(s.world().player_count(), 1);
+    s.on_datagram(
+        addr(1),
+        &protocol::encode(&Message::Leave).expect("encodes"),
+        t,
+    );
+    assert!(
+        matches!(join(&mut s, addr(2), "second", t), Message::Welcome { .. }),
+        "slot reusable at once"
+    );
+    s.close_tick();
+    assert_eq!(s.world().player(0).map(|p| p.name.as_str()), Some("second"));
+}
