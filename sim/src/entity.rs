@@ -2,7 +2,8 @@
 //! a `Vec` of the world state sorted by its [`EntityId`] (ids are allocated monotonically
 //! and appended, removals keep order), and every system iterates them in that order.
 
-use crate::content::{templates, Element, Item, MonsterSpec, MonsterTemplate, Rarity};
+use crate::content::monsters::stat_factor_millionths;
+use crate::content::{scale, templates, Element, Item, MonsterSpec, MonsterTemplate, Rarity};
 use crate::genre::Genre;
 use crate::player::EntityId;
 use crate::stats::Stats;
@@ -31,14 +32,10 @@ pub struct Monster {
     pub template: u16,
     pub level: u32,
     pub rarity: Rarity,
+    /// Current HP; the maximum and the other stats derive from (template, level, rarity)
+    /// exactly as `roll_monster` computes them (see [`Monster::base`]), so they are not
+    /// stored.
     pub hp: i32,
-    pub max_hp: i32,
-    pub attack: i32,
-    pub defense: i32,
-    pub magic_power: i32,
-    pub magic_defense: i32,
-    /// XP (already scaled by level and rarity by `roll_monster`).
-    pub xp: u32,
     pub pos: Vec2,
     /// Where it spawned; it gives up a chase 500 px from here.
     pub home: Vec2,
@@ -64,19 +61,12 @@ fn stat(v: u32) -> i32 {
 
 impl Monster {
     pub fn from_spec(id: EntityId, spec: &MonsterSpec, pos: Vec2) -> Monster {
-        let hp = stat(spec.hp).max(1);
         Monster {
             id,
             template: spec.template,
             level: spec.level,
             rarity: spec.rarity,
-            hp,
-            max_hp: hp,
-            attack: stat(spec.attack),
-            defense: stat(spec.defense),
-            magic_power: stat(spec.magic_power),
-            magic_defense: stat(spec.magic_defense),
-            xp: spec.xp,
+            hp: stat(spec.hp).max(1),
             pos,
             home: pos,
             ai: AiState::Idle,
@@ -107,14 +97,35 @@ impl Monster {
         self.template(genre).element
     }
 
+    /// The rolled numbers for this template, level and rarity (as `roll_monster` computes
+    /// them: template stats x (1 + 0.15 x (level - 1)) x rarity multiplier).
+    pub fn base(&self, genre: Genre) -> MonsterBase {
+        let tpl = self.template(genre);
+        let f = stat_factor_millionths(self.level, self.rarity);
+        let s = |v: u32| scale(v, f, 1_000_000);
+        MonsterBase {
+            max_hp: stat(s(tpl.hp).max(1)),
+            attack: stat(s(tpl.attack)),
+            defense: stat(s(tpl.defense)),
+            magic_power: stat(s(tpl.magic_power)),
+            magic_defense: stat(s(tpl.magic_defense)),
+            xp: s(tpl.xp).max(1),
+        }
+    }
+
+    pub fn max_hp(&self, genre: Genre) -> i32 {
+        self.base(genre).max_hp
+    }
+
     /// Combat stats including status effects.
     pub fn stats(&self, genre: Genre) -> Stats {
+        let b = self.base(genre);
         let mut s = Stats {
-            max_hp: self.max_hp,
-            attack: self.attack,
-            defense: self.defense,
-            magic_power: self.magic_power,
-            magic_defense: self.magic_defense,
+            max_hp: b.max_hp,
+            attack: b.attack,
+            defense: b.defense,
+            magic_power: b.magic_power,
+            magic_defense: b.magic_defense,
             crit_permille: MONSTER_CRIT_PERMILLE,
             crit_mult_permille: MONSTER_CRIT_MULT_PERMILLE,
             evasion_permille: MONSTER_EVASION_PERMILLE,
@@ -123,6 +134,18 @@ impl Monster {
         crate::status::modify(&mut s, &self.statuses);
         s
     }
+}
+
+/// A monster's derived numbers (see [`Monster::base`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MonsterBase {
+    pub max_hp: i32,
+    pub attack: i32,
+    pub defense: i32,
+    pub magic_power: i32,
+    pub magic_defense: i32,
+    /// XP for the kill (scaled by level and rarity).
+    pub xp: u32,
 }
 
 /// A spell in flight.
@@ -157,4 +180,36 @@ pub struct GroundItem {
     pub id: EntityId,
     pub pos: Vec2,
     pub item: Item,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::content::roll_monster;
+    use crate::rng::{Purpose, Stream};
+
+    /// The stats a monster derives equal the ones `roll_monster` rolled, so storing only
+    /// (template, level, rarity) loses nothing.
+    #[test]
+    fn derived_stats_match_the_roll() {
+        let mut rng = Stream::new(3, Purpose::Spawn);
+        for genre in Genre::ALL {
+            for i in 0..300u32 {
+                let spec = roll_monster(&mut rng, genre, 1 + i % 40, 500 + i * 10, i % 9 == 0);
+                let m = Monster::from_spec(EntityId(1), &spec, Vec2::ZERO);
+                let b = m.base(genre);
+                assert_eq!(b.max_hp, m.hp);
+                assert_eq!(
+                    (b.attack, b.defense, b.magic_power, b.magic_defense, b.xp),
+                    (
+                        spec.attack as i32,
+                        spec.defense as i32,
+                        spec.magic_power as i32,
+                        spec.magic_defense as i32,
+                        spec.xp
+                    )
+                );
+            }
+        }
+    }
 }

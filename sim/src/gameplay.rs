@@ -584,7 +584,8 @@ impl World {
                 let d = status::tick(&mut m.statuses, rate);
                 if d != 0 {
                     let before = m.hp;
-                    m.hp = m.hp.saturating_add(d).min(m.max_hp.max(before));
+                    let max = m.max_hp(genre);
+                    m.hp = m.hp.saturating_add(d).min(max.max(before));
                     if d < 0 {
                         self.events.push(Event::Damage {
                             source: EntityId(0),
@@ -593,7 +594,7 @@ impl World {
                             crit: false,
                         });
                     } else {
-                        m.hp = m.hp.min(m.max_hp);
+                        m.hp = m.hp.min(max);
                     }
                     if !m.alive() {
                         continue;
@@ -603,12 +604,14 @@ impl World {
             m.attack_cd = m.attack_cd.saturating_sub(1);
             let tpl = m.template(genre);
             if (tick.wrapping_add(m.id.0 as u64)) % period == 0 {
+                let max = m.max_hp(genre);
                 decide(
                     m,
                     &targets,
                     &mut st.streams.ai,
                     map,
                     tpl.attack_range as i32,
+                    max,
                 );
             }
             let speed = |permille: i32| {
@@ -644,7 +647,7 @@ impl World {
                             let slot = m.target.unwrap_or(0) as usize;
                             if let Some(p) = st.players.get_mut(slot).and_then(Option::as_mut) {
                                 let ms = m.stats(genre);
-                                let magic = m.magic_power > m.attack;
+                                let magic = ms.magic_power > ms.attack;
                                 let hit = Hit {
                                     base: if magic { ms.magic_power } else { ms.attack },
                                     magic,
@@ -794,20 +797,21 @@ impl World {
         let genre = st.config.genre;
         let (depth, diff) = (st.config.depth, st.config.difficulty_permille);
         for m in st.monsters.iter().filter(|m| !m.alive()) {
-            let gold = m.xp / 2 + 1;
+            let xp = m.base(genre).xp;
+            let gold = xp / 2 + 1;
             let killer = m
                 .last_hitter
                 .filter(|&s| st.players.get(s as usize).is_some_and(Option::is_some));
             if let Some(s) = killer {
                 if let Some(p) = st.players[s as usize].as_mut() {
                     p.gold = p.gold.saturating_add(gold);
-                    gain_xp(p, s, m.xp, &mut self.events);
+                    gain_xp(p, s, xp, &mut self.events);
                 }
             }
             self.events.push(Event::Kill {
                 monster: m.id,
                 slot: killer,
-                xp: m.xp,
+                xp,
                 gold,
             });
             let chance = if m.strong(genre) {
@@ -910,7 +914,14 @@ fn equip_slot_of(p: &Player, i: usize) -> Option<usize> {
 }
 
 /// One AI decision (GAME_RULES.md states and numbers; see the constants).
-fn decide(m: &mut Monster, targets: &[(u8, Vec2)], rng: &mut Stream, map: &TileMap, range_px: i32) {
+fn decide(
+    m: &mut Monster,
+    targets: &[(u8, Vec2)],
+    rng: &mut Stream,
+    map: &TileMap,
+    range_px: i32,
+    max_hp: i32,
+) {
     let nearest = targets
         .iter()
         .filter(|(_, pos)| pos.within(m.pos, DETECT_RANGE))
@@ -920,7 +931,7 @@ fn decide(m: &mut Monster, targets: &[(u8, Vec2)], rng: &mut Stream, map: &TileM
         .target
         .and_then(|t| targets.iter().find(|(s, _)| *s == t))
         .map(|&(_, p)| p);
-    let low = (m.hp as i64) * 1000 < (m.max_hp as i64) * FLEE_BELOW_PERMILLE;
+    let low = (m.hp as i64) * 1000 < (max_hp as i64) * FLEE_BELOW_PERMILLE;
     let leashed = !m.pos.within(m.home, LEASH_RANGE);
     let go_home = |m: &mut Monster| {
         m.ai = AiState::Return;
@@ -996,8 +1007,11 @@ mod tests {
     use super::*;
     use crate::config::SimConfig;
     use crate::content::{roll_monster, Item, ItemKind, Rarity};
+    use crate::genre::Genre;
     use crate::input::Command;
     use crate::map::Tile;
+
+    const G: Genre = Genre::Fantasy;
 
     /// An open 60x60 room, one player (slot 0) at tile (10, 10), no monsters.
     fn arena(tick_rate: u32) -> World {
@@ -1036,7 +1050,8 @@ mod tests {
         spec.template = 0;
         spec.rarity = Rarity::Common;
         let id = alloc(&mut w.state.next_entity);
-        let m = Monster::from_spec(id, &spec, Vec2::tile_centre(tile.0, tile.1));
+        let mut m = Monster::from_spec(id, &spec, Vec2::tile_centre(tile.0, tile.1));
+        m.hp = m.max_hp(G);
         w.state.monsters.push(m);
         id
     }
@@ -1140,7 +1155,7 @@ mod tests {
         assert_eq!(swings(&w), 1);
         assert_eq!(
             monster(&w, behind).unwrap().hp,
-            monster(&w, behind).unwrap().max_hp
+            monster(&w, behind).unwrap().max_hp(G)
         );
         let hit = monster(&w, front).map_or(0, |m| m.hp);
         assert!(hit < hp0, "front monster took damage");
@@ -1150,17 +1165,16 @@ mod tests {
     fn kills_give_xp_gold_and_levels() {
         let mut w = arena(20);
         let id = add_monster(&mut w, (10, 11));
-        let m = w.state.monsters.iter_mut().find(|m| m.id == id).unwrap();
-        m.hp = 1;
-        m.xp = 150;
+        w.state.monsters[0].hp = 1;
+        hero_mut(&mut w).xp = 95; // the goblin gives 10
         let gold = hero(&w).gold;
         while monster(&w, id).is_some() {
             step(&mut w, press(buttons::ATTACK, 0, (0, 100)));
             assert!(w.tick() < 200);
         }
         let p = hero(&w);
-        assert_eq!((p.level, p.xp, p.skill_points), (2, 50, 1));
-        assert_eq!(p.gold, gold + 76);
+        assert_eq!((p.level, p.xp, p.skill_points), (2, 5, 1));
+        assert_eq!(p.gold, gold + 6);
         assert_eq!(p.stats().max_hp, 110);
         assert_eq!(p.hp, 110, "full heal on level-up");
     }
@@ -1200,7 +1214,7 @@ mod tests {
             step(&mut w, PlayerInput::IDLE);
         }
         let m = w.state.monsters.iter_mut().find(|m| m.id == id).unwrap();
-        m.hp = (m.max_hp / 10).max(1);
+        m.hp = (m.max_hp(G) / 10).max(1);
         let d0 = m.pos.dist_sq(hero(&w).pos);
         for _ in 0..20 {
             step(&mut w, PlayerInput::IDLE);
@@ -1247,11 +1261,10 @@ mod tests {
         let far = add_monster(&mut w, (20, 12));
         for m in &mut w.state.monsters {
             m.ai = AiState::Return;
-            m.max_hp = 10_000;
-            m.hp = 10_000;
-            m.defense = 0;
-            m.magic_defense = 0;
+            m.level = 100;
+            m.hp = m.max_hp(G);
         }
+        let full = w.state.monsters[0].hp;
         let id = alloc(&mut w.state.next_entity);
         w.state.projectiles.push(Projectile {
             id,
@@ -1266,7 +1279,7 @@ mod tests {
             status: None,
         });
         step(&mut w, PlayerInput::IDLE);
-        let dmg = |id| 10_000 - monster(&w, id).unwrap().hp;
+        let dmg = |id| full - monster(&w, id).unwrap().hp;
         assert!(dmg(near) > dmg(far), "{} vs {}", dmg(near), dmg(far));
         assert!(dmg(far) > 0);
     }
@@ -1417,7 +1430,8 @@ mod tests {
         assert!(w.state.validate().is_ok());
         let cases: Vec<Breaker> = vec![
             Box::new(|s| s.monsters.swap(0, 1)),
-            Box::new(|s| s.monsters[0].hp = s.monsters[0].max_hp + 1),
+            Box::new(|s| s.monsters[0].hp = s.monsters[0].max_hp(G) + 1),
+            Box::new(|s| s.monsters[0].level = 0),
             Box::new(|s| s.monsters[0].template = 999),
             Box::new(|s| s.monsters[0].pos = Vec2::new(-1, 5)),
             Box::new(|s| s.monsters[0].target = Some(9)),
@@ -1449,10 +1463,8 @@ mod tests {
         let mut w = arena(60);
         add_monster(&mut w, (10, 11));
         let m = &mut w.state.monsters[0];
-        m.attack = 1 << 24;
-        m.magic_power = 1 << 24;
-        m.hp = 1 << 24;
-        m.max_hp = 1 << 24;
+        m.level = 100_000;
+        m.hp = m.max_hp(G);
         let p = hero_mut(&mut w);
         p.gold = u32::MAX;
         p.xp = u32::MAX;
