@@ -698,6 +698,7 @@ impl World {
         let genre = st.config.genre;
         let map = &st.level.map;
         let mut projectiles = std::mem::take(&mut st.projectiles);
+        let mut candidates: Vec<usize> = Vec::new();
         for pr in projectiles.iter_mut() {
             let steps = pr
                 .vel
@@ -708,6 +709,18 @@ impl World {
                 .max(1) as i32;
             let start = pr.pos;
             let mut impact: Option<Option<usize>> = None;
+            let reach = PROJECTILE_RADIUS + BODY_HALF;
+            // Only monsters within this tick's travel (plus the reach) can be hit: find them
+            // once instead of at every sub-step.
+            let span = pr.vel.x.abs().max(pr.vel.y.abs()) * 2 + reach;
+            candidates.clear();
+            candidates.extend(
+                st.monsters
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, m)| m.alive() && m.pos.within(start, span))
+                    .map(|(i, _)| i),
+            );
             for i in 1..=steps {
                 let next = Vec2::new(
                     start.x + pr.vel.x * i / steps,
@@ -719,12 +732,10 @@ impl World {
                     break;
                 }
                 pr.pos = next;
-                let reach = PROJECTILE_RADIUS + BODY_HALF;
-                let hit = st
-                    .monsters
+                let hit = candidates
                     .iter()
-                    .enumerate()
-                    .filter(|(_, m)| m.alive() && m.pos.within(pr.pos, reach))
+                    .map(|&i| (i, &st.monsters[i]))
+                    .filter(|(_, m)| m.pos.within(pr.pos, reach))
                     .min_by_key(|(_, m)| (m.pos.dist_sq(pr.pos), m.id))
                     .map(|(i, _)| i);
                 if hit.is_some() {
