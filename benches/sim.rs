@@ -1,5 +1,7 @@
-//! Simulation benchmarks: level generation, `step` + checksum in the reference scenario, and
-//! re-simulating 100 ticks (a 5 s rollback at 20 Hz). Run: `cargo bench --bench sim`.
+//! Simulation benchmarks: level generation, `step` + checksum in the reference scenario (with
+//! the full rules: monsters, AI, combat, projectiles, loot), the same at scale (64 players and
+//! 1,000 monsters on a 256x256 level), and re-simulating 100 ticks (a 5 s rollback at
+//! 20 Hz). Run: `cargo bench --bench sim`.
 
 mod common;
 
@@ -19,6 +21,7 @@ fn main() {
     .print(Duration::from_millis(5));
 
     let mut world = World::new(&config).expect("valid");
+    println!("reference level: {} monsters", world.monsters().len());
     let mut tick = 0u64;
     time_each("step + checksum, 4 players", 1_000, 20_000, || {
         tick += 1;
@@ -26,6 +29,14 @@ fn main() {
         black_box(world.checksum());
     })
     .print(Duration::from_micros(100));
+
+    println!(
+        "after {tick} ticks: {} monsters alive, {} ground items, {} projectiles, state {} bytes",
+        world.monsters().len(),
+        world.ground_items().len(),
+        world.projectiles().len(),
+        world.snapshot().len()
+    );
 
     // Re-simulation: from a saved world, step 100 frames with a checksum per tick.
     let base = world.clone();
@@ -45,4 +56,36 @@ fn main() {
         black_box(World::restore(&world.snapshot()).expect("restores"));
     })
     .print(Duration::from_millis(1));
+
+    // At scale: 64 players and 1,000 monsters on a 256x256 level.
+    let big = SimConfig {
+        width: 256,
+        height: 256,
+        max_players: 64,
+        ..SimConfig::default()
+    };
+    let mut world = World::new(&big).expect("valid");
+    let have = world.monsters().len() as u32;
+    world.spawn_extra_monsters(1_000u32.saturating_sub(have));
+    println!(
+        "scale scenario: 256x256, 64 scripted players, {} monsters",
+        world.monsters().len()
+    );
+    let mut tick = 0u64;
+    time_each(
+        "step + checksum, 64 players, 1000 monsters",
+        100,
+        2_000,
+        || {
+            tick += 1;
+            world.step(&scripted_frame(9, tick, 64)).expect("in order");
+            black_box(world.checksum());
+        },
+    )
+    .print(Duration::from_millis(2));
+    println!(
+        "after {tick} ticks: {} monsters alive, state {} bytes",
+        world.monsters().len(),
+        world.snapshot().len()
+    );
 }

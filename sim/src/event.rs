@@ -1,6 +1,7 @@
 //! What happened during a tick, for logs and clients. Events are derived output: they are
 //! not part of the state, the snapshot or the checksum, and nothing reads them back.
 
+use crate::player::EntityId;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -17,6 +18,72 @@ pub enum Event {
     CommandIgnored {
         slot: u8,
         reason: IgnoredReason,
+    },
+    /// `source` hurt `target` (ids of players or monsters; `EntityId(0)` is a status effect
+    /// or an explosion's fall-off without a living source).
+    Damage {
+        source: EntityId,
+        target: EntityId,
+        amount: i32,
+        crit: bool,
+    },
+    /// A hit that `target` evaded.
+    Evaded {
+        source: EntityId,
+        target: EntityId,
+    },
+    /// HP restored to `target` (spell, potion, regeneration).
+    Healed {
+        target: EntityId,
+        amount: i32,
+    },
+    /// A monster died; `slot` got the kill (if a player did), with `xp` and `gold`.
+    Kill {
+        monster: EntityId,
+        slot: Option<u8>,
+        xp: u32,
+        gold: u32,
+    },
+    LevelUp {
+        slot: u8,
+        level: u32,
+    },
+    /// An item fell to the ground (monster loot).
+    LootDropped {
+        item: EntityId,
+        from: EntityId,
+    },
+    Pickup {
+        slot: u8,
+        item: EntityId,
+    },
+    /// A consumable from inventory slot `index` was used.
+    ItemUsed {
+        slot: u8,
+        index: u8,
+    },
+    /// Equipment slot `equip` (0 weapon, 1 armor, 2 accessory) changed.
+    Equipped {
+        slot: u8,
+        equip: u8,
+    },
+    Unequipped {
+        slot: u8,
+        equip: u8,
+    },
+    Cast {
+        slot: u8,
+        spell: u8,
+    },
+    Death {
+        slot: u8,
+    },
+    Respawn {
+        slot: u8,
+    },
+    /// The party went down the stairs to `depth`.
+    Descend {
+        depth: u32,
     },
 }
 

@@ -31,6 +31,8 @@ pub use rollback::{Rollback, RollbackError};
 pub use snapshot::SnapshotError;
 pub use world::{StepError, World, SIM_VERSION};
 pub mod combat;
+pub mod entity;
+mod gameplay;
 pub mod nav;
 pub mod script;
 pub mod stats;

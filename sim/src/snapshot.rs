@@ -9,7 +9,82 @@
 //! rejects trailing bytes, and validates the state's invariants before returning a world,
 //! so a hostile snapshot yields an error, never a world that panics later.
 
+use crate::entity::{MAX_PROJECTILE_SPEED, MAX_PROJECTILE_TICKS};
+use crate::player::{Player, INVENTORY_SLOTS, MAX_MANA};
+use crate::status::{Status, MAX_STATUSES};
+use crate::units::px;
 use crate::world::{World, WorldState, SIM_VERSION};
+
+/// Largest stat a restored entity may carry (far above anything the rules produce, far
+/// below any overflow in the damage formula).
+const MAX_STAT: i32 = 1 << 24;
+/// Highest monster level a restored state may carry (depth 1000 at difficulty 10 rolls
+/// about 12,600).
+const MAX_MONSTER_LEVEL: u32 = 100_000;
+
+fn validate_statuses(list: &[Status]) -> Result<(), String> {
+    if list.len() > MAX_STATUSES
+        || list.windows(2).any(|w| w[0].kind >= w[1].kind)
+        || list
+            .iter()
+            .any(|s| !(0..=10_000).contains(&s.magnitude) || s.remaining_ticks == 0)
+    {
+        return Err("status effects out of range, unsorted or repeated".into());
+    }
+    Ok(())
+}
+
+fn validate_player(p: &Player, tick_rate: u32) -> Result<(), String> {
+    let bad = |what: &str| Err(format!("player {}: {what}", p.id.0));
+    if !(1..=crate::stats::MAX_LEVEL).contains(&p.level) {
+        return bad("level out of range");
+    }
+    if p.inventory.len() > INVENTORY_SLOTS {
+        return bad("more than 20 items");
+    }
+    for (i, e) in p.equipment.iter().enumerate() {
+        if e.as_ref()
+            .is_some_and(|item| crate::player::equip_slot(item.kind) != Some(i))
+        {
+            return bad("item in the wrong equipment slot");
+        }
+    }
+    for item in p.inventory.iter().chain(p.equipment.iter().flatten()) {
+        validate_item(item).or_else(|e| bad(&e))?;
+    }
+    if p.mana > MAX_MANA || p.mana_acc >= tick_rate {
+        return bad("mana out of range");
+    }
+    validate_statuses(&p.statuses)?;
+    let max = p.stats().max_hp;
+    if p.hp < 0 || p.hp > max {
+        return bad("hp out of range");
+    }
+    if (p.hp == 0) != (p.respawn_in > 0) || p.respawn_in > 60 * 60 {
+        return bad("dead without a respawn countdown (or the reverse)");
+    }
+    if p.attack_cd > 60 * 60 || p.spell_cd.iter().any(|&c| c > 60 * 600) {
+        return bad("cooldown out of range");
+    }
+    Ok(())
+}
+
+fn validate_item(item: &crate::content::Item) -> Result<(), String> {
+    let nums = [
+        item.damage,
+        item.attack,
+        item.defense,
+        item.magic_power,
+        item.magic_defense,
+        item.heal_hp,
+        item.restore_mana,
+        item.weight,
+    ];
+    if nums.iter().any(|&v| v > MAX_STAT as u32) {
+        return Err("item numbers out of range".into());
+    }
+    Ok(())
+}
 use std::io::Write;
 
 const MAGIC: &[u8; 4] = b"VSNP";
@@ -47,7 +122,7 @@ fn bincode_config() -> impl bincode::config::Config {
 /// batching keeps the hasher on its fast path).
 struct CrcWriter {
     hasher: crc32fast::Hasher,
-    buf: [u8; 512],
+    buf: [u8; 4096],
     len: usize,
 }
 
@@ -59,18 +134,35 @@ impl CrcWriter {
 }
 
 impl Write for CrcWriter {
+    #[inline]
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
-        if data.len() >= self.buf.len() {
-            self.flush_buf();
-            self.hasher.update(data);
-        } else {
-            if self.len + data.len() > self.buf.len() {
-                self.flush_buf();
+        let n = data.len();
+        if self.len + n <= self.buf.len() {
+            if n <= 8 {
+                // bincode writes field by field (mostly 1 to 8 bytes): a byte loop beats a
+                // call to memmove for these.
+                for (dst, &b) in self.buf[self.len..self.len + n].iter_mut().zip(data) {
+                    *dst = b;
+                }
+            } else {
+                self.buf[self.len..self.len + n].copy_from_slice(data);
             }
-            self.buf[self.len..self.len + data.len()].copy_from_slice(data);
-            self.len += data.len();
+            self.len += n;
+        } else {
+            self.flush_buf();
+            if n >= self.buf.len() {
+                self.hasher.update(data);
+            } else {
+                self.buf[..n].copy_from_slice(data);
+                self.len = n;
+            }
         }
-        Ok(data.len())
+        Ok(n)
+    }
+
+    #[inline]
+    fn write_all(&mut self, data: &[u8]) -> std::io::Result<()> {
+        self.write(data).map(|_| ())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
@@ -84,7 +176,7 @@ impl World {
     pub fn checksum(&self) -> u32 {
         let mut w = CrcWriter {
             hasher: crc32fast::Hasher::new(),
-            buf: [0; 512],
+            buf: [0; 4096],
             len: 0,
         };
         // Unwrap: CrcWriter never fails and the state always serialises (no maps with
@@ -180,6 +272,73 @@ impl WorldState {
             if !(0..limit_x).contains(&p.pos.x) || !(0..limit_y).contains(&p.pos.y) {
                 return Err(format!("player {} outside the map", p.id.0));
             }
+            validate_player(p, self.config.tick_rate)?;
+        }
+        let in_map =
+            |v: crate::units::Vec2| (0..limit_x).contains(&v.x) && (0..limit_y).contains(&v.y);
+        let ids_ok = |ids: &mut dyn Iterator<Item = u32>, what: &str| -> Result<(), String> {
+            let mut prev = 0u32;
+            for id in ids {
+                if id <= prev || id >= self.next_entity {
+                    return Err(format!("{what} id {id} out of order or not below next id"));
+                }
+                prev = id;
+            }
+            Ok(())
+        };
+        ids_ok(&mut self.monsters.iter().map(|m| m.id.0), "monster")?;
+        ids_ok(&mut self.projectiles.iter().map(|m| m.id.0), "projectile")?;
+        ids_ok(&mut self.ground_items.iter().map(|m| m.id.0), "ground item")?;
+        let templates = crate::content::templates(self.config.genre).len();
+        let slots = self.players.len();
+        for m in &self.monsters {
+            if m.template as usize >= templates {
+                return Err(format!("monster {} has template {}", m.id.0, m.template));
+            }
+            if !(1..=MAX_MONSTER_LEVEL).contains(&m.level) {
+                return Err(format!("monster {} level {}", m.id.0, m.level));
+            }
+            let max = m.max_hp(self.config.genre);
+            if !(1..=max).contains(&m.hp) {
+                return Err(format!("monster {} hp {} of {max}", m.id.0, m.hp));
+            }
+            if !in_map(m.pos) || !in_map(m.home) || !in_map(m.waypoint) {
+                return Err(format!("monster {} outside the map", m.id.0));
+            }
+            if m.target.is_some_and(|t| t as usize >= slots)
+                || m.last_hitter.is_some_and(|t| t as usize >= slots)
+            {
+                return Err(format!("monster {} refers to a missing slot", m.id.0));
+            }
+            validate_statuses(&m.statuses)?;
+        }
+        for p in &self.projectiles {
+            if !in_map(p.pos) || p.owner as usize >= slots {
+                return Err(format!(
+                    "projectile {} outside the map or ownerless",
+                    p.id.0
+                ));
+            }
+            if p.vel.x.abs() > MAX_PROJECTILE_SPEED
+                || p.vel.y.abs() > MAX_PROJECTILE_SPEED
+                || p.ticks_left == 0
+                || p.ticks_left > MAX_PROJECTILE_TICKS
+                || !(0..=MAX_STAT).contains(&p.power)
+                || !(0..=MAX_STAT).contains(&p.magic_power)
+                || !(0..=px(1000)).contains(&p.radius)
+                || p.status.is_some_and(|(_, m, _)| !(0..=10_000).contains(&m))
+            {
+                return Err(format!("projectile {} has impossible numbers", p.id.0));
+            }
+        }
+        for g in &self.ground_items {
+            if !in_map(g.pos) {
+                return Err(format!("ground item {} outside the map", g.id.0));
+            }
+            validate_item(&g.item)?;
+        }
+        if self.nav.tiles.len() > slots {
+            return Err("more navigation goals than players".into());
         }
         Ok(())
     }

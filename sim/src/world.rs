@@ -2,18 +2,20 @@
 //! [`Frame`]. Systems run in a fixed order each tick and iterate entities in id order.
 
 use crate::config::{ConfigError, SimConfig};
+use crate::entity::{GroundItem, Monster, Projectile};
 use crate::event::{Event, IgnoredReason};
-use crate::gen::{self, Level};
+use crate::gen::Level;
 use crate::input::{valid_name, Command, Frame};
 use crate::map::TileMap;
-use crate::player::{EntityId, Player, PLAYER_SPEED_PER_SEC};
+use crate::nav::{FlowField, NavGoals};
+use crate::player::{EntityId, Player};
 use crate::rng::{Purpose, Stream};
-use crate::units::{per_tick, Vec2};
+use crate::units::Vec2;
 use serde::{Deserialize, Serialize};
 
 /// Version of the simulation rules and state layout. Bump it whenever a golden checksum
 /// changes: replays and peers refuse a different version.
-pub const SIM_VERSION: u32 = 1;
+pub const SIM_VERSION: u32 = 2;
 
 /// A frame that cannot be applied to this world.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,6 +57,14 @@ pub(crate) struct WorldState {
     /// Indexed by slot; `None` is a free slot. Length is `config.max_players`.
     pub players: Vec<Option<Player>>,
     pub streams: Streams,
+    /// Living monsters, sorted by id.
+    pub monsters: Vec<Monster>,
+    /// Spells in flight, sorted by id.
+    pub projectiles: Vec<Projectile>,
+    /// Items on the floor, sorted by id.
+    pub ground_items: Vec<GroundItem>,
+    /// The goals the monsters' flow field is built from (the field is a cache in `World`).
+    pub nav: NavGoals,
 }
 
 /// The simulation. Cloning is cheap enough for rollback (a few tens of KB).
@@ -62,7 +72,9 @@ pub(crate) struct WorldState {
 pub struct World {
     pub(crate) state: WorldState,
     /// What the last `step` did (derived output; never read by the rules).
-    events: Vec<Event>,
+    pub(crate) events: Vec<Event>,
+    /// Flow-field cache derived from `state.nav` (rebuilt on demand; not state).
+    pub(crate) flow: FlowField,
 }
 
 impl PartialEq for World {
@@ -77,16 +89,7 @@ impl World {
     /// Generates the world for `config` at tick 0.
     pub fn new(config: &SimConfig) -> Result<World, ConfigError> {
         config.validate()?;
-        let mut terrain = Stream::new(
-            config.seed ^ (config.depth as u64).rotate_left(32),
-            Purpose::Terrain,
-        );
-        let level = gen::generate(
-            config.generator_kind(),
-            &mut terrain,
-            config.width,
-            config.height,
-        );
+        let level = crate::gameplay::generate_level(config);
         let state = WorldState {
             config: config.clone(),
             tick: 0,
@@ -94,18 +97,47 @@ impl World {
             next_entity: 1,
             players: vec![None; config.max_players as usize],
             streams: Streams::new(config.seed),
+            monsters: Vec::new(),
+            projectiles: Vec::new(),
+            ground_items: Vec::new(),
+            nav: NavGoals::default(),
         };
-        Ok(World {
-            state,
-            events: Vec::new(),
-        })
+        let mut world = World::from_state(state);
+        world.populate();
+        Ok(world)
     }
 
     pub(crate) fn from_state(state: WorldState) -> World {
         World {
             state,
             events: Vec::new(),
+            flow: FlowField::default(),
         }
+    }
+
+    /// Current dungeon depth (1 at the start, +1 per descent).
+    pub fn depth(&self) -> u32 {
+        self.state.config.depth
+    }
+
+    /// Living monsters in id order.
+    pub fn monsters(&self) -> &[Monster] {
+        &self.state.monsters
+    }
+
+    /// Spells in flight in id order.
+    pub fn projectiles(&self) -> &[Projectile] {
+        &self.state.projectiles
+    }
+
+    /// Items on the floor in id order.
+    pub fn ground_items(&self) -> &[GroundItem] {
+        &self.state.ground_items
+    }
+
+    /// The current flow-field goals.
+    pub fn nav_goals(&self) -> &NavGoals {
+        &self.state.nav
     }
 
     /// The tick of the last applied frame (0 right after generation).
@@ -166,13 +198,7 @@ impl World {
         for command in &frame.commands {
             self.apply_command(command);
         }
-        let speed = per_tick(PLAYER_SPEED_PER_SEC, self.state.config.tick_rate);
-        let map = &self.state.level.map;
-        for (slot, player) in self.state.players.iter_mut().enumerate() {
-            if let Some(player) = player {
-                player.apply_movement(map, &frame.input(slot), speed);
-            }
-        }
+        self.run_rules(frame);
         Ok(())
     }
 
@@ -226,27 +252,7 @@ impl World {
         id
     }
 
-    /// Where the player of `slot` appears: a walkable tile near the spawn, spread by slot so
-    /// players do not all stand on the stairs.
     fn spawn_position(&self, slot: usize) -> Vec2 {
-        let (sx, sy) = self.state.level.spawn;
-        const OFFSETS: [(i32, i32); 9] = [
-            (0, 0),
-            (1, 0),
-            (-1, 0),
-            (0, 1),
-            (0, -1),
-            (1, 1),
-            (-1, -1),
-            (1, -1),
-            (-1, 1),
-        ];
-        let map = &self.state.level.map;
-        let (dx, dy) = OFFSETS[slot % OFFSETS.len()];
-        if map.is_walkable(sx + dx, sy + dy) {
-            Vec2::tile_centre(sx + dx, sy + dy)
-        } else {
-            Vec2::tile_centre(sx, sy)
-        }
+        crate::gameplay::spawn_position(&self.state.level, slot)
     }
 }

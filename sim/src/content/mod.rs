@@ -14,7 +14,9 @@ pub mod spells;
 pub use items::{roll_item, Item, ItemKind};
 pub use monsters::{roll_monster, templates, MonsterSpec, MonsterTemplate};
 pub use rarity::Rarity;
-pub use spells::{roll_spell, starter_spells, Element, Spell, SpellKind, SpellTarget};
+pub use spells::{
+    roll_spell, spellbook, starter_spells, Element, Spell, SpellKind, SpellTarget, SPELLBOOK_LEN,
+};
 
 /// Depth beyond which content stops getting stronger (our choice: keeps every product of
 /// scale factors far inside u64 and the results inside u32).

@@ -314,6 +314,28 @@ pub fn starter_spells(genre: Genre) -> Vec<Spell> {
     ]
 }
 
+/// Spells in a player's book (see [`spellbook`]).
+pub const SPELLBOOK_LEN: usize = 5;
+
+/// The spell in slot `slot` of every player's book (our choice: a fixed book of five, at
+/// base numbers, so nothing about it needs to live in the world state):
+/// 0 fire bolt (single-target projectile, sets the target burning), 1 self heal,
+/// 2 self buff (strength), 3 arcane blast (area projectile that explodes), 4 shadow curse
+/// (debuff projectile: weakness and vulnerability). `None` past the end.
+pub fn spellbook(genre: Genre, slot: usize) -> Option<Spell> {
+    use SpellKind::*;
+    use SpellTarget::*;
+    let (kind, element, target) = match slot {
+        0 => (Offensive, Element::Fire, Single),
+        1 => (Healing, Element::Light, SelfOnly),
+        2 => (Buff, Element::None, SelfOnly),
+        3 => (Offensive, Element::Arcane, Area),
+        4 => (Debuff, Element::Dark, Single),
+        _ => return None,
+    };
+    Some(make(1000, genre, 0, kind, element, target))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
