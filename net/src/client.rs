@@ -104,6 +104,9 @@ impl std::fmt::Display for CloseReason {
                 }
                 write!(f, "; this client protocol {}, simulation {SIM_VERSION})", protocol::PROTOCOL_VERSION)
             }
+            CloseReason::Rejected(RejectReason::NameTaken) => {
+                write!(f, "rejected: that name is in use or belongs to another player's saved character")
+            }
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),

@@ -385,9 +385,16 @@ pub fn validate_frame(frame: &Frame, expected_tick: u64) -> Result<(), ProtocolE
                     return Err(Invalid("bad join command"));
                 }
             }
-            Command::Leave { slot } => {
+            Command::Leave { slot } | Command::Restore { slot, .. } => {
                 if usize::from(*slot) >= MAX_SLOTS {
-                    return Err(Invalid("bad leave command"));
+                    return Err(Invalid("bad leave or restore command"));
+                }
+            }
+            Command::GiveItem { slot, item, .. } => {
+                if usize::from(*slot) >= MAX_SLOTS
+                    || item.name.chars().count() > venture_sim::character::MAX_ITEM_NAME
+                {
+                    return Err(Invalid("bad item command"));
                 }
             }
         }

@@ -17,6 +17,7 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
+use venture_sim::character::Character;
 use venture_sim::{Command, Frame, PlayerInput, World, SIM_VERSION};
 
 use crate::chunk::{self, ChunkAck, SendProgress};
@@ -106,6 +107,10 @@ pub enum ServerEvent {
         name: String,
         addr: SocketAddr,
         reason: LeaveReason,
+        /// The player's character as it was when they left, with the digest of the secret
+        /// that owns it; `None` when it is not theirs to save yet (never entered the world,
+        /// or their saved character was still being restored).
+        character: Option<Box<(Character, [u8; 16])>>,
     },
     Rejected {
         addr: SocketAddr,
@@ -490,7 +495,7 @@ impl ServerSession {
                 };
                 self.admit(addr, slot, name, character_secret, now);
                 self.restore_queue
-                    .extend(restore.into_iter().map(|c| retarget(c, slot)));
+                    .extend(restore.into_iter().map(|c| c.for_slot(slot)));
             }
             // Anything else from a stranger is noise (a client we already dropped, or junk).
             other => self.invalid(
@@ -522,6 +527,7 @@ impl ServerSession {
                 self.pending_commands.iter().any(|c| match c {
                     Command::Join { slot, .. } => !leave && *slot as usize == s,
                     Command::Leave { slot } => leave && *slot as usize == s,
+                    _ => false,
                 })
             };
             let vacant = self.world.player(s).is_none() || queued(true);
@@ -579,6 +585,23 @@ impl ServerSession {
         };
         let addr = c.addr;
         self.send(addr, &msg);
+    }
+
+    /// Characters of connected players that are fully in the world (for autosave and
+    /// shutdown): (name, character, secret digest).
+    pub fn connected_characters(&self) -> Vec<(String, Character, [u8; 16])> {
+        self.clients
+            .iter()
+            .flatten()
+            .filter(|c| !self.restore_queue.iter().any(|cmd| cmd.slot() == c.slot))
+            .filter_map(|c| {
+                let p = self
+                    .world
+                    .player(c.slot as usize)
+                    .filter(|p| p.name == c.name)?;
+                Some((c.name.clone(), Character::of(p), secret_digest(&c.secret)))
+            })
+            .collect()
     }
 
     /// Registers (or replaces) the saved character `name`.
@@ -738,9 +761,17 @@ impl ServerSession {
     fn remove_client(&mut self, slot: u8, reason: LeaveReason) {
         if let Some(c) = self.clients[slot as usize].take() {
             self.by_addr.remove(&c.addr);
+            // Captured now: the leave is stepped later, and then the player is gone. Not
+            // when a restore was still under way: saving half a character would lose items.
+            let restoring = self.restore_queue.iter().any(|cmd| cmd.slot() == slot);
+            let character = match self.world.player(slot as usize) {
+                Some(p) if p.name == c.name && !restoring => {
+                    Some(Box::new((Character::of(p), secret_digest(&c.secret))))
+                }
+                _ => None,
+            };
             // A join still queued cancels out; otherwise the player leaves the world.
-            self.restore_queue
-                .retain(|cmd| command_slot(cmd) != Some(slot));
+            self.restore_queue.retain(|cmd| cmd.slot() != slot);
             let before = self.pending_commands.len();
             self.pending_commands
                 .retain(|cmd| !matches!(cmd, Command::Join { slot: s, .. } if *s == slot));
@@ -752,6 +783,7 @@ impl ServerSession {
                 name: c.name,
                 addr: c.addr,
                 reason,
+                character,
             });
         }
     }
@@ -946,20 +978,6 @@ fn shrink_frames(msg: Message) -> Message {
         },
         other => other,
     }
-}
-
-/// The slot a command is about (restores are saved without one and retargeted on join).
-fn command_slot(c: &Command) -> Option<u8> {
-    match c {
-        Command::Join { slot, .. } | Command::Leave { slot } => Some(*slot),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }
-}
-
-/// Points a saved restore command at the slot the player got this time.
-fn retarget(c: Command, _slot: u8) -> Command {
-    c
 }
 
 fn message_name(m: &Message) -> &'static str {

@@ -180,3 +180,86 @@ fn a_freed_slot_is_reusable_before_the_next_tick() {
     s.close_tick();
     assert_eq!(s.world().player(0).map(|p| p.name.as_str()), Some("second"));
 }
+
+/// A saved character is restored only to the secret that owns it, a few commands per tick.
+#[test]
+fn character_claims_gate_and_pace_the_restore() {
+    use venture_net::server::{secret_digest, CharacterClaim, RESTORE_PER_TICK};
+    use venture_sim::{Command, Progress};
+    let world = World::new(&SimConfig {
+        width: 24,
+        height: 24,
+        ..SimConfig::default()
+    })
+    .expect("valid");
+    let mut s = ServerSession::new(world, ServerConfig::default(), [3; 16], Duration::ZERO);
+    let restore: Vec<Command> = (0..10)
+        .map(|i| Command::Restore {
+            slot: 0,
+            progress: Progress {
+                level: 2 + i,
+                ..Progress::default()
+            },
+        })
+        .collect();
+    s.set_claim(
+        "owner".into(),
+        CharacterClaim {
+            secret_digest: secret_digest(&[5; 16]),
+            restore,
+        },
+    );
+    let join = |s: &mut ServerSession, who: SocketAddr, secret: [u8; 16]| {
+        s.on_datagram(
+            who,
+            &protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes"),
+            Duration::ZERO,
+        );
+        let cookie = s
+            .drain_outgoing()
+            .into_iter()
+            .find_map(|(_, b)| match protocol::decode(&b) {
+                Ok(Message::Challenge { cookie }) => Some(cookie),
+                _ => None,
+            })
+            .expect("challenged");
+        let msg = Message::Join {
+            cookie,
+            name: "owner".into(),
+            character_secret: secret,
+        };
+        s.on_datagram(
+            who,
+            &protocol::encode(&msg).expect("encodes"),
+            Duration::ZERO,
+        );
+        s.drain_outgoing()
+            .into_iter()
+            .filter_map(|(_, b)| protocol::decode(&b).ok())
+            .find(|m| matches!(m, Message::Welcome { .. } | Message::Reject { .. }))
+    };
+    assert!(
+        matches!(join(&mut s, addr(1), [6; 16]), Some(Message::Reject { .. })),
+        "another secret is refused"
+    );
+    assert!(matches!(
+        join(&mut s, addr(2), [5; 16]),
+        Some(Message::Welcome { slot: 1, .. }) | Some(Message::Welcome { slot: 0, .. })
+    ));
+    let mut restored = 0;
+    for _ in 0..5 {
+        s.close_tick();
+        for e in s.drain_events() {
+            if let ServerEvent::TickClosed { frame, .. } = e {
+                let n = frame
+                    .commands
+                    .iter()
+                    .filter(|c| matches!(c, Command::Restore { .. }))
+                    .count();
+                assert!(n <= RESTORE_PER_TICK);
+                restored += n;
+            }
+        }
+    }
+    assert_eq!(restored, 10);
+}

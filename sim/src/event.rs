@@ -93,4 +93,6 @@ pub enum IgnoredReason {
     SlotTaken,
     InvalidName,
     NoSuchPlayer,
+    /// A restored item did not fit (inventory full or too heavy).
+    NoRoom,
 }

@@ -2,6 +2,7 @@
 //! frames. A frame is everything `World::step` consumes, so the frame stream plus the seed
 //! reproduces a session exactly.
 
+use crate::content::Item;
 use serde::{Deserialize, Serialize};
 
 /// Most player slots a world can have (the server's `-max-players` is capped here).
@@ -52,17 +53,60 @@ impl PlayerInput {
 }
 
 /// A change to who is playing. Commands are part of the frame so joins and leaves replay.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
     /// A player takes `slot` with `name`. Ignored if the slot is taken or out of range, or
     /// the name is invalid (see [`valid_name`]).
     Join { slot: u8, name: String },
     /// The player in `slot` leaves; the slot becomes free.
     Leave { slot: u8 },
+    /// Puts a saved character's progress back on the player in `slot` (sent by the server
+    /// after the player's `Join`, never by clients). Values are clamped to the rules'
+    /// ranges; HP and mana are refilled to the restored maximum.
+    Restore { slot: u8, progress: Progress },
+    /// Gives a saved item back to the player in `slot`; with `equip` it goes into its
+    /// equipment slot if that is free. Ignored when it would not fit.
+    GiveItem {
+        slot: u8,
+        item: Box<Item>,
+        equip: bool,
+    },
+}
+
+/// A character's lasting progress (what saves keep besides items).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Progress {
+    pub level: u32,
+    pub xp: u32,
+    pub skill_points: u32,
+    pub gold: u32,
+}
+
+impl Command {
+    /// The slot the command is about.
+    pub fn slot(&self) -> u8 {
+        match self {
+            Command::Join { slot, .. }
+            | Command::Leave { slot }
+            | Command::Restore { slot, .. }
+            | Command::GiveItem { slot, .. } => *slot,
+        }
+    }
+
+    /// The same command for another slot.
+    pub fn for_slot(mut self, new_slot: u8) -> Command {
+        match &mut self {
+            Command::Join { slot, .. }
+            | Command::Leave { slot }
+            | Command::Restore { slot, .. }
+            | Command::GiveItem { slot, .. } => *slot = new_slot,
+        }
+        self
+    }
 }
 
 /// All inputs for one tick. `inputs[i]` is slot i's input; slots past the end are idle.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Frame {
     pub tick: u64,
     pub inputs: Vec<PlayerInput>,

@@ -9,7 +9,7 @@ pub mod input;
 pub mod map;
 pub mod units;
 
-pub use input::{buttons, valid_name, Command, Frame, PlayerInput, MAX_SLOTS};
+pub use input::{buttons, valid_name, Command, Frame, PlayerInput, Progress, MAX_SLOTS};
 pub use map::{Rect, Room, RoomKind, Tile, TileMap};
 pub use units::{Vec2, SUB};
 pub mod content;
@@ -30,6 +30,7 @@ pub use event::Event;
 pub use rollback::{Rollback, RollbackError};
 pub use snapshot::SnapshotError;
 pub use world::{StepError, World, SIM_VERSION};
+pub mod character;
 pub mod combat;
 pub mod entity;
 mod gameplay;

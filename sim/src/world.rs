@@ -241,6 +241,41 @@ impl World {
                     reason: IgnoredReason::NoSuchPlayer,
                 }),
             },
+            Command::Restore { slot, progress } => {
+                match self
+                    .state
+                    .players
+                    .get_mut(*slot as usize)
+                    .and_then(Option::as_mut)
+                {
+                    Some(p) => crate::character::restore(p, progress),
+                    None => self.events.push(Event::CommandIgnored {
+                        slot: *slot,
+                        reason: IgnoredReason::NoSuchPlayer,
+                    }),
+                }
+            }
+            Command::GiveItem { slot, item, equip } => {
+                match self
+                    .state
+                    .players
+                    .get_mut(*slot as usize)
+                    .and_then(Option::as_mut)
+                {
+                    Some(p) => {
+                        if !crate::character::give_item(p, item, *equip) {
+                            self.events.push(Event::CommandIgnored {
+                                slot: *slot,
+                                reason: IgnoredReason::NoRoom,
+                            });
+                        }
+                    }
+                    None => self.events.push(Event::CommandIgnored {
+                        slot: *slot,
+                        reason: IgnoredReason::NoSuchPlayer,
+                    }),
+                }
+            }
         }
     }
 

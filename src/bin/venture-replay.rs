@@ -323,6 +323,8 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
                             slot: *slot,
                             name: None,
                         }),
+                        // Restores of saved characters follow their Join.
+                        Command::Restore { .. } | Command::GiveItem { .. } => {}
                     }
                 }
             }

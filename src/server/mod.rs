@@ -4,6 +4,7 @@
 //! The game itself is [`venture_net::server::ServerSession`] behind a laminar driver; this
 //! module is the shell around it: sockets, clock, logs, metrics, health.
 
+mod characters;
 mod persist;
 mod routes;
 
@@ -89,6 +90,7 @@ pub struct ServerApp {
     recorder: Option<persist::Recorder>,
     next_autosave: Instant,
     save_requested: bool,
+    characters: characters::Characters,
     agones: Option<crate::agones::AgonesClient>,
 }
 
@@ -180,6 +182,15 @@ impl ServerApp {
         let epoch = Instant::now();
         let session = ServerSession::new(world, session_config, secret, Duration::ZERO);
         let interval = session.tick_interval();
+        let mut session = session;
+        let characters = characters::Characters::new(&config.saves_dir);
+        let (loaded, warnings) = characters.load_into(&mut session);
+        for w in warnings {
+            log::error!(target: "venture::save", component = "save"; "{w}");
+        }
+        if loaded > 0 {
+            log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
+        }
         let driver = ServerDriver::new(udp, session, epoch);
         let metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let config_autosave = config.autosave;
@@ -215,6 +226,7 @@ impl ServerApp {
             recorder,
             next_autosave: Instant::now() + config_autosave,
             save_requested: false,
+            characters,
             agones,
         })
     }
@@ -313,8 +325,13 @@ impl ServerApp {
                     name,
                     addr,
                     reason,
+                    character,
                 } => {
                     log::info!(target: "venture::server", component = "server", playerID:% = name, slot = slot, addr:% = addr, reason = reason.as_str(); "player disconnected");
+                    if let Some(c) = character {
+                        let (character, digest) = *c;
+                        self.save_character(&name, &character, digest);
+                    }
                     self.save_requested = true;
                 }
                 ServerEvent::Rejected { addr, reason } => {
@@ -387,8 +404,32 @@ impl ServerApp {
         }
     }
 
-    /// Writes the world snapshot atomically and fsyncs the session log.
+    fn save_character(
+        &mut self,
+        name: &str,
+        character: &venture_sim::character::Character,
+        digest: [u8; 16],
+    ) {
+        match self
+            .characters
+            .save(&mut self.driver.session, name, character, digest)
+        {
+            Ok(path) => {
+                log::debug!(target: "venture::save", component = "save", playerID = name, path:% = path.display(); "character saved")
+            }
+            Err(e) => {
+                self.metrics.observe_save(Duration::ZERO, false);
+                log::error!(target: "venture::save", component = "save", playerID = name, error:% = e; "character save failed");
+            }
+        }
+    }
+
+    /// Writes the world snapshot atomically, every connected player's character, and fsyncs
+    /// the session log.
     fn save(&mut self) {
+        for (name, character, digest) in self.driver.session.connected_characters() {
+            self.save_character(&name, &character, digest);
+        }
         self.save_requested = false;
         self.next_autosave = Instant::now() + self.config.autosave;
         let started = Instant::now();

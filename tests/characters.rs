@@ -1,0 +1,200 @@
+//! Saved characters across a crash: a character saved under `saves/players/NAME.json` is
+//! restored to the client holding its secret (level and items), survives a kill -9 of the
+//! server, and cannot be taken by a client with another secret.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use support::*;
+use venture_sim::character::Character;
+use venture_sim::content::{roll_item, ItemKind};
+use venture_sim::rng::{Purpose, Stream};
+use venture_sim::{Genre, Progress};
+
+const CLIENT: &str = env!("CARGO_BIN_EXE_venture-client");
+const SECRET: [u8; 16] = *b"0123456789abcdef";
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn server(dir: &Path, port: u16, tag: &str) -> Proc {
+    let saves = dir.join("saves").display().to_string();
+    let replays = dir.join("replays").display().to_string();
+    let p = Proc::spawn(
+        env!("CARGO_BIN_EXE_venture-server"),
+        &[
+            "-port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "-seed",
+            "5",
+            "--saves-dir",
+            &saves,
+            "--replay-dir",
+            &replays,
+            "--autosave",
+            "1",
+        ],
+        dir,
+        tag,
+        &[],
+    );
+    assert!(
+        wait_for(Duration::from_secs(20), || http_get(port, "/healthz")
+            .is_some_and(|(s, _)| s == 200)),
+        "{}",
+        p.stdout()
+    );
+    p
+}
+
+fn client(dir: &Path, port: u16, secret_dir: &Path, tag: &str, secs: &str) -> Proc {
+    let server = format!("127.0.0.1:{port}");
+    let secrets = secret_dir.display().to_string();
+    Proc::spawn(
+        CLIENT,
+        &[
+            "--server",
+            &server,
+            "--name",
+            "hero",
+            "--duration",
+            secs,
+            "--status-every",
+            "0",
+            "--secret-dir",
+            &secrets,
+            "--bot",
+            "explore",
+        ],
+        dir,
+        tag,
+        &[],
+    )
+}
+
+fn saved(dir: &Path) -> Character {
+    let text =
+        std::fs::read_to_string(dir.join("saves/players/hero.json")).expect("character file");
+    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    serde_json::from_value(v["character"].clone()).expect("a character")
+}
+
+/// Every item of `before` is still there (the bot may have picked up more on the way).
+fn keeps_items(after: &Character, before: &Character) {
+    let mut have = item_names(after);
+    for name in item_names(before) {
+        let i = have
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("lost {name}: {:?}", item_names(after)));
+        have.remove(i);
+    }
+}
+
+fn item_names(c: &Character) -> Vec<String> {
+    let mut v: Vec<String> = c
+        .inventory
+        .iter()
+        .chain(c.equipment.iter().flatten())
+        .map(|i| i.name.clone())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
+    let dir = TempDir::new("characters");
+    // The character on disk before the server ever starts: level 7, 555 gold, a weapon
+    // equipped and two more items carried, owned by SECRET.
+    let mut rng = Stream::new(42, Purpose::Loot);
+    let mut items = Vec::new();
+    while items.len() < 3 {
+        let item = roll_item(&mut rng, Genre::Fantasy, 1, 500);
+        if item.weight <= 20 && (items.is_empty() == (item.kind == ItemKind::Weapon)) {
+            items.push(item);
+        }
+    }
+    let weapon = items.remove(0);
+    let before = Character {
+        progress: Progress {
+            level: 7,
+            xp: 10,
+            skill_points: 6,
+            gold: 555,
+        },
+        inventory: items,
+        equipment: [Some(weapon), None, None],
+    };
+    before.validate().expect("a valid character");
+    let file = serde_json::json!({
+        "name": "hero",
+        "secret_digest": hex(&venture_net::server::secret_digest(&SECRET)),
+        "character": before,
+    });
+    std::fs::create_dir_all(dir.path().join("saves/players")).expect("dir");
+    std::fs::write(dir.path().join("saves/players/hero.json"), file.to_string()).expect("write");
+    let mine = dir.path().join("mine");
+    std::fs::create_dir_all(&mine).expect("dir");
+    std::fs::write(mine.join("hero.secret"), hex(&SECRET)).expect("secret");
+
+    let port = free_port();
+    let mut s1 = server(dir.path(), port, "server1");
+    let mut c1 = client(dir.path(), port, &mine, "c1", "30");
+    // Restored, then saved again by the autosave: the file still has level >= 7 and the items.
+    std::thread::sleep(Duration::from_secs(5));
+    let during = saved(dir.path());
+    assert!(during.progress.level >= 7, "{:?}", during.progress);
+    keeps_items(&during, &before);
+
+    s1.signal("KILL");
+    let _ = s1.wait_timeout(Duration::from_secs(5));
+    drop(c1.child.kill());
+    let _ = c1.wait_timeout(Duration::from_secs(5));
+
+    let mut s2 = server(dir.path(), port, "server2");
+    // Someone else with the same name: refused, the character stays with its owner.
+    let thief_dir = dir.path().join("thief");
+    let mut thief = client(dir.path(), port, &thief_dir, "thief", "10");
+    assert_eq!(
+        thief.wait_timeout(Duration::from_secs(20)).expect("exits"),
+        Some(3),
+        "{}",
+        thief.stderr()
+    );
+    assert!(
+        thief.stderr().contains("belongs to another player"),
+        "{}",
+        thief.stderr()
+    );
+
+    // The owner comes back after the crash: level and items are still there.
+    let mut c2 = client(dir.path(), port, &mine, "c2", "4");
+    assert_eq!(
+        c2.wait_timeout(Duration::from_secs(30)).expect("exits"),
+        Some(0),
+        "{}",
+        c2.stderr()
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    s2.signal("TERM");
+    assert_eq!(s2.wait_timeout(Duration::from_secs(5)), Some(Some(0)));
+    let after = saved(dir.path());
+    assert!(after.progress.level >= 7, "{:?}", after.progress);
+    keeps_items(&after, &before);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("saves/players/hero.json"))
+            .expect("file")
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}
