@@ -32,7 +32,7 @@ pub use snapshot::SnapshotError;
 pub use world::{StepError, World, SIM_VERSION};
 pub mod combat;
 pub mod entity;
-mod gameplay;
+pub mod gameplay;
 pub mod nav;
 pub mod script;
 pub mod stats;
