@@ -5,6 +5,9 @@
 use venture_sim::script::fight_frame;
 use venture_sim::{Event, SimConfig, World};
 
+/// Checksum after the 12,000-tick bot game. A rules change moves it: bump SIM_VERSION.
+const GOLDEN_FIGHT_12000: u32 = 3994483363;
+
 #[derive(Default, Debug)]
 struct Tally {
     kills: u32,
@@ -78,6 +81,11 @@ fn four_bots_play_ten_minutes() {
     assert!(tally.respawns >= 1, "{tally:?}");
     let (again, _, _) = play(12_000);
     assert_eq!(sums, again, "two runs diverged");
+    // Pinned in debug and release alike (CI runs both): the full rules agree across builds.
+    assert_eq!(
+        sums[11_999], GOLDEN_FIGHT_12000,
+        "checksum after 12,000 ticks of fighting bots"
+    );
 }
 
 /// Hostile snapshots: every mutated snapshot of a world in mid-game that still passes
