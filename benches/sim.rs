@@ -5,10 +5,10 @@
 
 mod common;
 
-use common::time_each;
+use common::{time_each, Report};
 use std::hint::black_box;
-use std::time::Duration;
-use venture_sim::script::scripted_frame;
+use std::time::{Duration, Instant};
+use venture_sim::script::{fight_frame, scripted_frame};
 use venture_sim::{SimConfig, World};
 
 fn main() {
@@ -36,6 +36,28 @@ fn main() {
         world.ground_items().len(),
         world.projectiles().len(),
         world.snapshot().len()
+    );
+
+    // The same level played by four fighting bots (combat, spells, loot, deaths): the bots'
+    // inputs are computed outside the timed region.
+    let mut fight = World::new(&config).expect("valid");
+    let mut samples = Vec::with_capacity(6_000);
+    for _ in 0..6_000 {
+        let frame = fight_frame(&fight, 4);
+        let t = Instant::now();
+        fight.step(&frame).expect("in order");
+        black_box(fight.checksum());
+        samples.push(t.elapsed());
+    }
+    Report {
+        name: "step + checksum, 4 fighting bots",
+        samples,
+    }
+    .print(Duration::from_micros(100));
+    println!(
+        "after 6000 ticks of fighting: {} of {} monsters alive",
+        fight.monsters().len(),
+        World::new(&config).expect("valid").monsters().len()
     );
 
     // Re-simulation: from a saved world, step 100 frames with a checksum per tick.

@@ -18,6 +18,7 @@ fn main() {
     world.spawn_extra_monsters(1_000u32.saturating_sub(have));
     let (mut step, mut sum) = (Duration::ZERO, Duration::ZERO);
     let mut worst = Duration::ZERO;
+    let mut slow: Vec<(Duration, u64)> = Vec::new();
     for t in 1..=2000u64 {
         let f = scripted_frame(9, t, 64);
         let a = Instant::now();
@@ -28,7 +29,10 @@ fn main() {
         step += b - a;
         sum += c - b;
         worst = worst.max(c - a);
+        slow.push((c - a, t));
     }
+    slow.sort_unstable();
+    println!("slowest ticks: {:?}", &slow[slow.len() - 25..]);
     println!(
         "step avg {:?}, checksum avg {:?}, worst {:?}, monsters {}, projectiles {}",
         step / 2000,

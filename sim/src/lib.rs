@@ -33,7 +33,7 @@ pub use world::{StepError, World, SIM_VERSION};
 pub mod character;
 pub mod combat;
 pub mod entity;
-mod gameplay;
+pub mod gameplay;
 pub mod nav;
 pub mod script;
 pub mod stats;

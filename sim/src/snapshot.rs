@@ -326,7 +326,8 @@ impl WorldState {
                 || !(0..=MAX_STAT).contains(&p.power)
                 || !(0..=MAX_STAT).contains(&p.magic_power)
                 || !(0..=px(1000)).contains(&p.radius)
-                || p.status.is_some_and(|(_, m, _)| !(0..=10_000).contains(&m))
+                || p.status
+                    .is_some_and(|(_, m, t)| !(0..=10_000).contains(&m) || t == 0)
             {
                 return Err(format!("projectile {} has impossible numbers", p.id.0));
             }

@@ -1,5 +1,6 @@
 //! The world: all simulation state, generated from a [`SimConfig`] and advanced one tick per
-//! [`Frame`]. Systems run in a fixed order each tick and iterate entities in id order.
+//! [`Frame`]. Systems run in a fixed order each tick and iterate entities in id order; the
+//! game rules and their order are in [`crate::gameplay`].
 
 use crate::config::{ConfigError, SimConfig};
 use crate::entity::{GroundItem, Monster, Projectile};

@@ -5,6 +5,9 @@
 use venture_sim::script::fight_frame;
 use venture_sim::{Event, SimConfig, World};
 
+/// Checksum after the 12,000-tick bot game. A rules change moves it: bump SIM_VERSION.
+const GOLDEN_FIGHT_12000: u32 = 3994483363;
+
 #[derive(Default, Debug)]
 struct Tally {
     kills: u32,
@@ -78,4 +81,41 @@ fn four_bots_play_ten_minutes() {
     assert!(tally.respawns >= 1, "{tally:?}");
     let (again, _, _) = play(12_000);
     assert_eq!(sums, again, "two runs diverged");
+    // Pinned in debug and release alike (CI runs both): the full rules agree across builds.
+    assert_eq!(
+        sums[11_999], GOLDEN_FIGHT_12000,
+        "checksum after 12,000 ticks of fighting bots"
+    );
+}
+
+/// Hostile snapshots: every mutated snapshot of a world in mid-game that still passes
+/// validation must step without panicking (in debug builds an overflow would panic here).
+#[test]
+fn mutated_snapshots_that_restore_step_without_panic() {
+    let mut world = World::new(&SimConfig::default()).expect("valid");
+    for _ in 0..600 {
+        let f = fight_frame(&world, 4);
+        world.step(&f).expect("in order");
+    }
+    let bytes = world.snapshot();
+    let map_bytes = world.map().tiles().len();
+    let mut restored = 0;
+    for i in 10..bytes.len() {
+        // Skip most of the tile bytes (a changed tile is a different but ordinary map).
+        if (200..200 + map_bytes).contains(&i) && i % 97 != 0 {
+            continue;
+        }
+        for mutation in [0x5a, 0xff, 0x01, 0x80] {
+            let mut b = bytes.clone();
+            b[i] ^= mutation;
+            if let Ok(mut w) = World::restore(&b) {
+                restored += 1;
+                for _ in 0..3 {
+                    let f = fight_frame(&w, 4);
+                    w.step(&f).expect("in order");
+                }
+            }
+        }
+    }
+    assert!(restored > 100, "only {restored} mutations restored");
 }
