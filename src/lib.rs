@@ -15,3 +15,4 @@ pub mod http;
 pub mod logging;
 pub mod metrics;
 pub mod server;
+pub mod worldpng;

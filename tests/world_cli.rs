@@ -66,3 +66,47 @@ fn bad_arguments_exit_2_with_what_is_valid() {
     let out = world(&["--size", "huge"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn png_and_content_counts() {
+    let dir = std::env::temp_dir().join(format!("venture-world-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let png = dir.join("map.png");
+    let out = world(&[
+        "--seed",
+        "3",
+        "--genre",
+        "horror",
+        "--size",
+        "64x48",
+        "--png",
+        png.to_str().expect("utf-8"),
+        "--png-scale",
+        "4",
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let bytes = std::fs::read(&png).expect("png written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // IHDR: width and height are big-endian u32s at offsets 16 and 20.
+    assert_eq!(
+        u32::from_be_bytes(bytes[16..20].try_into().expect("4 bytes")),
+        64 * 4
+    );
+    assert_eq!(
+        u32::from_be_bytes(bytes[20..24].try_into().expect("4 bytes")),
+        48 * 4
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert!(v["monsters"].as_u64().expect("monsters") > 0);
+    assert_eq!(v["bosses"], 1);
+    assert!(v["items"].is_u64());
+    let ascii = world(&["--seed", "3", "--genre", "horror", "--size", "64x48"]);
+    let text = String::from_utf8(ascii.stdout).expect("utf-8");
+    assert!(text.contains('M') && text.contains('B'));
+    let _ = std::fs::remove_dir_all(&dir);
+}

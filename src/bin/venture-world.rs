@@ -33,6 +33,13 @@ struct Args {
     /// print one JSON object instead of the ASCII map
     #[argh(switch)]
     json: bool,
+    /// also write the map as a PNG picture to this file (one colour per tile kind; markers
+    /// for spawn, exit, monsters, bosses and items)
+    #[argh(option)]
+    png: Option<std::path::PathBuf>,
+    /// pixels per tile in the PNG (default 6, 1 to 16)
+    #[argh(option, default = "6")]
+    png_scale: u32,
     /// run this many ticks of scripted bots and print each tick's checksum
     #[argh(option)]
     simulate: Option<u64>,
@@ -62,6 +69,12 @@ fn main() -> ExitCode {
     if let Some(ticks) = args.simulate {
         simulate(world, ticks, args.players as usize);
         return ExitCode::SUCCESS;
+    }
+    if let Some(path) = &args.png {
+        if let Err(e) = venture::worldpng::write_png(&world, path, args.png_scale.clamp(1, 16)) {
+            eprintln!("venture-world: cannot write {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
     }
     if args.json {
         print_json(&world, generation_us);
@@ -150,10 +163,22 @@ fn print_ascii(world: &World, generation_us: u128) {
     let map = world.map();
     let (walkable, reachable) = stats(world);
     let mut out = String::with_capacity((map.width() as usize + 1) * map.height() as usize + 1024);
-    for y in 0..map.height() as i32 {
-        for x in 0..map.width() as i32 {
-            out.push(map.get(x, y).glyph());
+    let mut glyphs: Vec<char> = map.tiles().iter().map(|t| t.glyph()).collect();
+    let w = map.width() as usize;
+    let mut mark = |pos: venture_sim::Vec2, c: char| {
+        let (x, y) = pos.tile();
+        if let Some(g) = glyphs.get_mut(y as usize * w + x as usize) {
+            *g = c;
         }
+    };
+    for item in world.ground_items() {
+        mark(item.pos, '$');
+    }
+    for m in world.monsters() {
+        mark(m.pos, if is_boss(world, m) { 'B' } else { 'M' });
+    }
+    for row in glyphs.chunks(w) {
+        out.extend(row.iter());
         out.push('\n');
     }
     out.push_str("\nLegend: ");
@@ -163,9 +188,10 @@ fn print_ascii(world: &World, generation_us: u128) {
         .map(|t| format!("{} {}", t.glyph(), t.name()))
         .collect();
     out.push_str(&used.join(", "));
+    out.push_str(", M monster, B boss, $ item");
     let c = world.config();
     out.push_str(&format!(
-        "\nseed {} genre {} depth {} generator {} size {}x{}\nrooms {} walkable {} reachable {} generation {} us checksum {:08x}\n",
+        "\nseed {} genre {} depth {} generator {} size {}x{}\nrooms {} walkable {} reachable {} monsters {} bosses {} items {} generation {} us checksum {:08x}\n",
         c.seed,
         c.genre,
         c.depth,
@@ -175,10 +201,33 @@ fn print_ascii(world: &World, generation_us: u128) {
         world.level().rooms.len(),
         walkable,
         reachable,
+        world.monsters().len(),
+        world.monsters().iter().filter(|m| is_boss(world, m)).count(),
+        world.ground_items().len(),
         generation_us,
         world.checksum()
     ));
     print!("{out}");
+}
+
+fn is_boss(world: &World, m: &venture_sim::entity::Monster) -> bool {
+    venture_sim::content::templates(world.config().genre)
+        .get(m.template as usize)
+        .is_some_and(|t| t.is_boss)
+}
+
+/// Monster counts by template name.
+fn monster_names(world: &World) -> serde_json::Map<String, serde_json::Value> {
+    let templates = venture_sim::content::templates(world.config().genre);
+    let mut counts: std::collections::BTreeMap<&str, u64> = std::collections::BTreeMap::new();
+    for m in world.monsters() {
+        let name = templates.get(m.template as usize).map_or("?", |t| t.name);
+        *counts.entry(name).or_default() += 1;
+    }
+    counts
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect()
 }
 
 fn print_json(world: &World, generation_us: u128) {
@@ -202,6 +251,10 @@ fn print_json(world: &World, generation_us: u128) {
         "spawn": [world.level().spawn.0, world.level().spawn.1],
         "exit": [world.level().exit.0, world.level().exit.1],
         "tiles": tiles,
+        "monsters": world.monsters().len(),
+        "bosses": world.monsters().iter().filter(|m| is_boss(world, m)).count(),
+        "items": world.ground_items().len(),
+        "monster_names": monster_names(world),
         "checksum": world.checksum(),
         "checksum_hex": format!("{:08x}", world.checksum()),
         "generation_us": generation_us,
