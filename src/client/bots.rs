@@ -1,7 +1,7 @@
 //! Headless bot players: each turns the predicted world into this tick's input.
 
 use venture_sim::script::scripted_input;
-use venture_sim::{buttons, PlayerInput, Vec2, World};
+use venture_sim::{PlayerInput, Vec2, World};
 
 /// How a bot plays.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -10,7 +10,7 @@ pub enum BotKind {
     Random,
     /// Walks from room to room across the level.
     Explore,
-    /// Explores and attacks whatever is in front of it.
+    /// Hunts monsters: fights, heals, loots and equips.
     Fight,
 }
 
@@ -53,13 +53,10 @@ impl Bot {
                 let input = scripted_input(self.seed, tick, slot as usize);
                 PlayerInput { slot: 0, ..input }
             }
-            BotKind::Explore | BotKind::Fight => {
-                let mut input = self.explore(world, slot, tick);
-                if self.kind == BotKind::Fight && tick % 4 == 0 {
-                    input.buttons |= buttons::ATTACK;
-                }
-                input
-            }
+            BotKind::Explore => self.explore(world, slot, tick),
+            // Hunts monsters and loot, heals, drinks potions, equips upgrades (a pure
+            // function of the predicted world, shared with the simulation's tests).
+            BotKind::Fight => venture_sim::script::fight_input(world, slot as usize),
         }
     }
 
