@@ -78,7 +78,7 @@ pub const TARGET_FRAME_LOSS: f64 = 1e-3;
 /// overdue ones (see `send_streams`).
 const HIGH_LOSS_PPM: u64 = 80_000;
 /// Input ticks per loss-rate sample.
-const LOSS_SAMPLE_TICKS: u64 = 40;
+const LOSS_SAMPLE_TICKS: u64 = 100;
 
 /// Loss rate of one client's datagrams, estimated from its input stream: the client sends
 /// one `Inputs` per predicted tick, each ending at that tick, so newest ticks that never
@@ -106,10 +106,12 @@ impl LossMeter {
         if self.expected >= LOSS_SAMPLE_TICKS {
             let sample =
                 (self.expected - self.received.min(self.expected)) * 1_000_000 / self.expected;
-            // Rises fast, decays slowly: a burst of loss takes effect at once.
+            // Rises faster than it decays, but smoothed either way: one unlucky sample
+            // must not flip a client into high-loss mode.
             self.estimate_ppm = Some(match self.estimate_ppm {
                 Some(e) if sample < e => (e * 3 + sample) / 4,
-                _ => sample,
+                Some(e) => (e + sample) / 2,
+                None => sample,
             });
             self.expected = 0;
             self.received = 0;
