@@ -252,7 +252,19 @@ struct Transfer {
     progress: SendProgress,
     /// Round-robin position over unacked chunks.
     cursor: usize,
+    /// Per chunk: tick last sent (`None`: never) and ticks to wait before resending.
+    resend: Vec<(Option<u64>, u64)>,
+    /// Tick the first chunk went out, and the round trip in ticks once the first ack came.
+    first_sent: Option<u64>,
+    rtt_ticks: Option<u64>,
 }
+
+/// A snapshot chunk is resent after this many ticks without an ack (before the round trip
+/// is known), doubling per resend up to [`MAX_CHUNK_BACKOFF_TICKS`]; once an ack has
+/// measured the round trip, never sooner than that plus two ticks. Without pacing, a long
+/// link resends every chunk every few ticks for a whole round trip.
+const CHUNK_RESEND_TICKS: u64 = 4;
+const MAX_CHUNK_BACKOFF_TICKS: u64 = 128;
 
 #[derive(Debug)]
 struct Client {
@@ -615,8 +627,11 @@ impl ServerSession {
                 snapshot_id,
                 tick,
                 data,
+                resend: vec![(None, CHUNK_RESEND_TICKS); usize::from(progress.count())],
                 progress,
                 cursor: 0,
+                first_sent: None,
+                rtt_ticks: None,
             });
             c.acked = tick;
             c.inputs.clear();
@@ -688,6 +703,9 @@ impl ServerSession {
             } => {
                 let done = match c.transfer.as_mut() {
                     Some(t) if t.snapshot_id == snapshot_id => {
+                        if t.rtt_ticks.is_none() {
+                            t.rtt_ticks = t.first_sent.map(|f| current.saturating_sub(f));
+                        }
                         t.progress.on_ack(ChunkAck { contiguous, mask });
                         t.progress.done()
                     }
@@ -845,13 +863,29 @@ impl ServerSession {
         for c in self.clients.iter_mut().flatten() {
             c.sends += 1;
             if let Some(t) = c.transfer.as_mut() {
+                // Unacked chunks due for a (re)send, round-robin from the cursor.
                 let unacked = t.progress.unacked(usize::MAX);
                 if unacked.is_empty() {
                     continue;
                 }
                 let count = t.progress.count();
-                for k in 0..self.config.chunks_per_tick.min(unacked.len()) {
-                    let index = unacked[(t.cursor + k) % unacked.len()];
+                let min_wait = t.rtt_ticks.map_or(0, |r| r + 2);
+                let due: Vec<u16> = (0..unacked.len())
+                    .map(|k| unacked[(t.cursor + k) % unacked.len()])
+                    .filter(|&i| match t.resend.get(usize::from(i)) {
+                        Some((Some(at), wait)) => current >= at + (*wait).max(min_wait),
+                        _ => true,
+                    })
+                    .take(self.config.chunks_per_tick)
+                    .collect();
+                t.first_sent.get_or_insert(current);
+                for index in due {
+                    if let Some(r) = t.resend.get_mut(usize::from(index)) {
+                        if r.0.is_some() {
+                            r.1 = (r.1 * 2).min(MAX_CHUNK_BACKOFF_TICKS);
+                        }
+                        r.0 = Some(current);
+                    }
                     if let Some(bytes) = chunk::chunk(&t.data, index) {
                         out.push((
                             c.addr,
