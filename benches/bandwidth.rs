@@ -54,6 +54,8 @@ struct Outcome {
     welcome_ms: Vec<Option<u128>>,
     playing_ms: Vec<Option<u128>>,
     desyncs: u64,
+    /// Average bytes laminar adds to each server datagram (socket bytes - session bytes).
+    laminar_overhead: f64,
 }
 
 fn run(rtt_ms: u64, loss_permille: u16) -> Outcome {
@@ -152,6 +154,11 @@ fn run(rtt_ms: u64, loss_permille: u16) -> Outcome {
         stats: clients.iter().map(|c| c.session.stats().clone()).collect(),
         welcome_ms,
         playing_ms,
+        laminar_overhead: {
+            let sock = server.endpoint.socket().stats();
+            let sess = server.session.stats();
+            (sock.bytes_out - sess.bytes_out) as f64 / sock.datagrams_out.max(1) as f64
+        },
     }
 }
 
@@ -198,9 +205,10 @@ fn main() {
                 })
                 .collect();
             println!(
-                "    start->Welcome/Playing ms (virtual) per client: [{}]; desyncs {}",
+                "    start->Welcome/Playing ms (virtual) per client: [{}]; desyncs {}; laminar header {:.1} B/datagram",
                 welcome.join(", "),
-                o.desyncs
+                o.desyncs,
+                o.laminar_overhead
             );
             if rtt >= 200 {
                 let minutes = SECONDS as f64 / 60.0;
