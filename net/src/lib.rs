@@ -43,6 +43,7 @@
 
 pub mod chunk;
 pub mod client;
+pub mod compact;
 pub mod cookie;
 pub mod driver;
 pub mod protocol;

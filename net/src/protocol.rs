@@ -8,6 +8,13 @@
 //! bincode decoding, no trailing bytes, then explicit validation of every length, name,
 //! and tick sequence ([`Message::validate`]). Nothing here panics on any input.
 //!
+//! Version 2: the per-tick messages (`Frames`, `Inputs`) are each one bincode byte string
+//! in a compact delta/run-length format of their own ([`crate::compact`]): frame ticks are
+//! implied by `first_tick`, inputs are coded as changes against the previous frame or
+//! input, checksums are fixed 4 bytes. A `Frames` datagram with one 4-player frame is 47
+//! bytes (at tick 100 000); each further frame adds 5 bytes plus, per input that changed,
+//! 1 + the number of changed fields (see `frames_wire_size`).
+//!
 //! Per-tick data (confirmed frames down, inputs up) travels unreliably with redundancy:
 //! [`pack_frames`] and [`pack_inputs`] put as many items as fit into one datagram; pair
 //! them with [`crate::window`].
@@ -29,7 +36,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 1;
+pub const PROTOCOL_VERSION: u16 = 2;
 /// Bytes of header before the encoded message.
 pub const HEADER_LEN: usize = 4;
 /// Largest datagram we send or accept (header included).
@@ -106,7 +113,12 @@ pub enum Message {
         character_secret: [u8; 16],
     },
     /// This client's inputs for ticks `first_tick..first_tick + inputs.len()` (a redundant
-    /// window), plus the highest confirmed frame tick received contiguously.
+    /// window), plus the highest confirmed frame tick received contiguously. On the wire
+    /// a compact run-length byte string ([`crate::compact`]).
+    #[serde(
+        serialize_with = "crate::compact::inputs_serde::serialize",
+        deserialize_with = "crate::compact::inputs_serde::deserialize"
+    )]
     Inputs {
         ack_tick: u64,
         first_tick: u64,
@@ -145,7 +157,12 @@ pub enum Message {
     },
     /// Confirmed frames for ticks `first_tick..first_tick + frames.len()` (a redundant
     /// window), the highest input tick received from this client, how many of its inputs
-    /// arrived too late, and a signed lead adjustment hint in ticks.
+    /// arrived too late, and a signed lead adjustment hint in ticks. On the wire a compact
+    /// delta-coded byte string ([`crate::compact`]).
+    #[serde(
+        serialize_with = "crate::compact::frames_serde::serialize",
+        deserialize_with = "crate::compact::frames_serde::deserialize"
+    )]
     Frames {
         first_tick: u64,
         frames: Vec<ConfirmedFrame>,
@@ -472,20 +489,6 @@ pub fn decode_from(bytes: &[u8], expected: Direction) -> Result<Message, Protoco
     Ok(msg)
 }
 
-/// Bytes bincode's standard config uses for a length prefix / varint of `n`.
-fn varint_len(n: u64) -> usize {
-    match n {
-        0..=250 => 1,
-        251..=0xFFFF => 3,
-        0x1_0000..=0xFFFF_FFFF => 5,
-        _ => 9,
-    }
-}
-
-fn item_len<T: Serialize>(item: &T) -> Result<usize, ProtocolError> {
-    Ok(bincode::serde::encode_to_vec(item, bincode::config::standard())?.len())
-}
-
 /// Encodes a `Frames` message carrying as many of `frames` (consecutive, starting at
 /// `first_tick`, oldest first) as fit in one datagram, at most
 /// [`MAX_FRAMES_PER_MESSAGE`]. Returns the datagram and how many frames it holds (0 if
@@ -504,20 +507,31 @@ pub fn pack_frames<'a>(
         late_inputs,
         lead_hint,
     };
-    let base = encode(&make(Vec::new()))?.len();
-    let mut picked = Vec::new();
-    let mut used = base;
-    for cf in frames.into_iter().take(MAX_FRAMES_PER_MESSAGE) {
-        let n = picked.len() as u64 + 1;
-        let len = item_len(cf)?;
-        let total = used + len + varint_len(n) - varint_len(0);
-        if total > MAX_DATAGRAM {
-            break;
-        }
-        used += len;
-        picked.push(cf.clone());
+    let picked: Vec<ConfirmedFrame> = frames
+        .into_iter()
+        .take(MAX_FRAMES_PER_MESSAGE)
+        .cloned()
+        .collect();
+    // Frames are delta-coded, so sizes are not additive: bisect on the prefix length.
+    let fits = |n: usize| encode_bounded(&make(picked[..n].to_vec()));
+    if let Ok(bytes) = fits(picked.len()) {
+        return Ok((bytes, picked.len()));
     }
-    shrink_to_fit(picked, make)
+    let (mut lo, mut hi) = (0usize, picked.len());
+    let mut best = fits(0)?;
+    // Invariant: prefix `lo` fits (`best`), prefix `hi` does not.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        match fits(mid) {
+            Ok(bytes) => {
+                lo = mid;
+                best = bytes;
+            }
+            Err(ProtocolError::TooLarge { .. }) => hi = mid,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok((best, lo))
 }
 
 /// Encodes an `Inputs` message carrying the newest of `inputs` (for ticks `first_tick..`)
@@ -533,7 +547,8 @@ pub fn pack_inputs(
         first_tick: first,
         inputs,
     };
-    // Each input is six single-byte fields; find the largest suffix that fits.
+    // An input costs at most seven bytes (field mask + six fields); find the largest
+    // suffix that fits.
     let mut n = inputs.len().min(MAX_INPUTS_PER_MESSAGE);
     loop {
         let skip = inputs.len() - n;
@@ -544,24 +559,7 @@ pub fn pack_inputs(
             Ok(bytes) => return Ok((bytes, first)),
             Err(ProtocolError::TooLarge { len, .. }) if n > 0 => {
                 let over = len - MAX_DATAGRAM;
-                n = n.saturating_sub(over.div_ceil(6).max(1));
-            }
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-fn shrink_to_fit(
-    mut picked: Vec<ConfirmedFrame>,
-    make: impl Fn(Vec<ConfirmedFrame>) -> Message,
-) -> Result<(Vec<u8>, usize), ProtocolError> {
-    // The size arithmetic above is exact; this loop is a safety net, not the normal path.
-    loop {
-        let n = picked.len();
-        match encode_bounded(&make(picked.clone())) {
-            Ok(bytes) => return Ok((bytes, n)),
-            Err(ProtocolError::TooLarge { .. }) if n > 0 => {
-                picked.pop();
+                n = n.saturating_sub(over.div_ceil(7).max(1));
             }
             Err(e) => return Err(e),
         }
@@ -727,13 +725,6 @@ mod tests {
                 world_checksum: 0,
                 snapshot_id: None,
             },
-            Message::Frames {
-                first_tick: 10,
-                frames: vec![frame(10, 1), frame(12, 1)],
-                input_ack: 0,
-                late_inputs: 0,
-                lead_hint: 0,
-            },
             Message::Inputs {
                 ack_tick: 0,
                 first_tick: u64::MAX,
@@ -872,38 +863,70 @@ mod tests {
         assert_eq!(m.chunk_ack(), Some((7, ack)));
     }
 
+    /// Frame ticks are implied by `first_tick` on the wire: a message whose frames carry
+    /// other ticks fails validation before encoding and decodes consecutive.
+    #[test]
+    fn frame_ticks_are_implied() {
+        let m = Message::Frames {
+            first_tick: 10,
+            frames: vec![frame(10, 1), frame(12, 1)],
+            input_ack: 0,
+            late_inputs: 0,
+            lead_hint: 0,
+        };
+        assert!(matches!(m.validate(), Err(ProtocolError::Invalid(_))));
+        match decode(&encode(&m).expect("encodes")).expect("decodes") {
+            Message::Frames { frames, .. } => {
+                assert_eq!(frames[1].frame.tick, 11);
+                assert_eq!(frames[1].frame.inputs, frame(12, 1).frame.inputs);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     /// Pins the wire size of the common case (4 players, 20 Hz) so bandwidth regressions
-    /// show up: DESIGN.md budgets < 2 KB/s down including 28 B UDP/IP and laminar's 5 B.
+    /// show up: DESIGN.md budgets < 2 KB/s down and < 1.5 KB/s up per player, including
+    /// 28 B UDP/IP and laminar's header (see `benches/bandwidth.rs`).
     #[test]
     fn frames_wire_size() {
-        let sizes: Vec<usize> = [1usize, 2, 4, 8]
-            .iter()
-            .map(|&k| {
-                let frames: Vec<_> = (100_000..100_000 + k as u64)
-                    .map(|t| {
-                        let mut cf = frame(t, 4);
-                        cf.frame.commands.clear();
-                        cf.checksum = u32::MAX;
-                        cf
-                    })
-                    .collect();
-                pack_frames(100_000, &frames, 100_050, 0, 0)
-                    .expect("packs")
-                    .0
-                    .len()
-            })
-            .collect();
-        eprintln!("Frames datagram bytes for 1/2/4/8 four-player frames: {sizes:?}");
-        // One frame: header 4 + tag 1 + first_tick 5 + len 1 + frame (tick 5 + 1 + 24 + 1
-        // + checksum 5) + input_ack 5 + late 1 + lead 1.
-        assert_eq!(sizes[0], 54);
-        assert_eq!(sizes[1] - sizes[0], 36);
+        let sizes = |change: bool| -> Vec<usize> {
+            [1usize, 2, 4, 8]
+                .iter()
+                .map(|&k| {
+                    let frames: Vec<_> = (100_000..100_000 + k as u64)
+                        .map(|t| {
+                            let mut cf = frame(if change { t } else { 7 }, 4);
+                            cf.frame.tick = t;
+                            cf.frame.commands.clear();
+                            cf.checksum = u32::MAX;
+                            cf
+                        })
+                        .collect();
+                    pack_frames(100_000, &frames, 100_003, 0, 0)
+                        .expect("packs")
+                        .0
+                        .len()
+                })
+                .collect()
+        };
+        let (same, worst) = (sizes(false), sizes(true));
+        eprintln!("Frames datagram bytes for 1/2/4/8 four-player frames: unchanged inputs {same:?}, every input changing every field {worst:?}");
+        // One frame: header 4 + tag 1 + blob length 1 + first_tick 3 + input_ack 1 + late 1
+        // + lead 1 + count 1 + frame (head 1 + len 1 + 4 x (mask 1 + 6 fields) + checksum 4).
+        assert_eq!(same[0], 4 + 1 + 1 + 3 + 1 + 1 + 1 + 1 + (1 + 1 + 4 * 7 + 4));
+        // A repeated frame is its head byte and checksum.
+        assert_eq!(same[1] - same[0], 5);
+        assert_eq!(same[3] - same[0], 7 * 5);
+        // Worst case: every field of every input changes (input(t ^ s) varies move_x,
+        // move_y and buttons each tick).
+        assert!(worst[1] - worst[0] <= 1 + 4 * 4 + 4, "{worst:?}");
         let inputs = pack_inputs(100_000, 100_001, &[input(1); 4])
             .expect("packs")
             .0
             .len();
-        eprintln!("Inputs datagram bytes for 4 redundant inputs: {inputs}");
-        assert_eq!(inputs, 4 + 1 + 5 + 5 + 1 + 24);
+        eprintln!("Inputs datagram bytes for 4 redundant identical inputs: {inputs}");
+        // Header 4 + tag 1 + blob length 1 + ack 3 + first 1 + count 1 + input 7 + run 1.
+        assert_eq!(inputs, 4 + 1 + 1 + 3 + 1 + 1 + 7 + 1);
     }
 
     #[test]

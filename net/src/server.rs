@@ -43,6 +43,12 @@ pub struct ServerConfig {
     pub max_input_lead: u64,
     /// Most frames repeated in one datagram to a client.
     pub frame_redundancy: usize,
+    /// Fewest frames repeated in one datagram to a client. Between this and
+    /// `frame_redundancy`, each client gets the fewest repeats that make losing a frame
+    /// in every copy unlikely (below [`TARGET_FRAME_LOSS`]) at the loss rate measured on
+    /// its input stream. Until loss is measured, and above `HIGH_LOSS_PPM` (8%), the
+    /// maximum is used. Set it to `frame_redundancy` to always repeat the maximum.
+    pub min_frame_redundancy: usize,
     /// Snapshot chunks sent to one client per tick.
     pub chunks_per_tick: usize,
     /// Genre name announced in `Welcome`.
@@ -65,10 +71,102 @@ impl Default for ServerConfig {
             history_ticks: 1200,
             max_input_lead: 200,
             frame_redundancy: 8,
+            min_frame_redundancy: 2,
             chunks_per_tick: 8,
             genre: "fantasy".into(),
             max_answered_strangers: 1024,
             stranger_memory: crate::transport::IDLE_TIMEOUT + Duration::from_secs(1),
+        }
+    }
+}
+
+/// Adaptive redundancy aims at most this probability of a frame being lost in every
+/// datagram that carries it (a lost frame costs a round trip of gap recovery).
+pub const TARGET_FRAME_LOSS: f64 = 1e-3;
+/// Above this measured loss (parts per million), every unacked frame is swept, not only
+/// overdue ones (see `send_streams`).
+const HIGH_LOSS_PPM: u64 = 80_000;
+/// Input ticks per loss-rate sample.
+const LOSS_SAMPLE_TICKS: u64 = 100;
+
+/// Loss rate of one client's datagrams, estimated from its input stream: the client sends
+/// one `Inputs` per predicted tick, each ending at that tick, so newest ticks that never
+/// arrive as a datagram's newest were lost on the way (up; the path down is assumed alike).
+#[derive(Debug, Default)]
+struct LossMeter {
+    newest: u64,
+    expected: u64,
+    received: u64,
+    /// Smoothed loss in parts per million; `None` until the first sample.
+    estimate_ppm: Option<u64>,
+}
+
+impl LossMeter {
+    fn on_inputs(&mut self, newest: u64) {
+        if newest <= self.newest {
+            return; // Reordered, duplicated, or no new tick (a stalled client).
+        }
+        if self.newest != 0 {
+            // A long silence (a stall, a resync) says nothing about loss: cap the jump.
+            self.expected += (newest - self.newest).min(2 * LOSS_SAMPLE_TICKS);
+            self.received += 1;
+        }
+        self.newest = newest;
+        if self.expected >= LOSS_SAMPLE_TICKS {
+            let sample =
+                (self.expected - self.received.min(self.expected)) * 1_000_000 / self.expected;
+            // Rises faster than it decays, but smoothed either way: one unlucky sample
+            // must not flip a client into high-loss mode.
+            self.estimate_ppm = Some(match self.estimate_ppm {
+                Some(e) if sample < e => (e * 3 + sample) / 4,
+                Some(e) => (e + sample) / 2,
+                None => sample,
+            });
+            self.expected = 0;
+            self.received = 0;
+        }
+    }
+
+    /// Fewest repeats `k` in `min..=max` with loss^k below [`TARGET_FRAME_LOSS`]; `max`
+    /// until measured.
+    fn redundancy(&self, min: usize, max: usize) -> usize {
+        let min = min.clamp(1, max.max(1));
+        let Some(ppm) = self.estimate_ppm else {
+            return max.max(min);
+        };
+        let p = ppm as f64 / 1e6;
+        let mut k = min;
+        while k < max && p.powi(k as i32) > TARGET_FRAME_LOSS {
+            k += 1;
+        }
+        k
+    }
+}
+
+/// How far a client's frame ack trails the current tick when nothing is missing: about a
+/// round trip in ticks. A windowed minimum over acks, so late acks after a loss do not
+/// inflate it.
+#[derive(Debug, Default)]
+struct AckLag {
+    current: Option<u64>,
+    previous: Option<u64>,
+    samples: u32,
+}
+
+impl AckLag {
+    fn on_ack(&mut self, lag: u64) {
+        self.current = Some(self.current.map_or(lag, |m| m.min(lag)));
+        self.samples += 1;
+        if self.samples >= 2 * LOSS_SAMPLE_TICKS as u32 {
+            self.previous = self.current.take();
+            self.samples = 0;
+        }
+    }
+
+    fn floor(&self) -> Option<u64> {
+        match (self.current, self.previous) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         }
     }
 }
@@ -194,7 +292,19 @@ struct Transfer {
     progress: SendProgress,
     /// Round-robin position over unacked chunks.
     cursor: usize,
+    /// Per chunk: tick last sent (`None`: never) and ticks to wait before resending.
+    resend: Vec<(Option<u64>, u64)>,
+    /// Tick the first chunk went out, and the round trip in ticks once the first ack came.
+    first_sent: Option<u64>,
+    rtt_ticks: Option<u64>,
 }
+
+/// A snapshot chunk is resent after this many ticks without an ack (before the round trip
+/// is known), doubling per resend up to [`MAX_CHUNK_BACKOFF_TICKS`]; once an ack has
+/// measured the round trip, never sooner than that plus two ticks. Without pacing, a long
+/// link resends every chunk every few ticks for a whole round trip.
+const CHUNK_RESEND_TICKS: u64 = 4;
+const MAX_CHUNK_BACKOFF_TICKS: u64 = 128;
 
 #[derive(Debug)]
 struct Client {
@@ -218,6 +328,11 @@ struct Client {
     sends: u64,
     /// Next tick of the gap-filling sweep (see `send_streams`).
     recovery_next: u64,
+    loss: LossMeter,
+    ack_lag: AckLag,
+    /// First tick streamed as the newest frame since the last snapshot: acks of older
+    /// frames (the catch-up after a snapshot) say nothing about the round trip.
+    stream_start: Option<u64>,
 }
 
 /// The server session. See the module docs.
@@ -556,6 +671,9 @@ impl ServerSession {
             last_heard: now,
             sends: 0,
             recovery_next: 0,
+            loss: LossMeter::default(),
+            ack_lag: AckLag::default(),
+            stream_start: None,
         });
         self.by_addr.insert(addr, slot);
         self.stats.admitted += 1;
@@ -635,11 +753,16 @@ impl ServerSession {
                 snapshot_id,
                 tick,
                 data,
+                resend: vec![(None, CHUNK_RESEND_TICKS); usize::from(progress.count())],
                 progress,
                 cursor: 0,
+                first_sent: None,
+                rtt_ticks: None,
             });
             c.acked = tick;
             c.inputs.clear();
+            c.stream_start = None;
+            c.ack_lag = AckLag::default();
         }
         self.stats.snapshots_sent += 1;
         self.events.push(ServerEvent::SnapshotStarted {
@@ -666,11 +789,15 @@ impl ServerSession {
             } => {
                 if c.transfer.is_none() && ack_tick > c.acked && ack_tick <= current {
                     c.acked = ack_tick;
+                    if c.stream_start.is_some_and(|s| ack_tick >= s) {
+                        c.ack_lag.on_ack(current - ack_tick);
+                    }
                 }
                 // How early this datagram's newest input arrived (negative: late). The
                 // smallest value per tick goes back as the client's lead hint.
                 if !inputs.is_empty() {
                     let newest = first_tick + inputs.len() as u64 - 1;
+                    c.loss.on_inputs(newest);
                     let margin = newest as i64 - current as i64;
                     c.margin = Some(c.margin.map_or(margin, |m| m.min(margin)));
                 }
@@ -702,6 +829,9 @@ impl ServerSession {
             } => {
                 let done = match c.transfer.as_mut() {
                     Some(t) if t.snapshot_id == snapshot_id => {
+                        if t.rtt_ticks.is_none() {
+                            t.rtt_ticks = t.first_sent.map(|f| current.saturating_sub(f));
+                        }
                         t.progress.on_ack(ChunkAck { contiguous, mask });
                         t.progress.done()
                     }
@@ -877,13 +1007,29 @@ impl ServerSession {
         for c in self.clients.iter_mut().flatten() {
             c.sends += 1;
             if let Some(t) = c.transfer.as_mut() {
+                // Unacked chunks due for a (re)send, round-robin from the cursor.
                 let unacked = t.progress.unacked(usize::MAX);
                 if unacked.is_empty() {
                     continue;
                 }
                 let count = t.progress.count();
-                for k in 0..self.config.chunks_per_tick.min(unacked.len()) {
-                    let index = unacked[(t.cursor + k) % unacked.len()];
+                let min_wait = t.rtt_ticks.map_or(0, |r| r + 2);
+                let due: Vec<u16> = (0..unacked.len())
+                    .map(|k| unacked[(t.cursor + k) % unacked.len()])
+                    .filter(|&i| match t.resend.get(usize::from(i)) {
+                        Some((Some(at), wait)) => current >= at + (*wait).max(min_wait),
+                        _ => true,
+                    })
+                    .take(self.config.chunks_per_tick)
+                    .collect();
+                t.first_sent.get_or_insert(current);
+                for index in due {
+                    if let Some(r) = t.resend.get_mut(usize::from(index)) {
+                        if r.0.is_some() {
+                            r.1 = (r.1 * 2).min(MAX_CHUNK_BACKOFF_TICKS);
+                        }
+                        r.0 = Some(current);
+                    }
                     if let Some(bytes) = chunk::chunk(&t.data, index) {
                         out.push((
                             c.addr,
@@ -903,22 +1049,45 @@ impl ServerSession {
             if let Some(m) = c.margin.take() {
                 c.last_margin = m.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
             }
-            // Normally the newest frames, each repeated in `redundancy` consecutive
-            // datagrams. When the client is missing older frames too (after a snapshot, or
-            // a frame lost in every repeat), every other datagram instead carries the next
-            // run of the gap, sweeping forward with a cursor so the gap fills at several
-            // frames per tick rather than once per round trip of acks.
+            // Normally the newest frames, each repeated in `repeats` consecutive datagrams
+            // (adapted to the measured loss). When the client is missing older frames too
+            // (after a snapshot, or a frame lost in every repeat), every other datagram
+            // instead carries the next run of the gap, sweeping forward with a cursor so the
+            // gap fills at several frames per tick rather than once per round trip of acks.
+            // Only frames whose ack is overdue count as missing: older than the usual ack
+            // lag (a round trip) past their last repeat; frames still in flight do not.
+            c.stream_start.get_or_insert(current);
             let first_unacked = c.acked + 1;
             let redundancy = (self.config.frame_redundancy as u64).max(1);
-            let newest_start = current.saturating_sub(redundancy - 1).max(first_unacked);
-            let (start, end) = if first_unacked < newest_start && c.sends % 2 == 0 {
+            // At high loss a frame lost in every repeat is common enough that waiting a
+            // round trip to resend it stalls clients on long links: then every unacked frame
+            // before the newest run is swept, in flight or not (bandwidth for latency).
+            // Every other datagram then sweeps, so the newest run gets every repeat.
+            let high_loss = c.loss.estimate_ppm.is_none_or(|p| p >= HIGH_LOSS_PPM);
+            let repeats = if high_loss {
+                redundancy
+            } else {
+                c.loss.redundancy(
+                    self.config.min_frame_redundancy,
+                    self.config.frame_redundancy,
+                ) as u64
+            };
+            let newest_start = current.saturating_sub(repeats - 1).max(first_unacked);
+            let overdue_end = match c.ack_lag.floor().filter(|_| !high_loss) {
+                Some(lag) => current
+                    .saturating_sub(lag + repeats + 1)
+                    .min(newest_start - 1),
+                None => newest_start - 1,
+            };
+            let (start, end) = if first_unacked <= overdue_end && c.sends % 2 == 0 {
                 let mut from = c.recovery_next.max(first_unacked);
-                // Past the last full run before the newest frames (those are repeated by the
-                // newest-first datagrams anyway): start over at the oldest hole.
-                if from + redundancy > newest_start {
+                // Less than a full run left before the overdue part ends (it moves forward
+                // a tick per tick, so chasing it would never return to the oldest hole):
+                // start over at the oldest hole.
+                if from + redundancy > overdue_end + 1 {
                     from = first_unacked;
                 }
-                let to = (from + redundancy - 1).min(newest_start - 1);
+                let to = (from + redundancy - 1).min(overdue_end);
                 c.recovery_next = to + 1;
                 (from, to)
             } else {
@@ -996,5 +1165,69 @@ fn message_name(m: &Message) -> &'static str {
         Message::SnapshotChunk { .. } => "SnapshotChunk",
         Message::Pong { .. } => "Pong",
         Message::ShuttingDown => "ShuttingDown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redundancy_follows_measured_loss() {
+        let mut m = LossMeter::default();
+        assert_eq!(m.redundancy(2, 8), 8, "unmeasured: the maximum");
+        for t in 1..=200 {
+            m.on_inputs(t);
+        }
+        assert_eq!(m.estimate_ppm, Some(0));
+        assert_eq!(m.redundancy(2, 8), 2);
+        // Every 20th datagram lost (5%): 0.05^3 < 1e-3 < 0.05^2.
+        let mut t = 200;
+        for _ in 0..400 {
+            t += 1;
+            if t % 20 != 0 {
+                m.on_inputs(t);
+            }
+        }
+        assert_eq!(m.redundancy(2, 8), 3, "{:?}", m.estimate_ppm);
+        // 20%: five repeats; capped at the maximum.
+        for _ in 0..400 {
+            t += 1;
+            if t % 5 != 0 {
+                m.on_inputs(t);
+            }
+        }
+        assert_eq!(m.redundancy(2, 8), 5, "{:?}", m.estimate_ppm);
+        assert_eq!(m.redundancy(2, 4), 4);
+        assert_eq!(m.redundancy(8, 8), 8);
+        // Reordered and repeated datagrams, and long stalls, are not loss.
+        let before = (m.expected, m.received);
+        let newest = m.newest;
+        m.on_inputs(newest - 3);
+        m.on_inputs(newest);
+        assert_eq!((m.expected, m.received), before);
+        // Loss going away decays the estimate.
+        for _ in 0..2000 {
+            t += 1;
+            m.on_inputs(t);
+        }
+        assert_eq!(m.redundancy(2, 8), 2, "{:?}", m.estimate_ppm);
+        m.on_inputs(t + 10_000);
+        assert!(m.expected <= 2 * LOSS_SAMPLE_TICKS);
+        assert_eq!(m.redundancy(0, 0), 1);
+    }
+
+    #[test]
+    fn ack_lag_is_a_windowed_minimum() {
+        let mut a = AckLag::default();
+        assert_eq!(a.floor(), None);
+        for lag in [9, 7, 30, 8] {
+            a.on_ack(lag);
+        }
+        assert_eq!(a.floor(), Some(7));
+        for _ in 0..4 * LOSS_SAMPLE_TICKS {
+            a.on_ack(20);
+        }
+        assert_eq!(a.floor(), Some(20), "old minimum forgotten");
     }
 }

@@ -1,0 +1,653 @@
+//! Compact, hostile-input-safe byte codec for the per-tick messages (`Frames` down,
+//! `Inputs` up), which dominate bandwidth. Protocol version 2.
+//!
+//! Inside the bincode [`crate::protocol::Message`] each of these variants is one
+//! length-prefixed byte string produced here. Integers are LEB128 varints (at most 10
+//! bytes, the tenth at most 1); signed values are zigzag coded.
+//!
+//! `Frames` payload:
+//! ```text
+//! first_tick   varint
+//! input_ack    zigzag(input_ack - first_tick)          (wrapping)
+//! late_inputs  varint (u32)
+//! lead_hint    zigzag (i32)
+//! count        varint (<= MAX_FRAMES_PER_MESSAGE)
+//! count x frame, ticks implied (first_tick + index), each delta-coded against the
+//!   previous frame in this payload (the first against an empty frame, so every payload
+//!   stands alone):
+//!   head       varint: bit 0 commands present, bit 1 input count differs from the
+//!              previous frame's, bits 2.. changed-slot mask for slots 0..62
+//!   [len]      u8, if bit 1 (<= MAX_SLOTS)
+//!   [mask_hi]  varint, if len > 62: changed-slot mask for slots 62..64
+//!   changed inputs, slot order, each coded against the previous frame's input
+//!   [commands] bincode `Vec<Command>`, if bit 0 (non-empty, <= MAX_COMMANDS_PER_FRAME)
+//!   checksum   u32 little-endian (fixed 4 bytes: a random u32 is usually 5 as a varint)
+//! ```
+//! An input coded against a reference input: a field-mask byte (bit i: field i changed,
+//! in order move_x, move_y, aim_x, aim_y, buttons, slot), then one byte per changed field.
+//!
+//! `Inputs` payload:
+//! ```text
+//! ack_tick     varint
+//! first_tick   zigzag(first_tick - ack_tick)           (wrapping)
+//! count        varint (<= MAX_INPUTS_PER_MESSAGE)
+//! items until count inputs are produced, oldest first, starting from an idle input:
+//!   0b01nn_nnnn  run: the previous input repeats nnnnnn + 1 times
+//!   0b00mm_mmmm  field mask (non-zero) + changed fields: the next input
+//! ```
+//!
+//! Decoding bounds every count before allocating, rejects unknown bits, trailing bytes
+//! and non-canonical forms that could hide data, and never panics.
+
+use venture_sim::input::{MAX_COMMANDS_PER_FRAME, MAX_SLOTS};
+use venture_sim::{Command, Frame, PlayerInput};
+
+use crate::protocol::{ConfirmedFrame, MAX_FRAMES_PER_MESSAGE, MAX_INPUTS_PER_MESSAGE};
+
+/// Why a compact payload did not decode.
+pub type CompactError = &'static str;
+
+/// Slots whose changed bits fit in the frame head varint next to the two flags.
+const HEAD_SLOTS: usize = 62;
+const RUN_FLAG: u8 = 0x40;
+const MAX_RUN: usize = 64;
+const FIELDS: u8 = 6;
+
+/// Decoded `Frames` fields: first tick, frames, input ack, late inputs, lead hint.
+pub type FramesFields = (u64, Vec<ConfirmedFrame>, u64, u32, i32);
+/// Decoded `Inputs` fields: ack tick, first tick, inputs.
+pub type InputsFields = (u64, u64, Vec<PlayerInput>);
+
+#[derive(Default)]
+struct Writer {
+    out: Vec<u8>,
+}
+
+impl Writer {
+    fn varint(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.out.push(v as u8 | 0x80);
+            v >>= 7;
+        }
+        self.out.push(v as u8);
+    }
+
+    fn zigzag(&mut self, v: i64) {
+        self.varint(((v << 1) ^ (v >> 63)) as u64);
+    }
+
+    fn byte(&mut self, b: u8) {
+        self.out.push(b);
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> Reader<'a> {
+    fn byte(&mut self) -> Result<u8, CompactError> {
+        let (&b, rest) = self.bytes.split_first().ok_or("truncated")?;
+        self.bytes = rest;
+        Ok(b)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&'a [u8], CompactError> {
+        if self.bytes.len() < n {
+            return Err("truncated");
+        }
+        let (head, rest) = self.bytes.split_at(n);
+        self.bytes = rest;
+        Ok(head)
+    }
+
+    fn varint(&mut self) -> Result<u64, CompactError> {
+        let mut v = 0u64;
+        for i in 0..10 {
+            let b = self.byte()?;
+            if i == 9 && b > 1 {
+                return Err("varint overflow");
+            }
+            v |= u64::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                if b == 0 && i > 0 {
+                    return Err("non-canonical varint");
+                }
+                return Ok(v);
+            }
+        }
+        Err("varint too long")
+    }
+
+    fn zigzag(&mut self) -> Result<i64, CompactError> {
+        let v = self.varint()?;
+        Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
+    }
+
+    fn count(&mut self, max: usize) -> Result<usize, CompactError> {
+        let n = self.varint()?;
+        if n > max as u64 {
+            return Err("count out of range");
+        }
+        Ok(n as usize)
+    }
+
+    fn finish(&self) -> Result<(), CompactError> {
+        if self.bytes.is_empty() {
+            Ok(())
+        } else {
+            Err("trailing bytes")
+        }
+    }
+}
+
+fn fields(i: &PlayerInput) -> [u8; FIELDS as usize] {
+    [
+        i.move_x as u8,
+        i.move_y as u8,
+        i.aim_x as u8,
+        i.aim_y as u8,
+        i.buttons,
+        i.slot,
+    ]
+}
+
+fn from_fields(f: [u8; FIELDS as usize]) -> PlayerInput {
+    PlayerInput {
+        move_x: f[0] as i8,
+        move_y: f[1] as i8,
+        aim_x: f[2] as i8,
+        aim_y: f[3] as i8,
+        buttons: f[4],
+        slot: f[5],
+    }
+}
+
+/// The field mask of `input` against `reference` (0 when equal).
+fn field_mask(input: &PlayerInput, reference: &PlayerInput) -> u8 {
+    let (a, b) = (fields(input), fields(reference));
+    (0..FIELDS).fold(0, |m, i| {
+        if a[i as usize] != b[i as usize] {
+            m | 1 << i
+        } else {
+            m
+        }
+    })
+}
+
+/// Writes the changed fields of `input` after its (already known) `mask`.
+fn write_fields(w: &mut Writer, mask: u8, input: &PlayerInput) {
+    let f = fields(input);
+    for i in 0..FIELDS {
+        if mask & (1 << i) != 0 {
+            w.byte(f[i as usize]);
+        }
+    }
+}
+
+/// Reads the fields named by `mask` over `reference`.
+fn read_fields(
+    r: &mut Reader,
+    mask: u8,
+    reference: &PlayerInput,
+) -> Result<PlayerInput, CompactError> {
+    if mask == 0 || mask >> FIELDS != 0 {
+        return Err("bad field mask");
+    }
+    let mut f = fields(reference);
+    for i in 0..FIELDS {
+        if mask & (1 << i) != 0 {
+            let b = r.byte()?;
+            if b == f[i as usize] {
+                return Err("unchanged field marked as changed");
+            }
+            f[i as usize] = b;
+        }
+    }
+    Ok(from_fields(f))
+}
+
+fn write_delta(w: &mut Writer, input: &PlayerInput, reference: &PlayerInput) {
+    let mask = field_mask(input, reference);
+    w.byte(mask);
+    write_fields(w, mask, input);
+}
+
+fn commands_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<{ crate::protocol::DECODE_LIMIT }>()
+}
+
+/// Encodes the fields of a `Frames` message.
+pub fn encode_frames(
+    first_tick: u64,
+    frames: &[ConfirmedFrame],
+    input_ack: u64,
+    late_inputs: u32,
+    lead_hint: i32,
+) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.varint(first_tick);
+    w.zigzag(input_ack.wrapping_sub(first_tick) as i64);
+    w.varint(u64::from(late_inputs));
+    w.zigzag(i64::from(lead_hint));
+    w.varint(frames.len() as u64);
+    let mut prev: &[PlayerInput] = &[];
+    for cf in frames {
+        let f = &cf.frame;
+        let len = f.inputs.len();
+        let prev_input = |s: usize| prev.get(s).copied().unwrap_or(PlayerInput::IDLE);
+        let changed: u64 = f.inputs.iter().enumerate().fold(0, |m, (s, i)| {
+            if s < 64 && *i != prev_input(s) {
+                m | 1 << s
+            } else {
+                m
+            }
+        });
+        let len_changed = len != prev.len();
+        let mut head = u64::from(!f.commands.is_empty()) | u64::from(len_changed) << 1;
+        head |= (changed & ((1 << HEAD_SLOTS) - 1)) << 2;
+        w.varint(head);
+        if len_changed {
+            // Validation keeps frames to MAX_SLOTS (64) inputs; larger never reach here.
+            w.byte(len.min(255) as u8);
+        }
+        if len > HEAD_SLOTS {
+            w.varint(changed >> HEAD_SLOTS);
+        }
+        for (s, input) in f.inputs.iter().enumerate() {
+            if s < 64 && (changed >> s) & 1 != 0 {
+                write_delta(&mut w, input, &prev_input(s));
+            }
+        }
+        if !f.commands.is_empty() {
+            // Commands are plain data; bincode cannot fail on them.
+            if let Ok(b) = bincode::serde::encode_to_vec(&f.commands, bincode::config::standard()) {
+                w.out.extend_from_slice(&b);
+            }
+        }
+        w.out.extend_from_slice(&cf.checksum.to_le_bytes());
+        prev = &f.inputs;
+    }
+    w.out
+}
+
+/// Decodes what [`encode_frames`] wrote.
+pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, CompactError> {
+    let mut r = Reader { bytes };
+    let first_tick = r.varint()?;
+    let input_ack = first_tick.wrapping_add(r.zigzag()? as u64);
+    let late_inputs = u32::try_from(r.varint()?).map_err(|_| "late inputs out of range")?;
+    let lead_hint = i32::try_from(r.zigzag()?).map_err(|_| "lead hint out of range")?;
+    let count = r.count(MAX_FRAMES_PER_MESSAGE)?;
+    // Each frame takes at least 5 bytes (head + checksum): no allocating for a lie.
+    if count > r.bytes.len() / 5 {
+        return Err("truncated");
+    }
+    let mut frames: Vec<ConfirmedFrame> = Vec::with_capacity(count);
+    let mut prev: Vec<PlayerInput> = Vec::new();
+    for i in 0..count {
+        let tick = first_tick
+            .checked_add(i as u64)
+            .ok_or("frame ticks overflow")?;
+        let head = r.varint()?;
+        let has_commands = head & 1 != 0;
+        let len = if head & 2 != 0 {
+            let len = usize::from(r.byte()?);
+            if len > MAX_SLOTS || len == prev.len() {
+                return Err("bad input count");
+            }
+            len
+        } else {
+            prev.len()
+        };
+        let mut changed = head >> 2;
+        if len > HEAD_SLOTS {
+            let hi = r.varint()?;
+            if hi >> (MAX_SLOTS - HEAD_SLOTS) != 0 {
+                return Err("bad slot mask");
+            }
+            changed |= hi << HEAD_SLOTS;
+        }
+        if len < 64 && changed >> len != 0 {
+            return Err("changed slot past the input count");
+        }
+        let mut inputs = prev.clone();
+        inputs.resize(len, PlayerInput::IDLE);
+        for (s, input) in inputs.iter_mut().enumerate() {
+            if changed & (1 << s) != 0 {
+                let mask = r.byte()?;
+                *input = read_fields(&mut r, mask, input)?;
+            }
+        }
+        let commands: Vec<Command> = if has_commands {
+            let (c, used): (Vec<Command>, usize) =
+                bincode::serde::decode_from_slice(r.bytes, commands_config())
+                    .map_err(|_| "bad commands")?;
+            r.take(used)?;
+            if c.is_empty() || c.len() > MAX_COMMANDS_PER_FRAME {
+                return Err("bad command count");
+            }
+            c
+        } else {
+            Vec::new()
+        };
+        let checksum = r.take(4)?;
+        let checksum = u32::from_le_bytes([checksum[0], checksum[1], checksum[2], checksum[3]]);
+        prev.clone_from(&inputs);
+        frames.push(ConfirmedFrame {
+            frame: Frame {
+                tick,
+                inputs,
+                commands,
+            },
+            checksum,
+        });
+    }
+    r.finish()?;
+    Ok((first_tick, frames, input_ack, late_inputs, lead_hint))
+}
+
+/// Encodes the fields of an `Inputs` message.
+pub fn encode_inputs(ack_tick: u64, first_tick: u64, inputs: &[PlayerInput]) -> Vec<u8> {
+    let mut w = Writer::default();
+    w.varint(ack_tick);
+    w.zigzag(first_tick.wrapping_sub(ack_tick) as i64);
+    w.varint(inputs.len() as u64);
+    let mut prev = PlayerInput::IDLE;
+    let mut i = 0;
+    while i < inputs.len() {
+        let run = inputs[i..]
+            .iter()
+            .take(MAX_RUN)
+            .take_while(|x| **x == prev)
+            .count();
+        if run > 0 {
+            w.byte(RUN_FLAG | (run - 1) as u8);
+            i += run;
+        } else {
+            write_delta(&mut w, &inputs[i], &prev);
+            prev = inputs[i];
+            i += 1;
+        }
+    }
+    w.out
+}
+
+/// Decodes what [`encode_inputs`] wrote.
+pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, CompactError> {
+    let mut r = Reader { bytes };
+    let ack_tick = r.varint()?;
+    let first_tick = ack_tick.wrapping_add(r.zigzag()? as u64);
+    let count = r.count(MAX_INPUTS_PER_MESSAGE)?;
+    let mut inputs = Vec::with_capacity(count);
+    let mut prev = PlayerInput::IDLE;
+    while inputs.len() < count {
+        let b = r.byte()?;
+        if b & RUN_FLAG != 0 {
+            if b & 0x80 != 0 {
+                return Err("bad run byte");
+            }
+            let run = usize::from(b & 0x3f) + 1;
+            if inputs.len() + run > count {
+                return Err("run past the input count");
+            }
+            inputs.extend(std::iter::repeat_n(prev, run));
+        } else {
+            prev = read_fields(&mut r, b, &prev)?;
+            inputs.push(prev);
+        }
+    }
+    r.finish()?;
+    Ok((ack_tick, first_tick, inputs))
+}
+
+/// serde glue: the `Frames` variant as one byte string.
+pub(crate) mod frames_serde {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        first_tick: &u64,
+        frames: &[ConfirmedFrame],
+        input_ack: &u64,
+        late_inputs: &u32,
+        lead_hint: &i32,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&encode_frames(
+            *first_tick,
+            frames,
+            *input_ack,
+            *late_inputs,
+            *lead_hint,
+        ))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FramesFields, D::Error> {
+        let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
+        decode_frames(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+/// serde glue: the `Inputs` variant as one byte string.
+pub(crate) mod inputs_serde {
+    use super::*;
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(
+        ack_tick: &u64,
+        first_tick: &u64,
+        inputs: &[PlayerInput],
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&encode_inputs(*ack_tick, *first_tick, inputs))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<InputsFields, D::Error> {
+        let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
+        decode_inputs(&bytes).map_err(serde::de::Error::custom)
+    }
+}
+
+struct BytesVisitor;
+
+impl<'de> serde::de::Visitor<'de> for BytesVisitor {
+    type Value = Vec<u8>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a byte string")
+    }
+
+    fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+        Ok(v.to_vec())
+    }
+
+    fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+        Ok(v)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+        let mut out = Vec::new();
+        while let Some(b) = seq.next_element::<u8>()? {
+            if out.len() >= crate::protocol::DECODE_LIMIT {
+                return Err(serde::de::Error::custom("byte string too long"));
+            }
+            out.push(b);
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rng(x: &mut u64) -> u64 {
+        *x ^= *x << 13;
+        *x ^= *x >> 7;
+        *x ^= *x << 17;
+        *x
+    }
+
+    fn random_input(x: &mut u64) -> PlayerInput {
+        let v = rng(x);
+        if v % 3 == 0 {
+            return PlayerInput::IDLE;
+        }
+        from_fields([
+            v as u8,
+            (v >> 8) as u8,
+            (v >> 16) as u8,
+            (v >> 24) as u8,
+            if v % 5 == 0 { (v >> 32) as u8 } else { 0 },
+            (v >> 40) as u8 % 4,
+        ])
+    }
+
+    fn random_frames(x: &mut u64, n: usize) -> Vec<ConfirmedFrame> {
+        let mut inputs: Vec<PlayerInput> = Vec::new();
+        (0..n)
+            .map(|i| {
+                let r = rng(x);
+                if r % 7 == 0 {
+                    let len = (rng(x) % (MAX_SLOTS as u64 + 1)) as usize;
+                    inputs.resize(len, PlayerInput::IDLE);
+                }
+                for inp in inputs.iter_mut() {
+                    if rng(x) % 4 == 0 {
+                        *inp = random_input(x);
+                    }
+                }
+                let commands = if r % 11 == 0 {
+                    vec![
+                        Command::Join {
+                            slot: 3,
+                            name: "bot3".into(),
+                        },
+                        Command::Leave { slot: 63 },
+                    ]
+                } else {
+                    Vec::new()
+                };
+                ConfirmedFrame {
+                    frame: Frame {
+                        tick: 1000 + i as u64,
+                        inputs: inputs.clone(),
+                        commands,
+                    },
+                    checksum: rng(x) as u32,
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn frames_round_trip_random() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for n in 0..40 {
+            let frames = random_frames(&mut x, n);
+            for (ack, late, lead) in [(0, 0, 0), (u64::MAX, u32::MAX, i32::MIN), (1003, 5, -3)] {
+                let bytes = encode_frames(1000, &frames, ack, late, lead);
+                let got = decode_frames(&bytes).expect("decodes");
+                assert_eq!(got, (1000, frames.clone(), ack, late, lead));
+            }
+        }
+        let bytes = encode_frames(u64::MAX, &[], 0, 0, i32::MAX);
+        assert_eq!(
+            decode_frames(&bytes).expect("decodes"),
+            (u64::MAX, vec![], 0, 0, i32::MAX)
+        );
+    }
+
+    #[test]
+    fn inputs_round_trip_random() {
+        let mut x = 0x1234_5678_9abc_def1u64;
+        for n in [0usize, 1, 2, 8, 63, 64, 65, 129, MAX_INPUTS_PER_MESSAGE] {
+            let mut cur = PlayerInput::IDLE;
+            let inputs: Vec<PlayerInput> = (0..n)
+                .map(|_| {
+                    if rng(&mut x) % 5 == 0 {
+                        cur = random_input(&mut x);
+                    }
+                    cur
+                })
+                .collect();
+            for (ack, first) in [(0, 1), (u64::MAX, 3), (500, 480)] {
+                let bytes = encode_inputs(ack, first, &inputs);
+                assert_eq!(
+                    decode_inputs(&bytes).expect("decodes"),
+                    (ack, first, inputs.clone())
+                );
+            }
+        }
+        // Repeats cost a byte per 64.
+        let same = vec![from_fields([1, 2, 3, 4, 5, 6]); 200];
+        assert_eq!(encode_inputs(10, 11, &same).len(), 1 + 1 + 2 + 7 + 4);
+    }
+
+    #[test]
+    fn hostile_payloads_never_panic() {
+        let mut x = 0xdead_beef_cafe_f00du64;
+        let mut samples = Vec::new();
+        for n in [1usize, 3, 8] {
+            samples.push((true, encode_frames(77, &random_frames(&mut x, n), 80, 1, 2)));
+            let inputs: Vec<_> = (0..n * 3).map(|_| random_input(&mut x)).collect();
+            samples.push((false, encode_inputs(5, 6, &inputs)));
+        }
+        let decode = |frames: bool, b: &[u8]| {
+            if frames {
+                let _ = decode_frames(b);
+            } else {
+                let _ = decode_inputs(b);
+            }
+        };
+        for (frames, bytes) in &samples {
+            for cut in 0..bytes.len() {
+                decode(*frames, &bytes[..cut]);
+            }
+            for i in 0..bytes.len() {
+                for bit in 0..8 {
+                    let mut b = bytes.clone();
+                    b[i] ^= 1 << bit;
+                    decode(*frames, &b);
+                }
+                for v in [0u8, 0x7f, 0x80, 0xff] {
+                    let mut b = bytes.clone();
+                    b[i] = v;
+                    decode(*frames, &b);
+                }
+            }
+        }
+        for _ in 0..20_000 {
+            let n = (rng(&mut x) % 48) as usize;
+            let b: Vec<u8> = (0..n).map(|_| rng(&mut x) as u8).collect();
+            decode(true, &b);
+            decode(false, &b);
+        }
+        // Lies about counts are refused before allocating.
+        assert!(decode_frames(&[1, 0, 0, 0, 0x80, 0x01]).is_err());
+        assert!(decode_inputs(&[1, 0, 0xff, 0xff, 0x03]).is_err());
+        // Overlong and non-canonical varints.
+        assert!(decode_inputs(&[0xff; 11]).is_err());
+        assert!(decode_inputs(&[0x80, 0x00, 0, 0]).is_err());
+    }
+
+    #[test]
+    fn decoded_frames_are_canonical() {
+        // Whatever decodes re-encodes to the same bytes: no hidden alternative forms.
+        let mut x = 0x5555_aaaa_3333_ccccu64;
+        let base = encode_frames(40, &random_frames(&mut x, 6), 41, 0, 1);
+        for i in 0..base.len() {
+            for bit in 0..8 {
+                let mut b = base.clone();
+                b[i] ^= 1 << bit;
+                if let Ok((t, f, a, l, h)) = decode_frames(&b) {
+                    // Command bodies are bincode (varints with their own forms); skip those.
+                    if f.iter().all(|cf| cf.frame.commands.is_empty()) {
+                        assert_eq!(encode_frames(t, &f, a, l, h), b);
+                    }
+                }
+            }
+        }
+    }
+}
