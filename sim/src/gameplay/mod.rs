@@ -1,0 +1,127 @@
+//! The game rules that run inside [`World::step`], in this fixed order each tick:
+//!
+//! 1. commands (join / leave), in world.rs;
+//! 2. players: respawn countdown, status effects, mana regeneration, cooldowns;
+//! 3. player actions in slot order: USE_ITEM, INTERACT (edge-triggered), ATTACK, CAST;
+//! 4. player movement (world.rs), then automatic pickup of ground items;
+//! 5. navigation goals (every decision period) and monsters in id order: status effects,
+//!    AI decision (every 0.5 s, staggered by id), movement, attacks;
+//! 6. projectiles in id order: travel, collision with walls and monsters, explosions;
+//! 7. dead monsters give XP and gold to their last hitter and may drop loot; dead players
+//!    start their respawn countdown;
+//! 8. the descend check.
+//!
+//! Rules we chose where GAME_RULES.md is silent (each documented at its constant):
+//! - **No respawning monsters:** monsters spawn only when a level is generated (at
+//!   `World::new` and on descending). A cleared room stays cleared for the life of the level.
+//! - **XP** of a kill is the monster's rolled XP: template XP x (1 + 0.15 x (level - 1)) x
+//!   rarity multiplier (1 / 1.2 / 1.5 / 2 / 3), computed by `roll_monster`. It goes to the
+//!   player who hit the monster last (also for a kill by burning). Gold: XP / 2 + 1.
+//! - **Death:** a dead player respawns at the level's spawn after 3 s with full HP and
+//!   mana, keeps level, XP and items, and loses 10% of its gold (rounded down).
+//! - **Descending:** when every living player (at least one) stands on the exit stairs or
+//!   a tile next to them, the party descends: depth + 1, difficulty + 0.1, a new level from
+//!   (seed, depth) with new monsters; players are placed at the new spawn.
+//!
+//! Each step of that order lives in its own module: `population.rs` (level contents and
+//! player placement), `players.rs` (upkeep and actions), `spells.rs`, `loot.rs` (pickup,
+//! deaths, drops, XP), `monsters.rs` (navigation goals and AI), `projectiles.rs` and
+//! `descend.rs` (descending and level generation). This file runs them in order.
+
+mod descend;
+mod loot;
+mod monsters;
+mod players;
+mod population;
+mod projectiles;
+mod spells;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use descend::generate_level;
+pub use descend::DIFFICULTY_PER_DEPTH;
+pub use loot::{DROP_PERMILLE, PICKUP_RADIUS, STRONG_DROP_PERMILLE};
+pub use monsters::{
+    CHASE_SPEED_PERMILLE, DECIDE_MS, DETECT_RANGE, FLEE_BELOW_PERMILLE, FLEE_SPEED_PERMILLE,
+    LEASH_RANGE, LOSE_RANGE, MONSTER_ATTACK_COOLDOWN_MS, PATROL_CHANCE_PERMILLE, PATROL_RADIUS,
+    PATROL_SPEED_PERMILLE, RETURN_SPEED_PERMILLE,
+};
+pub use players::{
+    DEATH_GOLD_LOSS_PERCENT, MELEE_COOLDOWN_MS, MELEE_RANGE, RESPAWN_MS, UNEQUIP_BASE,
+};
+pub(crate) use population::spawn_position;
+pub use projectiles::{PROJECTILE_RADIUS, PROJECTILE_SPEED_PX};
+pub use spells::BURN_MS;
+
+use crate::entity::{AiState, Monster};
+use crate::event::Event;
+use crate::input::Frame;
+use crate::player::EntityId;
+use crate::world::World;
+
+fn alloc(next: &mut u32) -> EntityId {
+    let id = EntityId(*next);
+    *next = next.saturating_add(1);
+    id
+}
+
+/// Applies a resolved hit to a monster: damage, event, aggro on the hitter.
+fn hurt_monster(
+    m: &mut Monster,
+    events: &mut Vec<Event>,
+    source: EntityId,
+    slot: u8,
+    amount: i32,
+    crit: bool,
+    evaded: bool,
+) {
+    if evaded {
+        events.push(Event::Evaded {
+            source,
+            target: m.id,
+        });
+        return;
+    }
+    m.hp = m.hp.saturating_sub(amount.max(0));
+    m.last_hitter = Some(slot);
+    if matches!(m.ai, AiState::Idle | AiState::Patrol | AiState::Return) {
+        // Being hit wakes a monster up: it goes for the attacker.
+        m.ai = AiState::Chase;
+        m.target = Some(slot);
+    }
+    events.push(Event::Damage {
+        source,
+        target: m.id,
+        amount,
+        crit,
+    });
+}
+
+impl World {
+    /// Everything after commands: see the module docs for the order.
+    pub(crate) fn run_rules(&mut self, frame: &Frame) {
+        self.players_tick();
+        self.player_actions(frame);
+        let speed = crate::units::per_tick(
+            crate::player::PLAYER_SPEED_PER_SEC,
+            self.state.config.tick_rate,
+        );
+        let map = &self.state.level.map;
+        for (slot, player) in self.state.players.iter_mut().enumerate() {
+            if let Some(player) = player {
+                if player.alive() {
+                    player.apply_movement(map, &frame.input(slot), speed);
+                } else {
+                    player.last_input = frame.input(slot);
+                }
+            }
+        }
+        self.pickups();
+        self.update_nav();
+        self.monsters_tick();
+        self.projectiles_tick();
+        self.reap_monsters();
+        self.reap_players();
+        self.check_descend();
+    }
+}

@@ -1,0 +1,109 @@
+//! Level contents: the monsters and treasure placed when a level is generated, extra
+//! monsters for benchmarks, and where players appear.
+
+use super::alloc;
+use crate::content::{roll_item, roll_monster};
+use crate::entity::{GroundItem, Monster};
+use crate::gen::Level;
+use crate::map::{RoomKind, TileMap};
+use crate::rng::Stream;
+use crate::units::Vec2;
+use crate::world::World;
+
+/// Where the player of `slot` appears: a walkable tile near the spawn, spread by slot so
+/// players do not all stand on the stairs.
+pub(crate) fn spawn_position(level: &Level, slot: usize) -> Vec2 {
+    let (sx, sy) = level.spawn;
+    const OFFSETS: [(i32, i32); 9] = [
+        (0, 0),
+        (1, 0),
+        (-1, 0),
+        (0, 1),
+        (0, -1),
+        (1, 1),
+        (-1, -1),
+        (1, -1),
+        (-1, 1),
+    ];
+    let (dx, dy) = OFFSETS[slot % OFFSETS.len()];
+    if level.map.is_walkable(sx + dx, sy + dy) {
+        Vec2::tile_centre(sx + dx, sy + dy)
+    } else {
+        Vec2::tile_centre(sx, sy)
+    }
+}
+
+/// A random walkable tile of `rect` (8 tries), for placing monsters and items.
+fn random_tile_in(map: &TileMap, rng: &mut Stream, r: &crate::map::Rect) -> Option<Vec2> {
+    for _ in 0..8 {
+        let x = rng.range(r.x, r.x + r.w - 1);
+        let y = rng.range(r.y, r.y + r.h - 1);
+        if map.is_walkable(x, y) {
+            return Some(Vec2::tile_centre(x, y));
+        }
+    }
+    None
+}
+
+impl World {
+    /// Places the level's monsters and treasure (at `World::new` and after descending):
+    /// 1 to 3 monsters in every room but the spawn room, the boss alone in the boss room,
+    /// 1 to 2 items in each treasure room. Draws from the spawn stream only.
+    pub(crate) fn populate(&mut self) {
+        let st = &mut self.state;
+        let genre = st.config.genre;
+        let (depth, diff) = (st.config.depth, st.config.difficulty_permille);
+        for i in 0..st.level.rooms.len() {
+            let room = st.level.rooms[i];
+            let rng = &mut st.streams.spawn;
+            let (count, boss) = match room.kind {
+                RoomKind::Spawn => continue,
+                RoomKind::Boss => (1, true),
+                _ => (rng.range(1, 3), false),
+            };
+            for _ in 0..count {
+                let spec = roll_monster(rng, genre, depth, diff, boss);
+                if let Some(pos) = random_tile_in(&st.level.map, rng, &room.rect) {
+                    let id = alloc(&mut st.next_entity);
+                    st.monsters.push(Monster::from_spec(id, &spec, pos));
+                }
+            }
+            if room.kind == RoomKind::Treasure {
+                for _ in 0..rng.range(1, 2) {
+                    let item = roll_item(rng, genre, depth, diff);
+                    if let Some(pos) = random_tile_in(&st.level.map, rng, &room.rect) {
+                        let id = alloc(&mut st.next_entity);
+                        st.ground_items.push(GroundItem { id, pos, item });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Spawns `n` extra regular monsters on random walkable tiles (for benchmarks and
+    /// stress tests). It changes the state like a command would: every peer must call it
+    /// identically. Returns how many were placed.
+    pub fn spawn_extra_monsters(&mut self, n: u32) -> u32 {
+        let st = &mut self.state;
+        let (w, h) = (st.level.map.width() as i32, st.level.map.height() as i32);
+        let area = crate::map::Rect { x: 0, y: 0, w, h };
+        let mut placed = 0;
+        for _ in 0..n {
+            let rng = &mut st.streams.spawn;
+            let spec = roll_monster(
+                rng,
+                st.config.genre,
+                st.config.depth,
+                st.config.difficulty_permille,
+                false,
+            );
+            let pos = (0..4).find_map(|_| random_tile_in(&st.level.map, rng, &area));
+            if let Some(pos) = pos {
+                let id = alloc(&mut st.next_entity);
+                st.monsters.push(Monster::from_spec(id, &spec, pos));
+                placed += 1;
+            }
+        }
+        placed
+    }
+}
