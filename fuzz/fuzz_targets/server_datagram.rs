@@ -168,11 +168,11 @@ fuzz_target!(|script: Script| {
                 n,
                 input: b,
             } => {
-                // Mostly near the present, sometimes anywhere.
-                let first = if first_tick & 1 == 0 {
-                    server.world().tick().saturating_add(first_tick % 64).max(1)
-                } else {
-                    first_tick
+                // Mostly near the present, sometimes far ahead, sometimes anywhere.
+                let first = match first_tick % 4 {
+                    0 | 1 => server.world().tick().saturating_add(first_tick % 64).max(1),
+                    2 => u64::MAX - (first_tick >> 2) % 1024,
+                    _ => first_tick,
                 };
                 let ack = if ack_tick & 1 == 0 {
                     server.world().tick().saturating_sub(ack_tick % 8)
