@@ -514,9 +514,9 @@ fn admitted_session() -> (venture_net::server::ServerSession, SocketAddr, Durati
 /// garbage margin in release. `Message::validate` only checks `first_tick + len` fits in
 /// u64. Fix belongs to net/ (e.g. `(newest.min(i64::MAX as u64) as i64)
 /// .saturating_sub(current as i64)`, or reject first_tick beyond current + max_input_lead
-/// before computing the margin). Un-ignore once fixed.
+/// before computing the margin). Fixed: inputs beyond the accepted lead no longer reach the
+/// margin arithmetic.
 #[test]
-#[ignore = "open bug in net/src/server.rs (lead margin overflow); see the doc comment"]
 fn regression_inputs_far_future_tick_does_not_overflow_margin() {
     let (mut s, addr, now) = admitted_session();
     let inputs = Message::Inputs {

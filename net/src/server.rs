@@ -795,8 +795,11 @@ impl ServerSession {
                 }
                 // How early this datagram's newest input arrived (negative: late). The
                 // smallest value per tick goes back as the client's lead hint.
-                if !inputs.is_empty() {
-                    let newest = first_tick + inputs.len() as u64 - 1;
+                // Inputs beyond the accepted lead are ignored below; they neither move the
+                // margin nor the loss estimate (and a forged far-future tick cannot
+                // overflow the arithmetic).
+                let newest = first_tick.saturating_add(inputs.len() as u64).saturating_sub(1);
+                if !inputs.is_empty() && newest <= current.saturating_add(max_lead) {
                     c.loss.on_inputs(newest);
                     let margin = newest as i64 - current as i64;
                     c.margin = Some(c.margin.map_or(margin, |m| m.min(margin)));
