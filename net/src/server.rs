@@ -74,7 +74,10 @@ impl Default for ServerConfig {
             min_frame_redundancy: 2,
             chunks_per_tick: 8,
             genre: "fantasy".into(),
-            max_answered_strangers: 1024,
+            // Each answered stranger holds a laminar connection (~1.8 MB) for its idle
+            // timeout: 16 bounds that to ~30 MB under a Hello flood, and still admits a
+            // new player more than once a second.
+            max_answered_strangers: 16,
             stranger_memory: crate::transport::IDLE_TIMEOUT + Duration::from_secs(1),
         }
     }
@@ -798,7 +801,9 @@ impl ServerSession {
                 // Inputs beyond the accepted lead are ignored below; they neither move the
                 // margin nor the loss estimate (and a forged far-future tick cannot
                 // overflow the arithmetic).
-                let newest = first_tick.saturating_add(inputs.len() as u64).saturating_sub(1);
+                let newest = first_tick
+                    .saturating_add(inputs.len() as u64)
+                    .saturating_sub(1);
                 if !inputs.is_empty() && newest <= current.saturating_add(max_lead) {
                     c.loss.on_inputs(newest);
                     let margin = newest as i64 - current as i64;

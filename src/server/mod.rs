@@ -163,6 +163,7 @@ impl ServerApp {
 
         let poll = Poll::new()?;
         udp.register(poll.registry(), UDP)?;
+        udp.set_stranger_gate(venture_net::transport::udp::StrangerGate::default());
         let mut http = HttpServer::new(listener, HttpLimits::default());
         http.register(poll.registry(), HTTP_BASE)
             .map_err(|e| ServerError::Setup(e.to_string()))?;
