@@ -32,6 +32,38 @@ fn addr(i: u32) -> SocketAddr {
     SocketAddr::from(([127, 0, (i >> 8) as u8, i as u8], 40000 + (i % 1000) as u16))
 }
 
+/// Hello, Challenge, Join with `secret`: the server's answer (Welcome or Reject).
+fn handshake(
+    s: &mut ServerSession,
+    who: SocketAddr,
+    name: &str,
+    secret: [u8; 16],
+    now: Duration,
+) -> Option<Message> {
+    s.on_datagram(
+        who,
+        &protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes"),
+        now,
+    );
+    let cookie = s
+        .drain_outgoing()
+        .into_iter()
+        .find_map(|(_, b)| match protocol::decode(&b) {
+            Ok(Message::Challenge { cookie }) => Some(cookie),
+            _ => None,
+        })?;
+    let msg = Message::Join {
+        cookie,
+        name: name.into(),
+        character_secret: secret,
+    };
+    s.on_datagram(who, &protocol::encode(&msg).expect("encodes"), now);
+    s.drain_outgoing()
+        .into_iter()
+        .filter_map(|(_, b)| protocol::decode(&b).ok())
+        .find(|m| matches!(m, Message::Welcome { .. } | Message::Reject { .. }))
+}
+
 #[test]
 fn hello_flood_is_capped_and_recovers() {
     let mut s = session(100);
@@ -136,30 +168,7 @@ fn a_freed_slot_is_reusable_before_the_next_tick() {
         Duration::ZERO,
     );
     let join = |s: &mut ServerSession, who: SocketAddr, name: &str, now: Duration| {
-        s.on_datagram(
-            who,
-            &protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes"),
-            now,
-        );
-        let cookie = s
-            .drain_outgoing()
-            .into_iter()
-            .find_map(|(_, b)| match protocol::decode(&b) {
-                Ok(Message::Challenge { cookie }) => Some(cookie),
-                _ => None,
-            })
-            .expect("challenged");
-        let msg = Message::Join {
-            cookie,
-            name: name.into(),
-            character_secret: [1; 16],
-        };
-        s.on_datagram(who, &protocol::encode(&msg).expect("encodes"), now);
-        s.drain_outgoing()
-            .into_iter()
-            .filter_map(|(_, b)| protocol::decode(&b).ok())
-            .find(|m| matches!(m, Message::Welcome { .. } | Message::Reject { .. }))
-            .expect("answered")
+        handshake(s, who, name, [1; 16], now).expect("answered")
     };
     let t = Duration::from_millis(10);
     assert!(matches!(
@@ -210,33 +219,7 @@ fn character_claims_gate_and_pace_the_restore() {
         },
     );
     let join = |s: &mut ServerSession, who: SocketAddr, secret: [u8; 16]| {
-        s.on_datagram(
-            who,
-            &protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes"),
-            Duration::ZERO,
-        );
-        let cookie = s
-            .drain_outgoing()
-            .into_iter()
-            .find_map(|(_, b)| match protocol::decode(&b) {
-                Ok(Message::Challenge { cookie }) => Some(cookie),
-                _ => None,
-            })
-            .expect("challenged");
-        let msg = Message::Join {
-            cookie,
-            name: "owner".into(),
-            character_secret: secret,
-        };
-        s.on_datagram(
-            who,
-            &protocol::encode(&msg).expect("encodes"),
-            Duration::ZERO,
-        );
-        s.drain_outgoing()
-            .into_iter()
-            .filter_map(|(_, b)| protocol::decode(&b).ok())
-            .find(|m| matches!(m, Message::Welcome { .. } | Message::Reject { .. }))
+        handshake(s, who, "owner", secret, Duration::ZERO)
     };
     assert!(
         matches!(join(&mut s, addr(1), [6; 16]), Some(Message::Reject { .. })),

@@ -10,11 +10,7 @@ use crate::player::{base_stats, equip_slot, Player, EQUIP_SLOTS, INVENTORY_SLOTS
 use crate::stats::{xp_to_next, MAX_LEVEL};
 use serde::{Deserialize, Serialize};
 
-/// Longest item name a saved character may carry (generated names are far shorter).
-pub const MAX_ITEM_NAME: usize = 64;
-/// Largest stat a saved item may carry: far above anything generation makes at depth 1000,
-/// low enough that sums of them cannot overflow.
-pub const MAX_ITEM_STAT: u32 = 1_000_000;
+pub use crate::content::items::{MAX_ITEM_NAME, MAX_ITEM_STAT};
 
 /// What a save keeps of a player.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -48,26 +44,7 @@ impl Character {
             ));
         }
         for item in self.inventory.iter().chain(self.equipment.iter().flatten()) {
-            if item.name.chars().count() > MAX_ITEM_NAME {
-                return Err("an item name is too long".into());
-            }
-            let numbers = [
-                item.damage,
-                item.attack,
-                item.defense,
-                item.magic_power,
-                item.magic_defense,
-                item.heal_hp,
-                item.restore_mana,
-                item.weight,
-                item.value,
-            ];
-            if numbers.iter().any(|&n| n > MAX_ITEM_STAT) {
-                return Err(format!(
-                    "item {:?} has a number over {MAX_ITEM_STAT}",
-                    item.name
-                ));
-            }
+            item.validate()?;
         }
         for (slot, item) in self.equipment.iter().enumerate() {
             if let Some(item) = item {

@@ -50,7 +50,7 @@ fn validate_player(p: &Player, tick_rate: u32) -> Result<(), String> {
         }
     }
     for item in p.inventory.iter().chain(p.equipment.iter().flatten()) {
-        validate_item(item).or_else(|e| bad(&e))?;
+        item.validate().or_else(|e| bad(&e))?;
     }
     if p.mana > MAX_MANA || p.mana_acc >= tick_rate {
         return bad("mana out of range");
@@ -69,22 +69,6 @@ fn validate_player(p: &Player, tick_rate: u32) -> Result<(), String> {
     Ok(())
 }
 
-fn validate_item(item: &crate::content::Item) -> Result<(), String> {
-    let nums = [
-        item.damage,
-        item.attack,
-        item.defense,
-        item.magic_power,
-        item.magic_defense,
-        item.heal_hp,
-        item.restore_mana,
-        item.weight,
-    ];
-    if nums.iter().any(|&v| v > MAX_STAT as u32) {
-        return Err("item numbers out of range".into());
-    }
-    Ok(())
-}
 use std::io::Write;
 
 const MAGIC: &[u8; 4] = b"VSNP";
@@ -336,7 +320,7 @@ impl WorldState {
             if !in_map(g.pos) {
                 return Err(format!("ground item {} outside the map", g.id.0));
             }
-            validate_item(&g.item)?;
+            g.item.validate()?;
         }
         if self.nav.tiles.len() > slots {
             return Err("more navigation goals than players".into());

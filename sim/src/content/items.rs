@@ -51,6 +51,41 @@ pub struct Item {
     pub value: u32,
 }
 
+/// Longest item name accepted from a snapshot or a save (generated names are far shorter).
+pub const MAX_ITEM_NAME: usize = 64;
+/// Largest number an item may carry from a snapshot or a save: far above anything
+/// generation makes at depth 1000, low enough that sums of them cannot overflow.
+pub const MAX_ITEM_STAT: u32 = 1 << 24;
+
+impl Item {
+    /// Bounds on an item that came from outside (a snapshot or a character save).
+    pub fn validate(&self) -> Result<(), String> {
+        if self.name.chars().count() > MAX_ITEM_NAME {
+            return Err(format!(
+                "an item name is longer than {MAX_ITEM_NAME} characters"
+            ));
+        }
+        let numbers = [
+            self.damage,
+            self.attack,
+            self.defense,
+            self.magic_power,
+            self.magic_defense,
+            self.heal_hp,
+            self.restore_mana,
+            self.weight,
+            self.value,
+        ];
+        if numbers.iter().any(|&n| n > MAX_ITEM_STAT) {
+            return Err(format!(
+                "item {:?} has a number over {MAX_ITEM_STAT}",
+                self.name
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// A base item: name, kind, and its stats at depth 0, common, difficulty 0.5.
 /// (name, damage, attack, defense, magic power, magic defense, heal, mana, weight, value)
 type Base = (&'static str, u32, u32, u32, u32, u32, u32, u32, u32, u32);
