@@ -175,6 +175,21 @@ impl TileMap {
         self.tiles.iter().filter(|t| t.is_walkable()).count()
     }
 
+    /// The in-bounds 4-neighbours of tile index `i` (row-major), always in the order east,
+    /// west, south, north: generation and flood fills depend on that order for determinism.
+    pub fn neighbours4(&self, i: usize) -> impl Iterator<Item = usize> {
+        let (w, h) = (self.width as usize, self.height as usize);
+        let (x, y) = (i % w, i / w);
+        [
+            (x + 1 < w).then(|| i + 1),
+            (x > 0).then(|| i - 1),
+            (y + 1 < h).then(|| i + w),
+            (y > 0).then(|| i - w),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// Breadth-first flood fill over walkable tiles (4-neighbourhood) from (x, y).
     /// Returns one flag per tile, row-major.
     pub fn reachable_from(&self, x: i32, y: i32) -> Vec<bool> {
@@ -185,18 +200,14 @@ impl TileMap {
         if !self.tiles[start].is_walkable() {
             return seen;
         }
-        let w = self.width as usize;
         let mut queue = std::collections::VecDeque::new();
         seen[start] = true;
         queue.push_back(start);
         while let Some(i) = queue.pop_front() {
-            let (cx, cy) = ((i % w) as i32, (i / w) as i32);
-            for (nx, ny) in [(cx + 1, cy), (cx - 1, cy), (cx, cy + 1), (cx, cy - 1)] {
-                if let Some(n) = self.index(nx, ny) {
-                    if !seen[n] && self.tiles[n].is_walkable() {
-                        seen[n] = true;
-                        queue.push_back(n);
-                    }
+            for n in self.neighbours4(i) {
+                if !seen[n] && self.tiles[n].is_walkable() {
+                    seen[n] = true;
+                    queue.push_back(n);
                 }
             }
         }

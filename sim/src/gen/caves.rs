@@ -137,14 +137,7 @@ pub(crate) fn fill_small_regions(map: &mut TileMap, min: usize) {
         stack.push(start);
         while let Some(i) = stack.pop() {
             region.push(i);
-            let (x, y) = (i % w, i / w);
-            let nbs = [
-                (x + 1 < w).then(|| i + 1),
-                (x > 0).then(|| i - 1),
-                (y + 1 < h).then(|| i + w),
-                (y > 0).then(|| i - w),
-            ];
-            for nb in nbs.into_iter().flatten() {
+            for nb in map.neighbours4(i) {
                 if !seen[nb] && map.tiles()[nb].is_walkable() {
                     seen[nb] = true;
                     stack.push(nb);

@@ -167,14 +167,7 @@ pub(crate) fn connect_all(map: &mut TileMap, spawn: (i32, i32), carve: Tile) -> 
         connected[idx] = true;
         stack.push(idx);
         while let Some(i) = stack.pop() {
-            let (x, y) = (i % w, i / w);
-            let nbs = [
-                (x + 1 < w).then(|| i + 1),
-                (x > 0).then(|| i - 1),
-                (y + 1 < h).then(|| i + w),
-                (y > 0).then(|| i - w),
-            ];
-            for nb in nbs.into_iter().flatten() {
+            for nb in map.neighbours4(i) {
                 if !connected[nb] && map.tiles()[nb].is_walkable() {
                     connected[nb] = true;
                     stack.push(nb);
@@ -197,14 +190,7 @@ pub(crate) fn distances(map: &TileMap, from: (i32, i32)) -> Vec<u32> {
     let mut q = VecDeque::new();
     q.push_back(start);
     while let Some(i) = q.pop_front() {
-        let (x, y) = (i % w, i / w);
-        let nbs = [
-            (x + 1 < w).then(|| i + 1),
-            (x > 0).then(|| i - 1),
-            (y + 1 < h).then(|| i + w),
-            (y > 0).then(|| i - w),
-        ];
-        for nb in nbs.into_iter().flatten() {
+        for nb in map.neighbours4(i) {
             if dist[nb] == u32::MAX && map.tiles()[nb].is_walkable() {
                 dist[nb] = dist[i] + 1;
                 q.push_back(nb);
