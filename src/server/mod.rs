@@ -85,6 +85,8 @@ pub struct ServerApp {
     health: Health,
     last_stats: ServerStats,
     last_socket: venture_net::transport::SocketStats,
+    http_refused_seen: u64,
+    http_cap_logged: bool,
     local_addr: SocketAddr,
     files: persist::WorldFiles,
     recorder: Option<persist::Recorder>,
@@ -222,6 +224,8 @@ impl ServerApp {
             },
             last_stats: ServerStats::default(),
             last_socket: Default::default(),
+            http_refused_seen: 0,
+            http_cap_logged: false,
             local_addr,
             files,
             recorder,
@@ -456,6 +460,21 @@ impl ServerApp {
     }
 
     fn sync_metrics(&mut self) {
+        // The HTTP connection cap: counted on every refusal, logged once per episode.
+        let refused = self.http.counters().rejected_over_cap;
+        if refused > self.http_refused_seen {
+            self.metrics
+                .cap_hits
+                .get_or_create(&[("cap", "http_connections")])
+                .inc_by(refused - self.http_refused_seen);
+            if !self.http_cap_logged {
+                self.http_cap_logged = true;
+                log::warn!(target: "venture::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; new connections are refused until some close");
+            }
+            self.http_refused_seen = refused;
+        } else if self.http.open_connections() < self.http.limits().max_connections / 2 {
+            self.http_cap_logged = false;
+        }
         let s = self.driver.session.stats();
         let p = self.last_stats;
         // Datagrams and bytes are counted at the socket: laminar drops some (wrong framing)

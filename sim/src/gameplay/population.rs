@@ -35,14 +35,30 @@ pub(crate) fn spawn_position(level: &Level, slot: usize) -> Vec2 {
 
 /// A random walkable tile of `rect` (8 tries), for placing monsters and items.
 fn random_tile_in(map: &TileMap, rng: &mut Stream, r: &crate::map::Rect) -> Option<Vec2> {
+    random_tile_avoiding(map, rng, r, None)
+}
+
+/// A random walkable tile of `rect` outside `avoid` (8 tries); if those all miss (a cave
+/// area that is mostly rock), the first such tile in row order, so a room never goes
+/// without its monsters (or a boss room without its boss). The scan draws nothing.
+fn random_tile_avoiding(
+    map: &TileMap,
+    rng: &mut Stream,
+    r: &crate::map::Rect,
+    avoid: Option<&crate::map::Rect>,
+) -> Option<Vec2> {
+    let ok = |x: i32, y: i32| map.is_walkable(x, y) && !avoid.is_some_and(|a| a.contains(x, y));
     for _ in 0..8 {
         let x = rng.range(r.x, r.x + r.w - 1);
         let y = rng.range(r.y, r.y + r.h - 1);
-        if map.is_walkable(x, y) {
+        if ok(x, y) {
             return Some(Vec2::tile_centre(x, y));
         }
     }
-    None
+    (r.y..r.y + r.h)
+        .flat_map(|y| (r.x..r.x + r.w).map(move |x| (x, y)))
+        .find(|&(x, y)| ok(x, y))
+        .map(|(x, y)| Vec2::tile_centre(x, y))
 }
 
 impl World {
@@ -63,7 +79,16 @@ impl World {
             };
             for _ in 0..count {
                 let spec = roll_monster(rng, genre, depth, diff, boss);
-                if let Some(pos) = random_tile_in(&st.level.map, rng, &room.rect) {
+                // Room-less generators' areas may overlap the spawn area: keep monsters out.
+                let spawn_area = st
+                    .level
+                    .rooms
+                    .first()
+                    .filter(|r| r.kind == RoomKind::Spawn)
+                    .map(|r| r.rect);
+                if let Some(pos) =
+                    random_tile_avoiding(&st.level.map, rng, &room.rect, spawn_area.as_ref())
+                {
                     let id = alloc(&mut st.next_entity);
                     st.monsters.push(Monster::from_spec(id, &spec, pos));
                 }
