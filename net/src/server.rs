@@ -53,7 +53,7 @@ pub struct ServerConfig {
     pub chunks_per_tick: usize,
     /// Genre name announced in `Welcome`.
     pub genre: String,
-    /// Most not-yet-admitted addresses answered within `stranger_memory`. Answering
+    /// Most distinct not-yet-admitted addresses answered within `stranger_memory`. Answering
     /// anyone makes laminar keep a connection for that address until its idle timeout, so
     /// past this many the server stops answering Hellos until old answers age out: a Hello
     /// flood from many addresses cannot grow memory.
@@ -362,8 +362,8 @@ pub struct ServerSession {
     claims: BTreeMap<String, CharacterClaim>,
     /// Restore commands waiting to enter frames, a few per tick (see `RESTORE_PER_TICK`).
     restore_queue: VecDeque<Command>,
-    /// When each recent answer to a stranger was sent (oldest first).
-    answered_strangers: VecDeque<Duration>,
+    /// Strangers answered recently: when each address was last answered, and the address.
+    answered_strangers: VecDeque<(Duration, SocketAddr)>,
     stranger_cap_hit: bool,
 }
 
@@ -482,13 +482,17 @@ impl ServerSession {
     }
 
     /// Whether another stranger may be answered now (and if so, counts the answer).
-    fn may_answer_stranger(&mut self, now: Duration) -> bool {
-        while self
-            .answered_strangers
-            .front()
-            .is_some_and(|&t| now.saturating_sub(t) > self.config.stranger_memory)
-        {
-            self.answered_strangers.pop_front();
+    fn may_answer_stranger(&mut self, addr: SocketAddr, now: Duration) -> bool {
+        let memory = self.config.stranger_memory;
+        // laminar keeps one connection per address until it has been idle for its
+        // timeout, so what is bounded is distinct addresses answered recently; answering
+        // the same address again (a client re-sending its Hello over a long link) costs
+        // nothing new and refreshes its entry.
+        self.answered_strangers
+            .retain(|(t, _)| now.saturating_sub(*t) <= memory);
+        if let Some(entry) = self.answered_strangers.iter_mut().find(|(_, a)| *a == addr) {
+            entry.0 = now;
+            return true;
         }
         if self.answered_strangers.len() >= self.config.max_answered_strangers {
             self.stats.hellos_dropped += 1;
@@ -503,7 +507,7 @@ impl ServerSession {
         if self.answered_strangers.len() < self.config.max_answered_strangers * 3 / 4 {
             self.stranger_cap_hit = false;
         }
-        self.answered_strangers.push_back(now);
+        self.answered_strangers.push_back((now, addr));
         true
     }
 
@@ -548,7 +552,7 @@ impl ServerSession {
     /// datagram it answers (no amplification) and the stranger budget allows it.
     fn reply_bounded(&mut self, addr: SocketAddr, received: usize, msg: &Message, now: Duration) {
         match protocol::encode_bounded(msg) {
-            Ok(bytes) if bytes.len() <= received && self.may_answer_stranger(now) => {
+            Ok(bytes) if bytes.len() <= received && self.may_answer_stranger(addr, now) => {
                 self.stats.datagrams_out += 1;
                 self.stats.bytes_out += bytes.len() as u64;
                 self.outgoing.push((addr, bytes));

@@ -246,3 +246,24 @@ fn character_claims_gate_and_pace_the_restore() {
     }
     assert_eq!(restored, 10);
 }
+
+/// The stranger cap counts addresses, not answers: a client re-sending its Hello many times
+/// over a long link does not use up the budget for everyone else.
+#[test]
+fn repeated_hellos_from_one_address_do_not_exhaust_the_cap() {
+    let mut s = session(4);
+    let hello = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
+    for i in 0..100 {
+        s.on_datagram(addr(1), &hello, Duration::from_millis(250 * i));
+    }
+    assert_eq!(
+        s.drain_outgoing().len(),
+        100,
+        "the same stranger is answered every time"
+    );
+    for i in 2..5 {
+        s.on_datagram(addr(i), &hello, Duration::from_secs(25));
+    }
+    assert_eq!(s.drain_outgoing().len(), 3, "others still get answers");
+    assert_eq!(s.stats().hellos_dropped, 0);
+}
