@@ -125,3 +125,34 @@ impl World {
         self.check_descend();
     }
 }
+
+/// Applies one status-effect pulse of `delta` HP (damage over time or regeneration) and
+/// reports damage as an event from no source. Healing never lifts HP above `max`; damage
+/// never lifts it either (an HP above a lowered maximum stays until hurt). Players stop at
+/// 0 (`floor_at_zero`); monsters may go below, which is how their death is seen.
+pub(crate) fn pulse_hp(
+    hp: &mut i32,
+    delta: i32,
+    max: i32,
+    floor_at_zero: bool,
+    target: EntityId,
+    events: &mut Vec<Event>,
+) {
+    let before = *hp;
+    let raised = hp.saturating_add(delta);
+    *hp = if floor_at_zero {
+        raised.clamp(0, max.max(before))
+    } else {
+        raised.min(max.max(before))
+    };
+    if delta < 0 {
+        events.push(Event::Damage {
+            source: EntityId(0),
+            target,
+            amount: before - *hp,
+            crit: false,
+        });
+    } else {
+        *hp = (*hp).min(max);
+    }
+}

@@ -7,7 +7,6 @@ use crate::event::Event;
 use crate::map::TileMap;
 use crate::movement::{move_body, BODY_HALF};
 use crate::nav::NavGoals;
-use crate::player::EntityId;
 use crate::rng::Stream;
 use crate::status;
 use crate::units::{isqrt, px, scale_to_length, ticks_from_millis, Vec2, SUB};
@@ -92,19 +91,8 @@ impl World {
             if !m.statuses.is_empty() {
                 let d = status::tick(&mut m.statuses, rate);
                 if d != 0 {
-                    let before = m.hp;
                     let max = m.max_hp(genre);
-                    m.hp = m.hp.saturating_add(d).min(max.max(before));
-                    if d < 0 {
-                        self.events.push(Event::Damage {
-                            source: EntityId(0),
-                            target: m.id,
-                            amount: before - m.hp,
-                            crit: false,
-                        });
-                    } else {
-                        m.hp = m.hp.min(max);
-                    }
+                    super::pulse_hp(&mut m.hp, d, max, false, m.id, &mut self.events);
                     if !m.alive() {
                         continue;
                     }

@@ -7,7 +7,7 @@ use crate::combat::{resolve, Hit};
 use crate::content::SPELLBOOK_LEN;
 use crate::event::Event;
 use crate::input::{buttons, Frame, PlayerInput};
-use crate::player::{equip_slot, EntityId, Player, INVENTORY_SLOTS, MANA_REGEN_PER_SEC, MAX_MANA};
+use crate::player::{equip_slot, Player, INVENTORY_SLOTS, MANA_REGEN_PER_SEC, MAX_MANA};
 use crate::status;
 use crate::units::{px, ticks_from_millis};
 use crate::world::World;
@@ -68,18 +68,7 @@ impl World {
             let dhp = status::tick(&mut p.statuses, rate);
             if dhp != 0 {
                 let max = p.stats().max_hp;
-                let before = p.hp;
-                p.hp = p.hp.saturating_add(dhp).clamp(0, max.max(before));
-                if dhp < 0 {
-                    self.events.push(Event::Damage {
-                        source: EntityId(0),
-                        target: p.id,
-                        amount: before - p.hp,
-                        crit: false,
-                    });
-                } else {
-                    p.hp = p.hp.min(max);
-                }
+                super::pulse_hp(&mut p.hp, dhp, max, true, p.id, &mut self.events);
             }
             if p.mana < MAX_MANA {
                 p.mana_acc = p.mana_acc.saturating_add(MANA_REGEN_PER_SEC);
