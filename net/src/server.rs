@@ -620,10 +620,7 @@ impl ServerSession {
                     .extend(restore.into_iter().map(|c| c.for_slot(slot)));
             }
             // Anything else from a stranger is noise (a client we already dropped, or junk).
-            other => self.invalid(
-                addr,
-                format!("{} from an unadmitted address", message_name(&other)),
-            ),
+            other => self.invalid(addr, format!("{} from an unadmitted address", other.kind())),
         }
     }
 
@@ -888,7 +885,7 @@ impl ServerSession {
             other => {
                 let addr = c.addr;
                 let _ = len;
-                self.invalid(addr, format!("{} from a client", message_name(&other)));
+                self.invalid(addr, format!("{} from a client", other.kind()));
             }
         }
     }
@@ -1158,25 +1155,6 @@ fn shrink_frames(msg: Message) -> Message {
             first_tick += 1;
         },
         other => other,
-    }
-}
-
-fn message_name(m: &Message) -> &'static str {
-    match m {
-        Message::Hello { .. } => "Hello",
-        Message::Join { .. } => "Join",
-        Message::Inputs { .. } => "Inputs",
-        Message::SnapshotRequest { .. } => "SnapshotRequest",
-        Message::SnapshotChunkAck { .. } => "SnapshotChunkAck",
-        Message::Leave => "Leave",
-        Message::Ping { .. } => "Ping",
-        Message::Challenge { .. } => "Challenge",
-        Message::Welcome { .. } => "Welcome",
-        Message::Reject { .. } => "Reject",
-        Message::Frames { .. } => "Frames",
-        Message::SnapshotChunk { .. } => "SnapshotChunk",
-        Message::Pong { .. } => "Pong",
-        Message::ShuttingDown => "ShuttingDown",
     }
 }
 
