@@ -10,7 +10,8 @@ use crate::input::Frame;
 use crate::world::{StepError, World};
 use std::collections::VecDeque;
 
-/// Default prediction window: 100 ticks is 5 s at 20 Hz, the product's latency promise.
+/// Default prediction window: 100 ticks is 5 s at 20 Hz. Network clients size their
+/// window from the round trip instead (`set_window`).
 pub const DEFAULT_WINDOW: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -84,6 +85,12 @@ impl Rollback {
 
     pub fn window(&self) -> usize {
         self.window
+    }
+
+    /// Changes the window (at least 1). Shrinking it below [`pending`](Self::pending) drops
+    /// nothing: `advance` refuses until confirmations bring the count under it.
+    pub fn set_window(&mut self, window: usize) {
+        self.window = window.max(1);
     }
 
     /// The predicted frame for `tick`, if it is in flight.

@@ -1,6 +1,7 @@
 //! venture-client: a headless client that joins a server and plays with a bot.
 //! Exit codes: 0 when no desync happened, 1 after a desync, 2 for invalid arguments,
-//! 3 when the server could not be reached or refused us.
+//! 3 when the server could not be reached or refused us, or was lost and did not come back
+//! within `--reconnect-for`.
 
 use std::process::ExitCode;
 
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
         Ok(outcome) => {
             if outcome.desynced {
                 ExitCode::from(1)
-            } else if outcome.connect_failure.is_some() {
+            } else if outcome.connect_failure.is_some() || outcome.server_lost.is_some() {
                 ExitCode::from(3)
             } else {
                 ExitCode::SUCCESS

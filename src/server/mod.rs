@@ -94,6 +94,14 @@ pub struct ServerApp {
     save_requested: bool,
     characters: characters::Characters,
     agones: Option<crate::agones::AgonesClient>,
+    /// `venture_input_substitutions_total{slot}` and the per-slot totals last exported.
+    substitutions: (
+        prometheus_client::metrics::family::Family<
+            crate::metrics::SlotLabel,
+            prometheus_client::metrics::counter::Counter,
+        >,
+        Vec<u64>,
+    ),
 }
 
 impl ServerApp {
@@ -195,7 +203,8 @@ impl ServerApp {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
         let driver = ServerDriver::new(udp, session, epoch);
-        let metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let substitutions = (metrics.register_input_substitutions(), Vec::new());
         let config_autosave = config.autosave;
         log::info!(
             target: "venture::server",
@@ -233,6 +242,7 @@ impl ServerApp {
             save_requested: false,
             characters,
             agones,
+            substitutions,
         })
     }
 
@@ -505,6 +515,25 @@ impl ServerApp {
             .late_inputs
             .inc_by(s.late_inputs - p.late_inputs);
         self.last_stats = s;
+        let totals = self.driver.session.substitutions_by_slot();
+        let (family, exported) = &mut self.substitutions;
+        if exported.len() != totals.len() {
+            // Every slot visible at 0 from the start, so rates work from the first scrape.
+            exported.resize(totals.len(), 0);
+            for slot in 0..totals.len() {
+                family
+                    .get_or_create(&[("slot", slot.to_string())])
+                    .inc_by(0);
+            }
+        }
+        for (slot, (&now, seen)) in totals.iter().zip(exported.iter_mut()).enumerate() {
+            if now > *seen {
+                family
+                    .get_or_create(&[("slot", slot.to_string())])
+                    .inc_by(now - *seen);
+                *seen = now;
+            }
+        }
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
         let syncing = self.driver.session.syncing_count() as u64;
