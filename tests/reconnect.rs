@@ -363,7 +363,13 @@ impl Drop for Relay {
 
 /// One client through the relay for `secs`; returns (on time, substituted) counted by the
 /// server between `warm` after the client joined and the end.
-fn through_relay(rtt: Duration, jitter: Duration, warm: Duration, secs: u64) -> (u64, u64) {
+fn through_relay(
+    rtt: Duration,
+    jitter: Duration,
+    warm: Duration,
+    secs: u64,
+    bot: &str,
+) -> (u64, u64) {
     let dir = TempDir::new("relay");
     let (_server, port) = start_server(dir.path(), &["-seed", "3"], &[]);
     let server: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
@@ -378,7 +384,7 @@ fn through_relay(rtt: Duration, jitter: Duration, warm: Duration, secs: u64) -> 
             "--name",
             "far",
             "--bot",
-            "random",
+            bot,
             "--duration",
             &secs.to_string(),
             "--status-every",
@@ -430,6 +436,7 @@ fn a_far_player_at_2_s_gets_its_own_inputs_in() {
         Duration::from_millis(100),
         Duration::from_secs(8),
         45,
+        "random",
     );
     eprintln!(
         "2 s RTT, 5% loss, 100 ms jitter: {sub} of {} substituted",
@@ -446,6 +453,11 @@ fn a_far_player_at_5_s_gets_its_own_inputs_in() {
         Duration::from_millis(200),
         Duration::from_secs(12),
         58,
+        // Inputs that change every few ticks make every substitution a misprediction, and
+        // each costs re-simulating the whole 5 s window: a debug build on a loaded machine
+        // then falls behind real time. The explorer changes course rarely; substitutions
+        // are counted by the server all the same.
+        "explore",
     );
     eprintln!(
         "5 s RTT, 5% loss, 200 ms jitter: {sub} of {} substituted",

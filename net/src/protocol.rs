@@ -39,8 +39,11 @@ pub const MAGIC: [u8; 2] = *b"VN";
 pub const PROTOCOL_VERSION: u16 = 3;
 
 /// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 3): a
-/// hint is a measurement of one tick's arrivals, never a repeat of an older one.
-pub const NO_LEAD_HINT: i32 = i32::MIN;
+/// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the
+/// most negative value whose zigzag varint is one byte (`i32::MIN` would cost 4 more bytes
+/// in every such datagram); a real hint of exactly -64 (inputs 64 ticks late) is then read
+/// as "none", which costs the client one sample of a run that moves by a tick per tick.
+pub const NO_LEAD_HINT: i32 = -64;
 /// Bytes of header before the encoded message.
 pub const HEADER_LEN: usize = 4;
 /// Largest datagram we send or accept (header included).

@@ -1136,9 +1136,7 @@ impl ServerSession {
             // A hint is this tick's measurement only: repeating an old one would tell a
             // client whose inputs stopped arriving that they still arrive.
             c.last_margin = match c.margin.take() {
-                Some(m) => {
-                    m.clamp(i64::from(protocol::NO_LEAD_HINT) + 1, i64::from(i32::MAX)) as i32
-                }
+                Some(m) => m.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
                 None => protocol::NO_LEAD_HINT,
             };
             // Normally the newest frames, each repeated in `repeats` consecutive datagrams
