@@ -40,6 +40,14 @@ pub type BuildLabels = [(&'static str, String); 2];
 /// The label set of per-player series: the slot number.
 pub type SlotLabel = [(&'static str, u8); 1];
 
+/// Reasons the server reports to [`Metrics::invalid_datagram`]: dropped by the transport
+/// (not laminar framing), undecodable or out of place, wrong version.
+pub const INVALID_REASONS: [&str; 3] = ["transport", "protocol", "version"];
+
+/// Caps reported to [`Metrics::cap_hits`]: the session's stranger table and the HTTP
+/// connection table.
+pub const KNOWN_CAPS: [&str; 2] = ["answered_strangers", "http_connections"];
+
 /// Resync reasons for [`Metrics::resyncs`] (a join's first snapshot is not a resync).
 pub const RESYNC_REASONS: [&str; 2] = ["desync", "fell_behind"];
 
@@ -192,6 +200,9 @@ impl Metrics {
             "Datagrams dropped as invalid, by reason",
             invalid_datagrams.clone(),
         );
+        for reason in INVALID_REASONS {
+            let _ = invalid_datagrams.get_or_create(&[("reason", reason)]);
+        }
         let late_inputs = Counter::default();
         registry.register(
             "late_inputs",
@@ -230,6 +241,10 @@ impl Metrics {
             "Times a bounded table or queue refused an entry, by cap",
             cap_hits.clone(),
         );
+        // The caps known today, visible at 0 (others appear when first hit).
+        for cap in KNOWN_CAPS {
+            let _ = cap_hits.get_or_create(&[("cap", cap)]);
+        }
         let build_info = Family::<BuildLabels, Gauge>::default();
         registry.register(
             "build_info",
