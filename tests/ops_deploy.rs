@@ -1,6 +1,11 @@
 //! The deployment files in `deploy/` parse and say what docs/DEPLOYMENT.md promises:
 //! YAML files are parsed with serde_norway (every document), the systemd unit and the
-//! Dockerfile are checked line by line. Nothing here needs Docker or a cluster.
+//! Dockerfile are checked line by line. Then the tools that run them check them: promtool
+//! (Prometheus config, rules and rule unit tests), `systemd-analyze verify` (the unit, in a
+//! scratch root with the binary at its path), kubernetes-validate (the Kubernetes
+//! manifests and the Agones pod template, against the bundled Kubernetes schemas,
+//! offline), and a structural test of the fields Agones requires. Nothing here needs
+//! Docker or a cluster.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -331,4 +336,302 @@ fn dockerfile_is_multi_stage_non_root_and_exposes_udp_and_tcp() {
             .any(|l| l.trim() == "target/" || l.trim() == "target"),
         "{ignore}"
     );
+}
+
+// ---- Checked by the tools that run them ------------------------------------------------
+// A tool that is missing skips its test with a message, except under CI=true, where
+// .ci/run installs it (Debian's prometheus and systemd packages, kubernetes-validate from
+// PyPI) and a missing tool is a failure.
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `name` from the environment variable `var`, else from PATH, else from `fallbacks`.
+fn find_tool(name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .chain(fallbacks.iter().cloned())
+        .find(|p| p.is_file())
+}
+
+/// The tool, or `None` after printing why the test is skipped (panics in CI).
+fn tool_or_skip(test: &str, name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    let found = find_tool(name, var, fallbacks);
+    if found.is_none() {
+        let msg = format!("{name} not found (set {var}, or see .ci/run for the install)");
+        assert!(!in_ci(), "{test}: {msg}: required in CI");
+        eprintln!("SKIPPED {test}: {msg}");
+    }
+    found
+}
+
+/// Runs a command: (success, stdout + stderr).
+fn run(cmd: &mut std::process::Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(tag: &str) -> Scratch {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let dir =
+            std::env::temp_dir().join(format!("venture-{tag}-{}-{nanos}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+#[test]
+fn prometheus_config_and_rules_pass_promtool() {
+    let Some(promtool) = tool_or_skip(
+        "prometheus_config_and_rules_pass_promtool",
+        "promtool",
+        "VENTURE_PROMTOOL",
+        &[],
+    ) else {
+        return;
+    };
+    let dir = root().join("deploy/prometheus");
+    for args in [
+        &["check", "config", "prometheus.yml"][..],
+        &["check", "rules", "venture.rules.yml"],
+        &["test", "rules", "venture.rules.test.yml"],
+    ] {
+        let (ok, out) = run(std::process::Command::new(&promtool)
+            .args(args)
+            .current_dir(&dir));
+        assert!(ok, "promtool {args:?} failed:\n{out}");
+        assert!(out.contains("SUCCESS"), "promtool {args:?}:\n{out}");
+    }
+}
+
+/// The unit's units directory of the systemd package, copied into a scratch root so
+/// `systemd-analyze --root` finds `sysinit.target` and friends.
+fn systemd_units_dir() -> Option<PathBuf> {
+    ["/usr/lib/systemd/system", "/lib/systemd/system"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("sysinit.target").exists())
+}
+
+#[test]
+fn systemd_unit_passes_systemd_analyze_verify() {
+    let test = "systemd_unit_passes_systemd_analyze_verify";
+    let Some(analyze) = tool_or_skip(test, "systemd-analyze", "VENTURE_SYSTEMD_ANALYZE", &[])
+    else {
+        return;
+    };
+    let Some(units) = systemd_units_dir() else {
+        assert!(!in_ci(), "{test}: no systemd unit directory");
+        eprintln!("SKIPPED {test}: no systemd unit directory (install Debian's systemd)");
+        return;
+    };
+    // A scratch root: the systemd package's units, our unit, and the binary at the unit's
+    // ExecStart path. `verify` loads the unit and its dependencies there and checks that
+    // the command is executable; any warning (unknown key, bad value) counts as failure.
+    let scratch = Scratch::new("systemd-root");
+    let r = &scratch.0;
+    fs::create_dir_all(r.join("usr/lib/systemd")).unwrap();
+    let (ok, out) = run(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&units)
+        .arg(r.join("usr/lib/systemd/system")));
+    assert!(ok, "copy units: {out}");
+    fs::create_dir_all(r.join("etc/systemd/system")).unwrap();
+    fs::copy(
+        root().join("deploy/venture-server.service"),
+        r.join("etc/systemd/system/venture-server.service"),
+    )
+    .unwrap();
+    let verify = || {
+        run(std::process::Command::new(&analyze)
+            .arg("verify")
+            .arg(format!("--root={}", r.display()))
+            .arg("venture-server.service"))
+    };
+    // Without the binary the tool must object: it really checks ExecStart.
+    let (ok, out) = verify();
+    assert!(
+        !ok && out.contains("/opt/venture/venture-server"),
+        "verify without the binary: {ok} {out}"
+    );
+    fs::create_dir_all(r.join("opt/venture")).unwrap();
+    fs::copy(
+        env!("CARGO_BIN_EXE_venture-server"),
+        r.join("opt/venture/venture-server"),
+    )
+    .unwrap();
+    let (ok, out) = verify();
+    assert!(ok, "systemd-analyze verify failed:\n{out}");
+    assert!(
+        out.trim().is_empty(),
+        "systemd-analyze verify warned:\n{out}"
+    );
+}
+
+fn kubernetes_validate(test: &str) -> Option<PathBuf> {
+    tool_or_skip(
+        test,
+        "kubernetes-validate",
+        "VENTURE_KUBERNETES_VALIDATE",
+        &[root().join("target/ci-venv/bin/kubernetes-validate")],
+    )
+}
+
+/// `kubernetes-validate --strict` (offline, with the schemas it bundles) on some files.
+fn validate(tool: &Path, files: &[PathBuf]) -> (bool, String) {
+    run(std::process::Command::new(tool).arg("--strict").args(files))
+}
+
+#[test]
+fn kubernetes_manifests_pass_schema_validation() {
+    let test = "kubernetes_manifests_pass_schema_validation";
+    let Some(tool) = kubernetes_validate(test) else {
+        return;
+    };
+    let files = [
+        root().join("deploy/k8s/deployment.yaml"),
+        root().join("deploy/k8s/service.yaml"),
+    ];
+    let (ok, out) = validate(&tool, &files);
+    assert!(ok, "kubernetes-validate failed:\n{out}");
+    for f in ["deployment.yaml", "service.yaml"] {
+        assert!(
+            out.lines().any(|l| l.contains(f) && l.contains("passed")),
+            "{f} not validated:\n{out}"
+        );
+    }
+    assert!(!out.contains("WARN"), "{out}");
+
+    // The validator does reject what Kubernetes would: an unknown container field.
+    let scratch = Scratch::new("k8s-bad");
+    let mut dep = docs("deploy/k8s/deployment.yaml").remove(0);
+    dep["spec"]["template"]["spec"]["containers"][0]
+        .as_mapping_mut()
+        .unwrap()
+        .insert(Value::from("livenesProbe"), Value::from("typo"));
+    let bad = scratch.0.join("bad.yaml");
+    fs::write(&bad, serde_norway::to_string(&dep).unwrap()).unwrap();
+    let (ok, out) = validate(&tool, &[bad]);
+    assert!(!ok, "a misspelt field passed validation:\n{out}");
+}
+
+#[test]
+fn agones_pod_template_passes_schema_validation() {
+    // No validator here knows Agones' CRDs; the pod template inside the Fleet is a plain
+    // Kubernetes PodTemplateSpec, so it is validated as one (wrapped in a PodTemplate).
+    // agones_fleet_fields_agones_requires covers the Agones-specific fields.
+    let test = "agones_pod_template_passes_schema_validation";
+    let Some(tool) = kubernetes_validate(test) else {
+        return;
+    };
+    let fleet = docs("deploy/agones/fleet.yaml")
+        .into_iter()
+        .find(|d| d["kind"] == "Fleet")
+        .expect("Fleet");
+    let pod_template = fleet["spec"]["template"]["spec"]["template"].clone();
+    let wrapped: Value = serde_norway::from_str(&format!(
+        "apiVersion: v1\nkind: PodTemplate\nmetadata:\n  name: venture-gameserver\ntemplate: {}",
+        serde_json::to_string(&pod_template).unwrap()
+    ))
+    .unwrap();
+    let scratch = Scratch::new("agones-pod");
+    let file = scratch.0.join("pod-template.yaml");
+    fs::write(&file, serde_norway::to_string(&wrapped).unwrap()).unwrap();
+    let (ok, out) = validate(&tool, &[file]);
+    assert!(ok, "the Fleet's pod template failed validation:\n{out}");
+    assert!(out.contains("passed"), "{out}");
+}
+
+#[test]
+fn agones_fleet_fields_agones_requires() {
+    // What Agones' admission webhook checks on a Fleet and FleetAutoscaler
+    // (agones.dev/v1 GameServerSpec validation), asserted structurally.
+    let d = docs("deploy/agones/fleet.yaml");
+    let fleet = d.iter().find(|x| x["kind"] == "Fleet").expect("Fleet");
+    assert!(at(fleet, "metadata.name")
+        .as_str()
+        .is_some_and(|n| !n.is_empty()));
+    assert!(at(fleet, "spec.replicas").as_u64().is_some());
+    assert!(["Packed", "Distributed"].contains(&s(fleet, "spec.scheduling")));
+    assert!(["RollingUpdate", "Recreate"].contains(&s(fleet, "spec.strategy.type")));
+    let gs = at(fleet, "spec.template.spec");
+    let ports = at(gs, "ports").as_sequence().expect("ports");
+    assert!(!ports.is_empty());
+    let mut names = std::collections::BTreeSet::new();
+    for p in ports {
+        assert!(names.insert(s(p, "name")), "port names must be unique");
+        let policy = s(p, "portPolicy");
+        assert!(
+            ["Dynamic", "Static", "Passthrough", "None"].contains(&policy),
+            "{policy}"
+        );
+        assert!(["UDP", "TCP", "TCPUDP"].contains(&s(p, "protocol")));
+        let cp = at(p, "containerPort").as_u64().expect("containerPort");
+        assert!((1..=65535).contains(&cp));
+        if policy == "Static" {
+            assert!(p.get("hostPort").is_some(), "Static needs hostPort");
+        } else {
+            assert!(
+                p.get("hostPort").is_none(),
+                "{policy} must not set hostPort"
+            );
+        }
+    }
+    let containers = at(gs, "template.spec.containers").as_sequence().unwrap();
+    // With several containers, spec.container must name the game server's.
+    if containers.len() > 1 {
+        let c = s(gs, "container");
+        assert!(containers.iter().any(|x| s(x, "name") == c));
+    }
+    for c in containers {
+        assert!(!s(c, "name").is_empty() && !s(c, "image").is_empty());
+    }
+    for k in ["initialDelaySeconds", "periodSeconds", "failureThreshold"] {
+        assert!(at(gs, &format!("health.{k}")).as_u64().unwrap() >= 1, "{k}");
+    }
+    let level = s(gs, "sdkServer.logLevel");
+    assert!(
+        ["Info", "Debug", "Error", "Trace"].contains(&level),
+        "{level}"
+    );
+
+    let fas = d
+        .iter()
+        .find(|x| x["kind"] == "FleetAutoscaler")
+        .expect("FleetAutoscaler");
+    let b = at(fas, "spec.policy.buffer");
+    let size = at(b, "bufferSize")
+        .as_u64()
+        .expect("bufferSize is a count here");
+    let (min, max) = (
+        at(b, "minReplicas").as_u64().unwrap(),
+        at(b, "maxReplicas").as_u64().unwrap(),
+    );
+    assert!(size >= 1 && min >= size && max >= min, "{size} {min} {max}");
+    assert_eq!(s(fas, "spec.sync.type"), "FixedInterval");
+    assert!(at(fas, "spec.sync.fixedInterval.seconds").as_u64().unwrap() >= 1);
 }

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ops_support::{free_port, http_get, Server};
+use ops_support::{free_port, http_get, Bot, Server};
 
 /// Metrics that dashboards and rules use before this branch exports them: another branch
 /// adds each, and the coordinator re-runs this test after merging.
@@ -101,13 +101,14 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// One HTTP/1.0 GET (so the answer is not chunked): (status, body).
-fn get10(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+/// One HTTP/1.0 GET (so the answer is not chunked), with extra header lines:
+/// (status, head, body).
+fn get10_with(port: u16, path: &str, headers: &str) -> std::io::Result<(u16, String, String)> {
     use std::io::{Read, Write};
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
     let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n{headers}\r\n")?;
     let mut buf = Vec::new();
     s.read_to_end(&mut buf)?;
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -117,7 +118,22 @@ fn get10(port: u16, path: &str) -> std::io::Result<(u16, String)> {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
-    Ok((status, body.to_string()))
+    Ok((status, head.to_string(), body.to_string()))
+}
+
+/// One HTTP/1.0 GET: (status, body).
+fn get10(port: u16, path: &str) -> std::io::Result<(u16, String)> {
+    get10_with(port, path, "").map(|(status, _, body)| (status, body))
+}
+
+/// The `Content-Type` of a response head.
+fn content_type(head: &str) -> &str {
+    head.lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        })
+        .map_or("", |(_, v)| v.trim())
 }
 
 /// GET a Prometheus API path; the parsed JSON body.
@@ -313,6 +329,88 @@ fn rule_queries() -> Vec<(String, String, Vec<String>)> {
         }
     }
     out
+}
+
+#[test]
+fn metrics_negotiate_their_format_and_satisfy_promtool_check_metrics() {
+    let mut server = Server::start(&["-max-players", "3"], &[]);
+    server.wait_healthy(Duration::from_secs(30));
+    // A player in the game, so the per-slot gauges are there too.
+    let mut bot = Bot::join("promtool-bot", server.port);
+    for _ in 0..40 {
+        bot.pump();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let text_type = "text/plain; version=0.0.4; charset=utf-8";
+    let om_type = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+    let prometheus_accept = "application/openmetrics-text;version=1.0.0,application/openmetrics-text;version=0.0.1;q=0.75,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+    let mut texts = Vec::new();
+    for (accept, want) in [
+        ("", text_type),
+        ("Accept: text/plain;version=0.0.4\r\n", text_type),
+        ("Accept: */*\r\n", text_type),
+        (&format!("Accept: {prometheus_accept}\r\n")[..], om_type),
+        ("Accept: application/openmetrics-text\r\n", om_type),
+    ] {
+        let (status, head, body) = get10_with(server.port, "/metrics", accept).expect("GET");
+        assert_eq!(status, 200, "{head}");
+        assert_eq!(content_type(&head), want, "{accept:?}: {head}");
+        assert!(head.contains("Vary: Accept"), "{head}");
+        if want == om_type {
+            assert!(body.ends_with("# EOF\n"), "OpenMetrics ends with # EOF");
+        } else {
+            assert!(!body.contains("# EOF"), "{accept:?}");
+            texts.push(body);
+        }
+    }
+    bot.leave();
+    for name in [
+        "process_resident_memory_bytes",
+        "process_cpu_seconds_total",
+        "process_open_fds",
+        "process_max_fds",
+        "process_start_time_seconds",
+        "venture_player_rtt_seconds{slot=\"0\"}",
+        "venture_player_input_lead_seconds{slot=\"0\"}",
+        "venture_player_sent_bytes_total{slot=\"0\"}",
+        "venture_server_info{",
+    ] {
+        assert!(texts[0].contains(name), "{name} missing:\n{}", texts[0]);
+    }
+
+    let Some(prometheus) = find_prometheus() else {
+        let msg = "promtool not found (apt-get install prometheus)";
+        assert!(!in_ci(), "{msg}: required in CI");
+        eprintln!("SKIPPED promtool check metrics: {msg}");
+        return;
+    };
+    let promtool = prometheus.with_file_name("promtool");
+    for text in &texts {
+        let mut child = Command::new(&promtool)
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn promtool");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(text.as_bytes()).expect("feed promtool");
+        }
+        let out = child.wait_with_output().expect("promtool");
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // promtool prints one line per lint problem ("no help text", "counter metrics
+        // should have _total suffix", ...) and exits non-zero on any.
+        assert!(
+            out.status.success() && said.trim().is_empty(),
+            "promtool check metrics:\n{said}\non:\n{text}"
+        );
+    }
 }
 
 #[test]
