@@ -635,3 +635,66 @@ fn agones_fleet_fields_agones_requires() {
     assert_eq!(s(fas, "spec.sync.type"), "FixedInterval");
     assert!(at(fas, "spec.sync.fixedInterval.seconds").as_u64().unwrap() >= 1);
 }
+
+/// The `docker build` command line in a file (the first line that starts with it, after
+/// any comment marker), whitespace-normalised.
+fn docker_build_line(rel: &str) -> String {
+    read(rel)
+        .lines()
+        .map(|l| l.trim().trim_start_matches('#').trim())
+        .find(|l| l.starts_with("docker build "))
+        .unwrap_or_else(|| panic!("{rel}: no docker build command"))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn docker_build_command_is_the_same_everywhere_and_fits_the_dockerfile() {
+    let in_dockerfile = docker_build_line("deploy/Dockerfile");
+    assert_eq!(docker_build_line("README.md"), in_dockerfile, "README.md");
+    assert_eq!(
+        docker_build_line("docs/DEPLOYMENT.md"),
+        in_dockerfile,
+        "docs/DEPLOYMENT.md"
+    );
+    let args: Vec<&str> = in_dockerfile.split(' ').collect();
+    let file = args[args.iter().position(|a| *a == "-f").expect("-f") + 1];
+    assert_eq!(file, "deploy/Dockerfile");
+    assert!(root().join(file).is_file());
+    // The context is the repository root, which the Dockerfile copies whole.
+    assert_eq!(args.last(), Some(&"."));
+    assert!(read(file).lines().any(|l| l.trim() == "COPY . ."));
+    // Every --build-arg names an ARG of the Dockerfile.
+    for w in args.windows(2).filter(|w| w[0] == "--build-arg") {
+        let name = w[1].split('=').next().unwrap();
+        assert!(
+            read(file)
+                .lines()
+                .any(|l| l.trim().starts_with(&format!("ARG {name}"))),
+            "--build-arg {name} is not an ARG"
+        );
+    }
+}
+
+#[test]
+fn dockerfile_passes_hadolint() {
+    let test = "dockerfile_passes_hadolint";
+    let Some(hadolint) = tool_or_skip(
+        test,
+        "hadolint",
+        "VENTURE_HADOLINT",
+        &[root().join("target/ci-venv/bin/hadolint")],
+    ) else {
+        return;
+    };
+    let (ok, out) =
+        run(std::process::Command::new(&hadolint).arg(root().join("deploy/Dockerfile")));
+    assert!(ok && out.trim().is_empty(), "hadolint:\n{out}");
+    // It does find problems where there are some (unpinned apt packages, no USER).
+    let scratch = Scratch::new("hadolint");
+    let bad = scratch.0.join("Dockerfile");
+    fs::write(&bad, "FROM debian\nRUN apt-get install curl\n").unwrap();
+    let (ok, out) = run(std::process::Command::new(&hadolint).arg(&bad));
+    assert!(!ok && out.contains("DL3"), "{out}");
+}
