@@ -383,26 +383,7 @@ fn run(cmd: &mut std::process::Command) -> (bool, String) {
     (out.status.success(), text)
 }
 
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn new(tag: &str) -> Scratch {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("venture-{tag}-{}-{nanos}", std::process::id()));
-        fs::create_dir_all(&dir).unwrap();
-        Scratch(dir)
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}
+use venture_testkit::Scratch;
 
 #[test]
 fn prometheus_config_and_rules_pass_promtool() {
@@ -453,7 +434,7 @@ fn systemd_unit_passes_systemd_analyze_verify() {
     // ExecStart path. `verify` loads the unit and its dependencies there and checks that
     // the command is executable; any warning (unknown key, bad value) counts as failure.
     let scratch = Scratch::new("systemd-root");
-    let r = &scratch.0;
+    let r = scratch.path();
     fs::create_dir_all(r.join("usr/lib/systemd")).unwrap();
     let (ok, out) = run(std::process::Command::new("cp")
         .arg("-a")
@@ -533,7 +514,7 @@ fn kubernetes_manifests_pass_schema_validation() {
         .as_mapping_mut()
         .unwrap()
         .insert(Value::from("livenesProbe"), Value::from("typo"));
-    let bad = scratch.0.join("bad.yaml");
+    let bad = scratch.join("bad.yaml");
     fs::write(&bad, serde_norway::to_string(&dep).unwrap()).unwrap();
     let (ok, out) = validate(&tool, &[bad]);
     assert!(!ok, "a misspelt field passed validation:\n{out}");
@@ -559,7 +540,7 @@ fn agones_pod_template_passes_schema_validation() {
     ))
     .unwrap();
     let scratch = Scratch::new("agones-pod");
-    let file = scratch.0.join("pod-template.yaml");
+    let file = scratch.join("pod-template.yaml");
     fs::write(&file, serde_norway::to_string(&wrapped).unwrap()).unwrap();
     let (ok, out) = validate(&tool, &[file]);
     assert!(ok, "the Fleet's pod template failed validation:\n{out}");
@@ -693,7 +674,7 @@ fn dockerfile_passes_hadolint() {
     assert!(ok && out.trim().is_empty(), "hadolint:\n{out}");
     // It does find problems where there are some (unpinned apt packages, no USER).
     let scratch = Scratch::new("hadolint");
-    let bad = scratch.0.join("Dockerfile");
+    let bad = scratch.join("Dockerfile");
     fs::write(&bad, "FROM debian\nRUN apt-get install curl\n").unwrap();
     let (ok, out) = run(std::process::Command::new(&hadolint).arg(&bad));
     assert!(!ok && out.contains("DL3"), "{out}");

@@ -4,15 +4,13 @@
 //! answers 200 within a second. At its connection cap the server evicts the oldest idle
 //! or incomplete connection for the newcomer instead of refusing it.
 
-mod ops_support;
-
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ops_support::{http_get_timeout, Server};
+use venture_testkit::{bin, http_get_timeout, Server};
 
 /// Connections the flood holds (fewer if the fd limit is lower; see `flood_size`).
 const HELD: usize = 500;
@@ -68,8 +66,7 @@ fn flood_size() -> usize {
 
 #[test]
 fn probes_answer_within_a_second_while_500_connections_are_held() {
-    let mut server = Server::start(&[], &[]);
-    server.wait_healthy(Duration::from_secs(30));
+    let server = Server::builder(bin!("venture-server")).start();
     let addr = SocketAddr::from(([127, 0, 0, 1], server.port));
     let held = flood_size();
 

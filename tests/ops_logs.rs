@@ -204,14 +204,13 @@ fn text_lines_carry_key_value_fields() {
 fn bind_failure(env: &[(&str, &str)]) -> (Option<i32>, Vec<String>, String) {
     let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let mut s = ops_support::Server::start_raw(
-        port,
-        &["-bind", "127.0.0.1", "-port", &port.to_string()],
-        env,
-    );
+    let mut s = Server::builder(bin!("venture-server"))
+        .port(port)
+        .envs(env)
+        .spawn();
     let status = s.wait_exit(Duration::from_secs(20)).expect("exits");
     drop(taken);
-    (status.code(), s.stdout_lines(), s.stderr_lines().join("\n"))
+    (status.code(), s.stdout_lines(), s.stderr())
 }
 
 #[test]

@@ -12,14 +12,12 @@
 //! Without a `prometheus` binary the test skips with a message, except when `CI=true`,
 //! where it fails (.ci/run installs the package).
 
-mod ops_support;
-
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use ops_support::{free_port, http_get, Bot, Server};
+use venture_testkit::{bin, free_port, http_get, wait_for, Bot, Proc, Scratch, Server};
 
 /// Metrics that dashboards and rules use before this branch exports them: another branch
 /// adds each, and the coordinator re-runs this test after merging.
@@ -55,38 +53,6 @@ fn find_prometheus() -> Option<PathBuf> {
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// A process killed (and reaped) on drop.
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// A temporary directory removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(tag: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.subsec_nanos())
-            .unwrap_or(0);
-        let dir =
-            std::env::temp_dir().join(format!("venture-{tag}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// Percent-encodes a query-string value.
@@ -333,8 +299,9 @@ fn rule_queries() -> Vec<(String, String, Vec<String>)> {
 
 #[test]
 fn metrics_negotiate_their_format_and_satisfy_promtool_check_metrics() {
-    let mut server = Server::start(&["-max-players", "3"], &[]);
-    server.wait_healthy(Duration::from_secs(30));
+    let server = Server::builder(bin!("venture-server"))
+        .args(&["-max-players", "3"])
+        .start();
     // A player in the game, so the per-slot gauges are there too.
     let mut bot = Bot::join("promtool-bot", server.port);
     for _ in 0..40 {
@@ -449,49 +416,33 @@ fn dashboard_and_rules_return_data_from_a_live_server() {
         eprintln!("SKIPPED dashboard_and_rules_return_data_from_a_live_server: {msg}");
         return;
     };
-    let work = TempDir::new("prometheus");
-    let saves = work.0.join("saves");
-    let mut server = Server::start(
+    let work = Scratch::new("prometheus");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(work.path())
+        .args(&["-autosave", "2", "-max-players", "4"])
+        .start();
+    let bots = Proc::spawn(
+        bin!("venture-client"),
         &[
-            "-autosave",
-            "2",
-            "-max-players",
-            "4",
-            "-saves-dir",
-            saves.to_str().expect("utf8 path"),
-            "-replay-dir",
-            work.0.join("replays").to_str().expect("utf8 path"),
+            "--server",
+            &server.addr(),
+            "--bots",
+            "3",
+            "--duration",
+            "300",
+            "--status-every",
+            "0",
+            "--secret-dir",
+            &work.arg("secrets"),
         ],
+        work.path(),
+        "bots",
         &[],
-    );
-    server.wait_healthy(Duration::from_secs(30));
-    let bots = Killed(
-        Command::new(env!("CARGO_BIN_EXE_venture-client"))
-            .args([
-                "--server",
-                &format!("127.0.0.1:{}", server.port),
-                "--bots",
-                "3",
-                "--duration",
-                "300",
-                "--status-every",
-                "0",
-                "--secret-dir",
-                work.0.join("secrets").to_str().expect("utf8 path"),
-                "--desync-dir",
-                work.0.to_str().expect("utf8 path"),
-            ])
-            .current_dir(&work.0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn venture-client --bots 3"),
     );
 
     let prom_port = free_port();
     let rules = root().join("deploy/prometheus/venture.rules.yml");
-    let config = work.0.join("prometheus.yml");
+    let config = work.join("prometheus.yml");
     std::fs::write(
         &config,
         format!(
@@ -503,30 +454,29 @@ fn dashboard_and_rules_return_data_from_a_live_server() {
         ),
     )
     .expect("write prometheus.yml");
-    let log = std::fs::File::create(work.0.join("prometheus.log")).expect("log file");
-    let _prom = Killed(
-        Command::new(&prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                work.0.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-            .arg("--log.level=warn")
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log file"))
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|e| panic!("spawn {}: {e}", prometheus.display())),
+    let prom = Proc::spawn(
+        prometheus.to_str().expect("utf8 path"),
+        &[
+            format!("--config.file={}", config.display()),
+            format!("--storage.tsdb.path={}", work.arg("tsdb")),
+            format!("--web.listen-address=127.0.0.1:{prom_port}"),
+            "--log.level=warn".to_string(),
+        ],
+        work.path(),
+        "prometheus",
+        &[],
     );
-    let prom_log = || std::fs::read_to_string(work.0.join("prometheus.log")).unwrap_or_default();
+    let prom_log = || prom.stderr();
 
     // Ready, then scraping for long enough that every rate window holds a few samples.
-    let end = Instant::now() + Duration::from_secs(60);
-    while !matches!(http_get(prom_port, "/-/ready"), Ok((200, _))) {
-        assert!(Instant::now() < end, "Prometheus not ready: {}", prom_log());
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    assert!(
+        wait_for(Duration::from_secs(60), || matches!(
+            http_get(prom_port, "/-/ready"),
+            Ok((200, _))
+        )),
+        "Prometheus not ready: {}",
+        prom_log()
+    );
     let samples = |q: &str| -> f64 {
         query(prom_port, q)
             .ok()
@@ -656,5 +606,4 @@ fn dashboard_and_rules_return_data_from_a_live_server() {
     let firing = api(prom_port, "/api/v1/alerts").expect("alerts");
     eprintln!("alerts during the run: {}", firing["data"]["alerts"]);
     drop(bots);
-    let _ = Path::new(&saves);
 }
