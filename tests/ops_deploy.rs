@@ -679,3 +679,90 @@ fn dockerfile_passes_hadolint() {
     let (ok, out) = run(std::process::Command::new(&hadolint).arg(&bad));
     assert!(!ok && out.contains("DL3"), "{out}");
 }
+
+#[test]
+fn grafana_dashboard_is_importable_as_it_is() {
+    // What Grafana needs to import the file unchanged: a JSON object with a title, uid and
+    // schema version, panels with unique ids and grid positions inside the 24-column grid,
+    // every query on the dashboard's own data source variable (no hard-coded uid), unique
+    // refIds per panel, and the variables those queries use defined in `templating`.
+    let text = read("deploy/grafana/venture-dashboard.json");
+    let d: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
+    assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(d["uid"]
+        .as_str()
+        .is_some_and(|u| !u.is_empty() && u.len() <= 40));
+    assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 30));
+    assert!(
+        d.get("id").is_none_or(|id| id.is_null()),
+        "an exported id breaks import"
+    );
+    let vars: Vec<&str> = d["templating"]["list"]
+        .as_array()
+        .expect("templating")
+        .iter()
+        .map(|v| v["name"].as_str().expect("variable name"))
+        .collect();
+    let ds_var = d["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["type"] == "datasource")
+        .expect("a data source variable");
+    assert_eq!(ds_var["query"], "prometheus");
+    let ds_ref = format!("${{{}}}", ds_var["name"].as_str().unwrap());
+    let mut ids = std::collections::BTreeSet::new();
+    let mut queries = 0;
+    for p in d["panels"].as_array().expect("panels") {
+        let title = p["title"].as_str().expect("panel title");
+        assert!(
+            ids.insert(p["id"].as_u64().expect("panel id")),
+            "{title}: id reused"
+        );
+        let g = &p["gridPos"];
+        let (x, w) = (g["x"].as_u64().unwrap(), g["w"].as_u64().unwrap());
+        assert!(x + w <= 24 && g["h"].as_u64().unwrap() >= 1, "{title}: {g}");
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(p["datasource"]["uid"], ds_ref.as_str(), "{title}");
+        let mut refs = std::collections::BTreeSet::new();
+        for t in p["targets"].as_array().expect("targets") {
+            assert!(refs.insert(t["refId"].as_str().expect("refId")), "{title}");
+            assert_eq!(t["datasource"]["uid"], ds_ref.as_str(), "{title}");
+            let expr = t["expr"].as_str().expect("expr");
+            for var in expr.split('$').skip(1) {
+                let name: String = var
+                    .trim_start_matches('{')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    name.starts_with("__") || vars.contains(&name.as_str()),
+                    "{title}: ${name} is not a dashboard variable"
+                );
+            }
+            queries += 1;
+        }
+    }
+    assert!(queries >= 20, "{queries} queries");
+    // The panels the issue asks for.
+    for wanted in [
+        "Tick time quantiles",
+        "Players",
+        "Bandwidth per player",
+        "Rollbacks and desync reports",
+        "Memory",
+        "CPU",
+        "Saves",
+    ] {
+        assert!(
+            d["panels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["title"] == wanted),
+            "no {wanted} panel"
+        );
+    }
+}
