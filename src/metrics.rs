@@ -38,7 +38,7 @@ pub type Label1 = [(&'static str, &'static str); 1];
 /// The build-info label set (`version`, `commit`).
 pub type BuildLabels = [(&'static str, String); 2];
 /// The label set of per-player series: the slot number.
-pub type SlotLabel = [(&'static str, u8); 1];
+pub type PlayerSlotLabel = [(&'static str, u8); 1];
 
 /// Reasons the server reports to [`Metrics::invalid_datagram`]: dropped by the transport
 /// (not laminar framing), undecodable or out of place, wrong version.
@@ -120,19 +120,19 @@ pub struct Metrics {
     /// `venture_resyncs_total{reason}`: snapshots sent to players already in the game.
     pub resyncs: Family<Label1, Counter>,
     /// `venture_player_rtt_seconds{slot}`: frame-to-ack round trip of a connected player.
-    pub player_rtt: Family<SlotLabel, Gauge<f64, AtomicU64>>,
+    pub player_rtt: Family<PlayerSlotLabel, Gauge<f64, AtomicU64>>,
     /// `venture_player_input_lead_seconds{slot}`: how early the player's inputs arrive.
-    pub player_input_lead: Family<SlotLabel, Gauge<f64, AtomicU64>>,
+    pub player_input_lead: Family<PlayerSlotLabel, Gauge<f64, AtomicU64>>,
     /// `venture_player_late_inputs_total{slot}`.
-    pub player_late_inputs: Family<SlotLabel, Counter>,
+    pub player_late_inputs: Family<PlayerSlotLabel, Counter>,
     /// `venture_player_sent_bytes_total{slot}` (UDP payload bytes to the slot's player).
-    pub player_sent_bytes: Family<SlotLabel, Counter>,
+    pub player_sent_bytes: Family<PlayerSlotLabel, Counter>,
     /// `venture_player_received_bytes_total{slot}`.
-    pub player_received_bytes: Family<SlotLabel, Counter>,
+    pub player_received_bytes: Family<PlayerSlotLabel, Counter>,
     /// `venture_input_changes_total{slot}`: confirmed inputs that differ from the slot's
     /// previous one. Clients predict other players by repeating their last input, so each
     /// change makes every other client that predicted past that tick roll back.
-    pub input_changes: Family<SlotLabel, Counter>,
+    pub input_changes: Family<PlayerSlotLabel, Counter>,
     /// `venture_http_connections_evicted_total`: idle or incomplete HTTP connections
     /// closed to make room for a new one at the connection cap.
     pub http_evictions: Counter,
@@ -278,37 +278,37 @@ impl Metrics {
         for reason in RESYNC_REASONS {
             let _ = resyncs.get_or_create(&[("reason", reason)]);
         }
-        let player_rtt = Family::<SlotLabel, Gauge<f64, AtomicU64>>::default();
+        let player_rtt = Family::<PlayerSlotLabel, Gauge<f64, AtomicU64>>::default();
         registry.register(
             "player_rtt_seconds",
             "Round trip from a tick's frame going out to the player's ack of it arriving (windowed minimum; includes up to one client tick), by slot",
             player_rtt.clone(),
         );
-        let player_input_lead = Family::<SlotLabel, Gauge<f64, AtomicU64>>::default();
+        let player_input_lead = Family::<PlayerSlotLabel, Gauge<f64, AtomicU64>>::default();
         registry.register(
             "player_input_lead_seconds",
             "How early the player's newest input arrived before its tick closed, worst over the last tick (negative: late), by slot",
             player_input_lead.clone(),
         );
-        let player_late_inputs = Family::<SlotLabel, Counter>::default();
+        let player_late_inputs = Family::<PlayerSlotLabel, Counter>::default();
         registry.register(
             "player_late_inputs",
             "Inputs that arrived after their tick had closed, by slot",
             player_late_inputs.clone(),
         );
-        let player_sent_bytes = Family::<SlotLabel, Counter>::default();
+        let player_sent_bytes = Family::<PlayerSlotLabel, Counter>::default();
         registry.register(
             "player_sent_bytes",
             "UDP payload bytes sent to the player in a slot",
             player_sent_bytes.clone(),
         );
-        let player_received_bytes = Family::<SlotLabel, Counter>::default();
+        let player_received_bytes = Family::<PlayerSlotLabel, Counter>::default();
         registry.register(
             "player_received_bytes",
             "UDP payload bytes received from the player in a slot",
             player_received_bytes.clone(),
         );
-        let input_changes = Family::<SlotLabel, Counter>::default();
+        let input_changes = Family::<PlayerSlotLabel, Counter>::default();
         registry.register(
             "input_changes",
             "Confirmed inputs that differ from the slot's previous one: each makes the other clients that predicted past it roll back, by slot",
