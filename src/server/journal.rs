@@ -112,7 +112,8 @@ impl Recorder {
             return Ok(());
         };
         let mut result = w.append_frame(frame, checksum);
-        if result.is_ok() && frame.tick.is_multiple_of(KEYFRAME_EVERY) && world.tick() == frame.tick {
+        if result.is_ok() && frame.tick.is_multiple_of(KEYFRAME_EVERY) && world.tick() == frame.tick
+        {
             result = w.append_snapshot(frame.tick, &world.snapshot());
         }
         result.map_err(|e| self.fail(e, Instant::now()))
