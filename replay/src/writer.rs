@@ -262,12 +262,7 @@ impl SessionWriter<File> {
     /// Writes the `Stop` record (a clean stop after the last frame; the log may be
     /// continued later with [`SessionWriter::open_append`]) and makes the log durable.
     pub fn stop(mut self, reason: &str) -> Result<(), WriteError> {
-        let tick = self.last_tick;
-        self.write_record(
-            &RecordRef::Stop { tick, reason },
-            "stop",
-            MAX_FRAME_RECORD_BYTES,
-        )?;
+        self.append_stop(reason)?;
         self.sync()
     }
 
@@ -361,6 +356,17 @@ impl<W: Write> SessionWriter<W> {
             &RecordRef::Snapshot { tick, bytes },
             "snapshot",
             MAX_RECORD_BYTES,
+        )
+    }
+
+    /// Appends a `Stop` record: a clean stop after the last frame written. Only a `Resume`
+    /// may follow it (for files, [`SessionWriter::stop`] also makes it durable).
+    pub fn append_stop(&mut self, reason: &str) -> Result<(), WriteError> {
+        let tick = self.last_tick;
+        self.write_record(
+            &RecordRef::Stop { tick, reason },
+            "stop",
+            MAX_FRAME_RECORD_BYTES,
         )
     }
 
