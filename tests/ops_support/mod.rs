@@ -28,6 +28,18 @@ pub struct Server {
     pub port: u16,
     pub stdout: Arc<Mutex<Vec<String>>>,
     pub stderr: Arc<Mutex<Vec<String>>>,
+    /// The server's own working directory (its saves and replays): servers of parallel
+    /// tests on one seed would otherwise share a world, which the world lock refuses.
+    pub dir: std::path::PathBuf,
+}
+
+/// A fresh working directory for one server, removed when the server is dropped.
+fn server_dir() -> std::path::PathBuf {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("venture-ops-{}-{n}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("server dir");
+    dir
 }
 
 fn collect(r: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
@@ -56,6 +68,7 @@ impl Server {
 
     /// Starts the binary with exactly these arguments (`port` is where to find it).
     pub fn start_raw(port: u16, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let dir = server_dir();
         let mut cmd = Command::new(BIN);
         cmd.args(args)
             .env_remove("LOG_LEVEL")
@@ -64,7 +77,7 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .current_dir(std::env::temp_dir());
+            .current_dir(&dir);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -76,6 +89,7 @@ impl Server {
             port,
             stdout,
             stderr,
+            dir,
         }
     }
 
@@ -165,6 +179,7 @@ impl Drop for Server {
             let _ = self.child.kill();
             let _ = self.child.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
