@@ -95,6 +95,11 @@ impl Recorder {
         }
     }
 
+    /// Whether writes are failing (the log waits for a retry).
+    pub fn is_failing(&self) -> bool {
+        matches!(self.state, State::Failing)
+    }
+
     /// Tick of the last frame known to have reached the OS (what a kill -9 recovers).
     pub fn durable_tick(&self) -> u64 {
         self.durable_tick

@@ -156,6 +156,11 @@ impl ServerApp {
         let gen_started = Instant::now();
         let (world, recorder, report) = persist::resume(&files, &sim);
         let saved_tick = report.snapshot_tick.unwrap_or(0);
+        let mut durability = durability::Durability::default();
+        if recorder.as_ref().is_some_and(|r| r.is_failing()) {
+            let why = "the session log cannot be written (see the error above)".to_string();
+            durability.note(durability::Source::Journal, Err(why), Instant::now());
+        }
         for note in &report.notes {
             log::info!(target: "venture::save", component = "save"; "{note}");
         }
@@ -262,7 +267,7 @@ impl ServerApp {
             save_requested: false,
             characters,
             agones,
-            durability: durability::Durability::default(),
+            durability,
             save_retry: durability::Backoff::default(),
             saved_tick,
             _locks: locks,

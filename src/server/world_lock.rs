@@ -63,7 +63,12 @@ impl WorldLock {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut file = opts.open(path).map_err(io_err)?;
+        // On a read-only filesystem an existing lock file still locks (flock needs no
+        // write access); only its PID cannot be updated.
+        let mut file = opts
+            .open(path)
+            .or_else(|e| File::open(path).map_err(|_| e))
+            .map_err(io_err)?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
