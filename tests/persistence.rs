@@ -4,17 +4,20 @@
 //! tmpfs (play goes on, readiness and the gauges say so, no temp files are left, and
 //! recording catches up by itself once space returns).
 
-mod support;
-
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use support::*;
+use venture_testkit::{bin, free_port, wait_for, Scratch, Server};
 
-const SERVER: &str = env!("CARGO_BIN_EXE_venture-server");
-const REPLAY: &str = env!("CARGO_BIN_EXE_venture-replay");
+const SERVER: &str = bin!("venture-server");
+const REPLAY: &str = bin!("venture-replay");
+
+/// `GET` on 127.0.0.1:port: (status, body), `None` when nothing answers.
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    venture_testkit::http_get(port, path).ok()
+}
 
 /// Server flags for a world under `root` (saves and replays), logs in the test dir.
 fn world_args(root: &Path, seed: Option<&str>) -> Vec<String> {
@@ -32,29 +35,20 @@ fn world_args(root: &Path, seed: Option<&str>) -> Vec<String> {
     v
 }
 
-fn spawn(dir: &Path, root: &Path, seed: Option<&str>, port: u16, tag: &str) -> Proc {
-    let mut args = vec![
-        "-port".to_string(),
-        port.to_string(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-    ];
-    args.extend(world_args(root, seed));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    Proc::spawn(SERVER, &refs, dir, tag, &[])
+fn spawn(dir: &Path, root: &Path, seed: Option<&str>, port: u16, tag: &str) -> Server {
+    Server::builder(SERVER)
+        .dir(dir)
+        .tag(tag)
+        .port(port)
+        .args(&world_args(root, seed))
+        .spawn()
 }
 
-fn start(dir: &Path, root: &Path, seed: Option<&str>, tag: &str) -> (Proc, u16) {
-    let port = free_port();
-    let p = spawn(dir, root, seed, port, tag);
-    assert!(
-        wait_for(Duration::from_secs(30), || http_get(port, "/healthz")
-            .is_some_and(|(s, _)| s == 200)),
-        "{tag} did not come up: {}{}",
-        p.stdout(),
-        p.stderr()
-    );
-    (p, port)
+fn start(dir: &Path, root: &Path, seed: Option<&str>, tag: &str) -> (Server, u16) {
+    let mut server = spawn(dir, root, seed, free_port(), tag);
+    server.wait_healthy(Duration::from_secs(30));
+    let port = server.port;
+    (server, port)
 }
 
 fn status(port: u16) -> serde_json::Value {
@@ -76,7 +70,7 @@ fn metric(port: u16, name: &str) -> Option<f64> {
 }
 
 /// JSON log lines of a process whose `msg` contains `needle`.
-fn log_lines(p: &Proc, needle: &str) -> Vec<serde_json::Value> {
+fn log_lines(p: &Server, needle: &str) -> Vec<serde_json::Value> {
     let (out, err) = (p.stdout(), p.stderr());
     out.lines()
         .chain(err.lines())
@@ -100,7 +94,7 @@ fn verify(log: &Path) -> (bool, String) {
     )
 }
 
-fn stop(p: &mut Proc) {
+fn stop(p: &mut Server) {
     p.signal("TERM");
     assert_eq!(
         p.wait_timeout(Duration::from_secs(20)),
@@ -112,7 +106,7 @@ fn stop(p: &mut Proc) {
 
 #[test]
 fn a_second_server_on_a_held_world_is_refused_and_the_first_goes_on() {
-    let dir = TempDir::new("two-writers");
+    let dir = Scratch::new("two-writers");
     let root = dir.path();
     let (mut first, port) = start(root, root, Some("99"), "first");
     let before = tick(port);
@@ -171,7 +165,7 @@ fn a_second_server_on_a_held_world_is_refused_and_the_first_goes_on() {
 
 #[test]
 fn sigterm_is_a_clean_stop_and_kill_dash_nine_a_crash_and_both_resume() {
-    let dir = TempDir::new("stops");
+    let dir = Scratch::new("stops");
     let root = dir.path();
     let log = root.join("replays/5-fantasy.vrpl");
 
@@ -322,7 +316,7 @@ fn temp_files(root: &Path) -> Vec<PathBuf> {
 
 #[test]
 fn a_full_disk_degrades_visibly_and_recovers_by_itself() {
-    let dir = TempDir::new("full-disk");
+    let dir = Scratch::new("full-disk");
     let root = dir.path().join("disk");
     let _disk = match Tmpfs::mount(&root, "8m") {
         Ok(m) => m,
@@ -448,7 +442,7 @@ fn a_full_disk_degrades_visibly_and_recovers_by_itself() {
 
 #[test]
 fn a_kill_dash_nine_while_the_disk_is_full_resumes_from_the_last_durable_tick() {
-    let dir = TempDir::new("full-disk-kill");
+    let dir = Scratch::new("full-disk-kill");
     let root = dir.path().join("disk");
     let _disk = match Tmpfs::mount(&root, "8m") {
         Ok(m) => m,
