@@ -467,11 +467,30 @@ fn a_kill_dash_nine_while_the_disk_is_full_resumes_from_the_last_durable_tick() 
     let at_kill = tick(port);
     server.signal("KILL");
     assert_eq!(server.wait_timeout(Duration::from_secs(10)), Some(None));
-    std::fs::remove_file(&filler).expect("free space");
-    let (mut again, _) = start(dir.path(), &root, Some("8"), "again");
+    // The restart happens on the still-full disk: it must come up, resume, and say
+    // persistence is failing until space returns.
+    let (mut again, port) = start(dir.path(), &root, Some("8"), "again");
     let resumed = log_lines(&again, "world resumed")[0]["tick"]
         .as_u64()
         .expect("resumed tick");
+    assert!(
+        wait_for(Duration::from_secs(30), || metric(
+            port,
+            "venture_persistence_ok"
+        ) == Some(0.0)),
+        "a restart on a full disk must report it: {}",
+        again.stdout()
+    );
+    assert_eq!(http_get(port, "/readyz").map(|r| r.0), Some(503));
+    std::fs::remove_file(&filler).expect("free space");
+    assert!(
+        wait_for(Duration::from_secs(40), || metric(
+            port,
+            "venture_persistence_ok"
+        ) == Some(1.0)),
+        "recovery after the restart: {}",
+        again.stdout()
+    );
     let lost = at_kill.saturating_sub(resumed);
     println!(
         "recovery point while the disk is full: killed at tick {at_kill} with lag {lag:.2}s, resumed at {resumed} ({lost} ticks lost)"
@@ -484,7 +503,21 @@ fn a_kill_dash_nine_while_the_disk_is_full_resumes_from_the_last_durable_tick() 
         "lost {lost} ticks, the gauge said {reported}"
     );
     assert!(lost >= 40, "the outage must have cost ticks (lost {lost})");
+    let before_stop = tick(port);
     stop(&mut again);
+    // The log continued across the crash and the failing restart, without a gap.
     let (ok, out) = verify(&root.join("replays/8-fantasy.vrpl"));
     assert!(ok, "{out}");
+    assert!(
+        out.contains(&format!("crashed after tick {resumed}")),
+        "{out}"
+    );
+    assert!(!out.contains("missing"), "{out}");
+    let stopped = out
+        .split("clean stop at tick ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|t| t.parse::<u64>().ok())
+        .expect("a clean stop");
+    assert!(stopped >= before_stop, "{out}");
 }

@@ -43,6 +43,8 @@ pub struct Recorder {
     unflushed: Vec<(Frame, u32)>,
     /// Frames were dropped from `unflushed` (it overflowed): the next write needs a gap.
     gap: bool,
+    /// This process continues another's log and its `Resume` record is not written yet.
+    resume_pending: bool,
     last_flush: Instant,
     retry: Backoff,
     durable_tick: u64,
@@ -59,17 +61,23 @@ impl Recorder {
         writer
             .sync()
             .map_err(|e| format!("session log {}: {e}", path.display()))?;
+        Ok(Recorder::writing(writer, path))
+    }
+
+    /// A recorder over `writer`, whose records are all on disk already.
+    fn writing(writer: SessionWriter<File>, path: PathBuf) -> Self {
         let checkpoint = writer.checkpoint();
-        Ok(Recorder {
+        Recorder {
             path,
             durable_tick: checkpoint.last_tick,
             state: State::Writing(writer),
             checkpoint: Some(checkpoint),
             unflushed: Vec::new(),
             gap: false,
+            resume_pending: false,
             last_flush: Instant::now(),
             retry: Backoff::default(),
-        })
+        }
     }
 
     /// Starts a new log of `world` at `path` (it is replaced).
@@ -89,6 +97,7 @@ impl Recorder {
             checkpoint: None,
             unflushed: Vec::new(),
             gap: false,
+            resume_pending: false,
             last_flush: now,
             retry,
             durable_tick: 0,
@@ -225,6 +234,9 @@ impl Recorder {
                 Some(cp) => SessionWriter::reopen_at(&self.path, cp)?,
             };
             let result = (|| {
+                if self.resume_pending {
+                    w.append_resume(&recorder_name())?;
+                }
                 if self.gap {
                     w.append_gap(world.tick(), &world.snapshot())?;
                 } else {
@@ -254,6 +266,7 @@ impl Recorder {
                 self.durable_tick = cp.last_tick;
                 self.unflushed.clear();
                 self.gap = false;
+                self.resume_pending = false;
                 self.retry.reset();
                 self.last_flush = now;
                 self.state = State::Writing(w);
@@ -301,10 +314,30 @@ fn create_log(path: &Path, world: &World) -> Result<SessionWriter<File>, WriteEr
     SessionWriter::new(file, &header)
 }
 
-/// Continues an existing log: marks the new segment with a `Resume` record.
-pub fn resume_log(mut writer: SessionWriter<File>, path: PathBuf) -> Result<Recorder, String> {
-    writer
+/// Continues an existing log (just reopened): marks the new segment with a `Resume`
+/// record. If that cannot be written (a full disk at start), the recorder starts failing
+/// from the log as it was, and writes the `Resume` on its first successful retry; the log
+/// is never recreated over its history. The error, if any, is returned beside it.
+pub fn resume_log(
+    mut writer: SessionWriter<File>,
+    path: PathBuf,
+    now: Instant,
+) -> (Recorder, Option<String>) {
+    let before = writer.checkpoint();
+    match writer
         .append_resume(&recorder_name())
-        .map_err(|e| e.to_string())?;
-    Recorder::new(writer, path)
+        .and_then(|()| writer.sync())
+    {
+        Ok(()) => (Recorder::writing(writer, path), None),
+        Err(e) => {
+            drop(writer.abandon());
+            let error = format!("session log {}: {e}", path.display());
+            let mut r = Recorder::pending(path, now);
+            r.checkpoint = Some(before);
+            r.durable_tick = before.last_tick;
+            r.resume_pending = true;
+            r.cut_back();
+            (r, Some(error))
+        }
+    }
 }

@@ -265,16 +265,13 @@ pub fn resume(files: &WorldFiles, config: &SimConfig) -> (World, Option<Recorder
     if log_path.exists() {
         match replay_journal(&log_path, world.take(), config, &mut report) {
             Ok((w, writer)) => {
-                let recorder = match super::journal::resume_log(writer, log_path.clone()) {
-                    Ok(r) => r,
-                    Err(e) => {
-                        report.warnings.push(format!(
-                            "cannot continue the session log {}: {e}; retrying",
-                            log_path.display()
-                        ));
-                        Recorder::pending(log_path, Instant::now())
-                    }
-                };
+                let (recorder, error) =
+                    super::journal::resume_log(writer, log_path.clone(), Instant::now());
+                if let Some(e) = error {
+                    report
+                        .warnings
+                        .push(format!("cannot continue the session log: {e}; retrying"));
+                }
                 return (w, Some(recorder), report);
             }
             Err((w, e)) => {
