@@ -416,3 +416,41 @@ pub fn save_world(files: &WorldFiles, world: &World) -> io::Result<usize> {
     atomic_write(&files.latest, format!("{latest}\n").as_bytes())?;
     Ok(bytes.len())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put_world(saves: &Path, dir: &str, seed: u64, saved_at: u64) {
+        let d = saves.join("worlds").join(dir);
+        fs::create_dir_all(&d).expect("world dir");
+        let meta = serde_json::json!({"seed": seed, "genre": "fantasy", "saved_at_unix": saved_at});
+        fs::write(d.join("world.json"), meta.to_string()).expect("meta");
+    }
+
+    #[test]
+    fn the_most_recent_free_world_is_chosen_and_held_ones_are_skipped() {
+        let saves = std::env::temp_dir().join(format!("venture-recent-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&saves);
+        put_world(&saves, "5-fantasy", 5, 10);
+        put_world(&saves, "6-fantasy", 6, 30);
+        put_world(&saves, "7-fantasy", 7, 20);
+        // A retired copy keeps its world.json but is not a live world.
+        put_world(&saves, "8-fantasy.retired-1", 8, 99);
+        fs::write(saves.join("latest.json"), r#"{"seed":5,"genre":"fantasy"}"#).expect("latest");
+        let order: Vec<u64> = recent_worlds(&saves).into_iter().map(|w| w.0).collect();
+        assert_eq!(order, vec![5, 6, 7], "latest.json first, then by save time");
+
+        let held = WorldFiles::new(&saves, None, 5, Genre::Fantasy)
+            .lock()
+            .expect("lock world 5");
+        let (chosen, notes) = most_recent_unlocked(&saves, None);
+        let (seed, _, _locks) = chosen.expect("a free world");
+        assert_eq!(seed, 6);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("world 5-fantasy"), "{notes:?}");
+        assert!(notes[0].contains(&format!("pid {}", std::process::id())));
+        drop(held);
+        let _ = fs::remove_dir_all(&saves);
+    }
+}
