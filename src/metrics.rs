@@ -142,6 +142,8 @@ pub struct Metrics {
     process: Registry,
     version: String,
     commit: String,
+    /// `venture_persistence_ok`, `venture_persistence_lag_seconds`.
+    pub persistence: PersistenceMetrics,
 }
 
 impl Metrics {
@@ -323,6 +325,7 @@ impl Metrics {
         registry.register_collector(Box::new(ErrorLogCollector));
         let mut process = Registry::default();
         process.register_collector(Box::new(process::ProcessCollector));
+        let persistence = PersistenceMetrics::register(&mut registry);
         Metrics {
             registry,
             tick_duration,
@@ -356,6 +359,7 @@ impl Metrics {
             process,
             version: version.to_owned(),
             commit: commit.to_owned(),
+            persistence,
         }
     }
 
@@ -569,6 +573,45 @@ impl Collector for ErrorLogCollector {
         c.encode(m)
     }
 }
+
+// ---- persistence ------------------------------------------------------------------
+// Whether saves and the session log are being written (src/server/durability.rs), and
+// how far behind the last tick a kill -9 would recover is. Alert on
+// `venture_persistence_ok == 0` or a lag over a few seconds.
+
+/// The persistence gauges.
+#[derive(Clone, Debug, Default)]
+pub struct PersistenceMetrics {
+    /// `venture_persistence_ok`: 1 while every save and session-log write succeeds.
+    pub ok: Gauge,
+    /// `venture_persistence_lag_seconds`: game time since the last durable tick.
+    pub lag_seconds: Gauge<f64, AtomicU64>,
+}
+
+impl PersistenceMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = PersistenceMetrics::default();
+        registry.register(
+            "persistence_ok",
+            "1 while saves and the session log are being written; 0 while writes fail (play goes on, retrying)",
+            m.ok.clone(),
+        );
+        registry.register(
+            "persistence_lag_seconds",
+            "Game time since the last tick a kill -9 would recover (last log flush or save)",
+            m.lag_seconds.clone(),
+        );
+        m.ok.set(1);
+        m
+    }
+
+    /// Sets both gauges.
+    pub fn set(&self, ok: bool, lag_seconds: f64) {
+        self.ok.set(i64::from(ok));
+        self.lag_seconds.set(lag_seconds);
+    }
+}
+// ---- end persistence --------------------------------------------------------------
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -29,6 +29,8 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
         "/readyz" => {
             if view.health.shutting_down {
                 Response::text(503, "shutting down\n")
+            } else if let Some(reason) = &view.health.persistence {
+                Response::text(503, format!("{reason}\n"))
             } else if view.app.player_count() >= view.config.max_players as usize {
                 // Still ready (the process is fine), but say why a join would be refused.
                 Response::text(200, "ready (full)\n")
