@@ -2,17 +2,18 @@
 //! milliseconds), `level`, `msg`, `component`; `LOG_FORMAT=text` gives text lines;
 //! `LOG_LEVEL=warn` hides info; `-verbose` shows debug.
 
-mod ops_support;
-
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use ops_support::{Bot, Server};
+use venture_testkit::{bin, Bot, Server};
 
 /// Start, make some traffic (a client joins and leaves, junk arrives), stop with SIGTERM.
 fn short_run(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
-    let mut server = Server::start(args, env);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(args)
+        .envs(env)
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let bot = Bot::join("log-bot", server.port);
     let mut bot2 = Bot::new("junk", server.port);
     bot2.send_raw(vec![0xff; 16]);
@@ -22,7 +23,7 @@ fn short_run(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
     std::thread::sleep(Duration::from_millis(200));
     server.signal("TERM");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits on SIGTERM");
     assert!(status.success());
     server.stdout_lines()
@@ -169,5 +170,78 @@ fn invalid_log_settings_warn_once_and_fall_back() {
     assert!(
         lines.iter().any(|l| l.contains("server stopped")),
         "falls back to info: {lines:?}"
+    );
+}
+
+#[test]
+fn text_lines_carry_key_value_fields() {
+    let lines = short_run(&["-seed", "4242"], &[("LOG_FORMAT", "text")]);
+    let start = lines
+        .iter()
+        .find(|l| l.contains("Starting Venture Game Server"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    // `TIME LEVEL component: msg key=value ...`
+    assert!(
+        start.contains(" INFO  server: Starting Venture Game Server "),
+        "{start}"
+    );
+    assert!(start.contains(" seed=4242"), "{start}");
+    assert!(start.contains(" genre=fantasy"), "{start}");
+    let joined = lines
+        .iter()
+        .find(|l| l.contains("player connected"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(joined.contains(" playerID=log-bot"), "{joined}");
+    assert!(joined.contains(" slot=0"), "{joined}");
+    for line in &lines {
+        // Every field after the message is key=value.
+        let fields = line.split_once(": ").map_or("", |(_, rest)| rest);
+        assert!(!fields.contains('\n'), "{line}");
+    }
+}
+
+/// Runs the binary on a port already taken: (exit code, stdout lines, stderr).
+fn bind_failure(env: &[(&str, &str)]) -> (Option<i32>, Vec<String>, String) {
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut s = Server::builder(bin!("venture-server"))
+        .port(port)
+        .envs(env)
+        .spawn();
+    let status = s.wait_exit(Duration::from_secs(20)).expect("exits");
+    drop(taken);
+    (status.code(), s.stdout_lines(), s.stderr())
+}
+
+#[test]
+fn bind_failure_logs_fatal_with_the_guides_message_and_exits_1() {
+    let (code, lines, stderr) = bind_failure(&[]);
+    assert_eq!(code, Some(1), "{lines:?} {stderr}");
+    let fatal = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "fatal")
+        .unwrap_or_else(|| panic!("no fatal line: {lines:?}"));
+    let port = fatal["port"].as_u64().expect("port field");
+    assert_eq!(fatal["msg"], format!("failed to bind port {port}"));
+    assert_eq!(fatal["component"], "server");
+    assert!(
+        fatal["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("in use")),
+        "{fatal}"
+    );
+    assert!(
+        stderr.starts_with("venture-server: failed to start server: failed to bind"),
+        "{stderr}"
+    );
+
+    let (code, lines, _) = bind_failure(&[("LOG_FORMAT", "text")]);
+    assert_eq!(code, Some(1));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" FATAL server: failed to bind port ") && l.contains(" port=")),
+        "{lines:?}"
     );
 }

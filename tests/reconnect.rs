@@ -6,8 +6,6 @@
 //!   datagrams both ways) at 2 s and 5 s round trip gets its own inputs in: substitutions
 //!   after the warm-up stay under 1% and 2% of its ticks.
 
-mod support;
-
 use std::collections::BinaryHeap;
 use std::net::{SocketAddr, UdpSocket};
 use std::path::Path;
@@ -15,49 +13,35 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use support::*;
 use venture_sim::character::Character;
 use venture_sim::content::{roll_item, ItemKind};
 use venture_sim::rng::{Purpose, Stream};
 use venture_sim::{Genre, Progress};
+use venture_testkit::{bin, free_port, http_get, wait_for, Proc, Scratch, Server};
 
-const CLIENT: &str = env!("CARGO_BIN_EXE_venture-client");
+const CLIENT: &str = bin!("venture-client");
 const SECRET: [u8; 16] = *b"stay-right-here!";
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn server(dir: &Path, port: u16, tag: &str) -> Proc {
-    let saves = dir.join("saves").display().to_string();
-    let replays = dir.join("replays").display().to_string();
-    let p = Proc::spawn(
-        env!("CARGO_BIN_EXE_venture-server"),
-        &[
-            "-port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
+fn server(dir: &Path, port: u16, tag: &str) -> Server {
+    Server::builder(bin!("venture-server"))
+        .dir(dir)
+        .port(port)
+        .tag(tag)
+        .args(&[
             "-seed",
             "9",
             "--saves-dir",
-            &saves,
+            &dir.join("saves").display().to_string(),
             "--replay-dir",
-            &replays,
+            &dir.join("replays").display().to_string(),
             "--autosave",
             "1",
-        ],
-        dir,
-        tag,
-        &[],
-    );
-    assert!(
-        wait_for(Duration::from_secs(20), || http_get(port, "/healthz")
-            .is_some_and(|(s, _)| s == 200)),
-        "{}",
-        p.stdout()
-    );
-    p
+        ])
+        .start()
 }
 
 fn status(port: u16) -> serde_json::Value {
@@ -123,7 +107,7 @@ fn plant_character(dir: &Path, secrets: &Path, name: &str) -> Character {
 
 #[test]
 fn bots_reconnect_after_kill_9_with_their_characters_and_exit_0() {
-    let dir = TempDir::new("reconnect");
+    let dir = Scratch::new("reconnect");
     let secrets = dir.path().join("secrets");
     let before = plant_character(dir.path(), &secrets, "stay0");
     let port = free_port();
@@ -228,7 +212,7 @@ fn bots_reconnect_after_kill_9_with_their_characters_and_exit_0() {
 
 #[test]
 fn a_client_whose_server_never_returns_exits_3_with_the_reason() {
-    let dir = TempDir::new("reconnect-gone");
+    let dir = Scratch::new("reconnect-gone");
     let port = free_port();
     let mut s = server(dir.path(), port, "server");
     let server_addr = format!("127.0.0.1:{port}");
@@ -370,8 +354,13 @@ fn through_relay(
     secs: u64,
     bot: &str,
 ) -> (u64, u64) {
-    let dir = TempDir::new("relay");
-    let (_server, port) = start_server(dir.path(), &["-seed", "3"], &[]);
+    let dir = Scratch::new("relay");
+    let server_proc = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .tag("server")
+        .args(&["-seed", "3"])
+        .start();
+    let port = server_proc.port;
     let server: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
     let relay = Relay::start(server, rtt / 2, jitter, 50);
     let via = relay.addr.to_string();
