@@ -208,7 +208,7 @@ pub struct InputTimeliness {
     pub on_time: u64,
     /// Ticks filled with a repeat of the last input because none had arrived.
     pub substituted: u64,
-    /// Round trip estimated from the client's frame acks (tick resolution).
+    /// Round trip from the client's frame acks (as [`PlayerLink::rtt`]).
     pub rtt: Option<Duration>,
 }
 
@@ -506,13 +506,8 @@ impl ServerSession {
     /// How the player in `slot` gets its inputs in: on time or substituted.
     pub fn input_timeliness(&self, slot: u8) -> Option<InputTimeliness> {
         let c = self.clients.get(slot as usize)?.as_ref()?;
-        let iv = self.interval.as_nanos().min(u64::MAX as u128) as u64;
-        let rtt = c
-            .ack_lag
-            .floor()
-            .map(|lag| Duration::from_nanos(iv.saturating_mul(lag)));
         Some(InputTimeliness {
-            rtt,
+            rtt: c.ack_rtt_nanos.floor().map(Duration::from_nanos),
             ..c.timeliness
         })
     }
