@@ -37,7 +37,10 @@ pub struct Confirmed {
 #[derive(Clone, Debug)]
 struct Predicted {
     frame: Frame,
-    checksum: u32,
+    /// Checksum after this frame; `None` after a re-simulation, which leaves it to the
+    /// confirmation (a checksum costs about a step, and a long window re-simulates many
+    /// ticks of which each is confirmed, and so checksummed, only once).
+    checksum: Option<u32>,
 }
 
 /// A world that runs ahead of confirmation. See the module docs.
@@ -111,7 +114,10 @@ impl Rollback {
         }
         self.current.step(&frame)?;
         let checksum = self.current.checksum();
-        self.predicted.push_back(Predicted { frame, checksum });
+        self.predicted.push_back(Predicted {
+            frame,
+            checksum: Some(checksum),
+        });
         Ok(checksum)
     }
 
@@ -141,7 +147,7 @@ impl Rollback {
                 self.confirmed.step(&frame)?;
                 Ok(Confirmed {
                     tick: frame.tick,
-                    checksum: p.checksum,
+                    checksum: p.checksum.unwrap_or_else(|| self.confirmed.checksum()),
                     resimulated: 0,
                 })
             }
@@ -152,7 +158,7 @@ impl Rollback {
                 for p in self.predicted.iter_mut() {
                     repredict(&frame, &mut p.frame);
                     world.step(&p.frame)?;
-                    p.checksum = world.checksum();
+                    p.checksum = None;
                 }
                 self.current = world;
                 Ok(Confirmed {

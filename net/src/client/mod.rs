@@ -681,9 +681,12 @@ impl ClientSession {
         let mut pacing = PacerConfig::new(self.interval);
         pacing.margin_ticks = self.config.jitter_margin_ticks.clamp(0, 1000) as u32;
         self.pacer = LeadPacer::new(pacing, now + self.interval);
-        if self.reconnect.active() {
+        if self.reconnect.status(now).is_some_and(|st| st.rejoining) {
             self.reconnect.on_playing();
             self.stats.reconnects += 1;
+        } else {
+            // Silence during a slow snapshot transfer that ended by itself: no rejoin.
+            self.reconnect.cancel();
         }
         self.events.push(ClientEvent::Synced { tick });
         // Start ahead by the time since the server took the snapshot (about half a round
@@ -906,6 +909,13 @@ impl ClientSession {
             && now.saturating_sub(self.last_heard) > self.config.reconnect.probe_after
         {
             self.reconnect.start(ReconnectCause::Silence, now);
+        }
+        let rejoining = self.reconnect.status(now).is_some_and(|st| st.rejoining);
+        let patience = self.config.reconnect.probe_after
+            + self.rtt.smoothed().unwrap_or(Duration::from_secs(1)) * 2;
+        if rejoining && now.saturating_sub(self.last_heard) > patience {
+            // The server that answered went quiet mid-rejoin (restarted again?): probe.
+            self.reconnect.on_refused(now);
         }
         if self.reconnect.expired(now) {
             let reason = match self.reconnect.cause() {
