@@ -8,6 +8,8 @@
 //! * [`metrics`]: Prometheus metrics and their text exposition;
 //! * [`agones`]: with `-agones`, the game-server lifecycle calls to the Agones SDK sidecar.
 
+#![forbid(unsafe_code)]
+
 pub mod agones;
 pub mod cli;
 pub mod client;

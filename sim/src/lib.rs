@@ -5,6 +5,12 @@
 //! every machine and in debug and release builds. See ARCHITECTURE.md for the map of the
 //! crate and DESIGN.md for the determinism contract.
 
+#![forbid(unsafe_code)]
+// The determinism contract (docs/DETERMINISM.md) as far as the compiler can hold it: no
+// float arithmetic, and no float types (the list is in sim/clippy.toml). Both are `deny`,
+// not `warn`, so a plain `cargo clippy` fails too, not only CI's `-D warnings` run.
+#![deny(clippy::float_arithmetic, clippy::disallowed_types)]
+
 pub mod input;
 pub mod map;
 pub mod units;

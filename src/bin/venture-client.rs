@@ -2,6 +2,8 @@
 //! Exit codes: 0 when no desync happened, 1 after a desync, 2 for invalid arguments,
 //! 3 when the server could not be reached or refused us.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use venture::client::{self, ClientArgs};

@@ -4,6 +4,8 @@
 //! Exit codes: 0 success; 1 verification failed (the first diverging or damaged tick is
 //! named); 2 the file is unreadable or malformed, or the arguments are wrong.
 
+#![forbid(unsafe_code)]
+
 use argh::FromArgs;
 use serde::Serialize;
 use std::io::{IsTerminal, Write};

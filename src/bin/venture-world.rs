@@ -2,6 +2,8 @@
 //! a scripted simulation to print its checksum sequence (used by the cross-process
 //! determinism test).
 
+#![forbid(unsafe_code)]
+
 use argh::FromArgs;
 use std::process::ExitCode;
 use std::time::Instant;
