@@ -1,7 +1,8 @@
 //! Venture server application: the pieces of the `venture-server` binary that
 //! are not the game itself.
 //!
-//! * [`cli`]: Go-style flag normalisation, argh parsing, validation, `-version`;
+//! * [`flags`]: the flag-table parser every binary uses;
+//! * [`cli`]: the server's flag table, validation, `-version`;
 //! * [`logging`]: `LOG_LEVEL`/`LOG_FORMAT`, JSON or text lines on stdout;
 //! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
 //!   driven by the server's mio loop;
@@ -13,6 +14,7 @@
 pub mod agones;
 pub mod cli;
 pub mod client;
+pub mod flags;
 pub mod http;
 pub mod logging;
 pub mod metrics;
