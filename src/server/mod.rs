@@ -537,7 +537,7 @@ impl ServerApp {
         self.http.shutdown(self.poll.registry());
         self.save();
         if let Some(agones) = &mut self.agones {
-            agones.shut_down(self.poll.registry(), SHUTDOWN_GRACE);
+            agones.shut_down(&mut self.poll, SHUTDOWN_GRACE);
         }
         log::info!(
             target: "venture::server",
