@@ -2,6 +2,8 @@
 //! a `Vec` of the world state sorted by its [`EntityId`] (ids are allocated monotonically
 //! and appended, removals keep order), and every system iterates them in that order.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use crate::content::monsters::stat_factor_millionths;
 use crate::content::{scale, templates, Element, Item, MonsterSpec, MonsterTemplate, Rarity};
 use crate::genre::Genre;
@@ -81,7 +83,7 @@ impl Monster {
     /// The template (the index is validated on restore and set from a roll otherwise).
     pub fn template(&self, genre: Genre) -> &'static MonsterTemplate {
         let all = templates(genre);
-        &all[(self.template as usize).min(all.len() - 1)]
+        &all[(self.template as usize).min(all.len().saturating_sub(1))]
     }
 
     pub fn alive(&self) -> bool {

@@ -164,7 +164,8 @@ impl Frame {
             return;
         }
         if self.inputs.len() <= slot {
-            self.inputs.resize(slot + 1, PlayerInput::IDLE);
+            self.inputs
+                .resize(slot.saturating_add(1), PlayerInput::IDLE);
         }
         self.inputs[slot] = input;
     }

@@ -1,6 +1,8 @@
 //! The tile grid: tile kinds, the map itself, rooms, and the reachability check that every
 //! generator must pass.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
@@ -122,7 +124,7 @@ impl TileMap {
         TileMap {
             width,
             height,
-            tiles: vec![fill; width as usize * height as usize],
+            tiles: vec![fill; usize::from(width).saturating_mul(usize::from(height))],
         }
     }
 
@@ -138,6 +140,10 @@ impl TileMap {
         x >= 0 && y >= 0 && x < self.width as i32 && y < self.height as i32
     }
 
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "in bounds: 0 <= x < width and 0 <= y < height (u16), so y * width + x < 2^32"
+    )]
     fn index(&self, x: i32, y: i32) -> Option<usize> {
         self.in_bounds(x, y)
             .then(|| y as usize * self.width as usize + x as usize)
@@ -177,6 +183,10 @@ impl TileMap {
 
     /// The in-bounds 4-neighbours of tile index `i` (row-major), always in the order east,
     /// west, south, north: generation and flood fills depend on that order for determinism.
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "i is a tile index (i < width * height), so width > 0 and each neighbour computed under its guard lies in 0..width * height"
+    )]
     pub fn neighbours4(&self, i: usize) -> impl Iterator<Item = usize> {
         let (w, h) = (self.width as usize, self.height as usize);
         let (x, y) = (i % w, i / w);
@@ -223,11 +233,11 @@ impl TileMap {
     /// the reachability guarantee. Returns how many tiles were filled.
     pub fn fill_unreachable(&mut self, x: i32, y: i32) -> usize {
         let seen = self.reachable_from(x, y);
-        let mut filled = 0;
+        let mut filled = 0usize;
         for (tile, reached) in self.tiles.iter_mut().zip(seen) {
             if tile.is_walkable() && !reached {
                 *tile = Tile::Wall;
-                filled += 1;
+                filled = filled.saturating_add(1);
             }
         }
         filled
@@ -282,7 +292,7 @@ impl<'de> Deserialize<'de> for TileMap {
                 "map size {width}x{height} out of range"
             )));
         }
-        if bytes.0.len() != width as usize * height as usize {
+        if bytes.0.len() != usize::from(width).saturating_mul(usize::from(height)) {
             return Err(D::Error::custom("map byte count does not match its size"));
         }
         let tiles = bytes
@@ -309,15 +319,21 @@ pub struct Rect {
 
 impl Rect {
     pub const fn centre(&self) -> (i32, i32) {
-        (self.x + self.w / 2, self.y + self.h / 2)
+        (
+            self.x.saturating_add(self.w / 2),
+            self.y.saturating_add(self.h / 2),
+        )
     }
 
     pub const fn contains(&self, x: i32, y: i32) -> bool {
-        x >= self.x && y >= self.y && x < self.x + self.w && y < self.y + self.h
+        x >= self.x
+            && y >= self.y
+            && x < self.x.saturating_add(self.w)
+            && y < self.y.saturating_add(self.h)
     }
 
     pub const fn area(&self) -> i32 {
-        self.w * self.h
+        self.w.saturating_mul(self.h)
     }
 }
 

@@ -6,6 +6,8 @@
 //! goals whenever it is missing or stale, so snapshots stay small and a restored world
 //! steers exactly as the original did.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use crate::map::TileMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
@@ -45,8 +47,7 @@ impl FlowField {
         self.dist.resize(map.tiles().len(), UNREACHED);
         let mut queue = VecDeque::new();
         for &(x, y) in &goals.tiles {
-            if map.is_walkable(x, y) {
-                let i = (y * w + x) as usize;
+            if let Some(i) = field_index(w, x, y).filter(|_| map.is_walkable(x, y)) {
                 if self.dist[i] != 0 {
                     self.dist[i] = 0;
                     queue.push_back((x, y));
@@ -54,15 +55,16 @@ impl FlowField {
             }
         }
         while let Some((x, y)) = queue.pop_front() {
-            let d = self.dist[(y * w + x) as usize];
+            let Some(d) = field_index(w, x, y).map(|i| self.dist[i]) else {
+                continue;
+            };
             if d >= MAX_FIELD_STEPS {
                 continue;
             }
-            for (nx, ny) in [(x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)] {
-                if map.is_walkable(nx, ny) {
-                    let n = (ny * w + nx) as usize;
+            for (nx, ny) in neighbours(x, y) {
+                if let Some(n) = field_index(w, nx, ny).filter(|_| map.is_walkable(nx, ny)) {
                     if self.dist[n] == UNREACHED {
-                        self.dist[n] = d + 1;
+                        self.dist[n] = d.saturating_add(1);
                         queue.push_back((nx, ny));
                     }
                 }
@@ -76,8 +78,8 @@ impl FlowField {
         if x < 0 || y < 0 || x >= self.width {
             return UNREACHED;
         }
-        self.dist
-            .get((y * self.width + x) as usize)
+        field_index(self.width, x, y)
+            .and_then(|i| self.dist.get(i))
             .copied()
             .unwrap_or(UNREACHED)
     }
@@ -89,11 +91,30 @@ impl FlowField {
         if here == UNREACHED || here == 0 {
             return None;
         }
-        [(x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)]
+        neighbours(x, y)
             .into_iter()
             .filter(|&(nx, ny)| self.distance(nx, ny) < here)
             .min_by_key(|&(nx, ny)| self.distance(nx, ny))
     }
+}
+
+/// Row-major index of (x, y) in a field `width` wide; None for negatives or when it would
+/// not fit (the caller's bounds check then fails on `get`).
+fn field_index(width: i32, x: i32, y: i32) -> Option<usize> {
+    if x < 0 || y < 0 || x >= width {
+        return None;
+    }
+    usize::try_from(y.checked_mul(width)?.checked_add(x)?).ok()
+}
+
+/// East, west, south, north: the fixed order ties are broken in.
+fn neighbours(x: i32, y: i32) -> [(i32, i32); 4] {
+    [
+        (x.saturating_add(1), y),
+        (x.saturating_sub(1), y),
+        (x, y.saturating_add(1)),
+        (x, y.saturating_sub(1)),
+    ]
 }
 
 #[cfg(test)]

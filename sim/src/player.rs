@@ -1,5 +1,7 @@
 //! Players: who is in which slot, where they are, and how their input moves them.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use crate::content::{Item, ItemKind, SPELLBOOK_LEN};
 use crate::input::PlayerInput;
 use crate::map::TileMap;
@@ -53,13 +55,15 @@ pub fn item_stats(item: &Item) -> Stats {
 /// A level-`level` character's base stats: the level-1 numbers plus every level gain
 /// (closed form of summing [`crate::stats::level_gain`] over levels 2..=level).
 pub fn base_stats(level: u32) -> Stats {
-    let n = level.clamp(1, crate::stats::MAX_LEVEL) as i32 - 1;
+    // n is at most MAX_LEVEL - 1 (98): every sum below is small, saturating regardless.
+    let n = (level.clamp(1, crate::stats::MAX_LEVEL) as i32).saturating_sub(1);
+    let gain = |per_level: i32| per_level.saturating_mul(n);
     let mut s = Stats::PLAYER_BASE;
-    s.max_hp += 10 * n;
-    s.attack += 2 * n;
-    s.defense += 3 * n / 2;
-    s.magic_power += 2 * n;
-    s.magic_defense += 3 * n / 2;
+    s.max_hp = s.max_hp.saturating_add(gain(10));
+    s.attack = s.attack.saturating_add(gain(2));
+    s.defense = s.defense.saturating_add(gain(3) / 2);
+    s.magic_power = s.magic_power.saturating_add(gain(2));
+    s.magic_defense = s.magic_defense.saturating_add(gain(3) / 2);
     s
 }
 
@@ -166,9 +170,13 @@ impl Player {
         let my = (input.move_y as i32).clamp(-FULL_DEFLECTION, FULL_DEFLECTION);
         // Partial deflection moves slower; anything past full deflection (including the
         // diagonal corner of the input square) is capped at full speed.
-        let deflection =
-            crate::units::isqrt((mx * mx + my * my) as i64).min(FULL_DEFLECTION as i64) as i32;
-        let delta = scale_to_length(mx, my, speed_per_tick * deflection / FULL_DEFLECTION);
+        let deflection = crate::units::isqrt(Vec2::ZERO.dist_sq(Vec2::new(mx, my)))
+            .min(FULL_DEFLECTION as i64) as i32;
+        let delta = scale_to_length(
+            mx,
+            my,
+            speed_per_tick.saturating_mul(deflection) / FULL_DEFLECTION,
+        );
         self.pos = move_body(map, self.pos, delta, BODY_HALF);
         if input.aim_x != 0 || input.aim_y != 0 {
             self.facing = (input.aim_x, input.aim_y);

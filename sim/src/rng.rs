@@ -5,6 +5,8 @@
 //! values come from our own mappings of raw `next_u32`/`next_u64` words, never from the
 //! `rand` crate's distributions, whose outputs change between versions.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
@@ -54,6 +56,10 @@ impl Stream {
 
     /// Uniform in 0..n (0 when n is 0), by Lemire's multiply-shift with rejection, so there
     /// is no modulo bias.
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "n != 0 is checked first; a u32 times a u32 fits in u64"
+    )]
     pub fn below(&mut self, n: u32) -> u32 {
         if n == 0 {
             return 0;
@@ -68,6 +74,10 @@ impl Stream {
     }
 
     /// Uniform in lo..=hi (lo when hi < lo).
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "i32 differences plus one fit in i64, and lo + below(span) lies in lo..=hi"
+    )]
     pub fn range(&mut self, lo: i32, hi: i32) -> i32 {
         if hi <= lo {
             return lo;
@@ -85,6 +95,10 @@ impl Stream {
     }
 
     /// Picks an index by integer weights (0 when all weights are zero or the slice is empty).
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "roll >= w before roll -= w; total > 0 means the slice is not empty"
+    )]
     pub fn weighted(&mut self, weights: &[u32]) -> usize {
         let total: u64 = weights.iter().map(|&w| w as u64).sum();
         if total == 0 || total > u32::MAX as u64 {
@@ -103,7 +117,9 @@ impl Stream {
     /// Fisher-Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
-            let j = self.below(i as u32 + 1) as usize;
+            // Slices past 2^32 items do not occur; they would shuffle only their head.
+            let bound = u32::try_from(i).map_or(u32::MAX, |i| i.saturating_add(1));
+            let j = self.below(bound) as usize;
             items.swap(i, j);
         }
     }

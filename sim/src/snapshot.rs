@@ -9,6 +9,8 @@
 //! rejects trailing bytes, and validates the state's invariants before returning a world,
 //! so a hostile snapshot yields an error, never a world that panics later.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use crate::entity::{MAX_PROJECTILE_SPEED, MAX_PROJECTILE_TICKS};
 use crate::player::{Player, INVENTORY_SLOTS, MAX_MANA};
 use crate::status::{Status, MAX_STATUSES};
@@ -119,6 +121,10 @@ impl CrcWriter {
 
 impl Write for CrcWriter {
     #[inline]
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "self.len <= self.buf.len() (a few KB) and a slice is at most isize::MAX bytes, so len + n cannot overflow"
+    )]
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let n = data.len();
         if self.len + n <= self.buf.len() {
@@ -173,7 +179,11 @@ impl World {
 
     /// The whole state as bytes; [`World::restore`] gives back an identical world.
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.map().tiles().len() + 1024);
+        let mut out = Vec::with_capacity(
+            HEADER_LEN
+                .saturating_add(self.map().tiles().len())
+                .saturating_add(1024),
+        );
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
         out.extend_from_slice(&SIM_VERSION.to_le_bytes());
@@ -207,7 +217,9 @@ impl World {
             bincode::serde::decode_from_slice(body, bincode_config())
                 .map_err(|e| SnapshotError::Decode(e.to_string()))?;
         if used != body.len() {
-            return Err(SnapshotError::TrailingBytes(body.len() - used));
+            return Err(SnapshotError::TrailingBytes(
+                body.len().saturating_sub(used),
+            ));
         }
         state.validate().map_err(SnapshotError::Invalid)?;
         Ok(World::from_state(state))
@@ -241,8 +253,8 @@ impl WorldState {
                 self.config.max_players
             ));
         }
-        let limit_x = map.width() as i32 * crate::units::SUB;
-        let limit_y = map.height() as i32 * crate::units::SUB;
+        let limit_x = crate::units::tiles(map.width() as i32);
+        let limit_y = crate::units::tiles(map.height() as i32);
         for p in self.players.iter().flatten() {
             if p.id.0 >= self.next_entity {
                 return Err(format!(

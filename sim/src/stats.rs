@@ -1,6 +1,8 @@
 //! Combat statistics, the level table and per-level gains (GAME_RULES.md "Entities and
 //! stats" and "Progression"), all in integers.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use serde::{Deserialize, Serialize};
 
 /// Number of elements (none, fire, ice, lightning, earth, wind, light, dark, arcane).
@@ -77,6 +79,10 @@ pub const MAX_LEVEL: u32 = 99;
 /// 100 x L^1.5 (rules), computed exactly as floor(sqrt(10^4 x L^3)).
 pub const XP_TABLE: [u32; MAX_LEVEL as usize] = xp_table();
 
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "only evaluated at compile time (XP_TABLE): an overflow there is a build error"
+)]
 const fn isqrt_u64(n: u64) -> u64 {
     // Binary search: const-evaluable and exact.
     let (mut lo, mut hi) = (0u64, 1u64 << 32);
@@ -91,6 +97,10 @@ const fn isqrt_u64(n: u64) -> u64 {
     lo
 }
 
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "only evaluated at compile time (XP_TABLE): an overflow there is a build error"
+)]
 const fn xp_table() -> [u32; MAX_LEVEL as usize] {
     let mut t = [0u32; MAX_LEVEL as usize];
     let mut l = 1u64;
@@ -111,8 +121,8 @@ pub fn xp_to_next(level: u32) -> Option<u32> {
 /// What one level-up adds (rules: +10 HP, +2 attack, +1.5 defense, +2 magic power,
 /// +1.5 magic defense). The halves alternate so level L has gained floor(1.5 x (L-1)).
 pub fn level_gain(new_level: u32) -> Stats {
-    let half = |l: u32| (3 * l as i32) / 2;
-    let d = half(new_level.saturating_sub(1)) - half(new_level.saturating_sub(2));
+    let half = |l: u32| (l.min(i32::MAX as u32) as i32).saturating_mul(3) / 2;
+    let d = half(new_level.saturating_sub(1)).saturating_sub(half(new_level.saturating_sub(2)));
     Stats {
         max_hp: 10,
         attack: 2,

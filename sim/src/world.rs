@@ -2,6 +2,8 @@
 //! [`Frame`]. Systems run in a fixed order each tick and iterate entities in id order; the
 //! game rules and their order are in [`crate::gameplay`].
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use crate::config::{ConfigError, SimConfig};
 use crate::entity::{GroundItem, Monster, Projectile};
 use crate::event::{Event, IgnoredReason};
@@ -21,7 +23,7 @@ pub const SIM_VERSION: u32 = 3;
 /// A frame that cannot be applied to this world.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
-    #[error("frame for tick {got} does not follow tick {current} (expected {})", current + 1)]
+    #[error("frame for tick {got} does not follow tick {current} (expected {})", current.saturating_add(1))]
     WrongTick { current: u64, got: u64 },
     #[error("frame has {0} commands (at most {max})", max = crate::input::MAX_COMMANDS_PER_FRAME)]
     TooManyCommands(usize),
