@@ -4,7 +4,7 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 use crate::map::TileMap;
-use crate::units::{Vec2, SUB};
+use crate::units::{lerp, Vec2, SUB};
 
 /// Half the side of a creature's collision box (10 px of the original's 32 px tiles).
 pub const BODY_HALF: i32 = crate::units::px(10);
@@ -48,15 +48,6 @@ pub fn move_body(map: &TileMap, pos: Vec2, delta: Vec2, half: i32) -> Vec2 {
         p.y = move_axis(map, p, step.y, half, false);
     }
     p
-}
-
-/// `d * i / steps`, for `1 <= i <= steps`: between 0 and `d`.
-#[allow(
-    clippy::arithmetic_side_effects,
-    reason = "an i32 times an i32 fits in i64; steps >= 1 (move_body clamps it), so no division by 0"
-)]
-fn lerp(d: i32, i: i32, steps: i32) -> i32 {
-    (d as i64 * i as i64 / steps as i64) as i32
 }
 
 fn move_axis(map: &TileMap, p: Vec2, d: i32, half: i32, horizontal: bool) -> i32 {

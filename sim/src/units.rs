@@ -100,6 +100,15 @@ pub fn scale_to_length(dx: i32, dy: i32, len: i32) -> Vec2 {
     }
 }
 
+/// `d * i / steps` computed in i64 (an i32 times an i32 always fits), truncated toward
+/// zero: the `i`th of `steps` equal parts of `d`, for `0 <= i <= steps`. 0 when `steps` is 0.
+pub fn lerp(d: i32, i: i32, steps: i32) -> i32 {
+    i64::from(d)
+        .saturating_mul(i64::from(i))
+        .checked_div(i64::from(steps))
+        .unwrap_or(0) as i32
+}
+
 /// Converts a duration in milliseconds to ticks at `tick_rate` Hz, rounding up.
 pub const fn ticks_from_millis(ms: u32, tick_rate: u32) -> u32 {
     let num = (ms as u64).saturating_mul(tick_rate as u64);

@@ -6,6 +6,8 @@
 //! Rule numbers come from `GAME_RULES.md` and are named constants where they are used; the
 //! numbers we chose ourselves are documented beside them.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 pub mod items;
 pub mod monsters;
 pub mod rarity;
@@ -27,6 +29,10 @@ pub const MAX_DIFFICULTY_PERMILLE: u32 = 10_000;
 
 /// `value * num / den`, computed in u64 and saturated to u32.
 pub(crate) fn scale(value: u32, num: u64, den: u64) -> u32 {
-    let v = (value as u64).saturating_mul(num) / den.max(1);
+    // den.max(1) is never 0, so checked_div never gives None.
+    let v = (value as u64)
+        .saturating_mul(num)
+        .checked_div(den.max(1))
+        .unwrap_or(u64::MAX);
     v.min(u32::MAX as u64) as u32
 }

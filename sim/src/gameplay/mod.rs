@@ -28,6 +28,8 @@
 //! deaths, drops, XP), `monsters.rs` (navigation goals and AI), `projectiles.rs` and
 //! `descend.rs` (descending and level generation). This file runs them in order.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 mod descend;
 mod loot;
 mod monsters;
@@ -149,7 +151,7 @@ pub(crate) fn pulse_hp(
         events.push(Event::Damage {
             source: EntityId(0),
             target,
-            amount: before - *hp,
+            amount: before.saturating_sub(*hp),
             crit: false,
         });
     } else {

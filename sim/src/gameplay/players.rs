@@ -1,6 +1,8 @@
 //! Player upkeep (respawn countdown, status effects, mana regeneration, cooldowns) and
 //! player actions (items, equipment, melee; casting is in `spells`).
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use super::population::spawn_position;
 use super::{hurt_monster, spells};
 use crate::combat::{resolve, Hit};
@@ -51,7 +53,7 @@ impl World {
         for (slot, p) in st.players.iter_mut().enumerate() {
             let Some(p) = p else { continue };
             if p.respawn_in > 0 {
-                p.respawn_in = p.respawn_in.min(respawn) - 1;
+                p.respawn_in = p.respawn_in.min(respawn).saturating_sub(1);
                 if p.respawn_in == 0 {
                     p.pos = spawn_position(&st.level, slot);
                     p.statuses.clear();
@@ -60,7 +62,8 @@ impl World {
                     p.mana_acc = 0;
                     p.attack_cd = 0;
                     p.spell_cd = [0; SPELLBOOK_LEN];
-                    p.gold -= (p.gold as u64 * DEATH_GOLD_LOSS_PERCENT as u64 / 100) as u32;
+                    let loss = (p.gold as u64).saturating_mul(DEATH_GOLD_LOSS_PERCENT as u64) / 100;
+                    p.gold = p.gold.saturating_sub(loss as u32);
                     self.events.push(Event::Respawn { slot: slot as u8 });
                 }
                 continue;
@@ -72,8 +75,10 @@ impl World {
             }
             if p.mana < MAX_MANA {
                 p.mana_acc = p.mana_acc.saturating_add(MANA_REGEN_PER_SEC);
-                p.mana = p.mana.saturating_add(p.mana_acc / rate).min(MAX_MANA);
-                p.mana_acc %= rate;
+                // rate >= 1 (clamped above), so neither is ever None.
+                let whole = p.mana_acc.checked_div(rate).unwrap_or(0);
+                p.mana = p.mana.saturating_add(whole).min(MAX_MANA);
+                p.mana_acc = p.mana_acc.checked_rem(rate).unwrap_or(0);
             } else {
                 p.mana_acc = 0;
             }
@@ -158,8 +163,12 @@ impl World {
                     .enumerate()
                     .filter(|(_, m)| m.alive() && m.pos.within(p.pos, MELEE_RANGE))
                     .filter(|(_, m)| {
-                        let (dx, dy) = ((m.pos.x - p.pos.x) as i64, (m.pos.y - p.pos.y) as i64);
-                        dx * dir.0 as i64 + dy * dir.1 as i64 >= 0
+                        // In i64, differences of i32 and products with an i8 fit.
+                        let dx = (m.pos.x as i64).saturating_sub(p.pos.x as i64);
+                        let dy = (m.pos.y as i64).saturating_sub(p.pos.y as i64);
+                        dx.saturating_mul(dir.0 as i64)
+                            .saturating_add(dy.saturating_mul(dir.1 as i64))
+                            >= 0
                     })
                     .min_by_key(|(_, m)| (m.pos.dist_sq(p.pos), m.id))
                     .map(|(i, _)| i);

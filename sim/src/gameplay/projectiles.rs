@@ -1,6 +1,8 @@
 //! Projectiles in id order: travel in sub-steps, collision with walls and monsters,
 //! direct hits and explosions.
 
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
+
 use super::hurt_monster;
 use crate::combat::{resolve, Hit};
 use crate::entity::Monster;
@@ -9,7 +11,7 @@ use crate::movement::BODY_HALF;
 use crate::player::EntityId;
 use crate::stats::Stats;
 use crate::status;
-use crate::units::{isqrt, px, Vec2};
+use crate::units::{isqrt, lerp, px, Vec2};
 use crate::world::World;
 
 /// Our choice: projectiles fly at 400 px/s. GAME_RULES.md: collision radius 16 px (against
@@ -40,7 +42,13 @@ impl World {
             let reach = PROJECTILE_RADIUS + BODY_HALF;
             // Only monsters within this tick's travel (plus the reach) can be hit: find them
             // once instead of at every sub-step.
-            let span = pr.vel.x.abs().max(pr.vel.y.abs()) * 2 + reach;
+            let span = pr
+                .vel
+                .x
+                .saturating_abs()
+                .max(pr.vel.y.saturating_abs())
+                .saturating_mul(2)
+                .saturating_add(reach);
             candidates.clear();
             candidates.extend(
                 st.monsters
@@ -51,8 +59,8 @@ impl World {
             );
             for i in 1..=steps {
                 let next = Vec2::new(
-                    start.x + pr.vel.x * i / steps,
-                    start.y + pr.vel.y * i / steps,
+                    start.x.saturating_add(lerp(pr.vel.x, i, steps)),
+                    start.y.saturating_add(lerp(pr.vel.y, i, steps)),
                 );
                 let (tx, ty) = next.tile();
                 if !map.is_walkable(tx, ty) {
@@ -102,7 +110,10 @@ impl World {
                     );
                     let dmg = match falloff {
                         // Explosions fall off as 1 - d/r.
-                        Some(d) => (o.damage as i64 * (pr.radius as i64 - d) / pr.radius as i64)
+                        Some(d) => (o.damage as i64)
+                            .saturating_mul((pr.radius as i64).saturating_sub(d))
+                            .checked_div(pr.radius as i64)
+                            .unwrap_or(0)
                             .max(0) as i32,
                         None => o.damage,
                     };
