@@ -4,8 +4,6 @@
 //! Restoring goes through frame commands (`Restore`, `GiveItem`) rather than a side door, so
 //! every client and every replay sees the same restore at the same tick.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::content::Item;
 use crate::input::{Command, Progress};
 use crate::player::{base_stats, equip_slot, Player, EQUIP_SLOTS, INVENTORY_SLOTS, MAX_MANA};

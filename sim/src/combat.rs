@@ -2,8 +2,6 @@
 //! (or magic power for spells); crit roll x crit damage; minus defense (or magic defense);
 //! x (1 - resistance); at least 1; absorbed by a shield first.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::rng::Stream;
 use crate::stats::{Stats, ELEMENTS};
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,5 @@
 //! What a world is generated from, and its validation.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::gen::GeneratorKind;
 use crate::genre::Genre;
 use crate::input::MAX_SLOTS;

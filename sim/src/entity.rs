@@ -2,8 +2,6 @@
 //! a `Vec` of the world state sorted by its [`EntityId`] (ids are allocated monotonically
 //! and appended, removals keep order), and every system iterates them in that order.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::content::monsters::stat_factor_millionths;
 use crate::content::{scale, templates, Element, Item, MonsterSpec, MonsterTemplate, Rarity};
 use crate::genre::Genre;

@@ -1,8 +1,6 @@
 //! What happened during a tick, for logs and clients. Events are derived output: they are
 //! not part of the state, the snapshot or the checksum, and nothing reads them back.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::player::EntityId;
 use serde::{Deserialize, Serialize};
 

@@ -1,8 +1,6 @@
 //! The five genres. A genre picks the terrain generator by depth and themes the content
 //! (monster, item and spell names; name prefixes).
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::gen::GeneratorKind;
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -10,6 +10,11 @@
 // float arithmetic, and no float types (the list is in sim/clippy.toml). Both are `deny`,
 // not `warn`, so a plain `cargo clippy` fails too, not only CI's `-D warnings` run.
 #![deny(clippy::float_arithmetic, clippy::disallowed_types)]
+// Arithmetic on state is explicit (saturating, checked or wrapping; the fixed-point helpers
+// in `units` saturate) so an overflow behaves the same in debug and release builds, and
+// is never a panic in `step` (a crash loop after every restart). Operators remain only
+// under an `allow` whose reason proves the bound. Test code is exempt.
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod input;
 pub mod map;

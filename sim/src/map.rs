@@ -1,8 +1,6 @@
 //! The tile grid: tile kinds, the map itself, rooms, and the reachability check that every
 //! generator must pass.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use serde::de::Error as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 

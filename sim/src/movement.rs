@@ -1,8 +1,6 @@
 //! Moving a body through the tile grid: axis-separated moves with sliding along walls and
 //! sub-steps no longer than half a tile, so nothing tunnels through a wall at any tick rate.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::map::TileMap;
 use crate::units::{lerp, Vec2, SUB};
 

@@ -6,8 +6,6 @@
 //! goals whenever it is missing or stale, so snapshots stay small and a restored world
 //! steers exactly as the original did.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::map::TileMap;
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;

@@ -1,7 +1,5 @@
 //! Players: who is in which slot, where they are, and how their input moves them.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::content::{Item, ItemKind, SPELLBOOK_LEN};
 use crate::input::PlayerInput;
 use crate::map::TileMap;

@@ -5,8 +5,6 @@
 //! values come from our own mappings of raw `next_u32`/`next_u64` words, never from the
 //! `rand` crate's distributions, whose outputs change between versions.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};

@@ -6,8 +6,6 @@
 //! state by re-simulating T and every later predicted frame, optionally re-predicted from
 //! the confirmed inputs. The number of unconfirmed ticks is capped by the window.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::input::Frame;
 use crate::world::{StepError, World};
 use std::collections::VecDeque;

@@ -3,8 +3,6 @@
 //! ([`fight_input`]), a pure function of the world state. Inputs hold a direction for a
 //! stretch of ticks, then change, like a wandering player pressing buttons now and then.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::content::{spellbook, Item, ItemKind};
 use crate::input::{buttons, Command, Frame, PlayerInput};
 use crate::player::equip_slot;

@@ -9,8 +9,6 @@
 //! rejects trailing bytes, and validates the state's invariants before returning a world,
 //! so a hostile snapshot yields an error, never a world that panics later.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::entity::{MAX_PROJECTILE_SPEED, MAX_PROJECTILE_TICKS};
 use crate::player::{Player, INVENTORY_SLOTS, MAX_MANA};
 use crate::status::{Status, MAX_STATUSES};

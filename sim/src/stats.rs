@@ -1,8 +1,6 @@
 //! Combat statistics, the level table and per-level gains (GAME_RULES.md "Entities and
 //! stats" and "Progression"), all in integers.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use serde::{Deserialize, Serialize};
 
 /// Number of elements (none, fire, ice, lightning, earth, wind, light, dark, arcane).

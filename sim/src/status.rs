@@ -6,8 +6,6 @@
 //! spamming a weak effect never extends or weakens a strong one. Periodic effects act once
 //! per second of game time, counted from when they were applied.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::stats::Stats;
 use serde::{Deserialize, Serialize};
 

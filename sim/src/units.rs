@@ -9,8 +9,6 @@
 //! the edge in debug and release alike instead of panicking in one and wrapping in the
 //! other (the determinism contract, docs/DETERMINISM.md).
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use serde::{Deserialize, Serialize};
 
 /// Sub-tile units per tile.

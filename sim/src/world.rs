@@ -2,8 +2,6 @@
 //! [`Frame`]. Systems run in a fixed order each tick and iterate entities in id order; the
 //! game rules and their order are in [`crate::gameplay`].
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::config::{ConfigError, SimConfig};
 use crate::entity::{GroundItem, Monster, Projectile};
 use crate::event::{Event, IgnoredReason};

@@ -5,8 +5,6 @@
 //! Names are themed per genre; rare and better items carry the genre's prefix (Ancient /
 //! Prototype / Cursed / Augmented / Mutated), legendary ones a suffix as well.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::rarity::Rarity;
 use super::{scale, MAX_DEPTH, MAX_DIFFICULTY_PERMILLE};
 use crate::genre::Genre;

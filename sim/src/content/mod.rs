@@ -6,8 +6,6 @@
 //! Rule numbers come from `GAME_RULES.md` and are named constants where they are used; the
 //! numbers we chose ourselves are documented beside them.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 pub mod items;
 pub mod monsters;
 pub mod rarity;

@@ -7,8 +7,6 @@
 //! takes a fight. Speeds are px/s (32 px per tile; the rules' base is 100, the player's
 //! maximum 200), attack ranges px.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::rarity::Rarity;
 use super::spells::Element;
 use super::{scale, MAX_DEPTH, MAX_DIFFICULTY_PERMILLE};

@@ -1,7 +1,5 @@
 //! The rarity scale shared by monsters and items.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::rng::Stream;
 use serde::{Deserialize, Serialize};
 

@@ -3,8 +3,6 @@
 //!
 //! Distances are in pixels as in the rules (32 px per tile), cooldowns in milliseconds.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::{scale, MAX_DEPTH};
 use crate::genre::Genre;
 use crate::rng::Stream;

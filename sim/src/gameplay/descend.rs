@@ -1,8 +1,6 @@
 //! Descending: the party check at the exit stairs, the move one level deeper, and the
 //! level generation from (seed, depth).
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::event::Event;
 use crate::gen::{self, Level};
 use crate::nav::NavGoals;

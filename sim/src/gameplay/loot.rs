@@ -1,8 +1,6 @@
 //! Pickup of ground items, deaths (monsters give XP and gold and may drop loot; players
 //! start their respawn countdown) and levelling up.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::alloc;
 use super::players::RESPAWN_MS;
 use crate::content::roll_item;

@@ -28,8 +28,6 @@
 //! deaths, drops, XP), `monsters.rs` (navigation goals and AI), `projectiles.rs` and
 //! `descend.rs` (descending and level generation). This file runs them in order.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 mod descend;
 mod loot;
 mod monsters;

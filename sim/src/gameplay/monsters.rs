@@ -1,8 +1,6 @@
 //! Monsters: navigation goals for the flow field, and each monster's status effects, AI
 //! decision, movement and attacks.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use crate::combat::{resolve, Hit};
 use crate::entity::{AiState, Monster};
 use crate::event::Event;

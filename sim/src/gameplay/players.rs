@@ -1,8 +1,6 @@
 //! Player upkeep (respawn countdown, status effects, mana regeneration, cooldowns) and
 //! player actions (items, equipment, melee; casting is in `spells`).
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::population::spawn_position;
 use super::{hurt_monster, spells};
 use crate::combat::{resolve, Hit};

@@ -1,8 +1,6 @@
 //! Level contents: the monsters and treasure placed when a level is generated, extra
 //! monsters for benchmarks, and where players appear.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::alloc;
 use crate::content::{roll_item, roll_monster};
 use crate::entity::{GroundItem, Monster};

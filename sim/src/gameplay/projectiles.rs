@@ -1,8 +1,6 @@
 //! Projectiles in id order: travel in sub-steps, collision with walls and monsters,
 //! direct hits and explosions.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::hurt_monster;
 use crate::combat::{resolve, Hit};
 use crate::entity::Monster;

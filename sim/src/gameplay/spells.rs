@@ -1,8 +1,6 @@
 //! Casting a spell from the spellbook: mana and cooldown, then healing, buffs, or a
 //! projectile for offensive and debuff spells.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::{alloc, projectiles::PROJECTILE_SPEED_PX};
 use crate::content::{spellbook, SpellKind, SPELLBOOK_LEN};
 use crate::entity::{Projectile, MAX_PROJECTILE_SPEED};

@@ -1,7 +1,5 @@
 //! Tests of the gameplay rules, driven through `World::step`.
 
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
-
 use super::*;
 use crate::config::SimConfig;
 use crate::content::spellbook;
