@@ -3,13 +3,18 @@
 //! Everything here is pure: no I/O, no clocks, no threads, no floats in state or in
 //! [`World::step`]. The same configuration and the same frames give the same checksums on
 //! every machine and in debug and release builds. See ARCHITECTURE.md for the map of the
-//! crate and DESIGN.md for the determinism contract.
+//! crate and docs/DETERMINISM.md for the determinism contract.
 
 #![forbid(unsafe_code)]
 // The determinism contract (docs/DETERMINISM.md) as far as the compiler can hold it: no
-// float arithmetic, and no float types (the list is in sim/clippy.toml). Both are `deny`,
-// not `warn`, so a plain `cargo clippy` fails too, not only CI's `-D warnings` run.
-#![deny(clippy::float_arithmetic, clippy::disallowed_types)]
+// float arithmetic; no float, hash-map, clock types and no thread, environment or file
+// calls (the lists are in sim/clippy.toml). `deny`, not `warn`, so a plain `cargo clippy`
+// fails too, not only CI's `-D warnings` run.
+#![deny(
+    clippy::float_arithmetic,
+    clippy::disallowed_types,
+    clippy::disallowed_methods
+)]
 // Arithmetic on state is explicit (saturating, checked or wrapping; the fixed-point helpers
 // in `units` saturate) so an overflow behaves the same in debug and release builds, and
 // is never a panic in `step` (a crash loop after every restart). Operators remain only
