@@ -51,8 +51,6 @@ pub fn resolve(
     } else {
         attacker.attack
     };
-    // i64 and saturating: stats from templates are far from the edges, but a product of
-    // two i32-sized numbers may not fit, and a wrap would turn a huge hit into a heal.
     let mut dmg = (hit.base.max(0) as i64).saturating_add(stat.max(0) as i64);
     let crit = crit_roll < attacker.crit_permille;
     if crit {
@@ -68,6 +66,7 @@ pub fn resolve(
     );
     let resist =
         defender.resist_permille[(hit.element as usize).min(ELEMENTS - 1)].clamp(-1000, 900) as i64;
+    // `resist` is clamped to -1000..=900 above, so the factor is 100..=2000.
     dmg = dmg.saturating_mul(1000i64.saturating_sub(resist)) / 1000;
     let dmg = dmg.clamp(1, i32::MAX as i64) as i32;
     let absorbed = dmg.min((*shield).max(0));

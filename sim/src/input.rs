@@ -164,6 +164,7 @@ impl Frame {
             return;
         }
         if self.inputs.len() <= slot {
+            // `slot < MAX_SLOTS` was checked above.
             self.inputs
                 .resize(slot.saturating_add(1), PlayerInput::IDLE);
         }

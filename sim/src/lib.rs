@@ -4,22 +4,24 @@
 //! [`World::step`]. The same configuration and the same frames give the same checksums on
 //! every machine and in debug and release builds. See ARCHITECTURE.md for the map of the
 //! crate and docs/DETERMINISM.md for the determinism contract.
-
+//!
+//! Integer overflow behaves the same in debug and release by construction: arithmetic is
+//! explicit (saturating, checked or wrapping), enforced by `clippy::arithmetic_side_effects`
+//! below. The few places allowed plain operators carry the proven bound beside the allow.
+//! Release builds keep overflow checks off on purpose: a panic in `step` would replay into
+//! the same panic after every server restart.
 #![forbid(unsafe_code)]
-// The determinism contract (docs/DETERMINISM.md) as far as the compiler can hold it: no
-// float arithmetic; no float, hash-map, clock types and no thread, environment or file
-// calls (the lists are in sim/clippy.toml). `deny`, not `warn`, so a plain `cargo clippy`
-// fails too, not only CI's `-D warnings` run.
+#![deny(clippy::arithmetic_side_effects)]
+// Tests compute expected values; an overflow there should fail the test loudly.
+#![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
+// The rest of the contract the compiler can hold: no float arithmetic; no float, hash-map
+// or clock types and no thread, environment or file calls (the lists are in
+// sim/clippy.toml). `deny`, not `warn`, so a plain `cargo clippy` fails too.
 #![deny(
     clippy::float_arithmetic,
     clippy::disallowed_types,
     clippy::disallowed_methods
 )]
-// Arithmetic on state is explicit (saturating, checked or wrapping; the fixed-point helpers
-// in `units` saturate) so an overflow behaves the same in debug and release builds, and
-// is never a panic in `step` (a crash loop after every restart). Operators remain only
-// under an `allow` whose reason proves the bound. Test code is exempt.
-#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects))]
 
 pub mod input;
 pub mod map;

@@ -122,7 +122,7 @@ impl TileMap {
         TileMap {
             width,
             height,
-            tiles: vec![fill; usize::from(width).saturating_mul(usize::from(height))],
+            tiles: vec![fill; (width as usize).saturating_mul(height as usize)],
         }
     }
 
@@ -138,13 +138,12 @@ impl TileMap {
         x >= 0 && y >= 0 && x < self.width as i32 && y < self.height as i32
     }
 
-    #[allow(
-        clippy::arithmetic_side_effects,
-        reason = "in bounds: 0 <= x < width and 0 <= y < height (u16), so y * width + x < 2^32"
-    )]
     fn index(&self, x: i32, y: i32) -> Option<usize> {
-        self.in_bounds(x, y)
-            .then(|| y as usize * self.width as usize + x as usize)
+        self.in_bounds(x, y).then(|| {
+            (y as usize)
+                .saturating_mul(self.width as usize)
+                .saturating_add(x as usize)
+        })
     }
 
     pub fn get(&self, x: i32, y: i32) -> Tile {
@@ -181,18 +180,15 @@ impl TileMap {
 
     /// The in-bounds 4-neighbours of tile index `i` (row-major), always in the order east,
     /// west, south, north: generation and flood fills depend on that order for determinism.
-    #[allow(
-        clippy::arithmetic_side_effects,
-        reason = "i is a tile index (i < width * height), so width > 0 and each neighbour computed under its guard lies in 0..width * height"
-    )]
     pub fn neighbours4(&self, i: usize) -> impl Iterator<Item = usize> {
         let (w, h) = (self.width as usize, self.height as usize);
-        let (x, y) = (i % w, i / w);
+        let (x, y) = (i.checked_rem(w).unwrap_or(0), i.checked_div(w).unwrap_or(0));
+        // Each neighbour is computed only when it exists (so it stays inside the map).
         [
-            (x + 1 < w).then(|| i + 1),
-            (x > 0).then(|| i - 1),
-            (y + 1 < h).then(|| i + w),
-            (y > 0).then(|| i - w),
+            (x.saturating_add(1) < w).then(|| i.saturating_add(1)),
+            (x > 0).then(|| i.saturating_sub(1)),
+            (y.saturating_add(1) < h).then(|| i.saturating_add(w)),
+            (y > 0).then(|| i.saturating_sub(w)),
         ]
         .into_iter()
         .flatten()
@@ -290,7 +286,7 @@ impl<'de> Deserialize<'de> for TileMap {
                 "map size {width}x{height} out of range"
             )));
         }
-        if bytes.0.len() != usize::from(width).saturating_mul(usize::from(height)) {
+        if bytes.0.len() != (width as usize).saturating_mul(height as usize) {
             return Err(D::Error::custom("map byte count does not match its size"));
         }
         let tiles = bytes
@@ -323,11 +319,18 @@ impl Rect {
         )
     }
 
+    /// One past the last column.
+    pub const fn x_end(&self) -> i32 {
+        self.x.saturating_add(self.w)
+    }
+
+    /// One past the last row.
+    pub const fn y_end(&self) -> i32 {
+        self.y.saturating_add(self.h)
+    }
+
     pub const fn contains(&self, x: i32, y: i32) -> bool {
-        x >= self.x
-            && y >= self.y
-            && x < self.x.saturating_add(self.w)
-            && y < self.y.saturating_add(self.h)
+        x >= self.x && y >= self.y && x < self.x_end() && y < self.y_end()
     }
 
     pub const fn area(&self) -> i32 {

@@ -2,7 +2,7 @@
 //! sub-steps no longer than half a tile, so nothing tunnels through a wall at any tick rate.
 
 use crate::map::TileMap;
-use crate::units::{lerp, Vec2, SUB};
+use crate::units::{Vec2, SUB};
 
 /// Half the side of a creature's collision box (10 px of the original's 32 px tiles).
 pub const BODY_HALF: i32 = crate::units::px(10);
@@ -36,7 +36,14 @@ pub fn move_body(map: &TileMap, pos: Vec2, delta: Vec2, half: i32) -> Vec2 {
     let mut done = Vec2::ZERO;
     for i in 1..=steps {
         // Integer interpolation keeps the total exactly `delta` without accumulating error.
-        let target = Vec2::new(lerp(delta.x, i, steps), lerp(delta.y, i, steps));
+        // `steps` is at least 1 (see above), and |target| <= |delta| fits in i32.
+        let part = |v: i32| {
+            (v as i64)
+                .saturating_mul(i as i64)
+                .checked_div(steps as i64)
+                .unwrap_or(0) as i32
+        };
+        let target = Vec2::new(part(delta.x), part(delta.y));
         let step = Vec2::new(
             target.x.saturating_sub(done.x),
             target.y.saturating_sub(done.y),

@@ -45,7 +45,8 @@ impl FlowField {
         self.dist.resize(map.tiles().len(), UNREACHED);
         let mut queue = VecDeque::new();
         for &(x, y) in &goals.tiles {
-            if let Some(i) = field_index(w, x, y).filter(|_| map.is_walkable(x, y)) {
+            if map.is_walkable(x, y) {
+                let i = index(w, x, y);
                 if self.dist[i] != 0 {
                     self.dist[i] = 0;
                     queue.push_back((x, y));
@@ -53,14 +54,13 @@ impl FlowField {
             }
         }
         while let Some((x, y)) = queue.pop_front() {
-            let Some(d) = field_index(w, x, y).map(|i| self.dist[i]) else {
-                continue;
-            };
+            let d = self.dist[index(w, x, y)];
             if d >= MAX_FIELD_STEPS {
                 continue;
             }
             for (nx, ny) in neighbours(x, y) {
-                if let Some(n) = field_index(w, nx, ny).filter(|_| map.is_walkable(nx, ny)) {
+                if map.is_walkable(nx, ny) {
+                    let n = index(w, nx, ny);
                     if self.dist[n] == UNREACHED {
                         self.dist[n] = d.saturating_add(1);
                         queue.push_back((nx, ny));
@@ -76,8 +76,8 @@ impl FlowField {
         if x < 0 || y < 0 || x >= self.width {
             return UNREACHED;
         }
-        field_index(self.width, x, y)
-            .and_then(|i| self.dist.get(i))
+        self.dist
+            .get(index(self.width, x, y))
             .copied()
             .unwrap_or(UNREACHED)
     }
@@ -96,16 +96,13 @@ impl FlowField {
     }
 }
 
-/// Row-major index of (x, y) in a field `width` wide; None for negatives or when it would
-/// not fit (the caller's bounds check then fails on `get`).
-fn field_index(width: i32, x: i32, y: i32) -> Option<usize> {
-    if x < 0 || y < 0 || x >= width {
-        return None;
-    }
-    usize::try_from(y.checked_mul(width)?.checked_add(x)?).ok()
+/// Row-major index of tile (x, y) in a field `w` wide. Callers pass in-map tiles (walkable
+/// or bounds-checked); outside the map the index saturates far past the field's end.
+fn index(w: i32, x: i32, y: i32) -> usize {
+    y.saturating_mul(w).saturating_add(x) as usize
 }
 
-/// East, west, south, north: the fixed order ties are broken in.
+/// The 4-neighbours in the fixed order east, west, south, north (ties break by it).
 fn neighbours(x: i32, y: i32) -> [(i32, i32); 4] {
     [
         (x.saturating_add(1), y),

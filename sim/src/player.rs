@@ -53,15 +53,14 @@ pub fn item_stats(item: &Item) -> Stats {
 /// A level-`level` character's base stats: the level-1 numbers plus every level gain
 /// (closed form of summing [`crate::stats::level_gain`] over levels 2..=level).
 pub fn base_stats(level: u32) -> Stats {
-    // n is at most MAX_LEVEL - 1 (98): every sum below is small, saturating regardless.
     let n = (level.clamp(1, crate::stats::MAX_LEVEL) as i32).saturating_sub(1);
-    let gain = |per_level: i32| per_level.saturating_mul(n);
+    let gain = |per_level_halves: i32| per_level_halves.saturating_mul(n) / 2;
     let mut s = Stats::PLAYER_BASE;
-    s.max_hp = s.max_hp.saturating_add(gain(10));
-    s.attack = s.attack.saturating_add(gain(2));
-    s.defense = s.defense.saturating_add(gain(3) / 2);
-    s.magic_power = s.magic_power.saturating_add(gain(2));
-    s.magic_defense = s.magic_defense.saturating_add(gain(3) / 2);
+    s.max_hp = s.max_hp.saturating_add(gain(20));
+    s.attack = s.attack.saturating_add(gain(4));
+    s.defense = s.defense.saturating_add(gain(3));
+    s.magic_power = s.magic_power.saturating_add(gain(4));
+    s.magic_defense = s.magic_defense.saturating_add(gain(3));
     s
 }
 
@@ -168,8 +167,10 @@ impl Player {
         let my = (input.move_y as i32).clamp(-FULL_DEFLECTION, FULL_DEFLECTION);
         // Partial deflection moves slower; anything past full deflection (including the
         // diagonal corner of the input square) is capped at full speed.
-        let deflection = crate::units::isqrt(Vec2::ZERO.dist_sq(Vec2::new(mx, my)))
-            .min(FULL_DEFLECTION as i64) as i32;
+        let sq = (mx as i64)
+            .saturating_mul(mx as i64)
+            .saturating_add((my as i64).saturating_mul(my as i64));
+        let deflection = crate::units::isqrt(sq).min(FULL_DEFLECTION as i64) as i32;
         let delta = scale_to_length(
             mx,
             my,

@@ -54,17 +54,15 @@ impl Stream {
 
     /// Uniform in 0..n (0 when n is 0), by Lemire's multiply-shift with rejection, so there
     /// is no modulo bias.
-    #[allow(
-        clippy::arithmetic_side_effects,
-        reason = "n != 0 is checked first; a u32 times a u32 fits in u64"
-    )]
     pub fn below(&mut self, n: u32) -> u32 {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
+        // n > 0 here, so the remainder exists.
+        let threshold = n.wrapping_neg().checked_rem(n).unwrap_or(0);
         loop {
-            let m = (self.next_u32() as u64) * (n as u64);
+            // Exact: (2^32 - 1)^2 < 2^64, so this product never wraps.
+            let m = u64::from(self.next_u32()).wrapping_mul(u64::from(n));
             if (m as u32) >= threshold {
                 return (m >> 32) as u32;
             }
@@ -72,19 +70,16 @@ impl Stream {
     }
 
     /// Uniform in lo..=hi (lo when hi < lo).
-    #[allow(
-        clippy::arithmetic_side_effects,
-        reason = "i32 differences plus one fit in i64, and lo + below(span) lies in lo..=hi"
-    )]
     pub fn range(&mut self, lo: i32, hi: i32) -> i32 {
         if hi <= lo {
             return lo;
         }
-        let span = (hi as i64 - lo as i64 + 1) as u64;
+        // hi > lo, so the span is 2 ..= 2^32 and fits an i64 exactly.
+        let span = (hi as i64).saturating_sub(lo as i64).saturating_add(1) as u64;
         if span > u32::MAX as u64 {
             return lo.wrapping_add(self.next_u32() as i32);
         }
-        (lo as i64 + self.below(span as u32) as i64) as i32
+        (lo as i64).saturating_add(self.below(span as u32) as i64) as i32
     }
 
     /// True with probability `permille`/1000.
@@ -93,10 +88,6 @@ impl Stream {
     }
 
     /// Picks an index by integer weights (0 when all weights are zero or the slice is empty).
-    #[allow(
-        clippy::arithmetic_side_effects,
-        reason = "roll >= w before roll -= w; total > 0 means the slice is not empty"
-    )]
     pub fn weighted(&mut self, weights: &[u32]) -> usize {
         let total: u64 = weights.iter().map(|&w| w as u64).sum();
         if total == 0 || total > u32::MAX as u64 {
@@ -107,17 +98,15 @@ impl Stream {
             if roll < w {
                 return i;
             }
-            roll -= w;
+            roll = roll.saturating_sub(w);
         }
-        weights.len() - 1
+        weights.len().saturating_sub(1)
     }
 
     /// Fisher-Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
-            // Slices past 2^32 items do not occur; they would shuffle only their head.
-            let bound = u32::try_from(i).map_or(u32::MAX, |i| i.saturating_add(1));
-            let j = self.below(bound) as usize;
+            let j = self.below((i as u32).saturating_add(1)) as usize;
             items.swap(i, j);
         }
     }

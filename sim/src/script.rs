@@ -82,7 +82,9 @@ fn toward(from: Vec2, to: Vec2) -> (i8, i8) {
 /// from `from` to the nearest tile where `is_target` holds, within `BOT_SIGHT` tiles.
 #[allow(
     clippy::arithmetic_side_effects,
-    reason = "`from` is a player's tile (inside the map, < 1024) and every tile visited is within BOT_SIGHT + 1 of it, so coordinates stay small and indices stay below side * side"
+    reason = "`from` is a player's tile (inside a map of at most 1024 tiles a side) and every \
+              other tile here is within BOT_SIGHT of it, so all values stay below 2^12 and \
+              the window index below (2 * BOT_SIGHT + 1)^2"
 )]
 fn path_step(
     world: &World,
@@ -153,9 +155,9 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     let cost = |s: usize| spellbook(genre, s).map_or(u32::MAX, |sp| sp.mana_cost);
     let can_cast = |s: usize| p.spell_cd[s] == 0 && p.mana >= cost(s);
 
-    let hp = (p.hp as i64).saturating_mul(100);
-    let hurt = hp < (stats.max_hp as i64).saturating_mul(80);
-    let low = hp < (stats.max_hp as i64).saturating_mul(40);
+    let hp_pct = (p.hp as i64).saturating_mul(100);
+    let hurt = hp_pct < (stats.max_hp as i64).saturating_mul(80);
+    let low = hp_pct < (stats.max_hp as i64).saturating_mul(40);
     let potion = p.inventory.iter().position(|it| {
         it.kind == ItemKind::Consumable
             && ((hurt && it.heal_hp > 0) || (p.mana < 50 && it.restore_mana > 0))
@@ -237,8 +239,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     let near: Vec<(i32, i32)> = goals
         .into_iter()
         .filter(|&(x, y)| {
-            x.abs_diff(here.0) <= BOT_SIGHT.unsigned_abs()
-                && y.abs_diff(here.1) <= BOT_SIGHT.unsigned_abs()
+            x.abs_diff(here.0) <= BOT_SIGHT as u32 && y.abs_diff(here.1) <= BOT_SIGHT as u32
         })
         .collect();
     let step = if near.is_empty() {

@@ -79,7 +79,7 @@ pub fn tick(list: &mut Vec<Status>, tick_rate: u32) -> i32 {
 /// Applies the stat-scaling effects to `stats` (percentages, floored; never below zero).
 pub fn modify(stats: &mut Stats, list: &[Status]) {
     let scale = |v: &mut i32, pct: i32| {
-        let factor = 100i64.saturating_add(pct as i64).max(0);
+        let factor = 100i32.saturating_add(pct).max(0) as i64;
         *v = ((*v as i64).saturating_mul(factor) / 100).clamp(0, i32::MAX as i64) as i32
     };
     for s in list {

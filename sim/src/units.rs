@@ -4,10 +4,6 @@
 //! of the original game (32 px per tile) is 8 units. Time is measured in ticks; rules
 //! written in seconds are converted with the world's tick rate, rounding up so a
 //! non-zero duration never becomes zero ticks.
-//!
-//! Arithmetic here saturates: a coordinate or distance at the edge of `i32`/`i64` stays at
-//! the edge in debug and release alike instead of panicking in one and wrapping in the
-//! other (the determinism contract, docs/DETERMINISM.md).
 
 use serde::{Deserialize, Serialize};
 
@@ -55,12 +51,13 @@ impl Vec2 {
         (self.x.div_euclid(SUB), self.y.div_euclid(SUB))
     }
 
-    /// Squared distance as i64. Positions are bounded by the map (at most 1024 tiles of
-    /// 256 units), so the square of any real difference fits; far-off points saturate.
+    /// Squared distance as i64: positions are bounded by the map (at most 1024 tiles of
+    /// 256 units), so the square of any difference fits comfortably; points further apart
+    /// than any map saturate instead of wrapping.
     pub fn dist_sq(self, other: Vec2) -> i64 {
-        // Differences of two i32 always fit in i64; only the squares can overflow.
-        let dx = i64::from(self.x).saturating_sub(i64::from(other.x));
-        let dy = i64::from(self.y).saturating_sub(i64::from(other.y));
+        // Differences of two i32 always fit an i64.
+        let dx = (self.x as i64).saturating_sub(other.x as i64);
+        let dy = (self.y as i64).saturating_sub(other.y as i64);
         dx.saturating_mul(dx).saturating_add(dy.saturating_mul(dy))
     }
 
@@ -84,31 +81,26 @@ pub fn isqrt(n: i64) -> i64 {
 /// Used for normalised movement and projectile velocities. The magnitude is rounded up so
 /// the result never exceeds `len` (diagonals are never faster than straight lines).
 pub fn scale_to_length(dx: i32, dy: i32, len: i32) -> Vec2 {
-    let (dx, dy, len) = (i64::from(dx), i64::from(dy), i64::from(len));
+    let (dx, dy, len) = (dx as i64, dy as i64, len as i64);
     let sq = dx.saturating_mul(dx).saturating_add(dy.saturating_mul(dy));
     let mut mag = isqrt(sq);
+    // mag = floor(sqrt(sq)), so mag * mag <= sq fits.
     if mag.saturating_mul(mag) < sq {
         mag = mag.saturating_add(1);
     }
-    // A zero magnitude (zero direction) gives None: the zero vector.
-    let scaled = |d: i64| d.saturating_mul(len).checked_div(mag).unwrap_or(0) as i32;
+    let Some(x) = dx.saturating_mul(len).checked_div(mag) else {
+        return Vec2::ZERO; // a zero direction
+    };
+    let y = dy.saturating_mul(len).checked_div(mag).unwrap_or(0);
     Vec2 {
-        x: scaled(dx),
-        y: scaled(dy),
+        x: x as i32,
+        y: y as i32,
     }
-}
-
-/// `d * i / steps` computed in i64 (an i32 times an i32 always fits), truncated toward
-/// zero: the `i`th of `steps` equal parts of `d`, for `0 <= i <= steps`. 0 when `steps` is 0.
-pub fn lerp(d: i32, i: i32, steps: i32) -> i32 {
-    i64::from(d)
-        .saturating_mul(i64::from(i))
-        .checked_div(i64::from(steps))
-        .unwrap_or(0) as i32
 }
 
 /// Converts a duration in milliseconds to ticks at `tick_rate` Hz, rounding up.
 pub const fn ticks_from_millis(ms: u32, tick_rate: u32) -> u32 {
+    // Exact: a product of two u32 always fits a u64.
     let num = (ms as u64).saturating_mul(tick_rate as u64);
     num.div_ceil(1000) as u32
 }
@@ -116,10 +108,10 @@ pub const fn ticks_from_millis(ms: u32, tick_rate: u32) -> u32 {
 /// Converts a per-second rate (units/s) to units per tick, rounding down but never to 0
 /// for a positive rate.
 pub const fn per_tick(per_second: i32, tick_rate: u32) -> i32 {
-    // A tick rate of 0 (refused by `SimConfig::validate`) or past i32 gives no motion.
+    // The tick rate is validated (1 to 60); 0 would mean no ticks, so no movement.
     let v = match per_second.checked_div(tick_rate as i32) {
-        Some(v) if tick_rate <= i32::MAX as u32 => v,
-        _ => 0,
+        Some(v) => v,
+        None => 0,
     };
     if v == 0 && per_second > 0 {
         1

@@ -225,7 +225,6 @@ fn legendary_suffixes(genre: Genre) -> &'static [&'static str] {
 pub fn stat_factor_billionths(depth: u32, rarity: Rarity, difficulty_permille: u32) -> u64 {
     let depth = depth.min(MAX_DEPTH) as u64;
     let diff = difficulty_permille.min(MAX_DIFFICULTY_PERMILLE) as u64;
-    // Far inside u64 for the clamped inputs (see MAX_DEPTH); saturating regardless.
     let growth = DEPTH_GROWTH_PERMILLE
         .saturating_mul(depth)
         .saturating_add(1000);

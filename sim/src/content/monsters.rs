@@ -449,7 +449,7 @@ pub fn monster_level(depth: u32, difficulty_permille: u32, jitter_permille: u32)
 /// (1000 + 150 x (level - 1)) x rarity permille.
 pub fn stat_factor_millionths(level: u32, rarity: Rarity) -> u64 {
     let growth = STAT_GROWTH_PER_LEVEL_PERMILLE
-        .saturating_mul((level.max(1) as u64).saturating_sub(1))
+        .saturating_mul((level as u64).saturating_sub(1))
         .saturating_add(1000);
     growth.saturating_mul(rarity.multiplier_permille() as u64)
 }

@@ -24,6 +24,7 @@ pub(crate) fn gain_xp(p: &mut Player, slot: u8, xp: u32, events: &mut Vec<Event>
         if p.xp < need {
             break;
         }
+        // `p.xp >= need` was just checked; `xp_to_next` is None at the last level.
         p.xp = p.xp.saturating_sub(need);
         p.level = p.level.saturating_add(1);
         p.skill_points = p.skill_points.saturating_add(1);

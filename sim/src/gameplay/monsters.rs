@@ -9,7 +9,7 @@ use crate::movement::{move_body, BODY_HALF};
 use crate::nav::NavGoals;
 use crate::rng::Stream;
 use crate::status;
-use crate::units::{isqrt, px, scale_to_length, ticks_from_millis, tiles, Vec2, SUB};
+use crate::units::{isqrt, px, scale_to_length, ticks_from_millis, Vec2, SUB};
 use crate::world::World;
 
 /// GAME_RULES.md: monsters detect players within 200 px.
@@ -224,19 +224,19 @@ fn decide(
                 m.target = Some(t);
             } else if m.ai == AiState::Idle {
                 if rng.chance(PATROL_CHANCE_PERMILLE) {
-                    let (w, h) = (tiles(map.width() as i32), tiles(map.height() as i32));
-                    // Both draws happen before the clamps, in this order, as before.
-                    let x = m
-                        .home
-                        .x
-                        .saturating_add(rng.range(-PATROL_RADIUS, PATROL_RADIUS));
-                    let y = m
-                        .home
-                        .y
-                        .saturating_add(rng.range(-PATROL_RADIUS, PATROL_RADIUS));
+                    let (w, h) = (
+                        (map.width() as i32).saturating_mul(SUB),
+                        (map.height() as i32).saturating_mul(SUB),
+                    );
                     m.waypoint = Vec2::new(
-                        x.clamp(0, w.saturating_sub(1)),
-                        y.clamp(0, h.saturating_sub(1)),
+                        m.home
+                            .x
+                            .saturating_add(rng.range(-PATROL_RADIUS, PATROL_RADIUS))
+                            .clamp(0, w.saturating_sub(1)),
+                        m.home
+                            .y
+                            .saturating_add(rng.range(-PATROL_RADIUS, PATROL_RADIUS))
+                            .clamp(0, h.saturating_sub(1)),
                     );
                     m.ai = AiState::Patrol;
                 }

@@ -60,6 +60,7 @@ impl World {
                     p.mana_acc = 0;
                     p.attack_cd = 0;
                     p.spell_cd = [0; SPELLBOOK_LEN];
+                    // The loss is a percentage (at most 100) of the gold held, so it never exceeds it.
                     let loss = (p.gold as u64).saturating_mul(DEATH_GOLD_LOSS_PERCENT as u64) / 100;
                     p.gold = p.gold.saturating_sub(loss as u32);
                     self.events.push(Event::Respawn { slot: slot as u8 });
@@ -73,9 +74,9 @@ impl World {
             }
             if p.mana < MAX_MANA {
                 p.mana_acc = p.mana_acc.saturating_add(MANA_REGEN_PER_SEC);
-                // rate >= 1 (clamped above), so neither is ever None.
-                let whole = p.mana_acc.checked_div(rate).unwrap_or(0);
-                p.mana = p.mana.saturating_add(whole).min(MAX_MANA);
+                // `rate` is the validated tick rate (at least 1): the fallbacks never apply.
+                let gained = p.mana_acc.checked_div(rate).unwrap_or(0);
+                p.mana = p.mana.saturating_add(gained).min(MAX_MANA);
                 p.mana_acc = p.mana_acc.checked_rem(rate).unwrap_or(0);
             } else {
                 p.mana_acc = 0;
@@ -161,7 +162,6 @@ impl World {
                     .enumerate()
                     .filter(|(_, m)| m.alive() && m.pos.within(p.pos, MELEE_RANGE))
                     .filter(|(_, m)| {
-                        // In i64, differences of i32 and products with an i8 fit.
                         let dx = (m.pos.x as i64).saturating_sub(p.pos.x as i64);
                         let dy = (m.pos.y as i64).saturating_sub(p.pos.y as i64);
                         dx.saturating_mul(dir.0 as i64)

@@ -50,14 +50,14 @@ fn random_tile_avoiding(
 ) -> Option<Vec2> {
     let ok = |x: i32, y: i32| map.is_walkable(x, y) && !avoid.is_some_and(|a| a.contains(x, y));
     for _ in 0..8 {
-        let x = rng.range(r.x, r.x.saturating_add(r.w).saturating_sub(1));
-        let y = rng.range(r.y, r.y.saturating_add(r.h).saturating_sub(1));
+        let x = rng.range(r.x, r.x_end().saturating_sub(1));
+        let y = rng.range(r.y, r.y_end().saturating_sub(1));
         if ok(x, y) {
             return Some(Vec2::tile_centre(x, y));
         }
     }
-    (r.y..r.y.saturating_add(r.h))
-        .flat_map(|y| (r.x..r.x.saturating_add(r.w)).map(move |x| (x, y)))
+    (r.y..r.y_end())
+        .flat_map(|y| (r.x..r.x_end()).map(move |x| (x, y)))
         .find(|&(x, y)| ok(x, y))
         .map(|(x, y)| Vec2::tile_centre(x, y))
 }

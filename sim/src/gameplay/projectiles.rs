@@ -9,7 +9,7 @@ use crate::movement::BODY_HALF;
 use crate::player::EntityId;
 use crate::stats::Stats;
 use crate::status;
-use crate::units::{isqrt, lerp, px, Vec2};
+use crate::units::{isqrt, px, Vec2};
 use crate::world::World;
 
 /// Our choice: projectiles fly at 400 px/s. GAME_RULES.md: collision radius 16 px (against
@@ -56,9 +56,11 @@ impl World {
                     .map(|(i, _)| i),
             );
             for i in 1..=steps {
+                // `steps` is at least 1 here (the loop runs from 1 to it).
+                let along = |v: i32| v.saturating_mul(i).checked_div(steps).unwrap_or(0);
                 let next = Vec2::new(
-                    start.x.saturating_add(lerp(pr.vel.x, i, steps)),
-                    start.y.saturating_add(lerp(pr.vel.y, i, steps)),
+                    start.x.saturating_add(along(pr.vel.x)),
+                    start.y.saturating_add(along(pr.vel.y)),
                 );
                 let (tx, ty) = next.tile();
                 if !map.is_walkable(tx, ty) {

@@ -7,11 +7,6 @@
 //! and consecutive rooms are joined by L-shaped corridors, so the chain makes every room
 //! reachable and the last room in it is far from the first.
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "grid arithmetic on a map whose sides are in MIN_SIDE..=MAX_SIDE (20..=1024; every generator entry clamps them with `common::clamp_size`): coordinates stay within a few tiles of the map, products below 1024^2 times small constants, BFS distances below 2^21 (unreachable tiles' u32::MAX is filtered out before any arithmetic), counts below the tile count; far from every i32/u32/usize limit"
-)]
-
 use super::{GeneratorKind, Level};
 use crate::map::{Rect, Room, RoomKind, Tile, TileMap};
 use crate::rng::Stream;
@@ -24,7 +19,6 @@ const TREASURE_PERMILLE: u32 = 300;
 const TRAP_PERMILLE: u32 = 250;
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
-    let (width, height) = super::common::clamp_size(width, height);
     let mut map = TileMap::new(width, height, Tile::Wall);
     let leaves = split_leaves(
         rng,

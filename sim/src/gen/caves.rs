@@ -7,11 +7,6 @@
 //! `MIN_REGION` are filled, a few water and lava pools are dropped in, and the shared
 //! finishing pass tunnels every remaining region to the spawn's.
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "grid arithmetic on a map whose sides are in MIN_SIDE..=MAX_SIDE (20..=1024; every generator entry clamps them with `common::clamp_size`): coordinates stay within a few tiles of the map, products below 1024^2 times small constants, BFS distances below 2^21 (unreachable tiles' u32::MAX is filtered out before any arithmetic), counts below the tile count; far from every i32/u32/usize limit"
-)]
-
 use super::common::{finish, Draft};
 use super::Level;
 use crate::gen::GeneratorKind;
@@ -41,7 +36,6 @@ pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
 
 /// The unfinished map (used directly by the composite generator).
 pub(crate) fn draft(rng: &mut Stream, width: u16, height: u16) -> Draft {
-    let (width, height) = super::common::clamp_size(width, height);
     let (w, h) = (width as usize, height as usize);
     // true = wall
     let mut cells = vec![true; w * h];

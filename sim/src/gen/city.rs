@@ -8,11 +8,6 @@
 //! a door in a wall facing the pavement. Lots without a building are small parks (floor with
 //! a few trees). Building interiors and plazas are the level's content areas.
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "grid arithmetic on a map whose sides are in MIN_SIDE..=MAX_SIDE (20..=1024; every generator entry clamps them with `common::clamp_size`): coordinates stay within a few tiles of the map, products below 1024^2 times small constants, BFS distances below 2^21 (unreachable tiles' u32::MAX is filtered out before any arithmetic), counts below the tile count; far from every i32/u32/usize limit"
-)]
-
 use super::common::{finish, Draft};
 use super::{GeneratorKind, Level};
 use crate::map::{Rect, Tile, TileMap};
@@ -40,7 +35,6 @@ pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
 
 /// The unfinished map (used directly by the composite generator).
 pub(crate) fn draft(rng: &mut Stream, width: u16, height: u16) -> Draft {
-    let (width, height) = super::common::clamp_size(width, height);
     let (w, h) = (width as i32, height as i32);
     let mut map = TileMap::new(width, height, Tile::Floor);
     let period = BLOCK + STREET;

@@ -6,13 +6,8 @@
 //!
 //! All integer, no hashing, every random draw from the caller's [`Stream`].
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "grid arithmetic on a map whose sides are in MIN_SIDE..=MAX_SIDE (20..=1024; every generator entry clamps them with `common::clamp_size`): coordinates stay within a few tiles of the map, products below 1024^2 times small constants, BFS distances below 2^21 (unreachable tiles' u32::MAX is filtered out before any arithmetic), counts below the tile count; far from every i32/u32/usize limit"
-)]
-
 use super::{GeneratorKind, Level};
-use crate::map::{Rect, Room, RoomKind, Tile, TileMap, MAX_SIDE, MIN_SIDE};
+use crate::map::{Rect, Room, RoomKind, Tile, TileMap};
 use crate::rng::Stream;
 use std::collections::VecDeque;
 
@@ -35,16 +30,6 @@ fn carved(t: Tile, carve: Tile) -> Tile {
         Tile::Tree => Tile::Floor,
         _ => carve,
     }
-}
-
-/// The map size every generator works with: each side clamped to MIN_SIDE..=MAX_SIDE.
-/// `SimConfig::validate` already refuses other sizes; clamping at each generator's entry
-/// makes the bound that this module's arithmetic relies on hold for direct callers too.
-pub(crate) fn clamp_size(width: u16, height: u16) -> (u16, u16) {
-    (
-        width.clamp(MIN_SIDE, MAX_SIDE),
-        height.clamp(MIN_SIDE, MAX_SIDE),
-    )
 }
 
 /// Sets the outer ring of the map to wall.

@@ -7,11 +7,6 @@
 //! one-tile roads (corridors; bridges over water) so the biomes open onto each other, then
 //! the shared finishing pass joins whatever is still cut off.
 
-#![allow(
-    clippy::arithmetic_side_effects,
-    reason = "grid arithmetic on a map whose sides are in MIN_SIDE..=MAX_SIDE (20..=1024; every generator entry clamps them with `common::clamp_size`): coordinates stay within a few tiles of the map, products below 1024^2 times small constants, BFS distances below 2^21 (unreachable tiles' u32::MAX is filtered out before any arithmetic), counts below the tile count; far from every i32/u32/usize limit"
-)]
-
 use super::common::{clamp_interior, connect_all, finish, nearest_walkable, solid_border, Draft};
 use super::{bsp, caves, city, forest, maze, GeneratorKind, Level};
 use crate::map::{Rect, Tile, TileMap};
@@ -33,7 +28,6 @@ const STYLES: [GeneratorKind; 5] = [
 ];
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
-    let (width, height) = super::common::clamp_size(width, height);
     let (map, areas, hint) = blend(rng, width, height);
     finish(
         rng,
