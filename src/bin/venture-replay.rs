@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use venture::flags::{FlagTable, Parsed, Spec, Valid};
 use venture_replay::{
     record_scripted, replay_to, ticks_to_duration, verify, Failure, Record, ScriptedSession,
-    SessionReader, Tail, FORMAT_VERSION,
+    SegmentEnd, SessionReader, Tail,
 };
 use venture_sim::{Command, Genre, SimConfig, World, SIM_VERSION};
 
@@ -287,7 +287,33 @@ fn cmd_verify(a: &VerifyArgs) -> Result<(), Exit> {
         rate,
         report.snapshots_checked
     );
+    for (i, segment) in report.segments.iter().enumerate() {
+        println!("segment {}: {segment}", i + 1);
+    }
+    let crashes = report
+        .segments
+        .iter()
+        .filter(|s| s.end == SegmentEnd::Crashed)
+        .count();
+    let gaps: usize = report.segments.iter().map(|s| s.gaps.len()).sum();
+    match report.segments.last().map(|s| (&s.end, s.end_tick)) {
+        Some((SegmentEnd::Stopped { reason }, tick)) => {
+            println!("clean stop at tick {tick} ({reason})")
+        }
+        Some((SegmentEnd::Ended { reason }, tick)) => println!("ended at tick {tick} ({reason})"),
+        _ => {}
+    }
+    if crashes > 0 || gaps > 0 {
+        println!(
+            "{} segments: {crashes} crash(es) resumed, {gaps} gap(s) from write failures",
+            report.segments.len()
+        );
+    }
     let mut strict_problem = None;
+    let open = report
+        .segments
+        .last()
+        .is_some_and(|s| s.end == SegmentEnd::Open);
     match &report.tail {
         Some(Tail::Torn { offset, bytes }) => {
             eprintln!(
@@ -295,11 +321,12 @@ fn cmd_verify(a: &VerifyArgs) -> Result<(), Exit> {
             );
             strict_problem = Some("torn tail");
         }
-        _ if report.end.is_none() => {
+        _ if open => {
             eprintln!(
-                "venture-replay: warning: {path}: the session has no End record (still recording, or interrupted)"
+                "venture-replay: warning: {path}: the session has no End or Stop record after tick {} (still recording, or interrupted)",
+                report.last_tick
             );
-            strict_problem = Some("no End record");
+            strict_problem = Some("no End or Stop record");
         }
         _ => {}
     }
@@ -317,6 +344,35 @@ struct PlayerEvent {
     tick: u64,
     slot: u8,
     name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SegmentInfo {
+    start_tick: u64,
+    end_tick: u64,
+    recorder: String,
+    /// "stopped", "crashed", "ended" or "open".
+    end: &'static str,
+    reason: Option<String>,
+    frames: u64,
+    keyframes: usize,
+    /// Unwritten frames bridged by a gap keyframe: [first, last] tick.
+    gaps: Vec<(u64, u64)>,
+}
+
+impl SegmentInfo {
+    fn new(start_tick: u64, recorder: String) -> Self {
+        SegmentInfo {
+            start_tick,
+            end_tick: start_tick,
+            recorder,
+            end: "open",
+            reason: None,
+            frames: 0,
+            keyframes: 0,
+            gaps: Vec::new(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -344,6 +400,7 @@ struct Info {
     joins: Vec<PlayerEvent>,
     leaves: Vec<PlayerEvent>,
     end: Option<String>,
+    segments: Vec<SegmentInfo>,
     tail: String,
 }
 
@@ -356,10 +413,14 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     let mut leaves = Vec::new();
     let (mut frames, mut first_tick, mut last_tick) = (0u64, None, h.start_tick);
     let (mut keyframes, mut end) = (0usize, None);
+    let mut segments = Vec::new();
+    let mut segment = SegmentInfo::new(h.start_tick, h.recorder.clone());
     while let Some(record) = reader.next_record().map_err(|e| malformed(&a.file, e))? {
         match record {
             Record::Frame { frame, .. } => {
                 frames += 1;
+                segment.frames += 1;
+                segment.end_tick = frame.tick;
                 first_tick.get_or_insert(frame.tick);
                 last_tick = frame.tick;
                 for c in &frame.commands {
@@ -379,16 +440,40 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
                     }
                 }
             }
-            Record::Snapshot { .. } => keyframes += 1,
-            Record::End { reason } => end = Some(reason),
+            Record::Snapshot { .. } => {
+                keyframes += 1;
+                segment.keyframes += 1;
+            }
+            Record::End { reason } => {
+                segment.end = "ended";
+                segment.reason = Some(reason.clone());
+                end = Some(reason);
+            }
+            Record::Stop { reason, .. } => {
+                segment.end = "stopped";
+                segment.reason = Some(reason);
+            }
+            Record::Resume { tick, recorder } => {
+                if segment.end == "open" {
+                    segment.end = "crashed";
+                }
+                let next = SegmentInfo::new(tick, recorder);
+                segments.push(std::mem::replace(&mut segment, next));
+            }
+            Record::Gap { tick, .. } => {
+                segment.gaps.push((segment.end_tick + 1, tick));
+                segment.end_tick = tick;
+                last_tick = tick;
+            }
         }
     }
+    segments.push(segment);
     let tail = reader.tail().cloned().unwrap_or(Tail::Clean);
     let duration = ticks_to_duration(frames, h.config.tick_rate);
     let info = Info {
         file: a.file.display().to_string(),
         size_bytes: size,
-        format_version: FORMAT_VERSION,
+        format_version: reader.format_version(),
         sim_version: SIM_VERSION,
         recorder: h.recorder.clone(),
         seed: h.config.seed,
@@ -409,6 +494,7 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
         joins,
         leaves,
         end,
+        segments,
         tail: tail.to_string(),
     };
     if a.json {
@@ -477,7 +563,38 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     }
     match &info.end {
         Some(reason) => println!("end:           {reason}"),
-        None => println!("end:           none (still recording, or interrupted)"),
+        None => println!("end:           none (a server log: see its segments)"),
+    }
+    println!("segments:      {}", info.segments.len());
+    for (i, s) in info.segments.iter().enumerate() {
+        let how = match s.end {
+            "stopped" => format!("clean stop at tick {}", s.end_tick),
+            "crashed" => format!("crashed after tick {} (resumed there)", s.end_tick),
+            "ended" => format!("ended at tick {}", s.end_tick),
+            _ => format!(
+                "open after tick {} (still recording, or the process died)",
+                s.end_tick
+            ),
+        };
+        let reason = s
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        println!(
+            "  {}. ticks {} to {}: {} frames, {} keyframes, {how}{reason}; recorder {}",
+            i + 1,
+            s.start_tick,
+            s.end_tick,
+            s.frames,
+            s.keyframes,
+            s.recorder
+        );
+        for (from, to) in &s.gaps {
+            println!(
+                "     frames {from} to {to} missing (write failure; continued from a keyframe)"
+            );
+        }
     }
     println!("tail:          {}", info.tail);
     Ok(())
