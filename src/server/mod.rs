@@ -683,7 +683,7 @@ impl ServerApp {
             }
         }
         if let Some(agones) = &mut self.agones {
-            agones.shut_down(self.poll.registry(), SHUTDOWN_GRACE);
+            agones.shut_down(&mut self.poll, SHUTDOWN_GRACE);
         }
         log::info!(
             target: "venture::server",
