@@ -1,9 +1,12 @@
-//! The headless client process: one mio loop driving one or more client sessions (`--bots
-//! N` for load), each played by a bot. Prints a status line every few seconds on stderr
-//! and, at the end, one JSON line per client on stdout. Writes a desync report when a
-//! client's checksum disagrees with the server's, and can record what it confirmed.
+//! The client process. Interactive ([`tui`]) when stdin and stdout are terminals and
+//! neither `--bot` nor `--bots` is given; otherwise headless: one mio loop driving one or
+//! more client sessions (`--bots N` for load), each played by a bot. The headless client
+//! prints a status line every few seconds on stderr and, at the end, one JSON line per
+//! client on stdout. Both write a desync report when a client's checksum disagrees with
+//! the server's; the headless one can record what it confirmed.
 
 pub mod bots;
+pub mod tui;
 
 use std::fs;
 use std::io::{self, Write};
@@ -20,22 +23,24 @@ use venture_replay::{SessionHeader, SessionWriter};
 
 use bots::{Bot, BotKind};
 
-/// Headless Venture client: connects to a server and plays with a bot.
+/// Venture client: in a terminal you play; with --bot or --bots (or without a terminal)
+/// a headless bot plays and JSON lines report.
 #[derive(FromArgs, Debug)]
 pub struct ClientArgs {
     /// server address as HOST:PORT (default localhost:8080)
     #[argh(option, default = "String::from(\"localhost:8080\")")]
     pub server: String,
-    /// player name, 1 to 16 letters, digits, '_', '-' or spaces (default "bot"; with --bots
-    /// N the clients are NAME0, NAME1, ...)
-    #[argh(option, default = "String::from(\"bot\")")]
-    pub name: String,
-    /// bot behaviour: random, explore or fight (default random)
-    #[argh(option, default = "String::from(\"random\")")]
-    pub bot: String,
-    /// number of clients to run in this process (default 1)
-    #[argh(option, default = "1")]
-    pub bots: u32,
+    /// player name, 1 to 16 letters, digits, '_', '-' or spaces (headless default "bot";
+    /// with --bots N the clients are NAME0, NAME1, ...; interactive: asked once and
+    /// remembered)
+    #[argh(option)]
+    pub name: Option<String>,
+    /// bot behaviour: random, explore or fight (default random); runs headless
+    #[argh(option)]
+    pub bot: Option<String>,
+    /// number of headless clients to run in this process (default 1)
+    #[argh(option)]
+    pub bots: Option<u32>,
     /// exit after this many seconds and print the final JSON line(s)
     #[argh(option)]
     pub duration: Option<u64>,
@@ -89,7 +94,7 @@ struct Player {
     closed_logged: bool,
 }
 
-fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
+pub(crate) fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
     let addrs: Vec<SocketAddr> = server
         .to_socket_addrs()
         .map_err(|_| ClientError::Resolve(server.into()))?
@@ -103,7 +108,7 @@ fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
         .ok_or_else(|| ClientError::Resolve(server.into()))
 }
 
-fn default_secret_dir() -> Option<PathBuf> {
+pub(crate) fn default_secret_dir() -> Option<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(x).join("venture"));
     }
@@ -112,7 +117,7 @@ fn default_secret_dir() -> Option<PathBuf> {
 
 /// Loads this name's character secret, creating it (mode 0600) on first use. Without a
 /// usable directory the secret is ephemeral and the character cannot be reclaimed later.
-fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
+pub(crate) fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     let mut fresh = [0u8; 16];
     if getrandom::fill(&mut fresh).is_err() {
         // No OS randomness: fall back to time and pid; still unguessable enough to keep
@@ -138,7 +143,7 @@ fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     fresh
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -160,13 +165,55 @@ fn parse_hex16(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Runs the clients until `--duration` passes or every client has closed.
-pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
-    let kind: BotKind = args.bot.parse().map_err(ClientError::Args)?;
-    if args.bots == 0 || args.bots > 256 {
+/// True when this run is a person at a terminal: stdin and stdout are terminals and no
+/// bot was asked for.
+pub fn interactive(args: &ClientArgs) -> bool {
+    use std::io::IsTerminal;
+    args.bot.is_none()
+        && args.bots.is_none()
+        && io::stdin().is_terminal()
+        && io::stdout().is_terminal()
+}
+
+/// Plays interactively: the name from `--name`, the remembered one, or asked for.
+pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let dir = args.secret_dir.clone().or_else(default_secret_dir);
+    let name = match args
+        .name
+        .clone()
+        .or_else(|| tui::name::remembered(dir.as_deref()))
+    {
+        Some(n) => n,
+        None => {
+            let stdin = io::stdin();
+            match tui::name::ask(&mut stdin.lock(), &mut io::stdout())? {
+                Some(n) => n,
+                None => return Err(ClientError::Args("no name given".into())),
+            }
+        }
+    };
+    if !venture_sim::valid_name(&name) {
         return Err(ClientError::Args(format!(
-            "--bots {} (valid: 1 to 256)",
-            args.bots
+            "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
+        )));
+    }
+    tui::name::remember(dir.as_deref(), &name);
+    tui::app::run(&args, name)
+}
+
+/// Runs the headless clients until `--duration` passes or every client has closed.
+pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let kind: BotKind = args
+        .bot
+        .as_deref()
+        .unwrap_or("random")
+        .parse()
+        .map_err(ClientError::Args)?;
+    let bots = args.bots.unwrap_or(1);
+    let base_name = args.name.clone().unwrap_or_else(|| "bot".to_string());
+    if bots == 0 || bots > 256 {
+        return Err(ClientError::Args(format!(
+            "--bots {bots} (valid: 1 to 256)"
         )));
     }
     let server = resolve(&args.server)?;
@@ -181,11 +228,11 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     .parse()
     .expect("literal address");
     let mut players = Vec::new();
-    for i in 0..args.bots {
-        let name = if args.bots == 1 {
-            args.name.clone()
+    for i in 0..bots {
+        let name = if bots == 1 {
+            base_name.clone()
         } else {
-            format!("{}{i}", args.name)
+            format!("{base_name}{i}")
         };
         if !venture_sim::valid_name(&name) {
             return Err(ClientError::Args(format!(
@@ -361,7 +408,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
     }
 }
 
-fn write_desync_report(
+pub(crate) fn write_desync_report(
     dir: &Path,
     name: &str,
     tick: u64,
