@@ -526,6 +526,85 @@ fn show_end(
     }
 }
 
+/// The loop: until quit, a closed session, a signal or the `--duration` deadline.
+fn play(
+    app: &mut App,
+    term: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    poll: &mut Poll,
+    signals: &mut Signals,
+    deadline: Option<Instant>,
+) -> io::Result<End> {
+    let mut events = Events::with_capacity(64);
+    let mut last_draw: Option<Instant> = None;
+    let mut drawn_ticks = (u64::MAX, u64::MAX);
+    loop {
+        let now = Instant::now();
+        if app.quit || deadline.is_some_and(|d| now >= d) {
+            return Ok(End::Quit);
+        }
+        // Sleep until the network needs us, a frame is due, or input/signals arrive.
+        let mut wake = app
+            .driver
+            .next_wakeup()
+            .min(now + Duration::from_millis(50));
+        if app.dirty {
+            wake = wake.min(last_draw.map_or(now, |t| t + FRAME_INTERVAL));
+        }
+        match poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if events.iter().any(|e| e.token() == SIGNALS) && signals.pending().next().is_some() {
+            return Ok(End::Signal);
+        }
+        // Terminal input first, so this tick's sample sees the newest keys.
+        while event::poll(Duration::ZERO)? {
+            match event::read()? {
+                TermEvent::Key(k) => app.key(k, Instant::now()),
+                TermEvent::Resize(..) => app.dirty = true,
+                TermEvent::FocusLost => app.mapper.release_all(),
+                _ => {}
+            }
+        }
+        // The network: one pump, sampling one input per simulated tick.
+        loop {
+            let aim_at = app.view.aim_at_target;
+            let target = app.view.target;
+            let mapper = &mut app.mapper;
+            app.driver.pump(Instant::now(), &mut |world, slot| {
+                let aim = target.filter(|_| aim_at).and_then(|t| {
+                    let me = world.player(slot as usize)?;
+                    let m = world.monsters().iter().find(|m| m.id == t)?;
+                    Some(toward(me.pos, m.pos))
+                });
+                mapper.sample(Instant::now(), aim)
+            });
+            if !app.driver.endpoint.socket_mut().take_pending() {
+                break;
+            }
+        }
+        if let Some(end) = app.handle_session_events() {
+            return Ok(end);
+        }
+        let ticks = (
+            app.driver.session.world().map_or(0, World::tick),
+            app.driver.session.confirmed_world().map_or(0, World::tick),
+        );
+        if ticks != drawn_ticks {
+            app.dirty = true;
+        }
+        let now = Instant::now();
+        if app.dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {
+            app.refresh_view(now);
+            app.draw(term)?;
+            app.dirty = false;
+            last_draw = Some(now);
+            drawn_ticks = ticks;
+        }
+    }
+}
+
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     let server: SocketAddr = crate::client::resolve(&args.server)?;
@@ -585,77 +664,11 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         notice_until: None,
     };
     let deadline = args.duration.map(|d| epoch + Duration::from_secs(d));
-    let mut events = Events::with_capacity(64);
-    let mut last_draw: Option<Instant> = None;
-    let mut drawn_ticks = (u64::MAX, u64::MAX);
-    let end = loop {
-        let now = Instant::now();
-        if app.quit || deadline.is_some_and(|d| now >= d) {
-            break End::Quit;
-        }
-        // Sleep until the network needs us, a frame is due, or input/signals arrive.
-        let mut wake = app
-            .driver
-            .next_wakeup()
-            .min(now + Duration::from_millis(50));
-        if app.dirty {
-            wake = wake.min(last_draw.map_or(now, |t| t + FRAME_INTERVAL));
-        }
-        match poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e.into()),
-        }
-        if events.iter().any(|e| e.token() == SIGNALS) && signals.pending().next().is_some() {
-            break End::Signal;
-        }
-        // Terminal input first, so this tick's sample sees the newest keys.
-        while event::poll(Duration::ZERO)? {
-            match event::read()? {
-                TermEvent::Key(k) => app.key(k, Instant::now()),
-                TermEvent::Resize(..) => app.dirty = true,
-                TermEvent::FocusLost => app.mapper.release_all(),
-                _ => {}
-            }
-        }
-        // The network: one pump, sampling one input per simulated tick.
-        loop {
-            let aim_at = app.view.aim_at_target;
-            let target = app.view.target;
-            let mapper = &mut app.mapper;
-            app.driver.pump(Instant::now(), &mut |world, slot| {
-                let aim = target.filter(|_| aim_at).and_then(|t| {
-                    let me = world.player(slot as usize)?;
-                    let m = world.monsters().iter().find(|m| m.id == t)?;
-                    Some(toward(me.pos, m.pos))
-                });
-                mapper.sample(Instant::now(), aim)
-            });
-            if !app.driver.endpoint.socket_mut().take_pending() {
-                break;
-            }
-        }
-        if let Some(end) = app.handle_session_events() {
-            break end;
-        }
-        let ticks = (
-            app.driver.session.world().map_or(0, World::tick),
-            app.driver.session.confirmed_world().map_or(0, World::tick),
-        );
-        if ticks != drawn_ticks {
-            app.dirty = true;
-        }
-        let now = Instant::now();
-        if app.dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {
-            app.refresh_view(now);
-            app.draw(&mut term)?;
-            app.dirty = false;
-            last_draw = Some(now);
-            drawn_ticks = ticks;
-        }
-    };
+    // Whatever ends the loop, an error included, we say goodbye to the server first.
+    let played = play(&mut app, &mut term, &mut poll, &mut signals, deadline);
     app.driver.session.leave();
     app.driver.flush(Instant::now());
+    let end = played?;
     match &end {
         End::Closed(reason) if !matches!(reason, CloseReason::Left) => {
             let (title, lines) = refusal(reason, &app.server_text, &app.name);

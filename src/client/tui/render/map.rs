@@ -48,6 +48,10 @@ fn put(buf: &mut Buffer, at: (u16, u16), c: char, style: Style) {
     }
 }
 
+fn borders_walkable(map: &venture_sim::TileMap, x: i32, y: i32) -> bool {
+    (-1..=1).any(|dy| (-1..=1).any(|dx| map.is_walkable(x + dx, y + dy)))
+}
+
 pub fn draw(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer) {
     let map = world.map();
     let genre = world.config().genre;
@@ -78,6 +82,12 @@ pub fn draw(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer) {
                 continue;
             }
             let tile = map.get(tx, ty);
+            if tile == Tile::Wall && !borders_walkable(map, tx, ty) {
+                // Solid rock: only walls next to somewhere walkable are drawn, so rooms
+                // and corridors stand out instead of drowning in '#'.
+                put(buf, at, ' ', Style::default());
+                continue;
+            }
             let (c, color) = theme::tile(genre, tile);
             let mut style = theme::fg(mode, color);
             if tile == Tile::StairsDown {
