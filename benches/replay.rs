@@ -55,8 +55,8 @@ fn main() {
         .collect();
     report("verify, in memory", rates);
 
-    let path =
-        std::env::temp_dir().join(format!("venture-replay-bench-{}.vrpl", std::process::id()));
+    let scratch = venture_testkit::Scratch::new("bench-replay");
+    let path = scratch.join("reference.vrpl");
     std::fs::write(&path, &log).expect("writes temp file");
     let rates = (0..RUNS)
         .map(|_| {
@@ -69,5 +69,4 @@ fn main() {
         })
         .collect();
     report("verify, from a file (page cache)", rates);
-    let _ = std::fs::remove_file(&path);
 }

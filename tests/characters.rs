@@ -2,54 +2,38 @@
 //! restored to the client holding its secret (level and items), survives a kill -9 of the
 //! server, and cannot be taken by a client with another secret.
 
-mod support;
-
 use std::path::Path;
 use std::time::Duration;
 
-use support::*;
 use venture_sim::character::Character;
 use venture_sim::content::{roll_item, ItemKind};
 use venture_sim::rng::{Purpose, Stream};
 use venture_sim::{Genre, Progress};
+use venture_testkit::{bin, Proc, Scratch, Server};
 
-const CLIENT: &str = env!("CARGO_BIN_EXE_venture-client");
+const CLIENT: &str = bin!("venture-client");
 const SECRET: [u8; 16] = *b"0123456789abcdef";
 
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-fn server(dir: &Path, port: u16, tag: &str) -> Proc {
-    let saves = dir.join("saves").display().to_string();
-    let replays = dir.join("replays").display().to_string();
-    let p = Proc::spawn(
-        env!("CARGO_BIN_EXE_venture-server"),
-        &[
-            "-port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
+fn server(dir: &Path, port: u16, tag: &str) -> Server {
+    Server::builder(bin!("venture-server"))
+        .dir(dir)
+        .port(port)
+        .tag(tag)
+        .args(&[
             "-seed",
             "5",
             "--saves-dir",
-            &saves,
+            &dir.join("saves").display().to_string(),
             "--replay-dir",
-            &replays,
+            &dir.join("replays").display().to_string(),
             "--autosave",
             "1",
-        ],
-        dir,
-        tag,
-        &[],
-    );
-    assert!(
-        wait_for(Duration::from_secs(20), || http_get(port, "/healthz")
-            .is_some_and(|(s, _)| s == 200)),
-        "{}",
-        p.stdout()
-    );
-    p
+        ])
+        .start()
 }
 
 fn client(dir: &Path, port: u16, secret_dir: &Path, tag: &str, secs: &str) -> Proc {
@@ -109,7 +93,7 @@ fn item_names(c: &Character) -> Vec<String> {
 
 #[test]
 fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
-    let dir = TempDir::new("characters");
+    let dir = Scratch::new("characters");
     // The character on disk before the server ever starts: level 7, 555 gold, a weapon
     // equipped and two more items carried, owned by SECRET.
     let mut rng = Stream::new(42, Purpose::Loot);
@@ -143,7 +127,7 @@ fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
     std::fs::create_dir_all(&mine).expect("dir");
     std::fs::write(mine.join("hero.secret"), hex(&SECRET)).expect("secret");
 
-    let port = free_port();
+    let port = venture_testkit::free_port();
     let mut s1 = server(dir.path(), port, "server1");
     let mut c1 = client(dir.path(), port, &mine, "c1", "30");
     // Restored, then saved again by the autosave: the file still has level >= 7 and the items.
@@ -153,9 +137,9 @@ fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
     keeps_items(&during, &before);
 
     s1.signal("KILL");
-    let _ = s1.wait_timeout(Duration::from_secs(5));
+    let _ = s1.wait_timeout(Duration::from_secs(20));
     drop(c1.child.kill());
-    let _ = c1.wait_timeout(Duration::from_secs(5));
+    let _ = c1.wait_timeout(Duration::from_secs(20));
 
     let mut s2 = server(dir.path(), port, "server2");
     // Someone else with the same name: refused, the character stays with its owner.
@@ -183,7 +167,7 @@ fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
     );
     std::thread::sleep(Duration::from_millis(500));
     s2.signal("TERM");
-    assert_eq!(s2.wait_timeout(Duration::from_secs(5)), Some(Some(0)));
+    assert_eq!(s2.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
     let after = saved(dir.path());
     assert!(after.progress.level >= 7, "{:?}", after.progress);
     keeps_items(&after, &before);

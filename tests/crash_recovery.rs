@@ -3,15 +3,13 @@
 //! behind what the clients last confirmed; players reconnect and play on; the recorded
 //! session verifies; saves are mode 0600; a corrupted save is reported and moved aside.
 
-mod support;
-
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::*;
+use venture_testkit::{bin, wait_for, Proc, Scratch, Server};
 
-const CLIENT: &str = env!("CARGO_BIN_EXE_venture-client");
+const CLIENT: &str = bin!("venture-client");
 
 fn server_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<String> {
     let mut v: Vec<String> = vec![
@@ -28,24 +26,17 @@ fn server_args<'a>(dir: &'a Path, extra: &[&'a str]) -> Vec<String> {
     v
 }
 
-fn start(dir: &Path, port: Option<u16>, tag: &str) -> (Proc, u16) {
-    let port = port.unwrap_or_else(free_port);
-    let mut args = vec![
-        "-port".to_string(),
-        port.to_string(),
-        "--bind".into(),
-        "127.0.0.1".into(),
-    ];
-    args.extend(server_args(dir, &[]));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    let p = Proc::spawn(env!("CARGO_BIN_EXE_venture-server"), &refs, dir, tag, &[]);
-    assert!(
-        wait_for(Duration::from_secs(20), || http_get(port, "/healthz")
-            .is_some_and(|(s, _)| s == 200)),
-        "{tag} did not come up: {}",
-        p.stdout()
-    );
-    (p, port)
+fn start(dir: &Path, port: Option<u16>, tag: &str) -> (Server, u16) {
+    let mut b = Server::builder(bin!("venture-server"))
+        .dir(dir)
+        .tag(tag)
+        .args(&server_args(dir, &[]));
+    if let Some(p) = port {
+        b = b.port(p);
+    }
+    let server = b.start();
+    let port = server.port;
+    (server, port)
 }
 
 fn bots(dir: &Path, port: u16, tag: &str, secs: &str) -> Proc {
@@ -98,7 +89,7 @@ fn last_confirmed(stderr: &str) -> Option<u64> {
 }
 
 fn status_tick(port: u16) -> u64 {
-    let (_, body) = http_get(port, "/status").expect("status answers");
+    let (_, body) = venture_testkit::http_get(port, "/status").expect("status answers");
     let v: serde_json::Value = serde_json::from_str(&body).expect("status is JSON");
     v["tick"].as_u64().expect("tick")
 }
@@ -115,7 +106,7 @@ fn mode(path: &Path) -> u32 {
 
 #[test]
 fn kill_dash_nine_then_restart_resumes_within_a_second() {
-    let dir = TempDir::new("crash");
+    let dir = Scratch::new("crash");
     let (mut server, port) = start(dir.path(), None, "server1");
     let clients = bots(dir.path(), port, "bots1", "60");
     assert!(
@@ -129,7 +120,7 @@ fn kill_dash_nine_then_restart_resumes_within_a_second() {
     std::thread::sleep(Duration::from_millis(1500));
     server.signal("KILL");
     assert_eq!(
-        server.wait_timeout(Duration::from_secs(5)),
+        server.wait_timeout(Duration::from_secs(20)),
         Some(None),
         "killed by a signal"
     );
@@ -162,7 +153,7 @@ fn kill_dash_nine_then_restart_resumes_within_a_second() {
     }
     assert!(status_tick(port) > resumed);
     // What the client confirmed, recorded on its side, verifies too.
-    let out = Command::new(env!("CARGO_BIN_EXE_venture-replay"))
+    let out = Command::new(bin!("venture-replay"))
         .args([
             "verify",
             &dir.path().join("bots2.vrpl").display().to_string(),
@@ -176,7 +167,7 @@ fn kill_dash_nine_then_restart_resumes_within_a_second() {
         String::from_utf8_lossy(&out.stderr)
     );
     server2.signal("TERM");
-    assert_eq!(server2.wait_timeout(Duration::from_secs(5)), Some(Some(0)));
+    assert_eq!(server2.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
 
     // Everything written is private to the server's user.
     #[cfg(unix)]
@@ -190,7 +181,7 @@ fn kill_dash_nine_then_restart_resumes_within_a_second() {
     }
 
     // The session log, across the crash, verifies from the start of the world.
-    let out = Command::new(env!("CARGO_BIN_EXE_venture-replay"))
+    let out = Command::new(bin!("venture-replay"))
         .args([
             "verify",
             &dir.path()
@@ -210,11 +201,11 @@ fn kill_dash_nine_then_restart_resumes_within_a_second() {
 
 #[test]
 fn a_corrupted_save_is_reported_and_moved_aside() {
-    let dir = TempDir::new("corrupt");
+    let dir = Scratch::new("corrupt");
     let (mut server, port) = start(dir.path(), None, "server1");
     std::thread::sleep(Duration::from_millis(2500));
     server.signal("TERM");
-    assert_eq!(server.wait_timeout(Duration::from_secs(5)), Some(Some(0)));
+    assert_eq!(server.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
     let tick_before = {
         let meta = std::fs::read_to_string(dir.path().join("saves/worlds/99-fantasy/world.json"))
             .expect("meta");
@@ -240,5 +231,5 @@ fn a_corrupted_save_is_reported_and_moved_aside() {
     // The journal alone brings the world back to where it was.
     assert!(status_tick(port2) >= tick_before);
     server2.signal("TERM");
-    assert_eq!(server2.wait_timeout(Duration::from_secs(5)), Some(Some(0)));
+    assert_eq!(server2.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
 }

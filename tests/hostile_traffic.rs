@@ -14,18 +14,17 @@
 //!
 //! Also here: regression tests for decoder findings of the fuzz targets (`fuzz/`).
 
-mod support;
-
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use support::*;
 use venture_net::protocol::{encode, Message, SnapshotReason};
 use venture_net::transport::udp::MioUdpSocket;
 use venture_net::transport::{laminar_config, Endpoint};
 use venture_sim::{PlayerInput, SIM_VERSION};
+use venture_testkit::handshake::admitted_session;
+use venture_testkit::{bin, http_get, wait_for, Proc, Scratch, Server};
 
-const CLIENT: &str = env!("CARGO_BIN_EXE_venture-client");
+const CLIENT: &str = bin!("venture-client");
 const BOTS: usize = 3;
 const BOT_SECONDS: u64 = 40;
 const ATTACK: Duration = Duration::from_secs(20);
@@ -55,17 +54,11 @@ impl Rng {
 }
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("proc status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no {field} in /proc/{pid}/status"))
+    venture_testkit::rss_kib(pid, field).unwrap_or_else(|| panic!("no {field} for pid {pid}"))
 }
 
 fn status_tick(port: u16) -> Option<u64> {
-    let (code, body) = http_get(port, "/status")?;
+    let (code, body) = http_get(port, "/status").ok()?;
     if code != 200 {
         return None;
     }
@@ -221,8 +214,12 @@ fn many_unknown_addresses_sending_garbage_keep_tick_rate_and_memory() {
 }
 
 fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
-    let dir = TempDir::new("hostile");
-    let (server, port) = start_server(dir.path(), &["-max-players", "4", "-seed", "777"], &[]);
+    let dir = Scratch::new("hostile");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-max-players", "4", "-seed", "777"])
+        .start();
+    let port = server.port;
     let target = SocketAddr::from(([127, 0, 0, 1], port));
     let server_addr = target.to_string();
     let secrets = dir.path().join("secrets");
@@ -255,8 +252,8 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
         .collect();
     let bots_started = Instant::now();
     assert!(
-        wait_for(Duration::from_secs(15), || http_get(port, "/status")
-            .is_some_and(|(_, b)| b.matches("\"slot\"").count() == BOTS)),
+        wait_for(Duration::from_secs(30), || http_get(port, "/status")
+            .is_ok_and(|(_, b)| b.matches("\"slot\"").count() == BOTS)),
         "bots did not join: {}",
         http_get(port, "/status").map(|r| r.1).unwrap_or_default()
     );
@@ -376,7 +373,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
     let rss_peak = rss_kib(pid, "VmHWM:");
 
     let tick_rate = (tick_end - tick_start) as f64 / attack_secs;
-    if let Some((_, m)) = http_get(port, "/metrics") {
+    if let Ok((_, m)) = http_get(port, "/metrics") {
         for l in m.lines().filter(|l| {
             !l.starts_with('#')
                 && [
@@ -459,45 +456,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
         assert_eq!(*code, Some(Some(0)), "bot{i} exit: {line}; stderr {stderr}");
     }
     // The server is still serving.
-    assert_eq!(http_get(port, "/healthz").map(|r| r.0), Some(200));
-}
-
-/// Admits one client at 127.0.0.9 into a fresh session and closes a few ticks.
-fn admitted_session() -> (venture_net::server::ServerSession, SocketAddr, Duration) {
-    use venture_net::protocol::decode;
-    use venture_net::server::{ServerConfig, ServerSession};
-    use venture_sim::{SimConfig, World};
-    let world = World::new(&SimConfig {
-        width: 24,
-        height: 24,
-        ..Default::default()
-    })
-    .expect("world");
-    let mut s = ServerSession::new(world, ServerConfig::default(), [0; 16], Duration::ZERO);
-    let addr = SocketAddr::from(([127, 0, 0, 9], 5000));
-    let mut now = Duration::from_millis(10);
-    s.on_datagram(addr, &encode(&Message::hello(SIM_VERSION)).unwrap(), now);
-    let cookie = s
-        .drain_outgoing()
-        .iter()
-        .find_map(|(_, b)| match decode(b) {
-            Ok(Message::Challenge { cookie }) => Some(cookie),
-            _ => None,
-        })
-        .expect("challenge");
-    let join = Message::Join {
-        cookie,
-        name: "alice".into(),
-        character_secret: [0; 16],
-    };
-    s.on_datagram(addr, &encode(&join).unwrap(), now);
-    assert_eq!(s.player_count(), 1);
-    for _ in 0..5 {
-        now += Duration::from_millis(50);
-        s.poll(now);
-    }
-    assert!(s.world().tick() >= 2);
-    (s, addr, now)
+    assert_eq!(http_get(port, "/healthz").ok().map(|r| r.0), Some(200));
 }
 
 /// Fuzz finding (server_datagram; also reasoned from the code): an admitted client's

@@ -2,14 +2,12 @@
 //! 127.0.0.1 stands in for the sidecar (AGONES_SDK_HTTP_PORT points at it) and records
 //! every request.
 
-mod ops_support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use ops_support::{Bot, Server};
+use venture_testkit::{bin, Bot, Server};
 
 #[derive(Clone, Debug)]
 struct Req {
@@ -74,14 +72,14 @@ fn calls(log: &Arc<Mutex<Vec<Req>>>) -> Vec<String> {
 fn ready_then_health_then_shutdown_on_sigterm() {
     let (sdk_port, log) = sidecar();
     let sdk = sdk_port.to_string();
-    let mut server = Server::start(
-        &["-agones", "-seed", "12345"],
-        &[
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(&["-agones", "-seed", "12345"])
+        .envs(&[
             ("AGONES_SDK_HTTP_PORT", sdk.as_str()),
             ("VENTURE_AGONES_HEALTH_INTERVAL_MS", "200"),
-        ],
-    );
-    server.wait_healthy(Duration::from_secs(10));
+        ])
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let end = Instant::now() + Duration::from_secs(10);
     while calls(&log).iter().filter(|c| *c == "POST /health").count() < 3 {
         assert!(Instant::now() < end, "no health pings: {:?}", calls(&log));
@@ -94,7 +92,7 @@ fn ready_then_health_then_shutdown_on_sigterm() {
 
     server.signal("TERM");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits within 5 s of SIGTERM");
     assert!(status.success(), "{status}");
 
@@ -137,8 +135,11 @@ fn missing_sidecar_is_not_fatal() {
         .unwrap()
         .port()
         .to_string();
-    let mut server = Server::start(&["-agones"], &[("AGONES_SDK_HTTP_PORT", sdk.as_str())]);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(&["-agones"])
+        .envs(&[("AGONES_SDK_HTTP_PORT", sdk.as_str())])
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     assert!(
         server.wait_stdout(Duration::from_secs(5), |l| l
             .contains("Agones SDK call failed")
@@ -158,7 +159,7 @@ fn missing_sidecar_is_not_fatal() {
     let started = Instant::now();
     server.signal("TERM");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits within 5 s");
     assert!(status.success());
     assert!(started.elapsed() < Duration::from_secs(3));
@@ -168,14 +169,14 @@ fn missing_sidecar_is_not_fatal() {
 fn players_label_and_shutdown_after_the_last_player_leaves() {
     let (sdk_port, log) = sidecar();
     let sdk = sdk_port.to_string();
-    let mut server = Server::start(
-        &["-agones"],
-        &[
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(&["-agones"])
+        .envs(&[
             ("AGONES_SDK_HTTP_PORT", sdk.as_str()),
             ("VENTURE_AGONES_HEALTH_INTERVAL_MS", "200"),
-        ],
-    );
-    server.wait_healthy(Duration::from_secs(10));
+        ])
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let labels = |log: &Arc<Mutex<Vec<Req>>>| -> Vec<String> {
         log.lock()
             .unwrap()
@@ -219,7 +220,7 @@ fn players_label_and_shutdown_after_the_last_player_leaves() {
     assert_eq!(server.get("/healthz").0, 200);
     server.signal("TERM");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits within 5 s");
     assert!(status.success());
     assert_eq!(

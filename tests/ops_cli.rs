@@ -1,15 +1,17 @@
 //! Flags as operators write them (the deployment guide's Go style and argh's GNU style)
 //! start the real server; invalid values exit 2 with one line naming the flag.
 
-mod ops_support;
-
 use std::time::Duration;
 
-use ops_support::{free_port, run_to_exit, Server};
+use venture_testkit::{bin, free_port, run_to_exit, Server};
 
 fn starts_with(args: &[&str], port: u16) -> serde_json::Value {
-    let mut server = Server::start_raw(port, args, &[]);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server"))
+        .exact_args()
+        .port(port)
+        .args(args)
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let (status, body) = server.get("/status");
     assert_eq!(status, 200);
     serde_json::from_str(&body).unwrap()
@@ -97,7 +99,8 @@ fn invalid_values_exit_2_with_one_line_naming_the_flag() {
         (&["-port"], "-port"),
     ];
     for (args, flag) in cases {
-        let (code, stdout, stderr) = run_to_exit(args, Duration::from_secs(10));
+        let (code, stdout, stderr) =
+            run_to_exit(bin!("venture-server"), args, Duration::from_secs(30));
         assert_eq!(code, Some(2), "{args:?}: stderr {stderr:?}");
         let lines: Vec<&str> = stderr.lines().collect();
         assert_eq!(lines.len(), 1, "{args:?}: one line, got {stderr:?}");
@@ -115,10 +118,15 @@ fn invalid_values_exit_2_with_one_line_naming_the_flag() {
 
 #[test]
 fn version_and_help_exit_0() {
-    let (code, stdout, _) = run_to_exit(&["-version"], Duration::from_secs(10));
+    let (code, stdout, _) = run_to_exit(
+        bin!("venture-server"),
+        &["-version"],
+        Duration::from_secs(30),
+    );
     assert_eq!(code, Some(0));
     assert!(stdout.contains(env!("CARGO_PKG_VERSION")), "{stdout}");
-    let (code, stdout, _) = run_to_exit(&["-help"], Duration::from_secs(10));
+    let (code, stdout, _) =
+        run_to_exit(bin!("venture-server"), &["-help"], Duration::from_secs(30));
     assert_eq!(code, Some(0));
     assert!(
         stdout.contains("port") && stdout.contains("agones"),

@@ -2,14 +2,12 @@
 //! with prometheus-parse), `/healthz` (200, and 503 after a stall), `/readyz`, `/status`,
 //! a raw TCP connect like `nc -zv`, and SIGTERM.
 
-mod ops_support;
-
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
-use ops_support::{Bot, Server};
 use prometheus_parse::{Scrape, Value};
+use venture_testkit::{bin, Bot, Server};
 
 fn scrape(server: &Server) -> Scrape {
     let (status, body) = server.get("/metrics");
@@ -40,8 +38,10 @@ fn has(s: &Scrape, name: &str) -> bool {
 
 #[test]
 fn metrics_parse_and_counters_move_with_traffic() {
-    let mut server = Server::start(&["-seed", "12345"], &[]);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(&["-seed", "12345"])
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let before = scrape(&server);
     for name in [
         "venture_tick_duration_seconds",
@@ -121,53 +121,60 @@ fn metrics_parse_and_counters_move_with_traffic() {
 
 #[test]
 fn healthz_200_then_503_while_the_process_was_stopped() {
-    let mut server = Server::start(&[], &[]);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server")).spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     assert_eq!(server.get("/healthz"), (200, "ok\n".to_string()));
     assert_eq!(server.get("/readyz").0, 200);
 
-    // Open the probe's connection first, while the loop runs, so the server has accepted
-    // and registered it; then stop the process and send the request while it is stopped.
+    // A probe whose request reaches the server while it is stopped (the kernel completes
+    // the TCP handshake and buffers the request), then probes right after SIGCONT. The
+    // server reports the stall for 2 s after catching up, so on a busy machine, whichever
+    // of its turns reads the waiting probe first, the stall is visible: the waiting probe
+    // or one of the probes just after it answers 503 "behind schedule".
     let addr = SocketAddr::from(([127, 0, 0, 1], server.port));
-    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(2)).unwrap();
-    conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    server.signal("STOP");
+    let mut conn = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    assert!(server.signal("STOP"));
     std::thread::sleep(Duration::from_secs(3));
     conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
         .unwrap();
-    std::thread::sleep(Duration::from_millis(100));
-    server.signal("CONT");
-    // On waking, the loop answers HTTP before it ticks, so the probe sees the stall.
-    let probe = std::thread::spawn(move || {
-        let mut buf = String::new();
-        conn.read_to_string(&mut buf).map(|_| {
-            let (head, body) = buf.split_once("\r\n\r\n").unwrap_or((&buf, ""));
-            (
-                head.split_whitespace()
-                    .nth(1)
-                    .and_then(|c| c.parse::<u16>().ok())
-                    .unwrap_or(0),
-                body.to_string(),
-            )
-        })
+    assert!(server.signal("CONT"));
+    let port = server.port;
+    let followers = std::thread::spawn(move || {
+        let end = Instant::now() + Duration::from_millis(1500);
+        let mut seen = Vec::new();
+        while Instant::now() < end {
+            if let Ok(r) = venture_testkit::http_get(port, "/healthz") {
+                seen.push(r);
+            }
+        }
+        seen
     });
-    let (status, body) = probe.join().unwrap().expect("answered after SIGCONT");
-    assert_eq!(status, 503, "{body}");
-    assert!(body.contains("behind"), "{body}");
+    let mut buf = Vec::new();
+    conn.read_to_end(&mut buf)
+        .expect("the waiting probe is answered after SIGCONT");
+    let waiting = venture_testkit::http::parse_response(&buf).expect("an HTTP response");
+    let followers = followers.join().expect("probe thread");
+    let stalled = std::iter::once(&waiting)
+        .chain(&followers)
+        .any(|(status, body)| *status == 503 && body.contains("behind"));
+    assert!(
+        stalled,
+        "no probe saw the stall: waiting probe {waiting:?}, then {followers:?}"
+    );
 
     // And it recovers once ticks close again.
-    let end = Instant::now() + Duration::from_secs(5);
-    while server.get("/healthz").0 != 200 {
-        assert!(Instant::now() < end, "did not recover");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        venture_testkit::wait_for(Duration::from_secs(20), || server.get("/healthz").0 == 200),
+        "did not recover"
+    );
 }
 
 #[test]
 fn raw_tcp_connect_and_status_json() {
-    let mut server = Server::start(
-        &[
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(&[
             "-seed",
             "67890",
             "-genre",
@@ -176,10 +183,9 @@ fn raw_tcp_connect_and_status_json() {
             "30",
             "-max-players",
             "6",
-        ],
-        &[],
-    );
-    server.wait_healthy(Duration::from_secs(10));
+        ])
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     // `nc -zv localhost PORT`: a TCP connect that succeeds, then closes.
     let addr = SocketAddr::from(([127, 0, 0, 1], server.port));
     let conn = TcpStream::connect_timeout(&addr, Duration::from_secs(2))
@@ -204,12 +210,12 @@ fn raw_tcp_connect_and_status_json() {
 
 #[test]
 fn sigterm_exits_0_quickly_and_logs_server_stopped() {
-    let mut server = Server::start(&[], &[]);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server")).spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let started = Instant::now();
     server.signal("TERM");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits within 5 s of SIGTERM");
     assert!(status.success(), "{status}");
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -228,11 +234,11 @@ fn sigterm_exits_0_quickly_and_logs_server_stopped() {
 
 #[test]
 fn sigint_also_stops_cleanly() {
-    let mut server = Server::start(&[], &[]);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server")).spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     server.signal("INT");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits within 5 s of SIGINT");
     assert!(status.success(), "{status}");
     assert!(server

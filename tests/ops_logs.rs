@@ -2,17 +2,18 @@
 //! milliseconds), `level`, `msg`, `component`; `LOG_FORMAT=text` gives text lines;
 //! `LOG_LEVEL=warn` hides info; `-verbose` shows debug.
 
-mod ops_support;
-
 use std::net::UdpSocket;
 use std::time::Duration;
 
-use ops_support::{Bot, Server};
+use venture_testkit::{bin, Bot, Server};
 
 /// Start, make some traffic (a client joins and leaves, junk arrives), stop with SIGTERM.
 fn short_run(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
-    let mut server = Server::start(args, env);
-    server.wait_healthy(Duration::from_secs(10));
+    let mut server = Server::builder(bin!("venture-server"))
+        .args(args)
+        .envs(env)
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
     let bot = Bot::join("log-bot", server.port);
     let mut bot2 = Bot::new("junk", server.port);
     bot2.send_raw(vec![0xff; 16]);
@@ -22,7 +23,7 @@ fn short_run(args: &[&str], env: &[(&str, &str)]) -> Vec<String> {
     std::thread::sleep(Duration::from_millis(200));
     server.signal("TERM");
     let status = server
-        .wait_exit(Duration::from_secs(5))
+        .wait_exit(Duration::from_secs(20))
         .expect("exits on SIGTERM");
     assert!(status.success());
     server.stdout_lines()

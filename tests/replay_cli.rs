@@ -1,22 +1,21 @@
 //! venture-replay as a process: record, verify, info, dump, and the exit codes for good,
 //! diverging, damaged and unreadable logs.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Output};
 use venture_replay::{SessionHeader, SessionWriter};
 use venture_sim::script::scripted_frame;
 use venture_sim::{SimConfig, World};
+use venture_testkit::Scratch;
 
 fn replay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_venture-replay"))
+    Command::new(venture_testkit::bin!("venture-replay"))
         .args(args)
         .output()
         .expect("venture-replay runs")
 }
 
-fn tmp(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("replay_cli");
-    std::fs::create_dir_all(&dir).expect("temp dir");
+fn tmp(dir: &Scratch, name: &str) -> PathBuf {
     dir.join(name)
 }
 
@@ -25,8 +24,8 @@ fn text(b: &[u8]) -> String {
 }
 
 /// Records a 200-tick, 3-player, 40x40 session with keyframes every 50 ticks.
-fn record(name: &str) -> PathBuf {
-    let path = tmp(name);
+fn record(dir: &Scratch, name: &str) -> PathBuf {
+    let path = tmp(dir, name);
     let p = path.to_str().expect("utf-8 path");
     let out = replay(&[
         "record-scripted",
@@ -48,7 +47,8 @@ fn record(name: &str) -> PathBuf {
 
 #[test]
 fn verify_passes_and_summarises() {
-    let path = record("good.vrpl");
+    let dir = Scratch::new("replay-cli");
+    let path = record(&dir, "good.vrpl");
     let out = replay(&["verify", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
@@ -62,7 +62,8 @@ fn verify_passes_and_summarises() {
 
 #[test]
 fn info_reports_header_players_and_tail() {
-    let path = record("info.vrpl");
+    let dir = Scratch::new("replay-cli");
+    let path = record(&dir, "info.vrpl");
     let out = replay(&["info", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0));
     let stdout = text(&out.stdout);
@@ -89,7 +90,8 @@ fn info_reports_header_players_and_tail() {
 
 #[test]
 fn dump_prints_the_world_at_a_tick() {
-    let path = record("dump.vrpl");
+    let dir = Scratch::new("replay-cli");
+    let path = record(&dir, "dump.vrpl");
     let out = replay(&["dump", path.to_str().unwrap(), "--tick", "120"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
@@ -124,7 +126,8 @@ fn dump_prints_the_world_at_a_tick() {
 
 #[test]
 fn divergence_exits_1_naming_tick_and_checksums() {
-    let path = tmp("diverged.vrpl");
+    let dir = Scratch::new("replay-cli");
+    let path = tmp(&dir, "diverged.vrpl");
     let config = SimConfig {
         width: 40,
         height: 40,
@@ -159,9 +162,10 @@ fn divergence_exits_1_naming_tick_and_checksums() {
 
 #[test]
 fn damaged_and_unreadable_files() {
-    let path = record("damaged-src.vrpl");
+    let dir = Scratch::new("replay-cli");
+    let path = record(&dir, "damaged-src.vrpl");
     let bytes = std::fs::read(&path).unwrap();
-    let flipped = tmp("flipped.vrpl");
+    let flipped = tmp(&dir, "flipped.vrpl");
     // Walk the framing to the 5th record (frame of tick 5) and flip a byte of its body.
     let header_len = u32::from_le_bytes(bytes[10..14].try_into().unwrap()) as usize;
     let mut at = 18 + header_len;
@@ -181,7 +185,7 @@ fn damaged_and_unreadable_files() {
     );
 
     // Truncated mid-record: the prefix verifies (exit 0) with a warning; --strict fails.
-    let torn = tmp("torn.vrpl");
+    let torn = tmp(&dir, "torn.vrpl");
     std::fs::write(&torn, &bytes[..bytes.len() - 5]).unwrap();
     let out = replay(&["verify", torn.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
@@ -190,9 +194,9 @@ fn damaged_and_unreadable_files() {
     assert_eq!(out.status.code(), Some(1));
 
     // Garbage and missing files: exit 2 with the path in the message.
-    let garbage = tmp("garbage.vrpl");
+    let garbage = tmp(&dir, "garbage.vrpl");
     std::fs::write(&garbage, b"definitely not a session log").unwrap();
-    for p in [garbage, tmp("missing.vrpl")] {
+    for p in [garbage, tmp(&dir, "missing.vrpl")] {
         let out = replay(&["verify", p.to_str().unwrap()]);
         assert_eq!(out.status.code(), Some(2));
         assert!(text(&out.stderr).contains(p.to_str().unwrap()));
@@ -200,7 +204,7 @@ fn damaged_and_unreadable_files() {
         assert_eq!(out.status.code(), Some(2));
     }
     // A header cut short.
-    let short = tmp("short.vrpl");
+    let short = tmp(&dir, "short.vrpl");
     std::fs::write(&short, &bytes[..20]).unwrap();
     let out = replay(&["verify", short.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));

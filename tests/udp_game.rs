@@ -7,14 +7,12 @@
 //! and garbage datagrams hit the game port. The long-running clients finish with zero
 //! desyncs and exit 0.
 
-mod support;
-
 use std::net::UdpSocket;
 use std::time::{Duration, Instant};
 
-use support::*;
+use venture_testkit::{bin, final_json, wait_for, Proc, Scratch, Server};
 
-const CLIENT: &str = env!("CARGO_BIN_EXE_venture-client");
+const CLIENT: &str = bin!("venture-client");
 
 fn client(dir: &std::path::Path, port: u16, name: &str, extra: &[&str]) -> Proc {
     let server = format!("127.0.0.1:{port}");
@@ -34,19 +32,14 @@ fn client(dir: &std::path::Path, port: u16, name: &str, extra: &[&str]) -> Proc 
     Proc::spawn(CLIENT, &args, dir, name, &[])
 }
 
-fn final_json(p: &Proc) -> serde_json::Value {
-    let out = p.stdout();
-    let line = out
-        .lines()
-        .last()
-        .unwrap_or_else(|| panic!("no final line; stderr: {}", p.stderr()));
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("final line {line:?}: {e}"))
-}
-
 #[test]
 fn four_bots_play_a_minute_over_udp_with_rejects_kills_and_garbage() {
-    let dir = TempDir::new("udp-game");
-    let (mut server, port) = start_server(dir.path(), &["-max-players", "4", "-seed", "4242"], &[]);
+    let dir = Scratch::new("udp-game");
+    let mut server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-max-players", "4", "-seed", "4242"])
+        .start();
+    let port = server.port;
     let started = Instant::now();
     let play_secs = "70";
     let mut long: Vec<Proc> = (0..3)

@@ -69,8 +69,7 @@ fn bad_arguments_exit_2_with_what_is_valid() {
 
 #[test]
 fn png_and_content_counts() {
-    let dir = std::env::temp_dir().join(format!("venture-world-png-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
+    let dir = venture_testkit::Scratch::new("world-png");
     let png = dir.join("map.png");
     let out = world(&[
         "--seed",
@@ -108,5 +107,4 @@ fn png_and_content_counts() {
     let ascii = world(&["--seed", "3", "--genre", "horror", "--size", "64x48"]);
     let text = String::from_utf8(ascii.stdout).expect("utf-8");
     assert!(text.contains('M') && text.contains('B'));
-    let _ = std::fs::remove_dir_all(&dir);
 }

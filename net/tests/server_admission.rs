@@ -9,59 +9,20 @@ use std::time::Duration;
 use venture_net::protocol::{self, Message};
 use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
 use venture_sim::{SimConfig, World, SIM_VERSION};
+use venture_testkit::handshake::{handshake, small_session};
 
 fn session(cap: usize) -> ServerSession {
-    let world = World::new(&SimConfig {
-        width: 24,
-        height: 24,
-        ..SimConfig::default()
-    })
-    .expect("valid");
-    ServerSession::new(
-        world,
+    small_session(
         ServerConfig {
             max_answered_strangers: cap,
             ..ServerConfig::default()
         },
         [3; 16],
-        Duration::ZERO,
     )
 }
 
 fn addr(i: u32) -> SocketAddr {
     SocketAddr::from(([127, 0, (i >> 8) as u8, i as u8], 40000 + (i % 1000) as u16))
-}
-
-/// Hello, Challenge, Join with `secret`: the server's answer (Welcome or Reject).
-fn handshake(
-    s: &mut ServerSession,
-    who: SocketAddr,
-    name: &str,
-    secret: [u8; 16],
-    now: Duration,
-) -> Option<Message> {
-    s.on_datagram(
-        who,
-        &protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes"),
-        now,
-    );
-    let cookie = s
-        .drain_outgoing()
-        .into_iter()
-        .find_map(|(_, b)| match protocol::decode(&b) {
-            Ok(Message::Challenge { cookie }) => Some(cookie),
-            _ => None,
-        })?;
-    let msg = Message::Join {
-        cookie,
-        name: name.into(),
-        character_secret: secret,
-    };
-    s.on_datagram(who, &protocol::encode(&msg).expect("encodes"), now);
-    s.drain_outgoing()
-        .into_iter()
-        .filter_map(|(_, b)| protocol::decode(&b).ok())
-        .find(|m| matches!(m, Message::Welcome { .. } | Message::Reject { .. }))
 }
 
 #[test]
@@ -195,13 +156,7 @@ fn a_freed_slot_is_reusable_before_the_next_tick() {
 fn character_claims_gate_and_pace_the_restore() {
     use venture_net::server::{secret_digest, CharacterClaim, RESTORE_PER_TICK};
     use venture_sim::{Command, Progress};
-    let world = World::new(&SimConfig {
-        width: 24,
-        height: 24,
-        ..SimConfig::default()
-    })
-    .expect("valid");
-    let mut s = ServerSession::new(world, ServerConfig::default(), [3; 16], Duration::ZERO);
+    let mut s = small_session(ServerConfig::default(), [3; 16]);
     let restore: Vec<Command> = (0..10)
         .map(|i| Command::Restore {
             slot: 0,

@@ -364,15 +364,10 @@ fn replay_to_uses_keyframes_and_matches_straight_simulation() {
     );
 }
 
-fn temp_path(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("venture-replay-test-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir.join(name)
-}
-
 #[test]
 fn open_append_after_a_torn_tail_continues_the_log() {
-    let path = temp_path("torn.vrpl");
+    let dir = venture_testkit::Scratch::new("replay-torn");
+    let path = dir.join("torn.vrpl");
     let config = small_config();
     let mut world = World::new(&config).unwrap();
     let mut w = SessionWriter::create(&path, &SessionHeader::new(config.clone(), "test")).unwrap();
@@ -423,8 +418,6 @@ fn open_append_after_a_torn_tail_continues_the_log() {
         SessionWriter::open_append(&path),
         Err(venture_replay::RecoverError::AlreadyEnded { .. })
     ));
-    std::fs::remove_file(&path).unwrap();
-    let _ = std::fs::remove_dir(path.parent().unwrap());
 }
 
 #[test]

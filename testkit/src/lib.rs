@@ -1,0 +1,42 @@
+//! The one harness every integration test and bench of Venture uses (dev-only crate).
+//!
+//! - [`ports`]: loopback ports free for both UDP and TCP;
+//! - [`scratch`]: temporary directories (tempfile), kept and named when a test fails;
+//! - [`process`]: child processes killed on drop, their output in files, printed when a
+//!   test fails; `/proc` readings (RSS);
+//! - [`server`]: the real `venture-server` on a free port, started and waited healthy;
+//! - [`http`]: a plain HTTP/1.1 GET;
+//! - [`bot`]: an in-process game client over real UDP, and the headless client's JSON line;
+//! - [`handshake`]: the session handshake against a sans-IO `ServerSession`;
+//! - [`wait`]: waiting on a condition with a deadline (never a fixed sleep).
+//!
+//! The binaries' paths are only known to the package that builds them: use
+//! [`bin!`](crate::bin) from the test (`venture_testkit::bin!("venture-server")`).
+#![forbid(unsafe_code)]
+
+pub mod bot;
+pub mod handshake;
+pub mod http;
+pub mod ports;
+pub mod process;
+pub mod scratch;
+pub mod server;
+pub mod wait;
+
+pub use bot::{final_json, Bot};
+pub use http::{get as http_get, get_timeout as http_get_timeout};
+pub use ports::free_port;
+pub use process::{rss_kib, run_to_exit, Proc};
+pub use scratch::Scratch;
+pub use server::{Server, ServerBuilder};
+pub use wait::wait_for;
+
+/// The path of one of the root package's binaries, e.g. `bin!("venture-server")`. Cargo
+/// sets `CARGO_BIN_EXE_<name>` only while it builds that package's tests and benches, so
+/// this must expand in the caller.
+#[macro_export]
+macro_rules! bin {
+    ($name:literal) => {
+        env!(concat!("CARGO_BIN_EXE_", $name))
+    };
+}
