@@ -26,7 +26,8 @@ struct Tmux {
 }
 
 impl Tmux {
-    fn new() -> Tmux {
+    /// `tag` keeps the tests' tmux servers apart (tests run in parallel).
+    fn new(tag: &str) -> Tmux {
         let ok = Command::new("tmux")
             .arg("-V")
             .output()
@@ -36,7 +37,7 @@ impl Tmux {
             "tmux is needed for this test (apt-get install -y tmux; .ci/run does it)"
         );
         Tmux {
-            socket: format!("venture-test-{}", std::process::id()),
+            socket: format!("venture-test-{tag}-{}", std::process::id()),
         }
     }
 
@@ -107,7 +108,7 @@ fn a_person_plays_in_tmux() {
         .dir(dir.path())
         .args(&["-seed", "12345", "--max-players", "4"])
         .start();
-    let tmux = Tmux::new();
+    let tmux = Tmux::new("play");
     let cfg = dir.join("config");
     let stty = dir.join("stty.txt");
     // After the client exits, the same terminal is asked for its mode: raw mode left on
@@ -192,6 +193,35 @@ fn a_person_plays_in_tmux() {
         s.contains("<Tester> hello from tmux")
     });
 
+    // The same name from another machine (another secret) is refused, readably, exit 3.
+    let other_cfg = dir.join("config-other");
+    let refused = format!(
+        "env XDG_CONFIG_HOME={} TERM=xterm-256color {CLIENT} -server 127.0.0.1:{} --name {NAME}; echo EXITED=$?; sleep 600",
+        other_cfg.display(),
+        server.port
+    );
+    tmux.run(&["new-window", "-d", "-t", "play", "-n", "two", &refused]);
+    let capture_two = || tmux.run(&["capture-pane", "-p", "-t", "play:two"]);
+    let mut two = String::new();
+    let shown = wait_for(Duration::from_secs(60), || {
+        two = capture_two();
+        two.contains("Cannot join")
+    });
+    assert!(shown, "no refusal screen:\n{two}");
+    assert!(
+        two.contains("is in use") && two.contains("--name OTHER"),
+        "{two}"
+    );
+    tmux.run(&["send-keys", "-t", "play:two", "x"]);
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            two = capture_two();
+            two.contains("EXITED=")
+        }),
+        "the refused client did not exit:\n{two}"
+    );
+    assert!(two.contains("EXITED=3"), "{two}");
+
     // Help, then quit with confirmation.
     tmux.keys(&["?"]);
     tmux.wait_screen("the help screen", Duration::from_secs(20), |s| {
@@ -238,5 +268,61 @@ fn a_person_plays_in_tmux() {
             |s| s["players"].as_array().is_some_and(|p| p.is_empty())
         )),
         "the server still lists the player"
+    );
+}
+
+/// A terminal that goes away (the pane is killed: SIGHUP, then a dead tty) ends the client:
+/// it says goodbye to the server and exits instead of spinning on the dead terminal.
+#[test]
+fn a_closed_terminal_leaves_the_game() {
+    let dir = Scratch::new("tui-hangup");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-seed", "12345", "--no-replay"])
+        .start();
+    let tmux = Tmux::new("hangup");
+    let shell = format!(
+        "exec env XDG_CONFIG_HOME={} TERM=xterm-256color {CLIENT} -server 127.0.0.1:{} --name {NAME}",
+        dir.join("config").display(),
+        server.port
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "play",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &shell,
+    ]);
+    let pid: u32 = tmux
+        .run(&["display", "-p", "-t", "play", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .expect("pane pid");
+    tmux.wait_screen("the game screen", Duration::from_secs(60), |s| {
+        s.contains("Gold 100")
+    });
+    tmux.run(&["kill-session", "-t", "play"]);
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let gone = |p: &Path| {
+        // A zombie (already exited, not yet reaped by the dead tmux) counts as gone.
+        std::fs::read_to_string(p.join("stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || gone(&proc_dir)),
+        "the client outlived its terminal"
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || server.status().is_some_and(
+            |s| s["players"].as_array().is_some_and(|p| p.is_empty())
+        )),
+        "the server still lists the player (no Leave sent)"
     );
 }

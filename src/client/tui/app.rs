@@ -17,7 +17,7 @@ use ratatui::crossterm::event::{
 };
 use ratatui::layout::Rect;
 use ratatui::Terminal;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use signal_hook_mio::v1_0::Signals;
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
@@ -555,11 +555,30 @@ fn play(
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
-        if events.iter().any(|e| e.token() == SIGNALS) && signals.pending().next().is_some() {
+        if events.iter().any(|e| e.token() == SIGNALS) {
+            for sig in signals.pending() {
+                if sig == SIGWINCH {
+                    // Terminal::draw re-reads the size: a redraw is the re-layout.
+                    app.dirty = true;
+                } else {
+                    return Ok(End::Signal);
+                }
+            }
+        }
+        // crossterm is asked for input only when mio says stdin has some: on a terminal
+        // that went away (SSH dropped, tmux pane killed) its reader re-reads EOF forever
+        // inside `poll` (crossterm issue #793), so a hung-up stdin ends the game here.
+        let stdin = events.iter().filter(|e| e.token() == STDIN);
+        let (mut ready, mut gone) = (false, false);
+        for e in stdin {
+            ready |= e.is_readable();
+            gone |= e.is_read_closed() || e.is_error();
+        }
+        if gone {
             return Ok(End::Signal);
         }
         // Terminal input first, so this tick's sample sees the newest keys.
-        while event::poll(Duration::ZERO)? {
+        while ready && event::poll(Duration::ZERO)? {
             match event::read()? {
                 TermEvent::Key(k) => app.key(k, Instant::now()),
                 TermEvent::Resize(..) => app.dirty = true,
@@ -625,7 +644,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     let stdin_fd = io::stdin().as_raw_fd();
     poll.registry()
         .register(&mut SourceFd(&stdin_fd), STDIN, Interest::READABLE)?;
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGWINCH])?;
     poll.registry()
         .register(&mut signals, SIGNALS, Interest::READABLE)?;
 

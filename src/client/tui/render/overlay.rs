@@ -87,7 +87,10 @@ fn draw_inventory(world: &World, view: &ViewState, cursor: usize, area: Rect, bu
     let Some(p) = world.player(view.follow) else {
         return;
     };
-    let rect = centred(area, 72, 3 + inventory_rows(p) as u16 + 6);
+    // Borders, three equipment rows, the weight line, the items (or "nothing"), a blank
+    // line and the key hints.
+    let items = p.inventory.len().max(1) as u16;
+    let rect = centred(area, 72, 2 + 3 + 1 + items + 2);
     let inner = window(view, " Inventory ", rect, buf);
     let mut lines = Vec::new();
     let row_style = |row: usize, rarity| {
