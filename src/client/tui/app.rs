@@ -389,6 +389,8 @@ impl App {
                     KeyCode::Char('?') | KeyCode::F(1) => self.view.overlay = Overlay::Help,
                     KeyCode::Char('i') | KeyCode::Char('I') if playing => {
                         self.mapper.release_all();
+                        // The inventory acts on our own character: look at it.
+                        self.view.follow = self.driver.session.slot() as usize;
                         self.view.overlay = Overlay::Inventory { cursor: 3 };
                     }
                     KeyCode::Enter if playing => {
