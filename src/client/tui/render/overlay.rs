@@ -14,7 +14,7 @@ use crate::client::tui::text::inert_cut;
 use crate::client::tui::view::{ColorMode, Overlay, ViewState};
 
 /// The controls, as the help screen and the README list them.
-pub const CONTROLS: [(&str, &str); 16] = [
+pub const CONTROLS: [(&str, &str); 17] = [
     ("W A S D / arrows", "move (two at once: diagonals)"),
     ("Shift + direction", "aim without moving"),
     ("F", "aim at the target on/off"),
@@ -28,6 +28,7 @@ pub const CONTROLS: [(&str, &str); 16] = [
     ("PgUp / PgDn", "follow another player (spectate)"),
     ("?", "this help"),
     ("Q / Esc", "quit (asks first)"),
+    ("Ctrl-C", "quit at once"),
     ("walk over items", "picks them up"),
     ("stairs >", "the party descends when all stand on them"),
     ("dying", "respawn at the start after 3 s, minus 10% gold"),
