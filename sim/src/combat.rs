@@ -51,25 +51,28 @@ pub fn resolve(
     } else {
         attacker.attack
     };
-    let mut dmg = hit.base.max(0) as i64 + stat.max(0) as i64;
+    let mut dmg = (hit.base.max(0) as i64).saturating_add(stat.max(0) as i64);
     let crit = crit_roll < attacker.crit_permille;
     if crit {
-        dmg = dmg * attacker.crit_mult_permille as i64 / 1000;
+        dmg = dmg.saturating_mul(attacker.crit_mult_permille as i64) / 1000;
     }
-    dmg -= (if hit.magic {
-        defender.magic_defense
-    } else {
-        defender.defense
-    })
-    .max(0) as i64;
+    dmg = dmg.saturating_sub(
+        (if hit.magic {
+            defender.magic_defense
+        } else {
+            defender.defense
+        })
+        .max(0) as i64,
+    );
     let resist =
         defender.resist_permille[(hit.element as usize).min(ELEMENTS - 1)].clamp(-1000, 900) as i64;
-    dmg = dmg * (1000 - resist) / 1000;
+    // `resist` is clamped to -1000..=900 above, so the factor is 100..=2000.
+    dmg = dmg.saturating_mul(1000i64.saturating_sub(resist)) / 1000;
     let dmg = dmg.clamp(1, i32::MAX as i64) as i32;
     let absorbed = dmg.min((*shield).max(0));
-    *shield -= absorbed;
+    *shield = shield.saturating_sub(absorbed);
     Outcome {
-        damage: dmg - absorbed,
+        damage: dmg.saturating_sub(absorbed),
         absorbed,
         crit,
         evaded: false,

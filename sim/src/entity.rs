@@ -81,7 +81,7 @@ impl Monster {
     /// The template (the index is validated on restore and set from a roll otherwise).
     pub fn template(&self, genre: Genre) -> &'static MonsterTemplate {
         let all = templates(genre);
-        &all[(self.template as usize).min(all.len() - 1)]
+        &all[(self.template as usize).min(all.len().saturating_sub(1))]
     }
 
     pub fn alive(&self) -> bool {

@@ -159,7 +159,9 @@ impl Frame {
             return;
         }
         if self.inputs.len() <= slot {
-            self.inputs.resize(slot + 1, PlayerInput::IDLE);
+            // `slot < MAX_SLOTS` was checked above.
+            self.inputs
+                .resize(slot.saturating_add(1), PlayerInput::IDLE);
         }
         self.inputs[slot] = input;
     }

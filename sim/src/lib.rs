@@ -3,7 +3,16 @@
 //! Everything here is pure: no I/O, no clocks, no threads, no floats in state or in
 //! [`World::step`]. The same configuration and the same frames give the same checksums on
 //! every machine and in debug and release builds. See ARCHITECTURE.md for the map of the
-//! crate and DESIGN.md for the determinism contract.
+//! crate and docs/DETERMINISM.md for the determinism contract.
+//!
+//! Integer overflow behaves the same in debug and release by construction: arithmetic is
+//! explicit (saturating, checked or wrapping), enforced by `clippy::arithmetic_side_effects`
+//! below. The few places allowed plain operators carry the proven bound beside the allow.
+//! Release builds keep overflow checks off on purpose: a panic in `step` would replay into
+//! the same panic after every server restart.
+#![deny(clippy::arithmetic_side_effects)]
+// Tests compute expected values; an overflow there should fail the test loudly.
+#![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
 
 pub mod input;
 pub mod map;

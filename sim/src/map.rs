@@ -122,7 +122,7 @@ impl TileMap {
         TileMap {
             width,
             height,
-            tiles: vec![fill; width as usize * height as usize],
+            tiles: vec![fill; (width as usize).saturating_mul(height as usize)],
         }
     }
 
@@ -139,8 +139,11 @@ impl TileMap {
     }
 
     fn index(&self, x: i32, y: i32) -> Option<usize> {
-        self.in_bounds(x, y)
-            .then(|| y as usize * self.width as usize + x as usize)
+        self.in_bounds(x, y).then(|| {
+            (y as usize)
+                .saturating_mul(self.width as usize)
+                .saturating_add(x as usize)
+        })
     }
 
     pub fn get(&self, x: i32, y: i32) -> Tile {
@@ -179,12 +182,13 @@ impl TileMap {
     /// west, south, north: generation and flood fills depend on that order for determinism.
     pub fn neighbours4(&self, i: usize) -> impl Iterator<Item = usize> {
         let (w, h) = (self.width as usize, self.height as usize);
-        let (x, y) = (i % w, i / w);
+        let (x, y) = (i.checked_rem(w).unwrap_or(0), i.checked_div(w).unwrap_or(0));
+        // Each neighbour is computed only when it exists (so it stays inside the map).
         [
-            (x + 1 < w).then(|| i + 1),
-            (x > 0).then(|| i - 1),
-            (y + 1 < h).then(|| i + w),
-            (y > 0).then(|| i - w),
+            (x.saturating_add(1) < w).then(|| i.saturating_add(1)),
+            (x > 0).then(|| i.saturating_sub(1)),
+            (y.saturating_add(1) < h).then(|| i.saturating_add(w)),
+            (y > 0).then(|| i.saturating_sub(w)),
         ]
         .into_iter()
         .flatten()
@@ -223,11 +227,11 @@ impl TileMap {
     /// the reachability guarantee. Returns how many tiles were filled.
     pub fn fill_unreachable(&mut self, x: i32, y: i32) -> usize {
         let seen = self.reachable_from(x, y);
-        let mut filled = 0;
+        let mut filled = 0usize;
         for (tile, reached) in self.tiles.iter_mut().zip(seen) {
             if tile.is_walkable() && !reached {
                 *tile = Tile::Wall;
-                filled += 1;
+                filled = filled.saturating_add(1);
             }
         }
         filled
@@ -282,7 +286,7 @@ impl<'de> Deserialize<'de> for TileMap {
                 "map size {width}x{height} out of range"
             )));
         }
-        if bytes.0.len() != width as usize * height as usize {
+        if bytes.0.len() != (width as usize).saturating_mul(height as usize) {
             return Err(D::Error::custom("map byte count does not match its size"));
         }
         let tiles = bytes
@@ -309,15 +313,28 @@ pub struct Rect {
 
 impl Rect {
     pub const fn centre(&self) -> (i32, i32) {
-        (self.x + self.w / 2, self.y + self.h / 2)
+        (
+            self.x.saturating_add(self.w / 2),
+            self.y.saturating_add(self.h / 2),
+        )
+    }
+
+    /// One past the last column.
+    pub const fn x_end(&self) -> i32 {
+        self.x.saturating_add(self.w)
+    }
+
+    /// One past the last row.
+    pub const fn y_end(&self) -> i32 {
+        self.y.saturating_add(self.h)
     }
 
     pub const fn contains(&self, x: i32, y: i32) -> bool {
-        x >= self.x && y >= self.y && x < self.x + self.w && y < self.y + self.h
+        x >= self.x && y >= self.y && x < self.x_end() && y < self.y_end()
     }
 
     pub const fn area(&self) -> i32 {
-        self.w * self.h
+        self.w.saturating_mul(self.h)
     }
 }
 

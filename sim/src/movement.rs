@@ -11,8 +11,8 @@ const MAX_SUBSTEP: i32 = SUB / 2;
 
 /// True when a box of half-size `half` centred at `p` overlaps any non-walkable tile.
 pub fn blocked(map: &TileMap, p: Vec2, half: i32) -> bool {
-    let (x0, y0) = Vec2::new(p.x - half, p.y - half).tile();
-    let (x1, y1) = Vec2::new(p.x + half, p.y + half).tile();
+    let (x0, y0) = Vec2::new(p.x.saturating_sub(half), p.y.saturating_sub(half)).tile();
+    let (x1, y1) = Vec2::new(p.x.saturating_add(half), p.y.saturating_add(half)).tile();
     for ty in y0..=y1 {
         for tx in x0..=x1 {
             if !map.is_walkable(tx, ty) {
@@ -36,11 +36,18 @@ pub fn move_body(map: &TileMap, pos: Vec2, delta: Vec2, half: i32) -> Vec2 {
     let mut done = Vec2::ZERO;
     for i in 1..=steps {
         // Integer interpolation keeps the total exactly `delta` without accumulating error.
-        let target = Vec2::new(
-            (delta.x as i64 * i as i64 / steps as i64) as i32,
-            (delta.y as i64 * i as i64 / steps as i64) as i32,
+        // `steps` is at least 1 (see above), and |target| <= |delta| fits in i32.
+        let part = |v: i32| {
+            (v as i64)
+                .saturating_mul(i as i64)
+                .checked_div(steps as i64)
+                .unwrap_or(0) as i32
+        };
+        let target = Vec2::new(part(delta.x), part(delta.y));
+        let step = Vec2::new(
+            target.x.saturating_sub(done.x),
+            target.y.saturating_sub(done.y),
         );
-        let step = Vec2::new(target.x - done.x, target.y - done.y);
         done = target;
         p.x = move_axis(map, p, step.x, half, true);
         p.y = move_axis(map, p, step.y, half, false);
@@ -66,12 +73,20 @@ fn move_axis(map: &TileMap, p: Vec2, d: i32, half: i32, horizontal: bool) -> i32
     }
     // The leading edge entered a blocked tile column/row: stop flush against it. The
     // sub-step is shorter than a tile, so the blocking tile is the one the edge entered.
-    let edge = if d > 0 { to + half } else { to - half };
+    let edge = if d > 0 {
+        to.saturating_add(half)
+    } else {
+        to.saturating_sub(half)
+    };
     let tile = edge.div_euclid(SUB);
     let flush = if d > 0 {
-        tile * SUB - half - 1
+        tile.saturating_mul(SUB)
+            .saturating_sub(half)
+            .saturating_sub(1)
     } else {
-        (tile + 1) * SUB + half
+        tile.saturating_add(1)
+            .saturating_mul(SUB)
+            .saturating_add(half)
     };
     // Never move backwards (can only happen if we started overlapping a wall).
     if d > 0 {

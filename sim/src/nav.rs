@@ -46,7 +46,7 @@ impl FlowField {
         let mut queue = VecDeque::new();
         for &(x, y) in &goals.tiles {
             if map.is_walkable(x, y) {
-                let i = (y * w + x) as usize;
+                let i = index(w, x, y);
                 if self.dist[i] != 0 {
                     self.dist[i] = 0;
                     queue.push_back((x, y));
@@ -54,15 +54,15 @@ impl FlowField {
             }
         }
         while let Some((x, y)) = queue.pop_front() {
-            let d = self.dist[(y * w + x) as usize];
+            let d = self.dist[index(w, x, y)];
             if d >= MAX_FIELD_STEPS {
                 continue;
             }
-            for (nx, ny) in [(x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)] {
+            for (nx, ny) in neighbours(x, y) {
                 if map.is_walkable(nx, ny) {
-                    let n = (ny * w + nx) as usize;
+                    let n = index(w, nx, ny);
                     if self.dist[n] == UNREACHED {
-                        self.dist[n] = d + 1;
+                        self.dist[n] = d.saturating_add(1);
                         queue.push_back((nx, ny));
                     }
                 }
@@ -77,7 +77,7 @@ impl FlowField {
             return UNREACHED;
         }
         self.dist
-            .get((y * self.width + x) as usize)
+            .get(index(self.width, x, y))
             .copied()
             .unwrap_or(UNREACHED)
     }
@@ -89,11 +89,27 @@ impl FlowField {
         if here == UNREACHED || here == 0 {
             return None;
         }
-        [(x + 1, y), (x - 1, y), (x, y + 1), (x, y - 1)]
+        neighbours(x, y)
             .into_iter()
             .filter(|&(nx, ny)| self.distance(nx, ny) < here)
             .min_by_key(|&(nx, ny)| self.distance(nx, ny))
     }
+}
+
+/// Row-major index of tile (x, y) in a field `w` wide. Callers pass in-map tiles (walkable
+/// or bounds-checked); outside the map the index saturates far past the field's end.
+fn index(w: i32, x: i32, y: i32) -> usize {
+    y.saturating_mul(w).saturating_add(x) as usize
+}
+
+/// The 4-neighbours in the fixed order east, west, south, north (ties break by it).
+fn neighbours(x: i32, y: i32) -> [(i32, i32); 4] {
+    [
+        (x.saturating_add(1), y),
+        (x.saturating_sub(1), y),
+        (x, y.saturating_add(1)),
+        (x, y.saturating_sub(1)),
+    ]
 }
 
 #[cfg(test)]

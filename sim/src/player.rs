@@ -53,13 +53,14 @@ pub fn item_stats(item: &Item) -> Stats {
 /// A level-`level` character's base stats: the level-1 numbers plus every level gain
 /// (closed form of summing [`crate::stats::level_gain`] over levels 2..=level).
 pub fn base_stats(level: u32) -> Stats {
-    let n = level.clamp(1, crate::stats::MAX_LEVEL) as i32 - 1;
+    let n = (level.clamp(1, crate::stats::MAX_LEVEL) as i32).saturating_sub(1);
+    let gain = |per_level_halves: i32| per_level_halves.saturating_mul(n) / 2;
     let mut s = Stats::PLAYER_BASE;
-    s.max_hp += 10 * n;
-    s.attack += 2 * n;
-    s.defense += 3 * n / 2;
-    s.magic_power += 2 * n;
-    s.magic_defense += 3 * n / 2;
+    s.max_hp = s.max_hp.saturating_add(gain(20));
+    s.attack = s.attack.saturating_add(gain(4));
+    s.defense = s.defense.saturating_add(gain(3));
+    s.magic_power = s.magic_power.saturating_add(gain(4));
+    s.magic_defense = s.magic_defense.saturating_add(gain(3));
     s
 }
 
@@ -166,9 +167,15 @@ impl Player {
         let my = (input.move_y as i32).clamp(-FULL_DEFLECTION, FULL_DEFLECTION);
         // Partial deflection moves slower; anything past full deflection (including the
         // diagonal corner of the input square) is capped at full speed.
-        let deflection =
-            crate::units::isqrt((mx * mx + my * my) as i64).min(FULL_DEFLECTION as i64) as i32;
-        let delta = scale_to_length(mx, my, speed_per_tick * deflection / FULL_DEFLECTION);
+        let sq = (mx as i64)
+            .saturating_mul(mx as i64)
+            .saturating_add((my as i64).saturating_mul(my as i64));
+        let deflection = crate::units::isqrt(sq).min(FULL_DEFLECTION as i64) as i32;
+        let delta = scale_to_length(
+            mx,
+            my,
+            speed_per_tick.saturating_mul(deflection) / FULL_DEFLECTION,
+        );
         self.pos = move_body(map, self.pos, delta, BODY_HALF);
         if input.aim_x != 0 || input.aim_y != 0 {
             self.facing = (input.aim_x, input.aim_y);

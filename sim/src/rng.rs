@@ -58,9 +58,11 @@ impl Stream {
         if n == 0 {
             return 0;
         }
-        let threshold = n.wrapping_neg() % n;
+        // n > 0 here, so the remainder exists.
+        let threshold = n.wrapping_neg().checked_rem(n).unwrap_or(0);
         loop {
-            let m = (self.next_u32() as u64) * (n as u64);
+            // Exact: (2^32 - 1)^2 < 2^64, so this product never wraps.
+            let m = u64::from(self.next_u32()).wrapping_mul(u64::from(n));
             if (m as u32) >= threshold {
                 return (m >> 32) as u32;
             }
@@ -72,11 +74,12 @@ impl Stream {
         if hi <= lo {
             return lo;
         }
-        let span = (hi as i64 - lo as i64 + 1) as u64;
+        // hi > lo, so the span is 2 ..= 2^32 and fits an i64 exactly.
+        let span = (hi as i64).saturating_sub(lo as i64).saturating_add(1) as u64;
         if span > u32::MAX as u64 {
             return lo.wrapping_add(self.next_u32() as i32);
         }
-        (lo as i64 + self.below(span as u32) as i64) as i32
+        (lo as i64).saturating_add(self.below(span as u32) as i64) as i32
     }
 
     /// True with probability `permille`/1000.
@@ -95,15 +98,15 @@ impl Stream {
             if roll < w {
                 return i;
             }
-            roll -= w;
+            roll = roll.saturating_sub(w);
         }
-        weights.len() - 1
+        weights.len().saturating_sub(1)
     }
 
     /// Fisher-Yates shuffle.
     pub fn shuffle<T>(&mut self, items: &mut [T]) {
         for i in (1..items.len()).rev() {
-            let j = self.below(i as u32 + 1) as usize;
+            let j = self.below((i as u32).saturating_add(1)) as usize;
             items.swap(i, j);
         }
     }

@@ -88,7 +88,7 @@ impl Rollback {
 
     /// The predicted frame for `tick`, if it is in flight.
     pub fn predicted_frame(&self, tick: u64) -> Option<&Frame> {
-        let first = self.confirmed.tick() + 1;
+        let first = self.confirmed.tick().saturating_add(1);
         tick.checked_sub(first)
             .and_then(|i| self.predicted.get(i as usize))
             .map(|p| &p.frame)
@@ -99,7 +99,7 @@ impl Rollback {
         if self.predicted.len() >= self.window {
             return Err(RollbackError::WindowFull {
                 window: self.window,
-                oldest: self.confirmed.tick() + 1,
+                oldest: self.confirmed.tick().saturating_add(1),
             });
         }
         self.current.step(&frame)?;
@@ -122,7 +122,7 @@ impl Rollback {
         frame: Frame,
         mut repredict: impl FnMut(&Frame, &mut Frame),
     ) -> Result<Confirmed, RollbackError> {
-        let expected = self.confirmed.tick() + 1;
+        let expected = self.confirmed.tick().saturating_add(1);
         if frame.tick != expected {
             return Err(RollbackError::NotNext {
                 expected,
@@ -151,7 +151,7 @@ impl Rollback {
                 Ok(Confirmed {
                     tick: frame.tick,
                     checksum,
-                    resimulated: 1 + self.predicted.len(),
+                    resimulated: self.predicted.len().saturating_add(1),
                 })
             }
             None => {

@@ -70,12 +70,22 @@ fn item_score(item: &Item) -> u64 {
 }
 
 fn toward(from: Vec2, to: Vec2) -> (i8, i8) {
-    let d = scale_to_length(to.x - from.x, to.y - from.y, 127);
+    let d = scale_to_length(
+        to.x.saturating_sub(from.x),
+        to.y.saturating_sub(from.y),
+        127,
+    );
     (d.x.clamp(-127, 127) as i8, d.y.clamp(-127, 127) as i8)
 }
 
 /// First step (a neighbouring tile, or the player's own tile) of a shortest walkable path
 /// from `from` to the nearest tile where `is_target` holds, within `BOT_SIGHT` tiles.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "`from` is a player's tile (inside a map of at most 1024 tiles a side) and every \
+              other tile here is within BOT_SIGHT of it, so all values stay below 2^12 and \
+              the window index below (2 * BOT_SIGHT + 1)^2"
+)]
 fn path_step(
     world: &World,
     from: (i32, i32),
@@ -136,7 +146,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     if !p.alive() {
         return PlayerInput::IDLE;
     }
-    let tick = world.tick() + 1;
+    let tick = world.tick().saturating_add(1);
     let edge_ok = tick % 2 == 0;
     let stats = p.stats();
     let cautious = slot % 4 != 3;
@@ -145,8 +155,9 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     let cost = |s: usize| spellbook(genre, s).map_or(u32::MAX, |sp| sp.mana_cost);
     let can_cast = |s: usize| p.spell_cd[s] == 0 && p.mana >= cost(s);
 
-    let hurt = (p.hp as i64) * 100 < (stats.max_hp as i64) * 80;
-    let low = (p.hp as i64) * 100 < (stats.max_hp as i64) * 40;
+    let hp_pct = (p.hp as i64).saturating_mul(100);
+    let hurt = hp_pct < (stats.max_hp as i64).saturating_mul(80);
+    let low = hp_pct < (stats.max_hp as i64).saturating_mul(40);
     let potion = p.inventory.iter().position(|it| {
         it.kind == ItemKind::Consumable
             && ((hurt && it.heal_hp > 0) || (p.mana < 50 && it.restore_mana > 0))
@@ -227,7 +238,9 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     let here = p.pos.tile();
     let near: Vec<(i32, i32)> = goals
         .into_iter()
-        .filter(|&(x, y)| (x - here.0).abs() <= BOT_SIGHT && (y - here.1).abs() <= BOT_SIGHT)
+        .filter(|&(x, y)| {
+            x.abs_diff(here.0) <= BOT_SIGHT as u32 && y.abs_diff(here.1) <= BOT_SIGHT as u32
+        })
         .collect();
     let step = if near.is_empty() {
         None
@@ -254,7 +267,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
 
 /// The next frame for a game of `players` fighting bots (they join on tick 1).
 pub fn fight_frame(world: &World, players: usize) -> Frame {
-    let tick = world.tick() + 1;
+    let tick = world.tick().saturating_add(1);
     let mut frame = Frame::new(tick);
     if tick == 1 {
         frame.commands = (0..players)

@@ -121,17 +121,18 @@ impl Write for CrcWriter {
     #[inline]
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         let n = data.len();
-        if self.len + n <= self.buf.len() {
+        let end = self.len.saturating_add(n);
+        if end <= self.buf.len() {
             if n <= 8 {
                 // bincode writes field by field (mostly 1 to 8 bytes): a byte loop beats a
                 // call to memmove for these.
-                for (dst, &b) in self.buf[self.len..self.len + n].iter_mut().zip(data) {
+                for (dst, &b) in self.buf[self.len..end].iter_mut().zip(data) {
                     *dst = b;
                 }
             } else {
-                self.buf[self.len..self.len + n].copy_from_slice(data);
+                self.buf[self.len..end].copy_from_slice(data);
             }
-            self.len += n;
+            self.len = end;
         } else {
             self.flush_buf();
             if n >= self.buf.len() {
@@ -173,7 +174,8 @@ impl World {
 
     /// The whole state as bytes; [`World::restore`] gives back an identical world.
     pub fn snapshot(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(HEADER_LEN + self.map().tiles().len() + 1024);
+        let mut out =
+            Vec::with_capacity(self.map().tiles().len().saturating_add(HEADER_LEN + 1024));
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&SNAPSHOT_FORMAT.to_le_bytes());
         out.extend_from_slice(&SIM_VERSION.to_le_bytes());
@@ -207,7 +209,9 @@ impl World {
             bincode::serde::decode_from_slice(body, bincode_config())
                 .map_err(|e| SnapshotError::Decode(e.to_string()))?;
         if used != body.len() {
-            return Err(SnapshotError::TrailingBytes(body.len() - used));
+            return Err(SnapshotError::TrailingBytes(
+                body.len().saturating_sub(used),
+            ));
         }
         state.validate().map_err(SnapshotError::Invalid)?;
         Ok(World::from_state(state))
@@ -241,8 +245,8 @@ impl WorldState {
                 self.config.max_players
             ));
         }
-        let limit_x = map.width() as i32 * crate::units::SUB;
-        let limit_y = map.height() as i32 * crate::units::SUB;
+        let limit_x = (map.width() as i32).saturating_mul(crate::units::SUB);
+        let limit_y = (map.height() as i32).saturating_mul(crate::units::SUB);
         for p in self.players.iter().flatten() {
             if p.id.0 >= self.next_entity {
                 return Err(format!(

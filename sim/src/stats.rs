@@ -81,11 +81,11 @@ const fn isqrt_u64(n: u64) -> u64 {
     // Binary search: const-evaluable and exact.
     let (mut lo, mut hi) = (0u64, 1u64 << 32);
     while lo < hi {
-        let mid = (lo + hi).div_ceil(2);
-        if mid * mid <= n {
+        let mid = lo.saturating_add(hi).div_ceil(2);
+        if mid.saturating_mul(mid) <= n {
             lo = mid;
         } else {
-            hi = mid - 1;
+            hi = mid.saturating_sub(1);
         }
     }
     lo
@@ -95,8 +95,9 @@ const fn xp_table() -> [u32; MAX_LEVEL as usize] {
     let mut t = [0u32; MAX_LEVEL as usize];
     let mut l = 1u64;
     while l < MAX_LEVEL as u64 {
-        t[l as usize] = isqrt_u64(10_000 * l * l * l) as u32;
-        l += 1;
+        t[l as usize] =
+            isqrt_u64(l.saturating_mul(l).saturating_mul(l).saturating_mul(10_000)) as u32;
+        l = l.saturating_add(1);
     }
     t
 }
@@ -111,8 +112,8 @@ pub fn xp_to_next(level: u32) -> Option<u32> {
 /// What one level-up adds (rules: +10 HP, +2 attack, +1.5 defense, +2 magic power,
 /// +1.5 magic defense). The halves alternate so level L has gained floor(1.5 x (L-1)).
 pub fn level_gain(new_level: u32) -> Stats {
-    let half = |l: u32| (3 * l as i32) / 2;
-    let d = half(new_level.saturating_sub(1)) - half(new_level.saturating_sub(2));
+    let half = |l: u32| (l as i32).saturating_mul(3) / 2;
+    let d = half(new_level.saturating_sub(1)).saturating_sub(half(new_level.saturating_sub(2)));
     Stats {
         max_hp: 10,
         attack: 2,

@@ -64,7 +64,7 @@ pub fn tick(list: &mut Vec<Status>, tick_rate: u32) -> i32 {
     for s in list.iter_mut() {
         s.age_ticks = s.age_ticks.saturating_add(1);
         s.remaining_ticks = s.remaining_ticks.saturating_sub(1);
-        if s.age_ticks % tick_rate.max(1) == 0 {
+        if s.age_ticks.checked_rem(tick_rate.max(1)) == Some(0) {
             match s.kind {
                 StatusKind::Burning | StatusKind::Poison => hp = hp.saturating_sub(s.magnitude),
                 StatusKind::Regeneration => hp = hp.saturating_add(s.magnitude),
@@ -79,7 +79,8 @@ pub fn tick(list: &mut Vec<Status>, tick_rate: u32) -> i32 {
 /// Applies the stat-scaling effects to `stats` (percentages, floored; never below zero).
 pub fn modify(stats: &mut Stats, list: &[Status]) {
     let scale = |v: &mut i32, pct: i32| {
-        *v = ((*v as i64) * (100 + pct).max(0) as i64 / 100).clamp(0, i32::MAX as i64) as i32
+        let factor = 100i32.saturating_add(pct).max(0) as i64;
+        *v = ((*v as i64).saturating_mul(factor) / 100).clamp(0, i32::MAX as i64) as i32
     };
     for s in list {
         match s.kind {
@@ -87,7 +88,7 @@ pub fn modify(stats: &mut Stats, list: &[Status]) {
                 let pct = if s.kind == StatusKind::Strength {
                     s.magnitude
                 } else {
-                    -s.magnitude
+                    s.magnitude.saturating_neg()
                 };
                 scale(&mut stats.attack, pct);
                 scale(&mut stats.magic_power, pct);
@@ -96,7 +97,7 @@ pub fn modify(stats: &mut Stats, list: &[Status]) {
                 let pct = if s.kind == StatusKind::Fortify {
                     s.magnitude
                 } else {
-                    -s.magnitude
+                    s.magnitude.saturating_neg()
                 };
                 scale(&mut stats.defense, pct);
                 scale(&mut stats.magic_defense, pct);

@@ -14,12 +14,12 @@ pub const SUB_PER_PX: i32 = SUB / 32;
 
 /// Converts a distance in the original game's pixels to sub-tile units.
 pub const fn px(pixels: i32) -> i32 {
-    pixels * SUB_PER_PX
+    pixels.saturating_mul(SUB_PER_PX)
 }
 
 /// Converts whole tiles to sub-tile units.
 pub const fn tiles(n: i32) -> i32 {
-    n * SUB
+    n.saturating_mul(SUB)
 }
 
 /// A point or displacement in sub-tile units.
@@ -41,8 +41,8 @@ impl Vec2 {
     /// The centre of tile (tx, ty).
     pub const fn tile_centre(tx: i32, ty: i32) -> Self {
         Vec2 {
-            x: tx * SUB + SUB / 2,
-            y: ty * SUB + SUB / 2,
+            x: tx.saturating_mul(SUB).saturating_add(SUB / 2),
+            y: ty.saturating_mul(SUB).saturating_add(SUB / 2),
         }
     }
 
@@ -52,17 +52,19 @@ impl Vec2 {
     }
 
     /// Squared distance as i64: positions are bounded by the map (at most 1024 tiles of
-    /// 256 units), so the square of any difference fits comfortably.
+    /// 256 units), so the square of any difference fits comfortably; points further apart
+    /// than any map saturate instead of wrapping.
     pub fn dist_sq(self, other: Vec2) -> i64 {
-        let dx = (self.x as i64) - (other.x as i64);
-        let dy = (self.y as i64) - (other.y as i64);
-        dx * dx + dy * dy
+        // Differences of two i32 always fit an i64.
+        let dx = (self.x as i64).saturating_sub(other.x as i64);
+        let dy = (self.y as i64).saturating_sub(other.y as i64);
+        dx.saturating_mul(dx).saturating_add(dy.saturating_mul(dy))
     }
 
     /// True when `other` is within `radius` units (inclusive).
     pub fn within(self, other: Vec2, radius: i32) -> bool {
         let r = radius as i64;
-        self.dist_sq(other) <= r * r
+        self.dist_sq(other) <= r.saturating_mul(r)
     }
 }
 
@@ -79,30 +81,38 @@ pub fn isqrt(n: i64) -> i64 {
 /// Used for normalised movement and projectile velocities. The magnitude is rounded up so
 /// the result never exceeds `len` (diagonals are never faster than straight lines).
 pub fn scale_to_length(dx: i32, dy: i32, len: i32) -> Vec2 {
-    let sq = (dx as i64) * (dx as i64) + (dy as i64) * (dy as i64);
+    let (dx, dy, len) = (dx as i64, dy as i64, len as i64);
+    let sq = dx.saturating_mul(dx).saturating_add(dy.saturating_mul(dy));
     let mut mag = isqrt(sq);
-    if mag * mag < sq {
-        mag += 1;
+    // mag = floor(sqrt(sq)), so mag * mag <= sq fits.
+    if mag.saturating_mul(mag) < sq {
+        mag = mag.saturating_add(1);
     }
-    if mag == 0 {
-        return Vec2::ZERO;
-    }
+    let Some(x) = dx.saturating_mul(len).checked_div(mag) else {
+        return Vec2::ZERO; // a zero direction
+    };
+    let y = dy.saturating_mul(len).checked_div(mag).unwrap_or(0);
     Vec2 {
-        x: ((dx as i64) * (len as i64) / mag) as i32,
-        y: ((dy as i64) * (len as i64) / mag) as i32,
+        x: x as i32,
+        y: y as i32,
     }
 }
 
 /// Converts a duration in milliseconds to ticks at `tick_rate` Hz, rounding up.
 pub const fn ticks_from_millis(ms: u32, tick_rate: u32) -> u32 {
-    let num = ms as u64 * tick_rate as u64;
+    // Exact: a product of two u32 always fits a u64.
+    let num = (ms as u64).saturating_mul(tick_rate as u64);
     num.div_ceil(1000) as u32
 }
 
 /// Converts a per-second rate (units/s) to units per tick, rounding down but never to 0
 /// for a positive rate.
 pub const fn per_tick(per_second: i32, tick_rate: u32) -> i32 {
-    let v = per_second / tick_rate as i32;
+    // The tick rate is validated (1 to 60); 0 would mean no ticks, so no movement.
+    let v = match per_second.checked_div(tick_rate as i32) {
+        Some(v) => v,
+        None => 0,
+    };
     if v == 0 && per_second > 0 {
         1
     } else {

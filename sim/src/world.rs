@@ -21,7 +21,7 @@ pub const SIM_VERSION: u32 = 4;
 /// A frame that cannot be applied to this world.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum StepError {
-    #[error("frame for tick {got} does not follow tick {current} (expected {})", current + 1)]
+    #[error("frame for tick {got} does not follow tick {current} (expected {})", current.saturating_add(1))]
     WrongTick { current: u64, got: u64 },
     #[error("frame has {0} commands (at most {max})", max = crate::input::MAX_COMMANDS_PER_FRAME)]
     TooManyCommands(usize),

@@ -49,6 +49,18 @@ pub enum ServerError {
     Setup(String),
 }
 
+impl ServerError {
+    /// The port a bind failure was for (the guide's "failed to bind port N").
+    pub fn bind_port(&self) -> Option<u16> {
+        match self {
+            ServerError::BindUdp { addr, .. } | ServerError::BindTcp { addr, .. } => {
+                Some(addr.port())
+            }
+            _ => None,
+        }
+    }
+}
+
 /// What the HTTP routes read: a view of the running server.
 pub(crate) struct Health {
     pub started: Instant,
@@ -195,7 +207,15 @@ impl ServerApp {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
         let driver = ServerDriver::new(udp, session, epoch);
-        let metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        metrics.describe_server(&crate::metrics::ServerInfo {
+            seed: config.seed,
+            genre: config.genre.id().to_string(),
+            max_players: config.max_players,
+            tick_rate: config.tick_rate,
+            sim_version: venture_sim::SIM_VERSION,
+            protocol_version: venture_net::protocol::PROTOCOL_VERSION,
+        });
         let config_autosave = config.autosave;
         log::info!(
             target: "venture::server",
@@ -288,7 +308,16 @@ impl ServerApp {
                     _ => {}
                 }
             }
-            self.http.tick(self.poll.registry(), Instant::now());
+            let now = Instant::now();
+            let view = routes::View {
+                app: &self.driver.session,
+                health: &self.health,
+                metrics: &self.metrics,
+                config: &self.config,
+            };
+            self.http.tick(self.poll.registry(), now, &mut |req| {
+                routes::route(&view, req, now)
+            });
             self.pump();
             self.poll_agones();
             if stop {
@@ -316,6 +345,7 @@ impl ServerApp {
             match event {
                 ServerEvent::TickClosed { frame, checksum } => {
                     closed += 1;
+                    self.metrics.observe_frame(&frame);
                     if let Some(rec) = self.recorder.as_mut() {
                         if let Err(e) = rec.record(&frame, checksum, self.driver.session.world()) {
                             log::error!(target: "venture::replay", component = "replay"; "{e}");
@@ -364,7 +394,7 @@ impl ServerApp {
                     reason,
                 } => {
                     log::debug!(target: "venture::server", component = "server", slot = slot, tick = tick, bytes = bytes, reason:? = reason; "sending snapshot");
-                    self.metrics.snapshots_sent.inc();
+                    self.metrics.observe_snapshot(&reason);
                 }
                 ServerEvent::VersionMismatch {
                     addr,
@@ -460,8 +490,10 @@ impl ServerApp {
     }
 
     fn sync_metrics(&mut self) {
-        // The HTTP connection cap: counted on every refusal, logged once per episode.
-        let refused = self.http.counters().rejected_over_cap;
+        // The HTTP connection cap: counted on every eviction or refusal, logged once per
+        // episode.
+        let counters = self.http.counters();
+        let refused = counters.rejected_over_cap + counters.evicted;
         if refused > self.http_refused_seen {
             self.metrics
                 .cap_hits
@@ -469,7 +501,7 @@ impl ServerApp {
                 .inc_by(refused - self.http_refused_seen);
             if !self.http_cap_logged {
                 self.http_cap_logged = true;
-                log::warn!(target: "venture::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; new connections are refused until some close");
+                log::warn!(target: "venture::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; the oldest idle or incomplete connections are evicted to make room");
             }
             self.http_refused_seen = refused;
         } else if self.http.open_connections() < self.http.limits().max_connections / 2 {
@@ -511,6 +543,16 @@ impl ServerApp {
         self.metrics
             .set_connections(syncing, players as u64 - syncing);
         self.metrics.set_uptime(self.health.started.elapsed());
+        let session = &self.driver.session;
+        self.metrics.sync_players(
+            session.slot_traffic(),
+            session.player_links(),
+            self.health.interval,
+        );
+        let evicted = self.http.counters().evicted;
+        self.metrics
+            .http_evictions
+            .inc_by(evicted.saturating_sub(self.metrics.http_evictions.get()));
     }
 
     /// Agones SDK calls (Ready, Health, players label, Shutdown once empty); never blocks.

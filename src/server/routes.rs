@@ -7,6 +7,7 @@ use venture_net::server::ServerSession;
 use super::Health;
 use crate::cli::ServerConfig;
 use crate::http::{Request, Response};
+use crate::metrics::exposition::negotiate;
 use crate::metrics::Metrics;
 
 pub(crate) struct View<'a> {
@@ -35,7 +36,11 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 Response::text(200, "ready\n")
             }
         }
-        "/metrics" => Response::new(200, Metrics::CONTENT_TYPE, view.metrics.encode()),
+        "/metrics" => {
+            let format = negotiate(req.header("accept"));
+            Response::new(200, format.content_type(), view.metrics.encode_as(format))
+                .with_header("Vary", "Accept")
+        }
         "/status" => {
             let world = view.app.world();
             let players: Vec<serde_json::Value> = view

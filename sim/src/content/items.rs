@@ -225,9 +225,14 @@ fn legendary_suffixes(genre: Genre) -> &'static [&'static str] {
 pub fn stat_factor_billionths(depth: u32, rarity: Rarity, difficulty_permille: u32) -> u64 {
     let depth = depth.min(MAX_DEPTH) as u64;
     let diff = difficulty_permille.min(MAX_DIFFICULTY_PERMILLE) as u64;
-    let growth = 1000 + DEPTH_GROWTH_PERMILLE * depth;
-    let difficulty = DIFFICULTY_BASE_PERMILLE + DIFFICULTY_SLOPE_PERMILLE * diff / 1000;
-    growth * rarity.multiplier_permille() as u64 * difficulty
+    let growth = DEPTH_GROWTH_PERMILLE
+        .saturating_mul(depth)
+        .saturating_add(1000);
+    let difficulty = DIFFICULTY_BASE_PERMILLE
+        .saturating_add(DIFFICULTY_SLOPE_PERMILLE.saturating_mul(diff) / 1000);
+    growth
+        .saturating_mul(rarity.multiplier_permille() as u64)
+        .saturating_mul(difficulty)
 }
 
 /// Rolls an item for `genre` at `depth` and `difficulty_permille` (500 = the rules' 0.5).

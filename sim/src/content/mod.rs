@@ -27,6 +27,9 @@ pub const MAX_DIFFICULTY_PERMILLE: u32 = 10_000;
 
 /// `value * num / den`, computed in u64 and saturated to u32.
 pub(crate) fn scale(value: u32, num: u64, den: u64) -> u32 {
-    let v = (value as u64).saturating_mul(num) / den.max(1);
+    let v = (value as u64)
+        .saturating_mul(num)
+        .checked_div(den)
+        .unwrap_or(0);
     v.min(u32::MAX as u64) as u32
 }

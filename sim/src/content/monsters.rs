@@ -437,15 +437,21 @@ pub fn monster_level(depth: u32, difficulty_permille: u32, jitter_permille: u32)
     let depth = depth.clamp(1, MAX_DEPTH) as u64;
     let diff = difficulty_permille.min(MAX_DIFFICULTY_PERMILLE) as u64;
     let jitter = jitter_permille.min(2000) as u64;
-    let v = (depth * jitter * (LEVEL_DIFFICULTY_BASE_PERMILLE + diff) + 500_000) / 1_000_000;
+    let v = depth
+        .saturating_mul(jitter)
+        .saturating_mul(LEVEL_DIFFICULTY_BASE_PERMILLE.saturating_add(diff))
+        .saturating_add(500_000)
+        / 1_000_000;
     v.max(1) as u32
 }
 
 /// The stat factor for `level` and `rarity`, in millionths:
 /// (1000 + 150 x (level - 1)) x rarity permille.
 pub fn stat_factor_millionths(level: u32, rarity: Rarity) -> u64 {
-    let growth = 1000 + STAT_GROWTH_PER_LEVEL_PERMILLE * (level.max(1) as u64 - 1);
-    growth * rarity.multiplier_permille() as u64
+    let growth = STAT_GROWTH_PER_LEVEL_PERMILLE
+        .saturating_mul((level as u64).saturating_sub(1))
+        .saturating_add(1000);
+    growth.saturating_mul(rarity.multiplier_permille() as u64)
 }
 
 /// Rolls a monster of `genre` for `depth` at `difficulty_permille` (500 = the rules' 0.5):

@@ -55,7 +55,7 @@ impl Rarity {
         let lower = depth
             .saturating_mul(LOWER_PER_DEPTH_PERMILLE)
             .min(MAX_LOWER_PERMILLE);
-        THRESHOLDS_PERMILLE.map(|t| t - lower)
+        THRESHOLDS_PERMILLE.map(|t| t.saturating_sub(lower))
     }
 
     /// The rarity for a uniform roll in 0..1000 at `depth`.

@@ -231,11 +231,13 @@ fn make(
 ) -> Spell {
     let depth = depth.min(MAX_DEPTH) as u64;
     let (power, mana, cooldown, range, duration) = KIND_BASE[kind as usize];
-    let growth = 1000 + DEPTH_GROWTH_PERMILLE * depth;
+    let growth = DEPTH_GROWTH_PERMILLE
+        .saturating_mul(depth)
+        .saturating_add(1000);
     // Buffs and debuffs are multipliers: they vary but do not grow with depth.
     let power = match kind {
         SpellKind::Buff | SpellKind::Debuff => scale(power, roll, 1000),
-        _ => scale(power, growth * roll, 1_000_000),
+        _ => scale(power, growth.saturating_mul(roll), 1_000_000),
     };
     let range_px = if target == SpellTarget::SelfOnly {
         0
@@ -262,7 +264,7 @@ fn make(
         kind,
         element,
         target,
-        mana_cost: scale(mana, growth * area_cost, 1_000_000).max(1),
+        mana_cost: scale(mana, growth.saturating_mul(area_cost), 1_000_000).max(1),
         cooldown_ms: cooldown,
         power: power.max(1),
         range_px,

@@ -19,7 +19,7 @@ impl World {
         let mut any = false;
         for p in st.players.iter().flatten().filter(|p| p.alive()) {
             let (x, y) = p.pos.tile();
-            if (x - ex).abs() > 1 || (y - ey).abs() > 1 {
+            if x.abs_diff(ex) > 1 || y.abs_diff(ey) > 1 {
                 return;
             }
             any = true;
@@ -32,7 +32,7 @@ impl World {
     /// Goes one level deeper: see the module docs.
     pub(crate) fn descend(&mut self) {
         let st = &mut self.state;
-        st.config.depth += 1;
+        st.config.depth = st.config.depth.saturating_add(1);
         st.config.difficulty_permille = st
             .config
             .difficulty_permille

@@ -24,8 +24,9 @@ pub(crate) fn gain_xp(p: &mut Player, slot: u8, xp: u32, events: &mut Vec<Event>
         if p.xp < need {
             break;
         }
-        p.xp -= need;
-        p.level += 1;
+        // `p.xp >= need` was just checked; `xp_to_next` is None at the last level.
+        p.xp = p.xp.saturating_sub(need);
+        p.level = p.level.saturating_add(1);
         p.skill_points = p.skill_points.saturating_add(1);
         if p.alive() {
             p.hp = p.stats().max_hp;
@@ -59,7 +60,7 @@ impl World {
                         item: g.id,
                     });
                 } else {
-                    i += 1;
+                    i = i.saturating_add(1);
                 }
             }
         }
@@ -74,7 +75,7 @@ impl World {
         let (depth, diff) = (st.config.depth, st.config.difficulty_permille);
         for m in st.monsters.iter().filter(|m| !m.alive()) {
             let xp = m.base(genre).xp;
-            let gold = xp / 2 + 1;
+            let gold = (xp / 2).saturating_add(1);
             let killer = m
                 .last_hitter
                 .filter(|&s| st.players.get(s as usize).is_some_and(Option::is_some));

@@ -151,7 +151,7 @@ pub(crate) fn pulse_hp(
         events.push(Event::Damage {
             source: EntityId(0),
             target,
-            amount: before - *hp,
+            amount: before.saturating_sub(*hp),
             crit: false,
         });
     } else {

@@ -50,7 +50,7 @@ impl World {
     pub(super) fn update_nav(&mut self) {
         let st = &mut self.state;
         let period = ticks_from_millis(DECIDE_MS, st.config.tick_rate).max(1) as u64;
-        if st.tick % period != 0 {
+        if st.tick.checked_rem(period) != Some(0) {
             return;
         }
         let tiles: Vec<(i32, i32)> = st
@@ -100,7 +100,7 @@ impl World {
             }
             m.attack_cd = m.attack_cd.saturating_sub(1);
             let tpl = m.template(genre);
-            if (tick.wrapping_add(m.id.0 as u64)) % period == 0 {
+            if tick.wrapping_add(m.id.0 as u64).checked_rem(period) == Some(0) {
                 let max = m.max_hp(genre);
                 decide(
                     m,
@@ -112,7 +112,10 @@ impl World {
                 );
             }
             let speed = |permille: i32| {
-                crate::units::per_tick(px(tpl.speed.min(10_000) as i32) * permille / 1000, rate)
+                crate::units::per_tick(
+                    px(tpl.speed.min(10_000) as i32).saturating_mul(permille) / 1000,
+                    rate,
+                )
             };
             let target_pos = m
                 .target
@@ -206,7 +209,8 @@ fn decide(
         .target
         .and_then(|t| targets.iter().find(|(s, _)| *s == t))
         .map(|&(_, p)| p);
-    let low = (m.hp as i64) * 1000 < (max_hp as i64) * FLEE_BELOW_PERMILLE;
+    let low =
+        (m.hp as i64).saturating_mul(1000) < (max_hp as i64).saturating_mul(FLEE_BELOW_PERMILLE);
     let leashed = !m.pos.within(m.home, LEASH_RANGE);
     let go_home = |m: &mut Monster| {
         m.ai = AiState::Return;
@@ -220,10 +224,19 @@ fn decide(
                 m.target = Some(t);
             } else if m.ai == AiState::Idle {
                 if rng.chance(PATROL_CHANCE_PERMILLE) {
-                    let (w, h) = (map.width() as i32 * SUB, map.height() as i32 * SUB);
+                    let (w, h) = (
+                        (map.width() as i32).saturating_mul(SUB),
+                        (map.height() as i32).saturating_mul(SUB),
+                    );
                     m.waypoint = Vec2::new(
-                        (m.home.x + rng.range(-PATROL_RADIUS, PATROL_RADIUS)).clamp(0, w - 1),
-                        (m.home.y + rng.range(-PATROL_RADIUS, PATROL_RADIUS)).clamp(0, h - 1),
+                        m.home
+                            .x
+                            .saturating_add(rng.range(-PATROL_RADIUS, PATROL_RADIUS))
+                            .clamp(0, w.saturating_sub(1)),
+                        m.home
+                            .y
+                            .saturating_add(rng.range(-PATROL_RADIUS, PATROL_RADIUS))
+                            .clamp(0, h.saturating_sub(1)),
                     );
                     m.ai = AiState::Patrol;
                 }

@@ -47,13 +47,16 @@ const DROP_DIRECTIONS: [(i32, i32); 8] = [
 /// None when every direction is blocked.
 fn drop_point(map: &crate::map::TileMap, from: Vec2, dir: (i32, i32)) -> Option<Vec2> {
     let facing = scale_to_length(dir.0, dir.1, 1024);
-    let mut order: Vec<(i64, usize)> = DROP_DIRECTIONS
+    let mut order: Vec<(std::cmp::Reverse<i64>, usize)> = DROP_DIRECTIONS
         .iter()
         .enumerate()
         .map(|(i, &(x, y))| {
             let d = scale_to_length(x, y, 1024);
-            let dot = d.x as i64 * facing.x as i64 + d.y as i64 * facing.y as i64;
-            (-dot, i)
+            // Unit vectors of length 1024: the products stay far inside i64.
+            let dot = (d.x as i64)
+                .saturating_mul(facing.x as i64)
+                .saturating_add((d.y as i64).saturating_mul(facing.y as i64));
+            (std::cmp::Reverse(dot), i)
         })
         .collect();
     order.sort_unstable();
@@ -99,7 +102,7 @@ impl World {
         for (slot, p) in st.players.iter_mut().enumerate() {
             let Some(p) = p else { continue };
             if p.respawn_in > 0 {
-                p.respawn_in = p.respawn_in.min(respawn) - 1;
+                p.respawn_in = p.respawn_in.min(respawn).saturating_sub(1);
                 if p.respawn_in == 0 {
                     p.pos = spawn_position(&st.level, slot);
                     p.statuses.clear();
@@ -108,7 +111,9 @@ impl World {
                     p.mana_acc = 0;
                     p.attack_cd = 0;
                     p.spell_cd = [0; SPELLBOOK_LEN];
-                    p.gold -= (p.gold as u64 * DEATH_GOLD_LOSS_PERCENT as u64 / 100) as u32;
+                    // The loss is a percentage (at most 100) of the gold held, so it never exceeds it.
+                    let loss = (p.gold as u64).saturating_mul(DEATH_GOLD_LOSS_PERCENT as u64) / 100;
+                    p.gold = p.gold.saturating_sub(loss as u32);
                     self.events.push(Event::Respawn { slot: slot as u8 });
                 }
                 continue;
@@ -120,8 +125,10 @@ impl World {
             }
             if p.mana < MAX_MANA {
                 p.mana_acc = p.mana_acc.saturating_add(MANA_REGEN_PER_SEC);
-                p.mana = p.mana.saturating_add(p.mana_acc / rate).min(MAX_MANA);
-                p.mana_acc %= rate;
+                // `rate` is the validated tick rate (at least 1): the fallbacks never apply.
+                let gained = p.mana_acc.checked_div(rate).unwrap_or(0);
+                p.mana = p.mana.saturating_add(gained).min(MAX_MANA);
+                p.mana_acc = p.mana_acc.checked_rem(rate).unwrap_or(0);
             } else {
                 p.mana_acc = 0;
             }
@@ -235,8 +242,11 @@ impl World {
                     .enumerate()
                     .filter(|(_, m)| m.alive() && m.pos.within(p.pos, MELEE_RANGE))
                     .filter(|(_, m)| {
-                        let (dx, dy) = ((m.pos.x - p.pos.x) as i64, (m.pos.y - p.pos.y) as i64);
-                        dx * dir.0 as i64 + dy * dir.1 as i64 >= 0
+                        let dx = (m.pos.x as i64).saturating_sub(p.pos.x as i64);
+                        let dy = (m.pos.y as i64).saturating_sub(p.pos.y as i64);
+                        dx.saturating_mul(dir.0 as i64)
+                            .saturating_add(dy.saturating_mul(dir.1 as i64))
+                            >= 0
                     })
                     .min_by_key(|(_, m)| (m.pos.dist_sq(p.pos), m.id))
                     .map(|(i, _)| i);

@@ -25,9 +25,10 @@ pub(crate) fn spawn_position(level: &Level, slot: usize) -> Vec2 {
         (1, -1),
         (-1, 1),
     ];
-    let (dx, dy) = OFFSETS[slot % OFFSETS.len()];
-    if level.map.is_walkable(sx + dx, sy + dy) {
-        Vec2::tile_centre(sx + dx, sy + dy)
+    let (dx, dy) = OFFSETS[slot.checked_rem(OFFSETS.len()).unwrap_or(0)];
+    let (x, y) = (sx.saturating_add(dx), sy.saturating_add(dy));
+    if level.map.is_walkable(x, y) {
+        Vec2::tile_centre(x, y)
     } else {
         Vec2::tile_centre(sx, sy)
     }
@@ -49,14 +50,14 @@ fn random_tile_avoiding(
 ) -> Option<Vec2> {
     let ok = |x: i32, y: i32| map.is_walkable(x, y) && !avoid.is_some_and(|a| a.contains(x, y));
     for _ in 0..8 {
-        let x = rng.range(r.x, r.x + r.w - 1);
-        let y = rng.range(r.y, r.y + r.h - 1);
+        let x = rng.range(r.x, r.x_end().saturating_sub(1));
+        let y = rng.range(r.y, r.y_end().saturating_sub(1));
         if ok(x, y) {
             return Some(Vec2::tile_centre(x, y));
         }
     }
-    (r.y..r.y + r.h)
-        .flat_map(|y| (r.x..r.x + r.w).map(move |x| (x, y)))
+    (r.y..r.y_end())
+        .flat_map(|y| (r.x..r.x_end()).map(move |x| (x, y)))
         .find(|&(x, y)| ok(x, y))
         .map(|(x, y)| Vec2::tile_centre(x, y))
 }
@@ -112,7 +113,7 @@ impl World {
         let st = &mut self.state;
         let (w, h) = (st.level.map.width() as i32, st.level.map.height() as i32);
         let area = crate::map::Rect { x: 0, y: 0, w, h };
-        let mut placed = 0;
+        let mut placed = 0u32;
         for _ in 0..n {
             let rng = &mut st.streams.spawn;
             let spec = roll_monster(
@@ -126,7 +127,7 @@ impl World {
             if let Some(pos) = pos {
                 let id = alloc(&mut st.next_entity);
                 st.monsters.push(Monster::from_spec(id, &spec, pos));
-                placed += 1;
+                placed = placed.saturating_add(1);
             }
         }
         placed

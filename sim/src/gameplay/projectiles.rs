@@ -40,7 +40,13 @@ impl World {
             let reach = PROJECTILE_RADIUS + BODY_HALF;
             // Only monsters within this tick's travel (plus the reach) can be hit: find them
             // once instead of at every sub-step.
-            let span = pr.vel.x.abs().max(pr.vel.y.abs()) * 2 + reach;
+            let span = pr
+                .vel
+                .x
+                .saturating_abs()
+                .max(pr.vel.y.saturating_abs())
+                .saturating_mul(2)
+                .saturating_add(reach);
             candidates.clear();
             candidates.extend(
                 st.monsters
@@ -50,9 +56,11 @@ impl World {
                     .map(|(i, _)| i),
             );
             for i in 1..=steps {
+                // `steps` is at least 1 here (the loop runs from 1 to it).
+                let along = |v: i32| v.saturating_mul(i).checked_div(steps).unwrap_or(0);
                 let next = Vec2::new(
-                    start.x + pr.vel.x * i / steps,
-                    start.y + pr.vel.y * i / steps,
+                    start.x.saturating_add(along(pr.vel.x)),
+                    start.y.saturating_add(along(pr.vel.y)),
                 );
                 let (tx, ty) = next.tile();
                 if !map.is_walkable(tx, ty) {
@@ -102,7 +110,10 @@ impl World {
                     );
                     let dmg = match falloff {
                         // Explosions fall off as 1 - d/r.
-                        Some(d) => (o.damage as i64 * (pr.radius as i64 - d) / pr.radius as i64)
+                        Some(d) => (o.damage as i64)
+                            .saturating_mul((pr.radius as i64).saturating_sub(d))
+                            .checked_div(pr.radius as i64)
+                            .unwrap_or(0)
                             .max(0) as i32,
                         None => o.damage,
                     };

@@ -30,7 +30,7 @@ pub(super) fn cast(
     if s < SPELLBOOK_LEN && p.spell_cd[s] == 0 {
         if let Some(spell) = spellbook(genre, s) {
             if p.mana >= spell.mana_cost {
-                p.mana -= spell.mana_cost;
+                p.mana = p.mana.saturating_sub(spell.mana_cost);
                 p.spell_cd[s] = ticks_from_millis(spell.cooldown_ms, rate);
                 let power = spell.power.min(1_000_000) as i32;
                 let duration = ticks_from_millis(spell.duration_ms, rate);
@@ -38,7 +38,7 @@ pub(super) fn cast(
                     SpellKind::Healing => {
                         let max = p.stats().max_hp;
                         let heal = power.min(max.saturating_sub(p.hp).max(0));
-                        p.hp += heal;
+                        p.hp = p.hp.saturating_add(heal);
                         events.push(Event::Healed {
                             target: p.id,
                             amount: heal,
@@ -47,7 +47,7 @@ pub(super) fn cast(
                     SpellKind::Buff => status::apply(
                         &mut p.statuses,
                         StatusKind::Strength,
-                        (power - 1000) / 10,
+                        power.saturating_sub(1000) / 10,
                         duration,
                     ),
                     SpellKind::Offensive | SpellKind::Debuff => {
@@ -55,7 +55,11 @@ pub(super) fn cast(
                             .min(MAX_PROJECTILE_SPEED);
                         let range = px(spell.range_px.min(10_000) as i32);
                         let status = if spell.kind == SpellKind::Debuff {
-                            Some((StatusKind::Weakness, (1000 - power) / 10, duration))
+                            Some((
+                                StatusKind::Weakness,
+                                1000i32.saturating_sub(power) / 10,
+                                duration,
+                            ))
                         } else if spell.element == crate::content::Element::Fire {
                             Some((
                                 StatusKind::Burning,

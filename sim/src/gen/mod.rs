@@ -2,15 +2,48 @@
 //! map, its rooms (if it has any), the spawn point and the exit. Every generator guarantees
 //! that all walkable tiles are reachable from the spawn and that spawn and exit differ.
 
+// The generators do index and coordinate arithmetic on tile positions and counts. Every
+// value derives from the map's sides, which `generate` clamps to MIN_SIDE..=MAX_SIDE
+// (20..=1024), and from random draws bounded by them: the largest products are areas
+// (at most 2^20) and sub-tile positions (at most 2^18), far inside i32 and usize. So no
+// operation here can overflow, in debug or release, and the lint is allowed for them.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod bsp;
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod caves;
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod city;
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 mod common;
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod composite;
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod forest;
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod maze;
 
-use crate::map::{Room, TileMap};
+use crate::map::{Room, TileMap, MAX_SIDE, MIN_SIDE};
 use crate::rng::Stream;
 use serde::{Deserialize, Serialize};
 
@@ -67,10 +100,13 @@ pub struct Level {
     pub exit: (i32, i32),
 }
 
-/// Generates a level with the generator `kind`. Sides must be in
-/// `MIN_SIDE..=MAX_SIDE` (20..=1024); every generator upholds the guarantees documented on
-/// [`Level`] for every size in that range.
+/// Generates a level with the generator `kind`. Sides are clamped to
+/// `MIN_SIDE..=MAX_SIDE` (20..=1024: `SimConfig` validation already refuses others); every
+/// generator upholds the guarantees documented on [`Level`] for every size in that range,
+/// and the clamp is what keeps the generators' arithmetic in bounds.
 pub fn generate(kind: GeneratorKind, rng: &mut Stream, width: u16, height: u16) -> Level {
+    let width = width.clamp(MIN_SIDE, MAX_SIDE);
+    let height = height.clamp(MIN_SIDE, MAX_SIDE);
     match kind {
         GeneratorKind::Bsp => bsp::generate(rng, width, height),
         GeneratorKind::Caves => caves::generate(rng, width, height),
