@@ -43,6 +43,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod chat;
 pub mod chunk;
 pub mod client;
 pub mod compact;

@@ -36,7 +36,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 2;
+pub const PROTOCOL_VERSION: u16 = 3;
 /// Bytes of header before the encoded message.
 pub const HEADER_LEN: usize = 4;
 /// Largest datagram we send or accept (header included).
@@ -136,6 +136,13 @@ pub enum Message {
     Leave,
     Ping {
         nonce: u64,
+    },
+    /// A chat line for everyone (protocol 3). Sent three times, since it is unreliable;
+    /// `seq` grows per line so the server keeps one copy. The server cleans, caps and
+    /// rate-limits it ([`crate::chat`]) and puts it in a frame as `Command::Chat`.
+    Chat {
+        seq: u32,
+        text: String,
     },
 
     // ---- server -> client ----
@@ -248,6 +255,7 @@ impl Message {
             Message::SnapshotChunkAck { .. } => "snapshot_chunk_ack",
             Message::Leave => "leave",
             Message::Ping { .. } => "ping",
+            Message::Chat { .. } => "chat",
             Message::Challenge { .. } => "challenge",
             Message::Welcome { .. } => "welcome",
             Message::Reject { .. } => "reject",
@@ -268,7 +276,8 @@ impl Message {
             | SnapshotRequest { .. }
             | SnapshotChunkAck { .. }
             | Leave
-            | Ping { .. } => Direction::ClientToServer,
+            | Ping { .. }
+            | Chat { .. } => Direction::ClientToServer,
             _ => Direction::ServerToClient,
         }
     }
@@ -281,6 +290,9 @@ impl Message {
                 Err(Invalid("nonzero hello padding"))
             }
             Message::Join { name, .. } if !valid_name(name) => Err(Invalid("bad player name")),
+            Message::Chat { text, .. } if text.len() > crate::chat::MAX_CHAT_WIRE_BYTES => {
+                Err(Invalid("chat line too long"))
+            }
             Message::Inputs {
                 first_tick, inputs, ..
             } => {
@@ -405,6 +417,11 @@ pub fn validate_frame(frame: &Frame, expected_tick: u64) -> Result<(), ProtocolE
             Command::Leave { slot } | Command::Restore { slot, .. } => {
                 if usize::from(*slot) >= MAX_SLOTS {
                     return Err(Invalid("bad leave or restore command"));
+                }
+            }
+            Command::Chat { slot, text } => {
+                if usize::from(*slot) >= MAX_SLOTS || !venture_sim::valid_chat(text) {
+                    return Err(Invalid("bad chat command"));
                 }
             }
             Command::GiveItem { slot, item, .. } => {

@@ -18,15 +18,31 @@ pub mod buttons {
     pub const CAST: u8 = 1 << 1;
     pub const USE_ITEM: u8 = 1 << 2;
     pub const INTERACT: u8 = 1 << 3;
+    /// Drops inventory item `slot` on the floor in front of the player (edge-triggered).
+    pub const DROP: u8 = 1 << 4;
     /// Bits with a meaning; the rest are ignored by the rules.
-    pub const ALL: u8 = ATTACK | CAST | USE_ITEM | INTERACT;
+    pub const ALL: u8 = ATTACK | CAST | USE_ITEM | INTERACT | DROP;
+    /// The bits the scripted test inputs press (fixed so that adding a button does not
+    /// move the golden checksums of scripted sessions).
+    pub const SCRIPTED: u8 = ATTACK | CAST | USE_ITEM | INTERACT;
+}
+
+/// Longest chat line, in characters (the server truncates to it; the rules ignore longer).
+pub const MAX_CHAT_CHARS: usize = 120;
+
+/// A chat line is 1 to [`MAX_CHAT_CHARS`] characters without control characters: the
+/// server strips them before the line enters a frame, so no terminal escape travels.
+pub fn valid_chat(text: &str) -> bool {
+    let n = text.chars().count();
+    (1..=MAX_CHAT_CHARS).contains(&n) && !text.chars().any(char::is_control)
 }
 
 /// One player's input for one tick: six bytes.
 ///
 /// `move_*` is an analog direction in -127..=127 per axis (normalised by the rules, so
 /// diagonals are not faster); `aim_*` is the facing/aim direction; `slot` picks the spell
-/// (with CAST) or inventory slot (with USE_ITEM / INTERACT).
+/// (with CAST) or inventory slot (with USE_ITEM / INTERACT / DROP; INTERACT with
+/// `UNEQUIP_BASE + e` unequips, with [`PICK_UP_SLOT`] picks up the nearest item in reach).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PlayerInput {
     pub move_x: i8,
@@ -82,6 +98,9 @@ impl PlayerInput {
         }
     }
 }
+/// INTERACT with this slot picks up the nearest ground item within reach (see
+/// `gameplay::PICK_UP_REACH`), also one the player dropped.
+pub const PICK_UP_SLOT: u8 = 255;
 
 /// A change to who is playing. Commands are part of the frame so joins and leaves replay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +121,10 @@ pub enum Command {
         item: Box<Item>,
         equip: bool,
     },
+    /// The player in `slot` says `text` to everyone (put in frames by the server, which
+    /// caps its length, strips control characters and rate-limits it). Ignored when the
+    /// slot is empty or the text fails [`valid_chat`]; otherwise an `Event::Chat`.
+    Chat { slot: u8, text: String },
 }
 
 /// A character's lasting progress (what saves keep besides items).
@@ -120,7 +143,8 @@ impl Command {
             Command::Join { slot, .. }
             | Command::Leave { slot }
             | Command::Restore { slot, .. }
-            | Command::GiveItem { slot, .. } => *slot,
+            | Command::GiveItem { slot, .. }
+            | Command::Chat { slot, .. } => *slot,
         }
     }
 
@@ -130,7 +154,8 @@ impl Command {
             Command::Join { slot, .. }
             | Command::Leave { slot }
             | Command::Restore { slot, .. }
-            | Command::GiveItem { slot, .. } => *slot = new_slot,
+            | Command::GiveItem { slot, .. }
+            | Command::Chat { slot, .. } => *slot = new_slot,
         }
         self
     }
@@ -238,5 +263,16 @@ mod tests {
         assert!(!valid_name("a\nb"));
         assert!(!valid_name("seventeen chars!!"));
         assert!(!valid_name("abcdefghijklmnopq"));
+    }
+
+    #[test]
+    fn chat_lines() {
+        assert!(valid_chat("hello there"));
+        assert!(valid_chat(&"x".repeat(MAX_CHAT_CHARS)));
+        assert!(!valid_chat(&"x".repeat(MAX_CHAT_CHARS + 1)));
+        assert!(!valid_chat(""));
+        assert!(!valid_chat("red \u{1b}[31m"));
+        assert!(!valid_chat("bell\u{7}"));
+        assert!(!valid_chat("csi \u{9b}2J"));
     }
 }

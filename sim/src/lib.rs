@@ -27,7 +27,10 @@ pub mod input;
 pub mod map;
 pub mod units;
 
-pub use input::{buttons, valid_name, Command, Frame, PlayerInput, Progress, MAX_SLOTS};
+pub use input::{
+    buttons, valid_chat, valid_name, Command, Frame, PlayerInput, Progress, MAX_CHAT_CHARS,
+    MAX_SLOTS, PICK_UP_SLOT,
+};
 pub use map::{Rect, Room, RoomKind, Tile, TileMap};
 pub use units::{Vec2, SUB};
 pub mod content;

@@ -1,4 +1,5 @@
-//! venture-client: a headless client that joins a server and plays with a bot.
+//! venture-client: in a terminal, the game a person plays; with --bot/--bots or without a
+//! terminal, a headless client that joins a server and plays with a bot.
 //! Exit codes: 0 when no desync happened, 1 after a desync, 2 for invalid arguments,
 //! 3 when the server could not be reached or refused us.
 
@@ -23,7 +24,12 @@ fn main() -> ExitCode {
     };
     let _ = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
         .try_init();
-    match client::run(args) {
+    let result = if client::interactive(&args) {
+        client::run_interactive(args)
+    } else {
+        client::run(args)
+    };
+    match result {
         Ok(outcome) => {
             if outcome.desynced {
                 ExitCode::from(1)

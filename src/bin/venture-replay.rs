@@ -435,8 +435,11 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
                             slot: *slot,
                             name: None,
                         }),
-                        // Restores of saved characters follow their Join.
-                        Command::Restore { .. } | Command::GiveItem { .. } => {}
+                        // Restores of saved characters follow their Join; chat is not
+                        // about who played.
+                        Command::Restore { .. }
+                        | Command::GiveItem { .. }
+                        | Command::Chat { .. } => {}
                     }
                 }
             }

@@ -1,9 +1,12 @@
-//! The headless client process: one mio loop driving one or more client sessions (`--bots
-//! N` for load), each played by a bot. Prints a status line every few seconds on stderr
-//! and, at the end, one JSON line per client on stdout. Writes a desync report when a
-//! client's checksum disagrees with the server's, and can record what it confirmed.
+//! The client process. Interactive ([`tui`]) when stdin and stdout are terminals and
+//! neither `--bot` nor `--bots` is given; otherwise headless: one mio loop driving one or
+//! more client sessions (`--bots N` for load), each played by a bot. The headless client
+//! prints a status line every few seconds on stderr and, at the end, one JSON line per
+//! client on stdout. Both write a desync report when a client's checksum disagrees with
+//! the server's; the headless one can record what it confirmed.
 
 pub mod bots;
+pub mod tui;
 
 use std::fs;
 use std::io::{self, Write};
@@ -23,16 +26,18 @@ use bots::{Bot, BotKind};
 // Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
 // "help")`, or `optional(..)` for an `Option<T>` without default, or `switch("name", "help")`.
 crate::flag_table! {
-    /// `venture-client`'s flags, one row each (see [`crate::flags`]).
+    /// `venture-client`'s flags, one row each (see [`crate::flags`]). In a terminal you
+    /// play; with -bot or -bots (or without a terminal) a headless bot plays and JSON
+    /// lines report.
     pub struct ClientArgs {
         server: String = value("server", "HOST:PORT", "localhost:8080", Valid::Any,
             "server address"),
-        name: String = value("name", "NAME", "bot", Valid::Any,
-            "player name, 1 to 16 letters, digits, '_', '-' or spaces; with -bots N the clients are NAME0, NAME1, ..."),
-        bot: BotKind = value("bot", "KIND", "random", Valid::Parses(bots::valid_kinds),
-            "bot behaviour"),
-        bots: u32 = value("bots", "N", "1", Valid::Range(1, 256),
-            "number of clients to run in this process"),
+        name: Option<String> = optional("name", "NAME", Valid::Any,
+            "player name, 1 to 16 letters, digits, '_', '-' or spaces (headless default \"bot\"; with -bots N the clients are NAME0, NAME1, ...; interactive: asked once and remembered)"),
+        bot: Option<BotKind> = optional("bot", "KIND", Valid::Parses(bots::valid_kinds),
+            "bot behaviour (default random); runs headless"),
+        bots: Option<u32> = optional("bots", "N", Valid::Range(1, 256),
+            "number of headless clients to run in this process (default 1)"),
         duration: Option<u64> = optional("duration", "SECONDS", Valid::Range(0, u32::MAX as i128),
             "exit after this many seconds and print the final JSON line(s)"),
         record: Option<PathBuf> = optional("record", "FILE", Valid::NonEmpty("a file path"),
@@ -85,7 +90,7 @@ struct Player {
     closed_logged: bool,
 }
 
-fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
+pub(crate) fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
     let addrs: Vec<SocketAddr> = server
         .to_socket_addrs()
         .map_err(|_| ClientError::Resolve(server.into()))?
@@ -99,7 +104,7 @@ fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
         .ok_or_else(|| ClientError::Resolve(server.into()))
 }
 
-fn default_secret_dir() -> Option<PathBuf> {
+pub(crate) fn default_secret_dir() -> Option<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(x).join("venture"));
     }
@@ -108,7 +113,7 @@ fn default_secret_dir() -> Option<PathBuf> {
 
 /// Loads this name's character secret, creating it (mode 0600) on first use. Without a
 /// usable directory the secret is ephemeral and the character cannot be reclaimed later.
-fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
+pub(crate) fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     let mut fresh = [0u8; 16];
     if getrandom::fill(&mut fresh).is_err() {
         // No OS randomness: fall back to time and pid; still unguessable enough to keep
@@ -134,7 +139,7 @@ fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     fresh
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -156,13 +161,50 @@ fn parse_hex16(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Runs the clients until `--duration` passes or every client has closed.
-pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
-    let kind = args.bot;
-    if args.bots == 0 || args.bots > 256 {
+/// True when this run is a person at a terminal: stdin and stdout are terminals and no
+/// bot was asked for.
+pub fn interactive(args: &ClientArgs) -> bool {
+    use std::io::IsTerminal;
+    args.bot.is_none()
+        && args.bots.is_none()
+        && io::stdin().is_terminal()
+        && io::stdout().is_terminal()
+}
+
+/// Plays interactively: the name from `--name`, the remembered one, or asked for.
+pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let dir = args.secret_dir.clone().or_else(default_secret_dir);
+    let name = match args
+        .name
+        .clone()
+        .or_else(|| tui::name::remembered(dir.as_deref()))
+    {
+        Some(n) => n,
+        None => {
+            let stdin = io::stdin();
+            match tui::name::ask(&mut stdin.lock(), &mut io::stdout())? {
+                Some(n) => n,
+                None => return Err(ClientError::Args("no name given".into())),
+            }
+        }
+    };
+    if !venture_sim::valid_name(&name) {
         return Err(ClientError::Args(format!(
-            "--bots {} (valid: 1 to 256)",
-            args.bots
+            "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
+        )));
+    }
+    tui::name::remember(dir.as_deref(), &name);
+    tui::app::run(&args, name)
+}
+
+/// Runs the headless clients until `--duration` passes or every client has closed.
+pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let kind = args.bot.unwrap_or(BotKind::Random);
+    let bots = args.bots.unwrap_or(1);
+    let base_name = args.name.clone().unwrap_or_else(|| "bot".to_string());
+    if bots == 0 || bots > 256 {
+        return Err(ClientError::Args(format!(
+            "--bots {bots} (valid: 1 to 256)"
         )));
     }
     let server = resolve(&args.server)?;
@@ -177,11 +219,11 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     .parse()
     .expect("literal address");
     let mut players = Vec::new();
-    for i in 0..args.bots {
-        let name = if args.bots == 1 {
-            args.name.clone()
+    for i in 0..bots {
+        let name = if bots == 1 {
+            base_name.clone()
         } else {
-            format!("{}{i}", args.name)
+            format!("{base_name}{i}")
         };
         if !venture_sim::valid_name(&name) {
             return Err(ClientError::Args(format!(
@@ -357,7 +399,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
     }
 }
 
-fn write_desync_report(
+pub(crate) fn write_desync_report(
     dir: &Path,
     name: &str,
     tick: u64,
