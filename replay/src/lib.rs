@@ -56,6 +56,7 @@
 #![forbid(unsafe_code)]
 
 pub mod format;
+pub mod inspect;
 pub mod reader;
 pub mod scripted;
 pub mod verify;

@@ -134,7 +134,8 @@ impl Frame {
         }
         if self.inputs.len() <= slot {
             // `slot < MAX_SLOTS` was checked above.
-            self.inputs.resize(slot.saturating_add(1), PlayerInput::IDLE);
+            self.inputs
+                .resize(slot.saturating_add(1), PlayerInput::IDLE);
         }
         self.inputs[slot] = input;
     }

@@ -139,8 +139,11 @@ impl TileMap {
     }
 
     fn index(&self, x: i32, y: i32) -> Option<usize> {
-        self.in_bounds(x, y)
-            .then(|| (y as usize).saturating_mul(self.width as usize).saturating_add(x as usize))
+        self.in_bounds(x, y).then(|| {
+            (y as usize)
+                .saturating_mul(self.width as usize)
+                .saturating_add(x as usize)
+        })
     }
 
     pub fn get(&self, x: i32, y: i32) -> Tile {

@@ -84,7 +84,9 @@ fn move_axis(map: &TileMap, p: Vec2, d: i32, half: i32, horizontal: bool) -> i32
             .saturating_sub(half)
             .saturating_sub(1)
     } else {
-        tile.saturating_add(1).saturating_mul(SUB).saturating_add(half)
+        tile.saturating_add(1)
+            .saturating_mul(SUB)
+            .saturating_add(half)
     };
     // Never move backwards (can only happen if we started overlapping a wall).
     if d > 0 {

@@ -70,7 +70,11 @@ fn item_score(item: &Item) -> u64 {
 }
 
 fn toward(from: Vec2, to: Vec2) -> (i8, i8) {
-    let d = scale_to_length(to.x.saturating_sub(from.x), to.y.saturating_sub(from.y), 127);
+    let d = scale_to_length(
+        to.x.saturating_sub(from.x),
+        to.y.saturating_sub(from.y),
+        127,
+    );
     (d.x.clamp(-127, 127) as i8, d.y.clamp(-127, 127) as i8)
 }
 

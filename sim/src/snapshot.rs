@@ -209,7 +209,9 @@ impl World {
             bincode::serde::decode_from_slice(body, bincode_config())
                 .map_err(|e| SnapshotError::Decode(e.to_string()))?;
         if used != body.len() {
-            return Err(SnapshotError::TrailingBytes(body.len().saturating_sub(used)));
+            return Err(SnapshotError::TrailingBytes(
+                body.len().saturating_sub(used),
+            ));
         }
         state.validate().map_err(SnapshotError::Invalid)?;
         Ok(World::from_state(state))

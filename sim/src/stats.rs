@@ -95,7 +95,8 @@ const fn xp_table() -> [u32; MAX_LEVEL as usize] {
     let mut t = [0u32; MAX_LEVEL as usize];
     let mut l = 1u64;
     while l < MAX_LEVEL as u64 {
-        t[l as usize] = isqrt_u64(l.saturating_mul(l).saturating_mul(l).saturating_mul(10_000)) as u32;
+        t[l as usize] =
+            isqrt_u64(l.saturating_mul(l).saturating_mul(l).saturating_mul(10_000)) as u32;
         l = l.saturating_add(1);
     }
     t

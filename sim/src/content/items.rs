@@ -225,9 +225,11 @@ fn legendary_suffixes(genre: Genre) -> &'static [&'static str] {
 pub fn stat_factor_billionths(depth: u32, rarity: Rarity, difficulty_permille: u32) -> u64 {
     let depth = depth.min(MAX_DEPTH) as u64;
     let diff = difficulty_permille.min(MAX_DIFFICULTY_PERMILLE) as u64;
-    let growth = DEPTH_GROWTH_PERMILLE.saturating_mul(depth).saturating_add(1000);
-    let difficulty =
-        DIFFICULTY_BASE_PERMILLE.saturating_add(DIFFICULTY_SLOPE_PERMILLE.saturating_mul(diff) / 1000);
+    let growth = DEPTH_GROWTH_PERMILLE
+        .saturating_mul(depth)
+        .saturating_add(1000);
+    let difficulty = DIFFICULTY_BASE_PERMILLE
+        .saturating_add(DIFFICULTY_SLOPE_PERMILLE.saturating_mul(diff) / 1000);
     growth
         .saturating_mul(rarity.multiplier_permille() as u64)
         .saturating_mul(difficulty)

@@ -231,7 +231,9 @@ fn make(
 ) -> Spell {
     let depth = depth.min(MAX_DEPTH) as u64;
     let (power, mana, cooldown, range, duration) = KIND_BASE[kind as usize];
-    let growth = DEPTH_GROWTH_PERMILLE.saturating_mul(depth).saturating_add(1000);
+    let growth = DEPTH_GROWTH_PERMILLE
+        .saturating_mul(depth)
+        .saturating_add(1000);
     // Buffs and debuffs are multipliers: they vary but do not grow with depth.
     let power = match kind {
         SpellKind::Buff | SpellKind::Debuff => scale(power, roll, 1000),

@@ -112,7 +112,10 @@ impl World {
                 );
             }
             let speed = |permille: i32| {
-                crate::units::per_tick(px(tpl.speed.min(10_000) as i32).saturating_mul(permille) / 1000, rate)
+                crate::units::per_tick(
+                    px(tpl.speed.min(10_000) as i32).saturating_mul(permille) / 1000,
+                    rate,
+                )
             };
             let target_pos = m
                 .target
@@ -206,7 +209,8 @@ fn decide(
         .target
         .and_then(|t| targets.iter().find(|(s, _)| *s == t))
         .map(|&(_, p)| p);
-    let low = (m.hp as i64).saturating_mul(1000) < (max_hp as i64).saturating_mul(FLEE_BELOW_PERMILLE);
+    let low =
+        (m.hp as i64).saturating_mul(1000) < (max_hp as i64).saturating_mul(FLEE_BELOW_PERMILLE);
     let leashed = !m.pos.within(m.home, LEASH_RANGE);
     let go_home = |m: &mut Monster| {
         m.ai = AiState::Return;

@@ -55,7 +55,11 @@ pub(super) fn cast(
                             .min(MAX_PROJECTILE_SPEED);
                         let range = px(spell.range_px.min(10_000) as i32);
                         let status = if spell.kind == SpellKind::Debuff {
-                            Some((StatusKind::Weakness, 1000i32.saturating_sub(power) / 10, duration))
+                            Some((
+                                StatusKind::Weakness,
+                                1000i32.saturating_sub(power) / 10,
+                                duration,
+                            ))
                         } else if spell.element == crate::content::Element::Fire {
                             Some((
                                 StatusKind::Burning,

@@ -7,19 +7,40 @@
 // (20..=1024), and from random draws bounded by them: the largest products are areas
 // (at most 2^20) and sub-tile positions (at most 2^18), far inside i32 and usize. So no
 // operation here can overflow, in debug or release, and the lint is allowed for them.
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod bsp;
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod caves;
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod city;
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 mod common;
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod composite;
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod forest;
-#[allow(clippy::arithmetic_side_effects, reason = "bounded by the clamped map sides (see above)")]
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "bounded by the clamped map sides (see above)"
+)]
 pub mod maze;
 
 use crate::map::{Room, TileMap, MAX_SIDE, MIN_SIDE};
