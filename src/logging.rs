@@ -22,7 +22,12 @@
 //! numbers, booleans stay booleans). Fields that would clash with the fixed
 //! keys (`time`, `level`, `msg`) are renamed `fields.time` etc., as logrus does.
 //!
-//! Text lines read `TIME LEVEL component: msg key=value ...`.
+//! Text lines (`LOG_FORMAT=text`, for people who tail logs by eye) read
+//! `TIME LEVEL component: msg key=value ...`, one line per record: newlines in messages
+//! are escaped, values with spaces or quotes are quoted.
+//!
+//! Timestamps are formatted by the `jiff` crate. Records at error level (fatal ones
+//! included) are counted for `venture_errors_total` ([`error_records`]).
 //!
 //! The formatters ([`format_json_line`], [`format_text_line`]) are pure
 //! functions of a [`log::Record`] and a time, so they are tested without
@@ -33,6 +38,7 @@ use log::{Level, LevelFilter, Record};
 use serde_json::Value as Json;
 use std::fmt::Write as _;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use thiserror::Error;
 
@@ -58,6 +64,14 @@ macro_rules! fatal {
     ($($arg:tt)+) => {
         $crate::logging::__log::error!(fatal = true; $($arg)+)
     };
+}
+
+/// Records logged at error level (fatal included) since the process started.
+static ERROR_RECORDS: AtomicU64 = AtomicU64::new(0);
+
+/// How many records at error level (fatal included) the installed logger has written.
+pub fn error_records() -> u64 {
+    ERROR_RECORDS.load(Ordering::Relaxed)
 }
 
 /// Output format of log lines.
@@ -172,6 +186,9 @@ pub fn install(settings: &LogSettings) -> Result<(), LoggingError> {
         .target(env_logger::Target::Stdout)
         .write_style(env_logger::WriteStyle::Never)
         .format(move |buf, record| {
+            if record.level() == Level::Error {
+                ERROR_RECORDS.fetch_add(1, Ordering::Relaxed);
+            }
             let now = SystemTime::now();
             let line = match format {
                 LogFormat::Json => format_json_line(record, now),
@@ -185,35 +202,12 @@ pub fn install(settings: &LogSettings) -> Result<(), LoggingError> {
 }
 
 /// RFC 3339 UTC time with milliseconds: `2025-10-29T12:34:56.789Z`.
-/// Times before 1970 are shown as the epoch.
+/// Times before 1970, or past what `jiff` represents (year 9999), are shown as the epoch.
 pub fn rfc3339_millis(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let millis = d.subsec_millis();
-    let days = secs / 86_400;
-    let rem = secs % 86_400;
-    let (y, m, day) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
-}
-
-/// Days since 1970-01-01 to (year, month, day), proleptic Gregorian
-/// (Howard Hinnant's `civil_from_days`, unsigned since we clamp at the epoch).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + u64::from(m <= 2);
-    (y, m, d)
+    let ts = jiff::Timestamp::try_from(t.max(UNIX_EPOCH)).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+    // Truncated, not rounded, to the millisecond: a line never shows a time not yet reached.
+    let ms = jiff::Timestamp::from_millisecond(ts.as_millisecond()).unwrap_or(ts);
+    format!("{ms:.3}")
 }
 
 /// The label for a record: `fatal` if it carries `fatal = true`, else the
@@ -411,6 +405,16 @@ mod tests {
         assert_eq!(
             rfc3339_millis(UNIX_EPOCH + Duration::from_secs(4_102_444_799)),
             "2099-12-31T23:59:59.000Z"
+        );
+        // Sub-millisecond parts are cut, not rounded up.
+        assert_eq!(
+            rfc3339_millis(UNIX_EPOCH + Duration::from_nanos(1_999_999_999)),
+            "1970-01-01T00:00:01.999Z"
+        );
+        // Beyond jiff's range (after 9999-12-31): the epoch, not a panic.
+        assert_eq!(
+            rfc3339_millis(UNIX_EPOCH + Duration::from_secs(300_000_000_000)),
+            "1970-01-01T00:00:00.000Z"
         );
     }
 

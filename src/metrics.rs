@@ -1,31 +1,67 @@
 //! The server's Prometheus metrics, served at `/metrics`.
 //!
-//! Built on the `prometheus-client` crate. [`Metrics::encode`] produces the
-//! text exposition format (the OpenMetrics flavour that prometheus-client
-//! writes and Prometheus scrapes: counters are exposed with a `_total`
-//! suffix and the output ends with `# EOF`); serve it with
-//! [`Metrics::CONTENT_TYPE`].
+//! Built on the `prometheus-client` crate. [`Metrics::encode_as`] writes either
+//! OpenMetrics text or the Prometheus text format 0.0.4, chosen from the scraper's
+//! `Accept` header by [`exposition::negotiate`].
 //!
-//! All metric names start with `venture_`. Label values are bounded: the
-//! helpers take `&'static str` for labels so callers pass fixed reasons and
-//! cap names, never data from the network.
+//! The game's metric names start with `venture_`; the standard `process_*` family comes
+//! from [`process::ProcessCollector`]. Label values are bounded: the helpers take
+//! `&'static str` for labels so callers pass fixed reasons and cap names, never data from
+//! the network, and per-player series are labelled by slot (at most `-max-players` of
+//! them), never by name or address.
 //!
 //! The handles are cheap to clone (`Arc` inside) and atomic, so the event
 //! loop updates them without locks; encoding reads a consistent-enough view.
 
-use prometheus_client::encoding::text::encode;
-use prometheus_client::metrics::counter::Counter;
+pub mod exposition;
+pub mod process;
+
+use exposition::Format;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::text::{encode_eof, encode_registry};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::metrics::info::Info;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
+use std::sync::Mutex;
 use std::time::Duration;
+use venture_net::protocol::SnapshotReason;
+use venture_net::server::{PlayerLink, SlotTraffic};
+use venture_sim::{Frame, PlayerInput};
 
 /// A label set of one label.
 pub type Label1 = [(&'static str, &'static str); 1];
 /// The build-info label set (`version`, `commit`).
 pub type BuildLabels = [(&'static str, String); 2];
+/// The label set of per-player series: the slot number.
+pub type PlayerSlotLabel = [(&'static str, u8); 1];
+
+/// Reasons the server reports to [`Metrics::invalid_datagram`]: dropped by the transport
+/// (not laminar framing), undecodable or out of place, wrong version.
+pub const INVALID_REASONS: [&str; 3] = ["transport", "protocol", "version"];
+
+/// Caps reported to [`Metrics::cap_hits`]: the session's stranger table and the HTTP
+/// connection table.
+pub const KNOWN_CAPS: [&str; 2] = ["answered_strangers", "http_connections"];
+
+/// Resync reasons for [`Metrics::resyncs`] (a join's first snapshot is not a resync).
+pub const RESYNC_REASONS: [&str; 2] = ["desync", "fell_behind"];
+
+/// What `venture_server_info` says about the running world, and the bounds of the
+/// per-player series.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServerInfo {
+    pub seed: i64,
+    pub genre: String,
+    pub max_players: u32,
+    pub tick_rate: u32,
+    pub sim_version: u32,
+    pub protocol_version: u16,
+}
 
 /// Connection states for [`Metrics::connections`].
 pub const CONN_STATES: [&str; 2] = ["pending", "connected"];
@@ -77,13 +113,40 @@ pub struct Metrics {
     pub cap_hits: Family<Label1, Counter>,
     /// `venture_build_info{version,commit}`: always 1.
     pub build_info: Family<BuildLabels, Gauge>,
+    /// `venture_max_players`: the `-max-players` in force.
+    pub max_players: Gauge,
+    /// `venture_target_ticks_per_second`: the `-tick-rate` in force.
+    pub target_tick_rate: Gauge,
+    /// `venture_resyncs_total{reason}`: snapshots sent to players already in the game.
+    pub resyncs: Family<Label1, Counter>,
+    /// `venture_player_rtt_seconds{slot}`: frame-to-ack round trip of a connected player.
+    pub player_rtt: Family<PlayerSlotLabel, Gauge<f64, AtomicU64>>,
+    /// `venture_player_input_lead_seconds{slot}`: how early the player's inputs arrive.
+    pub player_input_lead: Family<PlayerSlotLabel, Gauge<f64, AtomicU64>>,
+    /// `venture_player_late_inputs_total{slot}`.
+    pub player_late_inputs: Family<PlayerSlotLabel, Counter>,
+    /// `venture_player_sent_bytes_total{slot}` (UDP payload bytes to the slot's player).
+    pub player_sent_bytes: Family<PlayerSlotLabel, Counter>,
+    /// `venture_player_received_bytes_total{slot}`.
+    pub player_received_bytes: Family<PlayerSlotLabel, Counter>,
+    /// `venture_input_changes_total{slot}`: confirmed inputs that differ from the slot's
+    /// previous one. Clients predict other players by repeating their last input, so each
+    /// change makes every other client that predicted past that tick roll back.
+    pub input_changes: Family<PlayerSlotLabel, Counter>,
+    /// `venture_http_connections_evicted_total`: idle or incomplete HTTP connections
+    /// closed to make room for a new one at the connection cap.
+    pub http_evictions: Counter,
+    /// The previous frame's inputs, for [`Metrics::observe_frame`].
+    last_inputs: Mutex<Vec<PlayerInput>>,
+    /// The `process_*` family (unprefixed).
+    process: Registry,
+    version: String,
+    commit: String,
+    /// `venture_persistence_ok`, `venture_persistence_lag_seconds`.
+    pub persistence: PersistenceMetrics,
 }
 
 impl Metrics {
-    /// Content type for the `/metrics` response.
-    pub const CONTENT_TYPE: &'static str =
-        "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
     /// Create and register every metric. `version` and `commit` label
     /// `venture_build_info` (pass [`crate::cli::VERSION`] and
     /// [`crate::cli::GIT_COMMIT`]).
@@ -139,6 +202,9 @@ impl Metrics {
             "Datagrams dropped as invalid, by reason",
             invalid_datagrams.clone(),
         );
+        for reason in INVALID_REASONS {
+            let _ = invalid_datagrams.get_or_create(&[("reason", reason)]);
+        }
         let late_inputs = Counter::default();
         registry.register(
             "late_inputs",
@@ -177,6 +243,10 @@ impl Metrics {
             "Times a bounded table or queue refused an entry, by cap",
             cap_hits.clone(),
         );
+        // The caps known today, visible at 0 (others appear when first hit).
+        for cap in KNOWN_CAPS {
+            let _ = cap_hits.get_or_create(&[("cap", cap)]);
+        }
         let build_info = Family::<BuildLabels, Gauge>::default();
         registry.register(
             "build_info",
@@ -189,6 +259,73 @@ impl Metrics {
                 ("commit", commit.to_owned()),
             ])
             .set(1);
+        let max_players = Gauge::default();
+        registry.register(
+            "max_players",
+            "Most players admitted at once (-max-players)",
+            max_players.clone(),
+        );
+        let target_tick_rate = Gauge::default();
+        registry.register(
+            "target_ticks_per_second",
+            "Ticks per second the loop is scheduled to close (-tick-rate)",
+            target_tick_rate.clone(),
+        );
+        let resyncs = Family::<Label1, Counter>::default();
+        registry.register(
+            "resyncs",
+            "Snapshots sent to players already in the game, by reason (desync, fell_behind)",
+            resyncs.clone(),
+        );
+        for reason in RESYNC_REASONS {
+            let _ = resyncs.get_or_create(&[("reason", reason)]);
+        }
+        let player_rtt = Family::<PlayerSlotLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "player_rtt_seconds",
+            "Round trip from a tick's frame going out to the player's ack of it arriving (windowed minimum; includes up to one client tick), by slot",
+            player_rtt.clone(),
+        );
+        let player_input_lead = Family::<PlayerSlotLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "player_input_lead_seconds",
+            "How early the player's newest input arrived before its tick closed, worst over the last tick (negative: late), by slot",
+            player_input_lead.clone(),
+        );
+        let player_late_inputs = Family::<PlayerSlotLabel, Counter>::default();
+        registry.register(
+            "player_late_inputs",
+            "Inputs that arrived after their tick had closed, by slot",
+            player_late_inputs.clone(),
+        );
+        let player_sent_bytes = Family::<PlayerSlotLabel, Counter>::default();
+        registry.register(
+            "player_sent_bytes",
+            "UDP payload bytes sent to the player in a slot",
+            player_sent_bytes.clone(),
+        );
+        let player_received_bytes = Family::<PlayerSlotLabel, Counter>::default();
+        registry.register(
+            "player_received_bytes",
+            "UDP payload bytes received from the player in a slot",
+            player_received_bytes.clone(),
+        );
+        let input_changes = Family::<PlayerSlotLabel, Counter>::default();
+        registry.register(
+            "input_changes",
+            "Confirmed inputs that differ from the slot's previous one: each makes the other clients that predicted past it roll back, by slot",
+            input_changes.clone(),
+        );
+        let http_evictions = Counter::default();
+        registry.register(
+            "http_connections_evicted",
+            "Idle or incomplete HTTP connections closed to make room for a new one at the connection cap",
+            http_evictions.clone(),
+        );
+        registry.register_collector(Box::new(ErrorLogCollector));
+        let mut process = Registry::default();
+        process.register_collector(Box::new(process::ProcessCollector));
+        let persistence = PersistenceMetrics::register(&mut registry);
         Metrics {
             registry,
             tick_duration,
@@ -208,7 +345,138 @@ impl Metrics {
             uptime,
             cap_hits,
             build_info,
+            max_players,
+            target_tick_rate,
+            resyncs,
+            player_rtt,
+            player_input_lead,
+            player_late_inputs,
+            player_sent_bytes,
+            player_received_bytes,
+            input_changes,
+            http_evictions,
+            last_inputs: Mutex::new(Vec::new()),
+            process,
+            version: version.to_owned(),
+            commit: commit.to_owned(),
+            persistence,
         }
+    }
+
+    /// Register `venture_server_info` and the configuration gauges, and make every slot's
+    /// counters visible at 0 (so the per-player series exist before anyone joins and never
+    /// outnumber the slots). Call once, right after [`Metrics::new`].
+    pub fn describe_server(&mut self, info: &ServerInfo) {
+        let labels = vec![
+            ("seed".to_string(), info.seed.to_string()),
+            ("genre".to_string(), info.genre.clone()),
+            ("version".to_string(), self.version.clone()),
+            ("commit".to_string(), self.commit.clone()),
+            ("sim_version".to_string(), info.sim_version.to_string()),
+            (
+                "protocol_version".to_string(),
+                info.protocol_version.to_string(),
+            ),
+        ];
+        self.registry.register(
+            "server",
+            "The running world and build; the value is always 1",
+            Info::new(labels),
+        );
+        self.max_players.set(i64::from(info.max_players));
+        self.target_tick_rate.set(i64::from(info.tick_rate));
+        for slot in 0..info.max_players.min(u32::from(u8::MAX) + 1) {
+            let label = [("slot", slot as u8)];
+            for family in [
+                &self.player_late_inputs,
+                &self.player_sent_bytes,
+                &self.player_received_bytes,
+                &self.input_changes,
+            ] {
+                let _ = family.get_or_create(&label);
+            }
+        }
+    }
+
+    /// Bring the per-player series up to date: counters from the session's per-slot
+    /// traffic (which only grows), gauges for connected players, and no gauge for an
+    /// empty slot (a stale round trip would mislead).
+    pub fn sync_players(
+        &self,
+        traffic: &[SlotTraffic],
+        links: impl Iterator<Item = PlayerLink>,
+        tick_interval: Duration,
+    ) {
+        let catch_up = |c: &Counter, total: u64| {
+            let seen = c.get();
+            if total > seen {
+                c.inc_by(total - seen);
+            }
+        };
+        for (slot, t) in traffic.iter().enumerate() {
+            let Ok(slot) = u8::try_from(slot) else { break };
+            let label = [("slot", slot)];
+            catch_up(&self.player_sent_bytes.get_or_create(&label), t.bytes_out);
+            catch_up(
+                &self.player_received_bytes.get_or_create(&label),
+                t.bytes_in,
+            );
+            catch_up(
+                &self.player_late_inputs.get_or_create(&label),
+                t.late_inputs,
+            );
+        }
+        let mut connected = vec![false; traffic.len()];
+        for link in links {
+            let label = [("slot", link.slot)];
+            if let Some(c) = connected.get_mut(link.slot as usize) {
+                *c = true;
+            }
+            match link.rtt {
+                Some(rtt) => {
+                    self.player_rtt.get_or_create(&label).set(rtt.as_secs_f64());
+                }
+                None => {
+                    self.player_rtt.remove(&label);
+                }
+            }
+            let lead = f64::from(link.input_lead_ticks) * tick_interval.as_secs_f64();
+            self.player_input_lead.get_or_create(&label).set(lead);
+        }
+        for (slot, _) in connected.iter().enumerate().filter(|(_, c)| !**c) {
+            let Ok(slot) = u8::try_from(slot) else { break };
+            self.player_rtt.remove(&[("slot", slot)]);
+            self.player_input_lead.remove(&[("slot", slot)]);
+        }
+    }
+
+    /// Count the slots whose input in this confirmed frame differs from the previous one.
+    pub fn observe_frame(&self, frame: &Frame) {
+        // A poisoned lock only means a panic elsewhere mid-update; the inputs are still usable.
+        let mut last = self.last_inputs.lock().unwrap_or_else(|e| e.into_inner());
+        let slots = frame.inputs.len().max(last.len());
+        for slot in 0..slots {
+            let now = frame.input(slot);
+            let before = last.get(slot).copied().unwrap_or(PlayerInput::IDLE);
+            if now != before {
+                if let Ok(s) = u8::try_from(slot) {
+                    self.input_changes.get_or_create(&[("slot", s)]).inc();
+                }
+            }
+        }
+        last.clear();
+        last.extend((0..frame.inputs.len()).map(|s| frame.input(s)));
+    }
+
+    /// Count a snapshot sent to a player; a join's first one is not a resync.
+    pub fn observe_snapshot(&self, reason: &SnapshotReason) {
+        self.snapshots_sent.inc();
+        let reason = match reason {
+            SnapshotReason::Join => return,
+            SnapshotReason::Desync { .. } => "desync",
+            SnapshotReason::FellBehind => "fell_behind",
+        };
+        self.resyncs.get_or_create(&[("reason", reason)]).inc();
     }
 
     /// Record one tick's duration, counting an overrun if it exceeded `period`.
@@ -267,15 +535,83 @@ impl Metrics {
         self.uptime.set(up.as_secs_f64());
     }
 
-    /// The metrics in text exposition format.
+    /// The metrics as OpenMetrics text.
     pub fn encode(&self) -> String {
-        let mut out = String::with_capacity(8 * 1024);
+        let mut out = String::with_capacity(16 * 1024);
         // Invariant: writing into a String never fails, and every metric we
         // register encodes without error.
-        encode(&mut out, &self.registry).expect("encoding metrics into a String cannot fail");
+        encode_registry(&mut out, &self.process)
+            .and_then(|()| encode_registry(&mut out, &self.registry))
+            .and_then(|()| encode_eof(&mut out))
+            .expect("encoding metrics into a String cannot fail");
         out
     }
+
+    /// The metrics in the given exposition format.
+    pub fn encode_as(&self, format: Format) -> String {
+        match format {
+            Format::OpenMetrics => self.encode(),
+            Format::Text004 => exposition::openmetrics_to_text004(&self.encode()),
+        }
+    }
 }
+
+/// `venture_errors_total`: records logged at error or fatal level, read from the logger's
+/// own count at scrape time (the guide's "error rate" alert).
+#[derive(Debug)]
+struct ErrorLogCollector;
+
+impl Collector for ErrorLogCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let c = ConstCounter::new(crate::logging::error_records());
+        let m = encoder.encode_descriptor(
+            "errors",
+            "Records logged at error or fatal level.",
+            None,
+            c.metric_type(),
+        )?;
+        c.encode(m)
+    }
+}
+
+// ---- persistence ------------------------------------------------------------------
+// Whether saves and the session log are being written (src/server/durability.rs), and
+// how far behind the last tick a kill -9 would recover is. Alert on
+// `venture_persistence_ok == 0` or a lag over a few seconds.
+
+/// The persistence gauges.
+#[derive(Clone, Debug, Default)]
+pub struct PersistenceMetrics {
+    /// `venture_persistence_ok`: 1 while every save and session-log write succeeds.
+    pub ok: Gauge,
+    /// `venture_persistence_lag_seconds`: game time since the last durable tick.
+    pub lag_seconds: Gauge<f64, AtomicU64>,
+}
+
+impl PersistenceMetrics {
+    fn register(registry: &mut Registry) -> Self {
+        let m = PersistenceMetrics::default();
+        registry.register(
+            "persistence_ok",
+            "1 while saves and the session log are being written; 0 while writes fail (play goes on, retrying)",
+            m.ok.clone(),
+        );
+        registry.register(
+            "persistence_lag_seconds",
+            "Game time since the last tick a kill -9 would recover (last log flush or save)",
+            m.lag_seconds.clone(),
+        );
+        m.ok.set(1);
+        m
+    }
+
+    /// Sets both gauges.
+    pub fn set(&self, ok: bool, lag_seconds: f64) {
+        self.ok.set(i64::from(ok));
+        self.lag_seconds.set(lag_seconds);
+    }
+}
+// ---- end persistence --------------------------------------------------------------
 
 impl std::fmt::Debug for Metrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -312,18 +648,16 @@ mod tests {
     fn assert_strict_lines(text: &str) {
         assert!(text.ends_with("# EOF\n"), "{text}");
         for line in text.lines() {
+            let ours = |name: &str| name.starts_with("venture_") || name.starts_with("process_");
             if let Some(c) = line.strip_prefix("# ") {
-                assert!(
-                    c.starts_with("HELP venture_")
-                        || c.starts_with("TYPE venture_")
-                        || c.starts_with("UNIT venture_")
-                        || c == "EOF",
-                    "{line}"
-                );
+                let named = ["HELP ", "TYPE ", "UNIT "]
+                    .iter()
+                    .any(|k| c.strip_prefix(k).is_some_and(ours));
+                assert!(named || c == "EOF", "{line}");
                 continue;
             }
             let (series, val) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
-            assert!(series.starts_with("venture_"), "{line}");
+            assert!(ours(series), "{line}");
             let name_end = series.find('{').unwrap_or(series.len());
             assert!(
                 series[..name_end]
@@ -336,6 +670,250 @@ mod tests {
             }
             assert!(val.parse::<f64>().is_ok() || val == "+Inf", "{line}");
         }
+    }
+
+    fn described() -> Metrics {
+        let mut m = Metrics::new("0.1.0", "abc123");
+        m.describe_server(&ServerInfo {
+            seed: 12345,
+            genre: "scifi".into(),
+            max_players: 3,
+            tick_rate: 20,
+            sim_version: 3,
+            protocol_version: 2,
+        });
+        m
+    }
+
+    /// Every family in 0.0.4 text: its samples carry the family's name (plus `_bucket`,
+    /// `_sum`, `_count` for histograms), and it has both HELP and TYPE, counters named
+    /// `..._total` in both.
+    fn assert_text004_families(text: &str) {
+        assert!(
+            !text.contains("# EOF") && !text.contains("# UNIT"),
+            "{text}"
+        );
+        let mut help = std::collections::BTreeSet::new();
+        let mut types = std::collections::BTreeMap::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# HELP ") {
+                let (name, h) = rest.split_once(' ').expect("help text");
+                assert!(!h.is_empty(), "{line}");
+                help.insert(name.to_string());
+            } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+                let (name, t) = rest.split_once(' ').expect("type");
+                if t == "counter" {
+                    assert!(name.ends_with("_total"), "{line}");
+                }
+                types.insert(name.to_string(), t.to_string());
+            }
+        }
+        assert_eq!(
+            help,
+            types.keys().cloned().collect(),
+            "HELP and TYPE pair up"
+        );
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            let name = &line[..line.find(['{', ' ']).expect("sample")];
+            let family = types.keys().find(|f| {
+                name == f.as_str()
+                    || (types[*f] == "histogram"
+                        && ["_bucket", "_sum", "_count"]
+                            .iter()
+                            .any(|s| name.strip_suffix(s) == Some(f.as_str())))
+            });
+            assert!(family.is_some(), "sample without a family: {line}");
+        }
+    }
+
+    #[test]
+    fn text004_is_what_the_linters_want() {
+        let m = described();
+        m.observe_tick(Duration::from_micros(40), Duration::from_millis(50));
+        m.invalid_datagram("bad_checksum");
+        let text = m.encode_as(Format::Text004);
+        assert_text004_families(&text);
+        assert!(
+            text.contains("# HELP venture_tick_overruns_total Ticks whose work"),
+            "{text}"
+        );
+        assert!(text.contains("# TYPE venture_server_info gauge"), "{text}");
+        assert!(
+            text.contains("# TYPE process_cpu_seconds_total counter"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE venture_errors_total counter"),
+            "{text}"
+        );
+        let scrape = Scrape::parse(text.lines().map(|l| Ok(l.to_owned()))).expect("parses");
+        assert!(value(&scrape, "process_resident_memory_bytes", None) > 0.0);
+        assert!(value(&scrape, "process_max_fds", None) > 0.0);
+        assert!(value(&scrape, "process_open_fds", None) > 0.0);
+        assert!(value(&scrape, "process_start_time_seconds", None) > 1.6e9);
+        assert!(value(&scrape, "venture_memory_limit_bytes", None) > 0.0);
+        value(&scrape, "process_cpu_seconds_total", None);
+        // OpenMetrics keeps its own conventions.
+        let om = m.encode_as(Format::OpenMetrics);
+        assert!(om.ends_with("# EOF\n"));
+        assert!(om.contains("# TYPE venture_tick_overruns counter"), "{om}");
+        assert!(om.contains("# TYPE venture_server info"), "{om}");
+    }
+
+    #[test]
+    fn server_info_and_bounded_slots() {
+        let m = described();
+        let (_, s) = scrape(&m);
+        let info = s
+            .samples
+            .iter()
+            .find(|x| x.metric == "venture_server_info")
+            .expect("server info");
+        for (k, v) in [
+            ("seed", "12345"),
+            ("genre", "scifi"),
+            ("version", "0.1.0"),
+            ("commit", "abc123"),
+            ("sim_version", "3"),
+            ("protocol_version", "2"),
+        ] {
+            assert_eq!(info.labels.get(k), Some(v), "{k}: {:?}", info.labels);
+        }
+        assert_eq!(value(&s, "venture_max_players", None), 3.0);
+        assert_eq!(value(&s, "venture_target_ticks_per_second", None), 20.0);
+        for name in [
+            "venture_player_sent_bytes_total",
+            "venture_player_received_bytes_total",
+            "venture_player_late_inputs_total",
+            "venture_input_changes_total",
+        ] {
+            let mut slots: Vec<&str> = s
+                .samples
+                .iter()
+                .filter(|x| x.metric == name)
+                .map(|x| x.labels.get("slot").expect("slot label"))
+                .collect();
+            slots.sort_unstable();
+            assert_eq!(slots, ["0", "1", "2"], "{name}");
+        }
+        for reason in RESYNC_REASONS {
+            assert_eq!(
+                value(&s, "venture_resyncs_total", Some(("reason", reason))),
+                0.0
+            );
+        }
+    }
+
+    #[test]
+    fn players_frames_and_snapshots() {
+        let m = described();
+        let traffic = [
+            SlotTraffic {
+                bytes_in: 100,
+                bytes_out: 2000,
+                late_inputs: 1,
+            },
+            SlotTraffic::default(),
+            SlotTraffic {
+                bytes_in: 7,
+                bytes_out: 9,
+                late_inputs: 0,
+            },
+        ];
+        let links = [
+            PlayerLink {
+                slot: 0,
+                rtt: Some(Duration::from_millis(120)),
+                input_lead_ticks: 2,
+                syncing: false,
+            },
+            PlayerLink {
+                slot: 2,
+                rtt: None,
+                input_lead_ticks: -1,
+                syncing: true,
+            },
+        ];
+        m.sync_players(&traffic, links.into_iter(), Duration::from_millis(50));
+        // Syncing again with the same totals adds nothing.
+        m.sync_players(&traffic, links.into_iter(), Duration::from_millis(50));
+        let (text, s) = scrape(&m);
+        assert_strict_lines(&text);
+        let slot = |name: &str, slot: &str| value(&s, name, Some(("slot", slot)));
+        assert_eq!(slot("venture_player_sent_bytes_total", "0"), 2000.0);
+        assert_eq!(slot("venture_player_received_bytes_total", "0"), 100.0);
+        assert_eq!(slot("venture_player_late_inputs_total", "0"), 1.0);
+        assert_eq!(slot("venture_player_sent_bytes_total", "2"), 9.0);
+        assert_eq!(slot("venture_player_rtt_seconds", "0"), 0.12);
+        assert!((slot("venture_player_input_lead_seconds", "0") - 0.1).abs() < 1e-9);
+        assert!((slot("venture_player_input_lead_seconds", "2") + 0.05).abs() < 1e-9);
+        let rtt_slots = s
+            .samples
+            .iter()
+            .filter(|x| x.metric == "venture_player_rtt_seconds")
+            .count();
+        assert_eq!(rtt_slots, 1, "no round trip measured for slot 2 yet");
+
+        // Slot 0 leaves: its gauges go, its counters stay.
+        m.sync_players(
+            &traffic,
+            links[1..].iter().copied(),
+            Duration::from_millis(50),
+        );
+        let (_, s) = scrape(&m);
+        assert!(!s
+            .samples
+            .iter()
+            .any(|x| x.metric.starts_with("venture_player_")
+                && x.metric.ends_with("_seconds")
+                && x.labels.get("slot") == Some("0")));
+        assert_eq!(
+            value(&s, "venture_player_sent_bytes_total", Some(("slot", "0"))),
+            2000.0
+        );
+
+        let input = |move_x: i8| PlayerInput {
+            move_x,
+            ..PlayerInput::IDLE
+        };
+        let frame = |tick: u64, inputs: &[PlayerInput]| {
+            let mut f = Frame::new(tick);
+            for (i, x) in inputs.iter().enumerate() {
+                f.set_input(i, *x);
+            }
+            f
+        };
+        m.observe_frame(&frame(1, &[input(1), PlayerInput::IDLE]));
+        m.observe_frame(&frame(2, &[input(1), input(3)]));
+        m.observe_frame(&frame(3, &[input(2), input(3)]));
+        m.observe_frame(&frame(4, &[]));
+        let (_, s) = scrape(&m);
+        assert_eq!(
+            value(&s, "venture_input_changes_total", Some(("slot", "0"))),
+            3.0
+        );
+        assert_eq!(
+            value(&s, "venture_input_changes_total", Some(("slot", "1"))),
+            2.0
+        );
+
+        m.observe_snapshot(&SnapshotReason::Join);
+        m.observe_snapshot(&SnapshotReason::FellBehind);
+        m.observe_snapshot(&SnapshotReason::Desync {
+            tick: 5,
+            client_checksum: 1,
+            server_checksum: 2,
+        });
+        let (_, s) = scrape(&m);
+        assert_eq!(value(&s, "venture_snapshots_sent_total", None), 3.0);
+        assert_eq!(
+            value(&s, "venture_resyncs_total", Some(("reason", "desync"))),
+            1.0
+        );
+        assert_eq!(
+            value(&s, "venture_resyncs_total", Some(("reason", "fell_behind"))),
+            1.0
+        );
     }
 
     #[test]

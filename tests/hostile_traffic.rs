@@ -280,7 +280,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
         let tick = tick_start + (attack_start.elapsed().as_millis() / 50) as u64;
         let valid = valid_messages(&mut rng, tick);
         // A few sources per round, rotating; some rounds are floods from one source.
-        let flood = round % 50 == 0;
+        let flood = round.is_multiple_of(50);
         let per_round = if flood { 1 } else { 6 };
         for k in 0..if mix == "http" { 0 } else { per_round } {
             let i = ((round * 7 + k) % u64::from(SOURCES)) as usize;

@@ -1,6 +1,11 @@
 //! The deployment files in `deploy/` parse and say what docs/DEPLOYMENT.md promises:
 //! YAML files are parsed with serde_norway (every document), the systemd unit and the
-//! Dockerfile are checked line by line. Nothing here needs Docker or a cluster.
+//! Dockerfile are checked line by line. Then the tools that run them check them: promtool
+//! (Prometheus config, rules and rule unit tests), `systemd-analyze verify` (the unit, in a
+//! scratch root with the binary at its path), kubernetes-validate (the Kubernetes
+//! manifests and the Agones pod template, against the bundled Kubernetes schemas,
+//! offline), and a structural test of the fields Agones requires. Nothing here needs
+//! Docker or a cluster.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -331,4 +336,433 @@ fn dockerfile_is_multi_stage_non_root_and_exposes_udp_and_tcp() {
             .any(|l| l.trim() == "target/" || l.trim() == "target"),
         "{ignore}"
     );
+}
+
+// ---- Checked by the tools that run them ------------------------------------------------
+// A tool that is missing skips its test with a message, except under CI=true, where
+// .ci/run installs it (Debian's prometheus and systemd packages, kubernetes-validate from
+// PyPI) and a missing tool is a failure.
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// `name` from the environment variable `var`, else from PATH, else from `fallbacks`.
+fn find_tool(name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .chain(fallbacks.iter().cloned())
+        .find(|p| p.is_file())
+}
+
+/// The tool, or `None` after printing why the test is skipped (panics in CI).
+fn tool_or_skip(test: &str, name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    let found = find_tool(name, var, fallbacks);
+    if found.is_none() {
+        let msg = format!("{name} not found (set {var}, or see .ci/run for the install)");
+        assert!(!in_ci(), "{test}: {msg}: required in CI");
+        eprintln!("SKIPPED {test}: {msg}");
+    }
+    found
+}
+
+/// Runs a command: (success, stdout + stderr).
+fn run(cmd: &mut std::process::Command) -> (bool, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+use venture_testkit::Scratch;
+
+#[test]
+fn prometheus_config_and_rules_pass_promtool() {
+    let Some(promtool) = tool_or_skip(
+        "prometheus_config_and_rules_pass_promtool",
+        "promtool",
+        "VENTURE_PROMTOOL",
+        &[],
+    ) else {
+        return;
+    };
+    let dir = root().join("deploy/prometheus");
+    for args in [
+        &["check", "config", "prometheus.yml"][..],
+        &["check", "rules", "venture.rules.yml"],
+        &["test", "rules", "venture.rules.test.yml"],
+    ] {
+        let (ok, out) = run(std::process::Command::new(&promtool)
+            .args(args)
+            .current_dir(&dir));
+        assert!(ok, "promtool {args:?} failed:\n{out}");
+        assert!(out.contains("SUCCESS"), "promtool {args:?}:\n{out}");
+    }
+}
+
+/// The unit's units directory of the systemd package, copied into a scratch root so
+/// `systemd-analyze --root` finds `sysinit.target` and friends.
+fn systemd_units_dir() -> Option<PathBuf> {
+    ["/usr/lib/systemd/system", "/lib/systemd/system"]
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| p.join("sysinit.target").exists())
+}
+
+#[test]
+fn systemd_unit_passes_systemd_analyze_verify() {
+    let test = "systemd_unit_passes_systemd_analyze_verify";
+    let Some(analyze) = tool_or_skip(test, "systemd-analyze", "VENTURE_SYSTEMD_ANALYZE", &[])
+    else {
+        return;
+    };
+    let Some(units) = systemd_units_dir() else {
+        assert!(!in_ci(), "{test}: no systemd unit directory");
+        eprintln!("SKIPPED {test}: no systemd unit directory (install Debian's systemd)");
+        return;
+    };
+    // A scratch root: the systemd package's units, our unit, and the binary at the unit's
+    // ExecStart path. `verify` loads the unit and its dependencies there and checks that
+    // the command is executable; any warning (unknown key, bad value) counts as failure.
+    let scratch = Scratch::new("systemd-root");
+    let r = scratch.path();
+    fs::create_dir_all(r.join("usr/lib/systemd")).unwrap();
+    let (ok, out) = run(std::process::Command::new("cp")
+        .arg("-a")
+        .arg(&units)
+        .arg(r.join("usr/lib/systemd/system")));
+    assert!(ok, "copy units: {out}");
+    fs::create_dir_all(r.join("etc/systemd/system")).unwrap();
+    fs::copy(
+        root().join("deploy/venture-server.service"),
+        r.join("etc/systemd/system/venture-server.service"),
+    )
+    .unwrap();
+    let verify = || {
+        run(std::process::Command::new(&analyze)
+            .arg("verify")
+            .arg(format!("--root={}", r.display()))
+            .arg("venture-server.service"))
+    };
+    // Without the binary the tool must object: it really checks ExecStart.
+    let (ok, out) = verify();
+    assert!(
+        !ok && out.contains("/opt/venture/venture-server"),
+        "verify without the binary: {ok} {out}"
+    );
+    fs::create_dir_all(r.join("opt/venture")).unwrap();
+    fs::copy(
+        env!("CARGO_BIN_EXE_venture-server"),
+        r.join("opt/venture/venture-server"),
+    )
+    .unwrap();
+    let (ok, out) = verify();
+    assert!(ok, "systemd-analyze verify failed:\n{out}");
+    assert!(
+        out.trim().is_empty(),
+        "systemd-analyze verify warned:\n{out}"
+    );
+}
+
+fn kubernetes_validate(test: &str) -> Option<PathBuf> {
+    tool_or_skip(
+        test,
+        "kubernetes-validate",
+        "VENTURE_KUBERNETES_VALIDATE",
+        &[root().join("target/ci-venv/bin/kubernetes-validate")],
+    )
+}
+
+/// `kubernetes-validate --strict` (offline, with the schemas it bundles) on some files.
+fn validate(tool: &Path, files: &[PathBuf]) -> (bool, String) {
+    run(std::process::Command::new(tool).arg("--strict").args(files))
+}
+
+#[test]
+fn kubernetes_manifests_pass_schema_validation() {
+    let test = "kubernetes_manifests_pass_schema_validation";
+    let Some(tool) = kubernetes_validate(test) else {
+        return;
+    };
+    let files = [
+        root().join("deploy/k8s/deployment.yaml"),
+        root().join("deploy/k8s/service.yaml"),
+    ];
+    let (ok, out) = validate(&tool, &files);
+    assert!(ok, "kubernetes-validate failed:\n{out}");
+    for f in ["deployment.yaml", "service.yaml"] {
+        assert!(
+            out.lines().any(|l| l.contains(f) && l.contains("passed")),
+            "{f} not validated:\n{out}"
+        );
+    }
+    assert!(!out.contains("WARN"), "{out}");
+
+    // The validator does reject what Kubernetes would: an unknown container field.
+    let scratch = Scratch::new("k8s-bad");
+    let mut dep = docs("deploy/k8s/deployment.yaml").remove(0);
+    dep["spec"]["template"]["spec"]["containers"][0]
+        .as_mapping_mut()
+        .unwrap()
+        .insert(Value::from("livenesProbe"), Value::from("typo"));
+    let bad = scratch.join("bad.yaml");
+    fs::write(&bad, serde_norway::to_string(&dep).unwrap()).unwrap();
+    let (ok, out) = validate(&tool, &[bad]);
+    assert!(!ok, "a misspelt field passed validation:\n{out}");
+}
+
+#[test]
+fn agones_pod_template_passes_schema_validation() {
+    // No validator here knows Agones' CRDs; the pod template inside the Fleet is a plain
+    // Kubernetes PodTemplateSpec, so it is validated as one (wrapped in a PodTemplate).
+    // agones_fleet_fields_agones_requires covers the Agones-specific fields.
+    let test = "agones_pod_template_passes_schema_validation";
+    let Some(tool) = kubernetes_validate(test) else {
+        return;
+    };
+    let fleet = docs("deploy/agones/fleet.yaml")
+        .into_iter()
+        .find(|d| d["kind"] == "Fleet")
+        .expect("Fleet");
+    let pod_template = fleet["spec"]["template"]["spec"]["template"].clone();
+    let wrapped: Value = serde_norway::from_str(&format!(
+        "apiVersion: v1\nkind: PodTemplate\nmetadata:\n  name: venture-gameserver\ntemplate: {}",
+        serde_json::to_string(&pod_template).unwrap()
+    ))
+    .unwrap();
+    let scratch = Scratch::new("agones-pod");
+    let file = scratch.join("pod-template.yaml");
+    fs::write(&file, serde_norway::to_string(&wrapped).unwrap()).unwrap();
+    let (ok, out) = validate(&tool, &[file]);
+    assert!(ok, "the Fleet's pod template failed validation:\n{out}");
+    assert!(out.contains("passed"), "{out}");
+}
+
+#[test]
+fn agones_fleet_fields_agones_requires() {
+    // What Agones' admission webhook checks on a Fleet and FleetAutoscaler
+    // (agones.dev/v1 GameServerSpec validation), asserted structurally.
+    let d = docs("deploy/agones/fleet.yaml");
+    let fleet = d.iter().find(|x| x["kind"] == "Fleet").expect("Fleet");
+    assert!(at(fleet, "metadata.name")
+        .as_str()
+        .is_some_and(|n| !n.is_empty()));
+    assert!(at(fleet, "spec.replicas").as_u64().is_some());
+    assert!(["Packed", "Distributed"].contains(&s(fleet, "spec.scheduling")));
+    assert!(["RollingUpdate", "Recreate"].contains(&s(fleet, "spec.strategy.type")));
+    let gs = at(fleet, "spec.template.spec");
+    let ports = at(gs, "ports").as_sequence().expect("ports");
+    assert!(!ports.is_empty());
+    let mut names = std::collections::BTreeSet::new();
+    for p in ports {
+        assert!(names.insert(s(p, "name")), "port names must be unique");
+        let policy = s(p, "portPolicy");
+        assert!(
+            ["Dynamic", "Static", "Passthrough", "None"].contains(&policy),
+            "{policy}"
+        );
+        assert!(["UDP", "TCP", "TCPUDP"].contains(&s(p, "protocol")));
+        let cp = at(p, "containerPort").as_u64().expect("containerPort");
+        assert!((1..=65535).contains(&cp));
+        if policy == "Static" {
+            assert!(p.get("hostPort").is_some(), "Static needs hostPort");
+        } else {
+            assert!(
+                p.get("hostPort").is_none(),
+                "{policy} must not set hostPort"
+            );
+        }
+    }
+    let containers = at(gs, "template.spec.containers").as_sequence().unwrap();
+    // With several containers, spec.container must name the game server's.
+    if containers.len() > 1 {
+        let c = s(gs, "container");
+        assert!(containers.iter().any(|x| s(x, "name") == c));
+    }
+    for c in containers {
+        assert!(!s(c, "name").is_empty() && !s(c, "image").is_empty());
+    }
+    for k in ["initialDelaySeconds", "periodSeconds", "failureThreshold"] {
+        assert!(at(gs, &format!("health.{k}")).as_u64().unwrap() >= 1, "{k}");
+    }
+    let level = s(gs, "sdkServer.logLevel");
+    assert!(
+        ["Info", "Debug", "Error", "Trace"].contains(&level),
+        "{level}"
+    );
+
+    let fas = d
+        .iter()
+        .find(|x| x["kind"] == "FleetAutoscaler")
+        .expect("FleetAutoscaler");
+    let b = at(fas, "spec.policy.buffer");
+    let size = at(b, "bufferSize")
+        .as_u64()
+        .expect("bufferSize is a count here");
+    let (min, max) = (
+        at(b, "minReplicas").as_u64().unwrap(),
+        at(b, "maxReplicas").as_u64().unwrap(),
+    );
+    assert!(size >= 1 && min >= size && max >= min, "{size} {min} {max}");
+    assert_eq!(s(fas, "spec.sync.type"), "FixedInterval");
+    assert!(at(fas, "spec.sync.fixedInterval.seconds").as_u64().unwrap() >= 1);
+}
+
+/// The `docker build` command line in a file (the first line that starts with it, after
+/// any comment marker), whitespace-normalised.
+fn docker_build_line(rel: &str) -> String {
+    read(rel)
+        .lines()
+        .map(|l| l.trim().trim_start_matches('#').trim())
+        .find(|l| l.starts_with("docker build "))
+        .unwrap_or_else(|| panic!("{rel}: no docker build command"))
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[test]
+fn docker_build_command_is_the_same_everywhere_and_fits_the_dockerfile() {
+    let in_dockerfile = docker_build_line("deploy/Dockerfile");
+    assert_eq!(docker_build_line("README.md"), in_dockerfile, "README.md");
+    assert_eq!(
+        docker_build_line("docs/DEPLOYMENT.md"),
+        in_dockerfile,
+        "docs/DEPLOYMENT.md"
+    );
+    let args: Vec<&str> = in_dockerfile.split(' ').collect();
+    let file = args[args.iter().position(|a| *a == "-f").expect("-f") + 1];
+    assert_eq!(file, "deploy/Dockerfile");
+    assert!(root().join(file).is_file());
+    // The context is the repository root, which the Dockerfile copies whole.
+    assert_eq!(args.last(), Some(&"."));
+    assert!(read(file).lines().any(|l| l.trim() == "COPY . ."));
+    // Every --build-arg names an ARG of the Dockerfile.
+    for w in args.windows(2).filter(|w| w[0] == "--build-arg") {
+        let name = w[1].split('=').next().unwrap();
+        assert!(
+            read(file)
+                .lines()
+                .any(|l| l.trim().starts_with(&format!("ARG {name}"))),
+            "--build-arg {name} is not an ARG"
+        );
+    }
+}
+
+#[test]
+fn dockerfile_passes_hadolint() {
+    let test = "dockerfile_passes_hadolint";
+    let Some(hadolint) = tool_or_skip(
+        test,
+        "hadolint",
+        "VENTURE_HADOLINT",
+        &[root().join("target/ci-venv/bin/hadolint")],
+    ) else {
+        return;
+    };
+    let (ok, out) =
+        run(std::process::Command::new(&hadolint).arg(root().join("deploy/Dockerfile")));
+    assert!(ok && out.trim().is_empty(), "hadolint:\n{out}");
+    // It does find problems where there are some (unpinned apt packages, no USER).
+    let scratch = Scratch::new("hadolint");
+    let bad = scratch.join("Dockerfile");
+    fs::write(&bad, "FROM debian\nRUN apt-get install curl\n").unwrap();
+    let (ok, out) = run(std::process::Command::new(&hadolint).arg(&bad));
+    assert!(!ok && out.contains("DL3"), "{out}");
+}
+
+#[test]
+fn grafana_dashboard_is_importable_as_it_is() {
+    // What Grafana needs to import the file unchanged: a JSON object with a title, uid and
+    // schema version, panels with unique ids and grid positions inside the 24-column grid,
+    // every query on the dashboard's own data source variable (no hard-coded uid), unique
+    // refIds per panel, and the variables those queries use defined in `templating`.
+    let text = read("deploy/grafana/venture-dashboard.json");
+    let d: serde_json::Value = serde_json::from_str(&text).expect("dashboard is JSON");
+    assert!(d["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(d["uid"]
+        .as_str()
+        .is_some_and(|u| !u.is_empty() && u.len() <= 40));
+    assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 30));
+    assert!(
+        d.get("id").is_none_or(|id| id.is_null()),
+        "an exported id breaks import"
+    );
+    let vars: Vec<&str> = d["templating"]["list"]
+        .as_array()
+        .expect("templating")
+        .iter()
+        .map(|v| v["name"].as_str().expect("variable name"))
+        .collect();
+    let ds_var = d["templating"]["list"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["type"] == "datasource")
+        .expect("a data source variable");
+    assert_eq!(ds_var["query"], "prometheus");
+    let ds_ref = format!("${{{}}}", ds_var["name"].as_str().unwrap());
+    let mut ids = std::collections::BTreeSet::new();
+    let mut queries = 0;
+    for p in d["panels"].as_array().expect("panels") {
+        let title = p["title"].as_str().expect("panel title");
+        assert!(
+            ids.insert(p["id"].as_u64().expect("panel id")),
+            "{title}: id reused"
+        );
+        let g = &p["gridPos"];
+        let (x, w) = (g["x"].as_u64().unwrap(), g["w"].as_u64().unwrap());
+        assert!(x + w <= 24 && g["h"].as_u64().unwrap() >= 1, "{title}: {g}");
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(p["datasource"]["uid"], ds_ref.as_str(), "{title}");
+        let mut refs = std::collections::BTreeSet::new();
+        for t in p["targets"].as_array().expect("targets") {
+            assert!(refs.insert(t["refId"].as_str().expect("refId")), "{title}");
+            assert_eq!(t["datasource"]["uid"], ds_ref.as_str(), "{title}");
+            let expr = t["expr"].as_str().expect("expr");
+            for var in expr.split('$').skip(1) {
+                let name: String = var
+                    .trim_start_matches('{')
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect();
+                assert!(
+                    name.starts_with("__") || vars.contains(&name.as_str()),
+                    "{title}: ${name} is not a dashboard variable"
+                );
+            }
+            queries += 1;
+        }
+    }
+    assert!(queries >= 20, "{queries} queries");
+    // The panels the issue asks for.
+    for wanted in [
+        "Tick time quantiles",
+        "Players",
+        "Bandwidth per player",
+        "Rollbacks and desync reports",
+        "Memory",
+        "CPU",
+        "Saves",
+    ] {
+        assert!(
+            d["panels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p["title"] == wanted),
+            "no {wanted} panel"
+        );
+    }
 }

@@ -172,3 +172,76 @@ fn invalid_log_settings_warn_once_and_fall_back() {
         "falls back to info: {lines:?}"
     );
 }
+
+#[test]
+fn text_lines_carry_key_value_fields() {
+    let lines = short_run(&["-seed", "4242"], &[("LOG_FORMAT", "text")]);
+    let start = lines
+        .iter()
+        .find(|l| l.contains("Starting Venture Game Server"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    // `TIME LEVEL component: msg key=value ...`
+    assert!(
+        start.contains(" INFO  server: Starting Venture Game Server "),
+        "{start}"
+    );
+    assert!(start.contains(" seed=4242"), "{start}");
+    assert!(start.contains(" genre=fantasy"), "{start}");
+    let joined = lines
+        .iter()
+        .find(|l| l.contains("player connected"))
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(joined.contains(" playerID=log-bot"), "{joined}");
+    assert!(joined.contains(" slot=0"), "{joined}");
+    for line in &lines {
+        // Every field after the message is key=value.
+        let fields = line.split_once(": ").map_or("", |(_, rest)| rest);
+        assert!(!fields.contains('\n'), "{line}");
+    }
+}
+
+/// Runs the binary on a port already taken: (exit code, stdout lines, stderr).
+fn bind_failure(env: &[(&str, &str)]) -> (Option<i32>, Vec<String>, String) {
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let mut s = Server::builder(bin!("venture-server"))
+        .port(port)
+        .envs(env)
+        .spawn();
+    let status = s.wait_exit(Duration::from_secs(20)).expect("exits");
+    drop(taken);
+    (status.code(), s.stdout_lines(), s.stderr())
+}
+
+#[test]
+fn bind_failure_logs_fatal_with_the_guides_message_and_exits_1() {
+    let (code, lines, stderr) = bind_failure(&[]);
+    assert_eq!(code, Some(1), "{lines:?} {stderr}");
+    let fatal = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["level"] == "fatal")
+        .unwrap_or_else(|| panic!("no fatal line: {lines:?}"));
+    let port = fatal["port"].as_u64().expect("port field");
+    assert_eq!(fatal["msg"], format!("failed to bind port {port}"));
+    assert_eq!(fatal["component"], "server");
+    assert!(
+        fatal["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("in use")),
+        "{fatal}"
+    );
+    assert!(
+        stderr.starts_with("venture-server: failed to start server: failed to bind"),
+        "{stderr}"
+    );
+
+    let (code, lines, _) = bind_failure(&[("LOG_FORMAT", "text")]);
+    assert_eq!(code, Some(1));
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(" FATAL server: failed to bind port ") && l.contains(" port=")),
+        "{lines:?}"
+    );
+}

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use venture_net::chunk::ChunkAck;
 use venture_net::protocol::{encode, ConfirmedFrame, Message, RejectReason, SnapshotReason};
-use venture_replay::{record_scripted, ScriptedSession};
+use venture_replay::{record_scripted, ScriptedSession, SessionHeader, SessionWriter};
 use venture_sim::script::scripted_frame;
 use venture_sim::{Genre, PlayerInput, SimConfig, World, SIM_VERSION};
 
@@ -160,6 +160,40 @@ fn main() {
         "garbage",
         b"VRPL\x01\x00\x01\x00\x00\x00\xff\xff\xff\xff",
     );
+    // Format 2's segment records: a clean stop and its resume, a crash's resume, a gap
+    // bridged by a keyframe, and a final stop; plus a format-1 label over them (corrupt
+    // at the first format-2 record) and over a plain log (read as it is).
+    let config = small(9, Genre::Fantasy);
+    let mut world = World::new(&config).unwrap();
+    let mut log = SessionWriter::new(Vec::new(), &SessionHeader::new(config, "corpus")).unwrap();
+    let play = |log: &mut SessionWriter<Vec<u8>>, world: &mut World, from: u64, to: u64| {
+        for t in from..=to {
+            let frame = scripted_frame(4, t, 2);
+            world.step(&frame).unwrap();
+            log.append_frame(&frame, world.checksum()).unwrap();
+        }
+    };
+    play(&mut log, &mut world, 1, 5);
+    log.append_stop("SIGTERM").unwrap();
+    log.append_resume("after a clean stop").unwrap();
+    play(&mut log, &mut world, 6, 9);
+    log.append_resume("after a crash").unwrap();
+    play(&mut log, &mut world, 10, 12);
+    for t in 13..=15 {
+        world.step(&scripted_frame(4, t, 2)).unwrap();
+    }
+    log.append_gap(15, &world.snapshot()).unwrap();
+    play(&mut log, &mut world, 16, 18);
+    log.append_stop("SIGINT").unwrap();
+    log.flush().unwrap();
+    let segments = log.get_ref().clone();
+    put("replay_read", "segments", &segments);
+    let mut v1 = segments.clone();
+    v1[4..6].copy_from_slice(&1u16.to_le_bytes());
+    put("replay_read", "format1_with_v2_records", &v1);
+    let mut plain = fs::read("corpus/replay_read/plain").unwrap();
+    plain[4..6].copy_from_slice(&1u16.to_le_bytes());
+    put("replay_read", "format1", &plain);
 
     // Structured targets: arbitrary bytes are valid inputs.
     for (t, n) in [

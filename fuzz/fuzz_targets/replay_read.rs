@@ -1,5 +1,6 @@
-//! `SessionReader` over arbitrary bytes: header, then every record (bounded), then the
-//! tail; `read_from` must agree with the iteration.
+//! `SessionReader` over arbitrary bytes: header, then every record (bounded, format 2's
+//! `Stop`/`Resume`/`Gap` included), then the tail; `read_from` must agree with the
+//! iteration.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
@@ -33,7 +34,9 @@ fuzz_target!(|data: &[u8]| {
         Ok(session) => {
             assert!(!failed);
             assert_eq!(session.valid_len, reader.offset());
-            assert!(session.frames.len() + session.snapshots.len() <= n);
+            let markers = session.stops.len() + session.resumes.len() + session.gaps.len();
+            assert!(session.frames.len() + session.snapshots.len() + markers <= n);
+            assert!(session.format >= 1 && session.format <= venture_replay::FORMAT_VERSION);
         }
         Err(_) => assert!(failed),
     }

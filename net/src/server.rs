@@ -287,6 +287,33 @@ pub struct ServerStats {
     pub hellos_dropped: u64,
 }
 
+/// Traffic of one player slot since the session started, whoever held it (for per-slot
+/// metrics: counters never go back, and the label set stays bounded by the slot count).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SlotTraffic {
+    /// Payload bytes received from the slot's client.
+    pub bytes_in: u64,
+    /// Payload bytes sent to the slot's client.
+    pub bytes_out: u64,
+    /// Inputs that arrived after their tick had closed.
+    pub late_inputs: u64,
+}
+
+/// How a connected player's link looks now (for per-slot gauges).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlayerLink {
+    pub slot: u8,
+    /// Time from a tick closing (its frame going out) to the client's ack of it arriving:
+    /// a round trip plus up to one client tick of send cadence. Windowed minimum, so acks
+    /// delayed by a loss do not inflate it; `None` until the first ack.
+    pub rtt: Option<Duration>,
+    /// How many ticks early the client's newest input arrived, worst case over the last
+    /// tick (negative: late, and the server repeated the previous input instead).
+    pub input_lead_ticks: i32,
+    /// Still receiving a snapshot.
+    pub syncing: bool,
+}
+
 #[derive(Debug)]
 struct Transfer {
     snapshot_id: u32,
@@ -333,6 +360,8 @@ struct Client {
     recovery_next: u64,
     loss: LossMeter,
     ack_lag: AckLag,
+    /// Windowed minimum, in nanoseconds, of the time from a tick's scheduled close to its ack.
+    ack_rtt_nanos: AckLag,
     /// First tick streamed as the newest frame since the last snapshot: acks of older
     /// frames (the catch-up after a snapshot) say nothing about the round trip.
     stream_start: Option<u64>,
@@ -365,6 +394,8 @@ pub struct ServerSession {
     /// Strangers answered recently: when each address was last answered, and the address.
     answered_strangers: VecDeque<(Duration, SocketAddr)>,
     stranger_cap_hit: bool,
+    /// Per slot, since start (see [`SlotTraffic`]).
+    slot_traffic: Vec<SlotTraffic>,
 }
 
 impl ServerSession {
@@ -400,6 +431,7 @@ impl ServerSession {
             restore_queue: VecDeque::new(),
             answered_strangers: VecDeque::new(),
             stranger_cap_hit: false,
+            slot_traffic: vec![SlotTraffic::default(); slots],
             world,
         }
     }
@@ -427,6 +459,21 @@ impl ServerSession {
             .iter()
             .flatten()
             .map(|c| (c.slot, c.name.as_str(), c.addr))
+    }
+
+    /// Traffic per slot since start, indexed by slot.
+    pub fn slot_traffic(&self) -> &[SlotTraffic] {
+        &self.slot_traffic
+    }
+
+    /// The link of every connected player.
+    pub fn player_links(&self) -> impl Iterator<Item = PlayerLink> + '_ {
+        self.clients.iter().flatten().map(|c| PlayerLink {
+            slot: c.slot,
+            rtt: c.ack_rtt_nanos.floor().map(Duration::from_nanos),
+            input_lead_ticks: c.last_margin,
+            syncing: c.transfer.is_some(),
+        })
     }
 
     pub fn player_count(&self) -> usize {
@@ -467,6 +514,13 @@ impl ServerSession {
             Ok(bytes) => {
                 self.stats.datagrams_out += 1;
                 self.stats.bytes_out += bytes.len() as u64;
+                if let Some(t) = self
+                    .by_addr
+                    .get(&addr)
+                    .and_then(|&s| self.slot_traffic.get_mut(s as usize))
+                {
+                    t.bytes_out += bytes.len() as u64;
+                }
                 self.outgoing.push((addr, bytes));
             }
             // Our own messages are sized to fit; failing here is a bug worth seeing in logs,
@@ -542,6 +596,9 @@ impl ServerSession {
             Err(e) => return self.invalid(addr, e.to_string()),
         };
         if let Some(&slot) = self.by_addr.get(&addr) {
+            if let Some(t) = self.slot_traffic.get_mut(slot as usize) {
+                t.bytes_in += payload.len() as u64;
+            }
             self.on_client_message(slot, msg, payload.len(), now);
         } else {
             self.on_stranger_message(addr, msg, payload.len(), now);
@@ -677,6 +734,7 @@ impl ServerSession {
             recovery_next: 0,
             loss: LossMeter::default(),
             ack_lag: AckLag::default(),
+            ack_rtt_nanos: AckLag::default(),
             stream_start: None,
         });
         self.by_addr.insert(addr, slot);
@@ -767,6 +825,7 @@ impl ServerSession {
             c.inputs.clear();
             c.stream_start = None;
             c.ack_lag = AckLag::default();
+            c.ack_rtt_nanos = AckLag::default();
         }
         self.stats.snapshots_sent += 1;
         self.events.push(ServerEvent::SnapshotStarted {
@@ -781,6 +840,13 @@ impl ServerSession {
         let current = self.world.tick();
         let max_lead = self.config.max_input_lead;
         let history_first = self.history_first;
+        // When tick T closed on the schedule (the schedule is re-anchored after overruns).
+        let (origin, base_tick, interval) = (self.origin, self.base_tick, self.interval);
+        let closed_at = |t: u64| {
+            let ticks = t.saturating_sub(base_tick).min(u32::MAX as u64) as u32;
+            origin + interval * ticks
+        };
+        let mut traffic = self.slot_traffic.get_mut(slot as usize);
         let Some(c) = self.clients[slot as usize].as_mut() else {
             return;
         };
@@ -795,6 +861,11 @@ impl ServerSession {
                     c.acked = ack_tick;
                     if c.stream_start.is_some_and(|s| ack_tick >= s) {
                         c.ack_lag.on_ack(current - ack_tick);
+                        if ack_tick > base_tick {
+                            let rtt = now.saturating_sub(closed_at(ack_tick));
+                            c.ack_rtt_nanos
+                                .on_ack(rtt.as_nanos().min(u64::MAX as u128) as u64);
+                        }
                     }
                 }
                 // How early this datagram's newest input arrived (negative: late). The
@@ -817,6 +888,9 @@ impl ServerSession {
                             // Arrived after its tick closed and was never received before.
                             c.late_inputs = c.late_inputs.saturating_add(1);
                             self.stats.late_inputs += 1;
+                            if let Some(t) = traffic.as_deref_mut() {
+                                t.late_inputs += 1;
+                            }
                         }
                         continue;
                     }

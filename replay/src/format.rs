@@ -7,8 +7,13 @@ use venture_sim::{Frame, SimConfig, SIM_VERSION};
 
 /// First four bytes of every session log.
 pub const MAGIC: &[u8; 4] = b"VRPL";
-/// Version of the container layout described in the crate docs.
-pub const FORMAT_VERSION: u16 = 1;
+/// Version of the container layout described in the crate docs (what this build writes).
+pub const FORMAT_VERSION: u16 = 2;
+/// Oldest layout this build reads. Version 1 logs are a subset of version 2 (the same
+/// framing and the record variants `Frame`, `Snapshot` and `End` with the same encoding),
+/// so they are read as they are; [`crate::SessionWriter::open_append`] relabels one as
+/// version 2 before appending version-2 records to it.
+pub const MIN_READ_FORMAT_VERSION: u16 = 1;
 /// Magic + format version + simulation version.
 pub const PREAMBLE_LEN: usize = 4 + 2 + 4;
 /// `[len: u32 LE][crc32: u32 LE]` before every record body (and the header body).
@@ -91,8 +96,35 @@ pub enum Record {
     /// A keyframe: the world's snapshot after the frame of `tick` (for seeking and
     /// recovery). The verifier checks it against its own world.
     Snapshot { tick: u64, bytes: Vec<u8> },
-    /// The session ended cleanly; nothing follows.
+    /// The session ended for good; nothing follows (client and scripted recordings).
     End { reason: String },
+    /// The recording process stopped cleanly (SIGTERM, SIGINT) after the frame of `tick`.
+    /// The log may continue, but only with a [`Record::Resume`] (format 2).
+    Stop { tick: u64, reason: String },
+    /// A new recording process continues the log after the frame of `tick` (the last frame
+    /// written). Without a [`Record::Stop`] before it, the previous process crashed there
+    /// (format 2).
+    Resume { tick: u64, recorder: String },
+    /// The frames after the last one written, up to and including `tick`, were never
+    /// written (the disk was full or failing for longer than the writer could buffer);
+    /// the world continues from this keyframe, its snapshot after the frame of `tick`
+    /// (format 2). Nothing before it vouches for it: the verifier checks that it restores
+    /// and belongs to the session, then continues from it.
+    Gap { tick: u64, bytes: Vec<u8> },
+}
+
+impl Record {
+    /// Short name of the record kind, for reports.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Record::Frame { .. } => "frame",
+            Record::Snapshot { .. } => "keyframe",
+            Record::End { .. } => "end",
+            Record::Stop { .. } => "stop",
+            Record::Resume { .. } => "resume",
+            Record::Gap { .. } => "gap",
+        }
+    }
 }
 
 /// Borrowing twin of [`Record`] for the writer: serde gives both the same encoding
@@ -103,6 +135,9 @@ pub(crate) enum RecordRef<'a> {
     Frame { frame: &'a Frame, checksum: u32 },
     Snapshot { tick: u64, bytes: &'a [u8] },
     End { reason: &'a str },
+    Stop { tick: u64, reason: &'a str },
+    Resume { tick: u64, recorder: &'a str },
+    Gap { tick: u64, bytes: &'a [u8] },
 }
 
 /// Why the file's fixed part (preamble and header record) cannot be used.
@@ -112,7 +147,7 @@ pub enum HeaderError {
     Truncated(u64),
     #[error("not a Venture session log (bad magic)")]
     BadMagic,
-    #[error("session log format {found} is not supported (this build reads {FORMAT_VERSION})")]
+    #[error("session log format {found} is not supported (this build reads formats {MIN_READ_FORMAT_VERSION} to {FORMAT_VERSION})")]
     Format { found: u16 },
     #[error("session was recorded by simulation version {found}, this build runs {SIM_VERSION}")]
     SimVersion { found: u32 },
@@ -140,6 +175,8 @@ pub enum RecordError {
     Decode(String),
     #[error("record has {0} trailing bytes")]
     TrailingBytes(usize),
+    #[error("a {kind} record cannot appear in a format {format} log")]
+    NotInFormat { kind: &'static str, format: u16 },
 }
 
 /// The preamble bytes of a log of this build.
@@ -151,20 +188,20 @@ pub(crate) fn preamble() -> [u8; PREAMBLE_LEN] {
     p
 }
 
-/// Checks a preamble.
-pub(crate) fn check_preamble(p: &[u8; PREAMBLE_LEN]) -> Result<(), HeaderError> {
+/// Checks a preamble; returns the file's format version.
+pub(crate) fn check_preamble(p: &[u8; PREAMBLE_LEN]) -> Result<u16, HeaderError> {
     if &p[..4] != MAGIC {
         return Err(HeaderError::BadMagic);
     }
     let format = u16::from_le_bytes([p[4], p[5]]);
-    if format != FORMAT_VERSION {
+    if !(MIN_READ_FORMAT_VERSION..=FORMAT_VERSION).contains(&format) {
         return Err(HeaderError::Format { found: format });
     }
     let sim = u32::from_le_bytes([p[6], p[7], p[8], p[9]]);
     if sim != SIM_VERSION {
         return Err(HeaderError::SimVersion { found: sim });
     }
-    Ok(())
+    Ok(format)
 }
 
 fn config<const LIMIT: usize>() -> impl bincode::config::Config {
@@ -200,8 +237,13 @@ pub(crate) fn decode_header(body: &[u8]) -> Result<SessionHeader, HeaderError> {
     Ok(header)
 }
 
-/// Checks a complete record body against its stored crc and decodes it.
-pub(crate) fn decode_record(body: &[u8], stored_crc: u32) -> Result<Record, RecordError> {
+/// Checks a complete record body against its stored crc and decodes it. `format` is the
+/// file's version: the records format 2 added are refused in a format-1 file.
+pub(crate) fn decode_record(
+    body: &[u8],
+    stored_crc: u32,
+    format: u16,
+) -> Result<Record, RecordError> {
     let computed = crc32fast::hash(body);
     if computed != stored_crc {
         return Err(RecordError::Checksum {
@@ -227,6 +269,16 @@ pub(crate) fn decode_record(body: &[u8], stored_crc: u32) -> Result<Record, Reco
         return Err(RecordError::TooLarge {
             len: body.len() as u64,
             limit: MAX_FRAME_RECORD_BYTES,
+        });
+    }
+    let v1 = matches!(
+        record,
+        Record::Frame { .. } | Record::Snapshot { .. } | Record::End { .. }
+    );
+    if format < 2 && !v1 {
+        return Err(RecordError::NotInFormat {
+            kind: record.kind(),
+            format,
         });
     }
     Ok(record)
@@ -269,6 +321,50 @@ mod tests {
             reason: "bye".into(),
         };
         assert_eq!(body_of(&owned), body_of(&RecordRef::End { reason: "bye" }));
+        let owned = Record::Stop {
+            tick: 5,
+            reason: "SIGTERM".into(),
+        };
+        let borrowed = RecordRef::Stop {
+            tick: 5,
+            reason: "SIGTERM",
+        };
+        assert_eq!(body_of(&owned), body_of(&borrowed));
+        let owned = Record::Resume {
+            tick: 5,
+            recorder: "me".into(),
+        };
+        let borrowed = RecordRef::Resume {
+            tick: 5,
+            recorder: "me",
+        };
+        assert_eq!(body_of(&owned), body_of(&borrowed));
+        let owned = Record::Gap {
+            tick: 9,
+            bytes: bytes.clone(),
+        };
+        let borrowed = RecordRef::Gap {
+            tick: 9,
+            bytes: &bytes,
+        };
+        assert_eq!(body_of(&owned), body_of(&borrowed));
+    }
+
+    #[test]
+    fn format_one_files_refuse_format_two_records() {
+        let body = body_of(&Record::Stop {
+            tick: 1,
+            reason: "x".into(),
+        });
+        let crc = crc32fast::hash(&body);
+        assert!(matches!(
+            decode_record(&body, crc, 1),
+            Err(RecordError::NotInFormat { kind: "stop", .. })
+        ));
+        assert!(decode_record(&body, crc, 2).is_ok());
+        let body = body_of(&Record::End { reason: "x".into() });
+        let crc = crc32fast::hash(&body);
+        assert!(decode_record(&body, crc, 1).is_ok());
     }
 
     #[test]
@@ -282,18 +378,18 @@ mod tests {
         let len = u32::from_le_bytes([out[0], out[1], out[2], out[3]]) as usize;
         let crc = u32::from_le_bytes([out[4], out[5], out[6], out[7]]);
         assert_eq!(len, out.len() - RECORD_PREFIX_LEN);
-        assert_eq!(decode_record(&out[8..], crc), Ok(rec));
+        assert_eq!(decode_record(&out[8..], crc, FORMAT_VERSION), Ok(rec));
         let mut bad = out[8..].to_vec();
         bad[0] ^= 1;
         assert!(matches!(
-            decode_record(&bad, crc),
+            decode_record(&bad, crc, FORMAT_VERSION),
             Err(RecordError::Checksum { .. })
         ));
         let mut long = out[8..].to_vec();
         long.push(0);
         let crc = crc32fast::hash(&long);
         assert_eq!(
-            decode_record(&long, crc),
+            decode_record(&long, crc, FORMAT_VERSION),
             Err(RecordError::TrailingBytes(1))
         );
     }
@@ -315,7 +411,7 @@ mod tests {
         body.resize(MAX_FRAME_RECORD_BYTES + 1, 0);
         let crc = crc32fast::hash(&body);
         assert!(matches!(
-            decode_record(&body, crc),
+            decode_record(&body, crc, FORMAT_VERSION),
             Err(RecordError::TooLarge { .. })
         ));
     }
@@ -327,7 +423,7 @@ mod tests {
         body.extend_from_slice(&u64::MAX.to_le_bytes());
         let crc = crc32fast::hash(&body);
         assert!(matches!(
-            decode_record(&body, crc),
+            decode_record(&body, crc, FORMAT_VERSION),
             Err(RecordError::Decode(_))
         ));
     }

@@ -2,14 +2,14 @@
 //! format), their writer and reader, and the verifier that re-simulates a session and
 //! names the first tick whose checksum differs.
 //!
-//! # File format (version 1)
+//! # File format (version 2)
 //!
 //! All integers little-endian. A log is a fixed preamble, one header record, then a
 //! stream of records:
 //!
 //! ```text
 //! offset 0   magic          b"VRPL"
-//! offset 4   format         u16   (FORMAT_VERSION = 1)
+//! offset 4   format         u16   (FORMAT_VERSION = 2; 1 is read too, see below)
 //! offset 6   sim version    u32   (venture_sim::SIM_VERSION; other versions are refused)
 //! offset 10  header record  [len: u32][crc32(body): u32][body: bincode SessionHeader]
 //! then       records        [len: u32][crc32(body): u32][body: bincode Record] ...
@@ -20,18 +20,42 @@
 //!   size, tick rate, slots), the start tick, an optional starting snapshot
 //!   ([`venture_sim::World::snapshot`] bytes, for sessions that resume a saved world; the
 //!   world is generated from the config otherwise, at tick 0), and a recorder description.
-//! - [`Record`]: `Frame { frame, checksum }` (a confirmed frame and the checksum of the
-//!   world after it; frames are consecutive, starting at `start_tick + 1`),
-//!   `Snapshot { tick, bytes }` (a keyframe: the world after the frame of `tick`, for
-//!   seeking and recovery), and `End { reason }` (clean end; nothing follows).
+//! - [`Record`] (variant index first, as a varint):
+//!   - 0 `Frame { frame, checksum }`: a confirmed frame and the checksum of the world
+//!     after it; frames are consecutive, starting at `start_tick + 1`;
+//!   - 1 `Snapshot { tick, bytes }`: a keyframe, the world after the frame of `tick`
+//!     (the last frame written), for seeking and recovery;
+//!   - 2 `End { reason }`: the session is over for good; nothing follows (client and
+//!     scripted recordings);
+//!   - 3 `Stop { tick, reason }` (format 2): the recording process stopped cleanly
+//!     (SIGTERM/SIGINT) after the frame of `tick`; only a `Resume` may follow;
+//!   - 4 `Resume { tick, recorder }` (format 2): a new process continues the log after
+//!     the frame of `tick`. A `Resume` after a `Stop` continues a clean stop; a `Resume`
+//!     without one means the previous process crashed after its last frame;
+//!   - 5 `Gap { tick, bytes }` (format 2): the frames after the last one written up to
+//!     `tick` were never written (a disk that was full or failing for longer than the
+//!     server could buffer); the world continues from this keyframe.
+//!
+//! The header and each `Resume` start a *segment* (one process's recording); the verifier
+//! reports each segment with how it ended: a clean stop, a crash, an `End`, or open (the
+//! log just ends: still recording, or the process died and nothing resumed it).
+//!
+//! ## Older logs
+//!
+//! Format 1 had the same framing and only variants 0 to 2, with the same encodings, so a
+//! format-1 log is a valid format-2 log: this build reads both (a format-1 file holding a
+//! variant above 2 is corrupt at that record). [`SessionWriter::open_append`] relabels a
+//! format-1 log as format 2 (the two preamble bytes) before continuing it. Logs of any
+//! other format, or of another simulation version, are refused with
+//! [`HeaderError::Format`] or [`HeaderError::SimVersion`].
 //!
 //! # Crash safety and hostile files
 //!
 //! The writer appends whole records, so a crash at any byte leaves a readable prefix plus
 //! at most one incomplete record. The reader yields every complete record and then reports
 //! the tail ([`Tail`]):
-//! - [`Tail::Clean`]: the file ends at a record boundary (with or without `End`: a log
-//!   without `End` is a session still running or interrupted);
+//! - [`Tail::Clean`]: the file ends at a record boundary (with or without `End` or
+//!   `Stop`: a log without either is a session still running or interrupted);
 //! - [`Tail::Torn`]: the file ends inside a record, or everything from a record boundary
 //!   to the end is zero bytes (what a crash leaves, depending on the filesystem). Verification
 //!   passes on the prefix and reports the tail; [`SessionWriter::open_append`] cuts it off
@@ -50,7 +74,11 @@
 //! - [`format`](mod@format): layout constants, header and record types, encode/decode with bounds.
 //! - [`writer`]: [`SessionWriter`] and crash recovery ([`SessionWriter::open_append`]).
 //! - [`reader`]: [`SessionReader`], [`read_all`].
-//! - [`verify`](mod@verify): [`verify()`], [`replay_to`], divergence reports.
+//! - [`resim`]: the one re-simulate-and-compare routine ([`step_and_compare`],
+//!   [`restore_keyframe`]) that verification, seeking and the server's crash-journal
+//!   replay share.
+//! - [`verify`](mod@verify): [`verify()`], [`replay_to`], [`replay_from`], segments,
+//!   divergence reports.
 //! - [`scripted`]: record sessions of scripted bots (tests, benchmarks, tools).
 
 #![forbid(unsafe_code)]
@@ -58,18 +86,21 @@
 pub mod format;
 pub mod inspect;
 pub mod reader;
+pub mod resim;
 pub mod scripted;
 pub mod verify;
 pub mod writer;
 
 pub use format::{
     HeaderError, Record, RecordError, SessionHeader, FORMAT_VERSION, MAGIC, MAX_FRAME_RECORD_BYTES,
-    MAX_HEADER_BYTES, MAX_RECORD_BYTES,
+    MAX_HEADER_BYTES, MAX_RECORD_BYTES, MIN_READ_FORMAT_VERSION,
 };
 pub use reader::{read_all, read_from, ReadError, Session, SessionReader, SnapshotRecord, Tail};
+pub use resim::{restore_keyframe, step_and_compare, Stepped};
 pub use scripted::{record_scripted, ScriptedSession};
 pub use verify::{
-    diff_states, replay_to, start_world, ticks_to_duration, verify, Divergence, Failure,
-    ReplayError, ReplayedWorld, StateDiff, StateSection, VerifyError, VerifyReport,
+    diff_states, replay_from, replay_to, start_world, ticks_to_duration, verify, Divergence,
+    Failure, ReplayError, ReplayedWorld, Segment, SegmentEnd, StateDiff, StateSection, VerifyError,
+    VerifyReport,
 };
-pub use writer::{RecoverError, RecoveredLog, SessionWriter, WriteError};
+pub use writer::{Checkpoint, RecoverError, RecoveredLog, SessionWriter, WriteError};

@@ -67,6 +67,8 @@ impl std::fmt::Display for Tail {
 pub struct SessionReader<R: Read> {
     inner: R,
     header: SessionHeader,
+    /// The file's format version (from its preamble).
+    format: u16,
     /// Bytes consumed: the end of the last complete record.
     offset: u64,
     /// Offset where the records start.
@@ -127,7 +129,7 @@ impl<R: Read> SessionReader<R> {
         }
         let mut preamble = [0u8; PREAMBLE_LEN];
         preamble.copy_from_slice(&pre[..PREAMBLE_LEN]);
-        check_preamble(&preamble)?;
+        let format = check_preamble(&preamble)?;
         let p = &pre[PREAMBLE_LEN..];
         let len = u32::from_le_bytes([p[0], p[1], p[2], p[3]]) as usize;
         let stored = u32::from_le_bytes([p[4], p[5], p[6], p[7]]);
@@ -150,6 +152,7 @@ impl<R: Read> SessionReader<R> {
         Ok(SessionReader {
             inner,
             header,
+            format,
             offset,
             records_start: offset,
             last_offset: offset,
@@ -161,6 +164,12 @@ impl<R: Read> SessionReader<R> {
 
     pub fn header(&self) -> &SessionHeader {
         &self.header
+    }
+
+    /// The file's format version ([`crate::MIN_READ_FORMAT_VERSION`] to
+    /// [`crate::FORMAT_VERSION`]).
+    pub fn format_version(&self) -> u16 {
+        self.format
     }
 
     /// Bytes consumed so far: the end of the last complete record (or of the header).
@@ -234,7 +243,7 @@ impl<R: Read> SessionReader<R> {
             });
             return Ok(None);
         }
-        match decode_record(&self.body, stored) {
+        match decode_record(&self.body, stored, self.format) {
             Ok(record) => {
                 self.last_offset = at;
                 self.offset = at + (RECORD_PREFIX_LEN + len) as u64;
@@ -302,8 +311,16 @@ pub struct Session {
     /// Frames with their recorded checksums, in file order.
     pub frames: Vec<(Frame, u32)>,
     pub snapshots: Vec<SnapshotRecord>,
-    /// The `End` record's reason, if the session ended cleanly.
+    /// The `End` record's reason, if the session ended for good.
     pub end: Option<String>,
+    /// `Stop` records (tick, reason): clean stops of a recording process.
+    pub stops: Vec<(u64, String)>,
+    /// `Resume` records (tick, recorder): a new process continuing the log.
+    pub resumes: Vec<(u64, String)>,
+    /// `Gap` records: keyframes the world continues from after unwritten frames.
+    pub gaps: Vec<SnapshotRecord>,
+    /// The file's format version.
+    pub format: u16,
     /// How the readable stream ended.
     pub tail: Tail,
     /// End of the readable prefix (where a recovering writer would continue).
@@ -325,11 +342,15 @@ fn collect<R: Read>(mut reader: SessionReader<R>) -> Result<Session, ReadError> 
     let mut frames = Vec::new();
     let mut snapshots = Vec::new();
     let mut end = None;
+    let (mut stops, mut resumes, mut gaps) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(record) = reader.next_record()? {
         match record {
             Record::Frame { frame, checksum } => frames.push((frame, checksum)),
             Record::Snapshot { tick, bytes } => snapshots.push(SnapshotRecord { tick, bytes }),
             Record::End { reason } => end = Some(reason),
+            Record::Stop { tick, reason } => stops.push((tick, reason)),
+            Record::Resume { tick, recorder } => resumes.push((tick, recorder)),
+            Record::Gap { tick, bytes } => gaps.push(SnapshotRecord { tick, bytes }),
         }
     }
     let tail = reader.tail().cloned().unwrap_or(Tail::Clean);
@@ -339,6 +360,10 @@ fn collect<R: Read>(mut reader: SessionReader<R>) -> Result<Session, ReadError> 
         frames,
         snapshots,
         end,
+        stops,
+        resumes,
+        gaps,
+        format: reader.format,
         tail,
     })
 }

@@ -5,6 +5,7 @@
 
 use crate::format::{Record, RecordError, SessionHeader};
 use crate::reader::{ReadError, SessionReader, Tail};
+use crate::resim::{restore_keyframe, step_and_compare, Stepped};
 use std::io::Read;
 use std::time::Duration;
 use venture_sim::{Frame, SimConfig, World};
@@ -165,6 +166,65 @@ impl std::fmt::Display for StateDiff {
     }
 }
 
+/// How a recording segment (one server process's part of the log) ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SegmentEnd {
+    /// A `Stop` record: the process stopped cleanly (SIGTERM, SIGINT).
+    Stopped { reason: String },
+    /// The next segment's `Resume` record follows without a `Stop`: the process died
+    /// (kill -9, a crash, power loss) after the last frame it wrote.
+    Crashed,
+    /// An `End` record: the session is over for good.
+    Ended { reason: String },
+    /// The log just ends: still being recorded, or the process died and nothing resumed.
+    Open,
+}
+
+/// One recording process's part of a log: from the header or a `Resume` record to a
+/// `Stop`, the next `Resume`, an `End` or the end of the file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Segment {
+    /// Tick of the world when the segment began (the header's start tick or the resume).
+    pub start_tick: u64,
+    /// Tick of the last frame (or gap keyframe) in the segment.
+    pub end_tick: u64,
+    /// The recorder named by the header or by the `Resume` record.
+    pub recorder: String,
+    pub end: SegmentEnd,
+    /// Unwritten frames, as inclusive tick ranges, each bridged by a `Gap` keyframe.
+    pub gaps: Vec<(u64, u64)>,
+}
+
+impl std::fmt::Display for Segment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ticks {} to {}", self.start_tick, self.end_tick)?;
+        for (from, to) in &self.gaps {
+            write!(
+                f,
+                ", frames {from} to {to} missing (write failure; continued from a keyframe)"
+            )?;
+        }
+        match &self.end {
+            SegmentEnd::Stopped { reason } => {
+                write!(f, ", clean stop at tick {} ({reason})", self.end_tick)
+            }
+            SegmentEnd::Crashed => write!(
+                f,
+                ", crashed after tick {} (no stop record; resumed there)",
+                self.end_tick
+            ),
+            SegmentEnd::Ended { reason } => {
+                write!(f, ", ended at tick {} ({reason})", self.end_tick)
+            }
+            SegmentEnd::Open => write!(
+                f,
+                ", no stop record after tick {} (still recording, or the process died)",
+                self.end_tick
+            ),
+        }
+    }
+}
+
 /// What [`verify`] found.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VerifyReport {
@@ -178,6 +238,8 @@ pub struct VerifyReport {
     pub snapshots_checked: u64,
     /// The `End` record's reason, if one was read.
     pub end: Option<String>,
+    /// The recording segments read, in order (at least one).
+    pub segments: Vec<Segment>,
     /// How the record stream ended; `None` when verification stopped at a failure first.
     pub tail: Option<Tail>,
     pub failure: Option<Failure>,
@@ -192,6 +254,12 @@ impl VerifyReport {
     /// Game time covered by the verified ticks.
     pub fn game_time(&self) -> Duration {
         ticks_to_duration(self.ticks_verified, self.config.tick_rate)
+    }
+
+    /// The last segment's clean stop tick, if the log's last process stopped cleanly.
+    pub fn clean_stop(&self) -> Option<u64> {
+        let last = self.segments.last()?;
+        matches!(last.end, SegmentEnd::Stopped { .. }).then_some(last.end_tick)
     }
 }
 
@@ -298,7 +366,8 @@ fn total_hint<R: Read>(reader: &SessionReader<R>, ticks: u64) -> u64 {
 /// `progress(ticks_done, total_hint)` is called every few thousand ticks and at the end;
 /// `total_hint` is an estimate from the file size (0 when unknown). A torn tail does not
 /// fail verification (it is what a crash leaves); a corrupt record does, attributed to the
-/// tick it would carry.
+/// tick it would carry. The report lists the recording segments: clean stops, crashes
+/// (a resume without a stop) and gaps, each with its tick.
 pub fn verify<R: Read>(
     mut reader: SessionReader<R>,
     mut progress: impl FnMut(u64, u64),
@@ -311,18 +380,42 @@ pub fn verify<R: Read>(
         last_tick: world.tick(),
         snapshots_checked: 0,
         end: None,
+        segments: Vec::new(),
         tail: None,
         failure: None,
     };
+    let mut segment = Segment {
+        start_tick: world.tick(),
+        end_tick: world.tick(),
+        recorder: reader.header().recorder.clone(),
+        end: SegmentEnd::Open,
+        gaps: Vec::new(),
+    };
+    // The clean stop of the current segment, until a Resume opens the next one.
+    let mut stopped: Option<String> = None;
     let mut pending: Option<Divergence> = None;
     while let Some(record) = reader.next_record()? {
         let offset = reader.last_record_offset();
-        if report.end.is_some() {
-            report.failure = Some(Failure::BadRecord {
-                tick: world.tick(),
+        let bad = |tick: u64, message: String| {
+            Some(Failure::BadRecord {
+                tick,
                 offset,
-                message: "record after the End record".into(),
-            });
+                message,
+            })
+        };
+        if report.end.is_some() {
+            report.failure = bad(world.tick(), "record after the End record".into());
+            break;
+        }
+        if stopped.is_some() && !matches!(record, Record::Resume { .. }) && pending.is_none() {
+            report.failure = bad(
+                world.tick(),
+                format!(
+                    "{} record after the clean stop at tick {} (only a resume may follow)",
+                    record.kind(),
+                    world.tick()
+                ),
+            );
             break;
         }
         match record {
@@ -332,24 +425,23 @@ pub fn verify<R: Read>(
                         break;
                     }
                 }
-                if let Err(e) = world.step(&frame) {
-                    if pending.is_none() {
-                        report.failure = Some(Failure::BadRecord {
-                            tick: frame.tick,
-                            offset,
-                            message: e.to_string(),
-                        });
+                let stepped = match step_and_compare(&mut world, &frame, checksum) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        if pending.is_none() {
+                            report.failure = bad(frame.tick, e.to_string());
+                        }
+                        break;
                     }
-                    break;
-                }
+                };
+                segment.end_tick = frame.tick;
                 if pending.is_some() {
                     continue;
                 }
-                let actual = world.checksum();
-                if actual != checksum {
+                if let Stepped::Mismatch { expected, actual } = stepped {
                     pending = Some(Divergence {
                         tick: frame.tick,
-                        expected: checksum,
+                        expected,
                         actual,
                         diff: None,
                     });
@@ -367,14 +459,13 @@ pub fn verify<R: Read>(
             Record::Snapshot { tick, bytes } => {
                 if tick != world.tick() {
                     if pending.is_none() {
-                        report.failure = Some(Failure::BadRecord {
+                        report.failure = bad(
                             tick,
-                            offset,
-                            message: format!(
+                            format!(
                                 "keyframe for tick {tick} after the frame of tick {}",
                                 world.tick()
                             ),
-                        });
+                        );
                     }
                     break;
                 }
@@ -394,10 +485,91 @@ pub fn verify<R: Read>(
                 if pending.is_some() {
                     break;
                 }
+                segment.end = SegmentEnd::Ended {
+                    reason: reason.clone(),
+                };
                 report.end = Some(reason);
+            }
+            Record::Stop { tick, reason } => {
+                if pending.is_some() {
+                    break;
+                }
+                if tick != world.tick() {
+                    report.failure = bad(
+                        tick,
+                        format!(
+                            "stop at tick {tick} after the frame of tick {}",
+                            world.tick()
+                        ),
+                    );
+                    break;
+                }
+                stopped = Some(reason);
+            }
+            Record::Resume { tick, recorder } => {
+                if pending.is_some() {
+                    break;
+                }
+                if tick != world.tick() {
+                    report.failure = bad(
+                        tick,
+                        format!(
+                            "resume at tick {tick} after the frame of tick {}",
+                            world.tick()
+                        ),
+                    );
+                    break;
+                }
+                segment.end = match stopped.take() {
+                    Some(reason) => SegmentEnd::Stopped { reason },
+                    None => SegmentEnd::Crashed,
+                };
+                let next = Segment {
+                    start_tick: tick,
+                    end_tick: tick,
+                    recorder,
+                    end: SegmentEnd::Open,
+                    gaps: Vec::new(),
+                };
+                report.segments.push(std::mem::replace(&mut segment, next));
+            }
+            Record::Gap { tick, bytes } => {
+                // Nothing before a gap keyframe can vouch for it; a divergence pending
+                // before one is reported without a state diff.
+                if pending.is_some() {
+                    break;
+                }
+                if tick < world.tick() {
+                    report.failure = bad(
+                        tick,
+                        format!(
+                            "gap to tick {tick} after the frame of tick {}",
+                            world.tick()
+                        ),
+                    );
+                    break;
+                }
+                match restore_keyframe(&report.config, tick, &bytes) {
+                    Ok(w) => {
+                        if tick > world.tick() {
+                            segment.gaps.push((world.tick() + 1, tick));
+                        }
+                        world = w;
+                        segment.end_tick = tick;
+                        report.last_tick = tick;
+                    }
+                    Err(e) => {
+                        report.failure = bad(tick, format!("gap keyframe: {e}"));
+                        break;
+                    }
+                }
             }
         }
     }
+    if let Some(reason) = stopped {
+        segment.end = SegmentEnd::Stopped { reason };
+    }
+    report.segments.push(segment);
     if let Some(d) = pending {
         report.failure = Some(Failure::Divergence(d));
     }
@@ -424,13 +596,16 @@ pub enum ReplayError {
     TickNotInLog { tick: u64, first: u64, last: u64 },
     #[error("frame for tick {tick} cannot be applied: {message}")]
     BadFrame { tick: u64, message: String },
+    #[error("tick {tick} is in a gap of the log (frames {from} to {to} were never written)")]
+    InGap { tick: u64, from: u64, to: u64 },
 }
 
 /// The world at a tick, and how it relates to the log.
 #[derive(Clone, Debug)]
 pub struct ReplayedWorld {
     pub world: World,
-    /// The checksum the log records for this tick (`None` for the start tick).
+    /// The checksum the log records for this tick (`None` for the start tick or a tick
+    /// reached through a keyframe).
     pub recorded_checksum: Option<u32>,
     /// The first checksum mismatch met on the way (tick, expected, actual).
     pub first_mismatch: Option<(u64, u32, u32)>,
@@ -440,15 +615,31 @@ pub struct ReplayedWorld {
 
 /// Re-simulates to `tick`. With `use_keyframes`, starts from the latest keyframe at or
 /// before `tick` that restores (keyframes are trusted: run [`verify`] to check them);
-/// otherwise from the session's start.
+/// otherwise from the session's start. Gap keyframes are always used: the frames before
+/// them were never written.
 pub fn replay_to<R: Read>(
-    mut reader: SessionReader<R>,
+    reader: SessionReader<R>,
     tick: u64,
     use_keyframes: bool,
 ) -> Result<ReplayedWorld, ReplayError> {
-    let mut base = start_world(reader.header())?;
-    let first = base.tick();
-    let mut keyframe = None;
+    let base = start_world(reader.header())?;
+    replay_from(reader, base, None, tick, use_keyframes)
+}
+
+/// [`replay_to`] from a world the caller already has (`base`, e.g. a saved snapshot of the
+/// same session, at or before `tick`; `base_keyframe` names it): frames at or before its
+/// tick are skipped, and with `use_keyframes` a later keyframe at or before `tick`
+/// replaces it.
+pub fn replay_from<R: Read>(
+    mut reader: SessionReader<R>,
+    mut base: World,
+    base_keyframe: Option<u64>,
+    tick: u64,
+    use_keyframes: bool,
+) -> Result<ReplayedWorld, ReplayError> {
+    let config = reader.header().config.clone();
+    let first = reader.header().start_tick;
+    let mut keyframe = base_keyframe;
     let mut frames: Vec<(Frame, u32)> = Vec::new();
     let mut last = first;
     let mut target_checksum = None;
@@ -459,36 +650,61 @@ pub fn replay_to<R: Read>(
                 if frame.tick > tick {
                     break;
                 }
+                if frame.tick <= base.tick() {
+                    continue;
+                }
                 if frame.tick == tick {
                     target_checksum = Some(checksum);
                 }
                 frames.push((frame, checksum));
             }
-            Record::Snapshot { tick: at, bytes } if use_keyframes && at <= tick => {
-                if let Ok(world) = World::restore(&bytes) {
-                    if world.tick() == at && world.config() == base.config() {
-                        base = world;
-                        keyframe = Some(at);
-                        frames.retain(|(f, _)| f.tick > at);
-                    }
+            Record::Snapshot { tick: at, bytes }
+                if use_keyframes && at <= tick && at >= base.tick() =>
+            {
+                if let Ok(world) = restore_keyframe(&config, at, &bytes) {
+                    base = world;
+                    keyframe = Some(at);
+                    frames.retain(|(f, _)| f.tick > at);
                 }
             }
-            Record::Snapshot { .. } => {}
+            Record::Gap { tick: at, bytes } => {
+                let from = base.tick().max(frames.last().map_or(0, |(f, _)| f.tick)) + 1;
+                if at > tick && from <= tick {
+                    return Err(ReplayError::InGap { tick, from, to: at });
+                }
+                if at > tick {
+                    break;
+                }
+                last = at;
+                if at > base.tick() {
+                    base = restore_keyframe(&config, at, &bytes).map_err(|message| {
+                        ReplayError::BadFrame {
+                            tick: at,
+                            message: format!("gap keyframe: {message}"),
+                        }
+                    })?;
+                    keyframe = Some(at);
+                    frames.clear();
+                    target_checksum = None;
+                }
+            }
+            Record::Snapshot { .. } | Record::Stop { .. } | Record::Resume { .. } => {}
             Record::End { .. } => break,
         }
     }
-    if tick < first || tick > last {
+    let last = last.max(base.tick());
+    if tick < first || tick > last || tick < base.tick() {
         return Err(ReplayError::TickNotInLog { tick, first, last });
     }
     let mut first_mismatch = None;
     for (frame, checksum) in &frames {
-        base.step(frame).map_err(|e| ReplayError::BadFrame {
-            tick: frame.tick,
-            message: e.to_string(),
-        })?;
-        let actual = base.checksum();
-        if actual != *checksum && first_mismatch.is_none() {
-            first_mismatch = Some((frame.tick, *checksum, actual));
+        let stepped =
+            step_and_compare(&mut base, frame, *checksum).map_err(|e| ReplayError::BadFrame {
+                tick: frame.tick,
+                message: e.to_string(),
+            })?;
+        if let (Stepped::Mismatch { expected, actual }, None) = (stepped, first_mismatch) {
+            first_mismatch = Some((frame.tick, expected, actual));
         }
     }
     if base.tick() != tick {

@@ -7,8 +7,8 @@
 //! [`SessionWriter::open_append`] removes.
 
 use crate::format::{
-    encode_framed, preamble, RecordRef, SessionHeader, MAX_FRAME_RECORD_BYTES, MAX_HEADER_BYTES,
-    MAX_RECORD_BYTES, RECORD_PREFIX_LEN,
+    encode_framed, preamble, RecordRef, SessionHeader, FORMAT_VERSION, MAX_FRAME_RECORD_BYTES,
+    MAX_HEADER_BYTES, MAX_RECORD_BYTES, RECORD_PREFIX_LEN,
 };
 use crate::reader::{ReadError, SessionReader, Tail};
 use crate::Record;
@@ -26,6 +26,10 @@ pub enum WriteError {
     OutOfSequence { last: u64, got: u64 },
     #[error("snapshot for tick {got}, but the last frame written is for tick {last}")]
     SnapshotTick { last: u64, got: u64 },
+    #[error("gap to tick {got} goes back before the last frame written (tick {last})")]
+    GapBackwards { last: u64, got: u64 },
+    #[error("cannot continue the log at byte {len}: the file has only {file_len} bytes")]
+    Checkpoint { len: u64, file_len: u64 },
     #[error("{what} encodes to {len} bytes, over the {limit}-byte limit")]
     TooLarge {
         what: &'static str,
@@ -66,12 +70,31 @@ pub struct RecoveredLog {
     pub last_tick: u64,
     /// Checksum recorded with the last frame kept.
     pub last_checksum: Option<u32>,
-    /// Tick of the last keyframe kept, if any.
+    /// Tick of the last keyframe (or gap keyframe) kept, if any.
     pub last_snapshot_tick: Option<u64>,
+    /// The last segment's clean stop (tick, reason), if it ended with a `Stop` record;
+    /// `None`: the previous process crashed (or never stopped).
+    pub stopped: Option<(u64, String)>,
+    /// Recording segments in the log (1 + `Resume` records).
+    pub segments: u64,
+    /// The format version the file had (a format-1 log is relabelled as format 2).
+    pub format: u16,
     /// Length of the log after recovery.
     pub valid_len: u64,
     /// Bytes of torn tail that were cut off (0 for a clean log).
     pub truncated_bytes: u64,
+}
+
+/// Where a writer stands: enough to continue the same log after the writer is dropped
+/// (a write failure) without reading the file again ([`SessionWriter::reopen_at`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// Length of the log: the end of the last whole record.
+    pub len: u64,
+    /// Tick of the last frame (or gap keyframe) written.
+    pub last_tick: u64,
+    /// Frames written.
+    pub frames: u64,
 }
 
 /// Writes a session log: the header at creation, then frames, keyframes, and an `End`.
@@ -108,11 +131,27 @@ impl SessionWriter<File> {
                 last_tick: reader.header().start_tick,
                 last_checksum: None,
                 last_snapshot_tick: None,
+                stopped: None,
+                segments: 1,
+                format: reader.format_version(),
                 valid_len: 0,
                 truncated_bytes: 0,
             };
+            let mut stopped = false;
             while let Some(record) = reader.next_record()? {
+                let sequence_error = |what: &str| {
+                    Err(RecoverError::Inconsistent(format!(
+                        "{what} after the clean stop at tick {}",
+                        rec.last_tick
+                    )))
+                };
                 match record {
+                    Record::Frame { .. } | Record::Snapshot { .. } | Record::Gap { .. }
+                        if stopped =>
+                    {
+                        return sequence_error(record.kind());
+                    }
+                    Record::Stop { .. } if stopped => return sequence_error("stop"),
                     Record::Frame { frame, checksum } => {
                         if frame.tick != rec.last_tick.wrapping_add(1) {
                             return Err(RecoverError::Inconsistent(format!(
@@ -126,6 +165,38 @@ impl SessionWriter<File> {
                     }
                     Record::Snapshot { tick, .. } => rec.last_snapshot_tick = Some(tick),
                     Record::End { reason } => return Err(RecoverError::AlreadyEnded { reason }),
+                    Record::Stop { tick, reason } => {
+                        if tick != rec.last_tick {
+                            return Err(RecoverError::Inconsistent(format!(
+                                "stop at tick {tick} after the frame of tick {}",
+                                rec.last_tick
+                            )));
+                        }
+                        stopped = true;
+                        rec.stopped = Some((tick, reason));
+                    }
+                    Record::Resume { tick, .. } => {
+                        if tick != rec.last_tick {
+                            return Err(RecoverError::Inconsistent(format!(
+                                "resume at tick {tick} after the frame of tick {}",
+                                rec.last_tick
+                            )));
+                        }
+                        stopped = false;
+                        rec.stopped = None;
+                        rec.segments += 1;
+                    }
+                    Record::Gap { tick, .. } => {
+                        if tick < rec.last_tick {
+                            return Err(RecoverError::Inconsistent(format!(
+                                "gap to tick {tick} after the frame of tick {}",
+                                rec.last_tick
+                            )));
+                        }
+                        rec.last_tick = tick;
+                        rec.last_checksum = None;
+                        rec.last_snapshot_tick = Some(tick);
+                    }
                 }
             }
             match reader.tail() {
@@ -145,6 +216,13 @@ impl SessionWriter<File> {
             file.set_len(recovered.valid_len)?;
             file.sync_data()?;
         }
+        if recovered.format < FORMAT_VERSION {
+            // Format 1 is a subset of format 2: relabelling the preamble makes the file a
+            // valid format-2 log that the records appended next may follow.
+            file.seek(SeekFrom::Start(4))?;
+            file.write_all(&FORMAT_VERSION.to_le_bytes())?;
+            file.sync_data()?;
+        }
         file.seek(SeekFrom::Start(recovered.valid_len))?;
         let writer = SessionWriter {
             out: BufWriter::with_capacity(64 << 10, file),
@@ -154,6 +232,38 @@ impl SessionWriter<File> {
             bytes: recovered.valid_len,
         };
         Ok((writer, recovered))
+    }
+
+    /// Continues the log at `path` from `checkpoint` (taken from a writer of this same log
+    /// by this process): cuts whatever follows the checkpoint (the partial records a failed
+    /// write left) and appends from there. Reads nothing back.
+    pub fn reopen_at(path: impl AsRef<Path>, checkpoint: Checkpoint) -> Result<Self, WriteError> {
+        let mut file = OpenOptions::new().write(true).open(path)?;
+        let file_len = file.metadata()?.len();
+        if file_len < checkpoint.len {
+            return Err(WriteError::Checkpoint {
+                len: checkpoint.len,
+                file_len,
+            });
+        }
+        if file_len > checkpoint.len {
+            file.set_len(checkpoint.len)?;
+        }
+        file.seek(SeekFrom::Start(checkpoint.len))?;
+        Ok(SessionWriter {
+            out: BufWriter::with_capacity(64 << 10, file),
+            scratch: Vec::with_capacity(256),
+            last_tick: checkpoint.last_tick,
+            frames: checkpoint.frames,
+            bytes: checkpoint.len,
+        })
+    }
+
+    /// Writes the `Stop` record (a clean stop after the last frame; the log may be
+    /// continued later with [`SessionWriter::open_append`]) and makes the log durable.
+    pub fn stop(mut self, reason: &str) -> Result<(), WriteError> {
+        self.append_stop(reason)?;
+        self.sync()
     }
 
     /// Flushes buffered records and asks the OS to make them durable (`sync_data`).
@@ -247,6 +357,58 @@ impl<W: Write> SessionWriter<W> {
             "snapshot",
             MAX_RECORD_BYTES,
         )
+    }
+
+    /// Appends a `Stop` record: a clean stop after the last frame written. Only a `Resume`
+    /// may follow it (for files, [`SessionWriter::stop`] also makes it durable).
+    pub fn append_stop(&mut self, reason: &str) -> Result<(), WriteError> {
+        let tick = self.last_tick;
+        self.write_record(
+            &RecordRef::Stop { tick, reason },
+            "stop",
+            MAX_FRAME_RECORD_BYTES,
+        )
+    }
+
+    /// Appends a `Resume` record: this writer continues a log another process left (right
+    /// after [`SessionWriter::open_append`]).
+    pub fn append_resume(&mut self, recorder: &str) -> Result<(), WriteError> {
+        let tick = self.last_tick;
+        self.write_record(
+            &RecordRef::Resume { tick, recorder },
+            "resume",
+            MAX_FRAME_RECORD_BYTES,
+        )
+    }
+
+    /// Appends a `Gap` record: the frames after the last one written up to `tick` are
+    /// lost, and the world continues from `bytes`, its snapshot after the frame of `tick`.
+    pub fn append_gap(&mut self, tick: u64, bytes: &[u8]) -> Result<(), WriteError> {
+        if tick < self.last_tick {
+            return Err(WriteError::GapBackwards {
+                last: self.last_tick,
+                got: tick,
+            });
+        }
+        self.write_record(&RecordRef::Gap { tick, bytes }, "gap", MAX_RECORD_BYTES)?;
+        self.last_tick = tick;
+        Ok(())
+    }
+
+    /// Where the writer stands, counting buffered records as written: after a successful
+    /// [`SessionWriter::flush`], the log on disk ends exactly here.
+    pub fn checkpoint(&self) -> Checkpoint {
+        Checkpoint {
+            len: self.bytes,
+            last_tick: self.last_tick,
+            frames: self.frames,
+        }
+    }
+
+    /// Drops the writer without writing its buffered records (after a failed write, when
+    /// the caller will continue from an earlier [`Checkpoint`]); returns the inner writer.
+    pub fn abandon(self) -> W {
+        self.out.into_parts().0
     }
 
     /// Pushes buffered records to the inner writer.

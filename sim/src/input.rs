@@ -52,6 +52,37 @@ impl PlayerInput {
     }
 }
 
+/// Bytes in a [`PlayerInput`]'s byte form ([`PlayerInput::to_bytes`]).
+pub const INPUT_BYTES: usize = 6;
+
+/// The one byte form of an input, used by the wire codec (`venture-net`'s `compact`) and
+/// the fuzz targets: fields in declaration order, the `i8`s as their two's-complement
+/// bytes. Changing it changes protocol and corpora alike.
+impl PlayerInput {
+    pub const fn to_bytes(self) -> [u8; INPUT_BYTES] {
+        [
+            self.move_x as u8,
+            self.move_y as u8,
+            self.aim_x as u8,
+            self.aim_y as u8,
+            self.buttons,
+            self.slot,
+        ]
+    }
+
+    /// Every byte string is a valid input (unknown button bits are ignored by the rules).
+    pub const fn from_bytes(b: [u8; INPUT_BYTES]) -> PlayerInput {
+        PlayerInput {
+            move_x: b[0] as i8,
+            move_y: b[1] as i8,
+            aim_x: b[2] as i8,
+            aim_y: b[3] as i8,
+            buttons: b[4],
+            slot: b[5],
+        }
+    }
+}
+
 /// A change to who is playing. Commands are part of the frame so joins and leaves replay.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Command {
@@ -172,6 +203,30 @@ mod tests {
         assert_eq!(f.input(2).move_x, 5);
         f.set_input(MAX_SLOTS, PlayerInput::IDLE);
         assert_eq!(f.inputs.len(), 3);
+    }
+
+    #[test]
+    fn byte_form_round_trips_and_is_pinned() {
+        let input = PlayerInput {
+            move_x: -127,
+            move_y: 127,
+            aim_x: -1,
+            aim_y: 0,
+            buttons: buttons::ATTACK | buttons::INTERACT,
+            slot: 200,
+        };
+        // Pinned: the wire format and the fuzz corpora depend on this layout.
+        assert_eq!(input.to_bytes(), [0x81, 0x7f, 0xff, 0x00, 0x09, 200]);
+        assert_eq!(PlayerInput::from_bytes(input.to_bytes()), input);
+        assert_eq!(PlayerInput::IDLE.to_bytes(), [0; INPUT_BYTES]);
+        // Every byte value of every field survives the round trip both ways.
+        for v in 0..=u8::MAX {
+            for field in 0..INPUT_BYTES {
+                let mut b = [0u8; INPUT_BYTES];
+                b[field] = v;
+                assert_eq!(PlayerInput::from_bytes(b).to_bytes(), b);
+            }
+        }
     }
 
     #[test]

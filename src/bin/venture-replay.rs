@@ -4,101 +4,114 @@
 //! Exit codes: 0 success; 1 verification failed (the first diverging or damaged tick is
 //! named); 2 the file is unreadable or malformed, or the arguments are wrong.
 
-use argh::FromArgs;
+#![forbid(unsafe_code)]
+
 use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
+use venture::flags::{FlagTable, Parsed, Spec, Valid};
 use venture_replay::{
     record_scripted, replay_to, ticks_to_duration, verify, Failure, Record, ScriptedSession,
-    SessionReader, Tail, FORMAT_VERSION,
+    SegmentEnd, SessionReader, Tail,
 };
 use venture_sim::{Command, Genre, SimConfig, World, SIM_VERSION};
 
-/// Verify, inspect and dump Venture session logs.
-#[derive(FromArgs)]
-struct Args {
-    #[argh(subcommand)]
-    cmd: Cmd,
+venture::flag_table! {
+    /// `venture-replay verify`.
+    pub struct VerifyArgs {
+        file: PathBuf = positional("FILE", "the session log"),
+        strict: bool = switch("strict",
+            "also fail (exit 1) on a torn tail or a session without an End record"),
+    }
 }
 
-#[derive(FromArgs)]
-#[argh(subcommand)]
-enum Cmd {
-    Verify(VerifyArgs),
-    Info(InfoArgs),
-    Dump(DumpArgs),
-    RecordScripted(RecordArgs),
+venture::flag_table! {
+    /// `venture-replay info`.
+    pub struct InfoArgs {
+        file: PathBuf = positional("FILE", "the session log"),
+        json: bool = switch("json", "print one JSON object"),
+    }
 }
 
-/// Re-simulate a session and check every recorded checksum and keyframe.
-#[derive(FromArgs)]
-#[argh(subcommand, name = "verify")]
-struct VerifyArgs {
-    /// the session log
-    #[argh(positional)]
-    file: PathBuf,
-    /// also fail (exit 1) on a torn tail or a session without an End record
-    #[argh(switch)]
-    strict: bool,
+venture::flag_table! {
+    /// `venture-replay dump`.
+    pub struct DumpArgs {
+        file: PathBuf = positional("FILE", "the session log"),
+        tick: Option<u64> = optional("tick", "TICK", Valid::Range(0, u64::MAX as i128),
+            "the tick to show (default: the start tick)"),
+        from_start: bool = switch("from-start",
+            "re-simulate from the start instead of the nearest keyframe"),
+    }
 }
 
-/// Show a session's header, players, duration and tail status.
-#[derive(FromArgs)]
-#[argh(subcommand, name = "info")]
-struct InfoArgs {
-    /// the session log
-    #[argh(positional)]
-    file: PathBuf,
-    /// print one JSON object
-    #[argh(switch)]
-    json: bool,
+venture::flag_table! {
+    /// `venture-replay record-scripted`.
+    pub struct RecordArgs {
+        file: PathBuf = positional("FILE", "where to write the log"),
+        ticks: u64 = value("ticks", "N", "1200", Valid::Range(0, u32::MAX as i128),
+            "ticks to record"),
+        players: usize = value("players", "N", "4",
+            Valid::Range(0, venture_sim::MAX_SLOTS as i128), "scripted players"),
+        seed: u64 = value("seed", "SEED", "12345", Valid::Range(0, u64::MAX as i128),
+            "world and script seed"),
+        genre: Genre = value("genre", "GENRE", "fantasy", Valid::Parses(Genre::valid_list),
+            "genre"),
+        size: String = value("size", "WxH", "100x100", Valid::Check(size_ok, "WxH, e.g. 100x100"),
+            "map size"),
+        tick_rate: u32 = value("tick-rate", "HZ", "20", Valid::Range(1, 60),
+            "ticks per second"),
+        snapshot_every: u64 = value("snapshot-every", "N", "1200",
+            Valid::Range(0, u32::MAX as i128), "write a keyframe every this many ticks, 0 for none"),
+    }
 }
 
-/// Re-simulate to a tick and print the world state as JSON.
-#[derive(FromArgs)]
-#[argh(subcommand, name = "dump")]
-struct DumpArgs {
-    /// the session log
-    #[argh(positional)]
-    file: PathBuf,
-    /// the tick to show (default: the start tick)
-    #[argh(option)]
-    tick: Option<u64>,
-    /// re-simulate from the start instead of the nearest keyframe
-    #[argh(switch)]
-    from_start: bool,
+fn size_ok(s: &str) -> bool {
+    parse_size(s).is_some()
 }
 
-/// Record a session of scripted bots (a developer tool for tests and benchmarks).
-#[derive(FromArgs)]
-#[argh(subcommand, name = "record-scripted")]
-struct RecordArgs {
-    /// where to write the log
-    #[argh(positional)]
-    file: PathBuf,
-    /// ticks to record (default 1200)
-    #[argh(option, default = "1200")]
-    ticks: u64,
-    /// scripted players, 0 to 64 (default 4)
-    #[argh(option, default = "4")]
-    players: usize,
-    /// world and script seed (default 12345)
-    #[argh(option, default = "12345")]
-    seed: u64,
-    /// genre: fantasy, scifi, horror, cyberpunk, postapoc (default fantasy)
-    #[argh(option, default = "String::from(\"fantasy\")")]
-    genre: String,
-    /// map size as WxH (default 100x100)
-    #[argh(option, default = "String::from(\"100x100\")")]
-    size: String,
-    /// ticks per second, 1 to 60 (default 20)
-    #[argh(option, default = "20")]
-    tick_rate: u32,
-    /// write a keyframe every this many ticks, 0 for none (default 1200)
-    #[argh(option, default = "1200")]
-    snapshot_every: u64,
+/// The subcommands: name, one-line description.
+const COMMANDS: [(&str, &str); 4] = [
+    (
+        "verify",
+        "Re-simulate a session and check every recorded checksum and keyframe.",
+    ),
+    (
+        "info",
+        "Show a session's header, players, duration and tail status.",
+    ),
+    (
+        "dump",
+        "Re-simulate to a tick and print the world state as JSON.",
+    ),
+    (
+        "record-scripted",
+        "Record a session of scripted bots (a developer tool for tests and benchmarks).",
+    ),
+];
+
+const NOTE: &str = "Exit status: 0 success; 1 verification failed; 2 unreadable or malformed file, or a usage error.";
+
+fn spec(program: &'static str, about: &'static str) -> Spec {
+    Spec {
+        program,
+        about,
+        note: NOTE,
+    }
+}
+
+fn top_help() -> String {
+    let mut out = String::from(
+        "Usage: venture-replay COMMAND [flags]\n\nVerify, inspect and dump Venture session logs.\n\nCommands:\n",
+    );
+    for (name, about) in COMMANDS {
+        out.push_str(&format!("  {name:<16} {about}\n"));
+    }
+    out.push_str("\nRun venture-replay COMMAND -help for a command's flags.\n");
+    out.push_str(NOTE);
+    out.push('\n');
+    out
 }
 
 /// A failure to report and its exit code.
@@ -114,13 +127,51 @@ fn malformed(path: &Path, e: impl std::fmt::Display) -> Exit {
     }
 }
 
+/// Parses a subcommand's flags and runs it; `-help` prints and succeeds.
+fn run<T: FlagTable>(
+    program: &'static str,
+    args: impl Iterator<Item = String>,
+    cmd: fn(&T) -> Result<(), Exit>,
+) -> Result<(), Exit> {
+    let about = COMMANDS
+        .iter()
+        .find(|(name, _)| program.ends_with(name))
+        .map_or("", |(_, about)| about);
+    match spec(program, about).parse::<T>(args) {
+        Ok(Parsed::Run(a)) => cmd(&a),
+        Ok(Parsed::Help(text)) => {
+            print!("{text}");
+            Ok(())
+        }
+        Err(e) => Err(Exit {
+            code: 2,
+            message: e.to_string(),
+        }),
+    }
+}
+
 fn main() -> ExitCode {
-    let args: Args = argh::from_env();
-    let result = match args.cmd {
-        Cmd::Verify(a) => cmd_verify(&a),
-        Cmd::Info(a) => cmd_info(&a),
-        Cmd::Dump(a) => cmd_dump(&a),
-        Cmd::RecordScripted(a) => cmd_record(&a),
+    let mut args = std::env::args().skip(1);
+    let command = args.next();
+    let result = match command.as_deref() {
+        Some("verify") => run("venture-replay verify", args, cmd_verify),
+        Some("info") => run("venture-replay info", args, cmd_info),
+        Some("dump") => run("venture-replay dump", args, cmd_dump),
+        Some("record-scripted") => run("venture-replay record-scripted", args, cmd_record),
+        Some("help" | "-h" | "-help" | "--help") => {
+            print!("{}", top_help());
+            Ok(())
+        }
+        other => Err(Exit {
+            code: 2,
+            message: format!(
+                "{} (valid: {}; run with -help for usage)",
+                other.map_or("missing command".to_owned(), |c| format!(
+                    "unknown command {c:?}"
+                )),
+                COMMANDS.map(|(name, _)| name).join(", ")
+            ),
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -236,7 +287,33 @@ fn cmd_verify(a: &VerifyArgs) -> Result<(), Exit> {
         rate,
         report.snapshots_checked
     );
+    for (i, segment) in report.segments.iter().enumerate() {
+        println!("segment {}: {segment}", i + 1);
+    }
+    let crashes = report
+        .segments
+        .iter()
+        .filter(|s| s.end == SegmentEnd::Crashed)
+        .count();
+    let gaps: usize = report.segments.iter().map(|s| s.gaps.len()).sum();
+    match report.segments.last().map(|s| (&s.end, s.end_tick)) {
+        Some((SegmentEnd::Stopped { reason }, tick)) => {
+            println!("clean stop at tick {tick} ({reason})")
+        }
+        Some((SegmentEnd::Ended { reason }, tick)) => println!("ended at tick {tick} ({reason})"),
+        _ => {}
+    }
+    if crashes > 0 || gaps > 0 {
+        println!(
+            "{} segments: {crashes} crash(es) resumed, {gaps} gap(s) from write failures",
+            report.segments.len()
+        );
+    }
     let mut strict_problem = None;
+    let open = report
+        .segments
+        .last()
+        .is_some_and(|s| s.end == SegmentEnd::Open);
     match &report.tail {
         Some(Tail::Torn { offset, bytes }) => {
             eprintln!(
@@ -244,11 +321,12 @@ fn cmd_verify(a: &VerifyArgs) -> Result<(), Exit> {
             );
             strict_problem = Some("torn tail");
         }
-        _ if report.end.is_none() => {
+        _ if open => {
             eprintln!(
-                "venture-replay: warning: {path}: the session has no End record (still recording, or interrupted)"
+                "venture-replay: warning: {path}: the session has no End or Stop record after tick {} (still recording, or interrupted)",
+                report.last_tick
             );
-            strict_problem = Some("no End record");
+            strict_problem = Some("no End or Stop record");
         }
         _ => {}
     }
@@ -266,6 +344,35 @@ struct PlayerEvent {
     tick: u64,
     slot: u8,
     name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct SegmentInfo {
+    start_tick: u64,
+    end_tick: u64,
+    recorder: String,
+    /// "stopped", "crashed", "ended" or "open".
+    end: &'static str,
+    reason: Option<String>,
+    frames: u64,
+    keyframes: usize,
+    /// Unwritten frames bridged by a gap keyframe: [first, last] tick.
+    gaps: Vec<(u64, u64)>,
+}
+
+impl SegmentInfo {
+    fn new(start_tick: u64, recorder: String) -> Self {
+        SegmentInfo {
+            start_tick,
+            end_tick: start_tick,
+            recorder,
+            end: "open",
+            reason: None,
+            frames: 0,
+            keyframes: 0,
+            gaps: Vec::new(),
+        }
+    }
 }
 
 #[derive(Serialize)]
@@ -293,6 +400,7 @@ struct Info {
     joins: Vec<PlayerEvent>,
     leaves: Vec<PlayerEvent>,
     end: Option<String>,
+    segments: Vec<SegmentInfo>,
     tail: String,
 }
 
@@ -305,10 +413,14 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     let mut leaves = Vec::new();
     let (mut frames, mut first_tick, mut last_tick) = (0u64, None, h.start_tick);
     let (mut keyframes, mut end) = (0usize, None);
+    let mut segments = Vec::new();
+    let mut segment = SegmentInfo::new(h.start_tick, h.recorder.clone());
     while let Some(record) = reader.next_record().map_err(|e| malformed(&a.file, e))? {
         match record {
             Record::Frame { frame, .. } => {
                 frames += 1;
+                segment.frames += 1;
+                segment.end_tick = frame.tick;
                 first_tick.get_or_insert(frame.tick);
                 last_tick = frame.tick;
                 for c in &frame.commands {
@@ -328,16 +440,40 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
                     }
                 }
             }
-            Record::Snapshot { .. } => keyframes += 1,
-            Record::End { reason } => end = Some(reason),
+            Record::Snapshot { .. } => {
+                keyframes += 1;
+                segment.keyframes += 1;
+            }
+            Record::End { reason } => {
+                segment.end = "ended";
+                segment.reason = Some(reason.clone());
+                end = Some(reason);
+            }
+            Record::Stop { reason, .. } => {
+                segment.end = "stopped";
+                segment.reason = Some(reason);
+            }
+            Record::Resume { tick, recorder } => {
+                if segment.end == "open" {
+                    segment.end = "crashed";
+                }
+                let next = SegmentInfo::new(tick, recorder);
+                segments.push(std::mem::replace(&mut segment, next));
+            }
+            Record::Gap { tick, .. } => {
+                segment.gaps.push((segment.end_tick + 1, tick));
+                segment.end_tick = tick;
+                last_tick = tick;
+            }
         }
     }
+    segments.push(segment);
     let tail = reader.tail().cloned().unwrap_or(Tail::Clean);
     let duration = ticks_to_duration(frames, h.config.tick_rate);
     let info = Info {
         file: a.file.display().to_string(),
         size_bytes: size,
-        format_version: FORMAT_VERSION,
+        format_version: reader.format_version(),
         sim_version: SIM_VERSION,
         recorder: h.recorder.clone(),
         seed: h.config.seed,
@@ -358,6 +494,7 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
         joins,
         leaves,
         end,
+        segments,
         tail: tail.to_string(),
     };
     if a.json {
@@ -426,7 +563,38 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     }
     match &info.end {
         Some(reason) => println!("end:           {reason}"),
-        None => println!("end:           none (still recording, or interrupted)"),
+        None => println!("end:           none (a server log: see its segments)"),
+    }
+    println!("segments:      {}", info.segments.len());
+    for (i, s) in info.segments.iter().enumerate() {
+        let how = match s.end {
+            "stopped" => format!("clean stop at tick {}", s.end_tick),
+            "crashed" => format!("crashed after tick {} (resumed there)", s.end_tick),
+            "ended" => format!("ended at tick {}", s.end_tick),
+            _ => format!(
+                "open after tick {} (still recording, or the process died)",
+                s.end_tick
+            ),
+        };
+        let reason = s
+            .reason
+            .as_deref()
+            .map(|r| format!(" ({r})"))
+            .unwrap_or_default();
+        println!(
+            "  {}. ticks {} to {}: {} frames, {} keyframes, {how}{reason}; recorder {}",
+            i + 1,
+            s.start_tick,
+            s.end_tick,
+            s.frames,
+            s.keyframes,
+            s.recorder
+        );
+        for (from, to) in &s.gaps {
+            println!(
+                "     frames {from} to {to} missing (write failure; continued from a keyframe)"
+            );
+        }
     }
     println!("tail:          {}", info.tail);
     Ok(())
@@ -582,16 +750,10 @@ fn parse_size(s: &str) -> Option<(u16, u16)> {
 
 fn cmd_record(a: &RecordArgs) -> Result<(), Exit> {
     let usage = |message: String| Exit { code: 2, message };
-    let genre: Genre = a.genre.parse().map_err(|e| usage(format!("{e}")))?;
-    let (width, height) = parse_size(&a.size)
-        .ok_or_else(|| usage(format!("invalid --size {:?}: expected WxH", a.size)))?;
-    if a.players > venture_sim::MAX_SLOTS {
-        return Err(usage(format!(
-            "invalid --players {}: 0 to {}",
-            a.players,
-            venture_sim::MAX_SLOTS
-        )));
-    }
+    let genre = a.genre;
+    // The table's `size_ok` accepted it, so it parses.
+    let (width, height) =
+        parse_size(&a.size).ok_or_else(|| usage(format!("bad size {:?}", a.size)))?;
     let config = SimConfig {
         seed: a.seed,
         genre,

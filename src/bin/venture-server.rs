@@ -3,6 +3,8 @@
 //! Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT) or `-help`/`-version`,
 //! 1 when the server cannot start, 2 for invalid flags.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use venture::cli::{self, CliOutcome};
@@ -42,8 +44,16 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            venture::fatal!(component = "server", error:% = e; "failed to start server");
-            eprintln!("venture-server: {e}");
+            // The guide's words: "failed to bind port 8080" at level fatal, exit 1.
+            match e.bind_port() {
+                Some(port) => {
+                    venture::fatal!(component = "server", port = port, error:% = e; "failed to bind port {port}")
+                }
+                None => {
+                    venture::fatal!(component = "server", error:% = e; "failed to start server")
+                }
+            }
+            eprintln!("venture-server: failed to start server: {e}");
             ExitCode::from(1)
         }
     }

@@ -11,55 +11,51 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use argh::FromArgs;
 use mio::{Events, Poll, Token};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_net::transport::udp::MioUdpSocket;
 use venture_replay::{SessionHeader, SessionWriter};
 
+use crate::flags::{Spec, Valid};
 use bots::{Bot, BotKind};
 
-/// Headless Venture client: connects to a server and plays with a bot.
-#[derive(FromArgs, Debug)]
-pub struct ClientArgs {
-    /// server address as HOST:PORT (default localhost:8080)
-    #[argh(option, default = "String::from(\"localhost:8080\")")]
-    pub server: String,
-    /// player name, 1 to 16 letters, digits, '_', '-' or spaces (default "bot"; with --bots
-    /// N the clients are NAME0, NAME1, ...)
-    #[argh(option, default = "String::from(\"bot\")")]
-    pub name: String,
-    /// bot behaviour: random, explore or fight (default random)
-    #[argh(option, default = "String::from(\"random\")")]
-    pub bot: String,
-    /// number of clients to run in this process (default 1)
-    #[argh(option, default = "1")]
-    pub bots: u32,
-    /// exit after this many seconds and print the final JSON line(s)
-    #[argh(option)]
-    pub duration: Option<u64>,
-    /// record the confirmed session to this replay file (first client only)
-    #[argh(option)]
-    pub record: Option<PathBuf>,
-    /// seconds between status lines on stderr (default 3; 0 turns them off)
-    #[argh(option, default = "3")]
-    pub status_every: u64,
-    /// directory for desync reports (default: the working directory)
-    #[argh(option, default = "PathBuf::from(\".\")")]
-    pub desync_dir: PathBuf,
-    /// directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or
-    /// ~/.config/venture)
-    #[argh(option)]
-    pub secret_dir: Option<PathBuf>,
-    /// accepted for compatibility with the deployment guide; a headless client is always
-    /// multiplayer
-    #[argh(switch)]
-    pub multiplayer: bool,
-    /// protocol version to announce (diagnostics: shows how a mismatch is reported)
-    #[argh(option)]
-    pub protocol_version: Option<u16>,
+// Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
+// "help")`, or `optional(..)` for an `Option<T>` without default, or `switch("name", "help")`.
+crate::flag_table! {
+    /// `venture-client`'s flags, one row each (see [`crate::flags`]).
+    pub struct ClientArgs {
+        server: String = value("server", "HOST:PORT", "localhost:8080", Valid::Any,
+            "server address"),
+        name: String = value("name", "NAME", "bot", Valid::Any,
+            "player name, 1 to 16 letters, digits, '_', '-' or spaces; with -bots N the clients are NAME0, NAME1, ..."),
+        bot: BotKind = value("bot", "KIND", "random", Valid::Parses(bots::valid_kinds),
+            "bot behaviour"),
+        bots: u32 = value("bots", "N", "1", Valid::Range(1, 256),
+            "number of clients to run in this process"),
+        duration: Option<u64> = optional("duration", "SECONDS", Valid::Range(0, u32::MAX as i128),
+            "exit after this many seconds and print the final JSON line(s)"),
+        record: Option<PathBuf> = optional("record", "FILE", Valid::NonEmpty("a file path"),
+            "record the confirmed session to this replay file (first client only)"),
+        status_every: u64 = value("status-every", "SECONDS", "3", Valid::Range(0, 86_400),
+            "seconds between status lines on stderr (0 turns them off)"),
+        desync_dir: PathBuf = value("desync-dir", "DIR", ".", Valid::NonEmpty("a directory path"),
+            "directory for desync reports"),
+        secret_dir: Option<PathBuf> = optional("secret-dir", "DIR", Valid::NonEmpty("a directory path"),
+            "directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or ~/.config/venture)"),
+        multiplayer: bool = switch("multiplayer",
+            "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
+        protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
+            "protocol version to announce (diagnostics: shows how a mismatch is reported)"),
+    }
 }
+
+/// `venture-client`'s help around the rows.
+pub const SPEC: Spec = Spec {
+    program: "venture-client",
+    about: "Headless Venture client: connects to a server and plays with a bot.",
+    note: "Exit status: 0 without a desync, 1 after a desync, 2 on a usage error, 3 when the server could not be reached or refused us.",
+};
 
 /// Why the client process ends badly.
 #[derive(Debug, thiserror::Error)]
@@ -162,7 +158,7 @@ fn parse_hex16(s: &str) -> Option<[u8; 16]> {
 
 /// Runs the clients until `--duration` passes or every client has closed.
 pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
-    let kind: BotKind = args.bot.parse().map_err(ClientError::Args)?;
+    let kind = args.bot;
     if args.bots == 0 || args.bots > 256 {
         return Err(ClientError::Args(format!(
             "--bots {} (valid: 1 to 256)",

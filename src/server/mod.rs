@@ -5,9 +5,13 @@
 //! module is the shell around it: sockets, clock, logs, metrics, health.
 
 mod characters;
+mod durability;
+mod journal;
 mod persist;
 mod routes;
+mod world_lock;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -47,6 +51,20 @@ pub enum ServerError {
     Io(#[from] io::Error),
     #[error("{0}")]
     Setup(String),
+    #[error(transparent)]
+    Locked(#[from] world_lock::LockError),
+}
+
+impl ServerError {
+    /// The port a bind failure was for (the guide's "failed to bind port N").
+    pub fn bind_port(&self) -> Option<u16> {
+        match self {
+            ServerError::BindUdp { addr, .. } | ServerError::BindTcp { addr, .. } => {
+                Some(addr.port())
+            }
+            _ => None,
+        }
+    }
 }
 
 /// What the HTTP routes read: a view of the running server.
@@ -58,6 +76,8 @@ pub(crate) struct Health {
     /// After a large overrun the loop reports unhealthy until this instant, so a probe
     /// sees a stall even when the loop caught up before reading the probe.
     pub stalled_until: Option<Instant>,
+    /// Why saves or the session log are failing (`/readyz` answers 503 with it).
+    pub persistence: Option<String>,
 }
 
 /// An overrun at least this long counts as a stall for `/healthz`...
@@ -94,6 +114,16 @@ pub struct ServerApp {
     save_requested: bool,
     characters: characters::Characters,
     agones: Option<crate::agones::AgonesClient>,
+    durability: durability::Durability,
+    save_retry: durability::Backoff,
+    /// Characters of players who left while their save could not be written: retried with
+    /// every save (autosave, the retry schedule, shutdown) until written, so a full disk
+    /// never loses a departed player's progress.
+    unsaved_characters: BTreeMap<String, (venture_sim::character::Character, [u8; 16])>,
+    /// Tick of the last world snapshot written (what a kill -9 recovers without a log).
+    saved_tick: u64,
+    /// The world's and the log's locks, held until the process exits.
+    _locks: Vec<world_lock::WorldLock>,
 }
 
 impl ServerApp {
@@ -101,13 +131,21 @@ impl ServerApp {
     pub fn bind(config: ServerConfig) -> Result<ServerApp, ServerError> {
         let started = Instant::now();
         // Without -seed, a restart resumes the most recent world instead of rolling a new one.
+        // Worlds another process holds are skipped: one writer per world.
         let mut config = config;
+        let replay_dir = (!config.no_replay).then_some(config.replay_dir.as_path());
+        let mut locks = None;
         if config.seed_is_random && !config.new_world {
-            if let Some((seed, genre)) = persist::latest_world(&config.saves_dir) {
+            let (recent, skipped) = persist::most_recent_unlocked(&config.saves_dir, replay_dir);
+            for note in skipped {
+                log::warn!(target: "venture::server", component = "server"; "{note}");
+            }
+            if let Some((seed, genre, held)) = recent {
                 log::info!(target: "venture::server", component = "server", seed = seed, genre = genre.id(); "resuming the most recent world (use -seed or --new-world to choose)");
                 config.seed = seed as i64;
                 config.seed_is_random = false;
                 config.genre = genre;
+                locks = Some(held);
             }
         }
         let sim = SimConfig {
@@ -119,8 +157,14 @@ impl ServerApp {
         };
         sim.validate()
             .map_err(|e| ServerError::World(e.to_string()))?;
-        let replay_dir = (!config.no_replay).then_some(config.replay_dir.as_path());
         let files = persist::WorldFiles::new(&config.saves_dir, replay_dir, sim.seed, sim.genre);
+        let locks = match locks {
+            Some(held) => held,
+            None => files.lock()?,
+        };
+        for lock in &locks {
+            log::debug!(target: "venture::save", component = "save", path:% = lock.path.display(); "lock held");
+        }
         if config.new_world {
             for note in persist::retire_world(&files) {
                 log::warn!(target: "venture::save", component = "save"; "{note}");
@@ -128,6 +172,12 @@ impl ServerApp {
         }
         let gen_started = Instant::now();
         let (world, recorder, report) = persist::resume(&files, &sim);
+        let saved_tick = report.snapshot_tick.unwrap_or(0);
+        let mut durability = durability::Durability::default();
+        if recorder.as_ref().is_some_and(|r| r.is_failing()) {
+            let why = "the session log cannot be written (see the error above)".to_string();
+            durability.note(durability::Source::Journal, Err(why), Instant::now());
+        }
         for note in &report.notes {
             log::info!(target: "venture::save", component = "save"; "{note}");
         }
@@ -195,7 +245,15 @@ impl ServerApp {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
         let driver = ServerDriver::new(udp, session, epoch);
-        let metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        metrics.describe_server(&crate::metrics::ServerInfo {
+            seed: config.seed,
+            genre: config.genre.id().to_string(),
+            max_players: config.max_players,
+            tick_rate: config.tick_rate,
+            sim_version: venture_sim::SIM_VERSION,
+            protocol_version: venture_net::protocol::PROTOCOL_VERSION,
+        });
         let config_autosave = config.autosave;
         log::info!(
             target: "venture::server",
@@ -221,6 +279,7 @@ impl ServerApp {
                 interval,
                 shutting_down: false,
                 stalled_until: None,
+                persistence: None,
             },
             last_stats: ServerStats::default(),
             last_socket: Default::default(),
@@ -233,6 +292,11 @@ impl ServerApp {
             save_requested: false,
             characters,
             agones,
+            durability,
+            save_retry: durability::Backoff::default(),
+            unsaved_characters: BTreeMap::new(),
+            saved_tick,
+            _locks: locks,
         })
     }
 
@@ -261,13 +325,13 @@ impl ServerApp {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e.into()),
             }
-            let mut stop = false;
+            let mut stop = None;
             for event in events.iter() {
                 match event.token() {
                     SIGNALS => {
                         for sig in self.signals.pending() {
                             log::info!(target: "venture::server", component = "server", signal = sig; "shutdown requested");
-                            stop = true;
+                            stop = Some(if sig == SIGINT { "SIGINT" } else { "SIGTERM" });
                         }
                     }
                     UDP => {}
@@ -288,11 +352,20 @@ impl ServerApp {
                     _ => {}
                 }
             }
-            self.http.tick(self.poll.registry(), Instant::now());
+            let now = Instant::now();
+            let view = routes::View {
+                app: &self.driver.session,
+                health: &self.health,
+                metrics: &self.metrics,
+                config: &self.config,
+            };
+            self.http.tick(self.poll.registry(), now, &mut |req| {
+                routes::route(&view, req, now)
+            });
             self.pump();
             self.poll_agones();
-            if stop {
-                return self.shut_down();
+            if let Some(signal) = stop {
+                return self.shut_down(signal);
             }
         }
     }
@@ -316,9 +389,12 @@ impl ServerApp {
             match event {
                 ServerEvent::TickClosed { frame, checksum } => {
                     closed += 1;
+                    self.metrics.observe_frame(&frame);
                     if let Some(rec) = self.recorder.as_mut() {
                         if let Err(e) = rec.record(&frame, checksum, self.driver.session.world()) {
-                            log::error!(target: "venture::replay", component = "replay"; "{e}");
+                            let now = Instant::now();
+                            self.durability
+                                .note(durability::Source::Journal, Err(e), now);
                         }
                     }
                 }
@@ -364,7 +440,7 @@ impl ServerApp {
                     reason,
                 } => {
                     log::debug!(target: "venture::server", component = "server", slot = slot, tick = tick, bytes = bytes, reason:? = reason; "sending snapshot");
-                    self.metrics.snapshots_sent.inc();
+                    self.metrics.observe_snapshot(&reason);
                 }
                 ServerEvent::VersionMismatch {
                     addr,
@@ -400,8 +476,10 @@ impl ServerApp {
         self.sync_metrics();
         let now = Instant::now();
         if let Some(rec) = self.recorder.as_mut() {
-            if let Err(e) = rec.maybe_flush(now) {
-                log::error!(target: "venture::replay", component = "replay"; "{e}");
+            let flushed = rec.maybe_flush(now, self.driver.session.world());
+            if !matches!(flushed, Ok(false)) {
+                self.durability
+                    .note(durability::Source::Journal, flushed.map(|_| ()), now);
             }
         }
         if self.save_requested || now >= self.next_autosave {
@@ -420,11 +498,16 @@ impl ServerApp {
             .save(&mut self.driver.session, name, character, digest)
         {
             Ok(path) => {
+                self.unsaved_characters.remove(name);
                 log::debug!(target: "venture::save", component = "save", playerID = name, path:% = path.display(); "character saved")
             }
             Err(e) => {
+                self.unsaved_characters
+                    .insert(name.to_string(), (character.clone(), digest));
                 self.metrics.observe_save(Duration::ZERO, false);
-                log::error!(target: "venture::save", component = "save", playerID = name, error:% = e; "character save failed");
+                let error = format!("character {name}: {e}");
+                self.durability
+                    .note(durability::Source::Save, Err(error), Instant::now());
             }
         }
     }
@@ -432,36 +515,63 @@ impl ServerApp {
     /// Writes the world snapshot atomically, every connected player's character, and fsyncs
     /// the session log.
     fn save(&mut self) {
-        for (name, character, digest) in self.driver.session.connected_characters() {
+        let connected = self.driver.session.connected_characters();
+        // Departed players whose save failed, unless they are back (then the connected
+        // character below is newer).
+        let unsaved: Vec<_> = std::mem::take(&mut self.unsaved_characters)
+            .into_iter()
+            .filter(|(name, _)| !connected.iter().any(|(n, _, _)| n == name))
+            .collect();
+        for (name, (character, digest)) in unsaved {
+            self.save_character(&name, &character, digest);
+        }
+        for (name, character, digest) in connected {
             self.save_character(&name, &character, digest);
         }
         self.save_requested = false;
-        self.next_autosave = Instant::now() + self.config.autosave;
         let started = Instant::now();
         let world = self.driver.session.world();
         let result = persist::save_world(&self.files, world);
-        let synced = self.recorder.as_mut().map_or(Ok(()), |r| r.sync());
+        let synced = self
+            .recorder
+            .as_mut()
+            .map_or(Ok(false), |r| r.sync(started, world));
         let took = started.elapsed();
+        let now = Instant::now();
         self.metrics.observe_save(took, result.is_ok());
         match result {
-            Ok(bytes) => log::info!(
-                target: "venture::save",
-                component = "save", path:% = self.files.snapshot.display(), tick = world.tick(), bytes = bytes,
-                duration_ms = took.as_secs_f64() * 1000.0;
-                "save written"
-            ),
+            Ok(bytes) => {
+                self.saved_tick = world.tick();
+                self.save_retry.reset();
+                self.next_autosave = now + self.config.autosave;
+                log::info!(
+                    target: "venture::save",
+                    component = "save", path:% = self.files.snapshot.display(), tick = world.tick(), bytes = bytes,
+                    duration_ms = took.as_secs_f64() * 1000.0;
+                    "save written"
+                );
+                self.durability.note(durability::Source::Save, Ok(()), now);
+            }
             Err(e) => {
-                log::error!(target: "venture::save", component = "save", path:% = self.files.snapshot.display(), error:% = e; "save failed")
+                // The previous save stays in place; retry sooner than the next autosave.
+                let retry = self.save_retry.failed(now);
+                self.next_autosave = retry.min(now + self.config.autosave);
+                let error = format!("{}: {e}", self.files.snapshot.display());
+                self.durability
+                    .note(durability::Source::Save, Err(error), now);
             }
         }
-        if let Err(e) = synced {
-            log::error!(target: "venture::replay", component = "replay"; "{e}");
+        if self.recorder.is_some() {
+            self.durability
+                .note(durability::Source::Journal, synced.map(|_| ()), now);
         }
     }
 
     fn sync_metrics(&mut self) {
-        // The HTTP connection cap: counted on every refusal, logged once per episode.
-        let refused = self.http.counters().rejected_over_cap;
+        // The HTTP connection cap: counted on every eviction or refusal, logged once per
+        // episode.
+        let counters = self.http.counters();
+        let refused = counters.rejected_over_cap + counters.evicted;
         if refused > self.http_refused_seen {
             self.metrics
                 .cap_hits
@@ -469,7 +579,7 @@ impl ServerApp {
                 .inc_by(refused - self.http_refused_seen);
             if !self.http_cap_logged {
                 self.http_cap_logged = true;
-                log::warn!(target: "venture::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; new connections are refused until some close");
+                log::warn!(target: "venture::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; the oldest idle or incomplete connections are evicted to make room");
             }
             self.http_refused_seen = refused;
         } else if self.http.open_connections() < self.http.limits().max_connections / 2 {
@@ -511,6 +621,31 @@ impl ServerApp {
         self.metrics
             .set_connections(syncing, players as u64 - syncing);
         self.metrics.set_uptime(self.health.started.elapsed());
+        let session = &self.driver.session;
+        self.metrics.sync_players(
+            session.slot_traffic(),
+            session.player_links(),
+            self.health.interval,
+        );
+        let evicted = self.http.counters().evicted;
+        self.metrics
+            .http_evictions
+            .inc_by(evicted.saturating_sub(self.metrics.http_evictions.get()));
+        let now = Instant::now();
+        let world_tick = self.driver.session.world().tick();
+        let durable = self
+            .recorder
+            .as_ref()
+            .map_or(0, |r| r.durable_tick())
+            .max(self.saved_tick);
+        let lag = venture_replay::ticks_to_duration(
+            world_tick.saturating_sub(durable),
+            self.config.tick_rate,
+        );
+        self.metrics
+            .persistence
+            .set(self.durability.ok(), lag.as_secs_f64());
+        self.health.persistence = self.durability.reason(now);
     }
 
     /// Agones SDK calls (Ready, Health, players label, Shutdown once empty); never blocks.
@@ -526,7 +661,7 @@ impl ServerApp {
         }
     }
 
-    fn shut_down(mut self) -> Result<(), ServerError> {
+    fn shut_down(mut self, signal: &str) -> Result<(), ServerError> {
         self.health.shutting_down = true;
         self.driver.session.shut_down();
         let now = Instant::now();
@@ -536,8 +671,19 @@ impl ServerApp {
         self.driver.flush(Instant::now());
         self.http.shutdown(self.poll.registry());
         self.save();
+        if let Some(rec) = self.recorder.take() {
+            let world = self.driver.session.world();
+            match rec.stop(signal, world) {
+                Ok(()) => {
+                    log::info!(target: "venture::replay", component = "replay", tick = world.tick(); "session log: clean stop recorded")
+                }
+                Err(e) => {
+                    log::error!(target: "venture::replay", component = "replay", error:% = e; "session log: the clean stop could not be recorded")
+                }
+            }
+        }
         if let Some(agones) = &mut self.agones {
-            agones.shut_down(self.poll.registry(), SHUTDOWN_GRACE);
+            agones.shut_down(&mut self.poll, SHUTDOWN_GRACE);
         }
         log::info!(
             target: "venture::server",

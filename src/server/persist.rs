@@ -6,25 +6,28 @@
 //! saves/latest.json                 the most recent world: {"seed", "genre"}
 //! saves/worlds/<seed>-<genre>/world.snapshot   last saved snapshot (atomic, 0600)
 //! saves/worlds/<seed>-<genre>/world.json       what the snapshot is (tick, time, sizes)
+//! saves/worlds/<seed>-<genre>.lock  held (flock) by the process running that world
 //! replays/<seed>-<genre>.vrpl       every confirmed frame since the world was created
+//! replays/<seed>-<genre>.vrpl.lock  held (flock) by the process writing that log
 //! ```
-//! Recovery = last snapshot + the log's frames after it, each re-simulated and checked
-//! against its recorded checksum. The log is flushed every second, so a `kill -9` loses at
-//! most about a second of ticks. Anything unreadable is reported with its path and moved
-//! aside (`*.corrupt-<unix time>`), never overwritten.
+//! Recovery = the newer of the last snapshot and the log's last keyframe, plus the log's
+//! frames after it, each re-simulated and checked against its recorded checksum
+//! ([`venture_replay::replay_from`]). The log is flushed every second, so a `kill -9`
+//! loses at most about a second of ticks (see `journal.rs` for failing disks). Anything
+//! unreadable is reported with its path and moved aside (`*.corrupt-<unix time>`), never
+//! overwritten. The locks ([`super::world_lock`]) make sure one process at most writes a
+//! world and its log.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use venture_replay::{SessionHeader, SessionReader, SessionWriter};
-use venture_sim::{Frame, Genre, SimConfig, World};
+use venture_replay::{SessionReader, SessionWriter};
+use venture_sim::{Genre, SimConfig, World};
 
-/// Ticks between keyframe snapshots in the session log (60 s at 20 Hz).
-const KEYFRAME_EVERY: u64 = 1200;
-/// The log is flushed to the OS this often: the most a kill -9 can lose.
-const FLUSH_EVERY: Duration = Duration::from_secs(1);
+pub use super::journal::Recorder;
+use super::world_lock::{LockError, WorldLock};
 
 pub fn world_key(seed: u64, genre: Genre) -> String {
     format!("{seed}-{}", genre.id())
@@ -38,7 +41,8 @@ fn unix_now() -> u64 {
 }
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory (mode 0600),
-/// fsync, rename over the target, fsync the directory.
+/// fsync, rename over the target, fsync the directory. On any failure the temp file is
+/// removed and the previous file at `path` is left as it was.
 pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;
@@ -46,7 +50,7 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         ".{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("save")
     ));
-    {
+    let written = (|| {
         let mut opts = OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -57,8 +61,14 @@ pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
         let mut f = opts.open(&tmp)?;
         f.write_all(bytes)?;
         f.sync_all()?;
+        drop(f);
+        fs::rename(&tmp, path)
+    })();
+    if let Err(e) = written {
+        // A partial temp file would hold the space a full disk needs back.
+        let _ = fs::remove_file(&tmp);
+        return Err(e);
     }
-    fs::rename(&tmp, path)?;
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
@@ -82,6 +92,10 @@ pub struct WorldFiles {
     pub latest: PathBuf,
     /// `None` with `--no-replay` (then there is no journal either).
     pub log: Option<PathBuf>,
+    /// The world's key, `<seed>-<genre>`.
+    pub key: String,
+    /// Lock file of the world directory.
+    pub dir_lock: PathBuf,
 }
 
 impl WorldFiles {
@@ -93,9 +107,83 @@ impl WorldFiles {
             meta: dir.join("world.json"),
             latest: saves.join("latest.json"),
             log: replays.map(|r| r.join(format!("{key}.vrpl"))),
+            dir_lock: saves.join("worlds").join(format!("{key}.lock")),
+            key,
             dir,
         }
     }
+
+    /// Takes the locks of the world directory and of its session log, for the life of
+    /// the process (keep what this returns).
+    pub fn lock(&self) -> Result<Vec<WorldLock>, LockError> {
+        let what = format!("world {}", self.key);
+        let mut held = vec![WorldLock::acquire(&self.dir_lock, &what)?];
+        if let Some(log) = &self.log {
+            let mut name = log.as_os_str().to_owned();
+            name.push(".lock");
+            let what = format!("session log of world {}", self.key);
+            held.push(WorldLock::acquire(Path::new(&name), &what)?);
+        }
+        Ok(held)
+    }
+}
+
+/// The worlds in `saves/`, most recent first: `latest.json`'s, then the others by the
+/// save time in their `world.json`.
+fn recent_worlds(saves: &Path) -> Vec<(u64, Genre)> {
+    let mut found: Vec<(u64, u64, Genre)> = Vec::new();
+    if let Ok(entries) = fs::read_dir(saves.join("worlds")) {
+        for entry in entries.flatten() {
+            let meta = entry.path().join("world.json");
+            let Some(v) = fs::read_to_string(&meta)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+            else {
+                continue;
+            };
+            let (Some(seed), Some(genre)) = (
+                v.get("seed").and_then(|s| s.as_u64()),
+                v.get("genre")
+                    .and_then(|g| g.as_str())
+                    .and_then(|g| g.parse::<Genre>().ok()),
+            ) else {
+                continue;
+            };
+            // Retired and corrupt copies keep their world.json; only the live one counts.
+            if entry.file_name().to_str() != Some(&world_key(seed, genre)) {
+                continue;
+            }
+            let at = v.get("saved_at_unix").and_then(|s| s.as_u64()).unwrap_or(0);
+            found.push((at, seed, genre));
+        }
+    }
+    found.sort_by_key(|w| std::cmp::Reverse(w.0));
+    let mut out: Vec<(u64, Genre)> = latest_world(saves).into_iter().collect();
+    for (_, seed, genre) in found {
+        if !out.contains(&(seed, genre)) {
+            out.push((seed, genre));
+        }
+    }
+    out
+}
+
+/// A world chosen to resume: its seed, genre and the locks now held on it.
+pub type LockedWorld = (u64, Genre, Vec<WorldLock>);
+
+/// The most recent world no other process holds, locked; plus one note per world skipped
+/// because another process holds it.
+pub fn most_recent_unlocked(
+    saves: &Path,
+    replays: Option<&Path>,
+) -> (Option<LockedWorld>, Vec<String>) {
+    let mut notes = Vec::new();
+    for (seed, genre) in recent_worlds(saves) {
+        match WorldFiles::new(saves, replays, seed, genre).lock() {
+            Ok(locks) => return (Some((seed, genre, locks)), notes),
+            Err(e) => notes.push(format!("skipping a recent world: {e}")),
+        }
+    }
+    (None, notes)
 }
 
 /// The most recent world recorded in `saves/latest.json`, if readable.
@@ -177,7 +265,13 @@ pub fn resume(files: &WorldFiles, config: &SimConfig) -> (World, Option<Recorder
     if log_path.exists() {
         match replay_journal(&log_path, world.take(), config, &mut report) {
             Ok((w, writer)) => {
-                let recorder = Recorder::new(writer, log_path);
+                let (recorder, error) =
+                    super::journal::resume_log(writer, log_path.clone(), Instant::now());
+                if let Some(e) = error {
+                    report
+                        .warnings
+                        .push(format!("cannot continue the session log: {e}; retrying"));
+                }
                 return (w, Some(recorder), report);
             }
             Err((w, e)) => {
@@ -194,17 +288,17 @@ pub fn resume(files: &WorldFiles, config: &SimConfig) -> (World, Option<Recorder
         }
     }
     let world = world.unwrap_or_else(|| fresh(config));
-    let recorder = match start_log(&log_path, &world) {
-        Ok(r) => Some(r),
+    let recorder = match Recorder::create(&log_path, &world) {
+        Ok(r) => r,
         Err(e) => {
             report.warnings.push(format!(
-                "cannot record the session to {}: {e}",
+                "cannot record the session to {}: {e}; retrying",
                 log_path.display()
             ));
-            None
+            Recorder::pending(log_path, Instant::now())
         }
     };
-    (world, recorder, report)
+    (world, Some(recorder), report)
 }
 
 fn fresh(config: &SimConfig) -> World {
@@ -237,13 +331,33 @@ fn replay_journal(
             path.display()
         ));
     }
+    if recovered.format < venture_replay::FORMAT_VERSION {
+        report.notes.push(format!(
+            "relabelled {} from session log format {} to {}",
+            path.display(),
+            recovered.format,
+            venture_replay::FORMAT_VERSION
+        ));
+    }
+    match &recovered.stopped {
+        Some((tick, reason)) => report.notes.push(format!(
+            "the previous run stopped cleanly at tick {tick} ({reason})"
+        )),
+        None => report.notes.push(format!(
+            "the previous run did not stop cleanly: its log ends at tick {}",
+            recovered.last_tick
+        )),
+    }
     if !same_world(&recovered.header.config, config) {
         return Err((snapshot.map(Box::new), "the log is of another world".into()));
     }
-    let mut world = match snapshot {
-        Some(w) => w,
+    let (world, saved) = match snapshot {
+        Some(w) => {
+            let tick = w.tick();
+            (w, Some(tick))
+        }
         None => match venture_replay::start_world(&recovered.header) {
-            Ok(w) => w,
+            Ok(w) => (w, None),
             Err(e) => return Err((None, e.to_string())),
         },
     };
@@ -262,117 +376,25 @@ fn replay_journal(
         Err(e) => return Err((Some(Box::new(world)), e.to_string())),
     };
     let start = world.tick();
-    for record in reader {
-        let Ok(venture_replay::Record::Frame { frame, checksum }) = record else {
-            continue;
+    // Kept for the error path: the shared routine consumes the world it starts from.
+    let fallback = world.clone();
+    let replayed =
+        match venture_replay::replay_from(reader, world, saved, recovered.last_tick, true) {
+            Ok(r) => r,
+            Err(e) => return Err((Some(Box::new(fallback)), e.to_string())),
         };
-        if frame.tick <= world.tick() {
-            continue;
-        }
-        if frame.tick > recovered.last_tick {
-            break;
-        }
-        if let Err(e) = world.step(&frame) {
-            return Err((Some(Box::new(world)), e.to_string()));
-        }
-        if world.checksum() != checksum {
-            let msg = format!("checksum differs at tick {}", frame.tick);
-            return Err((Some(Box::new(world)), msg));
-        }
-    }
-    if world.tick() != recovered.last_tick {
-        let msg = format!(
-            "log frames stop at tick {}, expected {}",
-            world.tick(),
-            recovered.last_tick
-        );
+    let world = replayed.world;
+    if let Some((tick, _, _)) = replayed.first_mismatch {
+        let msg = format!("checksum differs at tick {tick}");
         return Err((Some(Box::new(world)), msg));
+    }
+    if let Some(k) = replayed.keyframe.filter(|&k| Some(k) != saved) {
+        report.notes.push(format!(
+            "recovery started from the log's keyframe at tick {k}"
+        ));
     }
     report.replayed_ticks = world.tick() - start;
     Ok((world, writer))
-}
-
-fn start_log(path: &Path, world: &World) -> Result<Recorder, String> {
-    if let Some(dir) = path.parent() {
-        fs::create_dir_all(dir).map_err(|e| e.to_string())?;
-    }
-    let header = if world.tick() == 0 {
-        SessionHeader::new(world.config().clone(), recorder_name())
-    } else {
-        SessionHeader::from_world(world, recorder_name())
-    };
-    let writer = SessionWriter::create(path, &header).map_err(|e| e.to_string())?;
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = fs::set_permissions(path, fs::Permissions::from_mode(0o600));
-    }
-    Ok(Recorder::new(writer, path.to_path_buf()))
-}
-
-fn recorder_name() -> String {
-    format!("venture-server {}", crate::cli::VERSION)
-}
-
-/// Appends confirmed frames to the session log, with periodic keyframes and flushes.
-pub struct Recorder {
-    writer: Option<SessionWriter<File>>,
-    pub path: PathBuf,
-    last_flush: Instant,
-    failed: bool,
-}
-
-impl Recorder {
-    fn new(writer: SessionWriter<File>, path: PathBuf) -> Self {
-        Recorder {
-            writer: Some(writer),
-            path,
-            last_flush: Instant::now(),
-            failed: false,
-        }
-    }
-
-    /// Records one confirmed frame; returns an error message once if recording fails (it
-    /// then stops: the game goes on, unrecorded).
-    pub fn record(&mut self, frame: &Frame, checksum: u32, world: &World) -> Result<(), String> {
-        let Some(w) = self.writer.as_mut() else {
-            return Ok(());
-        };
-        let mut result = w.append_frame(frame, checksum);
-        if result.is_ok() && frame.tick % KEYFRAME_EVERY == 0 && world.tick() == frame.tick {
-            result = w.append_snapshot(frame.tick, &world.snapshot());
-        }
-        result.map_err(|e| self.fail(e.to_string()))
-    }
-
-    /// Flushes to the OS if a second has passed (kill -9 safe; not power-loss safe).
-    pub fn maybe_flush(&mut self, now: Instant) -> Result<(), String> {
-        if now.saturating_duration_since(self.last_flush) < FLUSH_EVERY {
-            return Ok(());
-        }
-        self.last_flush = now;
-        match self.writer.as_mut().map(|w| w.flush()) {
-            Some(Err(e)) => Err(self.fail(e.to_string())),
-            _ => Ok(()),
-        }
-    }
-
-    /// Flushes and fsyncs (on saves and shutdown).
-    pub fn sync(&mut self) -> Result<(), String> {
-        match self.writer.as_mut().map(|w| w.sync()) {
-            Some(Err(e)) => Err(self.fail(e.to_string())),
-            _ => Ok(()),
-        }
-    }
-
-    fn fail(&mut self, e: String) -> String {
-        self.writer = None;
-        self.failed = true;
-        format!(
-            "session log {}: {e}; recording stopped",
-            self.path.display()
-        )
-    }
 }
 
 /// Saves the world snapshot and its description atomically; returns the bytes written.
@@ -393,4 +415,42 @@ pub fn save_world(files: &WorldFiles, world: &World) -> io::Result<usize> {
         serde_json::json!({ "seed": world.config().seed, "genre": world.config().genre.id() });
     atomic_write(&files.latest, format!("{latest}\n").as_bytes())?;
     Ok(bytes.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn put_world(saves: &Path, dir: &str, seed: u64, saved_at: u64) {
+        let d = saves.join("worlds").join(dir);
+        fs::create_dir_all(&d).expect("world dir");
+        let meta = serde_json::json!({"seed": seed, "genre": "fantasy", "saved_at_unix": saved_at});
+        fs::write(d.join("world.json"), meta.to_string()).expect("meta");
+    }
+
+    #[test]
+    fn the_most_recent_free_world_is_chosen_and_held_ones_are_skipped() {
+        let saves = std::env::temp_dir().join(format!("venture-recent-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&saves);
+        put_world(&saves, "5-fantasy", 5, 10);
+        put_world(&saves, "6-fantasy", 6, 30);
+        put_world(&saves, "7-fantasy", 7, 20);
+        // A retired copy keeps its world.json but is not a live world.
+        put_world(&saves, "8-fantasy.retired-1", 8, 99);
+        fs::write(saves.join("latest.json"), r#"{"seed":5,"genre":"fantasy"}"#).expect("latest");
+        let order: Vec<u64> = recent_worlds(&saves).into_iter().map(|w| w.0).collect();
+        assert_eq!(order, vec![5, 6, 7], "latest.json first, then by save time");
+
+        let held = WorldFiles::new(&saves, None, 5, Genre::Fantasy)
+            .lock()
+            .expect("lock world 5");
+        let (chosen, notes) = most_recent_unlocked(&saves, None);
+        let (seed, _, _locks) = chosen.expect("a free world");
+        assert_eq!(seed, 6);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("world 5-fantasy"), "{notes:?}");
+        assert!(notes[0].contains(&format!("pid {}", std::process::id())));
+        drop(held);
+        let _ = fs::remove_dir_all(&saves);
+    }
 }

@@ -7,6 +7,7 @@ use venture_net::server::ServerSession;
 use super::Health;
 use crate::cli::ServerConfig;
 use crate::http::{Request, Response};
+use crate::metrics::exposition::negotiate;
 use crate::metrics::Metrics;
 
 pub(crate) struct View<'a> {
@@ -28,6 +29,8 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
         "/readyz" => {
             if view.health.shutting_down {
                 Response::text(503, "shutting down\n")
+            } else if let Some(reason) = &view.health.persistence {
+                Response::text(503, format!("{reason}\n"))
             } else if view.app.player_count() >= view.config.max_players as usize {
                 // Still ready (the process is fine), but say why a join would be refused.
                 Response::text(200, "ready (full)\n")
@@ -35,7 +38,11 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 Response::text(200, "ready\n")
             }
         }
-        "/metrics" => Response::new(200, Metrics::CONTENT_TYPE, view.metrics.encode()),
+        "/metrics" => {
+            let format = negotiate(req.header("accept"));
+            Response::new(200, format.content_type(), view.metrics.encode_as(format))
+                .with_header("Vary", "Accept")
+        }
         "/status" => {
             let world = view.app.world();
             let players: Vec<serde_json::Value> = view
