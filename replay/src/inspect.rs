@@ -360,12 +360,18 @@ pub fn load(path: &Path, tick: Option<u64>) -> Result<Loaded, LoadError> {
         });
     }
     match tick_of(&v) {
-        Some(tick) if v.get("checksum").is_some() && v.get("players").is_some() => Ok(Loaded {
-            kind: "dump",
-            tick,
-            state: v,
-            authority_checksum: None,
-        }),
+        Some(tick) if v.get("checksum").is_some() && v.get("players").is_some() => {
+            let mut state = v;
+            // `venture-replay dump` adds how the state relates to its log: not state.
+            let log = state.as_object_mut().and_then(|o| o.remove("log"));
+            Ok(Loaded {
+                kind: "dump",
+                tick,
+                state,
+                authority_checksum: log
+                    .and_then(|l| l["recorded_checksum"].as_str().map(str::to_string)),
+            })
+        }
         _ => Err(LoadError::Unrecognised {
             path: p(),
             why: "JSON without the dump's tick, checksum and players".into(),
