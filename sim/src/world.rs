@@ -176,6 +176,12 @@ impl World {
         self.state.players.iter().filter(|p| p.is_some()).count()
     }
 
+    /// Every byte of state as its serde form (the fields the checksum and the snapshot
+    /// cover, under their Rust names), for inspection tools: whole-state dumps and diffs.
+    pub fn state_view(&self) -> impl Serialize + '_ {
+        &self.state
+    }
+
     /// Events of the last step.
     pub fn events(&self) -> &[Event] {
         &self.events

@@ -16,7 +16,7 @@ use venture_replay::{
     record_scripted, replay_to, ticks_to_duration, verify, Failure, Record, ScriptedSession,
     SegmentEnd, SessionReader, Tail,
 };
-use venture_sim::{Command, Genre, SimConfig, World, SIM_VERSION};
+use venture_sim::{Command, Genre, SimConfig, SIM_VERSION};
 
 venture::flag_table! {
     /// `venture-replay verify`.
@@ -43,7 +43,27 @@ venture::flag_table! {
             "the tick to show (default: the start tick)"),
         from_start: bool = switch("from-start",
             "re-simulate from the start instead of the nearest keyframe"),
+        only: Option<String> = optional("only", "SECTIONS", Valid::Check(sections_ok,
+            "a comma-separated list of tick, checksum, config, map, players, monsters, projectiles, ground_items, streams, nav, next_entity, log"),
+            "print only these sections"),
     }
+}
+
+venture::flag_table! {
+    /// `venture-replay diff`.
+    pub struct DiffArgs {
+        a: PathBuf = positional("A", "a session log, a dump or a desync report"),
+        b: PathBuf = positional("B", "a session log, a dump or a desync report"),
+        tick: Option<u64> = optional("tick", "TICK", Valid::Range(0, u64::MAX as i128),
+            "the tick at which to compare session logs (default: the tick of the dump or report given)"),
+        limit: usize = value("limit", "N", "200", Valid::Range(1, 1_000_000),
+            "print at most this many differences"),
+    }
+}
+
+fn sections_ok(s: &str) -> bool {
+    s.split(',')
+        .all(|x| x == "log" || venture_replay::inspect::SECTIONS.contains(&x.trim()))
 }
 
 venture::flag_table! {
@@ -72,7 +92,7 @@ fn size_ok(s: &str) -> bool {
 }
 
 /// The subcommands: name, one-line description.
-const COMMANDS: [(&str, &str); 4] = [
+const COMMANDS: [(&str, &str); 5] = [
     (
         "verify",
         "Re-simulate a session and check every recorded checksum and keyframe.",
@@ -83,7 +103,11 @@ const COMMANDS: [(&str, &str); 4] = [
     ),
     (
         "dump",
-        "Re-simulate to a tick and print the world state as JSON.",
+        "Re-simulate to a tick and print the whole world state as JSON.",
+    ),
+    (
+        "diff",
+        "Compare two states (session logs at a tick, dumps, desync reports) field by field.",
     ),
     (
         "record-scripted",
@@ -157,6 +181,7 @@ fn main() -> ExitCode {
         Some("verify") => run("venture-replay verify", args, cmd_verify),
         Some("info") => run("venture-replay info", args, cmd_info),
         Some("dump") => run("venture-replay dump", args, cmd_dump),
+        Some("diff") => run("venture-replay diff", args, cmd_diff),
         Some("record-scripted") => run("venture-replay record-scripted", args, cmd_record),
         Some("help" | "-h" | "-help" | "--help") => {
             print!("{}", top_help());
@@ -603,147 +628,108 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct XY {
-    x: i32,
-    y: i32,
-}
-
-#[derive(Serialize)]
-struct ConfigView {
-    seed: u64,
-    genre: &'static str,
-    depth: u32,
-    difficulty_permille: u32,
-    width: u16,
-    height: u16,
-    tick_rate: u32,
-    max_players: u8,
-    generator: &'static str,
-}
-
-#[derive(Serialize)]
-struct MapView {
-    width: u16,
-    height: u16,
-    generator: &'static str,
-    rooms: usize,
-    walkable_tiles: usize,
-    spawn: XY,
-    exit: XY,
-}
-
-#[derive(Serialize)]
-struct PlayerView {
-    slot: usize,
-    id: u32,
-    name: String,
-    /// Position in sub-tile units (256 per tile).
-    pos: XY,
-    tile: XY,
-    facing: XY,
-}
-
-#[derive(Serialize)]
-struct DumpView {
-    tick: u64,
-    checksum: String,
-    recorded_checksum: Option<String>,
-    matches_log: bool,
-    keyframe: Option<u64>,
-    first_mismatch: Option<serde_json::Value>,
-    config: ConfigView,
-    map: MapView,
-    players: Vec<PlayerView>,
-}
-
-fn config_view(c: &SimConfig) -> ConfigView {
-    ConfigView {
-        seed: c.seed,
-        genre: c.genre.id(),
-        depth: c.depth,
-        difficulty_permille: c.difficulty_permille,
-        width: c.width,
-        height: c.height,
-        tick_rate: c.tick_rate,
-        max_players: c.max_players,
-        generator: c.generator_kind().name(),
-    }
-}
-
-fn dump_view(world: &World) -> (ConfigView, MapView, Vec<PlayerView>) {
-    let level = world.level();
-    let map = MapView {
-        width: world.map().width(),
-        height: world.map().height(),
-        generator: level.generator.name(),
-        rooms: level.rooms.len(),
-        walkable_tiles: world.map().walkable_count(),
-        spawn: XY {
-            x: level.spawn.0,
-            y: level.spawn.1,
-        },
-        exit: XY {
-            x: level.exit.0,
-            y: level.exit.1,
-        },
-    };
-    let players = world
-        .players()
-        .map(|(slot, p)| {
-            let (tx, ty) = p.pos.tile();
-            PlayerView {
-                slot,
-                id: p.id.0,
-                name: p.name.clone(),
-                pos: XY {
-                    x: p.pos.x,
-                    y: p.pos.y,
-                },
-                tile: XY { x: tx, y: ty },
-                facing: XY {
-                    x: p.facing.0.into(),
-                    y: p.facing.1.into(),
-                },
-            }
-        })
-        .collect();
-    (config_view(world.config()), map, players)
-}
-
 fn cmd_dump(a: &DumpArgs) -> Result<(), Exit> {
     let reader = SessionReader::open(&a.file).map_err(|e| malformed(&a.file, e))?;
     let tick = a.tick.unwrap_or(reader.header().start_tick);
     let replayed = replay_to(reader, tick, !a.from_start).map_err(|e| malformed(&a.file, e))?;
     let world = &replayed.world;
     let checksum = world.checksum();
-    let (config, map, players) = dump_view(world);
     if let Some((t, expected, actual)) = replayed.first_mismatch {
         eprintln!(
             "venture-replay: warning: {}: checksum differs at tick {t} (expected 0x{expected:08x}, actual 0x{actual:08x}); run verify",
             a.file.display()
         );
     }
-    let view = DumpView {
-        tick: world.tick(),
-        checksum: format!("{checksum:08x}"),
-        recorded_checksum: replayed.recorded_checksum.map(|c| format!("{c:08x}")),
-        matches_log: replayed.first_mismatch.is_none()
-            && replayed.recorded_checksum.is_none_or(|c| c == checksum),
-        keyframe: replayed.keyframe,
-        first_mismatch: replayed.first_mismatch.map(|(t, e, a)| {
-            serde_json::json!({"tick": t, "expected": format!("{e:08x}"), "actual": format!("{a:08x}")})
-        }),
-        config,
-        map,
-        players,
-    };
-    // Invariant: the view holds only strings, numbers, options and vectors: serialises.
+    let only: Option<Vec<String>> = a
+        .only
+        .as_ref()
+        .map(|s| s.split(',').map(|x| x.trim().to_string()).collect());
+    let state_sections: Option<Vec<String>> = only
+        .as_ref()
+        .map(|o| o.iter().filter(|x| *x != "log").cloned().collect());
+    let mut view = venture_replay::inspect::dump(world, state_sections.as_deref())
+        .map_err(|e| malformed(&a.file, e))?;
+    // How the state relates to the log it came from (not state: `diff` ignores it).
+    if only.as_ref().is_none_or(|o| o.iter().any(|x| x == "log")) {
+        view["log"] = serde_json::json!({
+            "recorded_checksum": replayed.recorded_checksum.map(|c| format!("{c:08x}")),
+            "matches_log": replayed.first_mismatch.is_none()
+                && replayed.recorded_checksum.is_none_or(|c| c == checksum),
+            "keyframe": replayed.keyframe,
+            "first_mismatch": replayed.first_mismatch.map(|(t, e, a)| {
+                serde_json::json!({"tick": t, "expected": format!("{e:08x}"), "actual": format!("{a:08x}")})
+            }),
+        });
+    }
+    // Invariant: a JSON value always serialises.
     println!(
         "{}",
-        serde_json::to_string_pretty(&view).expect("view serialises")
+        serde_json::to_string_pretty(&view).expect("a JSON value serialises")
     );
     Ok(())
+}
+
+/// Exit 0 when the two states are equal, 1 when they differ (each differing field named
+/// by its path), 2 when either cannot be loaded.
+fn cmd_diff(a: &DiffArgs) -> Result<(), Exit> {
+    use venture_replay::inspect::{diff, is_session_log, load};
+    let usage = |message: String| Exit { code: 2, message };
+    // A session log needs a tick: given, or taken from the other side (a dump or report).
+    let tick = match a.tick {
+        Some(t) => Some(t),
+        None => {
+            let other = [&a.a, &a.b].into_iter().find(|p| !is_session_log(p));
+            match other {
+                Some(p) => Some(load(p, None).map_err(|e| usage(e.to_string()))?.tick),
+                None => None,
+            }
+        }
+    };
+    let left = load(&a.a, tick).map_err(|e| usage(e.to_string()))?;
+    let right = load(&a.b, tick).map_err(|e| usage(e.to_string()))?;
+    let describe = |p: &Path, l: &venture_replay::inspect::Loaded| {
+        format!(
+            "{}: {} at tick {}, checksum {}{}",
+            p.display(),
+            l.kind,
+            l.tick,
+            l.state["checksum"].as_str().unwrap_or("?"),
+            l.authority_checksum
+                .as_ref()
+                .map_or(String::new(), |c| format!(" (server's {c})"))
+        )
+    };
+    println!("A {}", describe(&a.a, &left));
+    println!("B {}", describe(&a.b, &right));
+    if left.tick != right.tick {
+        println!(
+            "note: comparing different ticks ({} and {})",
+            left.tick, right.tick
+        );
+    }
+    let differences = diff(&left.state, &right.state, a.limit.saturating_add(1));
+    if differences.is_empty() {
+        println!("equal");
+        return Ok(());
+    }
+    for d in differences.iter().take(a.limit) {
+        println!("{d}");
+    }
+    if differences.len() > a.limit {
+        println!("... (more than {} differences; raise -limit)", a.limit);
+    }
+    Err(Exit {
+        code: 1,
+        message: format!(
+            "the states differ ({}{} fields)",
+            if differences.len() > a.limit {
+                "more than "
+            } else {
+                ""
+            },
+            differences.len().min(a.limit)
+        ),
+    })
 }
 
 fn parse_size(s: &str) -> Option<(u16, u16)> {

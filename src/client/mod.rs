@@ -411,21 +411,24 @@ pub(crate) fn write_desync_report(
     let base = format!("desync-{}-t{tick}", name.replace(' ', "_"));
     let snap = dir.join(format!("{base}.snapshot"));
     fs::write(&snap, state)?;
-    let players: Vec<serde_json::Value> = venture_sim::World::restore(state)
-        .map(|w| {
-            w.players()
-                .map(|(slot, p)| serde_json::json!({"slot": slot, "name": p.name, "x": p.pos.x, "y": p.pos.y}))
-                .collect()
-        })
+    let snap_name = snap
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let report = serde_json::json!({
-        "tick": tick,
-        "client_checksum": format!("{ours:08x}"),
-        "server_checksum": format!("{theirs:08x}"),
-        "sim_version": venture_sim::SIM_VERSION,
-        "state_snapshot": snap.file_name().map(|n| n.to_string_lossy().to_string()),
-        "players": players,
-    });
+    // The whole state goes into the report, so `venture-replay diff REPORT SERVER_LOG`
+    // names the differing fields; the exact snapshot sits beside it.
+    let report = match venture_sim::World::restore(state) {
+        Ok(world) => venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snap_name),
+        Err(e) => serde_json::json!({
+            "kind": "desync_report",
+            "tick": tick,
+            "client_checksum": format!("{ours:08x}"),
+            "server_checksum": format!("{theirs:08x}"),
+            "sim_version": venture_sim::SIM_VERSION,
+            "state_snapshot": snap_name,
+            "state_error": e.to_string(),
+        }),
+    };
     let path = dir.join(format!("{base}.json"));
     fs::write(&path, format!("{report:#}\n"))?;
     Ok(path)
