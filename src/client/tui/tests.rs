@@ -203,6 +203,10 @@ fn overlays_and_the_network_line_draw() {
         text.contains("Controls") && text.contains("cast spell 1 to 5"),
         "{text}"
     );
+    // Every description fits whole (the longest once lost its last word to the border).
+    for (_, what) in super::render::overlay::CONTROLS {
+        assert!(text.contains(what), "{what:?} cut: {text}");
+    }
     view.overlay = Overlay::Inventory { cursor: 0 };
     let text = buffer_text(&draw(&world, &view, 120, 40));
     assert!(

@@ -4,7 +4,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
 use venture_sim::content::{Item, ItemKind};
 use venture_sim::player::{Player, MAX_WEIGHT};
 use venture_sim::World;
@@ -157,7 +157,15 @@ fn draw_inventory(world: &World, view: &ViewState, cursor: usize, area: Rect, bu
 }
 
 fn draw_help(view: &ViewState, area: Rect, buf: &mut Buffer) {
-    let rect = centred(area, 66, CONTROLS.len() as u16 + 5);
+    // As wide as the longest control line (key column, gap, description) plus borders, so
+    // no description is cut; the note below wraps inside it.
+    let widest = CONTROLS
+        .iter()
+        .map(|(_, what)| what.len())
+        .max()
+        .unwrap_or(0);
+    let width = u16::try_from(widest + 20 + 2).unwrap_or(u16::MAX);
+    let rect = centred(area, width, CONTROLS.len() as u16 + 6);
     let inner = window(view, " Controls ", rect, buf);
     let mut lines: Vec<Line> = CONTROLS
         .iter()
@@ -180,7 +188,9 @@ fn draw_help(view: &ViewState, area: Rect, buf: &mut Buffer) {
         },
         theme::fg(view.colors, 245),
     )));
-    Paragraph::new(lines).render(inner, buf);
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
 }
 
 fn draw_prompt(view: &ViewState, text: Line<'static>, area: Rect, buf: &mut Buffer) {
