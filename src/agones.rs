@@ -11,6 +11,8 @@
 //! | after the last player leaves (only if a player was ever connected) | `POST /shutdown` `{}` |
 //! | on SIGTERM/SIGINT, unless already sent | `POST /shutdown` `{}` |
 //!
+//! A failed Ready, players label or Shutdown is retried after a second ([`lifecycle::RETRY_AFTER`]);
+//! a failed health ping is not (the next one is due within the interval).
 //! Failures are logged (a warning when the sidecar first becomes unreachable, debug
 //! after that, info when it answers again) and are never fatal: a server that cannot
 //! reach its sidecar keeps serving its players, and Agones, seeing no health pings,
@@ -20,17 +22,18 @@
 //! The server is one thread whose loop must close a tick every 50 ms. A blocking HTTP
 //! call, even with 200 ms timeouts, could cost four ticks whenever the sidecar is slow
 //! or restarting; a helper thread would break the one-thread design and need channels.
-//! So each call is a small state machine over a non-blocking [`mio::net::TcpStream`]
-//! (connect, write the request, read the response), registered with the server's
-//! [`Registry`] under its own token so that readiness wakes the loop, and advanced by
-//! [`AgonesClient::poll`] on every loop turn. [`AgonesClient::next_deadline`] tells the
-//! loop when the next timer (health ping, Ready retry, request timeout) is due. One call
-//! is in flight at a time (one connection per call, `Connection: close`), the queue is
-//! bounded and coalesced (at most one pending Health and one pending label), and every
-//! call has a deadline, so nothing here can grow or stall.
+//! The policy (which call when, retries, coalescing) is the sans-IO [`lifecycle`] state
+//! machine; this file is its I/O shell. Each call is one [`http_client::Connection`] over
+//! a non-blocking [`mio::net::TcpStream`] registered with the server's [`Registry`] under
+//! its own token, so readiness wakes the loop, advanced by [`AgonesClient::poll`] on every
+//! loop turn. [`AgonesClient::next_deadline`] tells the loop when the next timer (health
+//! ping, retry, request timeout) is due. One call is in flight at a time (one connection
+//! per call, `Connection: close`), the queue is bounded and coalesced, and every call has
+//! a deadline, so nothing here can grow or stall.
 //!
-//! Only at process exit ([`AgonesClient::shut_down`]) does the client wait, for at most
-//! the given budget, so the Shutdown call has a chance to leave before the process does.
+//! Only at process exit ([`AgonesClient::shut_down`]) does the client wait, in the mio
+//! poll and for at most the given budget, so the Shutdown call has a chance to leave
+//! before the process does.
 //!
 //! # Environment
 //! * `AGONES_SDK_HTTP_PORT`: the sidecar's REST port (default 9358; set by Agones).
@@ -41,13 +44,15 @@
 //!
 //! Invalid values are logged as warnings and replaced by the defaults.
 
-use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+pub mod lifecycle;
+
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-use mio::{Interest, Registry, Token};
+use mio::{Events, Poll, Registry, Token};
+
+use crate::http_client::{Connection, Exchange};
+use lifecycle::{Lifecycle, Policy};
 
 /// Default port of the SDK sidecar's REST (HTTP/JSON gateway) server.
 pub const DEFAULT_SDK_HTTP_PORT: u16 = 9358;
@@ -55,14 +60,10 @@ pub const DEFAULT_SDK_HTTP_PORT: u16 = 9358;
 pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// Default time one call may take, connect to last byte.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
-/// Pause before retrying a failed `POST /ready`.
-pub const READY_RETRY: Duration = Duration::from_secs(1);
 /// Label key for the player count (Agones stores it as `agones.dev/sdk-players`).
 pub const PLAYERS_LABEL: &str = "players";
 /// Longest response kept (the sidecar answers `{}` or a small GameServer JSON).
 const MAX_RESPONSE: usize = 16 * 1024;
-/// Most calls waiting at once (Ready, Health, label, Shutdown fit easily).
-const MAX_QUEUE: usize = 8;
 
 /// How the client is set up. [`AgonesConfig::from_env`] reads it from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -205,156 +206,6 @@ pub struct AgonesStats {
     pub dropped: u64,
 }
 
-/// What happened to the call in flight.
-#[derive(Debug)]
-enum Progress {
-    Waiting,
-    Done(Result<u16, String>),
-}
-
-struct InFlight {
-    call: Call,
-    stream: TcpStream,
-    request: Vec<u8>,
-    written: usize,
-    response: Vec<u8>,
-    connected: bool,
-    deadline: Instant,
-}
-
-impl InFlight {
-    fn start(
-        call: Call,
-        addr: SocketAddr,
-        registry: &Registry,
-        token: Token,
-        deadline: Instant,
-    ) -> io::Result<InFlight> {
-        let mut stream = TcpStream::connect(addr)?;
-        registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)?;
-        Ok(InFlight {
-            call,
-            stream,
-            request: call.request(addr),
-            written: 0,
-            response: Vec::new(),
-            connected: false,
-            deadline,
-        })
-    }
-
-    fn advance(&mut self, now: Instant) -> Progress {
-        match self.step() {
-            Ok(Progress::Waiting) if now >= self.deadline => {
-                Progress::Done(Err("timed out".into()))
-            }
-            Ok(p) => p,
-            Err(e) => Progress::Done(Err(e.to_string())),
-        }
-    }
-
-    fn step(&mut self) -> io::Result<Progress> {
-        if !self.connected {
-            if let Some(e) = self.stream.take_error()? {
-                return Err(e);
-            }
-            match self.stream.peer_addr() {
-                Ok(_) => self.connected = true,
-                Err(e)
-                    if e.kind() == io::ErrorKind::NotConnected
-                        || e.kind() == io::ErrorKind::WouldBlock =>
-                {
-                    return Ok(Progress::Waiting)
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        while self.written < self.request.len() {
-            match self.stream.write(&self.request[self.written..]) {
-                Ok(0) => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::WriteZero,
-                        "connection closed while sending",
-                    ))
-                }
-                Ok(n) => self.written += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        let mut buf = [0u8; 4096];
-        loop {
-            match self.stream.read(&mut buf) {
-                Ok(0) => {
-                    return Ok(Progress::Done(
-                        parse_response(&self.response, true)?.unwrap_or_else(|| {
-                            Err("connection closed before a complete response".to_string())
-                        }),
-                    ))
-                }
-                Ok(n) => {
-                    if self.response.len() + n > MAX_RESPONSE {
-                        return Err(io::Error::new(
-                            io::ErrorKind::InvalidData,
-                            "response too large",
-                        ));
-                    }
-                    self.response.extend_from_slice(&buf[..n]);
-                    if let Some(status) = parse_response(&self.response, false)? {
-                        return Ok(Progress::Done(status));
-                    }
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Progress::Waiting),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-}
-
-/// `Ok(None)`: incomplete. `Ok(Some(Ok(status)))`: a 2xx answer. `Ok(Some(Err(why)))`: another status.
-fn parse_response(bytes: &[u8], eof: bool) -> io::Result<Option<Result<u16, String>>> {
-    let mut headers = [httparse::EMPTY_HEADER; 32];
-    let mut resp = httparse::Response::new(&mut headers);
-    let head_len = match resp.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("bad HTTP response: {e}"),
-            ))
-        }
-    };
-    let status = resp.code.unwrap_or(0);
-    let content_length = resp
-        .headers
-        .iter()
-        .find(|h| h.name.eq_ignore_ascii_case("content-length"))
-        .and_then(|h| {
-            std::str::from_utf8(h.value)
-                .ok()?
-                .trim()
-                .parse::<usize>()
-                .ok()
-        });
-    let body_done = match content_length {
-        Some(n) => bytes.len() - head_len >= n,
-        None => eof,
-    };
-    if !body_done {
-        return Ok(None);
-    }
-    Ok(Some(if (200..300).contains(&status) {
-        Ok(status)
-    } else {
-        let body = String::from_utf8_lossy(&bytes[head_len..]);
-        let body: String = body.trim().chars().take(200).collect();
-        Err(format!("HTTP {status}: {body}"))
-    }))
-}
-
 /// The SDK client. Create it once the server is bound ([`AgonesClient::new`] queues
 /// `Ready`), call [`poll`](AgonesClient::poll) on every loop turn, include
 /// [`next_deadline`](AgonesClient::next_deadline) in the loop's sleep, and call
@@ -362,17 +213,8 @@ fn parse_response(bytes: &[u8], eof: bool) -> io::Result<Option<Result<u16, Stri
 pub struct AgonesClient {
     config: AgonesConfig,
     token: Token,
-    queue: VecDeque<Call>,
-    inflight: Option<InFlight>,
-    ready_ok: bool,
-    retry_ready_at: Option<Instant>,
-    next_health: Instant,
-    had_players: bool,
-    labelled: Option<usize>,
-    shutdown_queued: bool,
-    shutdown_ok: bool,
-    failing: bool,
-    stats: AgonesStats,
+    lifecycle: Lifecycle,
+    connection: Option<Connection>,
 }
 
 impl AgonesClient {
@@ -385,18 +227,14 @@ impl AgonesClient {
             shutdown_when_empty = config.shutdown_when_empty;
             "Agones SDK integration enabled"
         );
+        let policy = Policy {
+            health_interval: config.health_interval,
+            shutdown_when_empty: config.shutdown_when_empty,
+            player_label: config.player_label,
+        };
         AgonesClient {
-            queue: VecDeque::from([Call::Ready]),
-            inflight: None,
-            ready_ok: false,
-            retry_ready_at: None,
-            next_health: now,
-            had_players: false,
-            labelled: None,
-            shutdown_queued: false,
-            shutdown_ok: false,
-            failing: false,
-            stats: AgonesStats::default(),
+            lifecycle: Lifecycle::new(policy, now),
+            connection: None,
             token,
             config,
         }
@@ -416,208 +254,110 @@ impl AgonesClient {
         &self.config
     }
 
+    /// The lifecycle state (what has been acknowledged, what is pending).
+    pub fn lifecycle(&self) -> &Lifecycle {
+        &self.lifecycle
+    }
+
     /// Call counters.
     pub fn stats(&self) -> AgonesStats {
-        self.stats
+        self.lifecycle.stats()
     }
 
     /// True once `Ready` has been acknowledged.
     pub fn is_ready(&self) -> bool {
-        self.ready_ok
+        self.lifecycle.is_ready()
     }
 
-    /// True when no call is in flight or waiting.
+    /// True when no call is in flight, waiting or due for a retry.
     pub fn is_idle(&self) -> bool {
-        self.inflight.is_none() && self.queue.is_empty() && self.retry_ready_at.is_none()
+        self.lifecycle.is_idle()
     }
 
     /// When the loop should next call [`poll`](AgonesClient::poll) even without socket events.
     pub fn next_deadline(&self) -> Option<Instant> {
-        let mut d: Option<Instant> = None;
-        let mut min = |t: Instant| d = Some(d.map_or(t, |x: Instant| x.min(t)));
-        match &self.inflight {
-            Some(f) => min(f.deadline),
-            // Something waiting and nothing in flight: start it at once.
-            None if !self.queue.is_empty() => min(Instant::now()),
-            None => {}
-        }
-        if let Some(t) = self.retry_ready_at {
-            min(t);
-        }
-        if !self.shutdown_queued {
-            min(self.next_health);
-        }
-        d
+        let now = Instant::now();
+        let call = self.connection.as_ref().map(|c| c.deadline);
+        [call, self.lifecycle.next_deadline(now)]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// Advance: schedule health pings and label/shutdown calls from the current player
     /// count, progress the call in flight, start the next. Never blocks.
     pub fn poll(&mut self, registry: &Registry, now: Instant, players: usize, on_schedule: bool) {
-        self.observe(now, players, on_schedule);
+        self.lifecycle.observe(now, players, on_schedule);
         self.drive(registry, now);
     }
 
     /// Leave: drop pending pings, send `Shutdown` unless it already succeeded, and wait for
-    /// it for at most `budget` (this is the one place the client blocks).
-    pub fn shut_down(&mut self, registry: &Registry, budget: Duration) {
-        let start = Instant::now();
-        let end = start + budget;
-        self.queue.retain(|c| *c == Call::Shutdown);
-        self.retry_ready_at = None;
-        if let Some(f) = &self.inflight {
-            if f.call != Call::Shutdown {
-                self.abort(registry);
+    /// it for at most `budget`. The wait is in `poll` (the connection's readiness or the
+    /// deadline wakes it), never a sleep; events for the owner's other tokens that arrive
+    /// meanwhile are dropped, which is fine on the way out.
+    pub fn shut_down(&mut self, poll: &mut Poll, budget: Duration) {
+        let end = Instant::now() + budget;
+        if self.lifecycle.stop() {
+            if let Some(c) = self.connection.take() {
+                c.close(poll.registry());
             }
         }
-        let shutdown_pending = self.queue.contains(&Call::Shutdown)
-            || self
-                .inflight
-                .as_ref()
-                .is_some_and(|f| f.call == Call::Shutdown);
-        // Also when an earlier Shutdown (last player left) failed: try once more.
-        if !self.shutdown_ok && !shutdown_pending {
-            self.shutdown_queued = true;
-            self.queue.push_back(Call::Shutdown);
-            log::info!(target: "venture::agones", component = "agones"; "server stopping: asking Agones to shut down");
-        }
+        let mut events = Events::with_capacity(16);
         loop {
             let now = Instant::now();
-            if let Some(f) = &mut self.inflight {
-                f.deadline = f.deadline.min(end);
+            if let Some(c) = &mut self.connection {
+                c.deadline = c.deadline.min(end);
             }
-            self.drive(registry, now);
-            if self.inflight.is_none() && self.queue.is_empty() {
+            self.drive(poll.registry(), now);
+            if self.lifecycle.nothing_to_send() {
                 break;
             }
             if now >= end {
-                self.abort(registry);
+                if let Some(c) = self.connection.take() {
+                    c.close(poll.registry());
+                }
+                self.lifecycle.abandoned();
                 log::warn!(target: "venture::agones", component = "agones", budget_ms = budget.as_millis() as u64; "Agones shutdown call did not finish in time");
                 break;
             }
-            std::thread::sleep(Duration::from_millis(2));
-        }
-    }
-
-    fn observe(&mut self, now: Instant, players: usize, on_schedule: bool) {
-        if self.shutdown_queued {
-            return;
-        }
-        if now >= self.next_health {
-            self.next_health = now + self.config.health_interval;
-            // No ping while the tick loop is behind: Agones then sees the stall too.
-            if on_schedule {
-                self.enqueue(Call::Health);
-            }
-        }
-        if self.config.player_label && self.labelled != Some(players) {
-            self.labelled = Some(players);
-            self.queue.retain(|c| !matches!(c, Call::PlayersLabel(_)));
-            self.enqueue(Call::PlayersLabel(players));
-        }
-        if players > 0 {
-            self.had_players = true;
-        } else if self.had_players && self.config.shutdown_when_empty {
-            log::info!(target: "venture::agones", component = "agones"; "last player left: asking Agones to shut down");
-            self.shutdown_queued = true;
-            // Pending Ready and the final players label still go out, before Shutdown.
-            self.queue
-                .retain(|c| matches!(c, Call::Ready | Call::PlayersLabel(_)));
-            self.enqueue(Call::Shutdown);
-        }
-    }
-
-    fn enqueue(&mut self, call: Call) {
-        let in_flight = self.inflight.as_ref().map(|f| f.call);
-        if call == Call::Health
-            && (self.queue.contains(&Call::Health) || in_flight == Some(Call::Health))
-        {
-            return;
-        }
-        if self.queue.len() >= MAX_QUEUE {
-            self.stats.dropped += 1;
-            return;
-        }
-        self.queue.push_back(call);
-    }
-
-    fn drive(&mut self, registry: &Registry, now: Instant) {
-        if let Some(t) = self.retry_ready_at {
-            if now >= t {
-                self.retry_ready_at = None;
-                if !self.shutdown_queued {
-                    self.queue.push_front(Call::Ready);
+            let wake = self.next_deadline().map_or(end, |d| d.min(end));
+            if let Err(e) = poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::warn!(target: "venture::agones", component = "agones", error:% = e; "poll failed during Agones shutdown");
+                    break;
                 }
             }
         }
+    }
+
+    fn drive(&mut self, registry: &Registry, now: Instant) {
         // A few rounds: finishing one call may let the next start (and even finish) at once.
         for _ in 0..4 {
-            if self.inflight.is_none() {
-                let Some(call) = self.queue.pop_front() else {
+            if self.connection.is_none() {
+                let Some(call) = self.lifecycle.start_next(now) else {
                     return;
                 };
+                let exchange = Exchange::new(call.request(self.config.addr), MAX_RESPONSE);
                 let deadline = now + self.config.request_timeout;
-                match InFlight::start(call, self.config.addr, registry, self.token, deadline) {
-                    Ok(f) => self.inflight = Some(f),
+                match Connection::start(self.config.addr, exchange, registry, self.token, deadline)
+                {
+                    Ok(c) => self.connection = Some(c),
                     Err(e) => {
-                        self.finish(call, Err(format!("connect: {e}")), now);
+                        self.lifecycle.finished(Err(format!("connect: {e}")), now);
                         continue;
                     }
                 }
             }
-            let Some(f) = &mut self.inflight else { return };
-            match f.advance(now) {
-                Progress::Waiting => return,
-                Progress::Done(result) => {
-                    let call = f.call;
-                    self.abort(registry);
-                    self.finish(call, result, now);
-                }
-            }
-        }
-    }
-
-    fn abort(&mut self, registry: &Registry) {
-        if let Some(mut f) = self.inflight.take() {
-            let _ = registry.deregister(&mut f.stream);
-        }
-    }
-
-    fn finish(&mut self, call: Call, result: Result<u16, String>, now: Instant) {
-        let (method, path) = call.route();
-        match result {
-            Ok(status) => {
-                self.stats.ok += 1;
-                if self.failing {
-                    self.failing = false;
-                    log::info!(target: "venture::agones", component = "agones", sdk:% = self.config.addr; "Agones SDK reachable again");
-                }
-                match call {
-                    Call::Ready => {
-                        self.ready_ok = true;
-                        log::info!(target: "venture::agones", component = "agones", status = status; "Agones: game server Ready");
+            let Some(c) = &mut self.connection else {
+                return;
+            };
+            match c.advance(now) {
+                None => return,
+                Some(answer) => {
+                    if let Some(c) = self.connection.take() {
+                        c.close(registry);
                     }
-                    Call::Shutdown => {
-                        self.shutdown_ok = true;
-                        log::info!(target: "venture::agones", component = "agones", status = status; "Agones: Shutdown acknowledged");
-                    }
-                    Call::Health => {
-                        log::debug!(target: "venture::agones", component = "agones"; "Agones: health ping")
-                    }
-                    Call::PlayersLabel(n) => {
-                        log::debug!(target: "venture::agones", component = "agones", players = n; "Agones: players label set")
-                    }
-                }
-            }
-            Err(error) => {
-                self.stats.failed += 1;
-                if self.failing {
-                    log::debug!(target: "venture::agones", component = "agones", call = call.name(), method = method, path = path, error:% = error; "Agones SDK call failed");
-                } else {
-                    self.failing = true;
-                    log::warn!(target: "venture::agones", component = "agones", call = call.name(), method = method, path = path, sdk:% = self.config.addr, error:% = error; "Agones SDK call failed (not fatal; will keep trying)");
-                }
-                if call == Call::Ready && !self.shutdown_queued {
-                    self.retry_ready_at = Some(now + READY_RETRY);
+                    self.lifecycle.finished(answer, now);
                 }
             }
         }
@@ -628,7 +368,7 @@ impl AgonesClient {
 mod tests {
     use super::*;
     use mio::{Events, Poll};
-    use std::io::BufRead;
+    use std::io::{BufRead, Read, Write};
     use std::net::TcpListener;
     use std::sync::mpsc;
 
@@ -669,31 +409,6 @@ mod tests {
         let body = r.split("\r\n\r\n").nth(1).unwrap();
         let v: serde_json::Value = serde_json::from_str(body).unwrap();
         assert_eq!(v, serde_json::json!({"key": "players", "value": "3"}));
-    }
-
-    #[test]
-    fn parses_responses() {
-        assert!(parse_response(b"HTTP/1.1 200 OK\r\nContent-Len", false)
-            .unwrap()
-            .is_none());
-        assert!(
-            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{", false)
-                .unwrap()
-                .is_none()
-        );
-        assert_eq!(
-            parse_response(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", false).unwrap(),
-            Some(Ok(200))
-        );
-        assert_eq!(
-            parse_response(b"HTTP/1.1 200 OK\r\n\r\n{}", true).unwrap(),
-            Some(Ok(200))
-        );
-        let e = parse_response(b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nboom", false)
-            .unwrap()
-            .unwrap();
-        assert_eq!(e, Err("HTTP 500: boom".to_string()));
-        assert!(parse_response(b"garbage\r\n\r\n", true).is_err());
     }
 
     /// A stand-in sidecar: answers every request with 200 `{}` and reports "METHOD PATH".
@@ -767,9 +482,11 @@ mod tests {
         run_until(&mut poll, &mut client, 0, |c| {
             c.is_ready() && c.stats().ok >= 4
         });
-        run_until(&mut poll, &mut client, 2, |c| c.had_players && c.is_idle());
-        run_until(&mut poll, &mut client, 0, |c| c.shutdown_ok);
-        client.shut_down(poll.registry(), Duration::from_millis(200));
+        run_until(&mut poll, &mut client, 2, |c| {
+            c.lifecycle().had_players() && c.is_idle()
+        });
+        run_until(&mut poll, &mut client, 0, |c| c.lifecycle().is_shut_down());
+        client.shut_down(&mut poll, Duration::from_millis(200));
         // The stand-in records a call after answering it: wait for the stragglers.
         let mut calls = Vec::new();
         while let Ok(c) = rx.recv_timeout(Duration::from_millis(300)) {
@@ -807,18 +524,18 @@ mod tests {
         };
         let mut client = AgonesClient::new(config, Token(7), Instant::now());
         run_until(&mut poll, &mut client, 0, |c| {
-            c.stats().failed >= 1 && c.retry_ready_at.is_some()
+            c.stats().failed >= 1 && !c.lifecycle().is_idle()
         });
         assert!(!client.is_ready());
         // A player came and went; the Shutdown that follows fails too...
-        run_until(&mut poll, &mut client, 1, |c| c.had_players);
+        run_until(&mut poll, &mut client, 1, |c| c.lifecycle().had_players());
         run_until(&mut poll, &mut client, 0, |c| {
-            c.shutdown_queued && c.inflight.is_none() && c.queue.is_empty()
+            c.lifecycle().shutdown_queued() && c.lifecycle().nothing_to_send()
         });
         let failed = client.stats().failed;
         // ...so SIGTERM tries once more (and gives up within its budget).
         let started = Instant::now();
-        client.shut_down(poll.registry(), Duration::from_millis(300));
+        client.shut_down(&mut poll, Duration::from_millis(300));
         assert!(started.elapsed() < Duration::from_millis(600));
         assert!(client.stats().failed > failed, "{:?}", client.stats());
     }

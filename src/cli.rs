@@ -1,118 +1,75 @@
-//! Command-line interface of `venture-server`.
+//! Command-line interface of `venture-server`: its flag table and the validated
+//! [`ServerConfig`].
 //!
-//! The deployment guide (the operators' contract) spells flags Go-style:
-//! `-port 8080`, `-port=8080`, `-verbose`, `-aerial-sprites=false`. argh only
-//! understands `--port 8080` and `--verbose`, so [`normalise_args`] rewrites
-//! argv into argh's form first, then [`parse_server_args`] lets argh do the
-//! parsing and validates every value into a typed [`ServerConfig`].
-//!
-//! Values are parsed by us, not by argh, so that every error is one line that
-//! names the flag the way operators write it and says what is valid, e.g.
+//! The deployment guide (the operators' contract) spells flags Go-style: `-port 8080`,
+//! `-port=8080`, `-verbose`, `-aerial-sprites=false`; `--port 8080` works too. Every flag
+//! is one row of [`ServerArgs`] (name, kind, default, validation, help); the parser,
+//! defaults, errors and `-help` come from those rows ([`crate::flags`]). Errors are one line
+//! naming the flag the way operators write it and saying what is valid, e.g.
 //! `invalid value for -tick-rate: 0 (valid: 1 to 60)`.
 //!
 //! Exit codes (the binary's contract, see [`CliOutcome`] and [`CliError`]):
 //! `-help`/`-version` print to stdout and exit 0; any usage error prints
 //! the one-line message to stderr and exits [`CliError::EXIT_CODE`] (2).
 
-use argh::FromArgs;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::time::Duration;
-use thiserror::Error;
 use venture_sim::Genre;
 
-/// Flags that take a value (long names, without dashes).
-const VALUE_FLAGS: &[&str] = &[
-    "port",
-    "bind",
-    "max-players",
-    "tick-rate",
-    "seed",
-    "genre",
-    "saves-dir",
-    "replay-dir",
-    "autosave",
-];
+pub use crate::flags::CliError;
+use crate::flags::{Parsed, Spec, Valid};
 
-/// Boolean switches (long names, without dashes). Go accepts `-flag=false`.
-const SWITCHES: &[&str] = &[
-    "verbose",
-    "aerial-sprites",
-    "no-replay",
-    "new-world",
-    "agones",
-    "version",
-    "help",
-];
-
-/// Port range accepted by `-port`.
-pub const PORT_RANGE: (u16, u16) = (1, 65535);
-/// Range accepted by `-max-players`.
-pub const MAX_PLAYERS_RANGE: (u32, u32) = (1, 64);
-/// Range accepted by `-tick-rate` (Hz).
-pub const TICK_RATE_RANGE: (u32, u32) = (1, 60);
-/// Range accepted by `-autosave` (seconds).
-pub const AUTOSAVE_RANGE: (u64, u64) = (1, 3600);
-
-// Raw flags as argh sees them after `normalise_args`. Every value is kept as
-// a string and validated by `validate`, so that errors name the flag and the
-// valid range in one line. (The doc comment below is argh's help text.)
-#[derive(FromArgs, Debug, Default, PartialEq, Eq)]
-/// Venture dedicated server: authoritative, deterministic lockstep over UDP,
-/// with HTTP /healthz, /readyz, /metrics and /status on the same TCP port.
-#[argh(
-    help_triggers("-h", "--help", "help"),
-    note = "Flags may also be written Go-style: -port 8080, -port=8080, -verbose, -aerial-sprites=false.\nEnvironment: LOG_LEVEL (debug, info, warn, error, fatal; default info), LOG_FORMAT (json, text; default json).\nExit status: 0 on success, -help and -version; 2 on a usage error."
-)]
-pub struct ServerArgs {
-    /// port for UDP game traffic and TCP HTTP health/metrics (default 8080; valid 1 to 65535)
-    #[argh(option)]
-    pub port: Option<String>,
-    /// address to bind (default 0.0.0.0)
-    #[argh(option)]
-    pub bind: Option<String>,
-    /// maximum concurrent players (default 4; valid 1 to 64)
-    #[argh(option)]
-    pub max_players: Option<String>,
-    /// simulation ticks per second (default 20; valid 1 to 60)
-    #[argh(option)]
-    pub tick_rate: Option<String>,
-    /// world generation seed, a signed 64-bit integer (default: random, logged at start)
-    #[argh(option)]
-    pub seed: Option<String>,
-    /// world genre: fantasy, scifi, horror, cyberpunk, postapoc (default fantasy)
-    #[argh(option)]
-    pub genre: Option<String>,
-    /// enable debug logging (overrides LOG_LEVEL)
-    #[argh(switch)]
-    pub verbose: bool,
-    /// accepted for compatibility; no effect on a headless server
-    #[argh(switch)]
-    pub aerial_sprites: bool,
-    /// directory for world saves (default ./saves)
-    #[argh(option)]
-    pub saves_dir: Option<String>,
-    /// directory for session replay logs (default ./replays)
-    #[argh(option)]
-    pub replay_dir: Option<String>,
-    /// do not record session replay logs
-    #[argh(switch)]
-    pub no_replay: bool,
-    /// seconds between autosaves (default 30; valid 1 to 3600)
-    #[argh(option)]
-    pub autosave: Option<String>,
-    /// ignore existing saves and generate a new world
-    #[argh(switch)]
-    pub new_world: bool,
-    /// integrate with the Agones SDK sidecar (game-server lifecycle)
-    #[argh(switch)]
-    pub agones: bool,
-    /// print version information and exit
-    #[argh(switch)]
-    pub version: bool,
+crate::flag_table! {
+    /// `venture-server`'s flags, typed; [`validate`] turns them into a [`ServerConfig`].
+    pub struct ServerArgs {
+        port: u16 = value("port", "PORT", "8080", Valid::Range(1, 65535),
+            "port for UDP game traffic and TCP HTTP health/metrics"),
+        bind: IpAddr = value("bind", "ADDR", "0.0.0.0", Valid::Parses(bind_text),
+            "address to bind"),
+        max_players: u32 = value("max-players", "N", "4", Valid::Range(1, 64),
+            "maximum concurrent players"),
+        tick_rate: u32 = value("tick-rate", "HZ", "20", Valid::Range(1, 60),
+            "simulation ticks per second"),
+        seed: Option<i64> = optional("seed", "SEED", Valid::Parses(seed_text),
+            "world generation seed (default: random, logged at start)"),
+        genre: Genre = value("genre", "GENRE", "fantasy", Valid::Parses(Genre::valid_list),
+            "world genre"),
+        verbose: bool = switch("verbose", "enable debug logging (overrides LOG_LEVEL)"),
+        aerial_sprites: bool = switch("aerial-sprites",
+            "accepted for compatibility; no effect on a headless server"),
+        saves_dir: PathBuf = value("saves-dir", "DIR", "./saves", Valid::NonEmpty(DIR_TEXT),
+            "directory for world saves"),
+        replay_dir: PathBuf = value("replay-dir", "DIR", "./replays", Valid::NonEmpty(DIR_TEXT),
+            "directory for session replay logs"),
+        no_replay: bool = switch("no-replay", "do not record session replay logs"),
+        autosave: u64 = value("autosave", "SECONDS", "30", Valid::Range(1, 3600),
+            "seconds between autosaves"),
+        new_world: bool = switch("new-world", "ignore existing saves and generate a new world"),
+        agones: bool = switch("agones",
+            "integrate with the Agones SDK sidecar (game-server lifecycle)"),
+        version: bool = switch("version", "print version information and exit"),
+    }
 }
+
+const DIR_TEXT: &str = "a non-empty directory path";
+
+fn bind_text() -> String {
+    "an IPv4 or IPv6 address, e.g. 0.0.0.0 or ::".to_owned()
+}
+
+fn seed_text() -> String {
+    format!("an integer from {} to {}", i64::MIN, i64::MAX)
+}
+
+/// `venture-server`'s help around the rows.
+pub const SPEC: Spec = Spec {
+    program: "venture-server",
+    about: "Venture dedicated server: authoritative, deterministic lockstep over UDP,\nwith HTTP /healthz, /readyz, /metrics and /status on the same TCP port.",
+    note: "Environment: LOG_LEVEL (debug, info, warn, error, fatal; default info), LOG_FORMAT (json, text; default json).\nExit status: 0 on success, -help and -version; 2 on a usage error.",
+};
 
 /// The validated server configuration.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -160,25 +117,20 @@ impl ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// The documented defaults, with seed 0 (not random) so it is deterministic.
+    /// The table's defaults, with seed 0 (not random) so it is deterministic.
     fn default() -> Self {
-        ServerConfig {
-            port: 8080,
-            bind: IpAddr::from([0, 0, 0, 0]),
-            max_players: 4,
-            tick_rate: 20,
-            seed: 0,
-            seed_is_random: false,
-            genre: Genre::Fantasy,
-            verbose: false,
-            aerial_sprites: false,
-            saves_dir: PathBuf::from("./saves"),
-            replay_dir: PathBuf::from("./replays"),
-            no_replay: false,
-            autosave: Duration::from_secs(30),
-            new_world: false,
-            agones: false,
-        }
+        let args = match SPEC.parse::<ServerArgs>(std::iter::empty()) {
+            Ok(Parsed::Run(args)) => args,
+            // The defaults are constants in the table; `table_defaults_parse` proves they parse.
+            other => unreachable!("the server table's defaults do not parse: {other:?}"),
+        };
+        validate(args, || 0).map_or_else(
+            |e| unreachable!("the server table's defaults do not validate: {e}"),
+            |c| ServerConfig {
+                seed_is_random: false,
+                ..c
+            },
+        )
     }
 }
 
@@ -193,174 +145,6 @@ pub enum CliOutcome {
     Version,
 }
 
-/// A usage error. Its `Display` is one line naming the flag and what is valid.
-/// The binary prints it to stderr and exits with [`CliError::EXIT_CODE`].
-#[derive(Debug, Error, Clone, PartialEq, Eq)]
-pub enum CliError {
-    /// A flag's value failed validation.
-    #[error("invalid value for -{flag}: {} (valid: {valid})", show_value(.value))]
-    InvalidValue {
-        /// Flag name without dashes, e.g. `tick-rate`.
-        flag: &'static str,
-        /// The value as given.
-        value: String,
-        /// What would have been accepted.
-        valid: String,
-    },
-    /// argh rejected the command line (unknown flag, missing value, stray argument).
-    #[error("{message} (run with -help for usage)")]
-    Usage {
-        /// argh's message, trimmed to one line.
-        message: String,
-    },
-}
-
-impl CliError {
-    /// Process exit status for usage errors.
-    pub const EXIT_CODE: i32 = 2;
-}
-
-fn show_value(v: &str) -> String {
-    if v.is_empty()
-        || v.chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == '"')
-    {
-        format!("{v:?}")
-    } else {
-        v.to_owned()
-    }
-}
-
-/// Parse a Go-style boolean (`1 0 t f T F true false TRUE FALSE True False`).
-fn parse_go_bool(v: &str) -> Option<bool> {
-    match v {
-        "1" | "t" | "T" | "true" | "TRUE" | "True" => Some(true),
-        "0" | "f" | "F" | "false" | "FALSE" | "False" => Some(false),
-        _ => None,
-    }
-}
-
-/// Split a token into (name, inline value) if it looks like a flag: one or two
-/// dashes followed by an ASCII letter. `-5`, `-`, `--` and plain words are not flags.
-fn split_flag(tok: &str) -> Option<(&str, Option<&str>)> {
-    let body = tok
-        .strip_prefix("--")
-        .or_else(|| tok.strip_prefix('-'))
-        .filter(|b| b.starts_with(|c: char| c.is_ascii_alphabetic()))?;
-    Some(match body.split_once('=') {
-        Some((name, value)) => (name, Some(value)),
-        None => (body, None),
-    })
-}
-
-/// Normalisation that reports invalid switch values (`-verbose=yes`).
-/// With `lenient`, a bad switch value is passed on as `--flag=value` instead.
-fn normalise_checked(
-    args: impl IntoIterator<Item = String>,
-    lenient: bool,
-) -> Result<Vec<String>, CliError> {
-    let mut out = Vec::new();
-    let mut iter = args.into_iter();
-    let mut value_next = false;
-    while let Some(tok) = iter.next() {
-        if value_next {
-            // The value of a preceding `-flag`: verbatim, even `-5` or `-x`.
-            value_next = false;
-            out.push(tok);
-            continue;
-        }
-        if tok == "--" {
-            out.push(tok);
-            out.extend(iter);
-            break;
-        }
-        let Some((name, inline)) = split_flag(&tok) else {
-            out.push(tok);
-            continue;
-        };
-        // Single-letter flags keep one dash (`-h`), argh's short form.
-        if name.len() == 1 && !tok.starts_with("--") && inline.is_none() {
-            out.push(tok);
-            continue;
-        }
-        let long = format!("--{name}");
-        let is_switch = SWITCHES.contains(&name);
-        match inline {
-            None => {
-                value_next = VALUE_FLAGS.contains(&name);
-                out.push(long);
-            }
-            Some(value) if is_switch => match parse_go_bool(value) {
-                Some(true) => out.push(long),
-                // Every switch defaults to false, so `=false` means "absent".
-                Some(false) => {}
-                None if lenient => out.push(format!("{long}={value}")),
-                None => {
-                    let flag = SWITCHES
-                        .iter()
-                        .find(|s| **s == name)
-                        .copied()
-                        .unwrap_or("switch");
-                    return Err(CliError::InvalidValue {
-                        flag,
-                        value: value.to_owned(),
-                        valid: "true or false".to_owned(),
-                    });
-                }
-            },
-            Some(value) => {
-                out.push(long);
-                out.push(value.to_owned());
-            }
-        }
-    }
-    Ok(out)
-}
-
-/// Rewrite Go-style flags into argh's `--flag value` form.
-///
-/// * `-port 8080`, `-port=8080`, `--port=8080` become `--port 8080`;
-/// * `-verbose` becomes `--verbose`; `-verbose=true` likewise; `-verbose=false`
-///   is dropped (every switch defaults to false);
-/// * the token after a value-taking flag is kept verbatim, so `-seed -5` and
-///   `-seed=-5` both give `--seed -5`;
-/// * words, negative numbers, single-letter flags (`-h`) and everything after
-///   `--` are left alone.
-///
-/// Works on argv with or without the program name in front. A switch with an
-/// invalid inline value (`-verbose=yes`) is passed on as `--verbose=yes`, which
-/// argh then rejects; [`parse_server_args`] reports it more precisely.
-pub fn normalise_args(args: impl IntoIterator<Item = String>) -> Vec<String> {
-    // Invariant: with `lenient = true` normalisation never returns an error.
-    normalise_checked(args, true).unwrap_or_default()
-}
-
-fn parse_ranged<T>(flag: &'static str, raw: &str, (lo, hi): (T, T)) -> Result<T, CliError>
-where
-    T: std::str::FromStr + PartialOrd + Copy + fmt::Display,
-{
-    match raw.trim().parse::<T>() {
-        Ok(v) if v >= lo && v <= hi => Ok(v),
-        _ => Err(CliError::InvalidValue {
-            flag,
-            value: raw.to_owned(),
-            valid: format!("{lo} to {hi}"),
-        }),
-    }
-}
-
-fn parse_dir(flag: &'static str, raw: Option<String>, default: &str) -> Result<PathBuf, CliError> {
-    match raw {
-        None => Ok(PathBuf::from(default)),
-        Some(s) if s.trim().is_empty() || s.contains('\0') => Err(CliError::InvalidValue {
-            flag,
-            value: s,
-            valid: "a non-empty directory path".to_owned(),
-        }),
-        Some(s) => Ok(PathBuf::from(s)),
-    }
-}
-
 /// A seed for when none was given: from the OS-seeded `RandomState`, the clock
 /// and the process id. Not cryptographic; seeds are not secrets.
 pub fn random_seed() -> i64 {
@@ -372,75 +156,30 @@ pub fn random_seed() -> i64 {
     h.finish() as i64
 }
 
-/// Validate raw argh flags into a [`ServerConfig`]. `seed_source` supplies the
-/// seed when `-seed` is absent (the binary passes [`random_seed`]).
+/// Turns the typed flags into a [`ServerConfig`]. `seed_source` supplies the seed when
+/// `-seed` is absent (the binary passes [`random_seed`]).
 pub fn validate(
     args: ServerArgs,
     seed_source: impl FnOnce() -> i64,
 ) -> Result<ServerConfig, CliError> {
-    let port = match &args.port {
-        None => 8080,
-        Some(raw) => parse_ranged("port", raw, PORT_RANGE)?,
-    };
-    let bind = match &args.bind {
-        None => IpAddr::from([0, 0, 0, 0]),
-        Some(raw) => raw.trim().parse().map_err(|_| CliError::InvalidValue {
-            flag: "bind",
-            value: raw.clone(),
-            valid: "an IPv4 or IPv6 address, e.g. 0.0.0.0 or ::".to_owned(),
-        })?,
-    };
-    let max_players = match &args.max_players {
-        None => 4,
-        Some(raw) => parse_ranged("max-players", raw, MAX_PLAYERS_RANGE)?,
-    };
-    let tick_rate = match &args.tick_rate {
-        None => 20,
-        Some(raw) => parse_ranged("tick-rate", raw, TICK_RATE_RANGE)?,
-    };
-    let (seed, seed_is_random) = match &args.seed {
+    let (seed, seed_is_random) = match args.seed {
+        Some(seed) => (seed, false),
         None => (seed_source(), true),
-        Some(raw) => {
-            let v = raw
-                .trim()
-                .parse::<i64>()
-                .map_err(|_| CliError::InvalidValue {
-                    flag: "seed",
-                    value: raw.clone(),
-                    valid: format!("an integer from {} to {}", i64::MIN, i64::MAX),
-                })?;
-            (v, false)
-        }
-    };
-    let genre = match &args.genre {
-        None => Genre::Fantasy,
-        Some(raw) => raw
-            .trim()
-            .parse::<Genre>()
-            .map_err(|_| CliError::InvalidValue {
-                flag: "genre",
-                value: raw.clone(),
-                valid: Genre::valid_list(),
-            })?,
-    };
-    let autosave = match &args.autosave {
-        None => Duration::from_secs(30),
-        Some(raw) => Duration::from_secs(parse_ranged("autosave", raw, AUTOSAVE_RANGE)?),
     };
     Ok(ServerConfig {
-        port,
-        bind,
-        max_players,
-        tick_rate,
+        port: args.port,
+        bind: args.bind,
+        max_players: args.max_players,
+        tick_rate: args.tick_rate,
         seed,
         seed_is_random,
-        genre,
+        genre: args.genre,
         verbose: args.verbose,
         aerial_sprites: args.aerial_sprites,
-        saves_dir: parse_dir("saves-dir", args.saves_dir, "./saves")?,
-        replay_dir: parse_dir("replay-dir", args.replay_dir, "./replays")?,
+        saves_dir: args.saves_dir,
+        replay_dir: args.replay_dir,
         no_replay: args.no_replay,
-        autosave,
+        autosave: Duration::from_secs(args.autosave),
         new_world: args.new_world,
         agones: args.agones,
     })
@@ -461,31 +200,10 @@ pub fn parse_server_args_with_seed(
     argv: impl IntoIterator<Item = String>,
     seed_source: impl FnOnce() -> i64,
 ) -> Result<CliOutcome, CliError> {
-    let mut argv = argv.into_iter();
-    let program = argv.next().unwrap_or_else(|| "venture-server".to_owned());
-    let program = std::path::Path::new(&program)
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("venture-server")
-        .to_owned();
-    let args = normalise_checked(argv, false)?;
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    match ServerArgs::from_args(&[&program], &refs) {
-        Ok(raw) if raw.version => Ok(CliOutcome::Version),
-        Ok(raw) => validate(raw, seed_source).map(CliOutcome::Run),
-        Err(exit) if exit.status.is_ok() => Ok(CliOutcome::Help(exit.output)),
-        Err(exit) => {
-            let message = exit
-                .output
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty())
-                .collect::<Vec<_>>()
-                .join(" ");
-            Err(CliError::Usage {
-                message: message.replace("'--", "'-").replace(": --", ": -"),
-            })
-        }
+    match SPEC.parse::<ServerArgs>(argv.into_iter().skip(1))? {
+        Parsed::Help(text) => Ok(CliOutcome::Help(text)),
+        Parsed::Run(args) if args.version => Ok(CliOutcome::Version),
+        Parsed::Run(args) => validate(args, seed_source).map(CliOutcome::Run),
     }
 }
 
@@ -567,60 +285,28 @@ mod tests {
     }
 
     #[test]
-    fn normalise_forms() {
+    fn values_are_taken_verbatim_after_a_value_flag() {
+        assert_eq!(run(&["-seed", "-5"]).seed, -5);
+        assert_eq!(run(&["-seed=-5"]).seed, -5);
         assert_eq!(
-            normalise_args(strs(&["-port", "8080"])),
-            strs(&["--port", "8080"])
-        );
-        assert_eq!(
-            normalise_args(strs(&["-port=8080"])),
-            strs(&["--port", "8080"])
-        );
-        assert_eq!(
-            normalise_args(strs(&["--port=8080"])),
-            strs(&["--port", "8080"])
-        );
-        assert_eq!(
-            normalise_args(strs(&["--port", "8080"])),
-            strs(&["--port", "8080"])
-        );
-        assert_eq!(
-            normalise_args(strs(&["-seed", "-5"])),
-            strs(&["--seed", "-5"])
-        );
-        assert_eq!(normalise_args(strs(&["-seed=-5"])), strs(&["--seed", "-5"]));
-        assert_eq!(
-            normalise_args(strs(&["-genre", "-x"])),
-            strs(&["--genre", "-x"])
-        );
-        assert_eq!(normalise_args(strs(&["-verbose"])), strs(&["--verbose"]));
-        assert_eq!(
-            normalise_args(strs(&["-verbose=true"])),
-            strs(&["--verbose"])
-        );
-        assert_eq!(
-            normalise_args(strs(&["-verbose=false"])),
-            Vec::<String>::new()
-        );
-        assert_eq!(
-            normalise_args(strs(&["-verbose=yes"])),
-            strs(&["--verbose=yes"])
-        );
-        assert_eq!(normalise_args(strs(&["-h"])), strs(&["-h"]));
-        assert_eq!(normalise_args(strs(&["-help"])), strs(&["--help"]));
-        assert_eq!(
-            normalise_args(strs(&["./venture-server", "-port", "1", "--", "-x=1"])),
-            strs(&["./venture-server", "--port", "1", "--", "-x=1"])
-        );
-        assert_eq!(
-            normalise_args(strs(&["-5", "word", "-"])),
-            strs(&["-5", "word", "-"])
+            err(&["-genre", "-x"]),
+            "invalid value for -genre: -x (valid: fantasy, scifi, horror, cyberpunk, postapoc)"
         );
         // `=` inside a value survives; only the first `=` splits.
+        assert_eq!(run(&["-saves-dir=/a=b"]).saves_dir, PathBuf::from("/a=b"));
         assert_eq!(
-            normalise_args(strs(&["-saves-dir=/a=b"])),
-            strs(&["--saves-dir", "/a=b"])
+            err(&["-port", "1", "--", "-x=1"]),
+            "unexpected argument -x=1 (run with -help for usage)"
         );
+    }
+
+    #[test]
+    fn table_defaults_parse() {
+        // `ServerConfig::default()` relies on this (it has no other source of defaults).
+        let c = ServerConfig::default();
+        assert_eq!((c.port, c.max_players, c.tick_rate), (8080, 4, 20));
+        assert_eq!((c.seed, c.seed_is_random), (0, false));
+        assert_eq!(c.autosave, Duration::from_secs(30));
     }
 
     #[test]
@@ -849,7 +535,7 @@ mod tests {
                     err(&[&format!("-{flag}={bad}")]),
                     format!(
                         "invalid value for -{flag}: {} (valid: true or false)",
-                        show_value(bad)
+                        if bad.is_empty() { "\"\"" } else { bad }
                     )
                 );
             }
@@ -861,8 +547,9 @@ mod tests {
         for h in ["-h", "-help", "--help", "help"] {
             match parse_server_args_with_seed(argv(&[h]), || 0) {
                 Ok(CliOutcome::Help(text)) => {
-                    assert!(text.contains("--tick-rate"), "{text}");
-                    assert!(text.contains("Go-style"), "{text}");
+                    assert!(text.contains("-tick-rate HZ"), "{text}");
+                    assert!(text.contains("(default 20; valid: 1 to 60)"), "{text}");
+                    assert!(text.contains("-flag=v"), "{text}");
                     assert!(text.starts_with("Usage: venture-server"), "{text}");
                 }
                 o => panic!("{h}: {o:?}"),
@@ -900,17 +587,17 @@ mod tests {
         }
         assert_eq!(
             err(&["-bogus"]),
-            "Unrecognized argument: -bogus (run with -help for usage)"
+            "unknown flag -bogus (run with -help for usage)"
         );
         assert_eq!(
             err(&["-port"]),
-            "No value provided for option '-port'. (run with -help for usage)"
+            "missing value for -port (run with -help for usage)"
         );
         assert_eq!(CliError::EXIT_CODE, 2);
-        // argh refuses a repeated option (Go would take the last one).
+        // A repeated value flag is refused (Go would take the last one silently).
         assert_eq!(
             err(&["-port", "1", "-port=2"]),
-            "Error parsing option '-port' with value '2': duplicate values provided (run with -help for usage)"
+            "-port given more than once (run with -help for usage)"
         );
     }
 

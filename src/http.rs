@@ -36,6 +36,8 @@ use std::net::{Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
+use crate::nbio::{self, Step};
+
 /// Bounds on what one client can make the server do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct HttpLimits {
@@ -662,12 +664,10 @@ fn drive(
     let mut tmp = [0u8; 4096];
     loop {
         match conn.state {
+            // Reads at most one byte past the limit: enough to know it is exceeded.
             State::Reading => {
-                // Read at most one byte past the limit: enough to know it is exceeded.
-                let room = (limits.max_head_bytes + 1).saturating_sub(conn.buf.len());
-                let want = room.clamp(1, tmp.len());
-                match conn.stream.read(&mut tmp[..want]) {
-                    Ok(0) => {
+                match nbio::read_some(&mut conn.stream, &mut conn.buf, limits.max_head_bytes) {
+                    Ok(Step::Eof) => {
                         if conn.buf.is_empty() {
                             // A bare TCP check (`nc -z`): not an error.
                             return Next::Close;
@@ -675,8 +675,7 @@ fn drive(
                         counters.bad_requests += 1;
                         respond(conn, now, limits, bad(400, "incomplete request"), false);
                     }
-                    Ok(n) => {
-                        conn.buf.extend_from_slice(&tmp[..n]);
+                    Ok(Step::Done) => {
                         match parse_head(&conn.buf, conn.peer, limits, counters, router) {
                             Parsed::Partial => {}
                             Parsed::Done(resp, head_only) => {
@@ -684,8 +683,7 @@ fn drive(
                             }
                         }
                     }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(Step::Blocked) => return Next::Keep,
                     Err(_) => {
                         counters.io_errors += 1;
                         return Next::Close;
@@ -693,23 +691,16 @@ fn drive(
                 }
             }
             State::Writing => {
-                if conn.written >= conn.out.len() {
-                    counters.responses += 1;
-                    let _ = conn.stream.shutdown(Shutdown::Write);
-                    conn.state = State::Draining;
-                    conn.deadline = now + limits.linger;
-                    conn.out = Vec::new();
-                    conn.buf = Vec::new();
-                    continue;
-                }
-                match conn.stream.write(&conn.out[conn.written..]) {
-                    Ok(0) => {
-                        counters.io_errors += 1;
-                        return Next::Close;
+                match nbio::write_pending(&mut conn.stream, &conn.out, &mut conn.written) {
+                    Ok(Step::Done) => {
+                        counters.responses += 1;
+                        let _ = conn.stream.shutdown(Shutdown::Write);
+                        conn.state = State::Draining;
+                        conn.deadline = now + limits.linger;
+                        conn.out = Vec::new();
+                        conn.buf = Vec::new();
                     }
-                    Ok(n) => conn.written += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Keep,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Ok(_) => return Next::Keep,
                     Err(_) => {
                         counters.io_errors += 1;
                         return Next::Close;

@@ -1,18 +1,24 @@
 //! Venture server application: the pieces of the `venture-server` binary that
 //! are not the game itself.
 //!
-//! * [`cli`]: Go-style flag normalisation, argh parsing, validation, `-version`;
+//! * [`flags`]: the flag-table parser every binary uses;
+//! * [`cli`]: the server's flag table, validation, `-version`;
 //! * [`logging`]: `LOG_LEVEL`/`LOG_FORMAT`, JSON or text lines on stdout;
 //! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
 //!   driven by the server's mio loop;
 //! * [`metrics`]: Prometheus metrics and their text exposition;
 //! * [`agones`]: with `-agones`, the game-server lifecycle calls to the Agones SDK sidecar.
 
+#![forbid(unsafe_code)]
+
 pub mod agones;
 pub mod cli;
 pub mod client;
+pub mod flags;
 pub mod http;
+pub mod http_client;
 pub mod logging;
 pub mod metrics;
+pub mod nbio;
 pub mod server;
 pub mod worldpng;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use venture_testkit::{bin, free_port, wait_for, Scratch, Server};
+use venture_testkit::{bin, free_port, wait_for, Proc, Scratch, Server};
 
 const SERVER: &str = bin!("venture-server");
 const REPLAY: &str = bin!("venture-replay");
@@ -366,6 +366,34 @@ fn a_full_disk_degrades_visibly_and_recovers_by_itself() {
     // Play goes on.
     let t = tick(port);
     assert!(wait_for(Duration::from_secs(20), || tick(port) > t + 40));
+    // A player who joins and leaves while the disk is full keeps their character: the
+    // save that fails at the leave is retried until the disk takes it.
+    let mut leaver = Proc::spawn(
+        bin!("venture-client"),
+        &[
+            "--server",
+            &format!("127.0.0.1:{port}"),
+            "--name",
+            "leaver",
+            "--duration",
+            "4",
+            "--status-every",
+            "0",
+            "--secret-dir",
+            &dir.arg("secrets"),
+        ],
+        dir.path(),
+        "leaver",
+        &[],
+    );
+    assert_eq!(
+        leaver.wait_timeout(Duration::from_secs(60)),
+        Some(Some(0)),
+        "{}",
+        leaver.stderr()
+    );
+    let leaver_save = root.join("saves/players/leaver.json");
+    assert!(!leaver_save.exists(), "written on a full disk?");
     // Failed saves leave no temp files, and the previous save is intact.
     assert!(
         wait_for(Duration::from_secs(10), || temp_files(&root).is_empty()),
@@ -408,6 +436,11 @@ fn a_full_disk_degrades_visibly_and_recovers_by_itself() {
     );
     assert_eq!(http_get(port, "/readyz").map(|r| r.0), Some(200));
     assert_eq!(log_lines(&server, "persistence recovered").len(), 1);
+    assert!(
+        wait_for(Duration::from_secs(40), || leaver_save.exists()),
+        "the departed player's character was never saved: {}",
+        server.stdout()
+    );
     assert!(wait_for(Duration::from_secs(20), || metric(
         port,
         "venture_persistence_lag_seconds"

@@ -96,13 +96,62 @@ fn dump_prints_the_world_at_a_tick() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
     assert_eq!(v["tick"], 120);
-    assert_eq!(v["matches_log"], true);
-    assert_eq!(v["keyframe"], 100);
-    assert_eq!(v["checksum"], v["recorded_checksum"]);
+    assert_eq!(v["log"]["matches_log"], true);
+    assert_eq!(v["log"]["keyframe"], 100);
+    assert_eq!(v["checksum"], v["log"]["recorded_checksum"]);
     assert_eq!(v["config"]["seed"], 42);
     assert_eq!(v["map"]["width"], 40);
-    assert_eq!(v["players"].as_array().map(Vec::len), Some(3));
-    assert_eq!(v["players"][1]["name"], "bot1");
+    let players: Vec<&serde_json::Value> = v["players"]
+        .as_array()
+        .expect("players")
+        .iter()
+        .filter(|p| !p.is_null())
+        .collect();
+    assert_eq!(players.len(), 3);
+    assert_eq!(players[1]["name"], "bot1");
+    // The whole state: every player's numbers, every monster, projectiles, ground items,
+    // the random streams.
+    for key in [
+        "hp",
+        "mana",
+        "level",
+        "xp",
+        "gold",
+        "inventory",
+        "equipment",
+        "statuses",
+    ] {
+        assert!(
+            players[0].get(key).is_some(),
+            "players[0].{key}: {}",
+            players[0]
+        );
+    }
+    assert!(v["monsters"].as_array().is_some_and(|m| !m.is_empty()));
+    assert!(v["monsters"][0]["hp"].is_i64() && v["monsters"][0]["derived"]["name"].is_string());
+    for key in [
+        "projectiles",
+        "ground_items",
+        "streams",
+        "nav",
+        "next_entity",
+    ] {
+        assert!(v.get(key).is_some(), "{key}");
+    }
+    // --only filters.
+    let out = replay(&[
+        "dump",
+        path.to_str().unwrap(),
+        "--tick",
+        "120",
+        "--only",
+        "players,tick",
+    ]);
+    let only: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let keys: Vec<&String> = only.as_object().expect("object").keys().collect();
+    assert_eq!(keys, ["players", "tick"]);
+    let out = replay(&["dump", path.to_str().unwrap(), "--only", "monster"]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     // Same world from the start, without keyframes.
     let out2 = replay(&[
         "dump",
@@ -209,4 +258,61 @@ fn damaged_and_unreadable_files() {
     let out = replay(&["verify", short.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("shorter than"));
+}
+
+#[test]
+fn diff_names_the_altered_field_and_exits_by_equality() {
+    let dir = Scratch::new("replay-cli");
+    let path = record(&dir, "diff.vrpl");
+    let log = path.to_str().unwrap();
+    let out = replay(&["dump", log, "--tick", "150"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let dump = tmp(&dir, "t150.json");
+    std::fs::write(&dump, &out.stdout).unwrap();
+    let dump_s = dump.to_str().unwrap();
+
+    // The log at the dump's tick (taken from the dump) equals the dump.
+    let out = replay(&["diff", log, dump_s]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(text(&out.stdout).contains("equal"), "{}", text(&out.stdout));
+
+    // Alter one monster's HP and one player's gold: both are named by path.
+    let mut v: serde_json::Value = serde_json::from_slice(&out_of(&dump)).unwrap();
+    v["monsters"][1]["hp"] = serde_json::json!(4242);
+    v["players"][0]["gold"] = serde_json::json!(7);
+    let altered = tmp(&dir, "altered.json");
+    std::fs::write(&altered, serde_json::to_vec(&v).unwrap()).unwrap();
+    let out = replay(&["diff", log, altered.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("monsters[1].hp: "), "{stdout}");
+    assert!(stdout.contains("!= 4242"), "{stdout}");
+    assert!(stdout.contains("players[0].gold: "), "{stdout}");
+
+    // Two ticks of the same log differ; a log without a tick to compare at is a usage error.
+    let out = replay(&["diff", log, log, "--tick", "10"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = replay(&["diff", log, log]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("needs a tick"),
+        "{}",
+        text(&out.stderr)
+    );
+    // Garbage is a clear error.
+    let junk = tmp(&dir, "junk.json");
+    std::fs::write(&junk, b"{\"hello\": 1}").unwrap();
+    let out = replay(&["diff", log, junk.to_str().unwrap(), "--tick", "10"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("not a session log, a dump or a desync report"));
+}
+
+fn out_of(p: &std::path::Path) -> Vec<u8> {
+    std::fs::read(p).expect("readable")
 }

@@ -76,6 +76,13 @@ fn main() {
         ),
         ("leave", Message::Leave),
         ("ping", Message::Ping { nonce: 42 }),
+        (
+            "chat",
+            Message::Chat {
+                seq: 1,
+                text: "hello \u{1b}[2J".into(),
+            },
+        ),
         ("challenge", Message::Challenge { cookie: [1; 16] }),
         (
             "welcome",

@@ -39,17 +39,6 @@ struct Case {
     steps: Vec<Step>,
 }
 
-fn input(b: [u8; 6]) -> PlayerInput {
-    PlayerInput {
-        move_x: b[0] as i8,
-        move_y: b[1] as i8,
-        aim_x: b[2] as i8,
-        aim_y: b[3] as i8,
-        buttons: b[4],
-        slot: b[5],
-    }
-}
-
 fn frame_for(case: &Case, step: &Step, tick: u64, slots: usize) -> Frame {
     let players = usize::from(case.players) % (slots + 1);
     let mut frame = if step.scripted {
@@ -60,7 +49,7 @@ fn frame_for(case: &Case, step: &Step, tick: u64, slots: usize) -> Frame {
             .inputs
             .iter()
             .take(slots + 1)
-            .map(|&b| input(b))
+            .map(|&b| PlayerInput::from_bytes(b))
             .collect();
         f
     };
@@ -119,7 +108,7 @@ fuzz_target!(|case: Case| {
         let mut guess = Frame::new(tick);
         guess.inputs = last_confirmed.inputs.clone();
         if step.mispredict {
-            guess.inputs.push(input([1, 2, 3, 4, 1, 0]));
+            guess.inputs.push(PlayerInput::from_bytes([1, 2, 3, 4, 1, 0]));
         }
         if rb.current_tick() + 1 == tick {
             // The window (16) exceeds the largest lag (11), so this never fills.

@@ -80,17 +80,6 @@ fn addr(i: u8) -> SocketAddr {
     )
 }
 
-fn input(b: [u8; 6]) -> PlayerInput {
-    PlayerInput {
-        move_x: b[0] as i8,
-        move_y: b[1] as i8,
-        aim_x: b[2] as i8,
-        aim_y: b[3] as i8,
-        buttons: b[4],
-        slot: b[5],
-    }
-}
-
 fn enc(m: &Message) -> Vec<u8> {
     encode(m).expect("fuzzer-built message encodes")
 }
@@ -182,7 +171,7 @@ fuzz_target!(|script: Script| {
                 let m = Message::Inputs {
                     ack_tick: ack,
                     first_tick: first,
-                    inputs: vec![input(b); usize::from(n % 40)],
+                    inputs: vec![PlayerInput::from_bytes(b); usize::from(n % 40)],
                 };
                 (Some(from), enc(&m))
             }

@@ -151,6 +151,11 @@ impl Reassembler {
         self.cur.as_ref().map(|c| (c.snapshot_id, c.tick))
     }
 
+    /// Chunks received and expected of the current snapshot (for progress displays).
+    pub fn received(&self) -> Option<(usize, u16)> {
+        self.cur.as_ref().map(|c| (c.received, c.count))
+    }
+
     /// Forgets any partial snapshot.
     pub fn reset(&mut self) {
         self.cur = None;

@@ -39,7 +39,7 @@
 //! Decoding bounds every count before allocating, rejects unknown bits, trailing bytes
 //! and non-canonical forms that could hide data, and never panics.
 
-use venture_sim::input::{MAX_COMMANDS_PER_FRAME, MAX_SLOTS};
+use venture_sim::input::{INPUT_BYTES, MAX_COMMANDS_PER_FRAME, MAX_SLOTS};
 use venture_sim::{Command, Frame, PlayerInput};
 
 use crate::protocol::{ConfirmedFrame, MAX_FRAMES_PER_MESSAGE, MAX_INPUTS_PER_MESSAGE};
@@ -51,7 +51,8 @@ pub type CompactError = &'static str;
 const HEAD_SLOTS: usize = 62;
 const RUN_FLAG: u8 = 0x40;
 const MAX_RUN: usize = 64;
-const FIELDS: u8 = 6;
+/// Fields of an input, one byte each in [`PlayerInput::to_bytes`] order: one mask bit each.
+const FIELDS: u8 = INPUT_BYTES as u8;
 
 /// Decoded `Frames` fields: first tick, frames, input ack, late inputs, lead hint.
 pub type FramesFields = (u64, Vec<ConfirmedFrame>, u64, u32, i32);
@@ -141,31 +142,9 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn fields(i: &PlayerInput) -> [u8; FIELDS as usize] {
-    [
-        i.move_x as u8,
-        i.move_y as u8,
-        i.aim_x as u8,
-        i.aim_y as u8,
-        i.buttons,
-        i.slot,
-    ]
-}
-
-fn from_fields(f: [u8; FIELDS as usize]) -> PlayerInput {
-    PlayerInput {
-        move_x: f[0] as i8,
-        move_y: f[1] as i8,
-        aim_x: f[2] as i8,
-        aim_y: f[3] as i8,
-        buttons: f[4],
-        slot: f[5],
-    }
-}
-
 /// The field mask of `input` against `reference` (0 when equal).
 fn field_mask(input: &PlayerInput, reference: &PlayerInput) -> u8 {
-    let (a, b) = (fields(input), fields(reference));
+    let (a, b) = (input.to_bytes(), reference.to_bytes());
     (0..FIELDS).fold(0, |m, i| {
         if a[i as usize] != b[i as usize] {
             m | 1 << i
@@ -177,7 +156,7 @@ fn field_mask(input: &PlayerInput, reference: &PlayerInput) -> u8 {
 
 /// Writes the changed fields of `input` after its (already known) `mask`.
 fn write_fields(w: &mut Writer, mask: u8, input: &PlayerInput) {
-    let f = fields(input);
+    let f = input.to_bytes();
     for i in 0..FIELDS {
         if mask & (1 << i) != 0 {
             w.byte(f[i as usize]);
@@ -194,7 +173,7 @@ fn read_fields(
     if mask == 0 || mask >> FIELDS != 0 {
         return Err("bad field mask");
     }
-    let mut f = fields(reference);
+    let mut f = reference.to_bytes();
     for i in 0..FIELDS {
         if mask & (1 << i) != 0 {
             let b = r.byte()?;
@@ -204,7 +183,7 @@ fn read_fields(
             f[i as usize] = b;
         }
     }
-    Ok(from_fields(f))
+    Ok(PlayerInput::from_bytes(f))
 }
 
 fn write_delta(w: &mut Writer, input: &PlayerInput, reference: &PlayerInput) {
@@ -494,7 +473,7 @@ mod tests {
         if v % 3 == 0 {
             return PlayerInput::IDLE;
         }
-        from_fields([
+        PlayerInput::from_bytes([
             v as u8,
             (v >> 8) as u8,
             (v >> 16) as u8,
@@ -581,7 +560,7 @@ mod tests {
             }
         }
         // Repeats cost a byte per 64.
-        let same = vec![from_fields([1, 2, 3, 4, 5, 6]); 200];
+        let same = vec![PlayerInput::from_bytes([1, 2, 3, 4, 5, 6]); 200];
         assert_eq!(encode_inputs(10, 11, &same).len(), 1 + 1 + 2 + 7 + 4);
     }
 
@@ -648,6 +627,43 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn inputs_wire_bytes_are_pinned() {
+        // Hand-derived from the format above: a change to PlayerInput's byte form or to the
+        // field order shows up here as a protocol change.
+        let a = PlayerInput {
+            move_x: -1,
+            aim_y: 3,
+            buttons: 1,
+            slot: 2,
+            ..PlayerInput::IDLE
+        };
+        let bytes = encode_inputs(5, 6, &[a, a, a, PlayerInput::IDLE]);
+        assert_eq!(
+            bytes,
+            [5, 2, 4, 0x39, 0xff, 3, 1, 2, 0x41, 0x39, 0, 0, 0, 0],
+            "{bytes:02x?}"
+        );
+        assert_eq!(
+            decode_inputs(&bytes).unwrap(),
+            (5, 6, vec![a, a, a, PlayerInput::IDLE])
+        );
+    }
+
+    #[test]
+    fn fuzz_corpus_messages_re_encode_to_their_bytes() {
+        // The corpus was written by the codec before PlayerInput's byte form moved to
+        // venture-sim: the same bytes out proves the wire format did not change.
+        use crate::protocol::{decode, encode};
+        for bytes in [
+            &include_bytes!("../../fuzz/corpus/protocol_decode/inputs")[..],
+            &include_bytes!("../../fuzz/corpus/protocol_decode/frames")[..],
+        ] {
+            let msg = decode(bytes).unwrap();
+            assert_eq!(encode(&msg).unwrap(), bytes, "{msg:?}");
         }
     }
 }

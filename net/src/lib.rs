@@ -41,6 +41,9 @@
 //! Server and client sessions are built on top of these. Everything here treats bytes
 //! from the network as hostile: decoders return typed errors and every buffer is bounded.
 
+#![forbid(unsafe_code)]
+
+pub mod chat;
 pub mod chunk;
 pub mod client;
 pub mod compact;

@@ -36,9 +36,9 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
 
-/// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 3): a
+/// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
 /// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the
 /// most negative value whose zigzag varint is one byte (`i32::MIN` would cost 4 more bytes
 /// in every such datagram); a real hint of exactly -64 (inputs 64 ticks late) is then read
@@ -143,6 +143,13 @@ pub enum Message {
     Leave,
     Ping {
         nonce: u64,
+    },
+    /// A chat line for everyone (protocol 3). Sent three times, since it is unreliable;
+    /// `seq` grows per line so the server keeps one copy. The server cleans, caps and
+    /// rate-limits it ([`crate::chat`]) and puts it in a frame as `Command::Chat`.
+    Chat {
+        seq: u32,
+        text: String,
     },
 
     // ---- server -> client ----
@@ -257,6 +264,7 @@ impl Message {
             Message::SnapshotChunkAck { .. } => "snapshot_chunk_ack",
             Message::Leave => "leave",
             Message::Ping { .. } => "ping",
+            Message::Chat { .. } => "chat",
             Message::Challenge { .. } => "challenge",
             Message::Welcome { .. } => "welcome",
             Message::Reject { .. } => "reject",
@@ -277,7 +285,8 @@ impl Message {
             | SnapshotRequest { .. }
             | SnapshotChunkAck { .. }
             | Leave
-            | Ping { .. } => Direction::ClientToServer,
+            | Ping { .. }
+            | Chat { .. } => Direction::ClientToServer,
             _ => Direction::ServerToClient,
         }
     }
@@ -290,6 +299,9 @@ impl Message {
                 Err(Invalid("nonzero hello padding"))
             }
             Message::Join { name, .. } if !valid_name(name) => Err(Invalid("bad player name")),
+            Message::Chat { text, .. } if text.len() > crate::chat::MAX_CHAT_WIRE_BYTES => {
+                Err(Invalid("chat line too long"))
+            }
             Message::Inputs {
                 first_tick, inputs, ..
             } => {
@@ -414,6 +426,11 @@ pub fn validate_frame(frame: &Frame, expected_tick: u64) -> Result<(), ProtocolE
             Command::Leave { slot } | Command::Restore { slot, .. } => {
                 if usize::from(*slot) >= MAX_SLOTS {
                     return Err(Invalid("bad leave or restore command"));
+                }
+            }
+            Command::Chat { slot, text } => {
+                if usize::from(*slot) >= MAX_SLOTS || !venture_sim::valid_chat(text) {
+                    return Err(Invalid("bad chat command"));
                 }
             }
             Command::GiveItem { slot, item, .. } => {

@@ -404,6 +404,7 @@ struct Client {
     /// First tick streamed as the newest frame since the last snapshot: acks of older
     /// frames (the catch-up after a snapshot) say nothing about the round trip.
     stream_start: Option<u64>,
+    chat: crate::chat::ChatGate,
 }
 
 /// The server session. See the module docs.
@@ -793,6 +794,7 @@ impl ServerSession {
             ack_lag: AckLag::default(),
             ack_rtt_nanos: AckLag::default(),
             stream_start: None,
+            chat: crate::chat::ChatGate::new(now),
         });
         self.by_addr.insert(addr, slot);
         self.stats.admitted += 1;
@@ -1012,6 +1014,17 @@ impl ServerSession {
                 self.send(addr, &Message::Pong { nonce });
             }
             Message::Leave => self.remove_client(slot, LeaveReason::Left),
+            Message::Chat { seq, text } => {
+                // Room is kept for every slot's join or leave and the restores.
+                let room = venture_sim::input::MAX_COMMANDS_PER_FRAME
+                    - venture_sim::MAX_SLOTS
+                    - RESTORE_PER_TICK;
+                if let Some(text) = c.chat.admit(seq, &text, now) {
+                    if self.pending_commands.len() < room {
+                        self.pending_commands.push(Command::Chat { slot, text });
+                    }
+                }
+            }
             Message::Join { .. } => {
                 // A retransmitted Join: the Welcome was lost. Say it again.
                 self.send_welcome(slot);

@@ -84,6 +84,7 @@
 #![forbid(unsafe_code)]
 
 pub mod format;
+pub mod inspect;
 pub mod reader;
 pub mod resim;
 pub mod scripted;

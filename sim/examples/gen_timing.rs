@@ -1,5 +1,10 @@
 //! Generation timing and a quick look at the maps:
 //! `cargo run --release -p venture-sim --example gen_timing [show KIND W H SEED]`.
+
+#![allow(
+    clippy::disallowed_types,
+    reason = "a timing tool around the simulation, not part of it"
+)]
 use std::time::Instant;
 use venture_sim::gen::{generate, GeneratorKind};
 use venture_sim::rng::{Purpose, Stream};

@@ -2,6 +2,11 @@
 //! 256x256) for 2,000 ticks, timing step and checksum separately.
 //! Run: `cargo run --release -p venture-sim --example scale_profile`.
 
+#![allow(
+    clippy::disallowed_types,
+    reason = "a timing tool around the simulation, not part of it"
+)]
+
 use std::time::{Duration, Instant};
 use venture_sim::script::scripted_frame;
 use venture_sim::{SimConfig, World};

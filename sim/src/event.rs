@@ -85,6 +85,18 @@ pub enum Event {
     Descend {
         depth: u32,
     },
+    /// Inventory item `index` of `slot` was dropped and lies on the floor as `item`.
+    Dropped {
+        slot: u8,
+        index: u8,
+        item: EntityId,
+    },
+    /// The player in `slot` (named `name`) said `text`.
+    Chat {
+        slot: u8,
+        name: String,
+        text: String,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -95,4 +107,6 @@ pub enum IgnoredReason {
     NoSuchPlayer,
     /// A restored item did not fit (inventory full or too heavy).
     NoRoom,
+    /// A chat line that is empty, too long or carries control characters.
+    InvalidChat,
 }

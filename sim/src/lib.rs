@@ -10,15 +10,27 @@
 //! below. The few places allowed plain operators carry the proven bound beside the allow.
 //! Release builds keep overflow checks off on purpose: a panic in `step` would replay into
 //! the same panic after every server restart.
+#![forbid(unsafe_code)]
 #![deny(clippy::arithmetic_side_effects)]
 // Tests compute expected values; an overflow there should fail the test loudly.
 #![cfg_attr(test, allow(clippy::arithmetic_side_effects))]
+// The rest of the contract the compiler can hold: no float arithmetic; no float, hash-map
+// or clock types and no thread, environment or file calls (the lists are in
+// sim/clippy.toml). `deny`, not `warn`, so a plain `cargo clippy` fails too.
+#![deny(
+    clippy::float_arithmetic,
+    clippy::disallowed_types,
+    clippy::disallowed_methods
+)]
 
 pub mod input;
 pub mod map;
 pub mod units;
 
-pub use input::{buttons, valid_name, Command, Frame, PlayerInput, Progress, MAX_SLOTS};
+pub use input::{
+    buttons, valid_chat, valid_name, Command, Frame, PlayerInput, Progress, MAX_CHAT_CHARS,
+    MAX_SLOTS, PICK_UP_SLOT,
+};
 pub use map::{Rect, Room, RoomKind, Tile, TileMap};
 pub use units::{Vec2, SUB};
 pub mod content;

@@ -27,7 +27,7 @@ pub fn scripted_input(seed: u64, tick: u64, slot: usize) -> PlayerInput {
         aim_x: ((stretch >> 16) & 0xff) as u8 as i8,
         aim_y: ((stretch >> 24) & 0xff) as u8 as i8,
         buttons: if press % 8 == 0 {
-            (press >> 8) as u8 & buttons::ALL
+            (press >> 8) as u8 & buttons::SCRIPTED
         } else {
             0
         },

@@ -6,7 +6,7 @@ use crate::config::{ConfigError, SimConfig};
 use crate::entity::{GroundItem, Monster, Projectile};
 use crate::event::{Event, IgnoredReason};
 use crate::gen::Level;
-use crate::input::{valid_name, Command, Frame};
+use crate::input::{valid_chat, valid_name, Command, Frame};
 use crate::map::TileMap;
 use crate::nav::{FlowField, NavGoals};
 use crate::player::{EntityId, Player};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the simulation rules and state layout. Bump it whenever a golden checksum
 /// changes: replays and peers refuse a different version.
-pub const SIM_VERSION: u32 = 3;
+pub const SIM_VERSION: u32 = 4;
 
 /// A frame that cannot be applied to this world.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -176,6 +176,12 @@ impl World {
         self.state.players.iter().filter(|p| p.is_some()).count()
     }
 
+    /// Every byte of state as its serde form (the fields the checksum and the snapshot
+    /// cover, under their Rust names), for inspection tools: whole-state dumps and diffs.
+    pub fn state_view(&self) -> impl Serialize + '_ {
+        &self.state
+    }
+
     /// Events of the last step.
     pub fn events(&self) -> &[Event] {
         &self.events
@@ -277,6 +283,24 @@ impl World {
                     }),
                 }
             }
+            Command::Chat { slot, text } => match self.player(*slot as usize) {
+                Some(p) if valid_chat(text) => {
+                    let name = p.name.clone();
+                    self.events.push(Event::Chat {
+                        slot: *slot,
+                        name,
+                        text: text.clone(),
+                    });
+                }
+                Some(_) => self.events.push(Event::CommandIgnored {
+                    slot: *slot,
+                    reason: IgnoredReason::InvalidChat,
+                }),
+                None => self.events.push(Event::CommandIgnored {
+                    slot: *slot,
+                    reason: IgnoredReason::NoSuchPlayer,
+                }),
+            },
         }
     }
 

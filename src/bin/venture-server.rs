@@ -3,6 +3,8 @@
 //! Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT) or `-help`/`-version`,
 //! 1 when the server cannot start, 2 for invalid flags.
 
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 
 use venture::cli::{self, CliOutcome};

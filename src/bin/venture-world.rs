@@ -2,54 +2,69 @@
 //! a scripted simulation to print its checksum sequence (used by the cross-process
 //! determinism test).
 
-use argh::FromArgs;
+#![forbid(unsafe_code)]
+
 use std::process::ExitCode;
 use std::time::Instant;
+use venture::flags::{Parsed, Spec, Valid};
 use venture_sim::gen::GeneratorKind;
 use venture_sim::script::scripted_frame;
 use venture_sim::{Genre, SimConfig, Tile, World};
 
-/// Generate a Venture level and print it.
-#[derive(FromArgs)]
-struct Args {
-    /// world seed (default 12345)
-    #[argh(option, default = "12345")]
-    seed: u64,
-    /// genre: fantasy, scifi, horror, cyberpunk, postapoc (default fantasy)
-    #[argh(option, default = "String::from(\"fantasy\")")]
-    genre: String,
-    /// dungeon depth, 1 or more (default 1)
-    #[argh(option, default = "1")]
-    depth: u32,
-    /// difficulty, 0.0 to 10.0 (default 0.5)
-    #[argh(option, default = "String::from(\"0.5\")")]
-    difficulty: String,
-    /// map size as WxH, each side 20 to 1024 (default 100x100)
-    #[argh(option, default = "String::from(\"100x100\")")]
-    size: String,
-    /// force a terrain generator: bsp, caves, maze, forest, city, composite
-    #[argh(option)]
-    generator: Option<String>,
-    /// print one JSON object instead of the ASCII map
-    #[argh(switch)]
-    json: bool,
-    /// also write the map as a PNG picture to this file (one colour per tile kind; markers
-    /// for spawn, exit, monsters, bosses and items)
-    #[argh(option)]
-    png: Option<std::path::PathBuf>,
-    /// pixels per tile in the PNG (default 6, 1 to 16)
-    #[argh(option, default = "6")]
-    png_scale: u32,
-    /// run this many ticks of scripted bots and print each tick's checksum
-    #[argh(option)]
-    simulate: Option<u64>,
-    /// bots for --simulate (default 4)
-    #[argh(option, default = "4")]
-    players: u8,
+venture::flag_table! {
+    /// `venture-world`'s flags, one row each (see `venture::flags`).
+    pub struct Args {
+        seed: u64 = value("seed", "SEED", "12345", Valid::Range(0, u64::MAX as i128), "world seed"),
+        genre: Genre = value("genre", "GENRE", "fantasy", Valid::Parses(Genre::valid_list), "genre"),
+        depth: u32 = value("depth", "N", "1", Valid::Range(1, u32::MAX as i128), "dungeon depth"),
+        difficulty: String = value("difficulty", "D", "0.5",
+            Valid::Check(difficulty_ok, "a number from 0.0 to 10.0, at most 3 decimals"),
+            "difficulty"),
+        size: String = value("size", "WxH", "100x100",
+            Valid::Check(size_ok, "WxH, e.g. 100x100, each side 20 to 1024"), "map size"),
+        generator: Option<String> = optional("generator", "NAME", Valid::Any,
+            "force a terrain generator: bsp, caves, maze, forest, city, composite"),
+        json: bool = switch("json", "print one JSON object instead of the ASCII map"),
+        png: Option<std::path::PathBuf> = optional("png", "FILE", Valid::NonEmpty("a file path"),
+            "also write the map as a PNG picture to this file (one colour per tile kind; markers for spawn, exit, monsters, bosses and items)"),
+        png_scale: u32 = value("png-scale", "N", "6", Valid::Range(1, 16), "pixels per tile in the PNG"),
+        simulate: Option<u64> = optional("simulate", "TICKS", Valid::Range(0, u64::MAX as i128),
+            "run this many ticks of scripted bots and print each tick's checksum"),
+        players: u8 = value("players", "N", "4", Valid::Range(0, 64), "bots for -simulate"),
+    }
+}
+
+const SPEC: Spec = Spec {
+    program: "venture-world",
+    about: "Generate a Venture level and print it.",
+    note: "Exit status: 0 success; 1 the PNG cannot be written; 2 on a usage error.",
+};
+
+fn size_ok(s: &str) -> bool {
+    parse_size(s).is_some()
+}
+
+fn parse_size(s: &str) -> Option<(u16, u16)> {
+    let (w, h) = s.split_once(['x', 'X'])?;
+    Some((w.trim().parse().ok()?, h.trim().parse().ok()?))
+}
+
+fn difficulty_ok(s: &str) -> bool {
+    parse_permille(s).is_some()
 }
 
 fn main() -> ExitCode {
-    let args: Args = argh::from_env();
+    let args: Args = match SPEC.parse(std::env::args().skip(1)) {
+        Ok(Parsed::Run(args)) => args,
+        Ok(Parsed::Help(text)) => {
+            print!("{text}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("venture-world: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let config = match build_config(&args) {
         Ok(c) => c,
         Err(msg) => {
@@ -71,7 +86,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if let Some(path) = &args.png {
-        if let Err(e) = venture::worldpng::write_png(&world, path, args.png_scale.clamp(1, 16)) {
+        if let Err(e) = venture::worldpng::write_png(&world, path, args.png_scale) {
             eprintln!("venture-world: cannot write {}: {e}", path.display());
             return ExitCode::from(1);
         }
@@ -85,17 +100,13 @@ fn main() -> ExitCode {
 }
 
 fn build_config(args: &Args) -> Result<SimConfig, String> {
-    let genre: Genre = args.genre.parse().map_err(|e| format!("{e}"))?;
-    let (w, h) = args
-        .size
-        .split_once(['x', 'X'])
-        .and_then(|(w, h)| Some((w.trim().parse::<u16>().ok()?, h.trim().parse::<u16>().ok()?)))
-        .ok_or_else(|| {
-            format!(
-                "invalid --size {:?}: expected WxH, e.g. 100x100, each side 20 to 1024",
-                args.size
-            )
-        })?;
+    let genre = args.genre;
+    let (w, h) = parse_size(&args.size).ok_or_else(|| {
+        format!(
+            "invalid --size {:?}: expected WxH, e.g. 100x100, each side 20 to 1024",
+            args.size
+        )
+    })?;
     let difficulty_permille = parse_permille(&args.difficulty).ok_or_else(|| {
         format!(
             "invalid --difficulty {:?}: expected a number from 0.0 to 10.0",

@@ -14,6 +14,11 @@ pub enum BotKind {
     Fight,
 }
 
+/// The `-bot` values, for the flag table.
+pub fn valid_kinds() -> String {
+    "random, explore or fight".to_owned()
+}
+
 impl std::str::FromStr for BotKind {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

@@ -1,9 +1,12 @@
-//! The headless client process: one mio loop driving one or more client sessions (`--bots
-//! N` for load), each played by a bot. Prints a status line every few seconds on stderr
-//! and, at the end, one JSON line per client on stdout. Writes a desync report when a
-//! client's checksum disagrees with the server's, and can record what it confirmed.
+//! The client process. Interactive ([`tui`]) when stdin and stdout are terminals and
+//! neither `--bot` nor `--bots` is given; otherwise headless: one mio loop driving one or
+//! more client sessions (`--bots N` for load), each played by a bot. The headless client
+//! prints a status line every few seconds on stderr and, at the end, one JSON line per
+//! client on stdout. Both write a desync report when a client's checksum disagrees with
+//! the server's; the headless one can record what it confirmed.
 
 pub mod bots;
+pub mod tui;
 
 use std::fs;
 use std::io::{self, Write};
@@ -11,59 +14,55 @@ use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use argh::FromArgs;
 use mio::{Events, Poll, Token};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_net::transport::udp::MioUdpSocket;
 use venture_replay::{SessionHeader, SessionWriter};
 
+use crate::flags::{Spec, Valid};
 use bots::{Bot, BotKind};
 
-/// Headless Venture client: connects to a server and plays with a bot.
-#[derive(FromArgs, Debug)]
-pub struct ClientArgs {
-    /// server address as HOST:PORT (default localhost:8080)
-    #[argh(option, default = "String::from(\"localhost:8080\")")]
-    pub server: String,
-    /// player name, 1 to 16 letters, digits, '_', '-' or spaces (default "bot"; with --bots
-    /// N the clients are NAME0, NAME1, ...)
-    #[argh(option, default = "String::from(\"bot\")")]
-    pub name: String,
-    /// bot behaviour: random, explore or fight (default random)
-    #[argh(option, default = "String::from(\"random\")")]
-    pub bot: String,
-    /// number of clients to run in this process (default 1)
-    #[argh(option, default = "1")]
-    pub bots: u32,
-    /// exit after this many seconds and print the final JSON line(s)
-    #[argh(option)]
-    pub duration: Option<u64>,
-    /// record the confirmed session to this replay file (first client only)
-    #[argh(option)]
-    pub record: Option<PathBuf>,
-    /// seconds between status lines on stderr (default 3; 0 turns them off)
-    #[argh(option, default = "3")]
-    pub status_every: u64,
-    /// directory for desync reports (default: the working directory)
-    #[argh(option, default = "PathBuf::from(\".\")")]
-    pub desync_dir: PathBuf,
-    /// directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or
-    /// ~/.config/venture)
-    #[argh(option)]
-    pub secret_dir: Option<PathBuf>,
-    /// accepted for compatibility with the deployment guide; a headless client is always
-    /// multiplayer
-    #[argh(switch)]
-    pub multiplayer: bool,
-    /// protocol version to announce (diagnostics: shows how a mismatch is reported)
-    #[argh(option)]
-    pub protocol_version: Option<u16>,
-    /// seconds to keep trying to reconnect when the server stops answering or restarts
-    /// (default 120; 0 gives up at once)
-    #[argh(option, default = "120")]
-    pub reconnect_for: u64,
+// Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
+// "help")`, or `optional(..)` for an `Option<T>` without default, or `switch("name", "help")`.
+crate::flag_table! {
+    /// `venture-client`'s flags, one row each (see [`crate::flags`]). In a terminal you
+    /// play; with -bot or -bots (or without a terminal) a headless bot plays and JSON
+    /// lines report.
+    pub struct ClientArgs {
+        server: String = value("server", "HOST:PORT", "localhost:8080", Valid::Any,
+            "server address"),
+        name: Option<String> = optional("name", "NAME", Valid::Any,
+            "player name, 1 to 16 letters, digits, '_', '-' or spaces (headless default \"bot\"; with -bots N the clients are NAME0, NAME1, ...; interactive: asked once and remembered)"),
+        bot: Option<BotKind> = optional("bot", "KIND", Valid::Parses(bots::valid_kinds),
+            "bot behaviour (default random); runs headless"),
+        bots: Option<u32> = optional("bots", "N", Valid::Range(1, 256),
+            "number of headless clients to run in this process (default 1)"),
+        duration: Option<u64> = optional("duration", "SECONDS", Valid::Range(0, u32::MAX as i128),
+            "exit after this many seconds and print the final JSON line(s)"),
+        record: Option<PathBuf> = optional("record", "FILE", Valid::NonEmpty("a file path"),
+            "record the confirmed session to this replay file (first client only)"),
+        status_every: u64 = value("status-every", "SECONDS", "3", Valid::Range(0, 86_400),
+            "seconds between status lines on stderr (0 turns them off)"),
+        desync_dir: PathBuf = value("desync-dir", "DIR", ".", Valid::NonEmpty("a directory path"),
+            "directory for desync reports"),
+        secret_dir: Option<PathBuf> = optional("secret-dir", "DIR", Valid::NonEmpty("a directory path"),
+            "directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or ~/.config/venture)"),
+        multiplayer: bool = switch("multiplayer",
+            "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
+        protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
+            "protocol version to announce (diagnostics: shows how a mismatch is reported)"),
+        reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
+            "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
+    }
 }
+
+/// `venture-client`'s help around the rows.
+pub const SPEC: Spec = Spec {
+    program: "venture-client",
+    about: "Headless Venture client: connects to a server and plays with a bot.",
+    note: "Exit status: 0 without a desync (reconnects included), 1 after a desync, 2 on a usage error, 3 when the server could not be reached or refused us, or was lost and did not come back within -reconnect-for.",
+};
 
 /// Why the client process ends badly.
 #[derive(Debug, thiserror::Error)]
@@ -99,7 +98,7 @@ struct Player {
     reconnect_logged: bool,
 }
 
-fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
+pub(crate) fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
     let addrs: Vec<SocketAddr> = server
         .to_socket_addrs()
         .map_err(|_| ClientError::Resolve(server.into()))?
@@ -113,7 +112,7 @@ fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
         .ok_or_else(|| ClientError::Resolve(server.into()))
 }
 
-fn default_secret_dir() -> Option<PathBuf> {
+pub(crate) fn default_secret_dir() -> Option<PathBuf> {
     if let Some(x) = std::env::var_os("XDG_CONFIG_HOME").filter(|v| !v.is_empty()) {
         return Some(PathBuf::from(x).join("venture"));
     }
@@ -122,7 +121,7 @@ fn default_secret_dir() -> Option<PathBuf> {
 
 /// Loads this name's character secret, creating it (mode 0600) on first use. Without a
 /// usable directory the secret is ephemeral and the character cannot be reclaimed later.
-fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
+pub(crate) fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     let mut fresh = [0u8; 16];
     if getrandom::fill(&mut fresh).is_err() {
         // No OS randomness: fall back to time and pid; still unguessable enough to keep
@@ -148,7 +147,7 @@ fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     fresh
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -170,13 +169,50 @@ fn parse_hex16(s: &str) -> Option<[u8; 16]> {
     Some(out)
 }
 
-/// Runs the clients until `--duration` passes or every client has closed.
-pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
-    let kind: BotKind = args.bot.parse().map_err(ClientError::Args)?;
-    if args.bots == 0 || args.bots > 256 {
+/// True when this run is a person at a terminal: stdin and stdout are terminals and no
+/// bot was asked for.
+pub fn interactive(args: &ClientArgs) -> bool {
+    use std::io::IsTerminal;
+    args.bot.is_none()
+        && args.bots.is_none()
+        && io::stdin().is_terminal()
+        && io::stdout().is_terminal()
+}
+
+/// Plays interactively: the name from `--name`, the remembered one, or asked for.
+pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let dir = args.secret_dir.clone().or_else(default_secret_dir);
+    let name = match args
+        .name
+        .clone()
+        .or_else(|| tui::name::remembered(dir.as_deref()))
+    {
+        Some(n) => n,
+        None => {
+            let stdin = io::stdin();
+            match tui::name::ask(&mut stdin.lock(), &mut io::stdout())? {
+                Some(n) => n,
+                None => return Err(ClientError::Args("no name given".into())),
+            }
+        }
+    };
+    if !venture_sim::valid_name(&name) {
         return Err(ClientError::Args(format!(
-            "--bots {} (valid: 1 to 256)",
-            args.bots
+            "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
+        )));
+    }
+    tui::name::remember(dir.as_deref(), &name);
+    tui::app::run(&args, name)
+}
+
+/// Runs the headless clients until `--duration` passes or every client has closed.
+pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    let kind = args.bot.unwrap_or(BotKind::Random);
+    let bots = args.bots.unwrap_or(1);
+    let base_name = args.name.clone().unwrap_or_else(|| "bot".to_string());
+    if bots == 0 || bots > 256 {
+        return Err(ClientError::Args(format!(
+            "--bots {bots} (valid: 1 to 256)"
         )));
     }
     let server = resolve(&args.server)?;
@@ -191,11 +227,11 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     .parse()
     .expect("literal address");
     let mut players = Vec::new();
-    for i in 0..args.bots {
-        let name = if args.bots == 1 {
-            args.name.clone()
+    for i in 0..bots {
+        let name = if bots == 1 {
+            base_name.clone()
         } else {
-            format!("{}{i}", args.name)
+            format!("{base_name}{i}")
         };
         if !venture_sim::valid_name(&name) {
             return Err(ClientError::Args(format!(
@@ -404,7 +440,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
     }
 }
 
-fn write_desync_report(
+pub(crate) fn write_desync_report(
     dir: &Path,
     name: &str,
     tick: u64,
@@ -416,21 +452,24 @@ fn write_desync_report(
     let base = format!("desync-{}-t{tick}", name.replace(' ', "_"));
     let snap = dir.join(format!("{base}.snapshot"));
     fs::write(&snap, state)?;
-    let players: Vec<serde_json::Value> = venture_sim::World::restore(state)
-        .map(|w| {
-            w.players()
-                .map(|(slot, p)| serde_json::json!({"slot": slot, "name": p.name, "x": p.pos.x, "y": p.pos.y}))
-                .collect()
-        })
+    let snap_name = snap
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
-    let report = serde_json::json!({
-        "tick": tick,
-        "client_checksum": format!("{ours:08x}"),
-        "server_checksum": format!("{theirs:08x}"),
-        "sim_version": venture_sim::SIM_VERSION,
-        "state_snapshot": snap.file_name().map(|n| n.to_string_lossy().to_string()),
-        "players": players,
-    });
+    // The whole state goes into the report, so `venture-replay diff REPORT SERVER_LOG`
+    // names the differing fields; the exact snapshot sits beside it.
+    let report = match venture_sim::World::restore(state) {
+        Ok(world) => venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snap_name),
+        Err(e) => serde_json::json!({
+            "kind": "desync_report",
+            "tick": tick,
+            "client_checksum": format!("{ours:08x}"),
+            "server_checksum": format!("{theirs:08x}"),
+            "sim_version": venture_sim::SIM_VERSION,
+            "state_snapshot": snap_name,
+            "state_error": e.to_string(),
+        }),
+    };
     let path = dir.join(format!("{base}.json"));
     fs::write(&path, format!("{report:#}\n"))?;
     Ok(path)

@@ -100,8 +100,9 @@ impl Characters {
         (loaded, warnings)
     }
 
-    /// Writes `name`'s character and updates the session's claim so a reconnect later in
-    /// this run restores it. Returns the path written.
+    /// Updates the session's claim (so a reconnect later in this run restores this
+    /// character even if the disk refuses the write), then writes `name`'s character.
+    /// Returns the path written.
     pub fn save(
         &self,
         session: &mut ServerSession,
@@ -114,9 +115,6 @@ impl Characters {
             secret_digest: hex(&digest),
             character: character.clone(),
         };
-        let path = self.path(name);
-        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
-        atomic_write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         session.set_claim(
             name.to_string(),
             CharacterClaim {
@@ -124,6 +122,9 @@ impl Characters {
                 restore: character.restore_commands(0),
             },
         );
+        let path = self.path(name);
+        let bytes = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
+        atomic_write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(path)
     }
 }

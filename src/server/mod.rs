@@ -11,6 +11,7 @@ mod persist;
 mod routes;
 mod world_lock;
 
+use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -123,6 +124,10 @@ pub struct ServerApp {
     ),
     durability: durability::Durability,
     save_retry: durability::Backoff,
+    /// Characters of players who left while their save could not be written: retried with
+    /// every save (autosave, the retry schedule, shutdown) until written, so a full disk
+    /// never loses a departed player's progress.
+    unsaved_characters: BTreeMap<String, (venture_sim::character::Character, [u8; 16])>,
     /// Tick of the last world snapshot written (what a kill -9 recovers without a log).
     saved_tick: u64,
     /// The world's and the log's locks, held until the process exits.
@@ -299,6 +304,7 @@ impl ServerApp {
             substitutions,
             durability,
             save_retry: durability::Backoff::default(),
+            unsaved_characters: BTreeMap::new(),
             saved_tick,
             _locks: locks,
         })
@@ -502,9 +508,12 @@ impl ServerApp {
             .save(&mut self.driver.session, name, character, digest)
         {
             Ok(path) => {
+                self.unsaved_characters.remove(name);
                 log::debug!(target: "venture::save", component = "save", playerID = name, path:% = path.display(); "character saved")
             }
             Err(e) => {
+                self.unsaved_characters
+                    .insert(name.to_string(), (character.clone(), digest));
                 self.metrics.observe_save(Duration::ZERO, false);
                 let error = format!("character {name}: {e}");
                 self.durability
@@ -516,7 +525,17 @@ impl ServerApp {
     /// Writes the world snapshot atomically, every connected player's character, and fsyncs
     /// the session log.
     fn save(&mut self) {
-        for (name, character, digest) in self.driver.session.connected_characters() {
+        let connected = self.driver.session.connected_characters();
+        // Departed players whose save failed, unless they are back (then the connected
+        // character below is newer).
+        let unsaved: Vec<_> = std::mem::take(&mut self.unsaved_characters)
+            .into_iter()
+            .filter(|(name, _)| !connected.iter().any(|(n, _, _)| n == name))
+            .collect();
+        for (name, (character, digest)) in unsaved {
+            self.save_character(&name, &character, digest);
+        }
+        for (name, character, digest) in connected {
             self.save_character(&name, &character, digest);
         }
         self.save_requested = false;
@@ -693,7 +712,7 @@ impl ServerApp {
             }
         }
         if let Some(agones) = &mut self.agones {
-            agones.shut_down(self.poll.registry(), SHUTDOWN_GRACE);
+            agones.shut_down(&mut self.poll, SHUTDOWN_GRACE);
         }
         log::info!(
             target: "venture::server",

@@ -237,6 +237,7 @@ pub struct ClientSession {
     outgoing: Vec<Vec<u8>>,
     events: Vec<ClientEvent>,
     stats: ClientStats,
+    chat_seq: u32,
 }
 
 impl ClientSession {
@@ -269,6 +270,7 @@ impl ClientSession {
             outgoing: Vec::new(),
             events: Vec::new(),
             stats: ClientStats::default(),
+            chat_seq: 0,
             config,
         }
     }
@@ -301,6 +303,14 @@ impl ClientSession {
     /// The last world the server confirmed.
     pub fn confirmed_world(&self) -> Option<&World> {
         self.rollback.as_ref().map(|r| r.confirmed())
+    }
+
+    /// While syncing: snapshot chunks received and expected, once the first arrived.
+    pub fn sync_progress(&self) -> Option<(usize, u16)> {
+        match self.phase {
+            Phase::Syncing => self.reassembler.received(),
+            _ => None,
+        }
     }
 
     /// Ticks predicted past the last confirmed one.
@@ -386,6 +396,24 @@ impl ClientSession {
             self.send(&Message::Leave);
         }
         self.close(CloseReason::Left);
+    }
+
+    /// Sends a chat line to everyone (three copies: the message is unreliable and the
+    /// server keeps one by its sequence number). Only while playing; returns whether it
+    /// went out. The server cleans, caps and rate-limits it.
+    pub fn send_chat(&mut self, text: &str) -> bool {
+        if self.phase != Phase::Playing || text.len() > crate::chat::MAX_CHAT_WIRE_BYTES {
+            return false;
+        }
+        self.chat_seq = self.chat_seq.wrapping_add(1);
+        let msg = Message::Chat {
+            seq: self.chat_seq,
+            text: text.to_string(),
+        };
+        for _ in 0..3 {
+            self.send(&msg);
+        }
+        true
     }
 
     /// One datagram payload from the server.

@@ -2,7 +2,8 @@
 //!
 //! 1. commands (join / leave), in world.rs;
 //! 2. players: respawn countdown, status effects, mana regeneration, cooldowns;
-//! 3. player actions in slot order: USE_ITEM, INTERACT (edge-triggered), ATTACK, CAST;
+//! 3. player actions in slot order: USE_ITEM, INTERACT, DROP (edge-triggered), ATTACK,
+//!    CAST;
 //! 4. player movement (world.rs), then automatic pickup of ground items;
 //! 5. navigation goals (every decision period) and monsters in id order: status effects,
 //!    AI decision (every 0.5 s, staggered by id), movement, attacks;
@@ -47,7 +48,8 @@ pub use monsters::{
     PATROL_SPEED_PERMILLE, RETURN_SPEED_PERMILLE,
 };
 pub use players::{
-    DEATH_GOLD_LOSS_PERCENT, MELEE_COOLDOWN_MS, MELEE_RANGE, RESPAWN_MS, UNEQUIP_BASE,
+    DEATH_GOLD_LOSS_PERCENT, DROP_DISTANCE, MELEE_COOLDOWN_MS, MELEE_RANGE, PICK_UP_REACH,
+    RESPAWN_MS, UNEQUIP_BASE,
 };
 pub(crate) use population::spawn_position;
 pub use projectiles::{PROJECTILE_RADIUS, PROJECTILE_SPEED_PX};

@@ -5,11 +5,13 @@ use super::population::spawn_position;
 use super::{hurt_monster, spells};
 use crate::combat::{resolve, Hit};
 use crate::content::SPELLBOOK_LEN;
+use crate::entity::GroundItem;
 use crate::event::Event;
+use crate::input::PICK_UP_SLOT;
 use crate::input::{buttons, Frame, PlayerInput};
 use crate::player::{equip_slot, Player, INVENTORY_SLOTS, MANA_REGEN_PER_SEC, MAX_MANA};
 use crate::status;
-use crate::units::{px, ticks_from_millis};
+use crate::units::{px, scale_to_length, ticks_from_millis, Vec2};
 use crate::world::World;
 
 /// GAME_RULES.md: melee range 50 px and cooldown 0.5 s.
@@ -21,6 +23,55 @@ pub const DEATH_GOLD_LOSS_PERCENT: u32 = 10;
 /// INTERACT with a slot in `UNEQUIP_BASE..UNEQUIP_BASE + 3` unequips weapon / armor /
 /// accessory; a slot below 20 equips that inventory item.
 pub const UNEQUIP_BASE: u8 = INVENTORY_SLOTS as u8;
+/// Our choice: DROP puts the item 1.5 tiles in front of the player, past the 1-tile pickup
+/// radius so walking does not take it straight back (walking over it later does).
+pub const DROP_DISTANCE: i32 = px(48);
+/// Our choice: INTERACT with `PICK_UP_SLOT` takes the nearest item within 2 tiles, also one
+/// the player dropped, without walking onto it.
+pub const PICK_UP_REACH: i32 = px(64);
+
+/// The eight directions a drop may go, as input-scale vectors, in a fixed order.
+const DROP_DIRECTIONS: [(i32, i32); 8] = [
+    (0, 127),
+    (127, 0),
+    (0, -127),
+    (-127, 0),
+    (90, 90),
+    (90, -90),
+    (-90, 90),
+    (-90, -90),
+];
+
+/// Where a dropped item lands: `DROP_DISTANCE` along the direction closest to `dir` whose
+/// landing point and midway point are on walkable tiles (so nothing drops through a wall);
+/// None when every direction is blocked.
+fn drop_point(map: &crate::map::TileMap, from: Vec2, dir: (i32, i32)) -> Option<Vec2> {
+    let facing = scale_to_length(dir.0, dir.1, 1024);
+    let mut order: Vec<(std::cmp::Reverse<i64>, usize)> = DROP_DIRECTIONS
+        .iter()
+        .enumerate()
+        .map(|(i, &(x, y))| {
+            let d = scale_to_length(x, y, 1024);
+            // Unit vectors of length 1024: the products stay far inside i64.
+            let dot = (d.x as i64)
+                .saturating_mul(facing.x as i64)
+                .saturating_add((d.y as i64).saturating_mul(facing.y as i64));
+            (std::cmp::Reverse(dot), i)
+        })
+        .collect();
+    order.sort_unstable();
+    order.into_iter().find_map(|(_, i)| {
+        let (x, y) = DROP_DIRECTIONS[i];
+        let walkable = |len: i32| {
+            let d = scale_to_length(x, y, len);
+            let at = Vec2::new(from.x.saturating_add(d.x), from.y.saturating_add(d.y));
+            let (tx, ty) = at.tile();
+            map.is_walkable(tx, ty).then_some(at)
+        };
+        walkable(DROP_DISTANCE / 2)?;
+        walkable(DROP_DISTANCE)
+    })
+}
 
 /// The direction this tick's input faces: aim, else movement, else the stored facing.
 fn facing_of(p: &Player, input: &PlayerInput) -> (i32, i32) {
@@ -128,7 +179,23 @@ impl World {
             }
             if edge(buttons::INTERACT) {
                 let i = input.slot as usize;
-                if let Some(e) = equip_slot_of(p, i) {
+                if input.slot == PICK_UP_SLOT {
+                    let nearest = st
+                        .ground_items
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, g)| g.pos.within(p.pos, PICK_UP_REACH) && p.can_carry(&g.item))
+                        .min_by_key(|(_, g)| (g.pos.dist_sq(p.pos), g.id))
+                        .map(|(i, _)| i);
+                    if let Some(gi) = nearest {
+                        let g = st.ground_items.remove(gi);
+                        p.inventory.push(g.item);
+                        self.events.push(Event::Pickup {
+                            slot: slot8,
+                            item: g.id,
+                        });
+                    }
+                } else if let Some(e) = equip_slot_of(p, i) {
                     // Swap the inventory item with whatever is equipped there.
                     let item = p.inventory.remove(i);
                     if let Some(old) = p.equipment[e].replace(item) {
@@ -154,6 +221,19 @@ impl World {
                 }
             }
             let dir = facing_of(p, &input);
+            if edge(buttons::DROP) && (input.slot as usize) < p.inventory.len() {
+                if let Some(at) = drop_point(&st.level.map, p.pos, dir) {
+                    let item = p.inventory.remove(input.slot as usize);
+                    let id = super::alloc(&mut st.next_entity);
+                    // Ids grow monotonically, so pushing keeps the list sorted by id.
+                    st.ground_items.push(GroundItem { id, pos: at, item });
+                    self.events.push(Event::Dropped {
+                        slot: slot8,
+                        index: input.slot,
+                        item: id,
+                    });
+                }
+            }
             if input.pressed(buttons::ATTACK) && p.attack_cd == 0 {
                 p.attack_cd = ticks_from_millis(MELEE_COOLDOWN_MS, rate);
                 let target = st

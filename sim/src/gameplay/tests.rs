@@ -347,6 +347,84 @@ fn pickup_use_equip_and_unequip() {
 }
 
 #[test]
+fn drop_lands_in_front_and_interact_picks_it_up_again() {
+    let mut w = arena(20);
+    let pos = hero(&w).pos;
+    hero_mut(&mut w).inventory = vec![item(ItemKind::Weapon), item(ItemKind::Armor)];
+    step(&mut w, press(buttons::DROP, 1, (127, 0)));
+    assert_eq!(hero(&w).inventory.len(), 1);
+    assert_eq!(hero(&w).inventory[0].kind, ItemKind::Weapon);
+    assert_eq!(w.state.ground_items.len(), 1);
+    let g = &w.state.ground_items[0];
+    assert_eq!(g.item.kind, ItemKind::Armor);
+    assert_eq!((g.pos.x - pos.x, g.pos.y - pos.y), (DROP_DISTANCE, 0));
+    assert!(w.events().iter().any(|e| matches!(
+        e,
+        Event::Dropped {
+            slot: 0,
+            index: 1,
+            ..
+        }
+    )));
+    // Standing still does not take it back; the drop is edge-triggered.
+    for _ in 0..5 {
+        step(&mut w, press(buttons::DROP, 0, (127, 0)));
+    }
+    assert_eq!(w.state.ground_items.len(), 1);
+    assert_eq!(hero(&w).inventory.len(), 1);
+    step(&mut w, PlayerInput::IDLE);
+    step(
+        &mut w,
+        press(buttons::INTERACT, crate::input::PICK_UP_SLOT, (0, 0)),
+    );
+    assert!(w.state.ground_items.is_empty());
+    assert_eq!(hero(&w).inventory.len(), 2);
+    // Out-of-range slots and blocked directions drop nothing.
+    step(&mut w, PlayerInput::IDLE);
+    step(&mut w, press(buttons::DROP, 7, (127, 0)));
+    assert_eq!(hero(&w).inventory.len(), 2);
+}
+
+#[test]
+fn chat_reaches_the_events_and_bad_lines_are_ignored() {
+    let mut w = arena(20);
+    let mut f = Frame::new(w.tick() + 1);
+    f.commands = vec![
+        Command::Chat {
+            slot: 0,
+            text: "hello".into(),
+        },
+        Command::Chat {
+            slot: 0,
+            text: "esc \u{1b}[2J".into(),
+        },
+        Command::Chat {
+            slot: 1,
+            text: "nobody".into(),
+        },
+    ];
+    let before = w.checksum();
+    w.step(&f).unwrap();
+    let ev = w.events();
+    assert!(ev.contains(&Event::Chat {
+        slot: 0,
+        name: hero(&w).name.clone(),
+        text: "hello".into()
+    }));
+    assert_eq!(
+        ev.iter()
+            .filter(|e| matches!(e, Event::CommandIgnored { .. }))
+            .count(),
+        2
+    );
+    // Chat is not state: the same step without it gives the same checksum.
+    let mut w2 = arena(20);
+    assert_eq!(w2.checksum(), before);
+    w2.step(&Frame::new(w2.tick() + 1)).unwrap();
+    assert_eq!(w2.checksum(), w.checksum());
+}
+
+#[test]
 fn full_inventory_leaves_items_on_the_ground() {
     let mut w = arena(20);
     hero_mut(&mut w).inventory = vec![item(ItemKind::Consumable); INVENTORY_SLOTS];

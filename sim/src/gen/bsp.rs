@@ -19,6 +19,7 @@ const TREASURE_PERMILLE: u32 = 300;
 const TRAP_PERMILLE: u32 = 250;
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
+    let (width, height) = super::clamp_sides(width, height);
     let mut map = TileMap::new(width, height, Tile::Wall);
     let leaves = split_leaves(
         rng,

@@ -30,6 +30,7 @@ const LAVA_PERMILLE: u32 = 300;
 const POOL_RADIUS: (i32, i32) = (2, 4);
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
+    let (width, height) = super::clamp_sides(width, height);
     let d = draft(rng, width, height);
     finish(rng, d)
 }

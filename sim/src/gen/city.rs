@@ -29,6 +29,7 @@ const MIN_BUILDING: i32 = 5;
 const PARK_TREE_PERMILLE: u32 = 150;
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
+    let (width, height) = super::clamp_sides(width, height);
     let d = draft(rng, width, height);
     finish(rng, d)
 }

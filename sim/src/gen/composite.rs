@@ -28,6 +28,7 @@ const STYLES: [GeneratorKind; 5] = [
 ];
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
+    let (width, height) = super::clamp_sides(width, height);
     let (map, areas, hint) = blend(rng, width, height);
     finish(
         rng,

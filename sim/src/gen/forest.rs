@@ -21,6 +21,7 @@ pub const WATER_PERMILLE: u32 = 300;
 const POND_ROLLS: usize = 3;
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
+    let (width, height) = super::clamp_sides(width, height);
     let d = draft(rng, width, height);
     finish(rng, d)
 }

@@ -21,6 +21,7 @@ const SECTOR: i32 = 6;
 const ROOM_CELLS: (i32, i32) = (2, 4);
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
+    let (width, height) = super::clamp_sides(width, height);
     let d = draft(rng, width, height);
     finish(rng, d)
 }

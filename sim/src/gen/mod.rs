@@ -3,8 +3,8 @@
 //! that all walkable tiles are reachable from the spawn and that spawn and exit differ.
 
 // The generators do index and coordinate arithmetic on tile positions and counts. Every
-// value derives from the map's sides, which `generate` clamps to MIN_SIDE..=MAX_SIDE
-// (20..=1024), and from random draws bounded by them: the largest products are areas
+// value derives from the map's sides, which every public generator entry clamps to
+// MIN_SIDE..=MAX_SIDE (20..=1024, `clamp_sides`), and from random draws bounded by them: the largest products are areas
 // (at most 2^20) and sub-tile positions (at most 2^18), far inside i32 and usize. So no
 // operation here can overflow, in debug or release, and the lint is allowed for them.
 #[allow(
@@ -100,13 +100,22 @@ pub struct Level {
     pub exit: (i32, i32),
 }
 
+/// The sides every generator works with: clamped to `MIN_SIDE..=MAX_SIDE`. Each public
+/// generator entry point applies it (callers may reach `gen::bsp::generate` directly), so
+/// the bound the modules' arithmetic relies on holds on every path.
+pub(crate) fn clamp_sides(width: u16, height: u16) -> (u16, u16) {
+    (
+        width.clamp(MIN_SIDE, MAX_SIDE),
+        height.clamp(MIN_SIDE, MAX_SIDE),
+    )
+}
+
 /// Generates a level with the generator `kind`. Sides are clamped to
 /// `MIN_SIDE..=MAX_SIDE` (20..=1024: `SimConfig` validation already refuses others); every
 /// generator upholds the guarantees documented on [`Level`] for every size in that range,
 /// and the clamp is what keeps the generators' arithmetic in bounds.
 pub fn generate(kind: GeneratorKind, rng: &mut Stream, width: u16, height: u16) -> Level {
-    let width = width.clamp(MIN_SIDE, MAX_SIDE);
-    let height = height.clamp(MIN_SIDE, MAX_SIDE);
+    let (width, height) = clamp_sides(width, height);
     match kind {
         GeneratorKind::Bsp => bsp::generate(rng, width, height),
         GeneratorKind::Caves => caves::generate(rng, width, height),

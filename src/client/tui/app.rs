@@ -1,0 +1,746 @@
+//! The interactive client: one mio loop that owns the UDP socket, the terminal's input
+//! (stdin registered with mio, so a key wakes the loop at once) and the signals, pumps
+//! the network session on its own schedule, and draws at most 30 frames per second, only
+//! when something changed. Drawing and input never delay a network pump: each loop turn
+//! does the network first, and a frame costs well under a tick (see benches/tui.rs).
+
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::time::{Duration, Instant};
+
+use mio::unix::SourceFd;
+use mio::{Events, Interest, Poll, Token};
+use ratatui::backend::CrosstermBackend;
+use ratatui::crossterm::event::{
+    self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
+};
+use ratatui::layout::Rect;
+use ratatui::Terminal;
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
+use signal_hook_mio::v1_0::Signals;
+use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
+use venture_net::driver::ClientDriver;
+use venture_net::protocol::RejectReason;
+use venture_net::transport::udp::MioUdpSocket;
+use venture_sim::gameplay::UNEQUIP_BASE;
+use venture_sim::player::EntityId;
+use venture_sim::{buttons, World};
+
+use super::input::{InputMapper, Mapped};
+use super::narrate::Narrator;
+use super::render::{self, overlay::inventory_rows, screens};
+use super::terminal::TerminalGuard;
+use super::view::{ColorMode, Explosion, LogKind, LogLine, Overlay, ViewState};
+use crate::client::{ClientArgs, ClientError, RunOutcome};
+
+const NET: Token = Token(0);
+const STDIN: Token = Token(1);
+const SIGNALS: Token = Token(2);
+/// At most 30 frames per second.
+const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+/// How far Tab looks for targets, and the automatic target's reach, in tiles.
+const TARGET_RANGE_TILES: i64 = 12;
+const AUTO_TARGET_TILES: i64 = 6;
+/// How long an explosion stays on screen, in ticks.
+const EXPLOSION_TICKS: u64 = 4;
+
+/// Why the loop ended.
+enum End {
+    Quit,
+    Closed(CloseReason),
+    Signal,
+}
+
+struct App {
+    driver: ClientDriver<MioUdpSocket>,
+    mapper: InputMapper,
+    view: ViewState,
+    narrator: Option<Narrator>,
+    name: String,
+    server_text: String,
+    welcomed: Option<(u8, String)>,
+    desync_dir: std::path::PathBuf,
+    outcome: RunOutcome,
+    dirty: bool,
+    quit: bool,
+    /// Area projectiles seen last frame (to draw their explosion when they vanish).
+    area_projectiles: Vec<(EntityId, venture_sim::Vec2, i32)>,
+    /// For rollbacks per second.
+    rollback_sample: (Instant, u64),
+    notice_until: Option<Instant>,
+}
+
+/// The direction from `from` to `to` at full deflection.
+fn toward(from: venture_sim::Vec2, to: venture_sim::Vec2) -> (i8, i8) {
+    let d = venture_sim::units::scale_to_length(to.x - from.x, to.y - from.y, 127);
+    (d.x.clamp(-127, 127) as i8, d.y.clamp(-127, 127) as i8)
+}
+
+fn tiles_sq(n: i64) -> i64 {
+    let u = n * venture_sim::SUB as i64;
+    u * u
+}
+
+/// Monsters within `range` tiles of the followed player, nearest first.
+fn monsters_near(world: &World, slot: usize, range: i64) -> Vec<EntityId> {
+    let Some(p) = world.player(slot) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(i64, EntityId)> = world
+        .monsters()
+        .iter()
+        .map(|m| (m.pos.dist_sq(p.pos), m.id))
+        .filter(|(d, _)| *d <= tiles_sq(range))
+        .collect();
+    v.sort_unstable();
+    v.into_iter().map(|(_, id)| id).collect()
+}
+
+/// What to tell a player who could not get in, with what to do about it.
+fn refusal(reason: &CloseReason, server: &str, name: &str) -> (String, Vec<String>) {
+    let what = match reason {
+        CloseReason::Rejected(RejectReason::Full) => vec![
+            format!("The server at {server} is full."),
+            "Try again in a while, or join another server.".into(),
+        ],
+        CloseReason::Rejected(RejectReason::NameTaken) => vec![
+            format!("The name {name:?} is in use, or belongs to another player's saved character."),
+            "Start again with another name: venture-client --name OTHER".into(),
+        ],
+        CloseReason::Rejected(RejectReason::VersionMismatch { .. })
+        | CloseReason::VersionMismatch { .. } => vec![
+            format!("This client and the server at {server} are different versions:"),
+            reason.to_string(),
+            "Use the venture-client that comes with the server's version.".into(),
+        ],
+        CloseReason::Unreachable => vec![
+            format!("No answer from {server}."),
+            "Is the server running? Check the address and port (--server HOST:PORT)".into(),
+            "and that UDP traffic to that port is allowed.".into(),
+        ],
+        CloseReason::ServerShuttingDown => vec![
+            "The server is shutting down.".into(),
+            "Join again when it is back.".into(),
+        ],
+        CloseReason::ServerTimedOut => vec![
+            format!("The server at {server} stopped answering."),
+            "Check your network, then join again.".into(),
+        ],
+        other => vec![format!("Cannot play: {other}.")],
+    };
+    let title = match reason {
+        CloseReason::ServerShuttingDown | CloseReason::ServerTimedOut => "Disconnected",
+        _ => "Cannot join",
+    };
+    (title.to_string(), what)
+}
+
+impl App {
+    fn session(&self) -> &ClientSession {
+        &self.driver.session
+    }
+
+    fn log(&mut self, kind: LogKind, text: String) {
+        let tick = self.session().world().map_or(0, World::tick);
+        self.view.push_log(LogLine { tick, kind, text });
+        self.dirty = true;
+    }
+
+    fn notice(&mut self, text: &str) {
+        self.view.notice = Some(text.to_string());
+        self.notice_until = Some(Instant::now() + Duration::from_secs(3));
+        self.dirty = true;
+    }
+
+    fn handle_session_events(&mut self) -> Option<End> {
+        let mut end = None;
+        for ev in self.driver.session.drain_events() {
+            self.dirty = true;
+            match ev {
+                ClientEvent::Welcomed { slot, genre, .. } => {
+                    self.welcomed = Some((slot, genre));
+                    self.view.follow = slot as usize;
+                }
+                ClientEvent::Synced { tick } => {
+                    if let Some(w) = self.driver.session.confirmed_world() {
+                        self.narrator = Some(Narrator::new(w, self.driver.session.slot() as usize));
+                    }
+                    log::debug!(target: "venture::client", "synced at tick {tick}");
+                }
+                ClientEvent::Confirmed { frame, .. } => {
+                    let lines = self.narrator.as_mut().and_then(|n| n.confirm(&frame));
+                    match lines {
+                        Some(lines) => lines.into_iter().for_each(|l| self.view.push_log(l)),
+                        None => {
+                            // Out of step (cannot happen with the session's ordering):
+                            // start again from the confirmed world.
+                            self.narrator = self
+                                .driver
+                                .session
+                                .confirmed_world()
+                                .map(|w| Narrator::new(w, self.driver.session.slot() as usize));
+                        }
+                    }
+                }
+                ClientEvent::Desync {
+                    tick,
+                    client_checksum,
+                    server_checksum,
+                    state,
+                } => {
+                    self.outcome.desynced = true;
+                    self.narrator = None;
+                    let report = crate::client::write_desync_report(
+                        &self.desync_dir,
+                        &self.name,
+                        tick,
+                        client_checksum,
+                        server_checksum,
+                        &state,
+                    );
+                    let text = match report {
+                        Ok(p) => format!(
+                            "Out of sync at tick {tick}: resyncing (report {}).",
+                            p.display()
+                        ),
+                        Err(e) => {
+                            format!("Out of sync at tick {tick}: resyncing (no report: {e}).")
+                        }
+                    };
+                    self.log(LogKind::Bad, text);
+                }
+                ClientEvent::Closed(reason) => {
+                    if matches!(
+                        reason,
+                        CloseReason::Rejected(_)
+                            | CloseReason::Unreachable
+                            | CloseReason::VersionMismatch { .. }
+                    ) {
+                        let msg =
+                            format!("{}: cannot join {}: {reason}", self.name, self.server_text);
+                        self.outcome.connect_failure.get_or_insert(msg);
+                    }
+                    if matches!(
+                        reason,
+                        CloseReason::ServerTimedOut | CloseReason::ServerShuttingDown
+                    ) {
+                        let msg = format!(
+                            "{}: lost the server {}: {reason}",
+                            self.name, self.server_text
+                        );
+                        self.outcome.server_lost.get_or_insert(msg);
+                    }
+                    end = Some(End::Closed(reason));
+                }
+            }
+        }
+        end
+    }
+
+    /// Keeps the target valid (an automatic one when none), updates explosions and the
+    /// network line. Called before drawing.
+    fn refresh_view(&mut self, now: Instant) {
+        if self.notice_until.is_some_and(|t| now >= t) {
+            self.view.notice = None;
+            self.notice_until = None;
+        }
+        // Reconnecting (the server went quiet or restarted): say so in the status line
+        // for as long as it lasts.
+        let since_epoch = self.driver.since_epoch(now);
+        if let Some(st) = self.driver.session.reconnecting(since_epoch) {
+            self.view.notice = Some(st.to_string());
+            self.notice_until = Some(now + Duration::from_millis(500));
+        }
+        let s = self.driver.session.stats();
+        if now.duration_since(self.rollback_sample.0) >= Duration::from_secs(1) {
+            let secs = now.duration_since(self.rollback_sample.0).as_secs_f32();
+            self.view.net.rollbacks_per_sec = (s.rollbacks - self.rollback_sample.1) as f32 / secs;
+            self.rollback_sample = (now, s.rollbacks);
+        }
+        self.view.net.late_inputs = s.late_inputs;
+        self.view.net.rtt_ms = self.driver.session.rtt().map(|r| r.as_millis() as u32);
+        self.view.net.lead_ticks = self.driver.session.lead();
+        self.view.net.confirmed_tick = self.driver.session.confirmed_world().map_or(0, World::tick);
+        let Some(world) = self.driver.session.world() else {
+            return;
+        };
+        let tick = world.tick();
+        let follow = self.view.follow;
+        let alive = |id: EntityId| world.monsters().iter().any(|m| m.id == id);
+        let in_range =
+            |id: EntityId| monsters_near(world, follow, TARGET_RANGE_TILES).contains(&id);
+        if !self.view.target.is_some_and(|t| alive(t) && in_range(t)) {
+            self.view.target = monsters_near(world, follow, AUTO_TARGET_TILES)
+                .first()
+                .copied();
+        }
+        let now_area: Vec<_> = world
+            .projectiles()
+            .iter()
+            .filter(|p| p.radius > 0)
+            .map(|p| (p.id, p.pos, p.radius))
+            .collect();
+        for (id, pos, radius) in &self.area_projectiles {
+            if !now_area.iter().any(|(n, _, _)| n == id) {
+                self.view.explosions.push(Explosion {
+                    pos: *pos,
+                    radius: *radius,
+                    until_tick: tick + EXPLOSION_TICKS,
+                });
+            }
+        }
+        self.area_projectiles = now_area;
+        self.view
+            .explosions
+            .retain(|e| e.until_tick > tick && e.until_tick <= tick + EXPLOSION_TICKS + 1);
+    }
+
+    fn cycle_target(&mut self, back: bool) {
+        let Some(world) = self.driver.session.world() else {
+            return;
+        };
+        let near = monsters_near(world, self.view.follow, TARGET_RANGE_TILES);
+        if near.is_empty() {
+            self.notice("No monster in range to target.");
+            return;
+        }
+        let i = self
+            .view
+            .target
+            .and_then(|t| near.iter().position(|&n| n == t));
+        let next = match (i, back) {
+            (None, _) => 0,
+            (Some(i), false) => (i + 1) % near.len(),
+            (Some(i), true) => (i + near.len() - 1) % near.len(),
+        };
+        self.view.target = Some(near[next]);
+    }
+
+    fn cycle_follow(&mut self, back: bool) {
+        let Some(world) = self.driver.session.world() else {
+            return;
+        };
+        let slots: Vec<usize> = world.players().map(|(s, _)| s).collect();
+        if slots.is_empty() {
+            return;
+        }
+        let i = slots
+            .iter()
+            .position(|&s| s == self.view.follow)
+            .unwrap_or(0);
+        let next = if back {
+            (i + slots.len() - 1) % slots.len()
+        } else {
+            (i + 1) % slots.len()
+        };
+        self.view.follow = slots[next];
+        self.view.target = None;
+    }
+
+    fn inventory_key(&mut self, key: KeyEvent, cursor: usize) {
+        let Some(p) = self
+            .driver
+            .session
+            .world()
+            .and_then(|w| w.player(self.driver.session.slot() as usize))
+        else {
+            return;
+        };
+        let rows = inventory_rows(p);
+        let item = cursor
+            .checked_sub(3)
+            .and_then(|i| p.inventory.get(i).map(|it| (i, it.kind)));
+        let consumable = matches!(item, Some((_, venture_sim::content::ItemKind::Consumable)));
+        let mut cursor = cursor.min(rows - 1);
+        match key.code {
+            KeyCode::Up | KeyCode::Char('w') | KeyCode::Char('k') => {
+                cursor = cursor.saturating_sub(1)
+            }
+            KeyCode::Down | KeyCode::Char('s') | KeyCode::Char('j') => {
+                cursor = (cursor + 1).min(rows - 1)
+            }
+            KeyCode::Esc | KeyCode::Char('i') | KeyCode::Char('I') => {
+                self.view.overlay = Overlay::None;
+                return;
+            }
+            KeyCode::Enter
+            | KeyCode::Char('e')
+            | KeyCode::Char('E')
+            | KeyCode::Char('u')
+            | KeyCode::Char('U') => match (cursor, item) {
+                (0..=2, _) => self
+                    .mapper
+                    .queue(buttons::INTERACT, UNEQUIP_BASE + cursor as u8),
+                (_, Some((i, _))) if consumable => self.mapper.queue(buttons::USE_ITEM, i as u8),
+                (_, Some((i, _))) => self.mapper.queue(buttons::INTERACT, i as u8),
+                _ => {}
+            },
+            KeyCode::Char('x') | KeyCode::Char('X') => {
+                if let Some((i, _)) = item {
+                    self.mapper.queue(buttons::DROP, i as u8);
+                }
+            }
+            _ => {}
+        }
+        self.view.overlay = Overlay::Inventory { cursor };
+    }
+
+    fn key(&mut self, key: KeyEvent, now: Instant) {
+        self.dirty = true;
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c') | KeyCode::Char('d')) {
+            self.quit = true;
+            return;
+        }
+        let playing = matches!(self.driver.session.phase(), Phase::Playing);
+        match self.view.overlay.clone() {
+            Overlay::None => {
+                if playing && self.mapper.key(key, now) == Mapped::Game {
+                    return;
+                }
+                if key.kind == KeyEventKind::Release {
+                    return;
+                }
+                match key.code {
+                    KeyCode::Char('?') | KeyCode::F(1) => self.view.overlay = Overlay::Help,
+                    KeyCode::Char('i') | KeyCode::Char('I') if playing => {
+                        self.mapper.release_all();
+                        // The inventory acts on our own character: look at it.
+                        self.view.follow = self.driver.session.slot() as usize;
+                        self.view.overlay = Overlay::Inventory { cursor: 3 };
+                    }
+                    KeyCode::Enter if playing => {
+                        self.mapper.release_all();
+                        self.view.overlay = Overlay::Chat {
+                            line: String::new(),
+                        };
+                    }
+                    KeyCode::Char('q') | KeyCode::Char('Q') | KeyCode::Esc => {
+                        self.mapper.release_all();
+                        self.view.overlay = Overlay::QuitConfirm;
+                    }
+                    KeyCode::Tab => self.cycle_target(false),
+                    KeyCode::BackTab => self.cycle_target(true),
+                    KeyCode::Char('n') | KeyCode::Char('N') => {
+                        self.view.show_net = !self.view.show_net
+                    }
+                    KeyCode::Char('f') | KeyCode::Char('F') => {
+                        self.view.aim_at_target = !self.view.aim_at_target;
+                        let on = self.view.aim_at_target;
+                        self.notice(if on {
+                            "Aiming at the target."
+                        } else {
+                            "Aiming where you walk."
+                        });
+                    }
+                    KeyCode::PageDown => self.cycle_follow(false),
+                    KeyCode::PageUp => self.cycle_follow(true),
+                    _ => {}
+                }
+            }
+            _ if key.kind == KeyEventKind::Release => {}
+            Overlay::Help => self.view.overlay = Overlay::None,
+            Overlay::QuitConfirm => match key.code {
+                KeyCode::Char('y') | KeyCode::Char('Y') | KeyCode::Enter => self.quit = true,
+                _ => self.view.overlay = Overlay::None,
+            },
+            Overlay::Inventory { cursor } => self.inventory_key(key, cursor),
+            Overlay::Chat { mut line } => match key.code {
+                KeyCode::Esc => self.view.overlay = Overlay::None,
+                KeyCode::Enter => {
+                    self.view.overlay = Overlay::None;
+                    if let Some(clean) = venture_net::chat::clean_line(&line) {
+                        if !self.driver.session.send_chat(&clean) {
+                            self.notice("Not connected: the line was not sent.");
+                        }
+                    }
+                }
+                KeyCode::Backspace => {
+                    line.pop();
+                    self.view.overlay = Overlay::Chat { line };
+                }
+                KeyCode::Char(c) if !c.is_control() => {
+                    if line.chars().count() < venture_sim::MAX_CHAT_CHARS {
+                        line.push(c);
+                    }
+                    self.view.overlay = Overlay::Chat { line };
+                }
+                _ => {}
+            },
+        }
+    }
+
+    fn draw(&mut self, term: &mut Terminal<CrosstermBackend<io::Stdout>>) -> io::Result<()> {
+        let phase = self.driver.session.phase().clone();
+        let server = self.server_text.clone();
+        let view = &self.view;
+        let welcomed = self.welcomed.clone();
+        let progress = self.driver.session.sync_progress();
+        let world = self.driver.session.world();
+        term.draw(|f| {
+            let area = f.area();
+            let buf = f.buffer_mut();
+            match (&phase, world) {
+                (Phase::Playing, Some(w)) => render::render(w, view, area, buf),
+                _ if area.width < render::MIN_WIDTH || area.height < render::MIN_HEIGHT => {
+                    screens::too_small(area, buf)
+                }
+                (Phase::Connecting | Phase::Joining { .. }, _) => screens::message(
+                    area,
+                    "Venture",
+                    &[
+                        format!("Connecting to {server} ..."),
+                        String::new(),
+                        "Q or Ctrl-C gives up.".into(),
+                    ],
+                    buf,
+                ),
+                _ => {
+                    let (slot, genre) = welcomed.unwrap_or((0, "?".into()));
+                    let got = match progress {
+                        Some((have, of)) => format!("Receiving the world: {have} of {of} parts"),
+                        None => "Waiting for the world ...".into(),
+                    };
+                    screens::message(
+                        area,
+                        "Venture",
+                        &[format!("Joined {server} as player {slot} ({genre})."), got],
+                        buf,
+                    )
+                }
+            }
+        })?;
+        Ok(())
+    }
+}
+
+/// Shows why the game ended and waits for a key (at most `wait`).
+fn show_end(
+    term: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    title: &str,
+    lines: &[String],
+    wait: Duration,
+) -> io::Result<()> {
+    let mut lines = lines.to_vec();
+    lines.push(String::new());
+    lines.push("Press any key to exit.".into());
+    let deadline = Instant::now() + wait;
+    loop {
+        term.draw(|f| {
+            let area: Rect = f.area();
+            screens::message(area, title, &lines, f.buffer_mut())
+        })?;
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Ok(());
+        }
+        if event::poll(left.min(Duration::from_millis(500)))? {
+            if let TermEvent::Key(k) = event::read()? {
+                if k.kind != KeyEventKind::Release {
+                    return Ok(());
+                }
+            }
+        }
+    }
+}
+
+/// The loop: until quit, a closed session, a signal or the `--duration` deadline.
+fn play(
+    app: &mut App,
+    term: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    poll: &mut Poll,
+    signals: &mut Signals,
+    deadline: Option<Instant>,
+) -> io::Result<End> {
+    let mut events = Events::with_capacity(64);
+    let mut last_draw: Option<Instant> = None;
+    let mut drawn_ticks = (u64::MAX, u64::MAX);
+    loop {
+        let now = Instant::now();
+        if app.quit || deadline.is_some_and(|d| now >= d) {
+            return Ok(End::Quit);
+        }
+        // Sleep until the network needs us, a frame is due, or input/signals arrive.
+        let mut wake = app
+            .driver
+            .next_wakeup()
+            .min(now + Duration::from_millis(50));
+        if app.dirty {
+            wake = wake.min(last_draw.map_or(now, |t| t + FRAME_INTERVAL));
+        }
+        match poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+        if events.iter().any(|e| e.token() == SIGNALS) {
+            for sig in signals.pending() {
+                if sig == SIGWINCH {
+                    // Terminal::draw re-reads the size: a redraw is the re-layout.
+                    app.dirty = true;
+                } else {
+                    return Ok(End::Signal);
+                }
+            }
+        }
+        // crossterm is asked for input only when mio says stdin has some: on a terminal
+        // that went away (SSH dropped, tmux pane killed) its reader re-reads EOF forever
+        // inside `poll` (crossterm issue #793), so a hung-up stdin ends the game here.
+        let stdin = events.iter().filter(|e| e.token() == STDIN);
+        let (mut ready, mut gone) = (false, false);
+        for e in stdin {
+            ready |= e.is_readable();
+            gone |= e.is_read_closed() || e.is_error();
+        }
+        if gone {
+            return Ok(End::Signal);
+        }
+        // Terminal input first, so this tick's sample sees the newest keys.
+        while ready && event::poll(Duration::ZERO)? {
+            match event::read()? {
+                TermEvent::Key(k) => app.key(k, Instant::now()),
+                TermEvent::Resize(..) => app.dirty = true,
+                TermEvent::FocusLost => app.mapper.release_all(),
+                _ => {}
+            }
+        }
+        // The network: one pump, sampling one input per simulated tick.
+        loop {
+            let aim_at = app.view.aim_at_target;
+            let target = app.view.target;
+            let mapper = &mut app.mapper;
+            app.driver.pump(Instant::now(), &mut |world, slot| {
+                let aim = target.filter(|_| aim_at).and_then(|t| {
+                    let me = world.player(slot as usize)?;
+                    let m = world.monsters().iter().find(|m| m.id == t)?;
+                    Some(toward(me.pos, m.pos))
+                });
+                mapper.sample(Instant::now(), aim)
+            });
+            if !app.driver.endpoint.socket_mut().take_pending() {
+                break;
+            }
+        }
+        if let Some(end) = app.handle_session_events() {
+            return Ok(end);
+        }
+        let ticks = (
+            app.driver.session.world().map_or(0, World::tick),
+            app.driver.session.confirmed_world().map_or(0, World::tick),
+        );
+        if ticks != drawn_ticks {
+            app.dirty = true;
+        }
+        let now = Instant::now();
+        if app.dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {
+            app.refresh_view(now);
+            app.draw(term)?;
+            app.dirty = false;
+            last_draw = Some(now);
+            drawn_ticks = ticks;
+        }
+    }
+}
+
+/// Plays interactively as `name` until the player quits, the server closes, or a signal.
+pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
+    let server: SocketAddr = crate::client::resolve(&args.server)?;
+    let secret_dir = args
+        .secret_dir
+        .clone()
+        .or_else(crate::client::default_secret_dir);
+    let mut poll = Poll::new()?;
+    let bind: SocketAddr = if server.is_ipv4() {
+        "0.0.0.0:0"
+    } else {
+        "[::]:0"
+    }
+    .parse()
+    .expect("literal address");
+    let mut socket = MioUdpSocket::bind(bind)?;
+    socket.register(poll.registry(), NET)?;
+    let stdin_fd = io::stdin().as_raw_fd();
+    poll.registry()
+        .register(&mut SourceFd(&stdin_fd), STDIN, Interest::READABLE)?;
+    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGWINCH])?;
+    poll.registry()
+        .register(&mut signals, SIGNALS, Interest::READABLE)?;
+
+    let mut config = ClientConfig::new(name.clone());
+    config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
+    config.character_secret = crate::client::character_secret(secret_dir.as_deref(), &name);
+    config.report_confirmed = true;
+    if let Some(v) = args.protocol_version {
+        config.protocol_version = v;
+    }
+    let epoch = Instant::now();
+    let session = ClientSession::new(config, server, Duration::ZERO);
+
+    let guard = TerminalGuard::enter()?;
+    let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+    term.clear()?;
+    let mut view = ViewState::following(0);
+    view.colors = ColorMode::detect();
+    view.key_releases = guard.key_releases;
+    let mut app = App {
+        driver: ClientDriver::new(socket, session, epoch),
+        mapper: InputMapper::new(guard.key_releases),
+        view,
+        narrator: None,
+        name: name.clone(),
+        server_text: args.server.clone(),
+        welcomed: None,
+        desync_dir: args.desync_dir.clone(),
+        outcome: RunOutcome {
+            desynced: false,
+            connect_failure: None,
+            server_lost: None,
+        },
+        dirty: true,
+        quit: false,
+        area_projectiles: Vec::new(),
+        rollback_sample: (epoch, 0),
+        notice_until: None,
+    };
+    let deadline = args.duration.map(|d| epoch + Duration::from_secs(d));
+    // Whatever ends the loop, an error included, we say goodbye to the server first.
+    let played = play(&mut app, &mut term, &mut poll, &mut signals, deadline);
+    app.driver.session.leave();
+    app.driver.flush(Instant::now());
+    let end = played?;
+    match &end {
+        End::Closed(reason) if !matches!(reason, CloseReason::Left) => {
+            let (title, lines) = refusal(reason, &app.server_text, &app.name);
+            let wait = if deadline.is_some() {
+                Duration::from_secs(2)
+            } else {
+                Duration::from_secs(120)
+            };
+            show_end(&mut term, &title, &lines, wait)?;
+            drop(guard);
+            eprintln!("venture-client: {}", lines.join(" "));
+        }
+        End::Signal => {
+            drop(guard);
+            eprintln!("venture-client: stopped by a signal; left the game.");
+        }
+        _ => {
+            drop(guard);
+            if let Some(p) = app
+                .driver
+                .session
+                .confirmed_world()
+                .and_then(|w| w.player(app.driver.session.slot() as usize))
+            {
+                println!(
+                    "Left the game: {} at level {}, {} gold.",
+                    super::text::inert(&p.name),
+                    p.level,
+                    p.gold
+                );
+            }
+        }
+    }
+    Ok(app.outcome)
+}

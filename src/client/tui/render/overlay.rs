@@ -1,0 +1,240 @@
+//! Windows drawn over the map: help, inventory, the chat prompt, quit confirmation.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
+use venture_sim::content::{Item, ItemKind};
+use venture_sim::player::{Player, MAX_WEIGHT};
+use venture_sim::World;
+
+use super::theme;
+use crate::client::tui::text::inert_cut;
+use crate::client::tui::view::{ColorMode, Overlay, ViewState};
+
+/// The controls, as the help screen and the README list them.
+pub const CONTROLS: [(&str, &str); 17] = [
+    ("W A S D / arrows", "move (two at once: diagonals)"),
+    ("Shift + direction", "aim without moving"),
+    ("F", "aim at the target on/off"),
+    ("Space", "attack (hold to keep swinging)"),
+    ("1 - 5", "cast spell 1 to 5"),
+    ("E", "pick up the nearest item in reach"),
+    ("Tab", "next target"),
+    ("I", "inventory (equip, unequip, use, drop)"),
+    ("Enter", "chat: type a line, Enter sends, Esc cancels"),
+    ("N", "network line on/off"),
+    ("PgUp / PgDn", "follow another player (spectate)"),
+    ("?", "this help"),
+    ("Q / Esc", "quit (asks first)"),
+    ("Ctrl-C", "quit at once"),
+    ("walk over items", "picks them up"),
+    ("stairs >", "the party descends when all stand on them"),
+    ("dying", "respawn at the start after 3 s, minus 10% gold"),
+];
+
+fn centred(area: Rect, w: u16, h: u16) -> Rect {
+    let w = w.min(area.width);
+    let h = h.min(area.height);
+    Rect::new(
+        area.x + (area.width - w) / 2,
+        area.y + (area.height - h) / 2,
+        w,
+        h,
+    )
+}
+
+fn window(view: &ViewState, title: &str, area: Rect, buf: &mut Buffer) -> Rect {
+    Clear.render(area, buf);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(title.to_string())
+        .border_style(theme::fg(view.colors, 250));
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// One line describing an item: name and its numbers.
+pub fn describe(item: &Item) -> String {
+    let mut parts = Vec::new();
+    if item.damage > 0 {
+        parts.push(format!("dmg {}", item.damage));
+    }
+    for (v, n) in [
+        (item.attack, "atk"),
+        (item.defense, "def"),
+        (item.magic_power, "mag"),
+        (item.magic_defense, "mdef"),
+        (item.heal_hp, "heal"),
+        (item.restore_mana, "mana"),
+    ] {
+        if v > 0 {
+            parts.push(format!("{n} +{v}"));
+        }
+    }
+    parts.push(format!("wt {}", item.weight));
+    format!("{} ({})", inert_cut(&item.name, 28), parts.join(", "))
+}
+
+/// Rows of the inventory window: weapon, armor, accessory, then the carried items.
+pub fn inventory_rows(p: &Player) -> usize {
+    3 + p.inventory.len()
+}
+
+fn draw_inventory(world: &World, view: &ViewState, cursor: usize, area: Rect, buf: &mut Buffer) {
+    let mode = view.colors;
+    let Some(p) = world.player(view.follow) else {
+        return;
+    };
+    // Borders, three equipment rows, the weight line, the items (or "nothing"), a blank
+    // line and the key hints.
+    let items = p.inventory.len().max(1) as u16;
+    let rect = centred(area, 72, 2 + 3 + 1 + items + 2);
+    let inner = window(view, " Inventory ", rect, buf);
+    let mut lines = Vec::new();
+    let row_style = |row: usize, rarity| {
+        let s = theme::fg(mode, theme::rarity_color(rarity));
+        if row == cursor {
+            s.add_modifier(Modifier::REVERSED)
+        } else {
+            s
+        }
+    };
+    for (e, slot_name) in ["weapon", "armor", "accessory"].iter().enumerate() {
+        let (text, style) = match &p.equipment[e] {
+            Some(item) => (describe(item), row_style(e, item.rarity)),
+            None => ("(empty)".to_string(), {
+                let s = theme::fg(mode, 244);
+                if e == cursor {
+                    s.add_modifier(Modifier::REVERSED)
+                } else {
+                    s
+                }
+            }),
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!("{slot_name:>9}: ")),
+            Span::styled(text, style),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        format!(
+            "carried {}/{} items, weight {}/{}",
+            p.inventory.len(),
+            venture_sim::player::INVENTORY_SLOTS,
+            p.weight(),
+            MAX_WEIGHT
+        ),
+        theme::fg(mode, 245),
+    )));
+    for (i, item) in p.inventory.iter().enumerate() {
+        let row = 3 + i;
+        let glyph = theme::item_glyph(item.kind);
+        lines.push(Line::from(vec![
+            Span::raw(format!("{:>8} {glyph} ", i + 1)),
+            Span::styled(describe(item), row_style(row, item.rarity)),
+        ]));
+    }
+    if p.inventory.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "         (nothing carried)",
+            theme::fg(mode, 244),
+        )));
+    }
+    lines.push(Line::default());
+    let hint = match cursor {
+        0..=2 => "Up/Down: choose  E/Enter: unequip  I/Esc: close",
+        c => match p.inventory.get(c - 3).map(|i| i.kind) {
+            Some(ItemKind::Consumable) => "Up/Down: choose  U/Enter: use  X: drop  I/Esc: close",
+            Some(_) => "Up/Down: choose  E/Enter: equip  X: drop  I/Esc: close",
+            None => "Up/Down: choose  I/Esc: close",
+        },
+    };
+    lines.push(Line::from(Span::styled(hint, theme::fg(mode, 245))));
+    Paragraph::new(lines).render(inner, buf);
+}
+
+fn draw_help(view: &ViewState, area: Rect, buf: &mut Buffer) {
+    // As wide as the longest control line (key column, gap, description) plus borders, so
+    // no description is cut; the note below wraps inside it.
+    let widest = CONTROLS
+        .iter()
+        .map(|(_, what)| what.len())
+        .max()
+        .unwrap_or(0);
+    let width = u16::try_from(widest + 20 + 2).unwrap_or(u16::MAX);
+    let rect = centred(area, width, CONTROLS.len() as u16 + 6);
+    let inner = window(view, " Controls ", rect, buf);
+    let mut lines: Vec<Line> = CONTROLS
+        .iter()
+        .map(|(k, what)| {
+            Line::from(vec![
+                Span::styled(
+                    format!("{k:>18}  "),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(*what),
+            ])
+        })
+        .collect();
+    lines.push(Line::default());
+    lines.push(Line::from(Span::styled(
+        if view.key_releases {
+            "This terminal reports key releases: keys stop the moment you let go."
+        } else {
+            "No key releases from this terminal: a key counts as held ~150 ms after its last repeat."
+        },
+        theme::fg(view.colors, 245),
+    )));
+    Paragraph::new(lines)
+        .wrap(Wrap { trim: true })
+        .render(inner, buf);
+}
+
+fn draw_prompt(view: &ViewState, text: Line<'static>, area: Rect, buf: &mut Buffer) {
+    if area.height == 0 {
+        return;
+    }
+    let row = Rect::new(area.x, area.y + area.height - 1, area.width, 1);
+    Clear.render(row, buf);
+    let _ = view;
+    Paragraph::new(text).render(row, buf);
+}
+
+pub fn draw(world: &World, view: &ViewState, map_area: Rect, buf: &mut Buffer) {
+    let mode: ColorMode = view.colors;
+    match &view.overlay {
+        Overlay::None => {}
+        Overlay::Help => draw_help(view, map_area, buf),
+        Overlay::Inventory { cursor } => draw_inventory(world, view, *cursor, map_area, buf),
+        Overlay::Chat { line } => {
+            // Show the end of a long line so the cursor stays in view.
+            let room = map_area.width.saturating_sub(8) as usize;
+            let shown: String = {
+                let n = line.chars().count();
+                line.chars().skip(n.saturating_sub(room)).collect()
+            };
+            draw_prompt(
+                view,
+                Line::from(vec![
+                    Span::styled("Say: ", theme::fg(mode, 159).add_modifier(Modifier::BOLD)),
+                    Span::raw(inert_cut(&shown, room)),
+                    Span::styled("_", Style::default().add_modifier(Modifier::SLOW_BLINK)),
+                ]),
+                map_area,
+                buf,
+            );
+        }
+        Overlay::QuitConfirm => {
+            let rect = centred(map_area, 34, 3);
+            let inner = window(view, " Quit ", rect, buf);
+            Paragraph::new(Line::from(Span::styled(
+                "Leave the game? y / n",
+                Style::default().add_modifier(Modifier::BOLD),
+            )))
+            .render(inner, buf);
+        }
+    }
+}

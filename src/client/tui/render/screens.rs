@@ -1,0 +1,55 @@
+//! Screens without a world: too small, connecting, syncing (with the snapshot's progress),
+//! and refusals that say what to do.
+
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Modifier, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
+
+use super::{MIN_HEIGHT, MIN_WIDTH};
+use crate::client::tui::text::inert;
+
+/// "Make the window larger", with the sizes, centred as far as it fits.
+pub fn too_small(area: Rect, buf: &mut Buffer) {
+    let lines = vec![
+        Line::from("Make the window larger").style(Style::default().add_modifier(Modifier::BOLD)),
+        Line::from(format!(
+            "need {MIN_WIDTH}x{MIN_HEIGHT}, have {}x{}",
+            area.width, area.height
+        )),
+    ];
+    let y = area.y + area.height.saturating_sub(2) / 2;
+    let rect = Rect::new(area.x, y, area.width, area.height.clamp(1, 2));
+    ratatui::widgets::Clear.render(area, buf);
+    Paragraph::new(lines)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true })
+        .render(rect, buf);
+}
+
+/// A centred box with a title and lines of text (connecting, syncing, refused).
+pub fn message(area: Rect, title: &str, lines: &[String], buf: &mut Buffer) {
+    ratatui::widgets::Clear.render(area, buf);
+    let w = (lines.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u16 + 4)
+        .clamp(30, area.width.max(1));
+    let h = (lines.len() as u16 + 2).min(area.height.max(1));
+    let rect = Rect::new(
+        area.x + area.width.saturating_sub(w) / 2,
+        area.y + area.height.saturating_sub(h) / 2,
+        w.min(area.width),
+        h,
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {title} "));
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    let text: Vec<Line> = lines
+        .iter()
+        .map(|l| Line::from(inert(l).into_owned()))
+        .collect();
+    Paragraph::new(text)
+        .wrap(Wrap { trim: false })
+        .render(inner, buf);
+}

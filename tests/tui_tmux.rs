@@ -1,0 +1,328 @@
+//! The terminal client as a person uses it: the real `venture-client` runs in tmux against
+//! a real server on 127.0.0.1. Keys go in with `tmux send-keys`, the screen comes back
+//! with `tmux capture-pane`. Checks: the map and HUD are drawn, holding `d` walks the
+//! player east *on the server* (read back from the server's own session log), a chat
+//! line reaches the log, and quitting (q, y) leaves the terminal restored: raw mode off
+//! (`stty` shows icanon and echo), the alternate screen left and the cursor shown (tmux's
+//! pane flags).
+//!
+//! tmux is a Debian package; `.ci/run` installs it when missing. Every wait has a
+//! generous deadline and polls the pane: the test must hold on a loaded 2-core machine.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use venture_replay::{start_world, Record, SessionReader};
+use venture_sim::Vec2;
+use venture_testkit::{bin, wait_for, Scratch, Server};
+
+const CLIENT: &str = bin!("venture-client");
+const NAME: &str = "Tester";
+
+/// A tmux server of our own (its own socket), killed when dropped.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    /// `tag` keeps the tests' tmux servers apart (tests run in parallel).
+    fn new(tag: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success());
+        assert!(
+            ok,
+            "tmux is needed for this test (apt-get install -y tmux; .ci/run does it)"
+        );
+        Tmux {
+            socket: format!("venture-test-{tag}-{}", std::process::id()),
+        }
+    }
+
+    fn run(&self, args: &[&str]) -> String {
+        let out = Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .output()
+            .expect("tmux runs");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn capture(&self) -> String {
+        self.run(&["capture-pane", "-p", "-t", "play"])
+    }
+
+    fn keys(&self, keys: &[&str]) {
+        let mut args = vec!["send-keys", "-t", "play"];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn wait_screen(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
+        let mut last = String::new();
+        let ok = wait_for(timeout, || {
+            last = self.capture();
+            pred(&last)
+        });
+        assert!(ok, "waited {timeout:?} for {what}; the screen:\n{last}");
+        last
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.run(&["kill-server"]);
+    }
+}
+
+fn session_log(replays: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(replays)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "vrpl"))
+}
+
+/// The server's world as its session log has it so far: where `NAME` stands.
+fn server_position(replays: &Path) -> Option<Vec2> {
+    let mut reader = SessionReader::open(session_log(replays)?).ok()?;
+    let mut world = start_world(reader.header()).ok()?;
+    while let Ok(Some(record)) = reader.next_record() {
+        if let Record::Frame { frame, .. } = record {
+            world.step(&frame).ok()?;
+        }
+    }
+    let pos = world
+        .players()
+        .find(|(_, p)| p.name == NAME)
+        .map(|(_, p)| p.pos);
+    pos
+}
+
+#[test]
+fn a_person_plays_in_tmux() {
+    let dir = Scratch::new("tui-tmux");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-seed", "12345", "--max-players", "4"])
+        .start();
+    let tmux = Tmux::new("play");
+    let cfg = dir.join("config");
+    let stty = dir.join("stty.txt");
+    // After the client exits, the same terminal is asked for its mode: raw mode left on
+    // would show as -icanon -echo.
+    let shell = format!(
+        "env XDG_CONFIG_HOME={cfg} TERM=xterm-256color {CLIENT} -multiplayer -server 127.0.0.1:{port} --name {NAME}; \
+         echo EXITED=$?; stty -a > {stty}; sleep 600",
+        cfg = cfg.display(),
+        port = server.port,
+        stty = stty.display(),
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "play",
+        "-x",
+        "120",
+        "-y",
+        "40",
+        &shell,
+    ]);
+
+    // The map and HUD.
+    let screen = tmux.wait_screen("the game screen", Duration::from_secs(60), |s| {
+        s.contains("Gold 100") && s.contains("Lv 1") && s.contains('@') && s.contains("HP ")
+    });
+    assert!(screen.contains("Depth 1  fantasy"), "{screen}");
+    assert!(screen.contains("You joined as Tester."), "{screen}");
+    assert!(
+        screen.contains('#') && screen.contains('.'),
+        "map tiles drawn:\n{screen}"
+    );
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "play", "#{alternate_on}"])
+            .trim(),
+        "1"
+    );
+
+    // Where the server has us before walking.
+    let replays = dir.join("replays");
+    let mut start = None;
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            start = server_position(&replays);
+            start.is_some()
+        }),
+        "the server's session log never showed {NAME}"
+    );
+    let start = start.unwrap();
+
+    // Hold d (east): a terminal without key-release reporting sends repeats.
+    let walk_until = Instant::now() + Duration::from_millis(1500);
+    while Instant::now() < walk_until {
+        tmux.keys(&["d"]);
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let mut now = start;
+    let moved = wait_for(Duration::from_secs(30), || {
+        if let Some(p) = server_position(&replays) {
+            now = p;
+        }
+        now.x - start.x >= 2 * venture_sim::SUB
+    });
+    assert!(
+        moved,
+        "the server saw no walk east: from {start:?} to {now:?}"
+    );
+    assert!(
+        (now.y - start.y).abs() < venture_sim::SUB,
+        "walked east, not elsewhere: from {start:?} to {now:?}"
+    );
+
+    // Chat: Enter, a line, Enter; it comes back through the server into the log.
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the chat prompt", Duration::from_secs(20), |s| {
+        s.contains("Say:")
+    });
+    tmux.keys(&["-l", "hello from tmux"]);
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the chat line in the log", Duration::from_secs(30), |s| {
+        s.contains("<Tester> hello from tmux")
+    });
+
+    // The same name from another machine (another secret) is refused, readably, exit 3.
+    let other_cfg = dir.join("config-other");
+    let refused = format!(
+        "env XDG_CONFIG_HOME={} TERM=xterm-256color {CLIENT} -server 127.0.0.1:{} --name {NAME}; echo EXITED=$?; sleep 600",
+        other_cfg.display(),
+        server.port
+    );
+    tmux.run(&["new-window", "-d", "-t", "play", "-n", "two", &refused]);
+    let capture_two = || tmux.run(&["capture-pane", "-p", "-t", "play:two"]);
+    let mut two = String::new();
+    let shown = wait_for(Duration::from_secs(60), || {
+        two = capture_two();
+        two.contains("Cannot join")
+    });
+    assert!(shown, "no refusal screen:\n{two}");
+    assert!(
+        two.contains("is in use") && two.contains("--name OTHER"),
+        "{two}"
+    );
+    tmux.run(&["send-keys", "-t", "play:two", "x"]);
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            two = capture_two();
+            two.contains("EXITED=")
+        }),
+        "the refused client did not exit:\n{two}"
+    );
+    assert!(two.contains("EXITED=3"), "{two}");
+
+    // Help, then quit with confirmation.
+    tmux.keys(&["?"]);
+    tmux.wait_screen("the help screen", Duration::from_secs(20), |s| {
+        s.contains("Controls")
+    });
+    tmux.keys(&["Escape"]);
+    tmux.wait_screen("help closed", Duration::from_secs(20), |s| {
+        !s.contains("Controls")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
+        s.contains("Leave the game? y / n")
+    });
+    tmux.keys(&["y"]);
+    let screen = tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
+        s.contains("EXITED=")
+    });
+    assert!(screen.contains("EXITED=0"), "{screen}");
+    assert!(screen.contains("Left the game: Tester"), "{screen}");
+    // Restored: the normal screen, a visible cursor, cooked mode.
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "play", "#{alternate_on}"])
+            .trim(),
+        "0"
+    );
+    assert_eq!(
+        tmux.run(&["display", "-p", "-t", "play", "#{cursor_flag}"])
+            .trim(),
+        "1"
+    );
+    assert!(wait_for(Duration::from_secs(10), || stty.exists()));
+    let mut modes = String::new();
+    assert!(wait_for(Duration::from_secs(10), || {
+        modes = std::fs::read_to_string(&stty).unwrap_or_default();
+        modes.contains("icanon")
+    }));
+    assert!(
+        !modes.contains("-icanon") && !modes.contains("-echo "),
+        "raw mode left on:\n{modes}"
+    );
+    // And the server saw us leave.
+    assert!(
+        wait_for(Duration::from_secs(20), || server.status().is_some_and(
+            |s| s["players"].as_array().is_some_and(|p| p.is_empty())
+        )),
+        "the server still lists the player"
+    );
+}
+
+/// A terminal that goes away (the pane is killed: SIGHUP, then a dead tty) ends the client:
+/// it says goodbye to the server and exits instead of spinning on the dead terminal.
+#[test]
+fn a_closed_terminal_leaves_the_game() {
+    let dir = Scratch::new("tui-hangup");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-seed", "12345", "--no-replay"])
+        .start();
+    let tmux = Tmux::new("hangup");
+    let shell = format!(
+        "exec env XDG_CONFIG_HOME={} TERM=xterm-256color {CLIENT} -server 127.0.0.1:{} --name {NAME}",
+        dir.join("config").display(),
+        server.port
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "play",
+        "-x",
+        "100",
+        "-y",
+        "30",
+        &shell,
+    ]);
+    let pid: u32 = tmux
+        .run(&["display", "-p", "-t", "play", "#{pane_pid}"])
+        .trim()
+        .parse()
+        .expect("pane pid");
+    tmux.wait_screen("the game screen", Duration::from_secs(60), |s| {
+        s.contains("Gold 100")
+    });
+    tmux.run(&["kill-session", "-t", "play"]);
+    let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+    let gone = |p: &Path| {
+        // A zombie (already exited, not yet reaped by the dead tmux) counts as gone.
+        std::fs::read_to_string(p.join("stat")).map_or(true, |s| {
+            s.rsplit(')')
+                .next()
+                .is_some_and(|r| r.trim_start().starts_with('Z'))
+        })
+    };
+    assert!(
+        wait_for(Duration::from_secs(30), || gone(&proc_dir)),
+        "the client outlived its terminal"
+    );
+    assert!(
+        wait_for(Duration::from_secs(5), || server.status().is_some_and(
+            |s| s["players"].as_array().is_some_and(|p| p.is_empty())
+        )),
+        "the server still lists the player (no Leave sent)"
+    );
+}
