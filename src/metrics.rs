@@ -556,6 +556,24 @@ impl Metrics {
     }
 }
 
+/// Input substitutions (`venture_input_substitutions_total{slot}`): ticks the server
+/// filled with a repeat of a player's last input because none had arrived in time. The
+/// `slot` label is bounded by `-max-players`, never a name or an address.
+pub type SlotLabel = [(&'static str, String); 1];
+
+impl Metrics {
+    /// Registers the input-substitution counter family; the caller keeps the handle.
+    pub fn register_input_substitutions(&mut self) -> Family<SlotLabel, Counter> {
+        let family = Family::<SlotLabel, Counter>::default();
+        self.registry.register(
+            "input_substitutions",
+            "Ticks filled with a repeated input because the player's input had not arrived, by slot",
+            family.clone(),
+        );
+        family
+    }
+}
+
 /// `venture_errors_total`: records logged at error or fatal level, read from the logger's
 /// own count at scrape time (the guide's "error rate" alert).
 #[derive(Debug)]

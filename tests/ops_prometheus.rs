@@ -22,10 +22,6 @@ use venture_testkit::{bin, free_port, http_get, wait_for, Bot, Proc, Scratch, Se
 /// Metrics that dashboards and rules use before this branch exports them: another branch
 /// adds each, and the coordinator re-runs this test after merging.
 const PENDING: &[(&str, &str)] = &[
-    (
-        "venture_input_substitutions_total",
-        "input substitution counts (stay)",
-    ),
     ("venture_persistence_ok", "persistence gauges (persist)"),
     (
         "venture_persistence_lag_seconds",

@@ -95,6 +95,11 @@ impl<S: DatagramSocket> ClientDriver<S> {
         self.epoch + self.session.next_wakeup()
     }
 
+    /// `now` on the session's clock (for calls such as `session.reconnecting(t)`).
+    pub fn since_epoch(&self, now: Instant) -> Duration {
+        now.saturating_duration_since(self.epoch)
+    }
+
     pub fn pump(&mut self, now: Instant, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
         let t = now.saturating_duration_since(self.epoch);
         let server = self.session.server();

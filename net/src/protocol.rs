@@ -36,7 +36,14 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 3;
+pub const PROTOCOL_VERSION: u16 = 4;
+
+/// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
+/// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the
+/// most negative value whose zigzag varint is one byte (`i32::MIN` would cost 4 more bytes
+/// in every such datagram); a real hint of exactly -64 (inputs 64 ticks late) is then read
+/// as "none", which costs the client one sample of a run that moves by a tick per tick.
+pub const NO_LEAD_HINT: i32 = -64;
 /// Bytes of header before the encoded message.
 pub const HEADER_LEN: usize = 4;
 /// Largest datagram we send or accept (header included).
@@ -164,7 +171,9 @@ pub enum Message {
     },
     /// Confirmed frames for ticks `first_tick..first_tick + frames.len()` (a redundant
     /// window), the highest input tick received from this client, how many of its inputs
-    /// arrived too late, and a signed lead adjustment hint in ticks. On the wire a compact
+    /// arrived too late, and a signed lead hint in ticks (how early the earliest-closing
+    /// input that arrived since the last `Frames` was; [`NO_LEAD_HINT`] if none arrived).
+    /// On the wire a compact
     /// delta-coded byte string ([`crate::compact`]).
     #[serde(
         serialize_with = "crate::compact::frames_serde::serialize",

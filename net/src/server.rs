@@ -39,8 +39,10 @@ pub struct ServerConfig {
     /// Confirmed frames kept for clients that fall behind (a client needing older ones gets
     /// a fresh snapshot instead).
     pub history_ticks: usize,
-    /// How far ahead of the current tick a client's input is accepted.
-    pub max_input_lead: u64,
+    /// Most a client's input may be ahead of the current tick and still be accepted, in
+    /// time (so the same at any tick rate). Within it, each client's accepted lead follows
+    /// its measured round trip (see [`accepted_lead`]).
+    pub max_input_lead: Duration,
     /// Most frames repeated in one datagram to a client.
     pub frame_redundancy: usize,
     /// Fewest frames repeated in one datagram to a client. Between this and
@@ -69,7 +71,7 @@ impl Default for ServerConfig {
             client_timeout: Duration::from_secs(10),
             max_catchup_ticks: 5,
             history_ticks: 1200,
-            max_input_lead: 200,
+            max_input_lead: Duration::from_secs(8),
             frame_redundancy: 8,
             min_frame_redundancy: 2,
             chunks_per_tick: 8,
@@ -154,16 +156,26 @@ struct AckLag {
     current: Option<u64>,
     previous: Option<u64>,
     samples: u32,
+    /// Largest lag in the current and the previous window (for the accepted lead, which
+    /// must cover the slowest recent delivery, not the fastest).
+    high: u64,
+    previous_high: u64,
 }
 
 impl AckLag {
     fn on_ack(&mut self, lag: u64) {
         self.current = Some(self.current.map_or(lag, |m| m.min(lag)));
+        self.high = self.high.max(lag);
         self.samples += 1;
         if self.samples >= 2 * LOSS_SAMPLE_TICKS as u32 {
             self.previous = self.current.take();
+            self.previous_high = std::mem::take(&mut self.high);
             self.samples = 0;
         }
+    }
+
+    fn ceiling(&self) -> Option<u64> {
+        self.floor().map(|_| self.high.max(self.previous_high))
     }
 
     fn floor(&self) -> Option<u64> {
@@ -172,6 +184,32 @@ impl AckLag {
             (a, b) => a.or(b),
         }
     }
+}
+
+/// The lead accepted from a client whose ack lag (about a round trip in ticks) peaked at
+/// `lag_ceiling` recently: twice that plus 2 s, within `max_ticks` (all of it until the lag
+/// is measured). Twice, because a client follows a latency drop only after its pacer's
+/// memory, and runs that much further ahead meanwhile; its inputs must still count.
+pub fn accepted_lead(lag_ceiling: Option<u64>, tick_rate: u32, max_ticks: u64) -> u64 {
+    match lag_ceiling {
+        Some(lag) => lag
+            .saturating_mul(2)
+            .saturating_add(2 * u64::from(tick_rate))
+            .min(max_ticks),
+        None => max_ticks,
+    }
+}
+
+/// How one player's inputs arrived, tick by tick, while streaming (not during a snapshot
+/// transfer, when the client cannot be playing yet).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InputTimeliness {
+    /// Ticks closed with the input the client sent for them.
+    pub on_time: u64,
+    /// Ticks filled with a repeat of the last input because none had arrived.
+    pub substituted: u64,
+    /// Round trip from the client's frame acks (as [`PlayerLink::rtt`]).
+    pub rtt: Option<Duration>,
 }
 
 /// Why a player left.
@@ -351,6 +389,7 @@ struct Client {
     /// Highest tick of any input received (the ack sent back).
     input_high: u64,
     late_inputs: u32,
+    timeliness: InputTimeliness,
     /// Smallest (input tick - current tick) seen recently: how early inputs arrive.
     margin: Option<i64>,
     last_margin: i32,
@@ -395,6 +434,8 @@ pub struct ServerSession {
     /// Strangers answered recently: when each address was last answered, and the address.
     answered_strangers: VecDeque<(Duration, SocketAddr)>,
     stranger_cap_hit: bool,
+    /// Substituted ticks per slot since start, whoever held the slot (for metrics).
+    substituted_by_slot: Vec<u64>,
     /// Per slot, since start (see [`SlotTraffic`]).
     slot_traffic: Vec<SlotTraffic>,
 }
@@ -432,6 +473,7 @@ impl ServerSession {
             restore_queue: VecDeque::new(),
             answered_strangers: VecDeque::new(),
             stranger_cap_hit: false,
+            substituted_by_slot: vec![0; slots],
             slot_traffic: vec![SlotTraffic::default(); slots],
             world,
         }
@@ -460,6 +502,20 @@ impl ServerSession {
             .iter()
             .flatten()
             .map(|c| (c.slot, c.name.as_str(), c.addr))
+    }
+
+    /// How the player in `slot` gets its inputs in: on time or substituted.
+    pub fn input_timeliness(&self, slot: u8) -> Option<InputTimeliness> {
+        let c = self.clients.get(slot as usize)?.as_ref()?;
+        Some(InputTimeliness {
+            rtt: c.ack_rtt_nanos.floor().map(Duration::from_nanos),
+            ..c.timeliness
+        })
+    }
+
+    /// Ticks filled with a repeated input per slot since the session started.
+    pub fn substitutions_by_slot(&self) -> &[u64] {
+        &self.substituted_by_slot
     }
 
     /// Traffic per slot since start, indexed by slot.
@@ -728,6 +784,7 @@ impl ServerSession {
             last_input: PlayerInput::IDLE,
             input_high: 0,
             late_inputs: 0,
+            timeliness: InputTimeliness::default(),
             margin: None,
             last_margin: 0,
             last_heard: now,
@@ -840,7 +897,10 @@ impl ServerSession {
 
     fn on_client_message(&mut self, slot: u8, msg: Message, len: usize, now: Duration) {
         let current = self.world.tick();
-        let max_lead = self.config.max_input_lead;
+        let tick_rate = self.world.config().tick_rate;
+        let max_lead_ticks = (self.config.max_input_lead.as_nanos()
+            / self.interval.as_nanos().max(1))
+        .min(u64::MAX as u128) as u64;
         let history_first = self.history_first;
         // When tick T closed on the schedule (the schedule is re-anchored after overruns).
         let (origin, base_tick, interval) = (self.origin, self.base_tick, self.interval);
@@ -852,6 +912,7 @@ impl ServerSession {
         let Some(c) = self.clients[slot as usize].as_mut() else {
             return;
         };
+        let max_lead = accepted_lead(c.ack_lag.ceiling(), tick_rate, max_lead_ticks);
         c.last_heard = now;
         match msg {
             Message::Inputs {
@@ -1069,8 +1130,20 @@ impl ServerSession {
                 }
                 c.inputs.pop_first();
             }
-            if let Some(input) = c.inputs.remove(&tick) {
-                c.last_input = input;
+            match c.inputs.remove(&tick) {
+                Some(input) => {
+                    c.last_input = input;
+                    if c.transfer.is_none() {
+                        c.timeliness.on_time += 1;
+                    }
+                }
+                None if c.transfer.is_none() => {
+                    c.timeliness.substituted += 1;
+                    if let Some(n) = self.substituted_by_slot.get_mut(c.slot as usize) {
+                        *n += 1;
+                    }
+                }
+                None => {}
             }
             frame.set_input(c.slot as usize, c.last_input);
         }
@@ -1142,9 +1215,16 @@ impl ServerSession {
                 t.cursor = t.cursor.wrapping_add(self.config.chunks_per_tick);
                 continue;
             }
-            if let Some(m) = c.margin.take() {
-                c.last_margin = m.clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-            }
+            // A hint is this tick's measurement only: repeating an old one would tell a
+            // client whose inputs stopped arriving that they still arrive. `last_margin`
+            // keeps the last measurement (for the per-slot gauges).
+            let lead_hint = match c.margin.take() {
+                Some(m) => {
+                    c.last_margin = m.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32;
+                    c.last_margin
+                }
+                None => protocol::NO_LEAD_HINT,
+            };
             // Normally the newest frames, each repeated in `repeats` consecutive datagrams
             // (adapted to the measured loss). When the client is missing older frames too
             // (after a snapshot, or a frame lost in every repeat), every other datagram
@@ -1204,7 +1284,7 @@ impl ServerSession {
                     frames,
                     input_ack: c.input_high,
                     late_inputs: c.late_inputs,
-                    lead_hint: c.last_margin,
+                    lead_hint,
                 },
             ));
         }
@@ -1292,6 +1372,25 @@ mod tests {
         m.on_inputs(t + 10_000);
         assert!(m.expected <= 2 * LOSS_SAMPLE_TICKS);
         assert_eq!(m.redundancy(0, 0), 1);
+    }
+
+    #[test]
+    fn accepted_lead_follows_the_slowest_recent_round_trip_up_to_the_cap() {
+        assert_eq!(accepted_lead(None, 20, 160), 160, "unmeasured: the cap");
+        assert_eq!(accepted_lead(Some(2), 20, 160), 44, "50 ms: 2 s and a bit");
+        assert_eq!(accepted_lead(Some(100), 20, 160), 160, "5 s: capped at 8 s");
+        assert_eq!(accepted_lead(Some(100), 60, 480), 320);
+        assert_eq!(accepted_lead(Some(u64::MAX), 60, 480), 480);
+        let mut a = AckLag::default();
+        assert_eq!(a.ceiling(), None);
+        for lag in [9, 7, 30, 8] {
+            a.on_ack(lag);
+        }
+        assert_eq!(a.ceiling(), Some(30));
+        for _ in 0..4 * LOSS_SAMPLE_TICKS {
+            a.on_ack(20);
+        }
+        assert_eq!(a.ceiling(), Some(20), "old peak forgotten");
     }
 
     #[test]

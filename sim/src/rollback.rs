@@ -10,7 +10,8 @@ use crate::input::Frame;
 use crate::world::{StepError, World};
 use std::collections::VecDeque;
 
-/// Default prediction window: 100 ticks is 5 s at 20 Hz, the product's latency promise.
+/// Default prediction window: 100 ticks is 5 s at 20 Hz. Network clients size their
+/// window from the round trip instead (`set_window`).
 pub const DEFAULT_WINDOW: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -36,7 +37,10 @@ pub struct Confirmed {
 #[derive(Clone, Debug)]
 struct Predicted {
     frame: Frame,
-    checksum: u32,
+    /// Checksum after this frame; `None` after a re-simulation, which leaves it to the
+    /// confirmation (a checksum costs about a step, and a long window re-simulates many
+    /// ticks of which each is confirmed, and so checksummed, only once).
+    checksum: Option<u32>,
 }
 
 /// A world that runs ahead of confirmation. See the module docs.
@@ -86,6 +90,12 @@ impl Rollback {
         self.window
     }
 
+    /// Changes the window (at least 1). Shrinking it below [`pending`](Self::pending) drops
+    /// nothing: `advance` refuses until confirmations bring the count under it.
+    pub fn set_window(&mut self, window: usize) {
+        self.window = window.max(1);
+    }
+
     /// The predicted frame for `tick`, if it is in flight.
     pub fn predicted_frame(&self, tick: u64) -> Option<&Frame> {
         let first = self.confirmed.tick().saturating_add(1);
@@ -104,7 +114,10 @@ impl Rollback {
         }
         self.current.step(&frame)?;
         let checksum = self.current.checksum();
-        self.predicted.push_back(Predicted { frame, checksum });
+        self.predicted.push_back(Predicted {
+            frame,
+            checksum: Some(checksum),
+        });
         Ok(checksum)
     }
 
@@ -134,7 +147,7 @@ impl Rollback {
                 self.confirmed.step(&frame)?;
                 Ok(Confirmed {
                     tick: frame.tick,
-                    checksum: p.checksum,
+                    checksum: p.checksum.unwrap_or_else(|| self.confirmed.checksum()),
                     resimulated: 0,
                 })
             }
@@ -145,7 +158,7 @@ impl Rollback {
                 for p in self.predicted.iter_mut() {
                     repredict(&frame, &mut p.frame);
                     world.step(&p.frame)?;
-                    p.checksum = world.checksum();
+                    p.checksum = None;
                 }
                 self.current = world;
                 Ok(Confirmed {

@@ -1,7 +1,8 @@
 //! venture-client: in a terminal, the game a person plays; with --bot/--bots or without a
 //! terminal, a headless client that joins a server and plays with a bot.
 //! Exit codes: 0 when no desync happened, 1 after a desync, 2 for invalid arguments,
-//! 3 when the server could not be reached or refused us.
+//! 3 when the server could not be reached or refused us, or was lost and did not come back
+//! within `--reconnect-for`.
 
 #![forbid(unsafe_code)]
 
@@ -33,7 +34,7 @@ fn main() -> ExitCode {
         Ok(outcome) => {
             if outcome.desynced {
                 ExitCode::from(1)
-            } else if outcome.connect_failure.is_some() {
+            } else if outcome.connect_failure.is_some() || outcome.server_lost.is_some() {
                 ExitCode::from(3)
             } else {
                 ExitCode::SUCCESS

@@ -52,6 +52,8 @@ crate::flag_table! {
             "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
         protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
             "protocol version to announce (diagnostics: shows how a mismatch is reported)"),
+        reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
+            "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
     }
 }
 
@@ -59,7 +61,7 @@ crate::flag_table! {
 pub const SPEC: Spec = Spec {
     program: "venture-client",
     about: "Headless Venture client: connects to a server and plays with a bot.",
-    note: "Exit status: 0 without a desync, 1 after a desync, 2 on a usage error, 3 when the server could not be reached or refused us.",
+    note: "Exit status: 0 without a desync (reconnects included), 1 after a desync, 2 on a usage error, 3 when the server could not be reached or refused us, or was lost and did not come back within -reconnect-for.",
 };
 
 /// Why the client process ends badly.
@@ -79,6 +81,8 @@ pub struct RunOutcome {
     pub desynced: bool,
     /// A client could not connect (unreachable or rejected): the message says why.
     pub connect_failure: Option<String>,
+    /// A client lost its server and it did not come back within `--reconnect-for`.
+    pub server_lost: Option<String>,
 }
 
 struct Player {
@@ -88,6 +92,10 @@ struct Player {
     recorder: Option<SessionWriter<fs::File>>,
     record_path: Option<PathBuf>,
     closed_logged: bool,
+    /// Joins so far (a second one is a rejoin after a reconnect).
+    joins: u32,
+    /// The last reconnect episode was reported on stderr.
+    reconnect_logged: bool,
 }
 
 pub(crate) fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
@@ -238,6 +246,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
         if let Some(v) = args.protocol_version {
             config.protocol_version = v;
         }
+        config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
         let session = ClientSession::new(config, server, Duration::ZERO);
         players.push(Player {
             driver: ClientDriver::new(socket, session, epoch),
@@ -246,6 +255,8 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             recorder: None,
             record_path: if i == 0 { args.record.clone() } else { None },
             closed_logged: false,
+            joins: 0,
+            reconnect_logged: false,
         });
     }
 
@@ -256,6 +267,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     let mut outcome = RunOutcome {
         desynced: false,
         connect_failure: None,
+        server_lost: None,
     };
     loop {
         let now = Instant::now();
@@ -288,12 +300,13 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 }
             }
             handle_events(p, &args.desync_dir, &mut outcome);
+            log_reconnect(p, epoch);
         }
         if let (Some(at), Some(every)) = (next_status, status_every) {
             if Instant::now() >= at {
                 next_status = Some(at + every);
                 for p in &players {
-                    eprintln!("{}", status_line(p));
+                    eprintln!("{}", status_line(p, epoch));
                 }
             }
         }
@@ -324,10 +337,23 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
                 start_tick,
                 ..
             } => {
+                p.joins += 1;
+                let verb = if p.joins > 1 { "rejoined" } else { "joined" };
                 eprintln!(
-                    "{}: joined as slot {slot} (seed {seed}, genre {genre}, tick {start_tick})",
+                    "{}: {verb} as slot {slot} (seed {seed}, genre {genre}, tick {start_tick})",
                     p.name
                 );
+                if p.joins > 1 {
+                    // A restarted server resumes from its journal, which may end before
+                    // what we recorded: the recording stops rather than mixing timelines.
+                    if let Some(rec) = p.recorder.take() {
+                        if let Err(e) = rec.finish("server restarted") {
+                            eprintln!("venture-client: recording: {e}");
+                        }
+                        eprintln!("{}: recording stopped at the reconnect", p.name);
+                    }
+                    p.record_path = None;
+                }
             }
             ClientEvent::Synced { tick } => {
                 if let (Some(path), Some(world)) =
@@ -391,7 +417,22 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
                             outcome.connect_failure.get_or_insert(msg);
                         }
                         CloseReason::Left => {}
-                        other => eprintln!("venture-client: {}: {other}", p.name),
+                        CloseReason::ServerTimedOut | CloseReason::ServerShuttingDown => {
+                            let msg = format!(
+                                "{}: lost the server {}: {reason}{}",
+                                p.name,
+                                p.driver.session.server(),
+                                match p.driver.session.config().reconnect.give_up_after {
+                                    d if d.is_zero() => String::new(),
+                                    d => format!(
+                                        " (no answer to reconnecting for {} s)",
+                                        d.as_secs()
+                                    ),
+                                }
+                            );
+                            eprintln!("venture-client: {msg}");
+                            outcome.server_lost.get_or_insert(msg);
+                        }
                     }
                 }
             }
@@ -443,7 +484,25 @@ fn percentile(samples: &[u32], p: usize) -> Option<u32> {
     Some(s[(s.len() - 1) * p / 100])
 }
 
-fn status_line(p: &Player) -> String {
+/// One stderr line when a reconnect episode starts and one when it ends.
+fn log_reconnect(p: &mut Player, epoch: Instant) {
+    let now = Instant::now().saturating_duration_since(epoch);
+    match p.driver.session.reconnecting(now) {
+        Some(st) if !p.reconnect_logged => {
+            p.reconnect_logged = true;
+            eprintln!("{}: {}: reconnecting", p.name, st.cause);
+        }
+        None if p.reconnect_logged => {
+            p.reconnect_logged = false;
+            if matches!(p.driver.session.phase(), Phase::Playing) {
+                eprintln!("{}: playing again", p.name);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn status_line(p: &Player, epoch: Instant) -> String {
     let s = p.driver.session.stats();
     let tick = p.driver.session.world().map_or(0, |w| w.tick());
     let rtt = p
@@ -451,10 +510,15 @@ fn status_line(p: &Player) -> String {
         .session
         .rtt()
         .map_or("-".to_string(), |r| format!("{}ms", r.as_millis()));
-    let phase = match p.driver.session.phase() {
-        Phase::Playing => "playing".to_string(),
-        Phase::Closed(r) => format!("closed ({r})"),
-        other => format!("{other:?}").to_lowercase(),
+    let now = Instant::now().saturating_duration_since(epoch);
+    let phase = match (p.driver.session.phase(), p.driver.session.reconnecting(now)) {
+        (Phase::Closed(r), _) => format!("closed ({r})"),
+        (_, Some(st)) => st.to_string(),
+        (phase, None) => match phase {
+            Phase::Playing => "playing".to_string(),
+            Phase::Joining { .. } => "joining".to_string(),
+            other => format!("{other:?}").to_lowercase(),
+        },
     };
     format!(
         "{}: {phase} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {}",
@@ -483,5 +547,6 @@ fn final_json(p: &Player) -> serde_json::Value {
         "datagrams_sent": s.datagrams_sent,
         "datagrams_received": s.datagrams_received,
         "late_inputs": s.late_inputs,
+        "reconnects": s.reconnects,
     })
 }

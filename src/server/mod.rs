@@ -114,6 +114,14 @@ pub struct ServerApp {
     save_requested: bool,
     characters: characters::Characters,
     agones: Option<crate::agones::AgonesClient>,
+    /// `venture_input_substitutions_total{slot}` and the per-slot totals last exported.
+    substitutions: (
+        prometheus_client::metrics::family::Family<
+            crate::metrics::SlotLabel,
+            prometheus_client::metrics::counter::Counter,
+        >,
+        Vec<u64>,
+    ),
     durability: durability::Durability,
     save_retry: durability::Backoff,
     /// Characters of players who left while their save could not be written: retried with
@@ -246,6 +254,7 @@ impl ServerApp {
         }
         let driver = ServerDriver::new(udp, session, epoch);
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let substitutions = (metrics.register_input_substitutions(), Vec::new());
         metrics.describe_server(&crate::metrics::ServerInfo {
             seed: config.seed,
             genre: config.genre.id().to_string(),
@@ -292,6 +301,7 @@ impl ServerApp {
             save_requested: false,
             characters,
             agones,
+            substitutions,
             durability,
             save_retry: durability::Backoff::default(),
             unsaved_characters: BTreeMap::new(),
@@ -615,6 +625,25 @@ impl ServerApp {
             .late_inputs
             .inc_by(s.late_inputs - p.late_inputs);
         self.last_stats = s;
+        let totals = self.driver.session.substitutions_by_slot();
+        let (family, exported) = &mut self.substitutions;
+        if exported.len() != totals.len() {
+            // Every slot visible at 0 from the start, so rates work from the first scrape.
+            exported.resize(totals.len(), 0);
+            for slot in 0..totals.len() {
+                family
+                    .get_or_create(&[("slot", slot.to_string())])
+                    .inc_by(0);
+            }
+        }
+        for (slot, (&now, seen)) in totals.iter().zip(exported.iter_mut()).enumerate() {
+            if now > *seen {
+                family
+                    .get_or_create(&[("slot", slot.to_string())])
+                    .inc_by(now - *seen);
+                *seen = now;
+            }
+        }
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
         let syncing = self.driver.session.syncing_count() as u64;

@@ -48,7 +48,14 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
             let players: Vec<serde_json::Value> = view
                 .app
                 .players()
-                .map(|(slot, name, addr)| serde_json::json!({ "slot": slot, "name": name, "addr": addr.to_string() }))
+                .map(|(slot, name, addr)| {
+                    let t = view.app.input_timeliness(slot).unwrap_or_default();
+                    serde_json::json!({
+                        "slot": slot, "name": name, "addr": addr.to_string(),
+                        "rtt_ms": t.rtt.map(|r| r.as_millis() as u64),
+                        "inputs_on_time": t.on_time, "inputs_substituted": t.substituted,
+                    })
+                })
                 .collect();
             let body = serde_json::json!({
                 "version": crate::cli::VERSION,

@@ -221,6 +221,16 @@ impl App {
                             format!("{}: cannot join {}: {reason}", self.name, self.server_text);
                         self.outcome.connect_failure.get_or_insert(msg);
                     }
+                    if matches!(
+                        reason,
+                        CloseReason::ServerTimedOut | CloseReason::ServerShuttingDown
+                    ) {
+                        let msg = format!(
+                            "{}: lost the server {}: {reason}",
+                            self.name, self.server_text
+                        );
+                        self.outcome.server_lost.get_or_insert(msg);
+                    }
                     end = Some(End::Closed(reason));
                 }
             }
@@ -234,6 +244,13 @@ impl App {
         if self.notice_until.is_some_and(|t| now >= t) {
             self.view.notice = None;
             self.notice_until = None;
+        }
+        // Reconnecting (the server went quiet or restarted): say so in the status line
+        // for as long as it lasts.
+        let since_epoch = self.driver.since_epoch(now);
+        if let Some(st) = self.driver.session.reconnecting(since_epoch) {
+            self.view.notice = Some(st.to_string());
+            self.notice_until = Some(now + Duration::from_millis(500));
         }
         let s = self.driver.session.stats();
         if now.duration_since(self.rollback_sample.0) >= Duration::from_secs(1) {
@@ -651,6 +668,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         .register(&mut signals, SIGNALS, Interest::READABLE)?;
 
     let mut config = ClientConfig::new(name.clone());
+    config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
     config.character_secret = crate::client::character_secret(secret_dir.as_deref(), &name);
     config.report_confirmed = true;
     if let Some(v) = args.protocol_version {
@@ -677,6 +695,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         outcome: RunOutcome {
             desynced: false,
             connect_failure: None,
+            server_lost: None,
         },
         dirty: true,
         quit: false,

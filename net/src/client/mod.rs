@@ -5,13 +5,26 @@
 //! Pure state machine like [`crate::server`]: payloads and time in, payloads and events out.
 //!
 //! Lead: the client runs its present tick ahead of the server so its inputs arrive before
-//! the server closes their ticks. The server reports how early inputs arrive (`lead_hint`,
-//! in ticks); the client stretches or shrinks its tick interval by a few percent to hold
-//! that margin at `jitter_margin_ticks`. It never skips a tick; after a resync it starts
-//! one round trip plus the margin ahead of the snapshot tick.
+//! the server closes their ticks; [`pacing::LeadPacer`] decides when each tick is due from
+//! the server's `lead_hint`s. After a (re)sync the client starts one round trip plus the
+//! margin ahead of the snapshot tick. The prediction window follows the round trip
+//! ([`rtt::prediction_window`]). When the server goes silent or shuts down the session
+//! reconnects by itself ([`reconnect`]).
+//!
+//! Files: this one holds the session phases and message handling; `pacing.rs` the lead
+//! pacing, `rtt.rs` the round-trip estimate and window size, `reconnect.rs` the reconnect
+//! schedule.
+
+pub mod pacing;
+pub mod reconnect;
+pub mod rtt;
 
 use std::net::SocketAddr;
 use std::time::Duration;
+
+use pacing::{LeadPacer, PacerConfig};
+use reconnect::{Reconnect, ReconnectCause, ReconnectPolicy, ReconnectStatus};
+use rtt::RttEstimator;
 
 use venture_sim::rollback::Rollback;
 use venture_sim::{Frame, PlayerInput, World, SIM_VERSION};
@@ -26,8 +39,10 @@ pub struct ClientConfig {
     /// Proves ownership of a saved character across sessions.
     pub character_secret: [u8; 16],
     /// Most ticks predicted past the last confirmed one; beyond it the client waits.
-    pub window: usize,
-    /// How many ticks early inputs should reach the server (absorbs jitter).
+    /// `None` (the default) adapts it to the round trip, up to 8 s of ticks.
+    pub window: Option<usize>,
+    /// How many ticks early inputs should reach the server at the slowest recent
+    /// delivery (each input then rides in that many timely datagrams).
     pub jitter_margin_ticks: i64,
     /// Most inputs repeated in one datagram.
     pub input_redundancy: usize,
@@ -43,6 +58,8 @@ pub struct ClientConfig {
     /// Protocol version written in our datagram headers. Only diagnostics and tests set it
     /// to anything but [`protocol::PROTOCOL_VERSION`] (to see a mismatch handled).
     pub protocol_version: u16,
+    /// What to do when the server goes silent or shuts down.
+    pub reconnect: ReconnectPolicy,
 }
 
 impl ClientConfig {
@@ -50,8 +67,8 @@ impl ClientConfig {
         ClientConfig {
             name: name.into(),
             character_secret: [0; 16],
-            window: venture_sim::rollback::DEFAULT_WINDOW,
-            jitter_margin_ticks: 2,
+            window: None,
+            jitter_margin_ticks: 3,
             input_redundancy: 8,
             handshake_retry: Duration::from_millis(250),
             connect_timeout: Duration::from_secs(15),
@@ -59,6 +76,7 @@ impl ClientConfig {
             ping_interval: Duration::from_millis(500),
             report_confirmed: false,
             protocol_version: protocol::PROTOCOL_VERSION,
+            reconnect: ReconnectPolicy::default(),
         }
     }
 }
@@ -82,7 +100,8 @@ pub enum CloseReason {
     ServerShuttingDown,
     /// No answer to the handshake in time.
     Unreachable,
-    /// The server went silent while playing.
+    /// The server went silent while playing (and did not come back within the
+    /// reconnect policy's time, when reconnecting is on).
     ServerTimedOut,
     /// We left.
     Left,
@@ -170,11 +189,16 @@ pub struct ClientStats {
     pub late_inputs: u32,
     /// Times prediction paused because the window was full.
     pub window_stalls: u64,
+    /// Times the session joined again after losing its server.
+    pub reconnects: u64,
 }
 
 const MAX_RTT_SAMPLES: usize = 4096;
-/// Lead errors up to this many ticks are left to pacing.
-const LEAD_SLACK_TICKS: i64 = 3;
+/// Most ticks predicted in one `poll` (a catch-up after a stall continues next poll).
+const MAX_TICKS_PER_POLL: u32 = 32;
+/// Input send buffer and frame receive buffer bounds: more than the largest window at
+/// 60 Hz (8 s).
+const MAX_WINDOW_TICKS: usize = 512;
 
 /// The client session. See the module docs.
 pub struct ClientSession {
@@ -198,10 +222,18 @@ pub struct ClientSession {
     inputs: SendWindow<PlayerInput>,
     /// Last confirmed inputs per slot: the prediction for other players.
     last_confirmed: Vec<PlayerInput>,
-    next_tick_at: Duration,
-    lead_hint: Option<i32>,
-    last_correction: Option<Duration>,
-    smoothed_rtt: Option<Duration>,
+    pacer: LeadPacer,
+    /// Highest `input_ack` seen: a hint comes with news only when it moves.
+    last_input_ack: u64,
+    /// Highest confirmed tick seen in a `Frames` message.
+    newest_frame_seen: u64,
+    rtt: RttEstimator,
+    /// When the first `Join` of this handshake left (its `Welcome` measures a round trip).
+    first_join_at: Option<Duration>,
+    reconnect: Reconnect,
+    /// Frames that arrived while the snapshot was still coming (the server streams them
+    /// beside it); used once it is complete.
+    early_frames: Vec<ConfirmedFrame>,
     outgoing: Vec<Vec<u8>>,
     events: Vec<ClientEvent>,
     stats: ClientStats,
@@ -226,12 +258,15 @@ impl ClientSession {
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             rollback: None,
             frames: ReceiveTracker::new(1, 1),
-            inputs: SendWindow::new(1, config.window + 8),
+            inputs: SendWindow::new(1, MAX_WINDOW_TICKS + 8),
             last_confirmed: Vec::new(),
-            next_tick_at: now,
-            lead_hint: None,
-            last_correction: None,
-            smoothed_rtt: None,
+            pacer: LeadPacer::new(PacerConfig::new(Duration::from_millis(50)), now),
+            last_input_ack: 0,
+            newest_frame_seen: 0,
+            rtt: RttEstimator::default(),
+            first_join_at: None,
+            reconnect: Reconnect::new(config.reconnect.clone()),
+            early_frames: Vec::new(),
             outgoing: Vec::new(),
             events: Vec::new(),
             stats: ClientStats::default(),
@@ -242,6 +277,10 @@ impl ClientSession {
 
     pub fn phase(&self) -> &Phase {
         &self.phase
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
     }
 
     pub fn server(&self) -> SocketAddr {
@@ -282,7 +321,25 @@ impl ClientSession {
     }
 
     pub fn rtt(&self) -> Option<Duration> {
-        self.smoothed_rtt
+        self.rtt.smoothed()
+    }
+
+    /// The reconnect episode under way, if any (for status lines and banners).
+    pub fn reconnecting(&self, now: Duration) -> Option<ReconnectStatus> {
+        self.reconnect.status(now)
+    }
+
+    /// The current prediction window in ticks.
+    pub fn window(&self) -> usize {
+        self.config
+            .window
+            .unwrap_or_else(|| rtt::prediction_window(&self.rtt, self.interval))
+            .max(1)
+    }
+
+    /// The lead pacer (for diagnostics and tests).
+    pub fn pacer(&self) -> &LeadPacer {
+        &self.pacer
     }
 
     pub fn drain_outgoing(&mut self) -> Vec<Vec<u8>> {
@@ -299,11 +356,15 @@ impl ClientSession {
 
     /// When `poll` next has something to do (for the shell's poll timeout).
     pub fn next_wakeup(&self) -> Duration {
-        match self.phase {
-            Phase::Playing => self.next_tick_at,
+        let due = match self.phase {
+            Phase::Playing => self.pacer.next_tick_at(),
             _ => self
                 .last_handshake_send
                 .map_or(self.started, |t| t + self.config.handshake_retry),
+        };
+        match self.reconnect.next_hello_at() {
+            Some(t) => due.min(t),
+            None => due,
         }
     }
 
@@ -362,7 +423,7 @@ impl ClientSession {
         let msg = match protocol::decode(payload) {
             Ok(m) => m,
             Err(protocol::ProtocolError::VersionMismatch { got })
-                if !matches!(self.phase, Phase::Playing) =>
+                if !matches!(self.phase, Phase::Playing) || self.reconnect.active() =>
             {
                 // The server speaks another protocol: its answer (a Reject) is unreadable to
                 // us, but the header alone says why.
@@ -384,9 +445,16 @@ impl ClientSession {
         self.last_heard = now;
         match msg {
             Message::Challenge { cookie } if self.phase == Phase::Connecting => {
+                self.reconnect.on_rejoining();
                 self.phase = Phase::Joining { cookie };
+                self.first_join_at = Some(now);
                 self.send_join();
                 self.last_handshake_send = Some(now);
+            }
+            Message::Challenge { cookie } if self.reconnect.active() => {
+                // Our Hello was answered, so this server does not hold our session (it
+                // restarted, or timed us out): join again from scratch.
+                self.begin_rejoin(cookie, now);
             }
             Message::Welcome {
                 slot,
@@ -398,6 +466,11 @@ impl ClientSession {
                 ..
             } => {
                 if matches!(self.phase, Phase::Joining { .. } | Phase::Connecting) {
+                    if let Some(rtt) = self.first_join_at.take().and_then(|t| now.checked_sub(t)) {
+                        // Answers the first Join unless it was lost: at worst an
+                        // overestimate by a retry interval, which only adds lead.
+                        self.record_rtt(rtt);
+                    }
                     self.slot = slot;
                     self.tick_rate = tick_rate.max(1);
                     self.interval = Duration::from_nanos(1_000_000_000 / self.tick_rate as u64);
@@ -414,7 +487,22 @@ impl ClientSession {
                 }
             }
             Message::Reject { reason } => {
-                if !matches!(self.phase, Phase::Playing) {
+                if self.reconnect.active() {
+                    match reason {
+                        // Passing refusals (our old slot or name not yet released, a
+                        // server still shutting down, a cookie that aged): try again.
+                        RejectReason::Full
+                        | RejectReason::NameTaken
+                        | RejectReason::ShuttingDown
+                        | RejectReason::BadCookie => {
+                            if !matches!(self.phase, Phase::Playing | Phase::Syncing) {
+                                self.phase = Phase::Connecting;
+                            }
+                            self.reconnect.on_refused(now);
+                        }
+                        other => self.close(CloseReason::Rejected(other)),
+                    }
+                } else if !matches!(self.phase, Phase::Playing) {
                     self.close(CloseReason::Rejected(reason));
                 }
             }
@@ -434,10 +522,23 @@ impl ClientSession {
                 lead_hint,
                 ..
             } => {
-                if self.phase == Phase::Playing {
+                if self.phase == Phase::Syncing {
+                    for cf in frames {
+                        if self.early_frames.len() >= MAX_WINDOW_TICKS {
+                            break;
+                        }
+                        self.early_frames.push(cf);
+                    }
+                } else if self.phase == Phase::Playing {
+                    if self.reconnect.active()
+                        && self.reconnect.cause() != Some(ReconnectCause::ShutDown)
+                    {
+                        // The old server answers again: the drop healed before it let us go.
+                        self.reconnect.cancel();
+                    }
                     self.inputs.ack(input_ack);
                     self.stats.late_inputs = late_inputs;
-                    self.lead_hint = Some(lead_hint);
+                    self.on_lead_hint(&frames, input_ack, lead_hint, now);
                     for cf in frames {
                         let tick = cf.frame.tick;
                         self.frames.insert(tick, cf);
@@ -451,9 +552,55 @@ impl ClientSession {
                     self.record_rtt(rtt);
                 }
             }
-            Message::ShuttingDown => self.close(CloseReason::ServerShuttingDown),
+            Message::ShuttingDown => {
+                if self.config.reconnect.enabled() && !matches!(self.phase, Phase::Connecting) {
+                    self.reconnect.start(ReconnectCause::ShutDown, now);
+                } else {
+                    self.close(CloseReason::ServerShuttingDown);
+                }
+            }
             _ => self.stats.invalid_datagrams += 1,
         }
+    }
+
+    /// A lead hint counts only in a message carrying the newest frames (not a sweep of
+    /// older ones, nor a reordered copy) and only if inputs arrived for it to measure. It
+    /// was measured while the server's last closed tick was the one before the newest
+    /// frame.
+    fn on_lead_hint(
+        &mut self,
+        frames: &[ConfirmedFrame],
+        input_ack: u64,
+        hint: i32,
+        now: Duration,
+    ) {
+        let Some(newest) = frames.last().map(|f| f.frame.tick) else {
+            return;
+        };
+        let fresh = hint != protocol::NO_LEAD_HINT && newest >= self.newest_frame_seen;
+        self.last_input_ack = self.last_input_ack.max(input_ack);
+        self.newest_frame_seen = self.newest_frame_seen.max(newest);
+        if fresh {
+            self.pacer.on_hint(newest - 1, hint, now);
+        }
+    }
+
+    /// Forgets the old server's session and joins the one that answered our Hello.
+    fn begin_rejoin(&mut self, cookie: [u8; 16], now: Duration) {
+        self.reconnect.on_rejoining();
+        self.rollback = None;
+        self.early_frames.clear();
+        self.snapshot_id = None;
+        self.completed_snapshot = None;
+        self.reassembler = Reassembler::new(ReassemblyLimits::default());
+        self.last_confirmed.clear();
+        self.last_input_ack = 0;
+        self.newest_frame_seen = 0;
+        self.pacer.reset(now);
+        self.phase = Phase::Joining { cookie };
+        self.first_join_at = Some(now);
+        self.send_join();
+        self.last_handshake_send = Some(now);
     }
 
     fn record_rtt(&mut self, rtt: Duration) {
@@ -463,10 +610,13 @@ impl ClientSession {
         self.stats
             .rtt_ms
             .push(rtt.as_millis().min(u32::MAX as u128) as u32);
-        self.smoothed_rtt = Some(match self.smoothed_rtt {
-            None => rtt,
-            Some(s) => (s * 7 + rtt) / 8,
-        });
+        self.rtt.on_sample(rtt);
+        if self.config.window.is_none() {
+            let window = self.window();
+            if let Some(rb) = self.rollback.as_mut() {
+                rb.set_window(window);
+            }
+        }
     }
 
     fn send_join(&mut self) {
@@ -544,24 +694,43 @@ impl ClientSession {
         let tick = world.tick();
         let slots = world.config().max_players as usize;
         self.last_confirmed = vec![PlayerInput::IDLE; slots];
-        self.frames = ReceiveTracker::new(tick + 1, self.config.window * 4 + 64);
-        self.inputs = SendWindow::new(tick + 1, self.config.window + 8);
-        self.rollback = Some(Rollback::new(world, self.config.window));
+        let window = self.window();
+        self.frames = ReceiveTracker::new(tick + 1, MAX_WINDOW_TICKS * 4 + 64);
+        self.inputs = SendWindow::new(tick + 1, MAX_WINDOW_TICKS + 8);
+        self.rollback = Some(Rollback::new(world, window));
+        for cf in std::mem::take(&mut self.early_frames) {
+            if cf.frame.tick > tick {
+                self.frames.insert(cf.frame.tick, cf);
+            }
+        }
         self.phase = Phase::Playing;
-        self.lead_hint = None;
+        self.last_input_ack = 0;
+        self.newest_frame_seen = 0;
+        let mut pacing = PacerConfig::new(self.interval);
+        pacing.margin_ticks = self.config.jitter_margin_ticks.clamp(0, 1000) as u32;
+        self.pacer = LeadPacer::new(pacing, now + self.interval);
+        if self.reconnect.status(now).is_some_and(|st| st.rejoining) {
+            self.reconnect.on_playing();
+            self.stats.reconnects += 1;
+        } else {
+            // Silence during a slow snapshot transfer that ended by itself: no rejoin.
+            self.reconnect.cancel();
+        }
         self.events.push(ClientEvent::Synced { tick });
         // Start ahead by the time since the server took the snapshot (about half a round
-        // trip plus the transfer) and the time our inputs need to get there.
-        let rtt = self.smoothed_rtt.unwrap_or(Duration::from_millis(100));
+        // trip plus the transfer) and the time our inputs need to get there; the pacer
+        // corrects this as soon as the first hint comes back (a round trip later).
+        let rtt = self.rtt.smoothed().unwrap_or(Duration::from_millis(100));
         let ahead = now.saturating_sub(self.welcomed_at) + rtt;
         let ahead_ticks = (ahead.as_nanos() / self.interval.as_nanos().max(1)) as u64
             + self.config.jitter_margin_ticks.max(0) as u64;
-        for _ in 0..ahead_ticks.min(self.config.window as u64 / 2) {
+        let room = (window as u64).saturating_sub(self.config.jitter_margin_ticks.max(0) as u64);
+        for _ in 0..ahead_ticks.min(room) {
             if !self.predict_one(&mut |_, _| PlayerInput::IDLE) {
                 break;
             }
         }
-        self.next_tick_at = now + self.interval;
+        self.apply_confirmed(now);
     }
 
     /// Confirms every frame that is next in line.
@@ -590,7 +759,7 @@ impl ClientSession {
             };
             if behind_prediction {
                 // The server got ahead of us: our own inputs for this tick were not ours.
-                self.next_tick_at = self.next_tick_at.min(now);
+                self.pacer.hurry(now);
             }
             self.stats.confirmed += 1;
             for s in 0..self.last_confirmed.len() {
@@ -634,6 +803,7 @@ impl ClientSession {
         self.stats.resyncs += 1;
         self.phase = Phase::Syncing;
         self.rollback = None;
+        self.early_frames.clear();
         self.welcomed_at = self.last_heard;
         self.send(&Message::SnapshotRequest { reason });
     }
@@ -662,13 +832,13 @@ impl ClientSession {
         self.stats.ticks += 1;
         if self.inputs.push(tick, local).is_err() {
             // Ticks were not consecutive (after a resync): start the window afresh.
-            self.inputs = SendWindow::new(tick, self.config.window + 8);
+            self.inputs = SendWindow::new(tick, MAX_WINDOW_TICKS + 8);
             let _ = self.inputs.push(tick, local);
         }
         true
     }
 
-    fn send_inputs(&mut self) {
+    fn send_inputs(&mut self, now: Duration) {
         let Some(rb) = self.rollback.as_ref() else {
             return;
         };
@@ -683,6 +853,9 @@ impl ClientSession {
             Some((first, items)) => (first, items.into_iter().copied().collect()),
             None => (self.inputs.next_tick().max(1), Vec::new()),
         };
+        if !inputs.is_empty() {
+            self.pacer.on_sent(first + inputs.len() as u64 - 1, now);
+        }
         self.send(&Message::Inputs {
             ack_tick,
             first_tick: first,
@@ -693,52 +866,98 @@ impl ClientSession {
     /// Does what is due at `now`: handshake resends and timeouts, pings, and predicted
     /// ticks (each with `input_for(world, slot)` as the local player's input).
     pub fn poll(&mut self, now: Duration, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
+        if self.is_closed() || self.poll_reconnect(now) {
+            return;
+        }
+        let reconnecting = self.config.reconnect.enabled();
+        let silent = now.saturating_sub(self.last_heard) > self.config.server_timeout;
         match self.phase {
             Phase::Closed(_) => {}
             Phase::Connecting | Phase::Joining { .. } | Phase::Syncing => {
                 let handshaking = !matches!(self.phase, Phase::Syncing);
-                if handshaking && now.saturating_sub(self.started) > self.config.connect_timeout {
+                let first_join = !self.reconnect.active() && self.stats.reconnects == 0;
+                if handshaking
+                    && first_join
+                    && now.saturating_sub(self.started) > self.config.connect_timeout
+                {
                     return self.close(CloseReason::Unreachable);
                 }
-                if !handshaking && now.saturating_sub(self.last_heard) > self.config.server_timeout
-                {
+                if !handshaking && !reconnecting && silent {
                     return self.close(CloseReason::ServerTimedOut);
                 }
                 let due = self
                     .last_handshake_send
                     .is_none_or(|t| now >= t + self.config.handshake_retry);
                 if due {
-                    self.last_handshake_send = Some(now);
                     match self.phase {
-                        Phase::Connecting => self.send(&Message::hello(SIM_VERSION)),
-                        Phase::Joining { .. } => self.send_join(),
+                        // While reconnecting, Hellos follow the reconnect schedule.
+                        Phase::Connecting if self.reconnect.active() => {}
+                        Phase::Connecting => {
+                            self.last_handshake_send = Some(now);
+                            self.send(&Message::hello(SIM_VERSION));
+                        }
+                        Phase::Joining { .. } => {
+                            self.last_handshake_send = Some(now);
+                            self.send_join();
+                        }
                         _ => {}
                     }
                 }
                 self.maybe_ping(now);
             }
             Phase::Playing => {
-                if now.saturating_sub(self.last_heard) > self.config.server_timeout {
+                if !reconnecting && silent {
                     return self.close(CloseReason::ServerTimedOut);
                 }
                 self.maybe_ping(now);
-                self.correct_lead(now, input_for);
                 let mut stepped = 0;
-                while now >= self.next_tick_at && stepped < 8 {
+                while now >= self.pacer.next_tick_at() && stepped < MAX_TICKS_PER_POLL {
                     stepped += 1;
-                    self.next_tick_at += self.paced_interval();
                     let advanced = self.predict_one(input_for);
-                    self.send_inputs();
+                    self.send_inputs(now);
                     if !advanced {
+                        self.pacer.on_stalled(now);
                         break;
                     }
-                }
-                if now >= self.next_tick_at {
-                    // Far behind schedule (a stalled process): do not try to replay it all.
-                    self.next_tick_at = now + self.interval;
+                    let tick = self.rollback.as_ref().map_or(0, |r| r.current_tick());
+                    self.pacer.on_predicted(tick, now);
                 }
             }
         }
+    }
+
+    /// Starts, runs and ends reconnect episodes. Returns true when the session closed.
+    fn poll_reconnect(&mut self, now: Duration) -> bool {
+        if !self.config.reconnect.enabled() {
+            return false;
+        }
+        let in_game = matches!(self.phase, Phase::Playing | Phase::Syncing);
+        if in_game
+            && !self.reconnect.active()
+            && now.saturating_sub(self.last_heard) > self.config.reconnect.probe_after
+        {
+            self.reconnect.start(ReconnectCause::Silence, now);
+        }
+        let rejoining = self.reconnect.status(now).is_some_and(|st| st.rejoining);
+        let patience = self.config.reconnect.probe_after
+            + self.rtt.smoothed().unwrap_or(Duration::from_secs(1)) * 2;
+        if rejoining && now.saturating_sub(self.last_heard) > patience {
+            // The server that answered went quiet mid-rejoin (restarted again?): probe.
+            self.reconnect.on_refused(now);
+        }
+        if self.reconnect.expired(now) {
+            let reason = match self.reconnect.cause() {
+                Some(ReconnectCause::ShutDown) => CloseReason::ServerShuttingDown,
+                _ => CloseReason::ServerTimedOut,
+            };
+            self.reconnect.cancel();
+            self.close(reason);
+            return true;
+        }
+        if self.reconnect.hello_due(now) {
+            self.send(&Message::hello(SIM_VERSION));
+        }
+        false
     }
 
     fn maybe_ping(&mut self, now: Duration) {
@@ -753,49 +972,6 @@ impl ClientSession {
             self.send(&Message::Ping {
                 nonce: now.as_micros() as u64,
             });
-        }
-    }
-
-    /// Large lead errors (after joining, a resync or a latency change) are corrected in one
-    /// step rather than by pacing: run the missing ticks now, or hold still for the excess.
-    /// At most once per round trip, since a hint reflects inputs sent half a round trip ago
-    /// and a correction shows in hints only a round trip later.
-    fn correct_lead(
-        &mut self,
-        now: Duration,
-        input_for: &mut dyn FnMut(&World, u8) -> PlayerInput,
-    ) {
-        let Some(hint) = self.lead_hint else { return };
-        let rtt = self.smoothed_rtt.unwrap_or(Duration::from_millis(200));
-        if self
-            .last_correction
-            .is_some_and(|t| now < t + rtt + self.interval * 2)
-        {
-            return;
-        }
-        let error = hint as i64 - self.config.jitter_margin_ticks;
-        if error < -LEAD_SLACK_TICKS {
-            self.last_correction = Some(now);
-            for _ in 0..(-error) {
-                if !self.predict_one(input_for) {
-                    break;
-                }
-                self.send_inputs();
-            }
-        } else if error > 4 * LEAD_SLACK_TICKS {
-            self.last_correction = Some(now);
-            self.next_tick_at += self.interval * (error - LEAD_SLACK_TICKS) as u32;
-        }
-    }
-
-    /// The tick interval adjusted to hold the lead: 4% faster when inputs arrive later
-    /// than the margin, 4% slower when they arrive well earlier.
-    fn paced_interval(&self) -> Duration {
-        let target = self.config.jitter_margin_ticks;
-        match self.lead_hint {
-            Some(h) if (h as i64) < target => self.interval * 96 / 100,
-            Some(h) if (h as i64) > target + 2 => self.interval * 104 / 100,
-            _ => self.interval,
         }
     }
 }
