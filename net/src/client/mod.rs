@@ -709,11 +709,10 @@ impl ClientSession {
         let world = match World::restore(data) {
             Ok(w) => w,
             Err(e) => {
-                // A snapshot that does not restore: ask again rather than play on nothing.
+                // A snapshot that does not restore: ask again (re-sent until answered)
+                // rather than play on nothing.
                 log::warn!(target: "venture::client", "snapshot did not restore: {e}");
-                self.send(&Message::SnapshotRequest {
-                    reason: SnapshotReason::FellBehind,
-                });
+                self.request_resync(SnapshotReason::FellBehind);
                 return;
             }
         };
