@@ -304,21 +304,10 @@ impl App {
         let Some(world) = self.driver.session.world() else {
             return;
         };
-        let slots: Vec<usize> = world.players().map(|(s, _)| s).collect();
-        if slots.is_empty() {
-            return;
+        if let Some(next) = super::view::next_follow(world, self.view.follow, back) {
+            self.view.follow = next;
+            self.view.target = None;
         }
-        let i = slots
-            .iter()
-            .position(|&s| s == self.view.follow)
-            .unwrap_or(0);
-        let next = if back {
-            (i + slots.len() - 1) % slots.len()
-        } else {
-            (i + 1) % slots.len()
-        };
-        self.view.follow = slots[next];
-        self.view.target = None;
     }
 
     fn inventory_key(&mut self, key: KeyEvent, cursor: usize) {

@@ -6,6 +6,7 @@ use std::collections::VecDeque;
 
 use venture_sim::player::EntityId;
 use venture_sim::units::Vec2;
+use venture_sim::World;
 
 /// How many log lines are kept (the screen shows the newest that fit).
 pub const LOG_CAPACITY: usize = 200;
@@ -136,4 +137,26 @@ impl ViewState {
         }
         self.log.push_back(line);
     }
+}
+
+/// The slot after `current` (before it, with `back`) among the players in `world`, in slot
+/// order and wrapping round; `None` when nobody is in the world. Tab in the client and in
+/// the replay viewer.
+pub fn next_follow(world: &World, current: usize, back: bool) -> Option<usize> {
+    let slots: Vec<usize> = world.players().map(|(s, _)| s).collect();
+    if slots.is_empty() {
+        return None;
+    }
+    let i = slots.iter().position(|&s| s == current);
+    let next = match (i, back) {
+        (Some(i), false) => (i + 1) % slots.len(),
+        (Some(i), true) => (i + slots.len() - 1) % slots.len(),
+        // Not a player now: the first one after it in slot order.
+        (None, false) => slots.iter().position(|&s| s > current).unwrap_or(0),
+        (None, true) => slots
+            .iter()
+            .rposition(|&s| s < current)
+            .unwrap_or(slots.len() - 1),
+    };
+    Some(slots[next])
 }
