@@ -266,7 +266,7 @@ fn a_damaged_frame_stops_the_replay_at_its_tick() {
     }
     assert!(!viewer.playing);
     assert_eq!(viewer.timeline.tick(), bad - 1);
-    let s = screen(&viewer, 140, 40);
+    let s = screen(&viewer, 120, 40);
     let status = status_line(&s);
     assert!(
         status.contains(&format!("damaged record at tick {bad}")) && status.contains("stopped"),
@@ -298,6 +298,12 @@ fn a_checksum_mismatch_stops_the_replay_before_its_tick() {
     let log = writer.finish("done").expect("finishes");
     let mut viewer = Viewer::new(Timeline::from_bytes(&log).expect("loads"));
     assert_eq!(viewer.timeline.last_tick(), bad - 1);
+    // Said at once, in the log, not only when the end is reached.
+    let s = screen(&viewer, 120, 40);
+    assert!(
+        s.contains("This log fails verification: it plays to tick 776."),
+        "{s}"
+    );
     // The keyframe at 1000, past the bad tick, is never used.
     assert_eq!(viewer.timeline.keyframe_ticks(), vec![500]);
     for _ in 0..4 {
@@ -307,7 +313,8 @@ fn a_checksum_mismatch_stops_the_replay_before_its_tick() {
         viewer.advance(Duration::from_millis(250));
     }
     assert_eq!(viewer.timeline.tick(), bad - 1);
-    let s = screen(&viewer, 160, 40);
+    // At the width of the tmux test: the reason fits.
+    let s = screen(&viewer, 120, 40);
     assert!(
         status_line(&s).contains(&format!(
             "checksum mismatch at tick {bad}: the log and the simulation disagree; stopped"
@@ -372,6 +379,17 @@ fn play_without_a_terminal_or_with_a_bad_file_exits_2() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("junk.vrpl") && err.contains("not a"), "{err}");
     assert!(out.stdout.is_empty());
+
+    let out = Command::new(REPLAY)
+        .args(["play", "-help"])
+        .output()
+        .expect("runs");
+    assert!(out.status.success());
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        help.contains("Space play/pause") && help.contains("-paused"),
+        "{help}"
+    );
 }
 
 /// The tick in the status line (the screen's last non-empty line).

@@ -131,6 +131,10 @@ const COMMANDS: [(&str, &str); 6] = [
 
 const NOTE: &str = "Exit status: 0 success; 1 verification failed; 2 unreadable or malformed file, or a usage error.";
 
+const PLAY_NOTE: &str = "Keys: Space play/pause; Right/Left (. ,) one tick forward/back; + - speed (1/4x to 16x); PgUp/PgDn (] [) 10 s forward/back; g seek to a tick (1234) or a time (01:30, 90s); Tab follow the next player; ? help; q/Esc quit.
+The log is loaded (at most 512 MiB) and verified first; a log that fails verification plays up to its first bad tick.
+Exit status: 0 success; 2 unreadable or malformed file, no terminal, or a usage error.";
+
 fn spec(program: &'static str, about: &'static str) -> Spec {
     Spec {
         program,
@@ -175,7 +179,11 @@ fn run<T: FlagTable>(
         .iter()
         .find(|(name, _)| program.ends_with(name))
         .map_or("", |(_, about)| about);
-    match spec(program, about).parse::<T>(args) {
+    let mut spec = spec(program, about);
+    if program.ends_with(" play") {
+        spec.note = PLAY_NOTE;
+    }
+    match spec.parse::<T>(args) {
         Ok(Parsed::Run(a)) => cmd(&a),
         Ok(Parsed::Help(text)) => {
             print!("{text}");

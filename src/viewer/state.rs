@@ -50,6 +50,17 @@ impl Viewer {
             owed_nanos: 0,
         };
         v.follow_someone();
+        if let Some(h) = v.timeline.halt().filter(|h| h.is_failure()) {
+            let (tick, last) = (v.timeline.tick(), v.timeline.last_tick());
+            v.view.push_log(LogLine {
+                tick,
+                kind: LogKind::Bad,
+                text: format!(
+                    "This log fails verification: it plays to tick {last}. {}",
+                    h.message()
+                ),
+            });
+        }
         v
     }
 
@@ -239,8 +250,8 @@ impl Viewer {
         ))
     }
 
-    /// The status line: tick, time, speed, playing or paused, the followed player, then
-    /// why the log stops (if it does and we are there) or a notice.
+    /// The status line: tick, time, speed, playing or paused (or, at the end of a log that
+    /// stops early, why), the followed player, a notice.
     pub fn status(&self) -> String {
         let t = &self.timeline;
         let tick = t.tick();
@@ -257,20 +268,22 @@ impl Viewer {
                 )
             },
         );
-        let mut s = format!(
-            "tick {tick}/{} | {time} of {end} | {} | {state} | following {who}",
+        let head = format!(
+            "tick {tick}/{} | {time} of {end} | {}",
             t.last_tick(),
             controls::speed_text(self.speed)
         );
-        let halt = t.halt().filter(|_| tick >= t.last_tick());
-        if let Some(h) = halt {
-            s.push_str(" | ");
-            s.push_str(&h.message());
-        } else if let Some(n) = &self.notice {
-            s.push_str(" | ");
-            s.push_str(n);
-        } else {
-            s.push_str(" | ?: help");
+        // At the end of a log that stops early, why comes first: it must fit the width.
+        if let Some(h) = t.halt().filter(|_| tick >= t.last_tick()) {
+            return format!("{head} | {} | following {who}", h.message());
+        }
+        let mut s = format!("{head} | {state} | following {who}");
+        match &self.notice {
+            Some(n) => {
+                s.push_str(" | ");
+                s.push_str(n);
+            }
+            None => s.push_str(" | ?: help"),
         }
         s
     }
