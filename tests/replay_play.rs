@@ -484,3 +484,43 @@ fn play_in_tmux() {
     assert!(end.contains("EXITED=0"), "{end}");
     tmux.assert_restored(&stty);
 }
+
+/// The real binary on a log with a flipped byte: it plays at 16x to the tick before the
+/// damaged record, stops there and says so; Ctrl-C quits and restores the terminal.
+#[test]
+fn a_damaged_log_in_tmux() {
+    let dir = Scratch::new("viewer-tmux-damaged");
+    let bad = 1_500;
+    let mut log = recorded();
+    let at = frame_offset(&log, bad) + 9;
+    log[at] ^= 0x01;
+    let path = dir.join("damaged.vrpl");
+    std::fs::write(&path, &log).expect("writes");
+    let stty = dir.join("stty.txt");
+    let tmux = Tmux::new("replay-damaged");
+    tmux.start(
+        120,
+        40,
+        &format!(
+            "TERM=xterm-256color {REPLAY} play {}; echo EXITED=$?; stty -a > {}; sleep 600",
+            path.display(),
+            stty.display()
+        ),
+    );
+    tmux.wait_screen("the viewer", Duration::from_secs(60), |s| {
+        s.contains("| playing |")
+    });
+    tmux.keys(&["+", "+", "+", "+"]);
+    tmux.wait_screen("16x", Duration::from_secs(20), |s| s.contains("| 16x |"));
+    let end = tmux.wait_screen("the stop", Duration::from_secs(60), |s| {
+        s.contains(&format!("tick {}/{} |", bad - 1, bad - 1))
+            && s.contains(&format!("damaged record at tick {bad}; stopped"))
+    });
+    assert!(!end.contains(&format!("tick {bad}/")), "{end}");
+    tmux.keys(&["C-c"]);
+    let end = tmux.wait_screen("the exit", Duration::from_secs(30), |s| {
+        s.contains("EXITED=")
+    });
+    assert!(end.contains("EXITED=0"), "{end}");
+    tmux.assert_restored(&stty);
+}

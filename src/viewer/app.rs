@@ -135,6 +135,8 @@ fn play(
         let now = Instant::now();
         if viewer.playing {
             dirty |= viewer.advance(now.duration_since(last_step));
+            // Reaching the end pauses: the status line must say so.
+            dirty |= !viewer.playing;
         }
         last_step = now;
         if dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use venture_replay::{
     read_from, restore_keyframe, start_world, step_and_compare, verify, Failure, ReadError,
-    SessionHeader, SessionReader, Stepped, Tail,
+    SessionHeader, SessionReader, Stepped, Tail, VerifyError,
 };
 use venture_sim::{Frame, World};
 
@@ -35,8 +35,8 @@ pub enum LoadError {
     TooLarge { size: u64, limit: u64 },
     #[error("not a usable session log: {0}")]
     Read(#[from] ReadError),
-    #[error("cannot build the session's starting world: {0}")]
-    Start(String),
+    #[error("not a usable session log: {0}")]
+    Verify(#[from] VerifyError),
 }
 
 /// Why the playable range ends before the log's last frame (or at it, for a torn tail).
@@ -122,10 +122,9 @@ impl Timeline {
     /// Loads and verifies a log held in memory.
     pub fn from_bytes(bytes: &[u8]) -> Result<Timeline, LoadError> {
         let session = read_from(Cursor::new(bytes))?;
-        let start = start_world(&session.header).map_err(|e| LoadError::Start(e.to_string()))?;
+        let start = start_world(&session.header)?;
         // The verifier decides how far the log is good; the viewer never shows past it.
-        let report = verify(SessionReader::new(Cursor::new(bytes))?, |_, _| {})
-            .map_err(|e| LoadError::Start(e.to_string()))?;
+        let report = verify(SessionReader::new(Cursor::new(bytes))?, |_, _| {})?;
         let last_frame = session
             .frames
             .last()
