@@ -112,6 +112,22 @@ fn the_screen_at_chosen_ticks() {
         );
     }
 
+    // The sidebar's target is the monster nearest the followed player (no Tab hint: Tab
+    // follows players here).
+    let mut targeted = false;
+    for tick in (50..TICKS).step_by(50) {
+        viewer.seek(tick);
+        let s = screen(&viewer, 120, 40);
+        assert!(!s.contains("(Tab)"), "{s}");
+        if let Some(id) = viewer.view.target {
+            let world = viewer.timeline.world();
+            let m = world.monsters().iter().find(|m| m.id == id).expect("alive");
+            assert!(s.contains(m.template(world.config().genre).name), "{s}");
+            targeted = true;
+        }
+    }
+    assert!(targeted, "no monster near the followed player at any tick");
+
     // Speed, follow and the help window.
     viewer.seek(900);
     for _ in 0..3 {

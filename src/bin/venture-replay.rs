@@ -654,8 +654,11 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
 /// `play`: the file is loaded and verified before the terminal is touched, so a bad file
 /// or a missing terminal is a plain error (exit 2) on a normal screen.
 fn cmd_play(a: &PlayArgs) -> Result<(), Exit> {
-    let mut timeline =
-        venture::viewer::Timeline::load(&a.file).map_err(|e| malformed(&a.file, e))?;
+    let mut progress = Progress::new();
+    let loaded =
+        venture::viewer::Timeline::load_with(&a.file, |done, total| progress.update(done, total));
+    progress.clear();
+    let mut timeline = loaded.map_err(|e| malformed(&a.file, e))?;
     if let Some(tick) = a.tick {
         timeline.seek(tick).map_err(|e| malformed(&a.file, e))?;
     }

@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use super::controls::{self, Action, JUMP_SECONDS, NORMAL_SPEED, SPEEDS};
 use super::timeline::Timeline;
 use crate::client::tui::narrate::{describe, Before};
-use crate::client::tui::view::{next_follow, LogKind, LogLine, ViewState};
+use crate::client::tui::view::{auto_target, next_follow, LogKind, LogLine, ViewState};
 
 /// The most ticks one [`Viewer::advance`] steps (16x at 60 Hz for a quarter second): a
 /// stalled loop catches up in bounded time instead of freezing on a backlog.
@@ -40,7 +40,11 @@ impl Viewer {
     pub fn new(timeline: Timeline) -> Viewer {
         let mut v = Viewer {
             timeline,
-            view: ViewState::following(0),
+            view: ViewState {
+                // Tab follows players here, not targets.
+                no_target: " none",
+                ..ViewState::following(0)
+            },
             playing: true,
             speed: NORMAL_SPEED,
             prompt: None,
@@ -64,7 +68,9 @@ impl Viewer {
         v
     }
 
-    /// Follows a player when the followed slot is empty (nobody joined yet, or they left).
+    /// After the world or the followed player changed: follow a player when the followed
+    /// slot is empty (nobody joined yet, or they left), and show the monster nearest them
+    /// as the target, as the client does.
     fn follow_someone(&mut self) {
         let world = self.timeline.world();
         if world.player(self.view.follow).is_none() {
@@ -72,6 +78,7 @@ impl Viewer {
                 self.view.follow = s;
             }
         }
+        self.view.target = auto_target(world, self.view.follow, self.view.target);
     }
 
     /// Steps one tick forward, narrating its events into the log.
@@ -204,7 +211,11 @@ impl Viewer {
             Action::FollowNext | Action::FollowPrevious => {
                 let back = action == Action::FollowPrevious;
                 match next_follow(self.timeline.world(), self.view.follow, back) {
-                    Some(s) => self.view.follow = s,
+                    Some(s) => {
+                        self.view.follow = s;
+                        self.view.target = None;
+                        self.follow_someone();
+                    }
                     None => self.notice = Some("nobody to follow at this tick".into()),
                 }
             }

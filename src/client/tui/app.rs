@@ -31,7 +31,10 @@ use super::input::{InputMapper, Mapped};
 use super::narrate::Narrator;
 use super::render::{self, overlay::inventory_rows, screens};
 use super::terminal::TerminalGuard;
-use super::view::{ColorMode, Explosion, LogKind, LogLine, Overlay, ViewState};
+use super::view::{
+    auto_target, monsters_near, ColorMode, Explosion, LogKind, LogLine, Overlay, ViewState,
+    TARGET_RANGE_TILES,
+};
 use crate::client::{ClientArgs, ClientError, RunOutcome};
 
 const NET: Token = Token(0);
@@ -39,9 +42,6 @@ const STDIN: Token = Token(1);
 const SIGNALS: Token = Token(2);
 /// At most 30 frames per second.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
-/// How far Tab looks for targets, and the automatic target's reach, in tiles.
-const TARGET_RANGE_TILES: i64 = 12;
-const AUTO_TARGET_TILES: i64 = 6;
 /// How long an explosion stays on screen, in ticks.
 const EXPLOSION_TICKS: u64 = 4;
 
@@ -75,26 +75,6 @@ struct App {
 fn toward(from: venture_sim::Vec2, to: venture_sim::Vec2) -> (i8, i8) {
     let d = venture_sim::units::scale_to_length(to.x - from.x, to.y - from.y, 127);
     (d.x.clamp(-127, 127) as i8, d.y.clamp(-127, 127) as i8)
-}
-
-fn tiles_sq(n: i64) -> i64 {
-    let u = n * venture_sim::SUB as i64;
-    u * u
-}
-
-/// Monsters within `range` tiles of the followed player, nearest first.
-fn monsters_near(world: &World, slot: usize, range: i64) -> Vec<EntityId> {
-    let Some(p) = world.player(slot) else {
-        return Vec::new();
-    };
-    let mut v: Vec<(i64, EntityId)> = world
-        .monsters()
-        .iter()
-        .map(|m| (m.pos.dist_sq(p.pos), m.id))
-        .filter(|(d, _)| *d <= tiles_sq(range))
-        .collect();
-    v.sort_unstable();
-    v.into_iter().map(|(_, id)| id).collect()
 }
 
 /// What to tell a player who could not get in, with what to do about it.
@@ -249,15 +229,7 @@ impl App {
             return;
         };
         let tick = world.tick();
-        let follow = self.view.follow;
-        let alive = |id: EntityId| world.monsters().iter().any(|m| m.id == id);
-        let in_range =
-            |id: EntityId| monsters_near(world, follow, TARGET_RANGE_TILES).contains(&id);
-        if !self.view.target.is_some_and(|t| alive(t) && in_range(t)) {
-            self.view.target = monsters_near(world, follow, AUTO_TARGET_TILES)
-                .first()
-                .copied();
-        }
+        self.view.target = auto_target(world, self.view.follow, self.view.target);
         let now_area: Vec<_> = world
             .projectiles()
             .iter()

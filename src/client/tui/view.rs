@@ -8,6 +8,10 @@ use venture_sim::player::EntityId;
 use venture_sim::units::Vec2;
 use venture_sim::World;
 
+/// How far Tab looks for targets, and the automatic target's reach, in tiles.
+pub const TARGET_RANGE_TILES: i64 = 12;
+pub const AUTO_TARGET_TILES: i64 = 6;
+
 /// How many log lines are kept (the screen shows the newest that fit).
 pub const LOG_CAPACITY: usize = 200;
 
@@ -111,6 +115,8 @@ pub struct ViewState {
     pub key_releases: bool,
     /// A short notice in the status line (e.g. "chat: too fast").
     pub notice: Option<String>,
+    /// The sidebar's target section when there is none (the client names its Tab key).
+    pub no_target: &'static str,
 }
 
 impl ViewState {
@@ -128,6 +134,7 @@ impl ViewState {
             aim_at_target: false,
             key_releases: false,
             notice: None,
+            no_target: " none (Tab)",
         }
     }
 
@@ -159,4 +166,37 @@ pub fn next_follow(world: &World, current: usize, back: bool) -> Option<usize> {
             .unwrap_or(slots.len() - 1),
     };
     Some(slots[next])
+}
+
+fn tiles_sq(n: i64) -> i64 {
+    let u = n * venture_sim::SUB as i64;
+    u * u
+}
+
+/// Monsters within `range` tiles of the player in `slot`, nearest first.
+pub fn monsters_near(world: &World, slot: usize, range: i64) -> Vec<EntityId> {
+    let Some(p) = world.player(slot) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(i64, EntityId)> = world
+        .monsters()
+        .iter()
+        .map(|m| (m.pos.dist_sq(p.pos), m.id))
+        .filter(|(d, _)| *d <= tiles_sq(range))
+        .collect();
+    v.sort_unstable();
+    v.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The target to show for the player in `follow`: `current` while it lives within
+/// [`TARGET_RANGE_TILES`], else the nearest monster within [`AUTO_TARGET_TILES`].
+pub fn auto_target(world: &World, follow: usize, current: Option<EntityId>) -> Option<EntityId> {
+    let alive = |id: EntityId| world.monsters().iter().any(|m| m.id == id);
+    let in_range = |id: EntityId| monsters_near(world, follow, TARGET_RANGE_TILES).contains(&id);
+    if current.is_some_and(|t| alive(t) && in_range(t)) {
+        return current;
+    }
+    monsters_near(world, follow, AUTO_TARGET_TILES)
+        .first()
+        .copied()
 }
