@@ -128,6 +128,17 @@ fn the_screen_at_chosen_ticks() {
     }
     assert!(targeted, "no monster near the followed player at any tick");
 
+    // Area spells go off as rings while playing; a seek forgets them.
+    viewer.seek(0);
+    let mut rings = 0;
+    while viewer.timeline.tick() < TICKS {
+        viewer.act(venture::viewer::controls::Action::StepForward);
+        rings += usize::from(!viewer.view.explosions.is_empty());
+    }
+    assert!(rings > 0, "no area spell went off in {TICKS} ticks");
+    viewer.seek(10);
+    assert!(viewer.view.explosions.is_empty());
+
     // Speed, follow and the help window.
     viewer.seek(900);
     for _ in 0..3 {

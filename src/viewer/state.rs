@@ -10,7 +10,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
 use super::controls::{self, Action, JUMP_SECONDS, NORMAL_SPEED, SPEEDS};
 use super::timeline::Timeline;
 use crate::client::tui::narrate::{describe, Before};
-use crate::client::tui::view::{auto_target, next_follow, LogKind, LogLine, ViewState};
+use crate::client::tui::view::{auto_target, next_follow, Explosions, LogKind, LogLine, ViewState};
 
 /// The most ticks one [`Viewer::advance`] steps (16x at 60 Hz for a quarter second): a
 /// stalled loop catches up in bounded time instead of freezing on a backlog.
@@ -31,6 +31,8 @@ pub struct Viewer {
     /// A short message in the status line (a seek that missed, a stop).
     pub notice: Option<String>,
     pub quit: bool,
+    /// Area spells going off, drawn as rings like in the client.
+    explosions: Explosions,
     /// Real time played but not yet stepped (less than a tick, bar a capped backlog), ns.
     owed_nanos: u128,
 }
@@ -51,6 +53,7 @@ impl Viewer {
             help: false,
             notice: None,
             quit: false,
+            explosions: Explosions::default(),
             owed_nanos: 0,
         };
         v.follow_someone();
@@ -94,6 +97,8 @@ impl Viewer {
         match stepped {
             Ok(s) => {
                 self.follow_someone();
+                let world = self.timeline.world();
+                self.explosions.update(world, &mut self.view.explosions);
                 s
             }
             Err(e) => {
@@ -129,6 +134,8 @@ impl Viewer {
                     )
                 });
                 self.follow_someone();
+                let world = self.timeline.world();
+                self.explosions.reset(world, &mut self.view.explosions);
             }
             Err(e) => self.stop_with(e.to_string()),
         }

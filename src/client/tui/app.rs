@@ -24,7 +24,6 @@ use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
 use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::gameplay::UNEQUIP_BASE;
-use venture_sim::player::EntityId;
 use venture_sim::{buttons, World};
 
 use super::input::{InputMapper, Mapped};
@@ -32,7 +31,7 @@ use super::narrate::Narrator;
 use super::render::{self, overlay::inventory_rows, screens};
 use super::terminal::TerminalGuard;
 use super::view::{
-    auto_target, monsters_near, ColorMode, Explosion, LogKind, LogLine, Overlay, ViewState,
+    auto_target, monsters_near, ColorMode, Explosions, LogKind, LogLine, Overlay, ViewState,
     TARGET_RANGE_TILES,
 };
 use crate::client::{ClientArgs, ClientError, RunOutcome};
@@ -42,8 +41,6 @@ const STDIN: Token = Token(1);
 const SIGNALS: Token = Token(2);
 /// At most 30 frames per second.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
-/// How long an explosion stays on screen, in ticks.
-const EXPLOSION_TICKS: u64 = 4;
 
 /// Why the loop ended.
 enum End {
@@ -65,7 +62,7 @@ struct App {
     dirty: bool,
     quit: bool,
     /// Area projectiles seen last frame (to draw their explosion when they vanish).
-    area_projectiles: Vec<(EntityId, venture_sim::Vec2, i32)>,
+    explosions: Explosions,
     /// For rollbacks per second.
     rollback_sample: (Instant, u64),
     notice_until: Option<Instant>,
@@ -228,27 +225,8 @@ impl App {
         let Some(world) = self.driver.session.world() else {
             return;
         };
-        let tick = world.tick();
         self.view.target = auto_target(world, self.view.follow, self.view.target);
-        let now_area: Vec<_> = world
-            .projectiles()
-            .iter()
-            .filter(|p| p.radius > 0)
-            .map(|p| (p.id, p.pos, p.radius))
-            .collect();
-        for (id, pos, radius) in &self.area_projectiles {
-            if !now_area.iter().any(|(n, _, _)| n == id) {
-                self.view.explosions.push(Explosion {
-                    pos: *pos,
-                    radius: *radius,
-                    until_tick: tick + EXPLOSION_TICKS,
-                });
-            }
-        }
-        self.area_projectiles = now_area;
-        self.view
-            .explosions
-            .retain(|e| e.until_tick > tick && e.until_tick <= tick + EXPLOSION_TICKS + 1);
+        self.explosions.update(world, &mut self.view.explosions);
     }
 
     fn cycle_target(&mut self, back: bool) {
@@ -641,7 +619,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         },
         dirty: true,
         quit: false,
-        area_projectiles: Vec::new(),
+        explosions: Explosions::default(),
         rollback_sample: (epoch, 0),
         notice_until: None,
     };

@@ -81,6 +81,49 @@ pub struct Explosion {
     pub until_tick: u64,
 }
 
+/// How long an explosion stays on screen, in ticks.
+pub const EXPLOSION_TICKS: u64 = 4;
+
+/// Turns area projectiles that vanished into [`Explosion`]s: it remembers the area
+/// projectiles of the world it last saw. The client updates it before each frame, the
+/// replay viewer after each stepped tick (and resets it when it seeks).
+#[derive(Clone, Debug, Default)]
+pub struct Explosions {
+    seen: Vec<(EntityId, Vec2, i32)>,
+}
+
+impl Explosions {
+    /// Adds the explosions of area projectiles gone since the last call to `shown`, and
+    /// drops the ones whose time is over (or that belong to another time: after a seek).
+    pub fn update(&mut self, world: &World, shown: &mut Vec<Explosion>) {
+        let tick = world.tick();
+        let now: Vec<_> = world
+            .projectiles()
+            .iter()
+            .filter(|p| p.radius > 0)
+            .map(|p| (p.id, p.pos, p.radius))
+            .collect();
+        for (id, pos, radius) in &self.seen {
+            if !now.iter().any(|(n, _, _)| n == id) {
+                shown.push(Explosion {
+                    pos: *pos,
+                    radius: *radius,
+                    until_tick: tick + EXPLOSION_TICKS,
+                });
+            }
+        }
+        self.seen = now;
+        shown.retain(|e| e.until_tick > tick && e.until_tick <= tick + EXPLOSION_TICKS + 1);
+    }
+
+    /// Forgets what was seen (the world jumped: a seek, a resync).
+    pub fn reset(&mut self, world: &World, shown: &mut Vec<Explosion>) {
+        shown.clear();
+        self.seen.clear();
+        self.update(world, shown);
+    }
+}
+
 /// A window over the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
