@@ -143,7 +143,7 @@ fn target_lines(world: &World, view: &ViewState, bar_w: usize) -> Vec<Line<'stat
     else {
         return vec![
             Line::from(label(mode, "Target")),
-            Line::from(label(mode, " none (Tab)")),
+            Line::from(label(mode, view.no_target)),
         ];
     };
     let tpl = m.template(genre);
