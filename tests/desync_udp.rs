@@ -19,9 +19,9 @@ fn an_injected_desync_is_reported_resynced_and_diffed_down_to_the_field() {
         .dir(dir.path())
         .args(&["-seed", SEED])
         .start();
-    // Four seconds from now: the client has joined long before on a loaded machine.
+    // Six seconds from now: the client has joined long before, even on a loaded machine.
     let now = server.tick().expect("/status has the tick");
-    let inject_at = now + 80;
+    let inject_at = now + 120;
     let at = inject_at.to_string();
     let reports = dir.join("reports");
     let mut client = Proc::spawn(
@@ -32,7 +32,7 @@ fn an_injected_desync_is_reported_resynced_and_diffed_down_to_the_field() {
             "--name",
             "watcher",
             "--duration",
-            "14",
+            "16",
             "--status-every",
             "1",
             "--secret-dir",
