@@ -5,5 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace
 cargo test --release -p venture-sim --test determinism --test worlds
-# The simulated-network matrix at full size (200 seeds) needs release speed.
-cargo test --release -p venture-net --test lockstep_simnet
+# The simulated-network matrices at full size (200 seeds; 100 injected desyncs) need
+# release speed.
+cargo test --release -p venture-net --test lockstep_simnet --test desync_simnet

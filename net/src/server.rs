@@ -988,6 +988,14 @@ impl ServerSession {
                 }
             }
             Message::SnapshotRequest { reason } => {
+                let in_flight = self.clients[slot as usize]
+                    .as_ref()
+                    .is_some_and(|c| c.transfer.is_some());
+                // A re-sent request (the client re-sends until chunks arrive) reports the
+                // same desync: count it once.
+                if in_flight {
+                    return;
+                }
                 if let SnapshotReason::Desync {
                     tick,
                     client_checksum,
@@ -1002,12 +1010,7 @@ impl ServerSession {
                         server_checksum,
                     });
                 }
-                let in_flight = self.clients[slot as usize]
-                    .as_ref()
-                    .is_some_and(|c| c.transfer.is_some());
-                if !in_flight {
-                    self.start_transfer(slot, reason);
-                }
+                self.start_transfer(slot, reason);
             }
             Message::Ping { nonce } => {
                 let addr = c.addr;

@@ -181,6 +181,15 @@ impl Rollback {
         }
     }
 
+    /// DIAGNOSTICS ONLY: applies [`World::inject_fault_for_diagnostics`] to the confirmed
+    /// world and returns the slot altered with the confirmed world's new checksum (what a
+    /// client then compares with the authority's). The predicted present is left as it was:
+    /// the caller is about to discover the disagreement and resync, which replaces both.
+    pub fn inject_fault_for_diagnostics(&mut self) -> Option<(usize, u32)> {
+        let slot = self.confirmed.inject_fault_for_diagnostics()?;
+        Some((slot, self.confirmed.checksum()))
+    }
+
     /// Replaces everything with `world` (e.g. after a resync snapshot), dropping predictions.
     pub fn reset(&mut self, world: World) {
         self.current = world.clone();

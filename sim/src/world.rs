@@ -176,6 +176,29 @@ impl World {
         self.state.players.iter().filter(|p| p.is_some()).count()
     }
 
+    /// DIAGNOSTICS ONLY: makes this world disagree with every other copy of it, so a
+    /// client can watch the desync path work (`venture-client --inject-desync TICK`). It
+    /// changes exactly one field: the gold of the player in the lowest occupied slot, by +1
+    /// (by -1 at `u32::MAX`, so it always changes), which keeps the state valid (any gold
+    /// is a legal amount) and makes a dump diff name exactly `players[N].gold`. Returns the
+    /// slot altered, or `None` (nothing changed) when no player is present.
+    ///
+    /// Never call it on an authoritative world: the server does not, and a world altered
+    /// by it is by definition wrong.
+    pub fn inject_fault_for_diagnostics(&mut self) -> Option<usize> {
+        let (slot, player) = self
+            .state
+            .players
+            .iter_mut()
+            .enumerate()
+            .find_map(|(i, p)| p.as_mut().map(|p| (i, p)))?;
+        player.gold = match player.gold.checked_add(1) {
+            Some(more) => more,
+            None => player.gold.saturating_sub(1),
+        };
+        Some(slot)
+    }
+
     /// Every byte of state as its serde form (the fields the checksum and the snapshot
     /// cover, under their Rust names), for inspection tools: whole-state dumps and diffs.
     pub fn state_view(&self) -> impl Serialize + '_ {

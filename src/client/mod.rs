@@ -52,6 +52,8 @@ crate::flag_table! {
             "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
         protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
             "protocol version to announce (diagnostics: shows how a mismatch is reported)"),
+        inject_desync: Option<u64> = optional("inject-desync", "TICK", Valid::Range(0, i64::MAX as i128),
+            "diagnostics: alter this client's own world at this tick (the first confirmed at or after it) to watch a desync be detected, reported and resynced (first client only with -bots N)"),
         reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
             "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
     }
@@ -245,6 +247,9 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
         config.report_confirmed = i == 0 && args.record.is_some();
         if let Some(v) = args.protocol_version {
             config.protocol_version = v;
+        }
+        if i == 0 {
+            config.inject_desync_at = args.inject_desync;
         }
         config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
         let session = ClientSession::new(config, server, Duration::ZERO);

@@ -60,6 +60,12 @@ pub struct ClientConfig {
     pub protocol_version: u16,
     /// What to do when the server goes silent or shuts down.
     pub reconnect: ReconnectPolicy,
+    /// Diagnostics only (`venture-client --inject-desync TICK`): right after confirming the
+    /// first tick at or after this one, alter the confirmed world
+    /// ([`World::inject_fault_for_diagnostics`]) before its checksum is compared, so the
+    /// whole desync path runs: detection at that tick, the report, the resync, and
+    /// confirming again. Once per session; `None` (the default) never.
+    pub inject_desync_at: Option<u64>,
 }
 
 impl ClientConfig {
@@ -77,6 +83,7 @@ impl ClientConfig {
             report_confirmed: false,
             protocol_version: protocol::PROTOCOL_VERSION,
             reconnect: ReconnectPolicy::default(),
+            inject_desync_at: None,
         }
     }
 }
@@ -177,6 +184,8 @@ pub struct ClientStats {
     pub max_rollback: u64,
     pub resimulated_ticks: u64,
     pub desyncs: u64,
+    /// Snapshots installed after we asked for one (a desync, or falling behind); a join's
+    /// or a rejoin's first snapshot is not a resync.
     pub resyncs: u64,
     /// Round-trip samples in milliseconds (the most recent 4096).
     pub rtt_ms: Vec<u32>,
@@ -199,6 +208,15 @@ const MAX_TICKS_PER_POLL: u32 = 32;
 /// Input send buffer and frame receive buffer bounds: more than the largest window at
 /// 60 Hz (8 s).
 const MAX_WINDOW_TICKS: usize = 512;
+
+/// A snapshot we asked for (see [`ClientSession::maybe_resend_resync`]).
+#[derive(Clone, Copy, Debug)]
+struct ResyncRequest {
+    reason: SnapshotReason,
+    sent_at: Duration,
+    /// The reassembler's snapshot when we asked: a different one is the answer arriving.
+    snapshot_before: Option<u32>,
+}
 
 /// The client session. See the module docs.
 pub struct ClientSession {
@@ -238,6 +256,11 @@ pub struct ClientSession {
     events: Vec<ClientEvent>,
     stats: ClientStats,
     chat_seq: u32,
+    /// A resync snapshot asked for and not installed yet: the request is re-sent (requests
+    /// travel unreliably) until a new snapshot starts arriving.
+    resync_request: Option<ResyncRequest>,
+    /// `inject_desync_at` has been done.
+    desync_injected: bool,
 }
 
 impl ClientSession {
@@ -271,6 +294,8 @@ impl ClientSession {
             events: Vec::new(),
             stats: ClientStats::default(),
             chat_seq: 0,
+            resync_request: None,
+            desync_injected: false,
             config,
         }
     }
@@ -588,6 +613,7 @@ impl ClientSession {
     /// Forgets the old server's session and joins the one that answered our Hello.
     fn begin_rejoin(&mut self, cookie: [u8; 16], now: Duration) {
         self.reconnect.on_rejoining();
+        self.resync_request = None;
         self.rollback = None;
         self.early_frames.clear();
         self.snapshot_id = None;
@@ -683,11 +709,10 @@ impl ClientSession {
         let world = match World::restore(data) {
             Ok(w) => w,
             Err(e) => {
-                // A snapshot that does not restore: ask again rather than play on nothing.
+                // A snapshot that does not restore: ask again (re-sent until answered)
+                // rather than play on nothing.
                 log::warn!(target: "venture::client", "snapshot did not restore: {e}");
-                self.send(&Message::SnapshotRequest {
-                    reason: SnapshotReason::FellBehind,
-                });
+                self.request_resync(SnapshotReason::FellBehind);
                 return;
             }
         };
@@ -715,6 +740,9 @@ impl ClientSession {
         } else {
             // Silence during a slow snapshot transfer that ended by itself: no rejoin.
             self.reconnect.cancel();
+        }
+        if self.resync_request.take().is_some() {
+            self.stats.resyncs += 1;
         }
         self.events.push(ClientEvent::Synced { tick });
         // Start ahead by the time since the server took the snapshot (about half a round
@@ -749,7 +777,7 @@ impl ClientSession {
                     }
                 }
             });
-            let confirmed = match result {
+            let mut confirmed = match result {
                 Ok(c) => c,
                 Err(e) => {
                     log::warn!(target: "venture::client", "cannot confirm tick {}: {e}", cf.frame.tick);
@@ -757,6 +785,9 @@ impl ClientSession {
                     return;
                 }
             };
+            if let Some(sum) = self.maybe_inject_desync(cf.frame.tick) {
+                confirmed.checksum = sum;
+            }
             if behind_prediction {
                 // The server got ahead of us: our own inputs for this tick were not ours.
                 self.pacer.hurry(now);
@@ -799,12 +830,48 @@ impl ClientSession {
         }
     }
 
+    /// Diagnostics (`inject_desync_at`): alters the world just confirmed at `tick`, once,
+    /// and returns its new checksum, which then disagrees with the server's at `tick`.
+    fn maybe_inject_desync(&mut self, tick: u64) -> Option<u32> {
+        let due = self.config.inject_desync_at.is_some_and(|at| tick >= at);
+        if !due || self.desync_injected {
+            return None;
+        }
+        let (slot, sum) = self.rollback.as_mut()?.inject_fault_for_diagnostics()?;
+        self.desync_injected = true;
+        log::warn!(target: "venture::client", "diagnostics: injected a desync at tick {tick} (players[{slot}].gold changed)");
+        Some(sum)
+    }
+
     fn request_resync(&mut self, reason: SnapshotReason) {
-        self.stats.resyncs += 1;
         self.phase = Phase::Syncing;
         self.rollback = None;
         self.early_frames.clear();
         self.welcomed_at = self.last_heard;
+        self.resync_request = Some(ResyncRequest {
+            reason,
+            sent_at: self.last_heard,
+            snapshot_before: self.reassembler.current().map(|(id, _)| id),
+        });
+        self.send(&Message::SnapshotRequest { reason });
+    }
+
+    /// Re-sends a resync request that no snapshot has answered within about two round
+    /// trips: a lost request would otherwise leave us syncing forever while the server,
+    /// still hearing from us, keeps us in the game.
+    fn maybe_resend_resync(&mut self, now: Duration) {
+        let retry = self.config.handshake_retry.max(
+            self.rtt.smoothed().unwrap_or(Duration::from_secs(1)) * 2 + Duration::from_millis(100),
+        );
+        let newest_snapshot = self.reassembler.current().map(|(id, _)| id);
+        let Some(req) = self.resync_request.as_mut() else {
+            return;
+        };
+        if newest_snapshot != req.snapshot_before || now < req.sent_at + retry {
+            return;
+        }
+        req.sent_at = now;
+        let reason = req.reason;
         self.send(&Message::SnapshotRequest { reason });
     }
 
@@ -902,6 +969,9 @@ impl ClientSession {
                         }
                         _ => {}
                     }
+                }
+                if !handshaking {
+                    self.maybe_resend_resync(now);
                 }
                 self.maybe_ping(now);
             }

@@ -613,6 +613,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     if let Some(v) = args.protocol_version {
         config.protocol_version = v;
     }
+    config.inject_desync_at = args.inject_desync;
     let epoch = Instant::now();
     let session = ClientSession::new(config, server, Duration::ZERO);
 
