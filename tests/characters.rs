@@ -5,34 +5,18 @@
 use std::path::Path;
 use std::time::Duration;
 
-use venture_sim::character::Character;
-use venture_sim::content::{roll_item, ItemKind};
-use venture_sim::rng::{Purpose, Stream};
-use venture_sim::{Genre, Progress};
+use venture_testkit::characters;
 use venture_testkit::{bin, Proc, Scratch, Server};
 
 const CLIENT: &str = bin!("venture-client");
 const SECRET: [u8; 16] = *b"0123456789abcdef";
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn server(dir: &Path, port: u16, tag: &str) -> Server {
     Server::builder(bin!("venture-server"))
-        .dir(dir)
+        .persisting_in(dir)
         .port(port)
         .tag(tag)
-        .args(&[
-            "-seed",
-            "5",
-            "--saves-dir",
-            &dir.join("saves").display().to_string(),
-            "--replay-dir",
-            &dir.join("replays").display().to_string(),
-            "--autosave",
-            "1",
-        ])
+        .args(&["-seed", "5", "--autosave", "1"])
         .start()
 }
 
@@ -61,80 +45,23 @@ fn client(dir: &Path, port: u16, secret_dir: &Path, tag: &str, secs: &str) -> Pr
     )
 }
 
-fn saved(dir: &Path) -> Character {
-    let text =
-        std::fs::read_to_string(dir.join("saves/players/hero.json")).expect("character file");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    serde_json::from_value(v["character"].clone()).expect("a character")
-}
-
-/// Every item of `before` is still there (the bot may have picked up more on the way).
-fn keeps_items(after: &Character, before: &Character) {
-    let mut have = item_names(after);
-    for name in item_names(before) {
-        let i = have
-            .iter()
-            .position(|n| *n == name)
-            .unwrap_or_else(|| panic!("lost {name}: {:?}", item_names(after)));
-        have.remove(i);
-    }
-}
-
-fn item_names(c: &Character) -> Vec<String> {
-    let mut v: Vec<String> = c
-        .inventory
-        .iter()
-        .chain(c.equipment.iter().flatten())
-        .map(|i| i.name.clone())
-        .collect();
-    v.sort();
-    v
-}
-
 #[test]
 fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
     let dir = Scratch::new("characters");
     // The character on disk before the server ever starts: level 7, 555 gold, a weapon
     // equipped and two more items carried, owned by SECRET.
-    let mut rng = Stream::new(42, Purpose::Loot);
-    let mut items = Vec::new();
-    while items.len() < 3 {
-        let item = roll_item(&mut rng, Genre::Fantasy, 1, 500);
-        if item.weight <= 20 && (items.is_empty() == (item.kind == ItemKind::Weapon)) {
-            items.push(item);
-        }
-    }
-    let weapon = items.remove(0);
-    let before = Character {
-        progress: Progress {
-            level: 7,
-            xp: 10,
-            skill_points: 6,
-            gold: 555,
-        },
-        inventory: items,
-        equipment: [Some(weapon), None, None],
-    };
-    before.validate().expect("a valid character");
-    let file = serde_json::json!({
-        "name": "hero",
-        "secret_digest": hex(&venture_net::server::secret_digest(&SECRET)),
-        "character": before,
-    });
-    std::fs::create_dir_all(dir.path().join("saves/players")).expect("dir");
-    std::fs::write(dir.path().join("saves/players/hero.json"), file.to_string()).expect("write");
+    let before = characters::veteran();
     let mine = dir.path().join("mine");
-    std::fs::create_dir_all(&mine).expect("dir");
-    std::fs::write(mine.join("hero.secret"), hex(&SECRET)).expect("secret");
+    characters::plant(dir.path(), &mine, "hero", &SECRET, &before);
 
     let port = venture_testkit::free_port();
     let mut s1 = server(dir.path(), port, "server1");
     let mut c1 = client(dir.path(), port, &mine, "c1", "30");
     // Restored, then saved again by the autosave: the file still has level >= 7 and the items.
     std::thread::sleep(Duration::from_secs(5));
-    let during = saved(dir.path());
+    let during = characters::saved(dir.path(), "hero");
     assert!(during.progress.level >= 7, "{:?}", during.progress);
-    keeps_items(&during, &before);
+    characters::assert_keeps_items(&during, &before);
 
     s1.signal("KILL");
     let _ = s1.wait_timeout(Duration::from_secs(20));
@@ -168,9 +95,9 @@ fn a_saved_character_is_restored_survives_kill_9_and_is_not_stolen() {
     std::thread::sleep(Duration::from_millis(500));
     s2.signal("TERM");
     assert_eq!(s2.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
-    let after = saved(dir.path());
+    let after = characters::saved(dir.path(), "hero");
     assert!(after.progress.level >= 7, "{:?}", after.progress);
-    keeps_items(&after, &before);
+    characters::assert_keeps_items(&after, &before);
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

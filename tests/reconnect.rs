@@ -14,33 +14,18 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use venture_sim::character::Character;
-use venture_sim::content::{roll_item, ItemKind};
-use venture_sim::rng::{Purpose, Stream};
-use venture_sim::{Genre, Progress};
+use venture_testkit::characters;
 use venture_testkit::{bin, free_port, http_get, wait_for, Proc, Scratch, Server};
 
 const CLIENT: &str = bin!("venture-client");
 const SECRET: [u8; 16] = *b"stay-right-here!";
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn server(dir: &Path, port: u16, tag: &str) -> Server {
     Server::builder(bin!("venture-server"))
-        .dir(dir)
+        .persisting_in(dir)
         .port(port)
         .tag(tag)
-        .args(&[
-            "-seed",
-            "9",
-            "--saves-dir",
-            &dir.join("saves").display().to_string(),
-            "--replay-dir",
-            &dir.join("replays").display().to_string(),
-            "--autosave",
-            "1",
-        ])
+        .args(&["-seed", "9", "--autosave", "1"])
         .start()
 }
 
@@ -49,59 +34,10 @@ fn status(port: u16) -> serde_json::Value {
     serde_json::from_str(&body).expect("status is JSON")
 }
 
-fn saved(dir: &Path, name: &str) -> Character {
-    let text = std::fs::read_to_string(dir.join(format!("saves/players/{name}.json")))
-        .expect("character file");
-    let v: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    serde_json::from_value(v["character"].clone()).expect("a character")
-}
-
-fn item_names(c: &Character) -> Vec<String> {
-    let mut v: Vec<String> = c
-        .inventory
-        .iter()
-        .chain(c.equipment.iter().flatten())
-        .map(|i| i.name.clone())
-        .collect();
-    v.sort();
-    v
-}
-
 /// A level-7 character with 555 gold and three items, owned by SECRET, saved as `name`.
 fn plant_character(dir: &Path, secrets: &Path, name: &str) -> Character {
-    let mut rng = Stream::new(42, Purpose::Loot);
-    let mut items = Vec::new();
-    while items.len() < 3 {
-        let item = roll_item(&mut rng, Genre::Fantasy, 1, 500);
-        if item.weight <= 20 && (items.is_empty() == (item.kind == ItemKind::Weapon)) {
-            items.push(item);
-        }
-    }
-    let weapon = items.remove(0);
-    let c = Character {
-        progress: Progress {
-            level: 7,
-            xp: 10,
-            skill_points: 6,
-            gold: 555,
-        },
-        inventory: items,
-        equipment: [Some(weapon), None, None],
-    };
-    c.validate().expect("a valid character");
-    let file = serde_json::json!({
-        "name": name,
-        "secret_digest": hex(&venture_net::server::secret_digest(&SECRET)),
-        "character": c,
-    });
-    std::fs::create_dir_all(dir.join("saves/players")).expect("dir");
-    std::fs::write(
-        dir.join(format!("saves/players/{name}.json")),
-        file.to_string(),
-    )
-    .expect("write");
-    std::fs::create_dir_all(secrets).expect("dir");
-    std::fs::write(secrets.join(format!("{name}.secret")), hex(&SECRET)).expect("secret");
+    let c = characters::veteran();
+    characters::plant(dir, secrets, name, &SECRET, &c);
     c
 }
 
@@ -150,7 +86,7 @@ fn bots_reconnect_after_kill_9_with_their_characters_and_exit_0() {
         .count()
         >= 6));
     std::thread::sleep(Duration::from_millis(2500));
-    assert!(saved(dir.path(), "stay0").progress.level >= 7);
+    assert!(characters::saved(dir.path(), "stay0").progress.level >= 7);
 
     s1.signal("KILL");
     assert_eq!(s1.wait_timeout(Duration::from_secs(5)), Some(None));
@@ -197,17 +133,10 @@ fn bots_reconnect_after_kill_9_with_their_characters_and_exit_0() {
     std::thread::sleep(Duration::from_millis(500));
     s2.signal("TERM");
     assert_eq!(s2.wait_timeout(Duration::from_secs(10)), Some(Some(0)));
-    let after = saved(dir.path(), "stay0");
+    let after = characters::saved(dir.path(), "stay0");
     assert!(after.progress.level >= 7, "{:?}", after.progress);
     assert!(after.progress.gold >= 555, "{:?}", after.progress);
-    let mut have = item_names(&after);
-    for name in item_names(&before) {
-        let i = have
-            .iter()
-            .position(|n| *n == name)
-            .unwrap_or_else(|| panic!("lost {name}: {:?}", item_names(&after)));
-        have.remove(i);
-    }
+    characters::assert_keeps_items(&after, &before);
 }
 
 #[test]

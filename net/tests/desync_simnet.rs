@@ -9,13 +9,14 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use venture_testkit::handshake::game_session;
 
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::ServerEvent;
 use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
-use venture_sim::{SimConfig, World};
+use venture_sim::World;
 
 const CLIENTS: usize = 3;
 /// The injected tick: 10 s at 20 Hz, well after the slowest case's join.
@@ -97,23 +98,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
     net.set_default_link(link).expect("valid link");
     let mut cut: Option<bool> = lose_first_request.then_some(false);
     let epoch = net.now();
-    let config = SimConfig {
-        seed: case.seed,
-        width: 48,
-        height: 48,
-        max_players: 4,
-        ..SimConfig::default()
-    };
-    let world = World::new(&config).expect("valid");
-    let session = ServerSession::new(
-        world,
-        ServerConfig {
-            max_players: 4,
-            ..ServerConfig::default()
-        },
-        [7; 16],
-        Duration::ZERO,
-    );
+    let session = game_session(case.seed, 4);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
     let server_addr = server.endpoint.socket().addr();
     let mut server_sums: BTreeMap<u64, u32> = BTreeMap::new();

@@ -6,13 +6,13 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use venture_testkit::handshake::game_session;
 
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::ServerEvent;
 use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
-use venture_sim::{SimConfig, World};
 
 struct Case {
     seed: u64,
@@ -70,23 +70,7 @@ fn run(case: &Case) -> Outcome {
     })
     .expect("valid link");
     let epoch = net.now();
-    let config = SimConfig {
-        seed: case.seed,
-        width: 48,
-        height: 48,
-        max_players: 8,
-        ..SimConfig::default()
-    };
-    let world = World::new(&config).expect("valid");
-    let session = ServerSession::new(
-        world,
-        ServerConfig {
-            max_players: 8,
-            ..ServerConfig::default()
-        },
-        [7; 16],
-        Duration::ZERO,
-    );
+    let session = game_session(case.seed, 8);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
     let server_addr = server.endpoint.socket().addr();
     let mut server_sums: BTreeMap<u64, u32> = BTreeMap::new();

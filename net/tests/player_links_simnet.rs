@@ -4,35 +4,18 @@
 //! that adds up to no more than the session's totals; an empty slot reports no link.
 
 use std::time::Duration;
+use venture_testkit::handshake::game_session;
 
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerSession};
 use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
-use venture_sim::{SimConfig, World};
 
 #[test]
 fn links_report_round_trip_lead_and_traffic_per_slot() {
     let net = SimNet::new(11);
     let epoch = net.now();
-    let config = SimConfig {
-        seed: 11,
-        width: 48,
-        height: 48,
-        max_players: 4,
-        ..SimConfig::default()
-    };
-    let world = World::new(&config).expect("valid world");
-    let session = ServerSession::new(
-        world,
-        ServerConfig {
-            max_players: 4,
-            ..ServerConfig::default()
-        },
-        [3; 16],
-        Duration::ZERO,
-    );
+    let session = game_session(11, 4);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
     let server_addr = server.endpoint.socket().addr();
     assert_eq!(server.session.slot_traffic().len(), 4);

@@ -67,3 +67,25 @@ pub fn admitted_session() -> (ServerSession, SocketAddr, Duration) {
     assert!(s.world().tick() >= 2);
     (s, addr, now)
 }
+
+/// A server session on a 48x48 world of `seed` with `max_players` slots (in the world and
+/// the session alike), as the simulated-network tests run it.
+pub fn game_session(seed: u64, max_players: u8) -> ServerSession {
+    let world = World::new(&SimConfig {
+        seed,
+        width: 48,
+        height: 48,
+        max_players,
+        ..SimConfig::default()
+    })
+    .expect("a 48x48 world with 1 to MAX_SLOTS players is a valid config");
+    ServerSession::new(
+        world,
+        ServerConfig {
+            max_players,
+            ..ServerConfig::default()
+        },
+        [7; 16],
+        Duration::ZERO,
+    )
+}

@@ -60,6 +60,15 @@ impl ServerBuilder {
         self
     }
 
+    /// Saves and session logs under `dir` (`--saves-dir dir/saves --replay-dir
+    /// dir/replays`), which is also the working directory.
+    pub fn persisting_in(self, dir: &Path) -> Self {
+        let saves = dir.join("saves").display().to_string();
+        let replays = dir.join("replays").display().to_string();
+        self.dir(dir)
+            .args(&["--saves-dir", &saves, "--replay-dir", &replays])
+    }
+
     /// Listen on this port (a restart on the same address) instead of a free one.
     pub fn port(mut self, port: u16) -> Self {
         self.port = Some(port);
