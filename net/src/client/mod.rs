@@ -60,6 +60,9 @@ pub struct ClientConfig {
     pub protocol_version: u16,
     /// What to do when the server goes silent or shuts down.
     pub reconnect: ReconnectPolicy,
+    /// Watch instead of play (protocol 5): join with `Spectate`, send no inputs, predict
+    /// nothing; confirmed frames are applied and verified as they come.
+    pub spectate: bool,
 }
 
 impl ClientConfig {
@@ -77,6 +80,7 @@ impl ClientConfig {
             report_confirmed: false,
             protocol_version: protocol::PROTOCOL_VERSION,
             reconnect: ReconnectPolicy::default(),
+            spectate: false,
         }
     }
 }
@@ -126,6 +130,10 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Rejected(RejectReason::NameTaken) => {
                 write!(f, "rejected: that name is in use or belongs to another player's saved character")
             }
+            CloseReason::Rejected(RejectReason::SpectatorsFull { max }) => write!(
+                f,
+                "rejected: the server allows {max} spectators and all places are taken"
+            ),
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
@@ -238,6 +246,8 @@ pub struct ClientSession {
     events: Vec<ClientEvent>,
     stats: ClientStats,
     chat_seq: u32,
+    /// Spectating: when the next frame ack is due.
+    next_ack_at: Duration,
 }
 
 impl ClientSession {
@@ -271,6 +281,7 @@ impl ClientSession {
             events: Vec::new(),
             stats: ClientStats::default(),
             chat_seq: 0,
+            next_ack_at: now,
             config,
         }
     }
@@ -357,6 +368,7 @@ impl ClientSession {
     /// When `poll` next has something to do (for the shell's poll timeout).
     pub fn next_wakeup(&self) -> Duration {
         let due = match self.phase {
+            Phase::Playing if self.config.spectate => self.next_ack_at,
             Phase::Playing => self.pacer.next_tick_at(),
             _ => self
                 .last_handshake_send
@@ -402,7 +414,10 @@ impl ClientSession {
     /// server keeps one by its sequence number). Only while playing; returns whether it
     /// went out. The server cleans, caps and rate-limits it.
     pub fn send_chat(&mut self, text: &str) -> bool {
-        if self.phase != Phase::Playing || text.len() > crate::chat::MAX_CHAT_WIRE_BYTES {
+        if self.phase != Phase::Playing
+            || self.config.spectate
+            || text.len() > crate::chat::MAX_CHAT_WIRE_BYTES
+        {
             return false;
         }
         self.chat_seq = self.chat_seq.wrapping_add(1);
@@ -621,6 +636,9 @@ impl ClientSession {
 
     fn send_join(&mut self) {
         if let Phase::Joining { cookie } = self.phase {
+            if self.config.spectate {
+                return self.send(&Message::Spectate { cookie });
+            }
             let msg = Message::Join {
                 cookie,
                 name: self.config.name.clone(),
@@ -717,6 +735,11 @@ impl ClientSession {
             self.reconnect.cancel();
         }
         self.events.push(ClientEvent::Synced { tick });
+        if self.config.spectate {
+            // A spectator predicts nothing: it shows the newest confirmed world.
+            self.next_ack_at = now;
+            return self.apply_confirmed(now);
+        }
         // Start ahead by the time since the server took the snapshot (about half a round
         // trip plus the transfer) and the time our inputs need to get there; the pacer
         // corrects this as soon as the first hint comes back (a round trip later).
@@ -757,7 +780,7 @@ impl ClientSession {
                     return;
                 }
             };
-            if behind_prediction {
+            if behind_prediction && !self.config.spectate {
                 // The server got ahead of us: our own inputs for this tick were not ours.
                 self.pacer.hurry(now);
             }
@@ -910,6 +933,14 @@ impl ClientSession {
                     return self.close(CloseReason::ServerTimedOut);
                 }
                 self.maybe_ping(now);
+                if self.config.spectate {
+                    if now >= self.next_ack_at {
+                        // Its frame ack, once a tick: an `Inputs` without inputs.
+                        self.send_inputs(now);
+                        self.next_ack_at = now + self.interval;
+                    }
+                    return;
+                }
                 let mut stepped = 0;
                 while now >= self.pacer.next_tick_at() && stepped < MAX_TICKS_PER_POLL {
                     stepped += 1;
