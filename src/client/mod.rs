@@ -52,6 +52,8 @@ crate::flag_table! {
             "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
         protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
             "protocol version to announce (diagnostics: shows how a mismatch is reported)"),
+        spectate: bool = switch("spectate",
+            "watch the game without taking a player slot (no inputs; in a terminal: Tab follows the next player, c a free camera)"),
         reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
             "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
     }
@@ -209,7 +211,11 @@ pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
 pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     let kind = args.bot.unwrap_or(BotKind::Random);
     let bots = args.bots.unwrap_or(1);
-    let base_name = args.name.clone().unwrap_or_else(|| "bot".to_string());
+    let default_name = if args.spectate { "spectator" } else { "bot" };
+    let base_name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name.to_string());
     if bots == 0 || bots > 256 {
         return Err(ClientError::Args(format!(
             "--bots {bots} (valid: 1 to 256)"
@@ -247,6 +253,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             config.protocol_version = v;
         }
         config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
+        config.spectate = args.spectate;
         let session = ClientSession::new(config, server, Duration::ZERO);
         players.push(Player {
             driver: ClientDriver::new(socket, session, epoch),
@@ -339,8 +346,13 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
             } => {
                 p.joins += 1;
                 let verb = if p.joins > 1 { "rejoined" } else { "joined" };
+                let role = if p.driver.session.config().spectate {
+                    "a spectator".to_string()
+                } else {
+                    format!("slot {slot}")
+                };
                 eprintln!(
-                    "{}: {verb} as slot {slot} (seed {seed}, genre {genre}, tick {start_tick})",
+                    "{}: {verb} as {role} (seed {seed}, genre {genre}, tick {start_tick})",
                     p.name
                 );
                 if p.joins > 1 {
@@ -534,6 +546,7 @@ fn final_json(p: &Player) -> serde_json::Value {
     let s = p.driver.session.stats();
     serde_json::json!({
         "name": p.name,
+        "spectator": p.driver.session.config().spectate,
         "ticks": s.ticks,
         "confirmed": s.confirmed,
         "rollbacks": s.rollbacks,
