@@ -183,6 +183,11 @@ pub fn interactive(args: &ClientArgs) -> bool {
 
 /// Plays interactively: the name from `--name`, the remembered one, or asked for.
 pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    if args.spectate {
+        // A spectator has no character: no name to ask for or remember.
+        let name = args.name.clone().unwrap_or_else(|| "spectator".to_string());
+        return tui::app::run(&args, name);
+    }
     let dir = args.secret_dir.clone().or_else(default_secret_dir);
     let name = match args
         .name

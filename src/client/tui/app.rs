@@ -104,6 +104,10 @@ fn refusal(reason: &CloseReason, server: &str, name: &str) -> (String, Vec<Strin
             format!("The server at {server} is full."),
             "Try again in a while, or join another server.".into(),
         ],
+        CloseReason::Rejected(RejectReason::SpectatorsFull { max }) => vec![
+            format!("The server at {server} allows {max} spectators and all places are taken."),
+            "Try again in a while.".into(),
+        ],
         CloseReason::Rejected(RejectReason::NameTaken) => vec![
             format!("The name {name:?} is in use, or belongs to another player's saved character."),
             "Start again with another name: venture-client --name OTHER".into(),
@@ -394,6 +398,13 @@ impl App {
             return;
         }
         let playing = matches!(self.driver.session.phase(), Phase::Playing);
+        if self.driver.session.config().spectate
+            && self.view.overlay == Overlay::None
+            && key.kind != KeyEventKind::Release
+            && super::spectate::key(&mut self.view, self.driver.session.world(), key)
+        {
+            return;
+        }
         match self.view.overlay.clone() {
             Overlay::None => {
                 if playing && self.mapper.key(key, now) == Mapped::Game {
@@ -668,6 +679,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         .register(&mut signals, SIGNALS, Interest::READABLE)?;
 
     let mut config = ClientConfig::new(name.clone());
+    config.spectate = args.spectate;
     config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
     config.character_secret = crate::client::character_secret(secret_dir.as_deref(), &name);
     config.report_confirmed = true;
@@ -731,6 +743,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
                 .driver
                 .session
                 .confirmed_world()
+                .filter(|_| !args.spectate)
                 .and_then(|w| w.player(app.driver.session.slot() as usize))
             {
                 println!(

@@ -110,6 +110,9 @@ pub struct ViewState {
     pub key_releases: bool,
     /// A short notice in the status line (e.g. "chat: too fast").
     pub notice: Option<String>,
+    /// Spectating with a free camera: the tile at the viewport's centre (else the view
+    /// centres on the followed player).
+    pub free_camera: Option<(i32, i32)>,
 }
 
 impl ViewState {
@@ -127,6 +130,7 @@ impl ViewState {
             aim_at_target: false,
             key_releases: false,
             notice: None,
+            free_camera: None,
         }
     }
 
