@@ -379,3 +379,88 @@ fn the_delay_holds_frames_back_from_spectators() {
         );
     }
 }
+
+/// A spectator checks every checksum like a player: a tampered checksum in a `Frames`
+/// message (sans-IO, payloads passed by hand) is detected at its tick, reported to the
+/// server, and the spectator resyncs from a new snapshot and confirms ticks again.
+#[test]
+fn a_spectator_detects_a_wrong_checksum_reports_it_and_resyncs() {
+    use venture_net::protocol::{self, Message};
+    let world = World::new(&SimConfig {
+        seed: 11,
+        width: 48,
+        height: 48,
+        ..SimConfig::default()
+    })
+    .expect("valid");
+    let mut server = ServerSession::new(world, ServerConfig::default(), [3; 16], Duration::ZERO);
+    let addr = spectator_addr(0);
+    let server_addr = SocketAddr::from(([127, 0, 0, 1], 1));
+    let mut cfg = ClientConfig::new("watcher");
+    cfg.spectate = true;
+    let mut client = ClientSession::new(cfg, server_addr, Duration::ZERO);
+    let tamper_at = 60;
+    let (mut tampered, mut desync_tick, mut reported) = (false, None, false);
+    let mut t = Duration::ZERO;
+    while t < Duration::from_secs(10) {
+        client.poll(t, &mut |_, _| {
+            unreachable!("a spectator never asks for an input")
+        });
+        for p in client.drain_outgoing() {
+            server.on_datagram(addr, &p, t);
+        }
+        server.poll(t);
+        for (to, p) in server.drain_outgoing() {
+            assert_eq!(to, addr);
+            let mut p = p;
+            if let Ok(Message::Frames {
+                first_tick,
+                mut frames,
+                input_ack,
+                late_inputs,
+                lead_hint,
+            }) = protocol::decode(&p)
+            {
+                if let Some(f) = frames.iter_mut().find(|f| f.frame.tick == tamper_at) {
+                    if !tampered {
+                        tampered = true;
+                        f.checksum ^= 1;
+                        p = protocol::encode(&Message::Frames {
+                            first_tick,
+                            frames,
+                            input_ack,
+                            late_inputs,
+                            lead_hint,
+                        })
+                        .expect("encodes");
+                    }
+                }
+            }
+            client.on_datagram(&p, t);
+        }
+        for ev in client.drain_events() {
+            if let ClientEvent::Desync { tick, .. } = ev {
+                desync_tick = Some(tick);
+            }
+        }
+        for ev in server.drain_events() {
+            reported |=
+                matches!(ev, ServerEvent::SpectatorDesync { tick, .. } if tick == tamper_at);
+        }
+        t += Duration::from_millis(10);
+    }
+    assert!(tampered, "the frame went out");
+    assert_eq!(desync_tick, Some(tamper_at));
+    assert!(reported, "the server heard of it");
+    let s = client.stats();
+    assert_eq!((s.desyncs, s.resyncs), (1, 1), "{s:?}");
+    let w = client.confirmed_world().expect("watching again");
+    assert!(
+        w.tick() + 5 >= server.world().tick(),
+        "caught up: {} vs {}",
+        w.tick(),
+        server.world().tick()
+    );
+    assert_eq!(server.spectator_count(), 1);
+    assert_eq!(server.player_count(), 0);
+}
