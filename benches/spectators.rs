@@ -123,7 +123,7 @@ fn main() {
     );
     let base = run(0);
     println!(
-        "  0 spectators: {:7.1} us/tick server, {:7.0} B/s sent by the server",
+        "  0 spectators: {:7.1} us/tick server, {:7.0} B/s sent by the server (payload + laminar)",
         base.us_per_tick, base.server_bps
     );
     for n in [1usize, 8] {

@@ -397,6 +397,24 @@ mod tests {
     }
 
     #[test]
+    fn spectator_flags_all_forms() {
+        let d = run(&[]);
+        assert_eq!((d.max_spectators, d.spectator_delay), (8, Duration::ZERO));
+        for c in run_forms("max-spectators", "0") {
+            assert_eq!(c.max_spectators, 0);
+        }
+        for c in run_forms("spectator-delay", "30") {
+            assert_eq!(c.spectator_delay, Duration::from_secs(30));
+        }
+        for e in err_forms("max-spectators", "1001") {
+            assert!(e.starts_with("invalid value for -max-spectators: "), "{e}");
+        }
+        for e in err_forms("spectator-delay", "-1") {
+            assert!(e.contains("valid: 0 to 300"), "{e}");
+        }
+    }
+
+    #[test]
     fn max_players_all_forms() {
         for (v, want) in [("1", 1), ("4", 4), ("64", 64)] {
             for c in run_forms("max-players", v) {
