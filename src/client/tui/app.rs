@@ -157,6 +157,15 @@ impl App {
         self.dirty = true;
     }
 
+    /// Whose events the log tells as "you": nobody's for a spectator.
+    fn narrated_slot(&self) -> usize {
+        if self.driver.session.config().spectate {
+            venture_sim::MAX_SLOTS
+        } else {
+            self.driver.session.slot() as usize
+        }
+    }
+
     fn handle_session_events(&mut self) -> Option<End> {
         let mut end = None;
         for ev in self.driver.session.drain_events() {
@@ -165,10 +174,18 @@ impl App {
                 ClientEvent::Welcomed { slot, genre, .. } => {
                     self.welcomed = Some((slot, genre));
                     self.view.follow = slot as usize;
+                    if self.driver.session.config().spectate {
+                        self.view.spectating = true;
+                        self.view.push_log(LogLine {
+                            tick: 0,
+                            kind: LogKind::Info,
+                            text: "Watching as a spectator: Tab follows the next player, c a free camera.".into(),
+                        });
+                    }
                 }
                 ClientEvent::Synced { tick } => {
                     if let Some(w) = self.driver.session.confirmed_world() {
-                        self.narrator = Some(Narrator::new(w, self.driver.session.slot() as usize));
+                        self.narrator = Some(Narrator::new(w, self.narrated_slot()));
                     }
                     log::debug!(target: "venture::client", "synced at tick {tick}");
                 }
@@ -183,7 +200,7 @@ impl App {
                                 .driver
                                 .session
                                 .confirmed_world()
-                                .map(|w| Narrator::new(w, self.driver.session.slot() as usize));
+                                .map(|w| Narrator::new(w, self.narrated_slot()));
                         }
                     }
                 }
@@ -403,6 +420,10 @@ impl App {
             && key.kind != KeyEventKind::Release
             && super::spectate::key(&mut self.view, self.driver.session.world(), key)
         {
+            if self.view.notice.is_some() {
+                // Spectator notices fade like the game's.
+                self.notice_until = Some(now + Duration::from_secs(3));
+            }
             return;
         }
         match self.view.overlay.clone() {

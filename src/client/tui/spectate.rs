@@ -77,6 +77,9 @@ fn follow_next(view: &mut ViewState, world: Option<&World>, back: bool) {
     };
     view.follow = slots[next];
     view.target = None;
+    if let Some(p) = world.player(view.follow) {
+        view.notice = Some(format!("Following {}.", super::text::inert(&p.name)));
+    }
 }
 
 #[cfg(test)]

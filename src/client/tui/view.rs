@@ -113,6 +113,8 @@ pub struct ViewState {
     /// Spectating with a free camera: the tile at the viewport's centre (else the view
     /// centres on the followed player).
     pub free_camera: Option<(i32, i32)>,
+    /// Watching as a spectator (the bottom line shows the spectator's keys).
+    pub spectating: bool,
 }
 
 impl ViewState {
@@ -131,6 +133,7 @@ impl ViewState {
             key_releases: false,
             notice: None,
             free_camera: None,
+            spectating: false,
         }
     }
 

@@ -243,6 +243,8 @@ pub fn draw_bottom(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer
         )
     } else if let Some(notice) = &view.notice {
         inert(notice).into_owned()
+    } else if view.spectating {
+        "spectating  Tab/PgDn: next player  Shift+Tab/PgUp: previous  c: free camera (arrows/WASD move it)  N: net  Q: quit".into()
     } else {
         "?: help  WASD/arrows: move  Space: attack  1-5: spells  I: inventory  Enter: chat  N: net  Q: quit".into()
     };
