@@ -21,4 +21,5 @@ pub mod logging;
 pub mod metrics;
 pub mod nbio;
 pub mod server;
+pub mod viewer;
 pub mod worldpng;

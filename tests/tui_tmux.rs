@@ -6,76 +6,18 @@
 //! (`stty` shows icanon and echo), the alternate screen left and the cursor shown (tmux's
 //! pane flags).
 //!
-//! tmux is a Debian package; `.ci/run` installs it when missing. Every wait has a
+//! tmux ([`venture_testkit::Tmux`]) is a Debian package; `.ci/run` installs it when missing. Every wait has a
 //! generous deadline and polls the pane: the test must hold on a loaded 2-core machine.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use venture_replay::{start_world, Record, SessionReader};
 use venture_sim::Vec2;
-use venture_testkit::{bin, wait_for, Scratch, Server};
+use venture_testkit::{bin, wait_for, Scratch, Server, Tmux};
 
 const CLIENT: &str = bin!("venture-client");
 const NAME: &str = "Tester";
-
-/// A tmux server of our own (its own socket), killed when dropped.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    /// `tag` keeps the tests' tmux servers apart (tests run in parallel).
-    fn new(tag: &str) -> Tmux {
-        let ok = Command::new("tmux")
-            .arg("-V")
-            .output()
-            .is_ok_and(|o| o.status.success());
-        assert!(
-            ok,
-            "tmux is needed for this test (apt-get install -y tmux; .ci/run does it)"
-        );
-        Tmux {
-            socket: format!("venture-test-{tag}-{}", std::process::id()),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> String {
-        let out = Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .output()
-            .expect("tmux runs");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn capture(&self) -> String {
-        self.run(&["capture-pane", "-p", "-t", "play"])
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "play"];
-        args.extend_from_slice(keys);
-        self.run(&args);
-    }
-
-    fn wait_screen(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let mut last = String::new();
-        let ok = wait_for(timeout, || {
-            last = self.capture();
-            pred(&last)
-        });
-        assert!(ok, "waited {timeout:?} for {what}; the screen:\n{last}");
-        last
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        self.run(&["kill-server"]);
-    }
-}
 
 fn session_log(replays: &Path) -> Option<PathBuf> {
     std::fs::read_dir(replays)
@@ -120,17 +62,7 @@ fn a_person_plays_in_tmux() {
         port = server.port,
         stty = stty.display(),
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "play",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &shell,
-    ]);
+    tmux.start(120, 40, &shell);
 
     // The map and HUD.
     let screen = tmux.wait_screen("the game screen", Duration::from_secs(60), |s| {
@@ -142,11 +74,7 @@ fn a_person_plays_in_tmux() {
         screen.contains('#') && screen.contains('.'),
         "map tiles drawn:\n{screen}"
     );
-    assert_eq!(
-        tmux.run(&["display", "-p", "-t", "play", "#{alternate_on}"])
-            .trim(),
-        "1"
-    );
+    assert_eq!(tmux.pane("alternate_on"), "1");
 
     // Where the server has us before walking.
     let replays = dir.join("replays");
@@ -242,26 +170,7 @@ fn a_person_plays_in_tmux() {
     assert!(screen.contains("EXITED=0"), "{screen}");
     assert!(screen.contains("Left the game: Tester"), "{screen}");
     // Restored: the normal screen, a visible cursor, cooked mode.
-    assert_eq!(
-        tmux.run(&["display", "-p", "-t", "play", "#{alternate_on}"])
-            .trim(),
-        "0"
-    );
-    assert_eq!(
-        tmux.run(&["display", "-p", "-t", "play", "#{cursor_flag}"])
-            .trim(),
-        "1"
-    );
-    assert!(wait_for(Duration::from_secs(10), || stty.exists()));
-    let mut modes = String::new();
-    assert!(wait_for(Duration::from_secs(10), || {
-        modes = std::fs::read_to_string(&stty).unwrap_or_default();
-        modes.contains("icanon")
-    }));
-    assert!(
-        !modes.contains("-icanon") && !modes.contains("-echo "),
-        "raw mode left on:\n{modes}"
-    );
+    tmux.assert_restored(&stty);
     // And the server saw us leave.
     assert!(
         wait_for(Duration::from_secs(20), || server.status().is_some_and(
@@ -286,22 +195,8 @@ fn a_closed_terminal_leaves_the_game() {
         dir.join("config").display(),
         server.port
     );
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "play",
-        "-x",
-        "100",
-        "-y",
-        "30",
-        &shell,
-    ]);
-    let pid: u32 = tmux
-        .run(&["display", "-p", "-t", "play", "#{pane_pid}"])
-        .trim()
-        .parse()
-        .expect("pane pid");
+    tmux.start(100, 30, &shell);
+    let pid: u32 = tmux.pane("pane_pid").parse().expect("pane pid");
     tmux.wait_screen("the game screen", Duration::from_secs(60), |s| {
         s.contains("Gold 100")
     });

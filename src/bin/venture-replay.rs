@@ -61,6 +61,16 @@ venture::flag_table! {
     }
 }
 
+venture::flag_table! {
+    /// `venture-replay play`.
+    pub struct PlayArgs {
+        file: PathBuf = positional("FILE", "the session log"),
+        tick: Option<u64> = optional("tick", "TICK", Valid::Range(0, u64::MAX as i128),
+            "start at this tick (default: the start of the session)"),
+        paused: bool = switch("paused", "start paused"),
+    }
+}
+
 fn sections_ok(s: &str) -> bool {
     s.split(',')
         .all(|x| x == "log" || venture_replay::inspect::SECTIONS.contains(&x.trim()))
@@ -92,7 +102,7 @@ fn size_ok(s: &str) -> bool {
 }
 
 /// The subcommands: name, one-line description.
-const COMMANDS: [(&str, &str); 5] = [
+const COMMANDS: [(&str, &str); 6] = [
     (
         "verify",
         "Re-simulate a session and check every recorded checksum and keyframe.",
@@ -110,12 +120,20 @@ const COMMANDS: [(&str, &str); 5] = [
         "Compare two states (session logs at a tick, dumps, desync reports) field by field.",
     ),
     (
+        "play",
+        "Watch a session in the terminal: play, pause, step, seek, follow a player.",
+    ),
+    (
         "record-scripted",
         "Record a session of scripted bots (a developer tool for tests and benchmarks).",
     ),
 ];
 
 const NOTE: &str = "Exit status: 0 success; 1 verification failed; 2 unreadable or malformed file, or a usage error.";
+
+const PLAY_NOTE: &str = "Keys: Space play/pause; Right/Left (. ,) one tick forward/back; + - speed (1/4x to 16x); PgUp/PgDn (] [) 10 s forward/back; g seek to a tick (1234) or a time (01:30, 90s); Tab follow the next player; ? help; q/Esc quit.
+The log is loaded (at most 512 MiB) and verified first; a log that fails verification plays up to its first bad tick.
+Exit status: 0 success; 2 unreadable or malformed file, no terminal, or a usage error.";
 
 fn spec(program: &'static str, about: &'static str) -> Spec {
     Spec {
@@ -161,7 +179,11 @@ fn run<T: FlagTable>(
         .iter()
         .find(|(name, _)| program.ends_with(name))
         .map_or("", |(_, about)| about);
-    match spec(program, about).parse::<T>(args) {
+    let mut spec = spec(program, about);
+    if program.ends_with(" play") {
+        spec.note = PLAY_NOTE;
+    }
+    match spec.parse::<T>(args) {
         Ok(Parsed::Run(a)) => cmd(&a),
         Ok(Parsed::Help(text)) => {
             print!("{text}");
@@ -182,6 +204,7 @@ fn main() -> ExitCode {
         Some("info") => run("venture-replay info", args, cmd_info),
         Some("dump") => run("venture-replay dump", args, cmd_dump),
         Some("diff") => run("venture-replay diff", args, cmd_diff),
+        Some("play") => run("venture-replay play", args, cmd_play),
         Some("record-scripted") => run("venture-replay record-scripted", args, cmd_record),
         Some("help" | "-h" | "-help" | "--help") => {
             print!("{}", top_help());
@@ -625,6 +648,28 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
         }
     }
     println!("tail:          {}", info.tail);
+    Ok(())
+}
+
+/// `play`: the file is loaded and verified before the terminal is touched, so a bad file
+/// or a missing terminal is a plain error (exit 2) on a normal screen.
+fn cmd_play(a: &PlayArgs) -> Result<(), Exit> {
+    let mut progress = Progress::new();
+    let loaded =
+        venture::viewer::Timeline::load_with(&a.file, |done, total| progress.update(done, total));
+    progress.clear();
+    let mut timeline = loaded.map_err(|e| malformed(&a.file, e))?;
+    if let Some(tick) = a.tick {
+        timeline.seek(tick).map_err(|e| malformed(&a.file, e))?;
+    }
+    let usage = |e: venture::viewer::PlayError| Exit {
+        code: 2,
+        message: e.to_string(),
+    };
+    let ended = venture::viewer::run_with(timeline, !a.paused).map_err(usage)?;
+    if ended == venture::viewer::Ended::Signal {
+        eprintln!("venture-replay: stopped by a signal");
+    }
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 //! - [`http`]: a plain HTTP/1.1 GET;
 //! - [`bot`]: an in-process game client over real UDP, and the headless client's JSON line;
 //! - [`handshake`]: the session handshake against a sans-IO `ServerSession`;
+//! - [`tmux`]: a tmux server of the test's own, for the terminal programs;
 //! - [`wait`]: waiting on a condition with a deadline (never a fixed sleep).
 //!
 //! The binaries' paths are only known to the package that builds them: use
@@ -21,6 +22,7 @@ pub mod ports;
 pub mod process;
 pub mod scratch;
 pub mod server;
+pub mod tmux;
 pub mod wait;
 
 pub use bot::{final_json, Bot};
@@ -29,6 +31,7 @@ pub use ports::free_port;
 pub use process::{rss_kib, run_to_exit, Proc};
 pub use scratch::Scratch;
 pub use server::{Server, ServerBuilder};
+pub use tmux::Tmux;
 pub use wait::wait_for;
 
 /// The path of one of the root package's binaries, e.g. `bin!("venture-server")`. Cargo

@@ -24,14 +24,16 @@ use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
 use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::gameplay::UNEQUIP_BASE;
-use venture_sim::player::EntityId;
 use venture_sim::{buttons, World};
 
 use super::input::{InputMapper, Mapped};
 use super::narrate::Narrator;
 use super::render::{self, overlay::inventory_rows, screens};
 use super::terminal::TerminalGuard;
-use super::view::{ColorMode, Explosion, LogKind, LogLine, Overlay, ViewState};
+use super::view::{
+    auto_target, monsters_near, ColorMode, Explosions, LogKind, LogLine, Overlay, ViewState,
+    TARGET_RANGE_TILES,
+};
 use crate::client::{ClientArgs, ClientError, RunOutcome};
 
 const NET: Token = Token(0);
@@ -39,11 +41,6 @@ const STDIN: Token = Token(1);
 const SIGNALS: Token = Token(2);
 /// At most 30 frames per second.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
-/// How far Tab looks for targets, and the automatic target's reach, in tiles.
-const TARGET_RANGE_TILES: i64 = 12;
-const AUTO_TARGET_TILES: i64 = 6;
-/// How long an explosion stays on screen, in ticks.
-const EXPLOSION_TICKS: u64 = 4;
 
 /// Why the loop ended.
 enum End {
@@ -65,7 +62,7 @@ struct App {
     dirty: bool,
     quit: bool,
     /// Area projectiles seen last frame (to draw their explosion when they vanish).
-    area_projectiles: Vec<(EntityId, venture_sim::Vec2, i32)>,
+    explosions: Explosions,
     /// For rollbacks per second.
     rollback_sample: (Instant, u64),
     notice_until: Option<Instant>,
@@ -75,26 +72,6 @@ struct App {
 fn toward(from: venture_sim::Vec2, to: venture_sim::Vec2) -> (i8, i8) {
     let d = venture_sim::units::scale_to_length(to.x - from.x, to.y - from.y, 127);
     (d.x.clamp(-127, 127) as i8, d.y.clamp(-127, 127) as i8)
-}
-
-fn tiles_sq(n: i64) -> i64 {
-    let u = n * venture_sim::SUB as i64;
-    u * u
-}
-
-/// Monsters within `range` tiles of the followed player, nearest first.
-fn monsters_near(world: &World, slot: usize, range: i64) -> Vec<EntityId> {
-    let Some(p) = world.player(slot) else {
-        return Vec::new();
-    };
-    let mut v: Vec<(i64, EntityId)> = world
-        .monsters()
-        .iter()
-        .map(|m| (m.pos.dist_sq(p.pos), m.id))
-        .filter(|(d, _)| *d <= tiles_sq(range))
-        .collect();
-    v.sort_unstable();
-    v.into_iter().map(|(_, id)| id).collect()
 }
 
 /// What to tell a player who could not get in, with what to do about it.
@@ -286,35 +263,8 @@ impl App {
         let Some(world) = self.driver.session.world() else {
             return;
         };
-        let tick = world.tick();
-        let follow = self.view.follow;
-        let alive = |id: EntityId| world.monsters().iter().any(|m| m.id == id);
-        let in_range =
-            |id: EntityId| monsters_near(world, follow, TARGET_RANGE_TILES).contains(&id);
-        if !self.view.target.is_some_and(|t| alive(t) && in_range(t)) {
-            self.view.target = monsters_near(world, follow, AUTO_TARGET_TILES)
-                .first()
-                .copied();
-        }
-        let now_area: Vec<_> = world
-            .projectiles()
-            .iter()
-            .filter(|p| p.radius > 0)
-            .map(|p| (p.id, p.pos, p.radius))
-            .collect();
-        for (id, pos, radius) in &self.area_projectiles {
-            if !now_area.iter().any(|(n, _, _)| n == id) {
-                self.view.explosions.push(Explosion {
-                    pos: *pos,
-                    radius: *radius,
-                    until_tick: tick + EXPLOSION_TICKS,
-                });
-            }
-        }
-        self.area_projectiles = now_area;
-        self.view
-            .explosions
-            .retain(|e| e.until_tick > tick && e.until_tick <= tick + EXPLOSION_TICKS + 1);
+        self.view.target = auto_target(world, self.view.follow, self.view.target);
+        self.explosions.update(world, &mut self.view.explosions);
     }
 
     fn cycle_target(&mut self, back: bool) {
@@ -342,21 +292,10 @@ impl App {
         let Some(world) = self.driver.session.world() else {
             return;
         };
-        let slots: Vec<usize> = world.players().map(|(s, _)| s).collect();
-        if slots.is_empty() {
-            return;
+        if let Some(next) = super::view::next_follow(world, self.view.follow, back) {
+            self.view.follow = next;
+            self.view.target = None;
         }
-        let i = slots
-            .iter()
-            .position(|&s| s == self.view.follow)
-            .unwrap_or(0);
-        let next = if back {
-            (i + slots.len() - 1) % slots.len()
-        } else {
-            (i + 1) % slots.len()
-        };
-        self.view.follow = slots[next];
-        self.view.target = None;
     }
 
     fn inventory_key(&mut self, key: KeyEvent, cursor: usize) {
@@ -732,7 +671,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         },
         dirty: true,
         quit: false,
-        area_projectiles: Vec::new(),
+        explosions: Explosions::default(),
         rollback_sample: (epoch, 0),
         notice_until: None,
     };

@@ -21,10 +21,30 @@ pub struct Narrator {
 }
 
 /// Names of the entities a step may remove (monsters killed, items picked up), taken
-/// before the step.
-struct Before {
+/// before the step: [`Before::of`] the world, step it, then [`describe`] it. The narrator
+/// does that on its own confirmed world; the replay viewer on the world it plays.
+pub struct Before {
     monsters: Vec<(EntityId, &'static str)>,
     items: Vec<(EntityId, String)>,
+}
+
+impl Before {
+    /// The names in `world` now, before it is stepped.
+    pub fn of(world: &World) -> Before {
+        let genre = world.config().genre;
+        Before {
+            monsters: world
+                .monsters()
+                .iter()
+                .map(|m| (m.id, m.template(genre).name))
+                .collect(),
+            items: world
+                .ground_items()
+                .iter()
+                .map(|g| (g.id, g.item.name.clone()))
+                .collect(),
+        }
+    }
 }
 
 impl Narrator {
@@ -43,21 +63,7 @@ impl Narrator {
     /// Steps one confirmed frame; returns the log lines for it. A frame that does not
     /// follow on (never, with the session's ordering) returns None: start a new narrator.
     pub fn confirm(&mut self, frame: &Frame) -> Option<Vec<LogLine>> {
-        let genre = self.world.config().genre;
-        let before = Before {
-            monsters: self
-                .world
-                .monsters()
-                .iter()
-                .map(|m| (m.id, m.template(genre).name))
-                .collect(),
-            items: self
-                .world
-                .ground_items()
-                .iter()
-                .map(|g| (g.id, g.item.name.clone()))
-                .collect(),
-        };
+        let before = Before::of(&self.world);
         // Names of leavers are gone after the step too; the event carries them.
         self.world.step(frame).ok()?;
         Some(describe(&self.world, self.me, &before))
@@ -88,7 +94,9 @@ fn slot_name(world: &World, slot: u8, me: usize) -> String {
     }
 }
 
-fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
+/// The log lines for the step that just brought `world` to its tick, told to the player in
+/// slot `me` ("you"); `before` holds the names taken before that step.
+pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
     let tick = world.tick();
     let my_id = world.player(me).map(|p| p.id);
     let mut out = Vec::new();

@@ -6,6 +6,11 @@ use std::collections::VecDeque;
 
 use venture_sim::player::EntityId;
 use venture_sim::units::Vec2;
+use venture_sim::World;
+
+/// How far Tab looks for targets, and the automatic target's reach, in tiles.
+pub const TARGET_RANGE_TILES: i64 = 12;
+pub const AUTO_TARGET_TILES: i64 = 6;
 
 /// How many log lines are kept (the screen shows the newest that fit).
 pub const LOG_CAPACITY: usize = 200;
@@ -76,6 +81,49 @@ pub struct Explosion {
     pub until_tick: u64,
 }
 
+/// How long an explosion stays on screen, in ticks.
+pub const EXPLOSION_TICKS: u64 = 4;
+
+/// Turns area projectiles that vanished into [`Explosion`]s: it remembers the area
+/// projectiles of the world it last saw. The client updates it before each frame, the
+/// replay viewer after each stepped tick (and resets it when it seeks).
+#[derive(Clone, Debug, Default)]
+pub struct Explosions {
+    seen: Vec<(EntityId, Vec2, i32)>,
+}
+
+impl Explosions {
+    /// Adds the explosions of area projectiles gone since the last call to `shown`, and
+    /// drops the ones whose time is over (or that belong to another time: after a seek).
+    pub fn update(&mut self, world: &World, shown: &mut Vec<Explosion>) {
+        let tick = world.tick();
+        let now: Vec<_> = world
+            .projectiles()
+            .iter()
+            .filter(|p| p.radius > 0)
+            .map(|p| (p.id, p.pos, p.radius))
+            .collect();
+        for (id, pos, radius) in &self.seen {
+            if !now.iter().any(|(n, _, _)| n == id) {
+                shown.push(Explosion {
+                    pos: *pos,
+                    radius: *radius,
+                    until_tick: tick + EXPLOSION_TICKS,
+                });
+            }
+        }
+        self.seen = now;
+        shown.retain(|e| e.until_tick > tick && e.until_tick <= tick + EXPLOSION_TICKS + 1);
+    }
+
+    /// Forgets what was seen (the world jumped: a seek, a resync).
+    pub fn reset(&mut self, world: &World, shown: &mut Vec<Explosion>) {
+        shown.clear();
+        self.seen.clear();
+        self.update(world, shown);
+    }
+}
+
 /// A window over the map.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Overlay {
@@ -115,6 +163,8 @@ pub struct ViewState {
     pub free_camera: Option<(i32, i32)>,
     /// Watching as a spectator (the bottom line shows the spectator's keys).
     pub spectating: bool,
+    /// The sidebar's target section when there is none (the client names its Tab key).
+    pub no_target: &'static str,
 }
 
 impl ViewState {
@@ -134,6 +184,7 @@ impl ViewState {
             notice: None,
             free_camera: None,
             spectating: false,
+            no_target: " none (Tab)",
         }
     }
 
@@ -143,4 +194,59 @@ impl ViewState {
         }
         self.log.push_back(line);
     }
+}
+
+/// The slot after `current` (before it, with `back`) among the players in `world`, in slot
+/// order and wrapping round; `None` when nobody is in the world. Tab in the client and in
+/// the replay viewer.
+pub fn next_follow(world: &World, current: usize, back: bool) -> Option<usize> {
+    let slots: Vec<usize> = world.players().map(|(s, _)| s).collect();
+    if slots.is_empty() {
+        return None;
+    }
+    let i = slots.iter().position(|&s| s == current);
+    let next = match (i, back) {
+        (Some(i), false) => (i + 1) % slots.len(),
+        (Some(i), true) => (i + slots.len() - 1) % slots.len(),
+        // Not a player now: the first one after it in slot order.
+        (None, false) => slots.iter().position(|&s| s > current).unwrap_or(0),
+        (None, true) => slots
+            .iter()
+            .rposition(|&s| s < current)
+            .unwrap_or(slots.len() - 1),
+    };
+    Some(slots[next])
+}
+
+fn tiles_sq(n: i64) -> i64 {
+    let u = n * venture_sim::SUB as i64;
+    u * u
+}
+
+/// Monsters within `range` tiles of the player in `slot`, nearest first.
+pub fn monsters_near(world: &World, slot: usize, range: i64) -> Vec<EntityId> {
+    let Some(p) = world.player(slot) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(i64, EntityId)> = world
+        .monsters()
+        .iter()
+        .map(|m| (m.pos.dist_sq(p.pos), m.id))
+        .filter(|(d, _)| *d <= tiles_sq(range))
+        .collect();
+    v.sort_unstable();
+    v.into_iter().map(|(_, id)| id).collect()
+}
+
+/// The target to show for the player in `follow`: `current` while it lives within
+/// [`TARGET_RANGE_TILES`], else the nearest monster within [`AUTO_TARGET_TILES`].
+pub fn auto_target(world: &World, follow: usize, current: Option<EntityId>) -> Option<EntityId> {
+    let alive = |id: EntityId| world.monsters().iter().any(|m| m.id == id);
+    let in_range = |id: EntityId| monsters_near(world, follow, TARGET_RANGE_TILES).contains(&id);
+    if current.is_some_and(|t| alive(t) && in_range(t)) {
+        return current;
+    }
+    monsters_near(world, follow, AUTO_TARGET_TILES)
+        .first()
+        .copied()
 }

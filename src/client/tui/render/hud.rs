@@ -45,7 +45,13 @@ fn label(mode: ColorMode, text: &str) -> Span<'static> {
     Span::styled(text.to_string(), theme::fg(mode, 245))
 }
 
-fn player_lines(world: &World, p: &Player, mode: ColorMode, bar_w: usize) -> Vec<Line<'static>> {
+fn player_lines(
+    world: &World,
+    p: &Player,
+    mode: ColorMode,
+    bar_w: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
     let rate = world.config().tick_rate;
     let stats = p.stats();
     let mut lines = vec![Line::from(vec![
@@ -124,10 +130,15 @@ fn player_lines(world: &World, p: &Player, mode: ColorMode, bar_w: usize) -> Vec
         } else {
             Span::styled("ready", theme::fg(mode, 114))
         };
+        let number = format!(" {} ", i + 1);
+        let cost = format!(" {}mp ", sp.mana_cost);
+        // The name gives way on a narrow sidebar, so the cost and the state stay readable.
+        let fixed = number.len() + cost.len() + state.content.chars().count();
+        let name_w = width.saturating_sub(fixed).clamp(4, 13);
         lines.push(Line::from(vec![
-            Span::raw(format!(" {} ", i + 1)),
-            Span::raw(inert_cut(&sp.name, 13)),
-            Span::raw(format!(" {}mp ", sp.mana_cost)),
+            Span::raw(number),
+            Span::raw(inert_cut(&sp.name, name_w)),
+            Span::raw(cost),
             state,
         ]));
     }
@@ -143,7 +154,7 @@ fn target_lines(world: &World, view: &ViewState, bar_w: usize) -> Vec<Line<'stat
     else {
         return vec![
             Line::from(label(mode, "Target")),
-            Line::from(label(mode, " none (Tab)")),
+            Line::from(label(mode, view.no_target)),
         ];
     };
     let tpl = m.template(genre);
@@ -179,7 +190,7 @@ pub fn draw_sidebar(world: &World, view: &ViewState, area: Rect, buf: &mut Buffe
     block.render(area, buf);
     let bar_w = (inner.width as usize).saturating_sub(12).clamp(4, 14);
     let mut lines = match world.player(view.follow) {
-        Some(p) => player_lines(world, p, view.colors, bar_w),
+        Some(p) => player_lines(world, p, view.colors, bar_w, inner.width as usize),
         None => vec![Line::from("(not in the world)")],
     };
     let target = target_lines(world, view, bar_w);
@@ -244,9 +255,20 @@ pub fn draw_bottom(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer
     } else if let Some(notice) = &view.notice {
         inert(notice).into_owned()
     } else if view.spectating {
-        "spectating  Tab/PgDn: next player  Shift+Tab/PgUp: previous  c: free camera (arrows/WASD move it)  N: net  Q: quit".into()
+        let long = "spectating  Tab/PgDn: next player  Shift+Tab/PgUp: previous  c: free camera (arrows/WASD move it)  N: net  Q: quit";
+        if long.len() <= area.width as usize {
+            long.into()
+        } else {
+            "spectating  Tab: next player  c: free camera  N: net  Q: quit".into()
+        }
     } else {
-        "?: help  WASD/arrows: move  Space: attack  1-5: spells  I: inventory  Enter: chat  N: net  Q: quit".into()
+        // The long form where it fits, else the short one (80 columns and up show it whole).
+        let long = "?: help  WASD/arrows: move  Space: attack  1-5: spells  I: inventory  Enter: chat  N: net  Q: quit";
+        if long.len() <= area.width as usize {
+            long.into()
+        } else {
+            "?: help  WASD: move  Space: attack  1-5: spells  I: items  Enter: chat  Q: quit".into()
+        }
     };
     Paragraph::new(Line::from(Span::styled(text, theme::fg(mode, 245)))).render(area, buf);
 }

@@ -34,7 +34,8 @@ pub const CONTROLS: [(&str, &str); 17] = [
     ("dying", "respawn at the start after 3 s, minus 10% gold"),
 ];
 
-fn centred(area: Rect, w: u16, h: u16) -> Rect {
+/// A `w` x `h` rectangle in the middle of `area` (clipped to it).
+pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
     let w = w.min(area.width);
     let h = h.min(area.height);
     Rect::new(
@@ -45,7 +46,8 @@ fn centred(area: Rect, w: u16, h: u16) -> Rect {
     )
 }
 
-fn window(view: &ViewState, title: &str, area: Rect, buf: &mut Buffer) -> Rect {
+/// A bordered window with `title` over `area` (cleared first); returns its inside.
+pub fn window(view: &ViewState, title: &str, area: Rect, buf: &mut Buffer) -> Rect {
     Clear.render(area, buf);
     let block = Block::default()
         .borders(Borders::ALL)
