@@ -3,7 +3,9 @@
 //! tick it confirms and never changes what players see (the server's frames and checksums
 //! are identical to a run without it); it is counted apart from players and admitted to a
 //! full server; it is refused when the spectator cap is full; and with a delay the newest
-//! frame it holds is always at least that old. A failing case prints its seed; rerun one
+//! frame it holds is always at least that old. Sans-IO: a tampered checksum is detected,
+//! reported and resynced, and chat or inputs a spectator sends never reach a frame.
+//! A failing case prints its seed; rerun one
 //! with `VENTURE_SIMNET_SEED=<seed>`.
 
 use std::collections::BTreeMap;
@@ -401,6 +403,7 @@ fn a_spectator_detects_a_wrong_checksum_reports_it_and_resyncs() {
     let mut client = ClientSession::new(cfg, server_addr, Duration::ZERO);
     let tamper_at = 60;
     let (mut tampered, mut desync_tick, mut reported) = (false, None, false);
+    let mut closed = 0;
     let mut t = Duration::ZERO;
     while t < Duration::from_secs(10) {
         client.poll(t, &mut |_, _| {
@@ -443,13 +446,42 @@ fn a_spectator_detects_a_wrong_checksum_reports_it_and_resyncs() {
                 desync_tick = Some(tick);
             }
         }
+        // A hostile spectator sending chat and inputs changes no frame.
+        if t == Duration::from_secs(3) {
+            let hostile = [
+                Message::Chat {
+                    seq: 1,
+                    text: "let me play".into(),
+                },
+                Message::Inputs {
+                    ack_tick: 1,
+                    first_tick: server.world().tick() + 1,
+                    inputs: vec![
+                        venture_sim::PlayerInput {
+                            move_x: 100,
+                            ..venture_sim::PlayerInput::IDLE
+                        };
+                        20
+                    ],
+                },
+            ];
+            for m in hostile {
+                server.on_datagram(addr, &protocol::encode(&m).expect("encodes"), t);
+            }
+        }
         for ev in server.drain_events() {
             reported |=
                 matches!(ev, ServerEvent::SpectatorDesync { tick, .. } if tick == tamper_at);
+            if let ServerEvent::TickClosed { frame, .. } = ev {
+                let pristine = frame.commands.is_empty() && frame.inputs.is_empty();
+                assert!(pristine, "a spectator put something in a frame: {frame:?}");
+                closed += 1;
+            }
         }
         t += Duration::from_millis(10);
     }
     assert!(tampered, "the frame went out");
+    assert!(closed > 150, "{closed} ticks closed");
     assert_eq!(desync_tick, Some(tamper_at));
     assert!(reported, "the server heard of it");
     let s = client.stats();
