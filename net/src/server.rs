@@ -414,6 +414,16 @@ impl Transfer {
         })
     }
 
+    /// Resets every chunk's resend backoff to the first step (keeping when it was last
+    /// sent): the client re-sent its `Spectate`, so our `Welcome` was lost and it dropped
+    /// the chunks that came before the `Welcome` it is about to get; backing off further
+    /// on those would stall it for seconds.
+    fn restart_resends(&mut self) {
+        for r in &mut self.resend {
+            r.1 = CHUNK_RESEND_TICKS;
+        }
+    }
+
     /// Records a chunk ack at tick `current`; true once every chunk is acked.
     fn on_ack(&mut self, current: u64, ack: ChunkAck) -> bool {
         if self.rtt_ticks.is_none() {

@@ -193,21 +193,24 @@ impl Spectators {
         welcome(world, genre, tick, checksum, snapshot_id)
     }
 
-    /// The `Welcome` again for a spectator whose first one was lost.
+    /// The `Welcome` again for a spectator whose first one was lost (its snapshot's
+    /// chunks are then sent again at once: it dropped those that came before).
     pub(super) fn rewelcome(
-        &self,
+        &mut self,
         addr: SocketAddr,
         world: &World,
         genre: &str,
     ) -> Option<Message> {
-        let s = self.list.iter().find(|s| s.addr == addr)?;
-        let t = s.transfer.as_ref()?;
+        let s = self.list.iter_mut().find(|s| s.addr == addr)?;
+        let t = s.transfer.as_mut()?;
+        t.restart_resends();
+        let (tick, snapshot_id) = (t.tick, t.snapshot_id);
         let checksum = self
             .keyframes
             .iter()
-            .find(|k| k.tick == t.tick)
+            .find(|k| k.tick == tick)
             .map_or_else(|| world.checksum(), |k| k.checksum);
-        Some(welcome(world, genre, t.tick, checksum, t.snapshot_id))
+        Some(welcome(world, genre, tick, checksum, snapshot_id))
     }
 
     pub(super) fn remove(

@@ -225,6 +225,14 @@ fn run(case: &Case, watch: &Watch) -> Outcome {
                 }
                 r.newest = w.tick();
             }
+            if std::env::var("VENTURE_SIMNET_TRACE").is_ok() && (t.as_millis() % 250) == 0 {
+                eprintln!(
+                    "  t {t:?} spectator {i} {:?} confirmed {:?} server {:?}",
+                    s.session.phase(),
+                    s.session.confirmed_world().map(|w| w.tick()),
+                    server.session.spectators().collect::<Vec<_>>()
+                );
+            }
         }
         t += step;
         net.advance(step);
@@ -271,7 +279,7 @@ fn caught_up(case: &Case, delay_ticks: u64, r: &Spectated, server_tick: u64) -> 
 
 #[test]
 fn spectators_converge_and_change_nothing_players_see() {
-    for seed in seeds(10, 40) {
+    for seed in seeds(10, 200) {
         let case = Case::from_seed(seed);
         let watch = |n| Watch {
             spectators: n,
@@ -314,7 +322,7 @@ fn spectators_converge_and_change_nothing_players_see() {
 
 #[test]
 fn spectators_have_their_own_cap_and_watch_a_full_server() {
-    for seed in seeds(3, 8) {
+    for seed in seeds(3, 30) {
         let mut case = Case::from_seed(seed);
         case.players = 2;
         // A full server (max_players = 2 reached) and one spectator place for two.
@@ -329,7 +337,11 @@ fn spectators_have_their_own_cap_and_watch_a_full_server() {
         );
         assert_eq!(out.most_players, 2, "seed {seed}");
         assert_eq!(out.most_spectators, 1, "seed {seed}");
-        let (first, second) = (&out.spectators[0], &out.spectators[1]);
+        // Whichever got its Spectate in first watches (loss may reorder them).
+        let (first, second) = match out.spectators[0].refused {
+            None => (&out.spectators[0], &out.spectators[1]),
+            Some(_) => (&out.spectators[1], &out.spectators[0]),
+        };
         assert!(
             first.refused.is_none() && first.compared > 20,
             "seed {seed}: {first:?}"
@@ -338,7 +350,7 @@ fn spectators_have_their_own_cap_and_watch_a_full_server() {
         let refused = second
             .refused
             .clone()
-            .expect("the second spectator is refused");
+            .expect("the other spectator is refused");
         assert_eq!(
             refused,
             CloseReason::Rejected(RejectReason::SpectatorsFull { max: 1 }),
@@ -353,7 +365,7 @@ fn spectators_have_their_own_cap_and_watch_a_full_server() {
 
 #[test]
 fn the_delay_holds_frames_back_from_spectators() {
-    for seed in seeds(4, 12) {
+    for seed in seeds(4, 40) {
         let case = Case::from_seed(seed);
         let delay = Duration::from_secs(2);
         let out = run(

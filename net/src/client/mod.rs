@@ -248,6 +248,10 @@ pub struct ClientSession {
     chat_seq: u32,
     /// Spectating: when the next frame ack is due.
     next_ack_at: Duration,
+    /// The snapshot is complete but no `Frames` came since: our final chunk ack may have
+    /// been lost, and the server sends no frames until it has it (and resends chunks only
+    /// after a backoff of up to seconds), so it rides along with every `Inputs`.
+    reack_snapshot: bool,
 }
 
 impl ClientSession {
@@ -282,6 +286,7 @@ impl ClientSession {
             stats: ClientStats::default(),
             chat_seq: 0,
             next_ack_at: now,
+            reack_snapshot: false,
             config,
         }
     }
@@ -545,6 +550,7 @@ impl ClientSession {
                         self.early_frames.push(cf);
                     }
                 } else if self.phase == Phase::Playing {
+                    self.reack_snapshot = false;
                     if self.reconnect.active()
                         && self.reconnect.cause() != Some(ReconnectCause::ShutDown)
                     {
@@ -676,6 +682,7 @@ impl ClientSession {
         let ack = match &progress {
             Ok(Progress::Complete(_)) => {
                 self.completed_snapshot = Some((snapshot_id, count));
+                self.reack_snapshot = true;
                 Some(crate::chunk::ChunkAck {
                     contiguous: count,
                     mask: 0,
@@ -878,6 +885,14 @@ impl ClientSession {
         };
         if !inputs.is_empty() {
             self.pacer.on_sent(first + inputs.len() as u64 - 1, now);
+        }
+        if let Some((snapshot_id, count)) = self.completed_snapshot.filter(|_| self.reack_snapshot)
+        {
+            self.send(&Message::SnapshotChunkAck {
+                snapshot_id,
+                contiguous: count,
+                mask: 0,
+            });
         }
         self.send(&Message::Inputs {
             ack_tick,
