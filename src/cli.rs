@@ -31,6 +31,10 @@ crate::flag_table! {
             "address to bind"),
         max_players: u32 = value("max-players", "N", "4", Valid::Range(1, 64),
             "maximum concurrent players"),
+        max_spectators: u32 = value("max-spectators", "N", "8", Valid::Range(0, 1000),
+            "maximum concurrent spectators (apart from players; 0: no spectators)"),
+        spectator_delay: u64 = value("spectator-delay", "SECONDS", "0", Valid::Range(0, 300),
+            "game time by which spectators see the game late (hides live information)"),
         tick_rate: u32 = value("tick-rate", "HZ", "20", Valid::Range(1, 60),
             "simulation ticks per second"),
         seed: Option<i64> = optional("seed", "SEED", Valid::Parses(seed_text),
@@ -80,6 +84,10 @@ pub struct ServerConfig {
     pub bind: IpAddr,
     /// Maximum concurrent players, 1 to 64.
     pub max_players: u32,
+    /// Maximum concurrent spectators, 0 to 1000 (they take no player slot).
+    pub max_spectators: u32,
+    /// How far behind the game spectators watch.
+    pub spectator_delay: Duration,
     /// Ticks per second, 1 to 60.
     pub tick_rate: u32,
     /// World seed.
@@ -170,6 +178,8 @@ pub fn validate(
         port: args.port,
         bind: args.bind,
         max_players: args.max_players,
+        max_spectators: args.max_spectators,
+        spectator_delay: Duration::from_secs(args.spectator_delay),
         tick_rate: args.tick_rate,
         seed,
         seed_is_random,
@@ -383,6 +393,24 @@ mod tests {
                 assert!(e.starts_with("invalid value for -bind: "), "{e}");
                 assert!(e.contains("valid: an IPv4 or IPv6 address"), "{e}");
             }
+        }
+    }
+
+    #[test]
+    fn spectator_flags_all_forms() {
+        let d = run(&[]);
+        assert_eq!((d.max_spectators, d.spectator_delay), (8, Duration::ZERO));
+        for c in run_forms("max-spectators", "0") {
+            assert_eq!(c.max_spectators, 0);
+        }
+        for c in run_forms("spectator-delay", "30") {
+            assert_eq!(c.spectator_delay, Duration::from_secs(30));
+        }
+        for e in err_forms("max-spectators", "1001") {
+            assert!(e.starts_with("invalid value for -max-spectators: "), "{e}");
+        }
+        for e in err_forms("spectator-delay", "-1") {
+            assert!(e.contains("valid: 0 to 300"), "{e}");
         }
     }
 

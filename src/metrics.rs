@@ -85,6 +85,8 @@ pub struct Metrics {
     pub tick_overruns: Counter,
     /// `venture_players`: players currently in the game.
     pub players: Gauge,
+    /// `venture_spectators`: spectators watching (apart from players).
+    pub spectators: Gauge,
     /// `venture_connections{state}`: transport peers by state (pending, connected).
     pub connections: Family<Label1, Gauge>,
     /// `venture_datagrams_received_total`.
@@ -166,6 +168,12 @@ impl Metrics {
         );
         let players = Gauge::default();
         registry.register("players", "Players currently in the game", players.clone());
+        let spectators = Gauge::default();
+        registry.register(
+            "spectators",
+            "Spectators watching the game (they hold no player slot)",
+            spectators.clone(),
+        );
         let connections = Family::<Label1, Gauge>::default();
         registry.register(
             "connections",
@@ -331,6 +339,7 @@ impl Metrics {
             tick_duration,
             tick_overruns,
             players,
+            spectators,
             connections,
             datagrams_in,
             datagrams_out,

@@ -221,3 +221,85 @@ fn a_closed_terminal_leaves_the_game() {
         "the server still lists the player (no Leave sent)"
     );
 }
+
+#[test]
+fn a_spectator_watches_in_tmux() {
+    let dir = Scratch::new("tui-spectate");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-seed", "12345", "--no-replay", "-max-players", "1"])
+        .start();
+    let secrets = dir.join("secrets");
+    let _bram = venture_testkit::Proc::spawn(
+        CLIENT,
+        &[
+            "--server",
+            &server.addr(),
+            "--name",
+            "Bram",
+            "--bot",
+            "explore",
+            "--duration",
+            "60",
+            "--status-every",
+            "0",
+            "--secret-dir",
+            secrets.to_str().expect("utf-8 path"),
+        ],
+        dir.path(),
+        "bram",
+        &[],
+    );
+    let tmux = Tmux::new("spectate");
+    let shell = format!(
+        "env TERM=xterm-256color {CLIENT} --spectate -server 127.0.0.1:{}; echo EXITED=$?; sleep 600",
+        server.port
+    );
+    tmux.run(&[
+        "new-session",
+        "-d",
+        "-s",
+        "play",
+        "-x",
+        "120",
+        "-y",
+        "30",
+        &shell,
+    ]);
+    // The full server (one slot, Bram's) still admits the spectator, who follows Bram.
+    let screen = tmux.wait_screen("the spectator's view", Duration::from_secs(60), |s| {
+        s.contains("Bram  Lv") && s.contains("Watching as a spectator")
+    });
+    assert!(screen.contains('@') && screen.contains('#'), "{screen}");
+    assert!(screen.contains("Tab/PgDn: next player"), "{screen}");
+    assert!(!screen.contains("You joined"), "{screen}");
+    let status = server.status().expect("status");
+    assert_eq!(status["spectators"], 1, "{status}");
+    assert_eq!(
+        status["players"].as_array().map(Vec::len),
+        Some(1),
+        "{status}"
+    );
+    tmux.keys(&["c"]);
+    tmux.wait_screen("the free camera", Duration::from_secs(10), |s| {
+        s.contains("Free camera")
+    });
+    tmux.keys(&["Tab"]);
+    tmux.wait_screen("following again", Duration::from_secs(10), |s| {
+        s.contains("Following Bram.")
+    });
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", Duration::from_secs(10), |s| {
+        s.to_lowercase().contains("quit")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the client's exit", Duration::from_secs(20), |s| {
+        s.contains("EXITED=0")
+    });
+    assert!(
+        wait_for(Duration::from_secs(10), || server
+            .status()
+            .is_some_and(|s| s["spectators"] == 0)),
+        "the spectator said goodbye"
+    );
+}

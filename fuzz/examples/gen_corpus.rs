@@ -46,6 +46,7 @@ fn main() {
                 character_secret: [9; 16],
             },
         ),
+        ("spectate", Message::Spectate { cookie: [3; 16] }),
         (
             "inputs",
             Message::Inputs {

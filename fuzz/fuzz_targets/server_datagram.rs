@@ -4,7 +4,7 @@
 //! chunk acks, snapshot requests, pings, leaves) reach admission and the client paths.
 //!
 //! Checks: no panic; an address that was never admitted never receives more bytes than it
-//! sent (no amplification); the player table stays within `max_players`; ticks advance.
+//! sent (no amplification); the player table stays within `max_players` and spectators within `max_spectators`; ticks advance.
 #![no_main]
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -34,6 +34,11 @@ enum Op {
     JoinEcho {
         from: u8,
         name: u8,
+        corrupt: bool,
+    },
+    /// `Spectate` with the cookie this address was given (protocol 5).
+    SpectateEcho {
+        from: u8,
         corrupt: bool,
     },
     Inputs {
@@ -93,6 +98,7 @@ fuzz_target!(|script: Script| {
     .expect("small world");
     let config = ServerConfig {
         max_players: script.max_players % 5,
+        max_spectators: u16::from(script.max_players % 3),
         ..ServerConfig::default()
     };
     let limit = config.max_players.max(1) as usize;
@@ -149,6 +155,14 @@ fuzz_target!(|script: Script| {
                     character_secret: [name; 16],
                 };
                 (Some(from), enc(&m))
+            }
+            Op::SpectateEcho { from, corrupt } => {
+                let a = addr(from);
+                let mut cookie = cookies.get(&a).copied().unwrap_or([0; 16]);
+                if corrupt {
+                    cookie[0] ^= 1;
+                }
+                (Some(from), enc(&Message::Spectate { cookie }))
             }
             Op::Inputs {
                 from,
@@ -222,6 +236,7 @@ fuzz_target!(|script: Script| {
             }
         }
         assert!(server.player_count() <= limit);
+        assert!(server.spectator_count() <= usize::from(script.max_players % 3));
         for i in 0..ADDRS as u8 {
             let a = addr(i);
             let k = index[&a];

@@ -36,7 +36,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 4;
+pub const PROTOCOL_VERSION: u16 = 5;
 
 /// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
 /// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the
@@ -92,6 +92,10 @@ pub enum RejectReason {
     BadName,
     ShuttingDown,
     NameTaken,
+    /// A spectator refused because all `max` spectator places are taken (protocol 5).
+    SpectatorsFull {
+        max: u16,
+    },
 }
 
 /// A confirmed frame with the server's world checksum after stepping it.
@@ -150,6 +154,14 @@ pub enum Message {
     Chat {
         seq: u32,
         text: String,
+    },
+    /// Echoes the cookie from `Challenge`; asks to watch (protocol 5). A spectator takes
+    /// no player slot and never adds a command to a frame: it is answered with a `Welcome`
+    /// (whose `slot` it ignores), a snapshot and the confirmed frames, like a late joiner.
+    /// Its only upstream traffic is `Inputs` with no inputs (its frame acks), snapshot
+    /// chunk acks, pings and `Leave`.
+    Spectate {
+        cookie: Cookie,
     },
 
     // ---- server -> client ----
@@ -265,6 +277,7 @@ impl Message {
             Message::Leave => "leave",
             Message::Ping { .. } => "ping",
             Message::Chat { .. } => "chat",
+            Message::Spectate { .. } => "spectate",
             Message::Challenge { .. } => "challenge",
             Message::Welcome { .. } => "welcome",
             Message::Reject { .. } => "reject",
@@ -286,7 +299,8 @@ impl Message {
             | SnapshotChunkAck { .. }
             | Leave
             | Ping { .. }
-            | Chat { .. } => Direction::ClientToServer,
+            | Chat { .. }
+            | Spectate { .. } => Direction::ClientToServer,
             _ => Direction::ServerToClient,
         }
     }

@@ -26,6 +26,10 @@ use crate::protocol::{
     self, ConfirmedFrame, Message, RejectReason, SnapshotReason, MAX_DATAGRAM, PROTOCOL_VERSION,
 };
 
+#[path = "server_spectators.rs"]
+pub mod spectators;
+pub use spectators::SpectatorInfo;
+
 /// Knobs of a server session.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -62,6 +66,10 @@ pub struct ServerConfig {
     pub max_answered_strangers: usize,
     /// How long laminar remembers an answered address (its idle timeout, plus margin).
     pub stranger_memory: Duration,
+    /// Spectators admitted at once, apart from players (see [`spectators`]).
+    pub max_spectators: u16,
+    /// Game time by which spectators' frames (and their snapshot) lag the present.
+    pub spectator_delay: Duration,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +89,8 @@ impl Default for ServerConfig {
             // new player more than once a second.
             max_answered_strangers: 16,
             stranger_memory: crate::transport::IDLE_TIMEOUT + Duration::from_secs(1),
+            max_spectators: 8,
+            spectator_delay: Duration::ZERO,
         }
     }
 }
@@ -281,6 +291,20 @@ pub enum ServerEvent {
     InvalidDatagram { addr: SocketAddr, reason: String },
     /// A resource cap was hit (reported once per episode: again only after it cleared).
     CapHit { cap: &'static str },
+    /// A spectator was admitted (`id` numbers spectators of this session from 1).
+    SpectatorConnected { id: u32, addr: SocketAddr },
+    SpectatorDisconnected {
+        id: u32,
+        addr: SocketAddr,
+        reason: LeaveReason,
+    },
+    /// A spectator's world disagreed with the server's at `tick` (it resyncs).
+    SpectatorDesync {
+        id: u32,
+        tick: u64,
+        client_checksum: u32,
+        server_checksum: u32,
+    },
 }
 
 /// A saved character: the digest of the secret that owns it, and the commands that put
@@ -374,6 +398,82 @@ struct Transfer {
 const CHUNK_RESEND_TICKS: u64 = 4;
 const MAX_CHUNK_BACKOFF_TICKS: u64 = 128;
 
+impl Transfer {
+    /// A transfer of `data`, the world at `tick`; `None` if it is too large to chunk.
+    fn new(snapshot_id: u32, tick: u64, data: Rc<Vec<u8>>) -> Option<Transfer> {
+        let progress = SendProgress::new(data.len()).ok()?;
+        Some(Transfer {
+            snapshot_id,
+            tick,
+            data,
+            resend: vec![(None, CHUNK_RESEND_TICKS); usize::from(progress.count())],
+            progress,
+            cursor: 0,
+            first_sent: None,
+            rtt_ticks: None,
+        })
+    }
+
+    /// Resets every chunk's resend backoff to the first step (keeping when it was last
+    /// sent): the client re-sent its `Spectate`, so our `Welcome` was lost and it dropped
+    /// the chunks that came before the `Welcome` it is about to get; backing off further
+    /// on those would stall it for seconds.
+    fn restart_resends(&mut self) {
+        for r in &mut self.resend {
+            r.1 = CHUNK_RESEND_TICKS;
+        }
+    }
+
+    /// Records a chunk ack at tick `current`; true once every chunk is acked.
+    fn on_ack(&mut self, current: u64, ack: ChunkAck) -> bool {
+        if self.rtt_ticks.is_none() {
+            self.rtt_ticks = self.first_sent.map(|f| current.saturating_sub(f));
+        }
+        self.progress.on_ack(ack);
+        self.progress.done()
+    }
+
+    /// The chunks due for a (re)send at tick `current`, at most `per_tick` of them,
+    /// round-robin over the unacked ones.
+    fn due_chunks(&mut self, current: u64, per_tick: usize) -> Vec<Message> {
+        let unacked = self.progress.unacked(usize::MAX);
+        if unacked.is_empty() {
+            return Vec::new();
+        }
+        let count = self.progress.count();
+        let min_wait = self.rtt_ticks.map_or(0, |r| r + 2);
+        let due: Vec<u16> = (0..unacked.len())
+            .map(|k| unacked[(self.cursor + k) % unacked.len()])
+            .filter(|&i| match self.resend.get(usize::from(i)) {
+                Some((Some(at), wait)) => current >= at + (*wait).max(min_wait),
+                _ => true,
+            })
+            .take(per_tick)
+            .collect();
+        self.first_sent.get_or_insert(current);
+        let mut out = Vec::with_capacity(due.len());
+        for index in due {
+            if let Some(r) = self.resend.get_mut(usize::from(index)) {
+                if r.0.is_some() {
+                    r.1 = (r.1 * 2).min(MAX_CHUNK_BACKOFF_TICKS);
+                }
+                r.0 = Some(current);
+            }
+            if let Some(bytes) = chunk::chunk(&self.data, index) {
+                out.push(Message::SnapshotChunk {
+                    snapshot_id: self.snapshot_id,
+                    tick: self.tick,
+                    index,
+                    count,
+                    bytes: bytes.to_vec(),
+                });
+            }
+        }
+        self.cursor = self.cursor.wrapping_add(per_tick);
+        out
+    }
+}
+
 #[derive(Debug)]
 struct Client {
     addr: SocketAddr,
@@ -438,15 +538,25 @@ pub struct ServerSession {
     substituted_by_slot: Vec<u64>,
     /// Per slot, since start (see [`SlotTraffic`]).
     slot_traffic: Vec<SlotTraffic>,
+    spectators: spectators::Spectators,
 }
 
 impl ServerSession {
     /// A session over `world`, starting its schedule at time `now`. `secret` keys the
     /// admission cookies (random per process).
-    pub fn new(world: World, config: ServerConfig, secret: [u8; 16], now: Duration) -> Self {
+    pub fn new(world: World, mut config: ServerConfig, secret: [u8; 16], now: Duration) -> Self {
         let slots = world.config().max_players.min(config.max_players.max(1)) as usize;
         let interval = Duration::from_nanos(1_000_000_000 / world.config().tick_rate.max(1) as u64);
         let tick = world.tick();
+        // Delayed spectators start from a keyframe up to two delays old and catch up from
+        // the history, so it must reach that far back (plus some slack for slow links).
+        let delay = spectators::delay_ticks(config.spectator_delay, interval);
+        let tick_rate = u64::from(world.config().tick_rate.max(1));
+        let needed = delay.saturating_mul(2).saturating_add(10 * tick_rate);
+        if delay > 0 && (config.history_ticks as u64) < needed {
+            config.history_ticks = usize::try_from(needed).unwrap_or(usize::MAX);
+        }
+        let spectators = spectators::Spectators::new(&config, &world, interval);
         // A new session has no connections: anyone still in the world (resumed from a save
         // or a crash) has left, and comes back by joining again.
         let pending_commands = (0..world.config().max_players as usize)
@@ -475,6 +585,7 @@ impl ServerSession {
             stranger_cap_hit: false,
             substituted_by_slot: vec![0; slots],
             slot_traffic: vec![SlotTraffic::default(); slots],
+            spectators,
             world,
         }
     }
@@ -533,6 +644,26 @@ impl ServerSession {
         })
     }
 
+    /// Spectators watching now (they hold no player slot).
+    pub fn spectator_count(&self) -> usize {
+        self.spectators.count()
+    }
+
+    /// Every spectator, without addresses (for `/status`).
+    pub fn spectators(&self) -> impl Iterator<Item = SpectatorInfo> + '_ {
+        self.spectators.info()
+    }
+
+    /// Payload bytes sent to spectators since start.
+    pub fn spectator_bytes_out(&self) -> u64 {
+        self.spectators.bytes_out
+    }
+
+    /// The spectator delay in ticks.
+    pub fn spectator_delay_ticks(&self) -> u64 {
+        self.spectators.delay_ticks()
+    }
+
     pub fn player_count(&self) -> usize {
         self.clients.iter().flatten().count()
     }
@@ -557,7 +688,8 @@ impl ServerSession {
     /// Stop admitting and tell every client the server is going away.
     pub fn shut_down(&mut self) {
         self.shutting_down = true;
-        let addrs: Vec<SocketAddr> = self.clients.iter().flatten().map(|c| c.addr).collect();
+        let mut addrs: Vec<SocketAddr> = self.clients.iter().flatten().map(|c| c.addr).collect();
+        addrs.extend(self.spectators.addrs());
         for addr in addrs {
             // Sent three times: it is unreliable and there is no later chance.
             for _ in 0..3 {
@@ -577,6 +709,8 @@ impl ServerSession {
                     .and_then(|&s| self.slot_traffic.get_mut(s as usize))
                 {
                     t.bytes_out += bytes.len() as u64;
+                } else if self.spectators.contains(addr) {
+                    self.spectators.bytes_out += bytes.len() as u64;
                 }
                 self.outgoing.push((addr, bytes));
             }
@@ -657,6 +791,8 @@ impl ServerSession {
                 t.bytes_in += payload.len() as u64;
             }
             self.on_client_message(slot, msg, payload.len(), now);
+        } else if self.spectators.contains(addr) {
+            self.on_spectator_message(addr, msg, now);
         } else {
             self.on_stranger_message(addr, msg, payload.len(), now);
         }
@@ -732,6 +868,29 @@ impl ServerSession {
                 self.admit(addr, slot, name, character_secret, now);
                 self.restore_queue
                     .extend(restore.into_iter().map(|c| c.for_slot(slot)));
+            }
+            Message::Spectate { cookie } => {
+                if !self.cookies.verify(&cookie, addr, now) {
+                    return self.reject(addr, len, RejectReason::BadCookie, now);
+                }
+                if self.shutting_down {
+                    return self.reject(addr, len, RejectReason::ShuttingDown, now);
+                }
+                if self.spectators.is_full() {
+                    let max = self.spectators.max();
+                    return self.reject(addr, len, RejectReason::SpectatorsFull { max }, now);
+                }
+                let id = self.next_snapshot_id();
+                let welcome = self.spectators.admit(
+                    addr,
+                    id,
+                    &self.world,
+                    &self.config.genre,
+                    now,
+                    &mut self.events,
+                );
+                self.stats.snapshots_sent += 1;
+                self.send(addr, &welcome);
             }
             // Anything else from a stranger is noise (a client we already dropped, or junk).
             other => self.invalid(addr, format!("{} from an unadmitted address", other.kind())),
@@ -860,26 +1019,16 @@ impl ServerSession {
     fn start_transfer(&mut self, slot: u8, reason: SnapshotReason) {
         let data = Rc::new(self.world.snapshot());
         let tick = self.world.tick();
-        let Ok(progress) = SendProgress::new(data.len()) else {
+        let bytes = data.len();
+        let snapshot_id = self.next_snapshot_id();
+        let Some(transfer) = Transfer::new(snapshot_id, tick, data) else {
             // A snapshot over the chunking limit cannot be sent; the world size limits make
             // this unreachable, and dropping the client is the safe answer if it ever is.
-            log::error!(target: "venture::server", "snapshot of {} bytes is too large to send", data.len());
+            log::error!(target: "venture::server", "snapshot of {bytes} bytes is too large to send");
             return;
         };
-        let snapshot_id = self.next_snapshot_id;
-        self.next_snapshot_id = self.next_snapshot_id.wrapping_add(1).max(1);
-        let bytes = data.len();
         if let Some(c) = self.clients[slot as usize].as_mut() {
-            c.transfer = Some(Transfer {
-                snapshot_id,
-                tick,
-                data,
-                resend: vec![(None, CHUNK_RESEND_TICKS); usize::from(progress.count())],
-                progress,
-                cursor: 0,
-                first_sent: None,
-                rtt_ticks: None,
-            });
+            c.transfer = Some(transfer);
             c.acked = tick;
             c.inputs.clear();
             c.stream_start = None;
@@ -893,6 +1042,12 @@ impl ServerSession {
             bytes,
             reason,
         });
+    }
+
+    fn next_snapshot_id(&mut self) -> u32 {
+        let id = self.next_snapshot_id;
+        self.next_snapshot_id = self.next_snapshot_id.wrapping_add(1).max(1);
+        id
     }
 
     fn on_client_message(&mut self, slot: u8, msg: Message, len: usize, now: Duration) {
@@ -975,11 +1130,7 @@ impl ServerSession {
             } => {
                 let done = match c.transfer.as_mut() {
                     Some(t) if t.snapshot_id == snapshot_id => {
-                        if t.rtt_ticks.is_none() {
-                            t.rtt_ticks = t.first_sent.map(|f| current.saturating_sub(f));
-                        }
-                        t.progress.on_ack(ChunkAck { contiguous, mask });
-                        t.progress.done()
+                        t.on_ack(current, ChunkAck { contiguous, mask })
                     }
                     _ => false,
                 };
@@ -1041,8 +1192,42 @@ impl ServerSession {
         }
     }
 
+    fn on_spectator_message(&mut self, addr: SocketAddr, msg: Message, now: Duration) {
+        let rewelcome = matches!(msg, Message::Spectate { .. });
+        let current = self.world.tick();
+        match self.spectators.on_message(
+            addr,
+            msg,
+            current,
+            self.history_first,
+            now,
+            &mut self.events,
+        ) {
+            Ok(Some(reason)) => {
+                if let SnapshotReason::Desync { .. } = reason {
+                    self.stats.desync_reports += 1;
+                }
+                let id = self.next_snapshot_id();
+                self.spectators.start_transfer(addr, id, &self.world);
+                self.stats.snapshots_sent += 1;
+            }
+            Ok(None) => {}
+            Err(answer) => self.send(addr, &answer),
+        }
+        if rewelcome {
+            if let Some(w) = self
+                .spectators
+                .rewelcome(addr, &self.world, &self.config.genre)
+            {
+                self.send(addr, &w);
+            }
+        }
+    }
+
     /// The transport says `addr` is gone.
     pub fn on_disconnect(&mut self, addr: SocketAddr) {
+        self.spectators
+            .remove(addr, LeaveReason::Disconnected, &mut self.events);
         if let Some(&slot) = self.by_addr.get(&addr) {
             self.remove_client(slot, LeaveReason::Disconnected);
         }
@@ -1093,6 +1278,7 @@ impl ServerSession {
         for slot in silent {
             self.remove_client(slot, LeaveReason::TimedOut);
         }
+        self.spectators.drop_silent(now, timeout, &mut self.events);
         let mut closed = 0u32;
         while now >= self.next_tick_at() && closed < self.config.max_catchup_ticks {
             self.close_tick();
@@ -1169,6 +1355,7 @@ impl ServerSession {
             self.history.pop_front();
             self.history_first += 1;
         }
+        self.spectators.on_tick(&self.world);
         self.events
             .push(ServerEvent::TickClosed { frame, checksum });
     }
@@ -1179,43 +1366,9 @@ impl ServerSession {
         for c in self.clients.iter_mut().flatten() {
             c.sends += 1;
             if let Some(t) = c.transfer.as_mut() {
-                // Unacked chunks due for a (re)send, round-robin from the cursor.
-                let unacked = t.progress.unacked(usize::MAX);
-                if unacked.is_empty() {
-                    continue;
+                for m in t.due_chunks(current, self.config.chunks_per_tick) {
+                    out.push((c.addr, m));
                 }
-                let count = t.progress.count();
-                let min_wait = t.rtt_ticks.map_or(0, |r| r + 2);
-                let due: Vec<u16> = (0..unacked.len())
-                    .map(|k| unacked[(t.cursor + k) % unacked.len()])
-                    .filter(|&i| match t.resend.get(usize::from(i)) {
-                        Some((Some(at), wait)) => current >= at + (*wait).max(min_wait),
-                        _ => true,
-                    })
-                    .take(self.config.chunks_per_tick)
-                    .collect();
-                t.first_sent.get_or_insert(current);
-                for index in due {
-                    if let Some(r) = t.resend.get_mut(usize::from(index)) {
-                        if r.0.is_some() {
-                            r.1 = (r.1 * 2).min(MAX_CHUNK_BACKOFF_TICKS);
-                        }
-                        r.0 = Some(current);
-                    }
-                    if let Some(bytes) = chunk::chunk(&t.data, index) {
-                        out.push((
-                            c.addr,
-                            Message::SnapshotChunk {
-                                snapshot_id: t.snapshot_id,
-                                tick: t.tick,
-                                index,
-                                count,
-                                bytes: bytes.to_vec(),
-                            },
-                        ));
-                    }
-                }
-                t.cursor = t.cursor.wrapping_add(self.config.chunks_per_tick);
                 continue;
             }
             // A hint is this tick's measurement only: repeating an old one would tell a
@@ -1291,6 +1444,13 @@ impl ServerSession {
                 },
             ));
         }
+        out.extend(self.spectators.stream(
+            current,
+            &self.history,
+            self.history_first,
+            self.config.frame_redundancy,
+            self.config.chunks_per_tick,
+        ));
         for (addr, msg) in out {
             let msg = shrink_frames(msg);
             self.send(addr, &msg);

@@ -54,6 +54,8 @@ crate::flag_table! {
             "protocol version to announce (diagnostics: shows how a mismatch is reported)"),
         inject_desync: Option<u64> = optional("inject-desync", "TICK", Valid::Range(0, i64::MAX as i128),
             "diagnostics: alter this client's own world at this tick (the first confirmed at or after it) to watch a desync be detected, reported and resynced (first client only with -bots N)"),
+        spectate: bool = switch("spectate",
+            "watch the game without taking a player slot (no inputs; in a terminal: Tab follows the next player, c a free camera)"),
         reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
             "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
     }
@@ -183,6 +185,11 @@ pub fn interactive(args: &ClientArgs) -> bool {
 
 /// Plays interactively: the name from `--name`, the remembered one, or asked for.
 pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
+    if args.spectate {
+        // A spectator has no character: no name to ask for or remember.
+        let name = args.name.clone().unwrap_or_else(|| "spectator".to_string());
+        return tui::app::run(&args, name);
+    }
     let dir = args.secret_dir.clone().or_else(default_secret_dir);
     let name = match args
         .name
@@ -211,7 +218,11 @@ pub fn run_interactive(args: ClientArgs) -> Result<RunOutcome, ClientError> {
 pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     let kind = args.bot.unwrap_or(BotKind::Random);
     let bots = args.bots.unwrap_or(1);
-    let base_name = args.name.clone().unwrap_or_else(|| "bot".to_string());
+    let default_name = if args.spectate { "spectator" } else { "bot" };
+    let base_name = args
+        .name
+        .clone()
+        .unwrap_or_else(|| default_name.to_string());
     if bots == 0 || bots > 256 {
         return Err(ClientError::Args(format!(
             "--bots {bots} (valid: 1 to 256)"
@@ -252,6 +263,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             config.inject_desync_at = args.inject_desync;
         }
         config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
+        config.spectate = args.spectate;
         let session = ClientSession::new(config, server, Duration::ZERO);
         players.push(Player {
             driver: ClientDriver::new(socket, session, epoch),
@@ -344,8 +356,13 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
             } => {
                 p.joins += 1;
                 let verb = if p.joins > 1 { "rejoined" } else { "joined" };
+                let role = if p.driver.session.config().spectate {
+                    "a spectator".to_string()
+                } else {
+                    format!("slot {slot}")
+                };
                 eprintln!(
-                    "{}: {verb} as slot {slot} (seed {seed}, genre {genre}, tick {start_tick})",
+                    "{}: {verb} as {role} (seed {seed}, genre {genre}, tick {start_tick})",
                     p.name
                 );
                 if p.joins > 1 {
@@ -539,6 +556,7 @@ fn final_json(p: &Player) -> serde_json::Value {
     let s = p.driver.session.stats();
     serde_json::json!({
         "name": p.name,
+        "spectator": p.driver.session.config().spectate,
         "ticks": s.ticks,
         "confirmed": s.confirmed,
         "rollbacks": s.rollbacks,

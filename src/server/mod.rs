@@ -238,6 +238,8 @@ impl ServerApp {
         let session_config = SessionConfig {
             max_players: config.max_players as u8,
             genre: config.genre.id().to_string(),
+            max_spectators: u16::try_from(config.max_spectators).unwrap_or(u16::MAX),
+            spectator_delay: config.spectator_delay,
             ..SessionConfig::default()
         };
         let epoch = Instant::now();
@@ -469,6 +471,21 @@ impl ServerApp {
                     log::warn!(target: "venture::server", component = "server", cap = cap; "resource cap reached; excess requests are dropped until it clears");
                     self.metrics.cap_hit(cap);
                 }
+                ServerEvent::SpectatorConnected { id, addr } => {
+                    log::info!(target: "venture::server", component = "server", spectator = id, addr:% = addr, tick = self.driver.session.world().tick(); "spectator connected");
+                }
+                ServerEvent::SpectatorDisconnected { id, addr, reason } => {
+                    log::info!(target: "venture::server", component = "server", spectator = id, addr:% = addr, reason = reason.as_str(); "spectator disconnected");
+                }
+                ServerEvent::SpectatorDesync {
+                    id,
+                    tick,
+                    client_checksum,
+                    server_checksum,
+                } => {
+                    log::warn!(target: "venture::server", component = "server", spectator = id, tick = tick, client_checksum = client_checksum, server_checksum = server_checksum; "spectator reported a desync");
+                    self.metrics.desync_reports.inc();
+                }
                 ServerEvent::InvalidDatagram { addr, reason } => {
                     log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
                     self.metrics.invalid_datagram("protocol");
@@ -646,6 +663,9 @@ impl ServerApp {
         }
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
+        self.metrics
+            .spectators
+            .set(self.driver.session.spectator_count() as i64);
         let syncing = self.driver.session.syncing_count() as u64;
         self.metrics
             .set_connections(syncing, players as u64 - syncing);

@@ -57,6 +57,12 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                     })
                 })
                 .collect();
+            // Spectators apart from players, and without addresses.
+            let spectator_list: Vec<serde_json::Value> = view
+                .app
+                .spectators()
+                .map(|s| serde_json::json!({"id": s.id, "acked_tick": s.acked, "syncing": s.syncing}))
+                .collect();
             let body = serde_json::json!({
                 "version": crate::cli::VERSION,
                 "commit": crate::cli::GIT_COMMIT,
@@ -68,6 +74,10 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 "tick_rate": view.config.tick_rate,
                 "max_players": view.config.max_players,
                 "players": players,
+                "spectators": spectator_list.len(),
+                "max_spectators": view.config.max_spectators,
+                "spectator_delay_s": view.config.spectator_delay.as_secs(),
+                "spectator_list": spectator_list,
                 "uptime_s": now.saturating_duration_since(view.health.started).as_secs(),
                 "on_schedule": view.health.on_schedule(now),
             });

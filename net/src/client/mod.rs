@@ -66,6 +66,9 @@ pub struct ClientConfig {
     /// whole desync path runs: detection at that tick, the report, the resync, and
     /// confirming again. Once per session; `None` (the default) never.
     pub inject_desync_at: Option<u64>,
+    /// Watch instead of play (protocol 5): join with `Spectate`, send no inputs, predict
+    /// nothing; confirmed frames are applied and verified as they come.
+    pub spectate: bool,
 }
 
 impl ClientConfig {
@@ -84,6 +87,7 @@ impl ClientConfig {
             protocol_version: protocol::PROTOCOL_VERSION,
             reconnect: ReconnectPolicy::default(),
             inject_desync_at: None,
+            spectate: false,
         }
     }
 }
@@ -133,6 +137,10 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Rejected(RejectReason::NameTaken) => {
                 write!(f, "rejected: that name is in use or belongs to another player's saved character")
             }
+            CloseReason::Rejected(RejectReason::SpectatorsFull { max }) => write!(
+                f,
+                "rejected: the server allows {max} spectators and all places are taken"
+            ),
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
@@ -261,6 +269,12 @@ pub struct ClientSession {
     resync_request: Option<ResyncRequest>,
     /// `inject_desync_at` has been done.
     desync_injected: bool,
+    /// Spectating: when the next frame ack is due.
+    next_ack_at: Duration,
+    /// The snapshot is complete but no `Frames` came since: our final chunk ack may have
+    /// been lost, and the server sends no frames until it has it (and resends chunks only
+    /// after a backoff of up to seconds), so it rides along with every `Inputs`.
+    reack_snapshot: bool,
 }
 
 impl ClientSession {
@@ -296,6 +310,8 @@ impl ClientSession {
             chat_seq: 0,
             resync_request: None,
             desync_injected: false,
+            next_ack_at: now,
+            reack_snapshot: false,
             config,
         }
     }
@@ -382,6 +398,7 @@ impl ClientSession {
     /// When `poll` next has something to do (for the shell's poll timeout).
     pub fn next_wakeup(&self) -> Duration {
         let due = match self.phase {
+            Phase::Playing if self.config.spectate => self.next_ack_at,
             Phase::Playing => self.pacer.next_tick_at(),
             _ => self
                 .last_handshake_send
@@ -427,7 +444,10 @@ impl ClientSession {
     /// server keeps one by its sequence number). Only while playing; returns whether it
     /// went out. The server cleans, caps and rate-limits it.
     pub fn send_chat(&mut self, text: &str) -> bool {
-        if self.phase != Phase::Playing || text.len() > crate::chat::MAX_CHAT_WIRE_BYTES {
+        if self.phase != Phase::Playing
+            || self.config.spectate
+            || text.len() > crate::chat::MAX_CHAT_WIRE_BYTES
+        {
             return false;
         }
         self.chat_seq = self.chat_seq.wrapping_add(1);
@@ -555,6 +575,7 @@ impl ClientSession {
                         self.early_frames.push(cf);
                     }
                 } else if self.phase == Phase::Playing {
+                    self.reack_snapshot = false;
                     if self.reconnect.active()
                         && self.reconnect.cause() != Some(ReconnectCause::ShutDown)
                     {
@@ -647,6 +668,9 @@ impl ClientSession {
 
     fn send_join(&mut self) {
         if let Phase::Joining { cookie } = self.phase {
+            if self.config.spectate {
+                return self.send(&Message::Spectate { cookie });
+            }
             let msg = Message::Join {
                 cookie,
                 name: self.config.name.clone(),
@@ -684,6 +708,7 @@ impl ClientSession {
         let ack = match &progress {
             Ok(Progress::Complete(_)) => {
                 self.completed_snapshot = Some((snapshot_id, count));
+                self.reack_snapshot = true;
                 Some(crate::chunk::ChunkAck {
                     contiguous: count,
                     mask: 0,
@@ -745,6 +770,11 @@ impl ClientSession {
             self.stats.resyncs += 1;
         }
         self.events.push(ClientEvent::Synced { tick });
+        if self.config.spectate {
+            // A spectator predicts nothing: it shows the newest confirmed world.
+            self.next_ack_at = now;
+            return self.apply_confirmed(now);
+        }
         // Start ahead by the time since the server took the snapshot (about half a round
         // trip plus the transfer) and the time our inputs need to get there; the pacer
         // corrects this as soon as the first hint comes back (a round trip later).
@@ -788,7 +818,7 @@ impl ClientSession {
             if let Some(sum) = self.maybe_inject_desync(cf.frame.tick) {
                 confirmed.checksum = sum;
             }
-            if behind_prediction {
+            if behind_prediction && !self.config.spectate {
                 // The server got ahead of us: our own inputs for this tick were not ours.
                 self.pacer.hurry(now);
             }
@@ -923,6 +953,14 @@ impl ClientSession {
         if !inputs.is_empty() {
             self.pacer.on_sent(first + inputs.len() as u64 - 1, now);
         }
+        if let Some((snapshot_id, count)) = self.completed_snapshot.filter(|_| self.reack_snapshot)
+        {
+            self.send(&Message::SnapshotChunkAck {
+                snapshot_id,
+                contiguous: count,
+                mask: 0,
+            });
+        }
         self.send(&Message::Inputs {
             ack_tick,
             first_tick: first,
@@ -980,6 +1018,14 @@ impl ClientSession {
                     return self.close(CloseReason::ServerTimedOut);
                 }
                 self.maybe_ping(now);
+                if self.config.spectate {
+                    if now >= self.next_ack_at {
+                        // Its frame ack, once a tick: an `Inputs` without inputs.
+                        self.send_inputs(now);
+                        self.next_ack_at = now + self.interval;
+                    }
+                    return;
+                }
                 let mut stepped = 0;
                 while now >= self.pacer.next_tick_at() && stepped < MAX_TICKS_PER_POLL {
                     stepped += 1;

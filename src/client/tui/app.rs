@@ -81,6 +81,10 @@ fn refusal(reason: &CloseReason, server: &str, name: &str) -> (String, Vec<Strin
             format!("The server at {server} is full."),
             "Try again in a while, or join another server.".into(),
         ],
+        CloseReason::Rejected(RejectReason::SpectatorsFull { max }) => vec![
+            format!("The server at {server} allows {max} spectators and all places are taken."),
+            "Try again in a while.".into(),
+        ],
         CloseReason::Rejected(RejectReason::NameTaken) => vec![
             format!("The name {name:?} is in use, or belongs to another player's saved character."),
             "Start again with another name: venture-client --name OTHER".into(),
@@ -130,6 +134,15 @@ impl App {
         self.dirty = true;
     }
 
+    /// Whose events the log tells as "you": nobody's for a spectator.
+    fn narrated_slot(&self) -> usize {
+        if self.driver.session.config().spectate {
+            venture_sim::MAX_SLOTS
+        } else {
+            self.driver.session.slot() as usize
+        }
+    }
+
     fn handle_session_events(&mut self) -> Option<End> {
         let mut end = None;
         for ev in self.driver.session.drain_events() {
@@ -138,10 +151,18 @@ impl App {
                 ClientEvent::Welcomed { slot, genre, .. } => {
                     self.welcomed = Some((slot, genre));
                     self.view.follow = slot as usize;
+                    if self.driver.session.config().spectate {
+                        self.view.spectating = true;
+                        self.view.push_log(LogLine {
+                            tick: 0,
+                            kind: LogKind::Info,
+                            text: "Watching as a spectator: Tab follows the next player, c a free camera.".into(),
+                        });
+                    }
                 }
                 ClientEvent::Synced { tick } => {
                     if let Some(w) = self.driver.session.confirmed_world() {
-                        self.narrator = Some(Narrator::new(w, self.driver.session.slot() as usize));
+                        self.narrator = Some(Narrator::new(w, self.narrated_slot()));
                     }
                     log::debug!(target: "venture::client", "synced at tick {tick}");
                 }
@@ -156,7 +177,7 @@ impl App {
                                 .driver
                                 .session
                                 .confirmed_world()
-                                .map(|w| Narrator::new(w, self.driver.session.slot() as usize));
+                                .map(|w| Narrator::new(w, self.narrated_slot()));
                         }
                     }
                 }
@@ -333,6 +354,17 @@ impl App {
             return;
         }
         let playing = matches!(self.driver.session.phase(), Phase::Playing);
+        if self.driver.session.config().spectate
+            && self.view.overlay == Overlay::None
+            && key.kind != KeyEventKind::Release
+            && super::spectate::key(&mut self.view, self.driver.session.world(), key)
+        {
+            if self.view.notice.is_some() {
+                // Spectator notices fade like the game's.
+                self.notice_until = Some(now + Duration::from_secs(3));
+            }
+            return;
+        }
         match self.view.overlay.clone() {
             Overlay::None => {
                 if playing && self.mapper.key(key, now) == Mapped::Game {
@@ -607,6 +639,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         .register(&mut signals, SIGNALS, Interest::READABLE)?;
 
     let mut config = ClientConfig::new(name.clone());
+    config.spectate = args.spectate;
     config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
     config.character_secret = crate::client::character_secret(secret_dir.as_deref(), &name);
     config.report_confirmed = true;
@@ -671,6 +704,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
                 .driver
                 .session
                 .confirmed_world()
+                .filter(|_| !args.spectate)
                 .and_then(|w| w.player(app.driver.session.slot() as usize))
             {
                 println!(

@@ -12,6 +12,7 @@ pub mod name;
 pub mod narrate;
 mod overlay_names;
 pub mod render;
+pub mod spectate;
 pub mod terminal;
 pub mod text;
 pub mod view;

@@ -158,6 +158,11 @@ pub struct ViewState {
     pub key_releases: bool,
     /// A short notice in the status line (e.g. "chat: too fast").
     pub notice: Option<String>,
+    /// Spectating with a free camera: the tile at the viewport's centre (else the view
+    /// centres on the followed player).
+    pub free_camera: Option<(i32, i32)>,
+    /// Watching as a spectator (the bottom line shows the spectator's keys).
+    pub spectating: bool,
     /// The sidebar's target section when there is none (the client names its Tab key).
     pub no_target: &'static str,
 }
@@ -177,6 +182,8 @@ impl ViewState {
             aim_at_target: false,
             key_releases: false,
             notice: None,
+            free_camera: None,
+            spectating: false,
             no_target: " none (Tab)",
         }
     }

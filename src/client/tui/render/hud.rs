@@ -254,6 +254,13 @@ pub fn draw_bottom(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer
         )
     } else if let Some(notice) = &view.notice {
         inert(notice).into_owned()
+    } else if view.spectating {
+        let long = "spectating  Tab/PgDn: next player  Shift+Tab/PgUp: previous  c: free camera (arrows/WASD move it)  N: net  Q: quit";
+        if long.len() <= area.width as usize {
+            long.into()
+        } else {
+            "spectating  Tab: next player  c: free camera  N: net  Q: quit".into()
+        }
     } else {
         // The long form where it fits, else the short one (80 columns and up show it whole).
         let long = "?: help  WASD/arrows: move  Space: attack  1-5: spells  I: inventory  Enter: chat  N: net  Q: quit";

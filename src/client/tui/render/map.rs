@@ -57,7 +57,9 @@ pub fn draw(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer) {
     let genre = world.config().genre;
     let mode = view.colors;
     let me = world.player(view.follow);
-    let centre = me.map_or(world.level().spawn, |p| p.pos.tile());
+    let centre = view
+        .free_camera
+        .unwrap_or_else(|| me.map_or(world.level().spawn, |p| p.pos.tile()));
     let vp = Viewport {
         area,
         origin: camera(

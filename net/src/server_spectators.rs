@@ -1,0 +1,419 @@
+//! Spectators of a server session: peers admitted by the same cookie handshake as players
+//! (with `Spectate` instead of `Join`) that take no player slot, send no inputs and never
+//! add a command to a frame, so the players' frames, checksums and the session log are the
+//! same with or without them. A spectator gets a snapshot and then the confirmed frames
+//! with their checksums, which it verifies like a player (a desync asks for a new
+//! snapshot). They have their own cap ([`ServerConfig::max_spectators`]).
+//!
+//! Delay ([`ServerConfig::spectator_delay`], D ticks): a spectator only ever receives
+//! frames up to `current - D`, and its snapshot must be at least that old too. Design: the
+//! session keeps a *keyframe*, a serialized copy of the world taken every D ticks, and the
+//! confirmed-frame history covers at least 2·D ticks. A spectator joining at tick `c` gets
+//! the newest keyframe with tick <= `c - D` (at most 2·D old) and catches up from the
+//! history. The cost is one world serialization per D ticks, only when D > 0; with D = 0 a
+//! spectator gets a fresh snapshot like a player.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use venture_sim::World;
+
+use super::{LeaveReason, ServerConfig, ServerEvent, Transfer};
+use crate::chunk::ChunkAck;
+use crate::protocol::{self, ConfirmedFrame, Message, SnapshotReason};
+
+/// Most frames sent in one catch-up datagram to a spectator behind the newest run.
+const SWEEP_FRAMES: u64 = 32;
+
+/// What `/status` may show about one spectator (no address).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SpectatorInfo {
+    pub id: u32,
+    /// Newest confirmed frame it holds.
+    pub acked: u64,
+    /// Still receiving a snapshot.
+    pub syncing: bool,
+}
+
+#[derive(Debug)]
+struct Spectator {
+    id: u32,
+    addr: SocketAddr,
+    acked: u64,
+    transfer: Option<Transfer>,
+    last_heard: Duration,
+    sends: u64,
+    recovery_next: u64,
+}
+
+/// A serialized world kept for delayed spectators to start from.
+#[derive(Debug)]
+struct Keyframe {
+    tick: u64,
+    checksum: u32,
+    data: Rc<Vec<u8>>,
+}
+
+/// Every spectator of a session, and the keyframes of the delay window.
+#[derive(Debug)]
+pub(super) struct Spectators {
+    list: Vec<Spectator>,
+    max: u16,
+    delay_ticks: u64,
+    keyframes: VecDeque<Keyframe>,
+    next_id: u32,
+    /// Payload bytes sent to spectators since start.
+    pub bytes_out: u64,
+}
+
+/// The delay in whole ticks (rounded up: never less delay than configured).
+pub fn delay_ticks(delay: Duration, interval: Duration) -> u64 {
+    let i = interval.as_nanos().max(1);
+    delay.as_nanos().div_ceil(i).min(u128::from(u32::MAX)) as u64
+}
+
+impl Spectators {
+    pub(super) fn new(config: &ServerConfig, world: &World, interval: Duration) -> Self {
+        let delay_ticks = delay_ticks(config.spectator_delay, interval);
+        let mut s = Spectators {
+            list: Vec::new(),
+            max: config.max_spectators,
+            delay_ticks,
+            keyframes: VecDeque::new(),
+            next_id: 1,
+            bytes_out: 0,
+        };
+        if delay_ticks > 0 {
+            s.take_keyframe(world);
+        }
+        s
+    }
+
+    pub(super) fn delay_ticks(&self) -> u64 {
+        self.delay_ticks
+    }
+
+    pub(super) fn count(&self) -> usize {
+        self.list.len()
+    }
+
+    pub(super) fn is_full(&self) -> bool {
+        self.list.len() >= usize::from(self.max)
+    }
+
+    pub(super) fn max(&self) -> u16 {
+        self.max
+    }
+
+    pub(super) fn contains(&self, addr: SocketAddr) -> bool {
+        self.list.iter().any(|s| s.addr == addr)
+    }
+
+    pub(super) fn addrs(&self) -> Vec<SocketAddr> {
+        self.list.iter().map(|s| s.addr).collect()
+    }
+
+    pub(super) fn info(&self) -> impl Iterator<Item = SpectatorInfo> + '_ {
+        self.list.iter().map(|s| SpectatorInfo {
+            id: s.id,
+            acked: s.acked,
+            syncing: s.transfer.is_some(),
+        })
+    }
+
+    /// The newest tick spectators may see when the server is at `current`.
+    fn visible(&self, current: u64) -> u64 {
+        let v = current.saturating_sub(self.delay_ticks);
+        // Early in a session nothing is D old yet: the start is.
+        v.max(self.keyframes.front().map_or(0, |k| k.tick))
+    }
+
+    fn take_keyframe(&mut self, world: &World) {
+        self.keyframes.push_back(Keyframe {
+            tick: world.tick(),
+            checksum: world.checksum(),
+            data: Rc::new(world.snapshot()),
+        });
+    }
+
+    /// After each closed tick: a keyframe every D ticks; keyframes no spectator can need
+    /// (a newer one is already old enough) are dropped.
+    pub(super) fn on_tick(&mut self, world: &World) {
+        if self.delay_ticks == 0 {
+            return;
+        }
+        let due = self
+            .keyframes
+            .back()
+            .is_none_or(|k| world.tick() >= k.tick + self.delay_ticks);
+        if due {
+            self.take_keyframe(world);
+        }
+        let visible = world.tick().saturating_sub(self.delay_ticks);
+        while self.keyframes.len() > 1 && self.keyframes[1].tick <= visible {
+            self.keyframes.pop_front();
+        }
+    }
+
+    /// The snapshot a spectator starts from now: (tick, checksum, bytes).
+    fn snapshot(&self, world: &World) -> (u64, u32, Rc<Vec<u8>>) {
+        match self.keyframes.front() {
+            Some(k) if self.delay_ticks > 0 => (k.tick, k.checksum, Rc::clone(&k.data)),
+            _ => (world.tick(), world.checksum(), Rc::new(world.snapshot())),
+        }
+    }
+
+    /// Admits `addr`; returns the `Welcome` to send it. The caller checked the cookie and
+    /// the cap.
+    pub(super) fn admit(
+        &mut self,
+        addr: SocketAddr,
+        snapshot_id: u32,
+        world: &World,
+        genre: &str,
+        now: Duration,
+        events: &mut Vec<ServerEvent>,
+    ) -> Message {
+        let id = self.next_id;
+        self.next_id = self.next_id.wrapping_add(1).max(1);
+        let (tick, checksum, data) = self.snapshot(world);
+        let transfer = Transfer::new(snapshot_id, tick, data);
+        self.list.push(Spectator {
+            id,
+            addr,
+            acked: tick,
+            transfer,
+            last_heard: now,
+            sends: 0,
+            recovery_next: 0,
+        });
+        events.push(ServerEvent::SpectatorConnected { id, addr });
+        welcome(world, genre, tick, checksum, snapshot_id)
+    }
+
+    /// The `Welcome` again for a spectator whose first one was lost (its snapshot's
+    /// chunks are then sent again at once: it dropped those that came before).
+    pub(super) fn rewelcome(
+        &mut self,
+        addr: SocketAddr,
+        world: &World,
+        genre: &str,
+    ) -> Option<Message> {
+        let s = self.list.iter_mut().find(|s| s.addr == addr)?;
+        let t = s.transfer.as_mut()?;
+        t.restart_resends();
+        let (tick, snapshot_id) = (t.tick, t.snapshot_id);
+        let checksum = self
+            .keyframes
+            .iter()
+            .find(|k| k.tick == tick)
+            .map_or_else(|| world.checksum(), |k| k.checksum);
+        Some(welcome(world, genre, tick, checksum, snapshot_id))
+    }
+
+    pub(super) fn remove(
+        &mut self,
+        addr: SocketAddr,
+        reason: LeaveReason,
+        events: &mut Vec<ServerEvent>,
+    ) {
+        if let Some(i) = self.list.iter().position(|s| s.addr == addr) {
+            let s = self.list.swap_remove(i);
+            events.push(ServerEvent::SpectatorDisconnected {
+                id: s.id,
+                addr,
+                reason,
+            });
+        }
+    }
+
+    /// Drops spectators silent for longer than `timeout`.
+    pub(super) fn drop_silent(
+        &mut self,
+        now: Duration,
+        timeout: Duration,
+        events: &mut Vec<ServerEvent>,
+    ) {
+        let silent: Vec<SocketAddr> = self
+            .list
+            .iter()
+            .filter(|s| now.saturating_sub(s.last_heard) > timeout)
+            .map(|s| s.addr)
+            .collect();
+        for addr in silent {
+            self.remove(addr, LeaveReason::TimedOut, events);
+        }
+    }
+
+    /// A message from the admitted spectator at `addr`. Returns an answer to send, and
+    /// whether it needs a fresh snapshot (`Some(reason)`; the caller starts it with
+    /// [`Spectators::start_transfer`]).
+    pub(super) fn on_message(
+        &mut self,
+        addr: SocketAddr,
+        msg: Message,
+        current: u64,
+        history_first: u64,
+        now: Duration,
+        events: &mut Vec<ServerEvent>,
+    ) -> Result<Option<SnapshotReason>, Message> {
+        let visible = self.visible(current);
+        let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) else {
+            return Ok(None);
+        };
+        s.last_heard = now;
+        match msg {
+            // Its frame ack. Inputs, if any, are ignored: a spectator never plays.
+            Message::Inputs { ack_tick, .. } => {
+                if s.transfer.is_none() && ack_tick > s.acked && ack_tick <= visible {
+                    s.acked = ack_tick;
+                }
+                if s.transfer.is_none() && s.acked + 1 < history_first {
+                    return Ok(Some(SnapshotReason::FellBehind));
+                }
+                Ok(None)
+            }
+            Message::SnapshotChunkAck {
+                snapshot_id,
+                contiguous,
+                mask,
+            } => {
+                let done = match s.transfer.as_mut() {
+                    Some(t) if t.snapshot_id == snapshot_id => {
+                        t.on_ack(current, ChunkAck { contiguous, mask })
+                    }
+                    _ => false,
+                };
+                if done {
+                    s.transfer = None;
+                }
+                Ok(None)
+            }
+            Message::SnapshotRequest { reason } => {
+                if let SnapshotReason::Desync {
+                    tick,
+                    client_checksum,
+                    server_checksum,
+                } = reason
+                {
+                    events.push(ServerEvent::SpectatorDesync {
+                        id: s.id,
+                        tick,
+                        client_checksum,
+                        server_checksum,
+                    });
+                }
+                Ok(s.transfer.is_none().then_some(reason))
+            }
+            Message::Ping { nonce } => Err(Message::Pong { nonce }),
+            Message::Leave => {
+                self.remove(addr, LeaveReason::Left, events);
+                Ok(None)
+            }
+            // Retransmitted Spectate (our Welcome was lost): the caller answers it.
+            Message::Spectate { .. } | Message::Hello { .. } => Ok(None),
+            // Chat, Join, server messages: a spectator has no say in frames.
+            _ => Ok(None),
+        }
+    }
+
+    /// Restarts the spectator at `addr` from a snapshot.
+    pub(super) fn start_transfer(&mut self, addr: SocketAddr, snapshot_id: u32, world: &World) {
+        let (tick, _, data) = self.snapshot(world);
+        if let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) {
+            s.transfer = Transfer::new(snapshot_id, tick, data);
+            s.acked = tick;
+            s.recovery_next = 0;
+        }
+    }
+
+    /// This tick's datagrams to every spectator: snapshot chunks while syncing, else the
+    /// newest visible frames (each repeated `redundancy` times) and, every other tick while
+    /// it is behind, a run of the frames it is missing.
+    pub(super) fn stream(
+        &mut self,
+        current: u64,
+        history: &VecDeque<ConfirmedFrame>,
+        history_first: u64,
+        redundancy: usize,
+        chunks_per_tick: usize,
+    ) -> Vec<(SocketAddr, Message)> {
+        let visible = self.visible(current);
+        let redundancy = (redundancy as u64).max(1);
+        let mut out = Vec::new();
+        for s in &mut self.list {
+            s.sends += 1;
+            if let Some(t) = s.transfer.as_mut() {
+                for m in t.due_chunks(current, chunks_per_tick) {
+                    out.push((s.addr, m));
+                }
+                continue;
+            }
+            let first_unacked = s.acked + 1;
+            let newest_start = visible
+                .saturating_sub(redundancy - 1)
+                .max(first_unacked)
+                .max(history_first);
+            let sweep = first_unacked < newest_start && s.sends % 2 == 0;
+            let (start, end) = if sweep {
+                let mut from = s.recovery_next.max(first_unacked);
+                // Less than a full run left before the newest run (which moves a tick per
+                // tick, so chasing it would never return to the oldest hole): start over.
+                if from + SWEEP_FRAMES > newest_start {
+                    from = first_unacked;
+                }
+                (from, (from + SWEEP_FRAMES - 1).min(newest_start - 1))
+            } else {
+                (newest_start, visible)
+            };
+            let mut frames: Vec<ConfirmedFrame> = (start..=end)
+                .filter_map(|t| {
+                    t.checked_sub(history_first)
+                        .and_then(|i| history.get(i as usize))
+                        .cloned()
+                })
+                .collect();
+            if sweep {
+                // The sweep's first frame is the oldest hole: trim from the back (the
+                // shell's trimming drops the front, which would never send the hole).
+                while frames.len() > 1 && !fits(&frames) {
+                    frames.pop();
+                }
+                s.recovery_next = frames.last().map_or(end, |f| f.frame.tick) + 1;
+            }
+            out.push((s.addr, frames_message(visible, frames)));
+        }
+        out
+    }
+}
+
+fn frames_message(visible: u64, frames: Vec<ConfirmedFrame>) -> Message {
+    Message::Frames {
+        first_tick: frames.first().map_or(visible + 1, |f| f.frame.tick),
+        frames,
+        input_ack: 0,
+        late_inputs: 0,
+        lead_hint: protocol::NO_LEAD_HINT,
+    }
+}
+
+fn fits(frames: &[ConfirmedFrame]) -> bool {
+    protocol::encode(&frames_message(0, frames.to_vec()))
+        .is_ok_and(|b| b.len() <= protocol::MAX_DATAGRAM)
+}
+
+fn welcome(world: &World, genre: &str, tick: u64, checksum: u32, snapshot_id: u32) -> Message {
+    Message::Welcome {
+        // Ignored by a spectator (it holds no slot); any valid slot decodes.
+        slot: 0,
+        tick_rate: world.config().tick_rate,
+        seed: world.config().seed,
+        genre: genre.to_string(),
+        sim_version: venture_sim::SIM_VERSION,
+        start_tick: tick,
+        world_checksum: checksum,
+        snapshot_id: Some(snapshot_id),
+    }
+}
