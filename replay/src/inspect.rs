@@ -434,6 +434,51 @@ mod tests {
         assert_eq!(d["checksum"], json!(format!("{:08x}", w.checksum())));
     }
 
+    /// After a scripted fight, the dump shows what happened: a player who gained XP (or a
+    /// level) and monsters with their HP, some of them hurt or fewer than at the start.
+    #[test]
+    fn a_dump_after_a_fight_shows_xp_gained_and_monster_hp() {
+        let start = fought(0);
+        let monsters_at_start = start.monsters().len();
+        let mut w = start;
+        // Bounded: the fighting bots score their first kill within a few hundred ticks.
+        for _ in 0..4000 {
+            if w.players().any(|(_, p)| p.xp > 0 || p.level > 1) {
+                break;
+            }
+            let f = fight_frame(&w, 2);
+            w.step(&f).expect("steps");
+        }
+        let d = dump(&w, None).expect("dumps");
+        let players: Vec<&Value> = d["players"]
+            .as_array()
+            .expect("players")
+            .iter()
+            .filter(|p| !p.is_null())
+            .collect();
+        assert!(
+            players
+                .iter()
+                .any(|p| p["xp"].as_u64() > Some(0) || p["level"].as_u64() > Some(1)),
+            "no player gained XP by tick {}: {players:?}",
+            w.tick()
+        );
+        let monsters = d["monsters"].as_array().expect("monsters");
+        assert!(!monsters.is_empty());
+        for m in monsters {
+            let hp = m["hp"].as_i64().expect("hp");
+            let max = m["derived"]["max_hp"].as_i64().expect("max_hp");
+            assert!(0 < hp && hp <= max, "{m}");
+        }
+        assert!(
+            monsters.len() < monsters_at_start
+                || monsters
+                    .iter()
+                    .any(|m| m["hp"].as_i64() < m["derived"]["max_hp"].as_i64()),
+            "the fight left no trace on the monsters"
+        );
+    }
+
     #[test]
     fn only_keeps_the_chosen_sections_and_refuses_unknown_ones() {
         let w = fought(1);
