@@ -222,8 +222,14 @@ fuzz_target!(|script: Script| {
             server.on_datagram(a, &bytes, now);
         }
         for ev in server.drain_events() {
-            if let ServerEvent::PlayerConnected { addr, .. } = ev {
-                admitted.insert(addr);
+            // Players and spectators alike are admitted by echoing a valid cookie; from
+            // then on they may receive more than they sent (the snapshot, the frames).
+            match ev {
+                ServerEvent::PlayerConnected { addr, .. }
+                | ServerEvent::SpectatorConnected { addr, .. } => {
+                    admitted.insert(addr);
+                }
+                _ => {}
             }
         }
         for (to, bytes) in server.drain_outgoing() {
