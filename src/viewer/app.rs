@@ -18,7 +18,7 @@ use signal_hook_mio::v1_0::Signals;
 
 use super::state::Viewer;
 use super::timeline::Timeline;
-use crate::client::tui::terminal::TerminalGuard;
+use crate::client::tui::terminal::{StdinState, TerminalGuard};
 use crate::client::tui::view::ColorMode;
 
 const STDIN: Token = Token(0);
@@ -108,13 +108,8 @@ fn play(
                 }
             }
         }
-        // As in the client: ask crossterm for input only when mio says stdin has some, and
-        // end on a hung-up stdin (crossterm would re-read EOF forever).
-        let (mut ready, mut gone) = (false, false);
-        for e in events.iter().filter(|e| e.token() == STDIN) {
-            ready |= e.is_readable();
-            gone |= e.is_read_closed() || e.is_error();
-        }
+        // As in the client: input only when mio says stdin has some; end on a hang-up.
+        let StdinState { ready, gone } = StdinState::of(&events, STDIN);
         if gone {
             return Ok(Ended::Signal);
         }

@@ -29,7 +29,7 @@ use venture_sim::{buttons, World};
 use super::input::{InputMapper, Mapped};
 use super::narrate::Narrator;
 use super::render::{self, overlay::inventory_rows, screens};
-use super::terminal::TerminalGuard;
+use super::terminal::{StdinState, TerminalGuard};
 use super::view::{
     auto_target, monsters_near, ColorMode, Explosions, LogKind, LogLine, Overlay, ViewState,
     TARGET_RANGE_TILES,
@@ -555,15 +555,8 @@ fn play(
                 }
             }
         }
-        // crossterm is asked for input only when mio says stdin has some: on a terminal
-        // that went away (SSH dropped, tmux pane killed) its reader re-reads EOF forever
-        // inside `poll` (crossterm issue #793), so a hung-up stdin ends the game here.
-        let stdin = events.iter().filter(|e| e.token() == STDIN);
-        let (mut ready, mut gone) = (false, false);
-        for e in stdin {
-            ready |= e.is_readable();
-            gone |= e.is_read_closed() || e.is_error();
-        }
+        // Input only when mio says stdin has some; a hung-up stdin ends the game.
+        let StdinState { ready, gone } = StdinState::of(&events, STDIN);
         if gone {
             return Ok(End::Signal);
         }

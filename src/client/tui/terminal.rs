@@ -87,3 +87,24 @@ fn install_panic_hook() {
         previous(info);
     }));
 }
+
+/// What mio's events say of the terminal's stdin (registered under `token`): whether it
+/// has input, and whether it hung up. Ask crossterm for input only when it is `ready`: on
+/// a terminal that went away (SSH dropped, tmux pane killed) crossterm's reader re-reads
+/// EOF forever inside `poll` (crossterm issue #793), so a `gone` stdin must end the loop.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StdinState {
+    pub ready: bool,
+    pub gone: bool,
+}
+
+impl StdinState {
+    pub fn of(events: &mio::Events, token: mio::Token) -> StdinState {
+        let mut state = StdinState::default();
+        for e in events.iter().filter(|e| e.token() == token) {
+            state.ready |= e.is_readable();
+            state.gone |= e.is_read_closed() || e.is_error();
+        }
+        state
+    }
+}
