@@ -403,6 +403,18 @@ pub fn verify<R: Read>(
                 message,
             })
         };
+        // A Stop or Resume record stands right after the frame of its tick.
+        let misplaced = |kind: &str, tick: u64| {
+            (tick != world.tick()).then(|| {
+                bad(
+                    tick,
+                    format!(
+                        "{kind} at tick {tick} after the frame of tick {}",
+                        world.tick()
+                    ),
+                )
+            })
+        };
         if report.end.is_some() {
             report.failure = bad(world.tick(), "record after the End record".into());
             break;
@@ -494,14 +506,8 @@ pub fn verify<R: Read>(
                 if pending.is_some() {
                     break;
                 }
-                if tick != world.tick() {
-                    report.failure = bad(
-                        tick,
-                        format!(
-                            "stop at tick {tick} after the frame of tick {}",
-                            world.tick()
-                        ),
-                    );
+                if let Some(failure) = misplaced("stop", tick) {
+                    report.failure = failure;
                     break;
                 }
                 stopped = Some(reason);
@@ -510,14 +516,8 @@ pub fn verify<R: Read>(
                 if pending.is_some() {
                     break;
                 }
-                if tick != world.tick() {
-                    report.failure = bad(
-                        tick,
-                        format!(
-                            "resume at tick {tick} after the frame of tick {}",
-                            world.tick()
-                        ),
-                    );
+                if let Some(failure) = misplaced("resume", tick) {
+                    report.failure = failure;
                     break;
                 }
                 segment.end = match stopped.take() {
