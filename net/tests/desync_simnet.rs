@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use venture_testkit::cases::CaseRng;
 use venture_testkit::handshake::game_session;
 
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession};
@@ -36,13 +37,8 @@ struct Case {
 
 impl Case {
     fn from_seed(seed: u64) -> Case {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DE5_17C0_FFEE_0001;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = CaseRng::new(seed, 0x5DE5_17C0_FFEE_0001);
+        let mut next = |n: u64| rng.below(n);
         Case {
             seed,
             rtt_ms: [0, 40, 200, 600, 1000][next(5) as usize],

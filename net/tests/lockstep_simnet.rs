@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::time::Duration;
+use venture_testkit::cases::CaseRng;
 use venture_testkit::handshake::game_session;
 
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
@@ -27,13 +28,8 @@ struct Case {
 
 impl Case {
     fn from_seed(seed: u64) -> Case {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0xD1B5_4A32_D192_ED03;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = CaseRng::new(seed, 0xD1B5_4A32_D192_ED03);
+        let mut next = |n: u64| rng.below(n);
         let rtt_ms = [0, 40, 200, 600, 2000, 5000][next(6) as usize];
         Case {
             seed,

@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
+use venture_testkit::cases::CaseRng;
 
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason};
 use venture_net::driver::{ClientDriver, ServerDriver};
@@ -33,13 +34,8 @@ struct Case {
 
 impl Case {
     fn from_seed(seed: u64) -> Case {
-        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 0x5DEE_CE66_D1CE_4E5B;
-        let mut next = |n: u64| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x % n
-        };
+        let mut rng = CaseRng::new(seed, 0x5DEE_CE66_D1CE_4E5B);
+        let mut next = |n: u64| rng.below(n);
         Case {
             seed,
             // The seed picks the latency directly so that few seeds cover every profile.

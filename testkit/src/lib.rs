@@ -7,6 +7,7 @@
 //! - [`server`]: the real `venture-server` on a free port, started and waited healthy;
 //! - [`http`]: a plain HTTP/1.1 GET;
 //! - [`bot`]: an in-process game client over real UDP, and the headless client's JSON line;
+//! - [`cases`]: simulated-network test cases drawn from a seed;
 //! - [`characters`]: a known saved character planted, read back and compared;
 //! - [`handshake`]: the session handshake against a sans-IO `ServerSession`;
 //! - [`tmux`]: a tmux server of the test's own, for the terminal programs;
@@ -17,6 +18,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bot;
+pub mod cases;
 pub mod characters;
 pub mod handshake;
 pub mod http;
