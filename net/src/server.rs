@@ -534,6 +534,13 @@ pub struct ServerSession {
     /// Strangers answered recently: when each address was last answered, and the address.
     answered_strangers: VecDeque<(Duration, SocketAddr)>,
     stranger_cap_hit: bool,
+    /// Set by drivers that run the secure layer beneath laminar: only peers that proved
+    /// their address (the layer's cookie) and completed its handshake reach us, so `Join`
+    /// and `Spectate` need no cookie of ours (one round trip less to join).
+    admitted_by_transport: bool,
+    /// Addresses whose `Hello` was refused for its version recently (a `Join` behind it in
+    /// the same handshake must not take a slot).
+    version_refused: VecDeque<SocketAddr>,
     /// Substituted ticks per slot since start, whoever held the slot (for metrics).
     substituted_by_slot: Vec<u64>,
     /// Per slot, since start (see [`SlotTraffic`]).
@@ -583,6 +590,8 @@ impl ServerSession {
             restore_queue: VecDeque::new(),
             answered_strangers: VecDeque::new(),
             stranger_cap_hit: false,
+            admitted_by_transport: false,
+            version_refused: VecDeque::new(),
             substituted_by_slot: vec![0; slots],
             slot_traffic: vec![SlotTraffic::default(); slots],
             spectators,
@@ -756,6 +765,18 @@ impl ServerSession {
         true
     }
 
+    /// Says that the transport beneath admits peers (see `admitted_by_transport`).
+    pub fn set_admitted_by_transport(&mut self, on: bool) {
+        self.admitted_by_transport = on;
+    }
+
+    fn cookie_ok(&self, cookie: &crate::cookie::Cookie, addr: SocketAddr, now: Duration) -> bool {
+        if self.admitted_by_transport {
+            return !self.version_refused.contains(&addr);
+        }
+        self.cookies.verify(cookie, addr, now)
+    }
+
     /// One datagram payload from `addr`.
     pub fn on_datagram(&mut self, addr: SocketAddr, payload: &[u8], now: Duration) {
         self.stats.datagrams_in += 1;
@@ -819,6 +840,10 @@ impl ServerSession {
                 ..
             } => {
                 if p != PROTOCOL_VERSION || sim_version != SIM_VERSION {
+                    if self.version_refused.len() >= 256 {
+                        self.version_refused.pop_front();
+                    }
+                    self.version_refused.push_back(addr);
                     self.events.push(ServerEvent::VersionMismatch {
                         addr,
                         client_protocol: p,
@@ -845,7 +870,7 @@ impl ServerSession {
                 name,
                 character_secret,
             } => {
-                if !self.cookies.verify(&cookie, addr, now) {
+                if !self.cookie_ok(&cookie, addr, now) {
                     return self.reject(addr, len, RejectReason::BadCookie, now);
                 }
                 if self.shutting_down {
@@ -870,7 +895,7 @@ impl ServerSession {
                     .extend(restore.into_iter().map(|c| c.for_slot(slot)));
             }
             Message::Spectate { cookie } => {
-                if !self.cookies.verify(&cookie, addr, now) {
+                if !self.cookie_ok(&cookie, addr, now) {
                     return self.reject(addr, len, RejectReason::BadCookie, now);
                 }
                 if self.shutting_down {

@@ -312,7 +312,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 let bot = &mut p.bot;
                 p.driver
                     .pump(Instant::now(), &mut |world, slot| bot.input(world, slot));
-                if !p.driver.endpoint.socket_mut().take_pending() {
+                if !p.driver.socket_mut().take_pending() {
                     break;
                 }
             }

@@ -20,7 +20,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
-use venture_net::driver::ServerDriver;
+use venture_net::driver::{ServerDriver, ServerLayer};
+use venture_net::secure::StaticKeypair;
 use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
 use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::SimConfig;
@@ -223,7 +224,6 @@ impl ServerApp {
 
         let poll = Poll::new()?;
         udp.register(poll.registry(), UDP)?;
-        udp.set_stranger_gate(venture_net::transport::udp::StrangerGate::default());
         let mut http = HttpServer::new(listener, HttpLimits::default());
         http.register(poll.registry(), HTTP_BASE)
             .map_err(|e| ServerError::Setup(e.to_string()))?;
@@ -231,6 +231,9 @@ impl ServerApp {
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
 
+        // Players and spectators, each possibly mid-reconnect from a new port, plus room
+        // for handshakes under way.
+        let max_peers = 2 * (config.max_players as usize + config.max_spectators as usize) + 32;
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(|e| {
             ServerError::Setup(format!("no OS randomness for the cookie secret: {e}"))
@@ -240,6 +243,8 @@ impl ServerApp {
             genre: config.genre.id().to_string(),
             max_spectators: u16::try_from(config.max_spectators).unwrap_or(u16::MAX),
             spectator_delay: config.spectator_delay,
+            // Only peers that completed the secure layer's handshake reach the session.
+            max_answered_strangers: max_peers,
             ..SessionConfig::default()
         };
         let epoch = Instant::now();
@@ -254,7 +259,12 @@ impl ServerApp {
         if loaded > 0 {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
-        let driver = ServerDriver::new(udp, session, epoch);
+        let layer = ServerLayer {
+            keypair: StaticKeypair::generate().map_err(|e| ServerError::Setup(e.to_string()))?,
+            max_peers,
+        };
+        let driver = ServerDriver::with_layer(udp, session, layer, epoch)
+            .map_err(|e| ServerError::Setup(e.to_string()))?;
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
         metrics.describe_server(&crate::metrics::ServerInfo {
@@ -389,7 +399,7 @@ impl ServerApp {
             let started = Instant::now();
             self.driver.pump(started);
             self.after_pump(started);
-            if !self.driver.endpoint.socket_mut().take_pending() {
+            if !self.driver.socket_mut().take_pending() {
                 break;
             }
         }
@@ -616,7 +626,7 @@ impl ServerApp {
         let p = self.last_stats;
         // Datagrams and bytes are counted at the socket: laminar drops some (wrong framing)
         // before the session sees them, and those must still show.
-        let sock = self.driver.endpoint.socket().stats();
+        let sock = self.driver.socket().stats();
         let prev = self.last_socket;
         self.metrics
             .datagrams_in

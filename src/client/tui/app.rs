@@ -582,7 +582,7 @@ fn play(
                 });
                 mapper.sample(Instant::now(), aim)
             });
-            if !app.driver.endpoint.socket_mut().take_pending() {
+            if !app.driver.socket_mut().take_pending() {
                 break;
             }
         }
