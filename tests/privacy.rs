@@ -93,6 +93,7 @@ fn status_shows_player_addresses_to_loopback_only() {
     assert!(joined, "the bot never showed in /status");
 
     // From loopback: the address is there, and it is the bot's.
+    bot.pump(); // keeps the player connected however slow the machine is
     let (status, body, _) = get_from(loopback, port, "/status");
     assert_eq!(status, 200);
     let local = json(&body);
@@ -109,6 +110,7 @@ fn status_shows_player_addresses_to_loopback_only() {
     assert_eq!(start_line_key(&server).as_deref(), Some(key.as_str()));
 
     // /metrics carries no address, not even from loopback.
+    bot.pump();
     let (status, metrics, _) = get_from(loopback, port, "/metrics");
     assert_eq!(status, 200);
     assert!(metrics.contains("venture_players 1"), "{metrics}");
@@ -123,6 +125,7 @@ fn status_shows_player_addresses_to_loopback_only() {
         println!("skipped the non-loopback half: this machine has no non-loopback address (no route toward 192.0.2.1)");
         return;
     };
+    bot.pump();
     let (status, body, from) = get_from(own, port, "/status");
     assert_eq!(status, 200);
     assert_eq!(
@@ -143,6 +146,7 @@ fn status_shows_player_addresses_to_loopback_only() {
     );
     assert_eq!(remote["server_key"].as_str(), Some(key.as_str()));
     assert_eq!(player["slot"], local["players"][0]["slot"]);
+    bot.pump();
     let (_, metrics, _) = get_from(own, port, "/metrics");
     assert!(!metrics.contains(addr) && !metrics.contains(&own.to_string()));
     bot.leave();

@@ -98,20 +98,19 @@ impl KnownServers {
         };
         let text = match File::open(path) {
             Ok(f) => {
-                let mut text = String::new();
-                io::Read::read_to_string(&mut io::Read::take(f, MAX_FILE_BYTES + 1), &mut text)
-                    .map_err(|e| match e.kind() {
-                        io::ErrorKind::InvalidData => {
-                            corrupt(path, 1, "the file is not UTF-8 text".into())
-                        }
-                        _ => unreadable(e),
-                    })?;
-                if text.len() as u64 > MAX_FILE_BYTES {
+                let mut bytes = Vec::new();
+                io::Read::read_to_end(&mut io::Read::take(f, MAX_FILE_BYTES + 1), &mut bytes)
+                    .map_err(unreadable)?;
+                if bytes.len() as u64 > MAX_FILE_BYTES {
                     return Err(unreadable(io::Error::other(format!(
                         "larger than {MAX_FILE_BYTES} bytes"
                     ))));
                 }
-                text
+                String::from_utf8(bytes).map_err(|e| {
+                    let good = &e.as_bytes()[..e.utf8_error().valid_up_to()];
+                    let line = 1 + good.iter().filter(|&&b| b == b'\n').count();
+                    corrupt(path, line, "not UTF-8 text".to_string())
+                })?
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => String::new(),
             Err(e) => return Err(unreadable(e)),
@@ -675,10 +674,17 @@ mod tests {
             );
             assert!(msg.contains(expected), "{text:?}: {msg}");
         }
+        let good = format!("ok:1 {}", fingerprint(&A));
         let dir = Scratch::new("known-binary");
         let path = dir.join(FILE_NAME);
-        fs::write(&path, [0xff, 0x00, 0x41]).expect("write");
-        assert!(KnownServers::load(&path).is_err());
+        let mut bytes = format!("{good}\n# fine\n").into_bytes();
+        bytes.extend([b'x', 0xff, b'\n']);
+        fs::write(&path, bytes).expect("write");
+        let err = KnownServers::load(&path).expect_err("binary");
+        assert!(
+            matches!(err, KnownServersError::Corrupt { line: 3, .. }),
+            "{err}"
+        );
     }
 
     #[test]

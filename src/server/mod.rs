@@ -133,9 +133,7 @@ pub struct ServerApp {
     unsaved_characters: BTreeMap<String, (venture_sim::character::Character, [u8; 16])>,
     /// Tick of the last world snapshot written (what a kill -9 recovers without a log).
     saved_tick: u64,
-    /// The static key pair clients pin (`saves/server.key`), and its fingerprint.
-    #[allow(dead_code)] // The secure datagram layer takes the private key.
-    server_key: server_key::ServerKey,
+    /// The fingerprint of the server key (`saves/server.key`), for `/status`.
     fingerprint: String,
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
@@ -341,7 +339,6 @@ impl ServerApp {
             unsaved_characters: BTreeMap::new(),
             saved_tick,
             fingerprint: server_key.fingerprint(),
-            server_key,
             _locks: locks,
         })
     }

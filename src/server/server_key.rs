@@ -174,17 +174,21 @@ pub enum ServerKeyError {
     Unreadable { path: PathBuf, source: io::Error },
     #[error("server key file {}: permissions {mode:04o} are too open (others could read the private key); run `chmod 600 {}`", .path.display(), .path.display())]
     TooOpen { path: PathBuf, mode: u32 },
-    #[error("server key file {}, line {line}: {problem}; the file is left as it is (restore it from a backup, or move it away to have a new key generated, which every client that pinned the old key will refuse)", .path.display())]
+    #[error("server key file {}{}: {problem}; the file is left as it is (restore it from a backup, or move it away to have a new key generated, which every client that pinned the old key will refuse)", .path.display(), at_line(*.line))]
     Malformed {
         path: PathBuf,
-        /// 1-based; 0 when the problem is the file as a whole (a line is missing).
-        line: usize,
+        /// 1-based; `None` when the file as a whole is at fault (empty, a line missing).
+        line: Option<usize>,
         problem: String,
     },
     #[error("server key file {}: cannot write it: {source}", .path.display())]
     Unwritable { path: PathBuf, source: io::Error },
     #[error("server key: {0}")]
     Generate(io::Error),
+}
+
+fn at_line(line: Option<usize>) -> String {
+    line.map(|n| format!(", line {n}")).unwrap_or_default()
 }
 
 /// How [`load_or_create`] got the key.
@@ -231,18 +235,19 @@ pub fn load(path: &Path) -> Result<ServerKey, ServerKeyError> {
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(unreadable)?;
-    let meta = file.metadata().map_err(unreadable)?;
+    // Checked before opening: opening a FIFO for reading would block the start.
+    let meta = fs::metadata(path).map_err(unreadable)?;
     if !meta.is_file() {
         return Err(unreadable(io::Error::other("not a regular file")));
     }
     check_mode(path, &meta)?;
+    let mut file = File::open(path).map_err(unreadable)?;
     // A key file is under 300 bytes; reading at most 4 KiB bounds memory for anything
     // else an operator may have put there.
     let mut text = String::new();
     io::Read::read_to_string(&mut io::Read::take(&mut file, 4096), &mut text).map_err(
         |e| match e.kind() {
-            io::ErrorKind::InvalidData => malformed(path, 0, "it is not UTF-8 text".into()),
+            io::ErrorKind::InvalidData => malformed(path, None, "it is not UTF-8 text".into()),
             _ => unreadable(e),
         },
     )?;
@@ -267,7 +272,7 @@ fn check_mode(_: &Path, _: &fs::Metadata) -> Result<(), ServerKeyError> {
     Ok(())
 }
 
-fn malformed(path: &Path, line: usize, problem: String) -> ServerKeyError {
+fn malformed(path: &Path, line: Option<usize>, problem: String) -> ServerKeyError {
     ServerKeyError::Malformed {
         path: path.to_path_buf(),
         line,
@@ -279,7 +284,7 @@ fn parse_file(path: &Path, text: &str) -> Result<ServerKey, ServerKeyError> {
     if text.len() >= 4096 {
         return Err(malformed(
             path,
-            0,
+            None,
             "it is far too long for a key file".into(),
         ));
     }
@@ -289,11 +294,11 @@ fn parse_file(path: &Path, text: &str) -> Result<ServerKey, ServerKeyError> {
         Some((n, other)) => {
             return Err(malformed(
                 path,
-                n,
+                Some(n),
                 format!("expected the header {HEADER:?}, found {:?}", clip(other)),
             ))
         }
-        None => return Err(malformed(path, 0, "the file is empty".into())),
+        None => return Err(malformed(path, None, "the file is empty".into())),
     }
     let mut private = None;
     let mut public = None;
@@ -308,7 +313,7 @@ fn parse_file(path: &Path, text: &str) -> Result<ServerKey, ServerKeyError> {
             _ => {
                 return Err(malformed(
                     path,
-                    n,
+                    Some(n),
                     format!(
                         "unknown line {:?} (expected `private HEX` or `public HEX`)",
                         clip(line)
@@ -317,20 +322,20 @@ fn parse_file(path: &Path, text: &str) -> Result<ServerKey, ServerKeyError> {
             }
         };
         if slot.is_some() {
-            return Err(malformed(path, n, format!("a second `{field}` line")));
+            return Err(malformed(path, Some(n), format!("a second `{field}` line")));
         }
         let bytes = unhex32(value.trim())
-            .map_err(|e| malformed(path, n, format!("the {field} key: {e}")))?;
+            .map_err(|e| malformed(path, Some(n), format!("the {field} key: {e}")))?;
         *slot = Some((n, bytes));
     }
     let Some((_, private)) = private else {
-        return Err(malformed(path, 0, "no `private` line".into()));
+        return Err(malformed(path, None, "no `private` line".into()));
     };
     let key = ServerKey::from_private(private);
     match public {
         Some((n, stored)) if stored != key.public => Err(malformed(
             path,
-            n,
+            Some(n),
             format!(
                 "the public key {} is not the one of the private key ({}); the file is damaged",
                 hex(&stored),
@@ -523,7 +528,7 @@ mod tests {
     fn bad_files_are_errors_and_are_never_overwritten() {
         let other_public = fingerprint(ServerKey::generate().expect("rng").public());
         let cases: Vec<(String, &str)> = vec![
-            (String::new(), "line 0: the file is empty"),
+            (String::new(), ": the file is empty"),
             (
                 "venture-server-key v2\n".into(),
                 "line 1: expected the header",
