@@ -632,6 +632,16 @@ mod tests {
         assert!(!saves.join(KEY_FILE).exists());
     }
 
+    /// Root can write into a 0500 directory, but nobody can create files in `/proc/self`.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_directory_nobody_can_write_is_an_unwritable_error_even_for_root() {
+        let saves = Path::new("/proc/self");
+        let err = load_or_create_with(saves, || Ok(alice())).expect_err("unwritable");
+        assert!(matches!(err, ServerKeyError::Unwritable { .. }), "{err}");
+        assert!(err.to_string().contains("/proc/self/server.key"), "{err}");
+    }
+
     #[test]
     fn creating_never_replaces_a_file_that_appeared_meanwhile() {
         let dir = Scratch::new("key-race");
