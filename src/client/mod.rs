@@ -6,6 +6,7 @@
 //! the server's; the headless one can record what it confirmed.
 
 pub mod bots;
+pub mod known_servers;
 pub mod tui;
 
 use std::fs;
@@ -21,6 +22,7 @@ use venture_net::transport::udp::MioUdpSocket;
 use venture_replay::{SessionHeader, SessionWriter};
 
 use crate::flags::{Spec, Valid};
+use crate::server::server_key::Fingerprint;
 use bots::{Bot, BotKind};
 
 // Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
@@ -47,7 +49,7 @@ crate::flag_table! {
         desync_dir: PathBuf = value("desync-dir", "DIR", ".", Valid::NonEmpty("a directory path"),
             "directory for desync reports"),
         secret_dir: Option<PathBuf> = optional("secret-dir", "DIR", Valid::NonEmpty("a directory path"),
-            "directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or ~/.config/venture)"),
+            "directory keeping character secrets and the known_servers key pins (default: $XDG_CONFIG_HOME/venture or ~/.config/venture)"),
         multiplayer: bool = switch("multiplayer",
             "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
         protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
@@ -58,7 +60,15 @@ crate::flag_table! {
             "watch the game without taking a player slot (no inputs; in a terminal: Tab follows the next player, c a free camera)"),
         reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
             "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
+        server_key: Option<Fingerprint> = optional("server-key", "HEX", Valid::Parses(server_key_text),
+            "the server's public key, as its operator gives it (the fingerprint in its start log and /status); the server must present this key, and it is pinned"),
+        accept_new_key: bool = switch("accept-new-key",
+            "trust the key the server presents although it differs from the one pinned in known_servers (in the -secret-dir directory), and pin it"),
     }
+}
+
+fn server_key_text() -> String {
+    "64 hex digits, optionally after venture-key:".to_owned()
 }
 
 /// `venture-client`'s help around the rows.

@@ -9,6 +9,7 @@ mod durability;
 mod journal;
 mod persist;
 mod routes;
+pub mod server_key;
 mod world_lock;
 
 use std::collections::BTreeMap;
@@ -54,6 +55,8 @@ pub enum ServerError {
     Setup(String),
     #[error(transparent)]
     Locked(#[from] world_lock::LockError),
+    #[error(transparent)]
+    Key(#[from] server_key::ServerKeyError),
 }
 
 impl ServerError {
@@ -131,8 +134,33 @@ pub struct ServerApp {
     unsaved_characters: BTreeMap<String, (venture_sim::character::Character, [u8; 16])>,
     /// Tick of the last world snapshot written (what a kill -9 recovers without a log).
     saved_tick: u64,
+    /// The fingerprint of the server key (`saves/server.key`), for `/status`.
+    fingerprint: String,
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
+}
+
+/// The server key from the saves directory, generated there on first start. A key file
+/// that exists but cannot be used stops the server (an operator must decide); a saves
+/// directory the key cannot be written to gives a key for this run only, said loudly.
+fn load_server_key(saves_dir: &std::path::Path) -> Result<server_key::ServerKey, ServerError> {
+    match server_key::load_or_create(saves_dir) {
+        Ok((key, server_key::KeyOrigin::Loaded(path))) => {
+            log::info!(target: "venture::server", component = "server", path:% = path.display(), server_key:% = key.fingerprint(); "server key loaded");
+            Ok(key)
+        }
+        Ok((key, server_key::KeyOrigin::Created(path))) => {
+            log::info!(target: "venture::server", component = "server", path:% = path.display(), server_key:% = key.fingerprint(); "server key generated (first start): back this file up; clients pin its public key");
+            Ok(key)
+        }
+        Err(server_key::ServerKeyError::Unwritable { path, source }) => {
+            let key =
+                server_key::ServerKey::generate().map_err(server_key::ServerKeyError::Generate)?;
+            log::error!(target: "venture::server", component = "server", path:% = path.display(), error:% = source, server_key:% = key.fingerprint(); "server key cannot be saved: using an ephemeral key for this run; clients that pin it will refuse this server after a restart");
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl ServerApp {
@@ -174,6 +202,7 @@ impl ServerApp {
         for lock in &locks {
             log::debug!(target: "venture::save", component = "save", path:% = lock.path.display(); "lock held");
         }
+        let server_key = load_server_key(&config.saves_dir)?;
         if config.new_world {
             for note in persist::retire_world(&files) {
                 log::warn!(target: "venture::save", component = "save"; "{note}");
@@ -280,7 +309,8 @@ impl ServerApp {
             target: "venture::server",
             component = "server", addr:% = local_addr, port = local_addr.port(), max_players = config.max_players,
             tick_rate = config.tick_rate, seed = config.seed, seed_random = config.seed_is_random,
-            genre = config.genre.id(), version = crate::cli::VERSION, startup_ms = started.elapsed().as_millis() as u64;
+            genre = config.genre.id(), version = crate::cli::VERSION, server_key:% = server_key.fingerprint(),
+            startup_ms = started.elapsed().as_millis() as u64;
             "Starting Venture Game Server"
         );
         // Ready goes out on the first loop turn: the sockets are bound by now.
@@ -318,6 +348,7 @@ impl ServerApp {
             save_retry: durability::Backoff::default(),
             unsaved_characters: BTreeMap::new(),
             saved_tick,
+            fingerprint: server_key.fingerprint(),
             _locks: locks,
         })
     }
@@ -365,6 +396,7 @@ impl ServerApp {
                             health: &self.health,
                             metrics: &self.metrics,
                             config: &self.config,
+                            server_key: &self.fingerprint,
                         };
                         self.http
                             .handle_token(self.poll.registry(), token, now, &mut |req| {
@@ -380,6 +412,7 @@ impl ServerApp {
                 health: &self.health,
                 metrics: &self.metrics,
                 config: &self.config,
+                server_key: &self.fingerprint,
             };
             self.http.tick(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
