@@ -36,7 +36,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
 /// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the

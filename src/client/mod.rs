@@ -7,6 +7,7 @@
 
 pub mod bots;
 pub mod known_servers;
+pub mod pinning;
 pub mod tui;
 
 use std::fs;
@@ -249,6 +250,17 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     }
     .parse()
     .expect("literal address");
+    let explicit_key = args.server_key.as_ref().map(|f| f.0);
+    let mut pins = match secret_dir.as_deref() {
+        Some(dir) => Some(
+            pinning::ServerPins::open(dir, &args.server, explicit_key, args.accept_new_key)
+                .map_err(|e| ClientError::Args(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let trust = pins
+        .as_ref()
+        .map_or(pinning::trust_without_store(explicit_key), |p| p.trust());
     let mut players = Vec::new();
     for i in 0..bots {
         let name = if bots == 1 {
@@ -276,7 +288,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
         config.spectate = args.spectate;
         let session = ClientSession::new(config, server, Duration::ZERO);
         players.push(Player {
-            driver: ClientDriver::new(socket, session, epoch),
+            driver: ClientDriver::with_trust(socket, session, trust, epoch),
             bot: Bot::new(kind, 0x5eed ^ (i as u64) << 8 ^ std::process::id() as u64),
             name,
             recorder: None,
@@ -325,6 +337,9 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 if !p.driver.socket_mut().take_pending() {
                     break;
                 }
+            }
+            for line in pinning::handle_layer_events(pins.as_mut(), &mut p.driver) {
+                eprintln!("venture-client: {line}");
             }
             handle_events(p, &args.desync_dir, &mut outcome);
             log_reconnect(p, epoch);
@@ -439,6 +454,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
                     match &reason {
                         CloseReason::Rejected(_)
                         | CloseReason::Unreachable
+                        | CloseReason::Refused(_)
                         | CloseReason::VersionMismatch { .. } => {
                             let msg = format!(
                                 "{}: cannot join {}: {reason}",

@@ -289,7 +289,7 @@ impl ServerApp {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
         let layer = ServerLayer {
-            keypair: StaticKeypair::generate().map_err(|e| ServerError::Setup(e.to_string()))?,
+            keypair: StaticKeypair::from_private(*server_key.private()),
             max_peers,
         };
         let driver = ServerDriver::with_layer(udp, session, layer, epoch)

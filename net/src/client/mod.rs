@@ -111,6 +111,9 @@ pub enum CloseReason {
     ServerShuttingDown,
     /// No answer to the handshake in time.
     Unreachable,
+    /// The connection was refused beneath the game protocol (the server's key is not the
+    /// one pinned, or it speaks another secure layer version): the reason, for people.
+    Refused(String),
     /// The server went silent while playing (and did not come back within the
     /// reconnect policy's time, when reconnecting is on).
     ServerTimedOut,
@@ -144,6 +147,7 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
+            CloseReason::Refused(why) => write!(f, "{why}"),
             CloseReason::ServerTimedOut => write!(f, "the server stopped answering"),
             CloseReason::Left => write!(f, "left the game"),
             CloseReason::VersionMismatch { server_protocol, client_protocol } => write!(
@@ -685,6 +689,12 @@ impl ClientSession {
             character_secret: self.config.character_secret,
         };
         self.send(&msg);
+    }
+
+    /// Closes the session because the transport beneath refused the server (`why` is for
+    /// people).
+    pub fn refuse(&mut self, why: String) {
+        self.close(CloseReason::Refused(why));
     }
 
     /// Says that the transport beneath admits us (the secure layer): join without waiting
