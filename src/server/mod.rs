@@ -109,6 +109,7 @@ pub struct ServerApp {
     health: Health,
     last_stats: ServerStats,
     last_socket: venture_net::transport::SocketStats,
+    last_layer: venture_net::secure::LayerStats,
     http_refused_seen: u64,
     http_cap_logged: bool,
     local_addr: SocketAddr,
@@ -334,6 +335,7 @@ impl ServerApp {
             },
             last_stats: ServerStats::default(),
             last_socket: Default::default(),
+            last_layer: Default::default(),
             http_refused_seen: 0,
             http_cap_logged: false,
             local_addr,
@@ -671,16 +673,34 @@ impl ServerApp {
         self.metrics
             .bytes_out
             .inc_by(sock.bytes_out - prev.bytes_out);
-        let reached_session = s.datagrams_in - p.datagrams_in;
-        let dropped_by_transport =
-            (sock.datagrams_in - prev.datagrams_in).saturating_sub(reached_session);
-        if dropped_by_transport > 0 {
+        self.last_socket = sock;
+        let layer = self.driver.layer_stats();
+        let before = self.last_layer;
+        for reason in venture_net::secure::DropReason::ALL {
+            let n = layer.dropped(reason) - before.dropped(reason);
+            if n > 0 {
+                self.metrics
+                    .datagrams_dropped
+                    .get_or_create(&[("reason", reason.as_str())])
+                    .inc_by(n);
+            }
+        }
+        // The layer is the transport now: what it drops is the "transport" reason of the
+        // invalid-datagram total (the per-reason detail is venture_datagrams_dropped_total).
+        let dropped = layer.dropped_total() - before.dropped_total();
+        if dropped > 0 {
             self.metrics
                 .invalid_datagrams
                 .get_or_create(&[("reason", "transport")])
-                .inc_by(dropped_by_transport);
+                .inc_by(dropped);
         }
-        self.last_socket = sock;
+        self.metrics
+            .secure_handshakes
+            .inc_by(layer.handshakes - before.handshakes);
+        self.metrics
+            .secure_sessions
+            .set(self.driver.secure_peers() as i64);
+        self.last_layer = layer;
         self.metrics
             .late_inputs
             .inc_by(s.late_inputs - p.late_inputs);
