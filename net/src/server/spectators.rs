@@ -20,7 +20,8 @@ use std::time::Duration;
 
 use venture_sim::World;
 
-use super::{LeaveReason, ServerConfig, ServerEvent, Transfer};
+use super::transfer::Transfer;
+use super::{LeaveReason, ServerConfig, ServerEvent};
 use crate::chunk::ChunkAck;
 use crate::protocol::{self, ConfirmedFrame, Message, SnapshotReason};
 
