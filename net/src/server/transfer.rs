@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::AckLag;
+use super::peer::AckLag;
 use super::{ServerEvent, ServerSession};
 use crate::chunk::{self, ChunkAck, SendProgress};
 use crate::protocol::{Message, SnapshotReason};
