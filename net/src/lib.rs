@@ -51,5 +51,7 @@ pub mod cookie;
 pub mod driver;
 pub mod protocol;
 pub mod server;
+#[cfg(test)]
+mod test_frames;
 pub mod transport;
 pub mod window;

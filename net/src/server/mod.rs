@@ -22,15 +22,17 @@ use venture_sim::{Command, Frame, PlayerInput, World, SIM_VERSION};
 use crate::chunk::ChunkAck;
 use crate::cookie::CookieKey;
 use crate::protocol::{
-    self, ConfirmedFrame, Message, RejectReason, SnapshotReason, MAX_DATAGRAM, PROTOCOL_VERSION,
+    self, ConfirmedFrame, Message, RejectReason, SnapshotReason, PROTOCOL_VERSION,
 };
 
+pub mod frames;
 mod peer;
 pub mod spectators;
 mod transfer;
 
-pub use peer::{accepted_lead, InputTimeliness, PlayerLink, SlotTraffic, TARGET_FRAME_LOSS};
-use peer::{Client, HIGH_LOSS_PPM};
+pub use frames::TARGET_FRAME_LOSS;
+use peer::Client;
+pub use peer::{accepted_lead, InputTimeliness, PlayerLink, SlotTraffic};
 pub use spectators::SpectatorInfo;
 
 /// Knobs of a server session.
@@ -412,25 +414,25 @@ impl ServerSession {
     }
 
     fn send(&mut self, addr: SocketAddr, msg: &Message) {
-        match protocol::encode_bounded(msg) {
-            Ok(bytes) => {
-                self.stats.datagrams_out += 1;
-                self.stats.bytes_out += bytes.len() as u64;
-                if let Some(t) = self
-                    .by_addr
-                    .get(&addr)
-                    .and_then(|&s| self.slot_traffic.get_mut(s as usize))
-                {
-                    t.bytes_out += bytes.len() as u64;
-                } else if self.spectators.contains(addr) {
-                    self.spectators.bytes_out += bytes.len() as u64;
-                }
-                self.outgoing.push((addr, bytes));
-            }
-            // Our own messages are sized to fit; failing here is a bug worth seeing in logs,
-            // not a reason to stop serving.
-            Err(e) => log::error!(target: "venture::server", "cannot encode {msg:?}: {e}"),
+        if let Some(bytes) = encode_own(msg) {
+            self.send_encoded(addr, bytes);
         }
+    }
+
+    /// Queues a datagram to a player or spectator, counting it.
+    fn send_encoded(&mut self, addr: SocketAddr, bytes: Vec<u8>) {
+        self.stats.datagrams_out += 1;
+        self.stats.bytes_out += bytes.len() as u64;
+        if let Some(t) = self
+            .by_addr
+            .get(&addr)
+            .and_then(|&s| self.slot_traffic.get_mut(s as usize))
+        {
+            t.bytes_out += bytes.len() as u64;
+        } else if self.spectators.contains(addr) {
+            self.spectators.bytes_out += bytes.len() as u64;
+        }
+        self.outgoing.push((addr, bytes));
     }
 
     fn invalid(&mut self, addr: SocketAddr, reason: String) {
@@ -988,14 +990,16 @@ impl ServerSession {
             .push(ServerEvent::TickClosed { frame, checksum });
     }
 
+    /// This tick's datagrams to every peer: snapshot chunks while it syncs, else the
+    /// frames [`frames::plan_player`] picks, with the input ack and this tick's lead hint.
     fn send_streams(&mut self) {
         let current = self.world.tick();
-        let mut out: Vec<(SocketAddr, Message)> = Vec::new();
+        let mut out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
         for c in self.clients.iter_mut().flatten() {
             c.sends += 1;
             if let Some(t) = c.transfer.as_mut() {
                 for m in t.due_chunks(current, self.config.chunks_per_tick) {
-                    out.push((c.addr, m));
+                    out.extend(encode_own(&m).map(|b| (c.addr, b)));
                 }
                 continue;
             }
@@ -1009,68 +1013,31 @@ impl ServerSession {
                 }
                 None => protocol::NO_LEAD_HINT,
             };
-            // Normally the newest frames, each repeated in `repeats` consecutive datagrams
-            // (adapted to the measured loss). When the client is missing older frames too
-            // (after a snapshot, or a frame lost in every repeat), every other datagram
-            // instead carries the next run of the gap, sweeping forward with a cursor so the
-            // gap fills at several frames per tick rather than once per round trip of acks.
-            // Only frames whose ack is overdue count as missing: older than the usual ack
-            // lag (a round trip) past their last repeat; frames still in flight do not.
             c.stream_start.get_or_insert(current);
-            let first_unacked = c.acked + 1;
-            let redundancy = (self.config.frame_redundancy as u64).max(1);
-            // At high loss a frame lost in every repeat is common enough that waiting a
-            // round trip to resend it stalls clients on long links: then every unacked frame
-            // before the newest run is swept, in flight or not (bandwidth for latency).
-            // Every other datagram then sweeps, so the newest run gets every repeat.
-            let high_loss = c.loss.estimate_ppm.is_none_or(|p| p >= HIGH_LOSS_PPM);
-            let repeats = if high_loss {
-                redundancy
-            } else {
-                c.loss.redundancy(
-                    self.config.min_frame_redundancy,
-                    self.config.frame_redundancy,
-                ) as u64
-            };
-            let newest_start = current.saturating_sub(repeats - 1).max(first_unacked);
-            let overdue_end = match c.ack_lag.floor().filter(|_| !high_loss) {
-                Some(lag) => current
-                    .saturating_sub(lag + repeats + 1)
-                    .min(newest_start - 1),
-                None => newest_start - 1,
-            };
-            let (start, end) = if first_unacked <= overdue_end && c.sends % 2 == 0 {
-                let mut from = c.recovery_next.max(first_unacked);
-                // Less than a full run left before the overdue part ends (it moves forward
-                // a tick per tick, so chasing it would never return to the oldest hole):
-                // start over at the oldest hole.
-                if from + redundancy > overdue_end + 1 {
-                    from = first_unacked;
-                }
-                let to = (from + redundancy - 1).min(overdue_end);
-                c.recovery_next = to + 1;
-                (from, to)
-            } else {
-                (newest_start, current)
-            };
-            let frames: Vec<ConfirmedFrame> = (start..=end)
-                .filter_map(|t| {
-                    t.checked_sub(self.history_first)
-                        .and_then(|i| self.history.get(i as usize))
-                        .cloned()
-                })
-                .collect();
+            let plan = frames::plan_player(&frames::PlayerStream {
+                current,
+                acked: c.acked,
+                sends: c.sends,
+                recovery_next: c.recovery_next,
+                loss_ppm: c.loss.estimate_ppm,
+                ack_lag: c.ack_lag.floor(),
+                min_redundancy: self.config.min_frame_redundancy,
+                max_redundancy: self.config.frame_redundancy,
+            });
+            c.recovery_next = plan.recovery_next;
+            let frames = frames::frames_in(&self.history, self.history_first, plan.ticks);
             let first_tick = frames.first().map_or(current + 1, |f| f.frame.tick);
-            out.push((
-                c.addr,
-                Message::Frames {
-                    first_tick,
-                    frames,
-                    input_ack: c.input_high,
-                    late_inputs: c.late_inputs,
-                    lead_hint,
-                },
-            ));
+            match frames::pack_frames(
+                first_tick,
+                &frames,
+                c.input_high,
+                c.late_inputs,
+                lead_hint,
+                plan.keep,
+            ) {
+                Ok(packed) => out.push((c.addr, packed.bytes)),
+                Err(e) => log::error!(target: "venture::server", "cannot pack frames: {e}"),
+            }
         }
         out.extend(self.spectators.stream(
             current,
@@ -1079,39 +1046,16 @@ impl ServerSession {
             self.config.frame_redundancy,
             self.config.chunks_per_tick,
         ));
-        for (addr, msg) in out {
-            let msg = shrink_frames(msg);
-            self.send(addr, &msg);
+        for (addr, bytes) in out {
+            self.send_encoded(addr, bytes);
         }
     }
 }
 
-/// Drops frames from the front of a `Frames` message until it fits one datagram.
-fn shrink_frames(msg: Message) -> Message {
-    match msg {
-        Message::Frames {
-            mut first_tick,
-            mut frames,
-            input_ack,
-            late_inputs,
-            lead_hint,
-        } => loop {
-            let m = Message::Frames {
-                first_tick,
-                frames: frames.clone(),
-                input_ack,
-                late_inputs,
-                lead_hint,
-            };
-            let fits = protocol::encode(&m)
-                .map(|b| b.len() <= MAX_DATAGRAM)
-                .unwrap_or(false);
-            if fits || frames.is_empty() {
-                return m;
-            }
-            frames.remove(0);
-            first_tick += 1;
-        },
-        other => other,
-    }
+/// The encoding of one of the session's own messages. They are sized to fit, so failing
+/// is a bug worth seeing in logs, not a reason to stop serving.
+fn encode_own(msg: &Message) -> Option<Vec<u8>> {
+    protocol::encode_bounded(msg)
+        .map_err(|e| log::error!(target: "venture::server", "cannot encode {msg:?}: {e}"))
+        .ok()
 }

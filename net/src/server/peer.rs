@@ -12,12 +12,6 @@ use venture_sim::PlayerInput;
 
 use super::transfer::Transfer;
 
-/// Adaptive redundancy aims at most this probability of a frame being lost in every
-/// datagram that carries it (a lost frame costs a round trip of gap recovery).
-pub const TARGET_FRAME_LOSS: f64 = 1e-3;
-/// Above this measured loss (parts per million), every unacked frame is swept, not only
-/// overdue ones (see `send_streams`).
-pub(super) const HIGH_LOSS_PPM: u64 = 80_000;
 /// Input ticks per loss-rate sample.
 pub(super) const LOSS_SAMPLE_TICKS: u64 = 100;
 
@@ -57,21 +51,6 @@ impl LossMeter {
             self.expected = 0;
             self.received = 0;
         }
-    }
-
-    /// Fewest repeats `k` in `min..=max` with loss^k below [`TARGET_FRAME_LOSS`]; `max`
-    /// until measured.
-    pub(super) fn redundancy(&self, min: usize, max: usize) -> usize {
-        let min = min.clamp(1, max.max(1));
-        let Some(ppm) = self.estimate_ppm else {
-            return max.max(min);
-        };
-        let p = ppm as f64 / 1e6;
-        let mut k = min;
-        while k < max && p.powi(k as i32) > TARGET_FRAME_LOSS {
-            k += 1;
-        }
-        k
     }
 }
 
@@ -312,6 +291,13 @@ impl Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::frames::repeats_for_loss;
+
+    impl LossMeter {
+        fn redundancy(&self, min: usize, max: usize) -> usize {
+            repeats_for_loss(self.estimate_ppm, min, max)
+        }
+    }
 
     #[test]
     fn redundancy_follows_measured_loss() {
