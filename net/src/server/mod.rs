@@ -17,14 +17,13 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use venture_sim::character::Character;
-use venture_sim::{Command, Frame, PlayerInput, World, SIM_VERSION};
+use venture_sim::{Command, Frame, PlayerInput, World};
 
 use crate::chunk::ChunkAck;
 use crate::cookie::CookieKey;
-use crate::protocol::{
-    self, ConfirmedFrame, Message, RejectReason, SnapshotReason, PROTOCOL_VERSION,
-};
+use crate::protocol::{self, ConfirmedFrame, Message, RejectReason, SnapshotReason};
 
+mod admission;
 pub mod frames;
 mod peer;
 pub mod spectators;
@@ -251,9 +250,8 @@ pub struct ServerSession {
     claims: BTreeMap<String, CharacterClaim>,
     /// Restore commands waiting to enter frames, a few per tick (see `RESTORE_PER_TICK`).
     restore_queue: VecDeque<Command>,
-    /// Strangers answered recently: when each address was last answered, and the address.
-    answered_strangers: VecDeque<(Duration, SocketAddr)>,
-    stranger_cap_hit: bool,
+    /// Distinct strangers answered recently (see [`admission::StrangerBudget`]).
+    strangers: admission::StrangerBudget,
     /// Substituted ticks per slot since start, whoever held the slot (for metrics).
     substituted_by_slot: Vec<u64>,
     /// Per slot, since start (see [`SlotTraffic`]).
@@ -277,6 +275,8 @@ impl ServerSession {
             config.history_ticks = usize::try_from(needed).unwrap_or(usize::MAX);
         }
         let spectators = spectators::Spectators::new(&config, &world, interval);
+        let strangers =
+            admission::StrangerBudget::new(config.max_answered_strangers, config.stranger_memory);
         // A new session has no connections: anyone still in the world (resumed from a save
         // or a crash) has left, and comes back by joining again.
         let pending_commands = (0..world.config().max_players as usize)
@@ -301,8 +301,7 @@ impl ServerSession {
             shutting_down: false,
             claims: BTreeMap::new(),
             restore_queue: VecDeque::new(),
-            answered_strangers: VecDeque::new(),
-            stranger_cap_hit: false,
+            strangers,
             substituted_by_slot: vec![0; slots],
             slot_traffic: vec![SlotTraffic::default(); slots],
             spectators,
@@ -441,36 +440,6 @@ impl ServerSession {
             .push(ServerEvent::InvalidDatagram { addr, reason });
     }
 
-    /// Whether another stranger may be answered now (and if so, counts the answer).
-    fn may_answer_stranger(&mut self, addr: SocketAddr, now: Duration) -> bool {
-        let memory = self.config.stranger_memory;
-        // laminar keeps one connection per address until it has been idle for its
-        // timeout, so what is bounded is distinct addresses answered recently; answering
-        // the same address again (a client re-sending its Hello over a long link) costs
-        // nothing new and refreshes its entry.
-        self.answered_strangers
-            .retain(|(t, _)| now.saturating_sub(*t) <= memory);
-        if let Some(entry) = self.answered_strangers.iter_mut().find(|(_, a)| *a == addr) {
-            entry.0 = now;
-            return true;
-        }
-        if self.answered_strangers.len() >= self.config.max_answered_strangers {
-            self.stats.hellos_dropped += 1;
-            if !self.stranger_cap_hit {
-                self.stranger_cap_hit = true;
-                self.events.push(ServerEvent::CapHit {
-                    cap: "answered_strangers",
-                });
-            }
-            return false;
-        }
-        if self.answered_strangers.len() < self.config.max_answered_strangers * 3 / 4 {
-            self.stranger_cap_hit = false;
-        }
-        self.answered_strangers.push_back((now, addr));
-        true
-    }
-
     /// One datagram payload from `addr`.
     pub fn on_datagram(&mut self, addr: SocketAddr, payload: &[u8], now: Duration) {
         self.stats.datagrams_in += 1;
@@ -478,26 +447,7 @@ impl ServerSession {
         let msg = match protocol::decode(payload) {
             Ok(m) => m,
             Err(protocol::ProtocolError::VersionMismatch { got }) => {
-                // Answer a mismatched Hello so the operator of that client learns why, but
-                // only with a reply no larger than what was sent.
-                self.stats.invalid_datagrams += 1;
-                self.events.push(ServerEvent::VersionMismatch {
-                    addr,
-                    client_protocol: got,
-                    client_sim: 0,
-                });
-                self.reply_bounded(
-                    addr,
-                    payload.len(),
-                    &Message::Reject {
-                        reason: RejectReason::VersionMismatch {
-                            server_protocol: PROTOCOL_VERSION,
-                            server_sim: SIM_VERSION,
-                        },
-                    },
-                    now,
-                );
-                return;
+                return self.on_version_mismatch(addr, got, payload.len(), now);
             }
             Err(e) => return self.invalid(addr, e.to_string()),
         };
@@ -511,178 +461,6 @@ impl ServerSession {
         } else {
             self.on_stranger_message(addr, msg, payload.len(), now);
         }
-    }
-
-    /// Sends `msg` to a not-yet-admitted address only if it is no larger than the
-    /// datagram it answers (no amplification) and the stranger budget allows it.
-    fn reply_bounded(&mut self, addr: SocketAddr, received: usize, msg: &Message, now: Duration) {
-        match protocol::encode_bounded(msg) {
-            Ok(bytes) if bytes.len() <= received && self.may_answer_stranger(addr, now) => {
-                self.stats.datagrams_out += 1;
-                self.stats.bytes_out += bytes.len() as u64;
-                self.outgoing.push((addr, bytes));
-            }
-            _ => {}
-        }
-    }
-
-    fn on_stranger_message(&mut self, addr: SocketAddr, msg: Message, len: usize, now: Duration) {
-        match msg {
-            Message::Hello {
-                protocol: p,
-                sim_version,
-                ..
-            } => {
-                if p != PROTOCOL_VERSION || sim_version != SIM_VERSION {
-                    self.events.push(ServerEvent::VersionMismatch {
-                        addr,
-                        client_protocol: p,
-                        client_sim: sim_version,
-                    });
-                    self.reject(
-                        addr,
-                        len,
-                        RejectReason::VersionMismatch {
-                            server_protocol: PROTOCOL_VERSION,
-                            server_sim: SIM_VERSION,
-                        },
-                        now,
-                    );
-                } else if self.shutting_down {
-                    self.reject(addr, len, RejectReason::ShuttingDown, now);
-                } else {
-                    let cookie = self.cookies.issue(addr, now);
-                    self.reply_bounded(addr, len, &Message::Challenge { cookie }, now);
-                }
-            }
-            Message::Join {
-                cookie,
-                name,
-                character_secret,
-            } => {
-                if !self.cookies.verify(&cookie, addr, now) {
-                    return self.reject(addr, len, RejectReason::BadCookie, now);
-                }
-                if self.shutting_down {
-                    return self.reject(addr, len, RejectReason::ShuttingDown, now);
-                }
-                if self.clients.iter().flatten().any(|c| c.name == name) {
-                    return self.reject(addr, len, RejectReason::NameTaken, now);
-                }
-                let restore = match self.claims.get(&name) {
-                    Some(claim) if claim.secret_digest != secret_digest(&character_secret) => {
-                        // Someone else's character: the name is taken for good.
-                        return self.reject(addr, len, RejectReason::NameTaken, now);
-                    }
-                    Some(claim) => claim.restore.clone(),
-                    None => Vec::new(),
-                };
-                let Some(slot) = self.free_slot() else {
-                    return self.reject(addr, len, RejectReason::Full, now);
-                };
-                self.admit(addr, slot, name, character_secret, now);
-                self.restore_queue
-                    .extend(restore.into_iter().map(|c| c.for_slot(slot)));
-            }
-            Message::Spectate { cookie } => {
-                if !self.cookies.verify(&cookie, addr, now) {
-                    return self.reject(addr, len, RejectReason::BadCookie, now);
-                }
-                if self.shutting_down {
-                    return self.reject(addr, len, RejectReason::ShuttingDown, now);
-                }
-                if self.spectators.is_full() {
-                    let max = self.spectators.max();
-                    return self.reject(addr, len, RejectReason::SpectatorsFull { max }, now);
-                }
-                let id = self.next_snapshot_id();
-                let welcome = self.spectators.admit(
-                    addr,
-                    id,
-                    &self.world,
-                    &self.config.genre,
-                    now,
-                    &mut self.events,
-                );
-                self.stats.snapshots_sent += 1;
-                self.send(addr, &welcome);
-            }
-            // Anything else from a stranger is noise (a client we already dropped, or junk).
-            other => self.invalid(addr, format!("{} from an unadmitted address", other.kind())),
-        }
-    }
-
-    fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason, now: Duration) {
-        self.stats.rejected += 1;
-        self.reply_bounded(
-            addr,
-            len,
-            &Message::Reject {
-                reason: reason.clone(),
-            },
-            now,
-        );
-        self.events.push(ServerEvent::Rejected { addr, reason });
-    }
-
-    /// A free slot: not held by a client, not claimed by a queued join, and either empty
-    /// in the world or being vacated by a queued leave (commands apply in order, so a join
-    /// queued after that leave takes the slot in the same tick).
-    fn free_slot(&self) -> Option<u8> {
-        (0..self.clients.len()).find_map(|s| {
-            let queued = |leave: bool| {
-                self.pending_commands.iter().any(|c| match c {
-                    Command::Join { slot, .. } => !leave && *slot as usize == s,
-                    Command::Leave { slot } => leave && *slot as usize == s,
-                    _ => false,
-                })
-            };
-            let vacant = self.world.player(s).is_none() || queued(true);
-            (self.clients[s].is_none() && vacant && !queued(false)).then_some(s as u8)
-        })
-    }
-
-    fn admit(&mut self, addr: SocketAddr, slot: u8, name: String, secret: [u8; 16], now: Duration) {
-        self.pending_commands.push(Command::Join {
-            slot,
-            name: name.clone(),
-        });
-        self.clients[slot as usize] = Some(Client::new(
-            addr,
-            slot,
-            name.clone(),
-            secret,
-            self.world.tick(),
-            now,
-        ));
-        self.by_addr.insert(addr, slot);
-        self.stats.admitted += 1;
-        self.start_transfer(slot, SnapshotReason::Join);
-        self.send_welcome(slot);
-        self.events
-            .push(ServerEvent::PlayerConnected { slot, name, addr });
-    }
-
-    fn send_welcome(&mut self, slot: u8) {
-        let Some(c) = self.clients[slot as usize].as_ref() else {
-            return;
-        };
-        let (start_tick, snapshot_id) = c
-            .transfer
-            .as_ref()
-            .map_or((c.acked, None), |t| (t.tick, Some(t.snapshot_id)));
-        let msg = Message::Welcome {
-            slot,
-            tick_rate: self.world.config().tick_rate,
-            seed: self.world.config().seed,
-            genre: self.config.genre.clone(),
-            sim_version: SIM_VERSION,
-            start_tick,
-            world_checksum: self.world.checksum(),
-            snapshot_id,
-        };
-        let addr = c.addr;
-        self.send(addr, &msg);
     }
 
     /// Characters of connected players that are fully in the world (for autosave and
