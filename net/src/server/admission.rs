@@ -61,6 +61,7 @@ impl ServerSession {
         }
     }
 
+    /// A message from an address that is neither a player nor a spectator.
     pub(super) fn on_stranger_message(
         &mut self,
         addr: SocketAddr,
@@ -153,6 +154,7 @@ impl ServerSession {
         }
     }
 
+    /// Refuses a stranger with `reason` (if the answer is no larger than its datagram).
     fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason, now: Duration) {
         self.stats.rejected += 1;
         self.reply_bounded(
@@ -183,6 +185,8 @@ impl ServerSession {
         })
     }
 
+    /// Gives `slot` to the player at `addr`: its `Join` command, its state, a snapshot and
+    /// the `Welcome`.
     fn admit(&mut self, addr: SocketAddr, slot: u8, name: String, secret: [u8; 16], now: Duration) {
         self.pending_commands.push(Command::Join {
             slot,
@@ -204,6 +208,8 @@ impl ServerSession {
             .push(ServerEvent::PlayerConnected { slot, name, addr });
     }
 
+    /// The `Welcome` to the player in `slot`: on admission, and again for a retransmitted
+    /// `Join` (the first `Welcome` was lost).
     pub(super) fn send_welcome(&mut self, slot: u8) {
         let Some(c) = self.clients[slot as usize].as_ref() else {
             return;

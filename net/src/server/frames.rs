@@ -1,10 +1,10 @@
 //! The frame streams: which confirmed frames a peer's next datagram carries, and the one
 //! packer that fits them into a datagram.
 //!
-//! The planners ([`plan_player`], [`plan_spectator`]) are pure functions of what the
+//! The planners (`plan_player`, `plan_spectator`) are pure functions of what the
 //! session knows of one peer's stream (its ack, the loss and ack lag measured on its link,
 //! the sweep cursor, the datagram's number) and return a range of ticks; the session takes
-//! those frames from its history ([`frames_in`]) and [`pack_frames`] encodes as many as
+//! those frames from its history (`frames_in`) and [`pack_frames`] encodes as many as
 //! fit, keeping the end the plan cares about.
 //!
 //! A player's stream: normally the newest frames, each repeated in `repeats` consecutive

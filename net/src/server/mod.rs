@@ -1,6 +1,17 @@
 //! The authoritative server session: admission, lockstep tick closing, per-client frame
 //! streams with redundancy, late-input accounting and snapshot transfer.
 //!
+//! This module is the facade ([`ServerSession`], its config, events and counters) and the
+//! session's own job: dispatching datagrams by sender, the tick schedule, closing ticks and
+//! the confirmed-frame history. The rest is one job per child module, as quinn-proto
+//! separates its `Endpoint` from its `Connection`s:
+//! - `admission`: datagrams from addresses not admitted (handshake, reject, admit), and
+//!   the stranger budget;
+//! - `peer`: one admitted player's state and link measurements;
+//! - [`frames`]: which frames each datagram carries (pure planners) and the frame packer;
+//! - `transfer`: snapshot transfer in chunks;
+//! - [`spectators`]: spectators, their delay and their streams.
+//!
 //! Pure state machine: it never touches a socket or a clock. The I/O shell feeds it
 //! datagram payloads ([`ServerSession::on_datagram`]), transport-level disconnects, and the
 //! current time as a `Duration` since start ([`ServerSession::poll`]); it hands back

@@ -166,7 +166,7 @@ pub(super) struct Client {
     pub(super) last_margin: i32,
     pub(super) last_heard: Duration,
     pub(super) sends: u64,
-    /// Next tick of the gap-filling sweep (see `send_streams`).
+    /// Next tick of the gap-filling sweep (see `frames::plan_player`).
     pub(super) recovery_next: u64,
     pub(super) loss: LossMeter,
     pub(super) ack_lag: AckLag,
