@@ -319,3 +319,30 @@ impl ServerSession {
         }
     }
 }
+
+#[cfg(test)]
+mod stranger_budget_tests {
+    use super::*;
+
+    #[test]
+    fn distinct_strangers_are_capped_per_memory_window_and_the_cap_reported_once() {
+        let addr = |i: u8| SocketAddr::from(([127, 0, 0, i], 4000));
+        let s = Duration::from_secs;
+        let mut b = StrangerBudget::new(4, s(10));
+        for i in 1..=4 {
+            assert_eq!(b.spend(addr(i), s(0)), Budget::Allowed);
+        }
+        assert_eq!(b.spend(addr(5), s(1)), Budget::Refused { first: true });
+        assert_eq!(b.spend(addr(6), s(1)), Budget::Refused { first: false });
+        // Answering an address again costs nothing new (and refreshes it).
+        assert_eq!(b.spend(addr(1), s(5)), Budget::Allowed);
+        // Past the memory the others age out; address 1 was refreshed at 5 s.
+        assert_eq!(b.spend(addr(5), s(11)), Budget::Allowed);
+        assert_eq!(b.answered.len(), 2);
+        // Below three quarters of the cap the episode is over: the next one is reported.
+        for i in 6..=7 {
+            assert_eq!(b.spend(addr(i), s(12)), Budget::Allowed);
+        }
+        assert_eq!(b.spend(addr(8), s(12)), Budget::Refused { first: true });
+    }
+}
