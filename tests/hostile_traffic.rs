@@ -461,7 +461,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
 
 /// Fuzz finding (server_datagram; also reasoned from the code): an admitted client's
 /// `Inputs` with `first_tick` >= 2^63 makes `ServerSession::on_client_message` compute
-/// `newest as i64 - current as i64` (net/src/server.rs, the lead-margin line), which
+/// `newest as i64 - current as i64` (now `Client::on_inputs` in net/src/server/peer.rs, the lead-margin line), which
 /// overflows: a panic with overflow checks (debug builds, the fuzz build), a wrapped
 /// garbage margin in release. `Message::validate` only checks `first_tick + len` fits in
 /// u64. Fix belongs to net/ (e.g. `(newest.min(i64::MAX as u64) as i64)

@@ -54,5 +54,7 @@ pub mod driver;
 pub mod protocol;
 pub mod secure;
 pub mod server;
+#[cfg(test)]
+mod test_frames;
 pub mod transport;
 pub mod window;

@@ -273,8 +273,6 @@ impl ServerApp {
             genre: config.genre.id().to_string(),
             max_spectators: u16::try_from(config.max_spectators).unwrap_or(u16::MAX),
             spectator_delay: config.spectator_delay,
-            // Only peers that completed the secure layer's handshake reach the session.
-            max_answered_strangers: max_peers,
             ..SessionConfig::default()
         };
         let epoch = Instant::now();

@@ -72,8 +72,6 @@ pub struct SocketStats {
     pub dropped_out: u64,
     /// Transient receive errors skipped (e.g. ICMP port unreachable reported on recv).
     pub recv_errors: u64,
-    /// Datagrams from unknown addresses dropped by the stranger gate (never reached laminar).
-    pub gated_in: u64,
 }
 
 /// A laminar connection manager on socket `S`, with the calls a session needs.
