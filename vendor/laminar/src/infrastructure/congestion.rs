@@ -6,6 +6,16 @@ use crate::{
     Config,
 };
 
+/// Sequence numbers whose send time is kept for RTT measurement.
+///
+/// Venture patch (vendor/laminar/PATCHES.md; upstream issue TimonPost/laminar#272): was
+/// `u16::max_value()`, a 65,535-entry buffer (about 1.8 MB) allocated and touched for
+/// every connection. An ack arrives for a packet at most `max_packets_in_flight` (default
+/// 512) plus the 32-packet ack window behind the newest sequence number, so 1,024 entries
+/// cover it. A power of two that divides 65,536, so `seq % len` stays continuous where the
+/// u16 sequence number wraps.
+pub(crate) const CONGESTION_WINDOW: u16 = 1024;
+
 /// Keeps track of congestion information.
 pub struct CongestionHandler {
     rtt_measurer: RttMeasurer,
@@ -18,7 +28,7 @@ impl CongestionHandler {
     pub fn new(config: &Config) -> CongestionHandler {
         CongestionHandler {
             rtt_measurer: RttMeasurer::new(config),
-            congestion_data: SequenceBuffer::with_capacity(<u16>::max_value()),
+            congestion_data: SequenceBuffer::with_capacity(CONGESTION_WINDOW),
             _quality: NetworkQuality::Good,
         }
     }
@@ -55,6 +65,31 @@ mod test {
         congestion_handler.process_outgoing(1, Instant::now());
 
         assert_eq!(congestion_handler.congestion_data.exists(1), true);
+    }
+
+    #[test]
+    fn congestion_window_is_bounded_and_wraps_cleanly() {
+        use super::CONGESTION_WINDOW;
+        assert!(CONGESTION_WINDOW.is_power_of_two());
+        assert_eq!(65_536 % u32::from(CONGESTION_WINDOW), 0);
+
+        let mut congestion_handler = CongestionHandler::new(&Config::default());
+        // Across the u16 wrap: every recent sequence number keeps its own entry.
+        let start = 0u16.wrapping_sub(CONGESTION_WINDOW / 2);
+        for i in 0..CONGESTION_WINDOW {
+            congestion_handler.process_outgoing(start.wrapping_add(i), Instant::now());
+        }
+        for i in 0..CONGESTION_WINDOW {
+            assert!(congestion_handler
+                .congestion_data
+                .exists(start.wrapping_add(i)));
+        }
+        // One more evicts only the oldest.
+        congestion_handler.process_outgoing(start.wrapping_add(CONGESTION_WINDOW), Instant::now());
+        assert!(!congestion_handler.congestion_data.exists(start));
+        assert!(congestion_handler
+            .congestion_data
+            .exists(start.wrapping_add(1)));
     }
 
     #[test]

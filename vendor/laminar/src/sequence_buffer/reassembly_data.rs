@@ -32,7 +32,11 @@ impl Default for ReassemblyData {
             sequence: 0,
             num_fragments_received: 0,
             num_fragments_total: 0,
-            buffer: Vec::with_capacity(1024),
+            // Venture patch (PATCHES.md): was `Vec::with_capacity(1024)`, allocated for
+            // every slot of every connection's reassembly buffer (and again on each
+            // removal) though a default entry never holds data: `Fragmentation` inserts
+            // entries made by `ReassemblyData::new`, with their own preallocation.
+            buffer: Vec::new(),
             fragments_received: [false; MAX_FRAGMENTS_DEFAULT as usize],
             acked_header: None,
         }
