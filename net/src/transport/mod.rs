@@ -32,8 +32,9 @@ pub const RECEIVE_BUFFER: usize = MAX_DATAGRAM + LAMINAR_MAX_HEADER + 60;
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// A connection silent for this long is dropped (laminar emits `Timeout`/`Disconnect`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Cap on connections laminar keeps before they are established (each costs ~1.8 MB in
-/// laminar 0.5; answered strangers are bounded separately by the server session).
+/// Cap on connections laminar keeps before they are established (each costs about 40 KiB
+/// with the vendored laminar, 1.8 MB in laminar 0.5.0 as published: vendor/laminar/
+/// PATCHES.md; answered strangers are bounded separately by the server session).
 pub const MAX_UNESTABLISHED: u16 = 4;
 /// Reliable packets in flight before laminar drops the connection.
 pub const MAX_RELIABLE_IN_FLIGHT: u16 = 256;
