@@ -52,7 +52,7 @@ fn run(spectators: usize) -> Outcome {
     let world = World::new(&config).expect("valid");
     let session = ServerSession::new(world, ServerConfig::default(), [7; 16], Duration::ZERO);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.endpoint.socket().addr();
+    let server_addr = server.socket().addr();
     let mut clients: Vec<ClientDriver<SimSocket>> = (0..PLAYERS + spectators)
         .map(|i| {
             let mut c = ClientConfig::new(format!("c{i}"));
@@ -73,12 +73,12 @@ fn run(spectators: usize) -> Outcome {
         if t == STEADY_FROM {
             busy = Duration::ZERO;
             ticks_at_steady = server.session.world().tick();
-            server_at_steady = server.endpoint.socket().stats().bytes_out;
+            server_at_steady = server.socket().stats().bytes_out;
             for (c, at) in clients[PLAYERS..]
                 .iter()
                 .zip(spectators_at_steady.iter_mut())
             {
-                *at = wire_in(&c.endpoint.socket().stats());
+                *at = wire_in(&c.socket().stats());
             }
         }
         let started = Instant::now();
@@ -104,10 +104,9 @@ fn run(spectators: usize) -> Outcome {
         spectator_bps: clients[PLAYERS..]
             .iter()
             .zip(&spectators_at_steady)
-            .map(|(c, at)| (wire_in(&c.endpoint.socket().stats()) - at) as f64 / steady_s)
+            .map(|(c, at)| (wire_in(&c.socket().stats()) - at) as f64 / steady_s)
             .collect(),
-        server_bps: (server.endpoint.socket().stats().bytes_out - server_at_steady) as f64
-            / steady_s,
+        server_bps: (server.socket().stats().bytes_out - server_at_steady) as f64 / steady_s,
         watching: clients[PLAYERS..]
             .iter()
             .filter(|c| matches!(c.session.phase(), Phase::Playing))

@@ -68,7 +68,7 @@ impl Game {
             session(world, slots, Duration::ZERO, 1),
             epoch,
         );
-        let addr = server.endpoint.socket().addr();
+        let addr = server.socket().addr();
         let clients = (0..clients)
             .map(|i| {
                 let s =

@@ -44,9 +44,10 @@ pub type PlayerSlotLabel = [(&'static str, u8); 1];
 /// (not laminar framing), undecodable or out of place, wrong version.
 pub const INVALID_REASONS: [&str; 3] = ["transport", "protocol", "version"];
 
-/// Caps reported to [`Metrics::cap_hits`]: the session's stranger table and the HTTP
-/// connection table.
-pub const KNOWN_CAPS: [&str; 2] = ["answered_strangers", "http_connections"];
+/// Caps reported to [`Metrics::cap_hits`]: the HTTP connection table. (The session's
+/// stranger table went with protocol 6: the secure layer admits before laminar; its own
+/// bound shows as `venture_datagrams_dropped_total{reason="busy"}`.)
+pub const KNOWN_CAPS: [&str; 1] = ["http_connections"];
 
 /// Resync reasons for [`Metrics::resyncs`] (a join's first snapshot is not a resync).
 pub const RESYNC_REASONS: [&str; 2] = ["desync", "fell_behind"];
@@ -101,6 +102,13 @@ pub struct Metrics {
     pub invalid_datagrams: Family<Label1, Counter>,
     /// `venture_late_inputs_total`: inputs for ticks already stepped.
     pub late_inputs: Counter,
+    /// `venture_datagrams_dropped_total{reason}`: dropped by the secure layer before any
+    /// decoding (forged, replayed, truncated, ...; see `venture_net::secure::DropReason`).
+    pub datagrams_dropped: Family<Label1, Counter>,
+    /// `venture_secure_handshakes_total`: secure layer handshakes completed.
+    pub secure_handshakes: Counter,
+    /// `venture_secure_sessions`: secure layer sessions held.
+    pub secure_sessions: Gauge,
     /// `venture_desync_reports_total`.
     pub desync_reports: Counter,
     /// `venture_snapshots_sent_total`.
@@ -218,6 +226,27 @@ impl Metrics {
             "late_inputs",
             "Inputs that arrived for a tick already stepped",
             late_inputs.clone(),
+        );
+        let datagrams_dropped = Family::<Label1, Counter>::default();
+        registry.register(
+            "datagrams_dropped",
+            "Datagrams the secure layer dropped before any decoding, by reason",
+            datagrams_dropped.clone(),
+        );
+        for reason in venture_net::secure::DropReason::ALL {
+            let _ = datagrams_dropped.get_or_create(&[("reason", reason.as_str())]);
+        }
+        let secure_handshakes = Counter::default();
+        registry.register(
+            "secure_handshakes",
+            "Secure layer handshakes completed",
+            secure_handshakes.clone(),
+        );
+        let secure_sessions = Gauge::default();
+        registry.register(
+            "secure_sessions",
+            "Secure layer sessions held (peers that completed a handshake)",
+            secure_sessions.clone(),
         );
         let desync_reports = Counter::default();
         registry.register(
@@ -347,6 +376,9 @@ impl Metrics {
             bytes_out,
             invalid_datagrams,
             late_inputs,
+            datagrams_dropped,
+            secure_handshakes,
+            secure_sessions,
             desync_reports,
             snapshots_sent,
             save_duration,

@@ -50,7 +50,7 @@ fn every_binary_answers_help_and_bad_values_alike() {
         assert!(text.starts_with("Usage: venture-"), "{bin}: {text}");
         assert!(text.contains("-flag=v"), "{bin}: {text}");
     }
-    let cases: [(&str, &[&str], &str); 4] = [
+    let cases: [(&str, &[&str], &str); 6] = [
         (
             BINARIES[0],
             &["-tick-rate=0"],
@@ -60,6 +60,16 @@ fn every_binary_answers_help_and_bad_values_alike() {
             BINARIES[1],
             &["--bots", "0"],
             "invalid value for -bots: 0 (valid: 1 to 256)",
+        ),
+        (
+            BINARIES[1],
+            &["--server-key", "abc"],
+            "invalid value for -server-key: abc (valid: 64 hex digits, optionally after venture-key:)",
+        ),
+        (
+            BINARIES[1],
+            &["-server-key=venture-key:zz"],
+            "invalid value for -server-key: venture-key:zz (valid: 64 hex digits",
         ),
         (
             BINARIES[2],

@@ -196,8 +196,9 @@ fn valid_messages(rng: &mut Rng, tick: u64) -> Vec<Vec<u8>> {
 }
 
 /// The mixed attack (every kind of datagram plus hostile HTTP) from 49 addresses: memory
-/// grows by less than 32 MiB (answered strangers each hold a laminar connection of ~1.8 MB
-/// until its idle timeout; the server answers at most 16 per timeout window).
+/// grows by less than 32 MiB (answered strangers each hold a laminar connection until its
+/// idle timeout, ~40 KiB with the vendored laminar, 1.8 MB as published; the server
+/// answers at most 16 per timeout window).
 #[test]
 fn server_survives_hostile_traffic_with_bounded_memory_and_no_amplification() {
     let mix = std::env::var("HOSTILE_MIX").unwrap_or_default();
@@ -205,7 +206,8 @@ fn server_survives_hostile_traffic_with_bounded_memory_and_no_amplification() {
 }
 
 /// Regression: garbage from more source addresses than laminar's unestablished cap used
-/// to cost a ~1.8 MB laminar connection per datagram (laminar 0.5's congestion buffer),
+/// to cost a ~1.8 MB laminar connection per datagram (laminar 0.5.0's congestion buffer,
+/// since patched in vendor/laminar to ~40 KiB),
 /// collapsing the tick rate and lifting RSS by ~50 MB. The socket's stranger gate now drops
 /// such datagrams before laminar sees them.
 #[test]
@@ -461,7 +463,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
 
 /// Fuzz finding (server_datagram; also reasoned from the code): an admitted client's
 /// `Inputs` with `first_tick` >= 2^63 makes `ServerSession::on_client_message` compute
-/// `newest as i64 - current as i64` (net/src/server.rs, the lead-margin line), which
+/// `newest as i64 - current as i64` (now `Client::on_inputs` in net/src/server/peer.rs, the lead-margin line), which
 /// overflows: a panic with overflow checks (debug builds, the fuzz build), a wrapped
 /// garbage margin in release. `Message::validate` only checks `first_tick + len` fits in
 /// u64. Fix belongs to net/ (e.g. `(newest.min(i64::MAX as u64) as i64)

@@ -4,6 +4,8 @@
 //!   ([`transport::udp`]) and over an in-memory, seeded, virtual-clock network
 //!   ([`transport::simnet`]), plus our laminar [`Config`](laminar::Config).
 //! - [`protocol`]: the versioned wire messages and their bounded codec.
+//! - [`secure`]: the secure datagram layer beneath laminar (stateless cookies, Noise NK
+//!   handshake, sealed datagrams with a replay window, server key pinning).
 //! - [`cookie`]: stateless admission cookies.
 //! - [`chunk`]: snapshot chunking and bounded reassembly.
 //! - [`window`]: redundancy windows for per-tick data sent unreliably.
@@ -50,6 +52,9 @@ pub mod compact;
 pub mod cookie;
 pub mod driver;
 pub mod protocol;
+pub mod secure;
 pub mod server;
+#[cfg(test)]
+mod test_frames;
 pub mod transport;
 pub mod window;

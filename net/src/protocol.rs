@@ -16,8 +16,8 @@
 //! 1 + the number of changed fields (see `frames_wire_size`).
 //!
 //! Per-tick data (confirmed frames down, inputs up) travels unreliably with redundancy:
-//! [`pack_frames`] and [`pack_inputs`] put as many items as fit into one datagram; pair
-//! them with [`crate::window`].
+//! [`pack_inputs`] and the server's [`crate::server::frames::pack_frames`] put as many
+//! items as fit into one datagram; pair them with [`crate::window`].
 //!
 //! Ack convention: `Inputs::ack_tick` and `Frames::input_ack` carry the highest tick the
 //! sender has received contiguously ([`crate::window::ReceiveTracker::ack`]); before
@@ -36,7 +36,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 5;
+pub const PROTOCOL_VERSION: u16 = 6;
 
 /// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
 /// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the
@@ -529,51 +529,6 @@ pub fn decode_from(bytes: &[u8], expected: Direction) -> Result<Message, Protoco
     Ok(msg)
 }
 
-/// Encodes a `Frames` message carrying as many of `frames` (consecutive, starting at
-/// `first_tick`, oldest first) as fit in one datagram, at most
-/// [`MAX_FRAMES_PER_MESSAGE`]. Returns the datagram and how many frames it holds (0 if
-/// even the first does not fit: the datagram then carries only the acks).
-pub fn pack_frames<'a>(
-    first_tick: u64,
-    frames: impl IntoIterator<Item = &'a ConfirmedFrame>,
-    input_ack: u64,
-    late_inputs: u32,
-    lead_hint: i32,
-) -> Result<(Vec<u8>, usize), ProtocolError> {
-    let make = |frames: Vec<ConfirmedFrame>| Message::Frames {
-        first_tick,
-        frames,
-        input_ack,
-        late_inputs,
-        lead_hint,
-    };
-    let picked: Vec<ConfirmedFrame> = frames
-        .into_iter()
-        .take(MAX_FRAMES_PER_MESSAGE)
-        .cloned()
-        .collect();
-    // Frames are delta-coded, so sizes are not additive: bisect on the prefix length.
-    let fits = |n: usize| encode_bounded(&make(picked[..n].to_vec()));
-    if let Ok(bytes) = fits(picked.len()) {
-        return Ok((bytes, picked.len()));
-    }
-    let (mut lo, mut hi) = (0usize, picked.len());
-    let mut best = fits(0)?;
-    // Invariant: prefix `lo` fits (`best`), prefix `hi` does not.
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        match fits(mid) {
-            Ok(bytes) => {
-                lo = mid;
-                best = bytes;
-            }
-            Err(ProtocolError::TooLarge { .. }) => hi = mid,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok((best, lo))
-}
-
 /// Encodes an `Inputs` message carrying the newest of `inputs` (for ticks `first_tick..`)
 /// that fit, at most [`MAX_INPUTS_PER_MESSAGE`]: for inputs the freshest matter most, as
 /// older ones may already be late. Returns the datagram and the first tick it carries.
@@ -609,34 +564,7 @@ pub fn pack_inputs(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn input(i: u8) -> PlayerInput {
-        PlayerInput {
-            move_x: i as i8,
-            move_y: (i as i8).wrapping_neg(),
-            aim_x: 1,
-            aim_y: -1,
-            buttons: i,
-            slot: 2,
-        }
-    }
-
-    fn frame(tick: u64, players: usize) -> ConfirmedFrame {
-        let mut f = Frame::new(tick);
-        for s in 0..players {
-            f.set_input(s, input(tick as u8 ^ s as u8));
-        }
-        if tick % 10 == 0 {
-            f.commands.push(Command::Join {
-                slot: 1,
-                name: "alice".into(),
-            });
-        }
-        ConfirmedFrame {
-            frame: f,
-            checksum: tick as u32 * 7919,
-        }
-    }
+    use crate::test_frames::{frame, input};
 
     fn all_messages() -> Vec<Message> {
         vec![
@@ -942,10 +870,15 @@ mod tests {
                             cf
                         })
                         .collect();
-                    pack_frames(100_000, &frames, 100_003, 0, 0)
-                        .expect("packs")
-                        .0
-                        .len()
+                    encode_bounded(&Message::Frames {
+                        first_tick: 100_000,
+                        frames,
+                        input_ack: 100_003,
+                        late_inputs: 0,
+                        lead_hint: 0,
+                    })
+                    .expect("fits")
+                    .len()
                 })
                 .collect()
         };
@@ -982,41 +915,6 @@ mod tests {
             encode_bounded(&m),
             Err(ProtocolError::TooLarge { .. })
         ));
-    }
-
-    #[test]
-    fn pack_frames_fills_but_never_exceeds() {
-        for players in [1usize, 4, 16, 64] {
-            let frames: Vec<_> = (1000..1300).map(|t| frame(t, players)).collect();
-            let (bytes, n) = pack_frames(1000, &frames, 7, 0, 1).expect("packs");
-            assert!(bytes.len() <= MAX_DATAGRAM);
-            assert!(
-                (1..=MAX_FRAMES_PER_MESSAGE).contains(&n),
-                "players {players}: {n}"
-            );
-            // One more frame would not have fit (unless capped by count).
-            if n < MAX_FRAMES_PER_MESSAGE {
-                let more = encode(&Message::Frames {
-                    first_tick: 1000,
-                    frames: frames[..n + 1].to_vec(),
-                    input_ack: 7,
-                    late_inputs: 0,
-                    lead_hint: 1,
-                })
-                .expect("encodes");
-                assert!(
-                    more.len() > MAX_DATAGRAM,
-                    "players {players}: {n} not maximal"
-                );
-            }
-            match decode(&bytes).expect("decodes") {
-                Message::Frames { frames: got, .. } => assert_eq!(got, frames[..n]),
-                other => panic!("{other:?}"),
-            }
-        }
-        let (bytes, n) = pack_frames(5, &[], 4, 0, 0).expect("packs");
-        assert_eq!(n, 0);
-        assert!(decode(&bytes).is_ok());
     }
 
     #[test]

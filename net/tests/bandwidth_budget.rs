@@ -1,8 +1,11 @@
 //! Regression guard for the bandwidth budget (DESIGN.md, issue "Network engine" item 8):
 //! 4 players at 20 Hz over the simulated network, 200 ms and 2000 ms round trips with 5%
-//! loss; in steady state each player must cost < 2 KB/s down and < 1.5 KB/s up, counting
-//! the UDP payload (laminar's header included) plus 28 bytes of IP/UDP header per
-//! datagram. `benches/bandwidth.rs` at the repository root prints the full table.
+//! loss; in steady state each player must cost < 2.6 KB/s down and < 1.8 KB/s up, counting
+//! the UDP payload (laminar's header and the secure layer's 25 bytes included) plus 28
+//! bytes of IP/UDP header per datagram. Before the secure layer the budget was 2 / 1.5
+//! KB/s; the layer adds 25 B to each of about 22 datagrams a second each way, and halving
+//! the datagram rate (frames and inputs every other tick) needs the lead pacing retuned
+//! first (tried: it broke the 5 s matrix). `benches/bandwidth.rs` prints the full table.
 
 use std::time::Duration;
 
@@ -41,7 +44,7 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
         Duration::ZERO,
     );
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let addr = server.endpoint.socket().addr();
+    let addr = server.socket().addr();
     let mut clients: Vec<ClientDriver<SimSocket>> = (0..PLAYERS)
         .map(|i| {
             let s = ClientSession::new(ClientConfig::new(format!("p{i}")), addr, Duration::ZERO);
@@ -56,9 +59,9 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
             for c in &clients {
                 assert_eq!(c.session.phase(), &Phase::Playing, "rtt {rtt_ms}");
             }
-            down0 = wire_out(&server.endpoint.socket().stats());
+            down0 = wire_out(&server.socket().stats());
             for (c, u) in clients.iter().zip(up0.iter_mut()) {
-                *u = wire_out(&c.endpoint.socket().stats());
+                *u = wire_out(&c.socket().stats());
             }
         }
         server.pump(net.now());
@@ -74,11 +77,11 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
         net.advance(step);
     }
     let secs = (to - from).as_secs_f64();
-    let down = (wire_out(&server.endpoint.socket().stats()) - down0) as f64 / PLAYERS as f64;
+    let down = (wire_out(&server.socket().stats()) - down0) as f64 / PLAYERS as f64;
     let up = clients
         .iter()
         .zip(&up0)
-        .map(|(c, u0)| (wire_out(&c.endpoint.socket().stats()) - u0) as f64)
+        .map(|(c, u0)| (wire_out(&c.socket().stats()) - u0) as f64)
         .fold(0.0, f64::max);
     for c in &clients {
         assert_eq!(c.session.stats().desyncs, 0);
@@ -91,7 +94,7 @@ fn four_players_fit_the_budget() {
     for rtt in [200, 2000] {
         let (down, up) = measure(rtt, 50, Duration::from_secs(12), Duration::from_secs(32));
         eprintln!("rtt {rtt} ms, 5% loss: {down:.0} B/s down, {up:.0} B/s up per player");
-        assert!(down < 2000.0, "rtt {rtt}: {down:.0} B/s down");
-        assert!(up < 1500.0, "rtt {rtt}: {up:.0} B/s up");
+        assert!(down < 2600.0, "rtt {rtt}: {down:.0} B/s down");
+        assert!(up < 1800.0, "rtt {rtt}: {up:.0} B/s up");
     }
 }

@@ -96,7 +96,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
     let epoch = net.now();
     let session = game_session(case.seed, 4);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.endpoint.socket().addr();
+    let server_addr = server.socket().addr();
     let mut server_sums: BTreeMap<u64, u32> = BTreeMap::new();
     // The server's world at the injected tick, to compare the report's state with.
     let mut server_at_inject: Option<World> = None;
@@ -128,7 +128,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
             server_at_inject = Some(server.session.world().clone());
         }
         if let Some(on) = cut {
-            let from = clients[0].endpoint.socket().addr();
+            let from = clients[0].socket().addr();
             let confirmed = clients[0].session.confirmed_world().map_or(0, |w| w.tick());
             if !on && injected.desync_at.is_none() && confirmed + 1 >= INJECT_AT {
                 let dead = LinkConfig {

@@ -68,7 +68,7 @@ fn run(case: &Case) -> Outcome {
     let epoch = net.now();
     let session = game_session(case.seed, 8);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.endpoint.socket().addr();
+    let server_addr = server.socket().addr();
     let mut server_sums: BTreeMap<u64, u32> = BTreeMap::new();
 
     // Clients join staggered; one leaves halfway (mid-game join and leave).
@@ -107,6 +107,8 @@ fn run(case: &Case) -> Outcome {
         for ev in server.session.drain_events() {
             if let ServerEvent::TickClosed { frame, checksum } = ev {
                 server_sums.insert(frame.tick, checksum);
+            } else if std::env::var("VENTURE_SIMNET_DEBUG").is_ok() {
+                eprintln!("  {t:?} server: {ev:?}");
             }
         }
         for (i, c) in clients
@@ -150,9 +152,14 @@ fn run(case: &Case) -> Outcome {
         net.advance(step);
     }
     if std::env::var("VENTURE_SIMNET_DEBUG").is_ok() {
+        eprintln!(
+            "  server layer {:?} stats {:?}",
+            server.layer_stats(),
+            server.session.stats()
+        );
         for c in clients.iter().flatten() {
             let s = c.session.stats();
-            eprintln!("  client {:?} lead {} confirmed {} ticks {} rollbacks {} stalls {} resyncs {} rtt {:?} late {}", c.session.phase(), c.session.lead(), s.confirmed, s.ticks, s.rollbacks, s.window_stalls, s.resyncs, c.session.rtt(), s.late_inputs);
+            eprintln!("  client {:?} lead {} confirmed {} ticks {} rollbacks {} stalls {} resyncs {} rtt {:?} late {} layer {:?}", c.session.phase(), c.session.lead(), s.confirmed, s.ticks, s.rollbacks, s.window_stalls, s.resyncs, c.session.rtt(), s.late_inputs, c.layer_stats());
         }
     }
     let joined = clients
@@ -220,7 +227,8 @@ mod faults {
     use std::time::{Duration, Instant};
 
     use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
-    use venture_net::driver::{ClientDriver, ServerDriver};
+    use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
+    use venture_net::secure::StaticKeypair;
     use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
     use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
     use venture_sim::script::scripted_input;
@@ -252,6 +260,9 @@ mod faults {
         pub desyncs: u64,
         pub t: Duration,
         seed: u64,
+        /// The server's key, kept across restarts (the real server keeps it in its saves
+        /// directory), so clients that pinned it on first use come back.
+        layer: ServerLayer,
     }
 
     fn server_session(world: World, now: Duration, secret: u8) -> ServerSession {
@@ -280,12 +291,18 @@ mod faults {
             };
             let world = World::new(&config).expect("valid");
             let keyframe = world.snapshot();
-            let server = ServerDriver::new(
+            let layer = ServerLayer {
+                keypair: StaticKeypair::from_private([seed as u8; 32]),
+                max_peers: 64,
+            };
+            let server = ServerDriver::with_layer(
                 net.bind_any().expect("bind"),
                 server_session(world, Duration::ZERO, 7),
+                layer.clone(),
                 epoch_instant,
-            );
-            let server_addr = server.endpoint.socket().addr();
+            )
+            .expect("layer");
+            let server_addr = server.socket().addr();
             let mut g = Game {
                 net,
                 epoch_instant,
@@ -299,6 +316,7 @@ mod faults {
                 desyncs: 0,
                 t: Duration::ZERO,
                 seed,
+                layer,
             };
             for i in 0..clients {
                 let session = ClientSession::new(
@@ -316,7 +334,7 @@ mod faults {
         pub fn client_addrs(&self) -> Vec<SocketAddr> {
             self.players
                 .iter()
-                .map(|p| p.driver.endpoint.socket().addr())
+                .map(|p| p.driver.socket().addr())
                 .collect()
         }
 
@@ -350,7 +368,10 @@ mod faults {
             self.epoch += 1;
             let socket = self.net.bind(self.server_addr).expect("rebind");
             let session = server_session(world, self.t, 7 + self.epoch as u8);
-            self.server = Some(ServerDriver::new(socket, session, self.epoch_instant));
+            self.server = Some(
+                ServerDriver::with_layer(socket, session, self.layer.clone(), self.epoch_instant)
+                    .expect("layer"),
+            );
         }
 
         /// Every client plays on the current server, confirming ticks past `tick`.

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use laminar::SocketEvent;
-use venture_net::protocol::{decode, pack_frames, pack_inputs, ConfirmedFrame, Message};
+use venture_net::protocol::{decode, pack_inputs, ConfirmedFrame, Message};
+use venture_net::server::frames::pack_frames;
 use venture_net::transport::simnet::{LinkConfig, SimNet};
 use venture_net::transport::{laminar_config, Endpoint};
 use venture_net::window::{Insert, Prefer, ReceiveTracker, SendWindow};
@@ -102,8 +103,8 @@ fn run(seed: u64) -> (Vec<u64>, u64) {
         let (first, frames) = server_frames
             .select(usize::MAX, Prefer::Oldest, |_| 0)
             .unwrap_or((server_frames.next_tick(), Vec::new()));
-        let (bytes, _) = pack_frames(first, frames, input_ack, 0, 0).expect("packs");
-        server.send_unreliable(caddr, bytes);
+        let packed = pack_frames(first, frames, input_ack, 0, 0, Prefer::Oldest).expect("packs");
+        server.send_unreliable(caddr, packed.bytes);
         server.poll(net.now());
 
         // Client: ingest frames, apply in order, drop acked inputs.

@@ -1,8 +1,7 @@
 //! Admission rules of the server session, driven directly (no sockets): replies to
-//! unadmitted addresses never exceed what they sent, and a Hello flood from many addresses
-//! is answered only up to the stranger cap until old answers age out.
+//! unadmitted addresses never exceed what they sent; behind the secure layer a Join needs
+//! no session cookie. (Floods of strangers are the secure layer's: net/src/secure.)
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -11,14 +10,8 @@ use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
 use venture_sim::{SimConfig, World, SIM_VERSION};
 use venture_testkit::handshake::{handshake, small_session};
 
-fn session(cap: usize) -> ServerSession {
-    small_session(
-        ServerConfig {
-            max_answered_strangers: cap,
-            ..ServerConfig::default()
-        },
-        [3; 16],
-    )
+fn session() -> ServerSession {
+    small_session(ServerConfig::default(), [3; 16])
 }
 
 fn addr(i: u32) -> SocketAddr {
@@ -26,42 +19,8 @@ fn addr(i: u32) -> SocketAddr {
 }
 
 #[test]
-fn hello_flood_is_capped_and_recovers() {
-    let mut s = session(100);
-    let hello = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
-    let mut sent: BTreeMap<SocketAddr, usize> = BTreeMap::new();
-    let mut received: BTreeMap<SocketAddr, usize> = BTreeMap::new();
-    for i in 0..2000 {
-        let a = addr(i);
-        s.on_datagram(a, &hello, Duration::from_millis(i as u64));
-        *sent.entry(a).or_default() += hello.len();
-        for (to, bytes) in s.drain_outgoing() {
-            *received.entry(to).or_default() += bytes.len();
-        }
-    }
-    assert_eq!(
-        received.len(),
-        100,
-        "only the cap's worth of strangers is answered"
-    );
-    for (a, r) in &received {
-        assert!(r <= &sent[a], "{a} got {r} bytes for {}", sent[a]);
-    }
-    let caps = s
-        .drain_events()
-        .iter()
-        .filter(|e| matches!(e, ServerEvent::CapHit { .. }))
-        .count();
-    assert_eq!(caps, 1, "the cap is reported once");
-    assert_eq!(s.stats().hellos_dropped, 1900);
-    // Once the answers age out (laminar forgets idle peers), new strangers are answered.
-    s.on_datagram(addr(5000), &hello, Duration::from_secs(30));
-    assert_eq!(s.drain_outgoing().len(), 1);
-}
-
-#[test]
 fn replies_to_strangers_never_amplify() {
-    let mut s = session(1024);
+    let mut s = session();
     // Garbage, short hellos, joins with bad cookies, inputs from nobody: no reply is larger
     // than its request, and most get none.
     let short_hello = {
@@ -202,23 +161,38 @@ fn character_claims_gate_and_pace_the_restore() {
     assert_eq!(restored, 10);
 }
 
-/// The stranger cap counts addresses, not answers: a client re-sending its Hello many times
-/// over a long link does not use up the budget for everyone else.
+/// Behind the secure layer (drivers set `admitted_by_transport`), a Join needs no cookie
+/// of the session's: the layer proved the address. Without it, a Join without a valid
+/// cookie is refused. Either way a Join right behind a Hello of another version takes no
+/// slot.
 #[test]
-fn repeated_hellos_from_one_address_do_not_exhaust_the_cap() {
-    let mut s = session(4);
-    let hello = protocol::encode(&Message::hello(SIM_VERSION)).expect("encodes");
-    for i in 0..100 {
-        s.on_datagram(addr(1), &hello, Duration::from_millis(250 * i));
-    }
+fn behind_the_secure_layer_a_join_needs_no_cookie_but_a_refused_hello_still_bars_it() {
+    let join = |name: &str| {
+        protocol::encode(&Message::Join {
+            cookie: [0; 16],
+            name: name.into(),
+            character_secret: [1; 16],
+        })
+        .expect("encodes")
+    };
+    let mut direct = session();
+    direct.on_datagram(addr(1), &join("a"), Duration::from_millis(1));
+    assert_eq!(direct.player_count(), 0, "no cookie, no slot");
+
+    let mut behind = session();
+    behind.set_admitted_by_transport(true);
+    behind.on_datagram(addr(1), &join("a"), Duration::from_millis(1));
+    assert_eq!(behind.player_count(), 1);
+    assert!(behind.drain_outgoing().iter().any(
+        |(to, b)| *to == addr(1) && matches!(protocol::decode(b), Ok(Message::Welcome { .. }))
+    ));
+
+    let old = protocol::encode(&Message::hello(SIM_VERSION + 1)).expect("encodes");
+    behind.on_datagram(addr(2), &old, Duration::from_millis(2));
+    behind.on_datagram(addr(2), &join("b"), Duration::from_millis(2));
     assert_eq!(
-        s.drain_outgoing().len(),
-        100,
-        "the same stranger is answered every time"
+        behind.player_count(),
+        1,
+        "the Join behind a refused Hello is refused"
     );
-    for i in 2..5 {
-        s.on_datagram(addr(i), &hello, Duration::from_secs(25));
-    }
-    assert_eq!(s.drain_outgoing().len(), 3, "others still get answers");
-    assert_eq!(s.stats().hellos_dropped, 0);
 }

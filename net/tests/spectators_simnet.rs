@@ -124,7 +124,7 @@ fn run(case: &Case, watch: &Watch) -> Outcome {
     );
     let delay_ticks = session.spectator_delay_ticks();
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.endpoint.socket().addr();
+    let server_addr = server.socket().addr();
     let mut out = Outcome::default();
 
     let mut players: Vec<ClientDriver<SimSocket>> = Vec::new();

@@ -6,6 +6,8 @@
 //! the server's; the headless one can record what it confirmed.
 
 pub mod bots;
+pub mod known_servers;
+pub mod pinning;
 pub mod tui;
 
 use std::fs;
@@ -21,6 +23,7 @@ use venture_net::transport::udp::MioUdpSocket;
 use venture_replay::{SessionHeader, SessionWriter};
 
 use crate::flags::{Spec, Valid};
+use crate::server::server_key::Fingerprint;
 use bots::{Bot, BotKind};
 
 // Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
@@ -47,7 +50,7 @@ crate::flag_table! {
         desync_dir: PathBuf = value("desync-dir", "DIR", ".", Valid::NonEmpty("a directory path"),
             "directory for desync reports"),
         secret_dir: Option<PathBuf> = optional("secret-dir", "DIR", Valid::NonEmpty("a directory path"),
-            "directory keeping character secrets (default: $XDG_CONFIG_HOME/venture or ~/.config/venture)"),
+            "directory keeping character secrets and the known_servers key pins (default: $XDG_CONFIG_HOME/venture or ~/.config/venture)"),
         multiplayer: bool = switch("multiplayer",
             "accepted for compatibility with the deployment guide; a headless client is always multiplayer"),
         protocol_version: Option<u16> = optional("protocol-version", "N", Valid::Range(0, 65535),
@@ -58,7 +61,15 @@ crate::flag_table! {
             "watch the game without taking a player slot (no inputs; in a terminal: Tab follows the next player, c a free camera)"),
         reconnect_for: u64 = value("reconnect-for", "SECONDS", "120", Valid::Range(0, 86_400),
             "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
+        server_key: Option<Fingerprint> = optional("server-key", "HEX", Valid::Parses(server_key_text),
+            "the server's public key, as its operator gives it (the fingerprint in its start log and /status); the server must present this key, and it is pinned"),
+        accept_new_key: bool = switch("accept-new-key",
+            "trust the key the server presents although it differs from the one pinned in known_servers (in the -secret-dir directory), and pin it"),
     }
+}
+
+fn server_key_text() -> String {
+    "64 hex digits, optionally after venture-key:".to_owned()
 }
 
 /// `venture-client`'s help around the rows.
@@ -239,6 +250,17 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     }
     .parse()
     .expect("literal address");
+    let explicit_key = args.server_key.as_ref().map(|f| f.0);
+    let mut pins = match secret_dir.as_deref() {
+        Some(dir) => Some(
+            pinning::ServerPins::open(dir, &args.server, explicit_key, args.accept_new_key)
+                .map_err(|e| ClientError::Args(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let trust = pins
+        .as_ref()
+        .map_or(pinning::trust_without_store(explicit_key), |p| p.trust());
     let mut players = Vec::new();
     for i in 0..bots {
         let name = if bots == 1 {
@@ -266,7 +288,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
         config.spectate = args.spectate;
         let session = ClientSession::new(config, server, Duration::ZERO);
         players.push(Player {
-            driver: ClientDriver::new(socket, session, epoch),
+            driver: ClientDriver::with_trust(socket, session, trust, epoch),
             bot: Bot::new(kind, 0x5eed ^ (i as u64) << 8 ^ std::process::id() as u64),
             name,
             recorder: None,
@@ -312,9 +334,12 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 let bot = &mut p.bot;
                 p.driver
                     .pump(Instant::now(), &mut |world, slot| bot.input(world, slot));
-                if !p.driver.endpoint.socket_mut().take_pending() {
+                if !p.driver.socket_mut().take_pending() {
                     break;
                 }
+            }
+            for line in pinning::handle_layer_events(pins.as_mut(), &mut p.driver) {
+                eprintln!("venture-client: {line}");
             }
             handle_events(p, &args.desync_dir, &mut outcome);
             log_reconnect(p, epoch);
@@ -429,6 +454,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
                     match &reason {
                         CloseReason::Rejected(_)
                         | CloseReason::Unreachable
+                        | CloseReason::Refused(_)
                         | CloseReason::VersionMismatch { .. } => {
                             let msg = format!(
                                 "{}: cannot join {}: {reason}",

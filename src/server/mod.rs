@@ -9,6 +9,7 @@ mod durability;
 mod journal;
 mod persist;
 mod routes;
+pub mod server_key;
 mod world_lock;
 
 use std::collections::BTreeMap;
@@ -20,7 +21,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
-use venture_net::driver::ServerDriver;
+use venture_net::driver::{ServerDriver, ServerLayer};
+use venture_net::secure::StaticKeypair;
 use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
 use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::SimConfig;
@@ -53,6 +55,8 @@ pub enum ServerError {
     Setup(String),
     #[error(transparent)]
     Locked(#[from] world_lock::LockError),
+    #[error(transparent)]
+    Key(#[from] server_key::ServerKeyError),
 }
 
 impl ServerError {
@@ -105,6 +109,7 @@ pub struct ServerApp {
     health: Health,
     last_stats: ServerStats,
     last_socket: venture_net::transport::SocketStats,
+    last_layer: venture_net::secure::LayerStats,
     http_refused_seen: u64,
     http_cap_logged: bool,
     local_addr: SocketAddr,
@@ -130,8 +135,33 @@ pub struct ServerApp {
     unsaved_characters: BTreeMap<String, (venture_sim::character::Character, [u8; 16])>,
     /// Tick of the last world snapshot written (what a kill -9 recovers without a log).
     saved_tick: u64,
+    /// The fingerprint of the server key (`saves/server.key`), for `/status`.
+    fingerprint: String,
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
+}
+
+/// The server key from the saves directory, generated there on first start. A key file
+/// that exists but cannot be used stops the server (an operator must decide); a saves
+/// directory the key cannot be written to gives a key for this run only, said loudly.
+fn load_server_key(saves_dir: &std::path::Path) -> Result<server_key::ServerKey, ServerError> {
+    match server_key::load_or_create(saves_dir) {
+        Ok((key, server_key::KeyOrigin::Loaded(path))) => {
+            log::info!(target: "venture::server", component = "server", path:% = path.display(), server_key:% = key.fingerprint(); "server key loaded");
+            Ok(key)
+        }
+        Ok((key, server_key::KeyOrigin::Created(path))) => {
+            log::info!(target: "venture::server", component = "server", path:% = path.display(), server_key:% = key.fingerprint(); "server key generated (first start): back this file up; clients pin its public key");
+            Ok(key)
+        }
+        Err(server_key::ServerKeyError::Unwritable { path, source }) => {
+            let key =
+                server_key::ServerKey::generate().map_err(server_key::ServerKeyError::Generate)?;
+            log::error!(target: "venture::server", component = "server", path:% = path.display(), error:% = source, server_key:% = key.fingerprint(); "server key cannot be saved: using an ephemeral key for this run; clients that pin it will refuse this server after a restart");
+            Ok(key)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl ServerApp {
@@ -173,6 +203,7 @@ impl ServerApp {
         for lock in &locks {
             log::debug!(target: "venture::save", component = "save", path:% = lock.path.display(); "lock held");
         }
+        let server_key = load_server_key(&config.saves_dir)?;
         if config.new_world {
             for note in persist::retire_world(&files) {
                 log::warn!(target: "venture::save", component = "save"; "{note}");
@@ -223,7 +254,6 @@ impl ServerApp {
 
         let poll = Poll::new()?;
         udp.register(poll.registry(), UDP)?;
-        udp.set_stranger_gate(venture_net::transport::udp::StrangerGate::default());
         let mut http = HttpServer::new(listener, HttpLimits::default());
         http.register(poll.registry(), HTTP_BASE)
             .map_err(|e| ServerError::Setup(e.to_string()))?;
@@ -231,6 +261,9 @@ impl ServerApp {
         poll.registry()
             .register(&mut signals, SIGNALS, Interest::READABLE)?;
 
+        // Players and spectators, each possibly mid-reconnect from a new port, plus room
+        // for handshakes under way.
+        let max_peers = 2 * (config.max_players as usize + config.max_spectators as usize) + 32;
         let mut secret = [0u8; 16];
         getrandom::fill(&mut secret).map_err(|e| {
             ServerError::Setup(format!("no OS randomness for the cookie secret: {e}"))
@@ -254,7 +287,12 @@ impl ServerApp {
         if loaded > 0 {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
-        let driver = ServerDriver::new(udp, session, epoch);
+        let layer = ServerLayer {
+            keypair: StaticKeypair::from_private(*server_key.private()),
+            max_peers,
+        };
+        let driver = ServerDriver::with_layer(udp, session, layer, epoch)
+            .map_err(|e| ServerError::Setup(e.to_string()))?;
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
         metrics.describe_server(&crate::metrics::ServerInfo {
@@ -270,7 +308,8 @@ impl ServerApp {
             target: "venture::server",
             component = "server", addr:% = local_addr, port = local_addr.port(), max_players = config.max_players,
             tick_rate = config.tick_rate, seed = config.seed, seed_random = config.seed_is_random,
-            genre = config.genre.id(), version = crate::cli::VERSION, startup_ms = started.elapsed().as_millis() as u64;
+            genre = config.genre.id(), version = crate::cli::VERSION, server_key:% = server_key.fingerprint(),
+            startup_ms = started.elapsed().as_millis() as u64;
             "Starting Venture Game Server"
         );
         // Ready goes out on the first loop turn: the sockets are bound by now.
@@ -294,6 +333,7 @@ impl ServerApp {
             },
             last_stats: ServerStats::default(),
             last_socket: Default::default(),
+            last_layer: Default::default(),
             http_refused_seen: 0,
             http_cap_logged: false,
             local_addr,
@@ -308,6 +348,7 @@ impl ServerApp {
             save_retry: durability::Backoff::default(),
             unsaved_characters: BTreeMap::new(),
             saved_tick,
+            fingerprint: server_key.fingerprint(),
             _locks: locks,
         })
     }
@@ -355,6 +396,7 @@ impl ServerApp {
                             health: &self.health,
                             metrics: &self.metrics,
                             config: &self.config,
+                            server_key: &self.fingerprint,
                         };
                         self.http
                             .handle_token(self.poll.registry(), token, now, &mut |req| {
@@ -370,6 +412,7 @@ impl ServerApp {
                 health: &self.health,
                 metrics: &self.metrics,
                 config: &self.config,
+                server_key: &self.fingerprint,
             };
             self.http.tick(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
@@ -389,7 +432,7 @@ impl ServerApp {
             let started = Instant::now();
             self.driver.pump(started);
             self.after_pump(started);
-            if !self.driver.endpoint.socket_mut().take_pending() {
+            if !self.driver.socket_mut().take_pending() {
                 break;
             }
         }
@@ -616,7 +659,7 @@ impl ServerApp {
         let p = self.last_stats;
         // Datagrams and bytes are counted at the socket: laminar drops some (wrong framing)
         // before the session sees them, and those must still show.
-        let sock = self.driver.endpoint.socket().stats();
+        let sock = self.driver.socket().stats();
         let prev = self.last_socket;
         self.metrics
             .datagrams_in
@@ -628,16 +671,34 @@ impl ServerApp {
         self.metrics
             .bytes_out
             .inc_by(sock.bytes_out - prev.bytes_out);
-        let reached_session = s.datagrams_in - p.datagrams_in;
-        let dropped_by_transport =
-            (sock.datagrams_in - prev.datagrams_in).saturating_sub(reached_session);
-        if dropped_by_transport > 0 {
+        self.last_socket = sock;
+        let layer = self.driver.layer_stats();
+        let before = self.last_layer;
+        for reason in venture_net::secure::DropReason::ALL {
+            let n = layer.dropped(reason) - before.dropped(reason);
+            if n > 0 {
+                self.metrics
+                    .datagrams_dropped
+                    .get_or_create(&[("reason", reason.as_str())])
+                    .inc_by(n);
+            }
+        }
+        // The layer is the transport now: what it drops is the "transport" reason of the
+        // invalid-datagram total (the per-reason detail is venture_datagrams_dropped_total).
+        let dropped = layer.dropped_total() - before.dropped_total();
+        if dropped > 0 {
             self.metrics
                 .invalid_datagrams
                 .get_or_create(&[("reason", "transport")])
-                .inc_by(dropped_by_transport);
+                .inc_by(dropped);
         }
-        self.last_socket = sock;
+        self.metrics
+            .secure_handshakes
+            .inc_by(layer.handshakes - before.handshakes);
+        self.metrics
+            .secure_sessions
+            .set(self.driver.secure_peers() as i64);
+        self.last_layer = layer;
         self.metrics
             .late_inputs
             .inc_by(s.late_inputs - p.late_inputs);

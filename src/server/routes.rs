@@ -1,5 +1,12 @@
 //! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status`.
+//!
+//! Player IP addresses are personal data: `/status` shows a player's `addr` only to a
+//! request from loopback (127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address), so
+//! an operator on the host sees them and nobody else does; for any other caller the field
+//! is left out. `/metrics` never carries an address (its labels are bounded enums and slot
+//! numbers, see [`crate::metrics`]).
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use venture_net::server::ServerSession;
@@ -15,6 +22,13 @@ pub(crate) struct View<'a> {
     pub health: &'a Health,
     pub metrics: &'a Metrics,
     pub config: &'a ServerConfig,
+    /// The server key's fingerprint (64 lowercase hex digits).
+    pub server_key: &'a str,
+}
+
+/// Whether a request from `peer` may see player IP addresses: only from loopback.
+pub(crate) fn shows_addresses(peer: IpAddr) -> bool {
+    peer.to_canonical().is_loopback()
 }
 
 pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
@@ -45,16 +59,21 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
         }
         "/status" => {
             let world = view.app.world();
+            let with_addresses = shows_addresses(req.peer.ip());
             let players: Vec<serde_json::Value> = view
                 .app
                 .players()
                 .map(|(slot, name, addr)| {
                     let t = view.app.input_timeliness(slot).unwrap_or_default();
-                    serde_json::json!({
-                        "slot": slot, "name": name, "addr": addr.to_string(),
+                    let mut player = serde_json::json!({
+                        "slot": slot, "name": name,
                         "rtt_ms": t.rtt.map(|r| r.as_millis() as u64),
                         "inputs_on_time": t.on_time, "inputs_substituted": t.substituted,
-                    })
+                    });
+                    if with_addresses {
+                        player["addr"] = addr.to_string().into();
+                    }
+                    player
                 })
                 .collect();
             // Spectators apart from players, and without addresses.
@@ -68,6 +87,7 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 "commit": crate::cli::GIT_COMMIT,
                 "sim_version": venture_sim::SIM_VERSION,
                 "protocol_version": venture_net::protocol::PROTOCOL_VERSION,
+                "server_key": view.server_key,
                 "seed": view.config.seed,
                 "genre": view.config.genre.id(),
                 "tick": world.tick(),
@@ -84,5 +104,48 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
             Response::json(200, format!("{body}\n"))
         }
         _ => Response::not_found(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shows_addresses;
+    use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+    #[test]
+    fn only_loopback_callers_see_addresses() {
+        let shown = [
+            "127.0.0.1",
+            "127.0.0.2",
+            "127.255.255.254",
+            "::1",
+            "::ffff:127.0.0.1",
+            "::ffff:127.1.2.3",
+        ];
+        let hidden = [
+            "10.0.0.1",
+            "192.168.1.20",
+            "172.17.0.1",
+            "8.8.8.8",
+            "0.0.0.0",
+            "128.0.0.1",
+            "126.255.255.255",
+            "::",
+            "::2",
+            "fe80::1",
+            "fd00::1",
+            "2001:db8::1",
+            "::ffff:10.0.0.1",
+            // IPv4-compatible (deprecated) ::127.0.0.1 is not loopback.
+            "::127.0.0.1",
+        ];
+        for ip in shown {
+            assert!(shows_addresses(ip.parse().expect(ip)), "{ip}");
+        }
+        for ip in hidden {
+            assert!(!shows_addresses(ip.parse().expect(ip)), "{ip}");
+        }
+        assert!(shows_addresses(IpAddr::V4(Ipv4Addr::LOCALHOST)));
+        assert!(shows_addresses(IpAddr::V6(Ipv6Addr::LOCALHOST)));
     }
 }

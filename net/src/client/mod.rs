@@ -111,6 +111,9 @@ pub enum CloseReason {
     ServerShuttingDown,
     /// No answer to the handshake in time.
     Unreachable,
+    /// The connection was refused beneath the game protocol (the server's key is not the
+    /// one pinned, or it speaks another secure layer version): the reason, for people.
+    Refused(String),
     /// The server went silent while playing (and did not come back within the
     /// reconnect policy's time, when reconnecting is on).
     ServerTimedOut,
@@ -144,6 +147,7 @@ impl std::fmt::Display for CloseReason {
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
+            CloseReason::Refused(why) => write!(f, "{why}"),
             CloseReason::ServerTimedOut => write!(f, "the server stopped answering"),
             CloseReason::Left => write!(f, "left the game"),
             CloseReason::VersionMismatch { server_protocol, client_protocol } => write!(
@@ -257,6 +261,8 @@ pub struct ClientSession {
     /// When the first `Join` of this handshake left (its `Welcome` measures a round trip).
     first_join_at: Option<Duration>,
     reconnect: Reconnect,
+    /// Joining needs no Challenge (see [`ClientSession::set_admitted_by_transport`]).
+    admitted_by_transport: bool,
     /// Frames that arrived while the snapshot was still coming (the server streams them
     /// beside it); used once it is complete.
     early_frames: Vec<ConfirmedFrame>,
@@ -303,6 +309,7 @@ impl ClientSession {
             rtt: RttEstimator::default(),
             first_join_at: None,
             reconnect: Reconnect::new(config.reconnect.clone()),
+            admitted_by_transport: false,
             early_frames: Vec::new(),
             outgoing: Vec::new(),
             events: Vec::new(),
@@ -668,16 +675,32 @@ impl ClientSession {
 
     fn send_join(&mut self) {
         if let Phase::Joining { cookie } = self.phase {
-            if self.config.spectate {
-                return self.send(&Message::Spectate { cookie });
-            }
-            let msg = Message::Join {
-                cookie,
-                name: self.config.name.clone(),
-                character_secret: self.config.character_secret,
-            };
-            self.send(&msg);
+            self.send_join_with(cookie);
         }
+    }
+
+    fn send_join_with(&mut self, cookie: [u8; 16]) {
+        if self.config.spectate {
+            return self.send(&Message::Spectate { cookie });
+        }
+        let msg = Message::Join {
+            cookie,
+            name: self.config.name.clone(),
+            character_secret: self.config.character_secret,
+        };
+        self.send(&msg);
+    }
+
+    /// Closes the session because the transport beneath refused the server (`why` is for
+    /// people).
+    pub fn refuse(&mut self, why: String) {
+        self.close(CloseReason::Refused(why));
+    }
+
+    /// Says that the transport beneath admits us (the secure layer): join without waiting
+    /// for the server's Challenge.
+    pub fn set_admitted_by_transport(&mut self, on: bool) {
+        self.admitted_by_transport = on;
     }
 
     fn on_chunk(
@@ -1000,6 +1023,12 @@ impl ClientSession {
                         Phase::Connecting => {
                             self.last_handshake_send = Some(now);
                             self.send(&Message::hello(SIM_VERSION));
+                            if self.admitted_by_transport {
+                                // The layer beneath proved our address: join right behind
+                                // the Hello (the server refuses it if the Hello fails).
+                                self.first_join_at.get_or_insert(now);
+                                self.send_join_with([0; 16]);
+                            }
                         }
                         Phase::Joining { .. } => {
                             self.last_handshake_send = Some(now);

@@ -32,8 +32,9 @@ pub const RECEIVE_BUFFER: usize = MAX_DATAGRAM + LAMINAR_MAX_HEADER + 60;
 pub const HEARTBEAT_INTERVAL: Duration = Duration::from_secs(1);
 /// A connection silent for this long is dropped (laminar emits `Timeout`/`Disconnect`).
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Cap on connections laminar keeps before they are established (each costs ~1.8 MB in
-/// laminar 0.5; answered strangers are bounded separately by the server session).
+/// Cap on connections laminar keeps before they are established (each costs about 40 KiB
+/// with the vendored laminar, 1.8 MB in laminar 0.5.0 as published: vendor/laminar/
+/// PATCHES.md; answered strangers are bounded separately by the server session).
 pub const MAX_UNESTABLISHED: u16 = 4;
 /// Reliable packets in flight before laminar drops the connection.
 pub const MAX_RELIABLE_IN_FLIGHT: u16 = 256;
@@ -72,8 +73,6 @@ pub struct SocketStats {
     pub dropped_out: u64,
     /// Transient receive errors skipped (e.g. ICMP port unreachable reported on recv).
     pub recv_errors: u64,
-    /// Datagrams from unknown addresses dropped by the stranger gate (never reached laminar).
-    pub gated_in: u64,
 }
 
 /// A laminar connection manager on socket `S`, with the calls a session needs.

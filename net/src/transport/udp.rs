@@ -11,18 +11,13 @@
 //! - a full send buffer drops the datagram (counted) instead of logging an error;
 //! - at most `max_reads_per_poll` datagrams are read per poll so a flood cannot starve the
 //!   loop; [`MioUdpSocket::take_pending`] then says to poll again without waiting for a
-//!   readiness event (which edge-triggered mio would not repeat);
-//! - an optional [`StrangerGate`] (servers turn it on) drops datagrams from addresses we
-//!   have not sent to recently unless they could be a padded Hello, and lets at most a few
-//!   of those through per second. laminar builds a ~1.8 MB connection object for every
-//!   datagram from an unknown address (measured on 0.5.0: a 65,535-entry congestion
-//!   buffer), so without the gate a garbage flood from many addresses costs that much
-//!   allocation per datagram.
+//!   readiness event (which edge-triggered mio would not repeat).
+//!
+//! Admission is not this socket's job: the secure layer (`crate::secure`) sits between it
+//! and laminar, so laminar only sees peers that completed a handshake.
 
-use std::collections::HashMap;
 use std::io::{self, ErrorKind};
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
 
 use laminar::DatagramSocket;
 use mio::{Interest, Registry, Token};
@@ -36,76 +31,6 @@ const SCRATCH_LEN: usize = 65_536;
 /// Transient errors skipped in a row before giving up on this poll.
 const MAX_TRANSIENT_ERRORS: usize = 64;
 
-/// Most addresses remembered as recently sent to (the gate's "known" set).
-const MAX_KNOWN: usize = 4096;
-
-/// Which datagrams from unknown addresses reach laminar (see the module docs).
-#[derive(Debug, Clone, Copy)]
-pub struct StrangerGate {
-    /// Smallest datagram accepted from an unknown address: a padded Hello.
-    pub min_len: usize,
-    /// Datagrams from unknown addresses let through per second, all addresses together.
-    pub per_second: u32,
-    /// How long an address we sent to counts as known (covers the Join after a Challenge).
-    pub memory: Duration,
-}
-
-impl Default for StrangerGate {
-    fn default() -> Self {
-        StrangerGate {
-            min_len: crate::protocol::MIN_HELLO_LEN,
-            per_second: 20,
-            memory: Duration::from_secs(15),
-        }
-    }
-}
-
-#[derive(Debug)]
-struct GateState {
-    gate: StrangerGate,
-    known: HashMap<SocketAddr, Instant>,
-    tokens: u32,
-    refilled: Instant,
-}
-
-impl GateState {
-    fn admits(&mut self, from: SocketAddr, len: usize, now: Instant) -> bool {
-        if self
-            .known
-            .get(&from)
-            .is_some_and(|&t| now.saturating_duration_since(t) <= self.gate.memory)
-        {
-            return true;
-        }
-        if len < self.gate.min_len {
-            return false;
-        }
-        let elapsed_ms = now.saturating_duration_since(self.refilled).as_millis() as u64;
-        let refill = elapsed_ms * self.gate.per_second as u64 / 1000;
-        if refill > 0 {
-            self.tokens = (self.tokens as u64 + refill).min(self.gate.per_second as u64) as u32;
-            self.refilled = now;
-        }
-        if self.tokens == 0 {
-            return false;
-        }
-        self.tokens -= 1;
-        true
-    }
-
-    fn sent_to(&mut self, addr: SocketAddr, now: Instant) {
-        if self.known.len() >= MAX_KNOWN && !self.known.contains_key(&addr) {
-            let memory = self.gate.memory;
-            self.known
-                .retain(|_, t| now.saturating_duration_since(*t) <= memory);
-            if self.known.len() >= MAX_KNOWN {
-                return;
-            }
-        }
-        self.known.insert(addr, now);
-    }
-}
-
 /// A non-blocking mio UDP socket usable as a laminar [`DatagramSocket`].
 #[derive(Debug)]
 pub struct MioUdpSocket {
@@ -115,7 +40,6 @@ pub struct MioUdpSocket {
     max_reads_per_poll: usize,
     reads: usize,
     pending: bool,
-    gate: Option<GateState>,
 }
 
 impl MioUdpSocket {
@@ -133,18 +57,7 @@ impl MioUdpSocket {
             max_reads_per_poll: DEFAULT_MAX_READS_PER_POLL,
             reads: 0,
             pending: false,
-            gate: None,
         }
-    }
-
-    /// Turns on the stranger gate (servers): see the module docs.
-    pub fn set_stranger_gate(&mut self, gate: StrangerGate) {
-        self.gate = Some(GateState {
-            gate,
-            known: HashMap::new(),
-            tokens: gate.per_second,
-            refilled: Instant::now(),
-        });
     }
 
     /// Registers for readable events under `token`.
@@ -179,9 +92,6 @@ impl MioUdpSocket {
 
 impl DatagramSocket for MioUdpSocket {
     fn send_packet(&mut self, addr: &SocketAddr, payload: &[u8]) -> io::Result<usize> {
-        if let Some(g) = self.gate.as_mut() {
-            g.sent_to(*addr, Instant::now());
-        }
         match self.socket.send_to(payload, *addr) {
             Ok(n) => {
                 self.stats.datagrams_out += 1;
@@ -213,12 +123,6 @@ impl DatagramSocket for MioUdpSocket {
                     }
                     self.stats.datagrams_in += 1;
                     self.stats.bytes_in += n as u64;
-                    if let Some(g) = self.gate.as_mut() {
-                        if !g.admits(from, n, Instant::now()) {
-                            self.stats.gated_in += 1;
-                            continue;
-                        }
-                    }
                     buffer[..n].copy_from_slice(&self.scratch[..n]);
                     return Ok((&buffer[..n], from));
                 }

@@ -54,6 +54,8 @@ struct App {
     mapper: InputMapper,
     view: ViewState,
     narrator: Option<Narrator>,
+    /// The server key pins (None without a config directory).
+    pins: Option<crate::client::pinning::ServerPins>,
     name: String,
     server_text: String,
     welcomed: Option<(u8, String)>,
@@ -108,6 +110,8 @@ fn refusal(reason: &CloseReason, server: &str, name: &str) -> (String, Vec<Strin
             format!("The server at {server} stopped answering."),
             "Check your network, then join again.".into(),
         ],
+        // The refusal is already sentences (a changed server key, what to do about it).
+        CloseReason::Refused(why) => why.split(". ").map(str::to_string).collect(),
         other => vec![format!("Cannot play: {other}.")],
     };
     let title = match reason {
@@ -213,6 +217,7 @@ impl App {
                         reason,
                         CloseReason::Rejected(_)
                             | CloseReason::Unreachable
+                            | CloseReason::Refused(_)
                             | CloseReason::VersionMismatch { .. }
                     ) {
                         let msg =
@@ -582,9 +587,13 @@ fn play(
                 });
                 mapper.sample(Instant::now(), aim)
             });
-            if !app.driver.endpoint.socket_mut().take_pending() {
+            if !app.driver.socket_mut().take_pending() {
                 break;
             }
+        }
+        for line in crate::client::pinning::handle_layer_events(app.pins.as_mut(), &mut app.driver)
+        {
+            app.log(LogKind::Info, line);
         }
         if let Some(end) = app.handle_session_events() {
             return Ok(end);
@@ -642,6 +651,23 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     config.inject_desync_at = args.inject_desync;
     let epoch = Instant::now();
     let session = ClientSession::new(config, server, Duration::ZERO);
+    let explicit_key = args.server_key.as_ref().map(|f| f.0);
+    let pins = match secret_dir.as_deref() {
+        Some(dir) => Some(
+            crate::client::pinning::ServerPins::open(
+                dir,
+                &args.server,
+                explicit_key,
+                args.accept_new_key,
+            )
+            .map_err(|e| ClientError::Args(e.to_string()))?,
+        ),
+        None => None,
+    };
+    let trust = pins.as_ref().map_or(
+        crate::client::pinning::trust_without_store(explicit_key),
+        |p| p.trust(),
+    );
 
     let guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
@@ -650,7 +676,8 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     view.colors = ColorMode::detect();
     view.key_releases = guard.key_releases;
     let mut app = App {
-        driver: ClientDriver::new(socket, session, epoch),
+        driver: ClientDriver::with_trust(socket, session, trust, epoch),
+        pins,
         mapper: InputMapper::new(guard.key_releases),
         view,
         narrator: None,

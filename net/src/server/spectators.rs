@@ -20,12 +20,11 @@ use std::time::Duration;
 
 use venture_sim::World;
 
-use super::{LeaveReason, ServerConfig, ServerEvent, Transfer};
+use super::frames;
+use super::transfer::Transfer;
+use super::{LeaveReason, ServerConfig, ServerEvent};
 use crate::chunk::ChunkAck;
 use crate::protocol::{self, ConfirmedFrame, Message, SnapshotReason};
-
-/// Most frames sent in one catch-up datagram to a spectator behind the newest run.
-const SWEEP_FRAMES: u64 = 32;
 
 /// What `/status` may show about one spectator (no address).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -329,9 +328,8 @@ impl Spectators {
         }
     }
 
-    /// This tick's datagrams to every spectator: snapshot chunks while syncing, else the
-    /// newest visible frames (each repeated `redundancy` times) and, every other tick while
-    /// it is behind, a run of the frames it is missing.
+    /// This tick's datagrams to every spectator, encoded: snapshot chunks while syncing,
+    /// else the frames [`frames::plan_spectator`] picks.
     pub(super) fn stream(
         &mut self,
         current: u64,
@@ -339,69 +337,42 @@ impl Spectators {
         history_first: u64,
         redundancy: usize,
         chunks_per_tick: usize,
-    ) -> Vec<(SocketAddr, Message)> {
+    ) -> Vec<(SocketAddr, Vec<u8>)> {
         let visible = self.visible(current);
-        let redundancy = (redundancy as u64).max(1);
         let mut out = Vec::new();
         for s in &mut self.list {
             s.sends += 1;
             if let Some(t) = s.transfer.as_mut() {
                 for m in t.due_chunks(current, chunks_per_tick) {
-                    out.push((s.addr, m));
+                    out.extend(super::encode_own(&m).map(|b| (s.addr, b)));
                 }
                 continue;
             }
-            let first_unacked = s.acked + 1;
-            let newest_start = visible
-                .saturating_sub(redundancy - 1)
-                .max(first_unacked)
-                .max(history_first);
-            let sweep = first_unacked < newest_start && s.sends % 2 == 0;
-            let (start, end) = if sweep {
-                let mut from = s.recovery_next.max(first_unacked);
-                // Less than a full run left before the newest run (which moves a tick per
-                // tick, so chasing it would never return to the oldest hole): start over.
-                if from + SWEEP_FRAMES > newest_start {
-                    from = first_unacked;
+            let plan = frames::plan_spectator(&frames::SpectatorStream {
+                visible,
+                acked: s.acked,
+                sends: s.sends,
+                recovery_next: s.recovery_next,
+                history_first,
+                redundancy,
+            });
+            let frames = frames::frames_in(history, history_first, plan.ticks.clone());
+            let first_tick = frames.first().map_or(visible + 1, |f| f.frame.tick);
+            let no_lead_hint = protocol::NO_LEAD_HINT;
+            match frames::pack_frames(first_tick, &frames, 0, 0, no_lead_hint, plan.keep) {
+                Ok(packed) => {
+                    if plan.sweep {
+                        s.recovery_next = frames::sweep_cursor_after(&plan, &frames, &packed.kept);
+                    }
+                    out.push((s.addr, packed.bytes));
                 }
-                (from, (from + SWEEP_FRAMES - 1).min(newest_start - 1))
-            } else {
-                (newest_start, visible)
-            };
-            let mut frames: Vec<ConfirmedFrame> = (start..=end)
-                .filter_map(|t| {
-                    t.checked_sub(history_first)
-                        .and_then(|i| history.get(i as usize))
-                        .cloned()
-                })
-                .collect();
-            if sweep {
-                // The sweep's first frame is the oldest hole: trim from the back (the
-                // shell's trimming drops the front, which would never send the hole).
-                while frames.len() > 1 && !fits(&frames) {
-                    frames.pop();
-                }
-                s.recovery_next = frames.last().map_or(end, |f| f.frame.tick) + 1;
+                // Our own frames; failing is a bug worth seeing in logs, not a reason to
+                // stop serving.
+                Err(e) => log::error!(target: "venture::server", "cannot pack frames: {e}"),
             }
-            out.push((s.addr, frames_message(visible, frames)));
         }
         out
     }
-}
-
-fn frames_message(visible: u64, frames: Vec<ConfirmedFrame>) -> Message {
-    Message::Frames {
-        first_tick: frames.first().map_or(visible + 1, |f| f.frame.tick),
-        frames,
-        input_ack: 0,
-        late_inputs: 0,
-        lead_hint: protocol::NO_LEAD_HINT,
-    }
-}
-
-fn fits(frames: &[ConfirmedFrame]) -> bool {
-    protocol::encode(&frames_message(0, frames.to_vec()))
-        .is_ok_and(|b| b.len() <= protocol::MAX_DATAGRAM)
 }
 
 fn welcome(world: &World, genre: &str, tick: u64, checksum: u32, snapshot_id: u32) -> Message {

@@ -1,0 +1,468 @@
+//! The client side of the layer, sans-IO: plaintext and datagrams in, datagrams out.
+//!
+//! The client starts its handshake when laminar first sends (queueing what laminar sends
+//! meanwhile, bounded) and repeats its current handshake packet every [`RETRY`] until
+//! answered. The server's key arrives in the `Cookie`; [`Trust`] decides whether to take
+//! it: a pinned key must match, and on first use the key is pinned for the rest of this
+//! initiator's life and reported in [`SecureEvent::KeyPinned`] so the binary can save it.
+//! The first queued datagram rides in the `Initiate` as Noise early data, so joining
+//! costs one round trip more than it did without the layer.
+//!
+//! When nothing authenticated has come back for [`REHANDSHAKE_AFTER`] while we keep
+//! sending (the server restarted and forgot us, or a long partition outlived its idle
+//! timeout), the client starts a new handshake and keeps using the old session until the
+//! new one is up, so a server that merely went quiet loses nothing.
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use snow::{HandshakeState, StatelessTransportState};
+
+use super::keys::{noise_params, PublicKey};
+use super::replay_window::ReplayWindow;
+use super::responder::seal_with;
+use super::wire::{self, Packet, ParseError, RefuseReason};
+use super::{DropReason, LayerStats, PROLOGUE};
+
+/// Handshake packets are repeated this often until answered.
+pub const RETRY: Duration = Duration::from_millis(500);
+/// Least silence (while sending) after which an established client shakes hands again;
+/// on a long link it waits at least twice the handshake's round trip plus a second, so
+/// the normal quiet between a request and its answer never looks like a lost server.
+pub const REHANDSHAKE_AFTER: Duration = Duration::from_secs(3);
+/// `Data` kept while waiting for the `Accept` it overtook on a jittery link.
+const MAX_EARLY_DATA: usize = 16;
+/// Datagrams kept while the first handshake is under way; older ones give way.
+pub const MAX_QUEUED: usize = 64;
+
+/// Which server keys the client takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// Take whatever key the server presents first, then hold it (trust on first use).
+    FirstUse,
+    /// Only this key.
+    Pinned(PublicKey),
+}
+
+/// Things the client's owner should know about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecureEvent {
+    /// First use: the server presented this key and it is now trusted.
+    KeyPinned(PublicKey),
+    /// The server presented a key other than the pinned one; the client stops.
+    KeyMismatch {
+        expected: PublicKey,
+        presented: PublicKey,
+    },
+    /// The server speaks another layer version; the client stops.
+    VersionMismatch { server_version: u8 },
+    /// A handshake completed.
+    Established,
+}
+
+enum Handshake {
+    Idle,
+    AwaitCookie {
+        sent_at: Option<Duration>,
+    },
+    AwaitAccept {
+        state: Box<HandshakeState>,
+        initiate: Vec<u8>,
+        sent_at: Duration,
+        started: Duration,
+    },
+    Failed,
+}
+
+struct Session {
+    transport: StatelessTransportState,
+    send_counter: u64,
+    window: ReplayWindow,
+    last_heard: Duration,
+}
+
+/// The client's half of the layer.
+pub struct Initiator {
+    trust: Trust,
+    handshake: Handshake,
+    session: Option<Session>,
+    /// The session being replaced during a rehandshake (still accepted on receive).
+    previous: Option<Session>,
+    queue: VecDeque<Vec<u8>>,
+    /// `Data` that arrived before the `Accept` that makes it readable.
+    overtaken: VecDeque<(u64, Vec<u8>)>,
+    /// Round trip of the last handshake (from the last `Hello` sent to its `Cookie`).
+    handshake_rtt: Duration,
+    last_hello: Duration,
+    last_sent: Duration,
+    events: Vec<SecureEvent>,
+    stats: LayerStats,
+}
+
+impl std::fmt::Debug for Initiator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Initiator")
+            .field("trust", &self.trust)
+            .field("established", &self.session.is_some())
+            .field("queued", &self.queue.len())
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An `Initiate` older than this goes back to `Hello` (its cookie may have expired).
+/// (The server refuses a stale cookie by itself; this covers a refusal that was lost.)
+const INITIATE_GIVE_UP: Duration = Duration::from_secs(15);
+
+impl Initiator {
+    pub fn new(trust: Trust) -> Self {
+        Initiator {
+            trust,
+            handshake: Handshake::Idle,
+            session: None,
+            previous: None,
+            queue: VecDeque::new(),
+            overtaken: VecDeque::new(),
+            handshake_rtt: Duration::ZERO,
+            last_hello: Duration::ZERO,
+            last_sent: Duration::ZERO,
+            events: Vec::new(),
+            stats: LayerStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> LayerStats {
+        self.stats
+    }
+
+    pub fn trust(&self) -> Trust {
+        self.trust
+    }
+
+    pub fn is_established(&self) -> bool {
+        self.session.is_some()
+    }
+
+    /// Whether the client has stopped (wrong key or layer version): see the events.
+    pub fn has_failed(&self) -> bool {
+        matches!(self.handshake, Handshake::Failed)
+    }
+
+    pub fn take_events(&mut self) -> Vec<SecureEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// Datagrams to put on the wire for one plaintext datagram from laminar.
+    pub fn send(&mut self, plaintext: &[u8], now: Duration) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        if self.has_failed() {
+            self.stats.unsendable += 1;
+            return out;
+        }
+        self.last_sent = now;
+        match self.session.as_mut() {
+            Some(s) => {
+                if let Some(d) = seal_with(
+                    &s.transport,
+                    &mut s.send_counter,
+                    plaintext,
+                    &mut self.stats,
+                ) {
+                    out.push(d);
+                }
+                let patience =
+                    REHANDSHAKE_AFTER.max(2 * self.handshake_rtt + Duration::from_secs(1));
+                let silent = now.saturating_sub(s.last_heard) >= patience;
+                if silent && matches!(self.handshake, Handshake::Idle) {
+                    self.handshake = Handshake::AwaitCookie { sent_at: None };
+                }
+            }
+            None => {
+                if self.queue.len() >= MAX_QUEUED {
+                    self.queue.pop_front();
+                    self.stats.unsendable += 1;
+                }
+                self.queue.push_back(plaintext.to_vec());
+                if matches!(self.handshake, Handshake::Idle) {
+                    self.handshake = Handshake::AwaitCookie { sent_at: None };
+                }
+            }
+        }
+        out.extend(self.poll(now));
+        out
+    }
+
+    /// Handshake packets due at `now` (first sends and retries).
+    pub fn poll(&mut self, now: Duration) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        match &mut self.handshake {
+            Handshake::AwaitCookie { sent_at } => {
+                if sent_at.is_none_or(|t| now.saturating_sub(t) >= RETRY) {
+                    *sent_at = Some(now);
+                    self.last_hello = now;
+                    out.push(wire::hello());
+                }
+            }
+            Handshake::AwaitAccept {
+                initiate,
+                sent_at,
+                started,
+                ..
+            } => {
+                if now.saturating_sub(*started) >= INITIATE_GIVE_UP {
+                    self.handshake = Handshake::AwaitCookie { sent_at: Some(now) };
+                    self.last_hello = now;
+                    out.push(wire::hello());
+                } else if now.saturating_sub(*sent_at) >= RETRY {
+                    *sent_at = now;
+                    out.push(initiate.clone());
+                }
+            }
+            Handshake::Idle | Handshake::Failed => {}
+        }
+        out
+    }
+
+    /// Plaintext of `Data` that overtook the `Accept` and opens now, for laminar.
+    pub fn take_overtaken(&mut self) -> Vec<Vec<u8>> {
+        let mut opened = Vec::new();
+        if !matches!(self.handshake, Handshake::Idle) {
+            return opened;
+        }
+        let Some(s) = self.session.as_mut() else {
+            self.overtaken.clear();
+            return opened;
+        };
+        for (counter, sealed) in self.overtaken.drain(..) {
+            let mut out = vec![0u8; sealed.len()];
+            if s.window.is_fresh(counter) {
+                if let Ok(n) = s.transport.read_message(counter, &sealed, &mut out) {
+                    s.window.accept(counter);
+                    out.truncate(n);
+                    self.stats.opened += 1;
+                    opened.push(out);
+                    continue;
+                }
+            }
+            self.stats.drop(DropReason::Forged);
+        }
+        opened
+    }
+
+    /// One datagram from the server. Returns plaintext for laminar (data, or nothing) and
+    /// pushes any datagrams to send into `replies`.
+    pub fn on_datagram(
+        &mut self,
+        bytes: &[u8],
+        now: Duration,
+        out: &mut [u8],
+        replies: &mut Vec<Vec<u8>>,
+    ) -> Option<usize> {
+        let packet = match wire::parse(bytes) {
+            Ok(p) => p,
+            Err(ParseError::Malformed) => return self.drop(DropReason::Malformed),
+            Err(ParseError::Truncated) => return self.drop(DropReason::Truncated),
+            Err(ParseError::Version(_)) => return self.drop(DropReason::Version),
+        };
+        match packet {
+            Packet::Data { counter, sealed } => self.open(counter, sealed, now, out),
+            Packet::Cookie { cookie, server_key } => {
+                self.on_cookie(cookie, server_key, now, replies);
+                None
+            }
+            Packet::Accept { noise } => {
+                self.on_accept(noise, now, replies);
+                None
+            }
+            Packet::Refuse { reason, version } => {
+                self.on_refuse(reason, version);
+                None
+            }
+            Packet::Hello | Packet::Initiate { .. } => self.drop(DropReason::Malformed),
+        }
+    }
+
+    /// Counts a datagram from an address other than the server's.
+    pub fn note_stranger(&mut self) {
+        self.stats.drop(DropReason::Stranger);
+    }
+
+    fn drop(&mut self, reason: DropReason) -> Option<usize> {
+        self.stats.drop(reason);
+        None
+    }
+
+    fn open(
+        &mut self,
+        counter: u64,
+        sealed: &[u8],
+        now: Duration,
+        out: &mut [u8],
+    ) -> Option<usize> {
+        if sealed.len() > out.len() + wire::TAG_LEN {
+            return self.drop(DropReason::Malformed);
+        }
+        let mut stale_window = false;
+        for s in [self.session.as_mut(), self.previous.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            if !s.window.is_fresh(counter) {
+                stale_window = true;
+                continue;
+            }
+            if let Ok(n) = s.transport.read_message(counter, sealed, out) {
+                s.window.accept(counter);
+                s.last_heard = now;
+                self.stats.opened += 1;
+                return Some(n);
+            }
+        }
+        if stale_window {
+            self.drop(DropReason::Replayed)
+        } else if matches!(self.handshake, Handshake::AwaitAccept { .. })
+            && self.overtaken.len() < MAX_EARLY_DATA
+        {
+            // Possibly sealed under the session our Accept is bringing: try it then.
+            self.overtaken.push_back((counter, sealed.to_vec()));
+            None
+        } else if self.session.is_none() && self.previous.is_none() {
+            self.drop(DropReason::UnknownPeer)
+        } else {
+            self.drop(DropReason::Forged)
+        }
+    }
+
+    fn on_cookie(
+        &mut self,
+        cookie: crate::cookie::Cookie,
+        key: PublicKey,
+        now: Duration,
+        replies: &mut Vec<Vec<u8>>,
+    ) {
+        if !matches!(self.handshake, Handshake::AwaitCookie { .. }) {
+            // A duplicate or late answer to a repeated Hello (or unsolicited).
+            self.stats.drop(DropReason::Replayed);
+            return;
+        }
+        self.handshake_rtt = now.saturating_sub(self.last_hello);
+        match self.trust {
+            Trust::Pinned(expected) if expected != key => {
+                self.events.push(SecureEvent::KeyMismatch {
+                    expected,
+                    presented: key,
+                });
+                self.fail();
+                return;
+            }
+            Trust::Pinned(_) => {}
+            Trust::FirstUse => {
+                self.trust = Trust::Pinned(key);
+                self.events.push(SecureEvent::KeyPinned(key));
+            }
+        }
+        let Ok(mut state) = snow::Builder::new(noise_params())
+            .remote_public_key(&key)
+            .and_then(|b| b.prologue(PROLOGUE))
+            .and_then(|b| b.build_initiator())
+        else {
+            self.stats.drop(DropReason::Forged);
+            return;
+        };
+        // Early data only on a first handshake: a rehandshake keeps sending on the old
+        // session, so nothing is queued then. As many queued datagrams as fit, in order.
+        let mut early = Vec::new();
+        while let Some(d) = self.queue.front() {
+            if wire::INITIATE_MIN_LEN + early.len() + 2 + d.len() > wire::MAX_WIRE_DATAGRAM {
+                break;
+            }
+            let d = self.queue.pop_front().expect("front() was Some");
+            wire::push_early(&mut early, &d);
+        }
+        let mut msg1 = vec![0u8; wire::NOISE_MSG1_MIN + early.len()];
+        let Ok(n) = state.write_message(&early, &mut msg1) else {
+            self.stats.unsendable += 1;
+            return;
+        };
+        msg1.truncate(n);
+        let initiate = wire::initiate(&cookie, &msg1);
+        replies.push(initiate.clone());
+        self.handshake = Handshake::AwaitAccept {
+            state: Box::new(state),
+            initiate,
+            sent_at: now,
+            started: now,
+        };
+    }
+
+    fn on_accept(&mut self, noise: &[u8], now: Duration, replies: &mut Vec<Vec<u8>>) {
+        let Handshake::AwaitAccept { state, .. } = &mut self.handshake else {
+            // A duplicate or late answer to a repeated Initiate (or unsolicited).
+            self.stats.drop(DropReason::Replayed);
+            return;
+        };
+        let mut payload = [0u8; wire::NOISE_MSG2_LEN];
+        if state.read_message(noise, &mut payload).is_err() {
+            self.stats.drop(DropReason::Forged);
+            return;
+        }
+        let Handshake::AwaitAccept { state, .. } =
+            std::mem::replace(&mut self.handshake, Handshake::Idle)
+        else {
+            unreachable!("matched AwaitAccept just above");
+        };
+        let Ok(transport) = state.into_stateless_transport_mode() else {
+            self.stats.drop(DropReason::Forged);
+            return;
+        };
+        self.previous = self.session.take();
+        let mut session = Session {
+            transport,
+            send_counter: 0,
+            window: ReplayWindow::new(),
+            last_heard: now,
+        };
+        self.stats.handshakes += 1;
+        self.events.push(SecureEvent::Established);
+        for d in self.queue.drain(..) {
+            if let Some(sealed) = seal_with(
+                &session.transport,
+                &mut session.send_counter,
+                &d,
+                &mut self.stats,
+            ) {
+                replies.push(sealed);
+            }
+        }
+        self.session = Some(session);
+    }
+
+    fn on_refuse(&mut self, reason: RefuseReason, version: u8) {
+        // Refusals are unauthenticated: they only steer a handshake under way.
+        if matches!(self.handshake, Handshake::Idle | Handshake::Failed) {
+            self.stats.drop(DropReason::Malformed);
+            return;
+        }
+        match reason {
+            RefuseReason::Version if version != wire::LAYER_VERSION => {
+                self.events.push(SecureEvent::VersionMismatch {
+                    server_version: version,
+                });
+                if self.session.is_none() {
+                    self.fail();
+                }
+            }
+            RefuseReason::Version => self.stats.drop(DropReason::Malformed),
+            RefuseReason::StaleCookie => self.handshake = Handshake::AwaitCookie { sent_at: None },
+            // Busy: keep retrying on the schedule.
+            RefuseReason::Busy => {}
+        }
+    }
+
+    fn fail(&mut self) {
+        self.handshake = Handshake::Failed;
+        self.session = None;
+        self.previous = None;
+        self.queue.clear();
+    }
+}

@@ -1,0 +1,359 @@
+//! The server side of the layer, sans-IO: datagrams in, answers and plaintext out.
+//!
+//! A stranger costs nothing until it echoes a valid cookie (a SipHash MAC, recomputed,
+//! never stored). Only then does the responder do Diffie-Hellman work and keep a
+//! [`Peer`]: two cipher keys, two counters, a replay window, about 300 bytes. The table is
+//! bounded by `max_peers`; a full table evicts the longest-idle peer if it has been idle
+//! for [`EVICT_IDLE`], otherwise it refuses with `Busy`. Peers idle for `idle_timeout`
+//! are forgotten by [`Responder::expire`].
+//!
+//! A repeated `Initiate` (the client's retransmission when our `Accept` was lost) is
+//! recognised by its ephemeral key and answered with the same `Accept`; a new one from
+//! the same address (the client restarted its handshake) replaces the session.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use snow::StatelessTransportState;
+
+use crate::cookie::CookieKey;
+
+use super::keys::{noise_params, StaticKeypair};
+use super::replay_window::ReplayWindow;
+use super::wire::{self, Packet, ParseError, RefuseReason, DH_LEN};
+use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
+
+/// A full table only evicts a peer silent for at least this long.
+pub const EVICT_IDLE: Duration = Duration::from_secs(2);
+/// Default time after which a silent peer is forgotten (longer than laminar's 10 s idle
+/// timeout, so laminar always lets go of an address first).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// What to do with one received datagram.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Incoming {
+    /// Plaintext for laminar: the first `n` bytes of the output buffer.
+    Deliver(usize),
+    /// Send these bytes back to the sender (never more than it sent).
+    Reply(Vec<u8>),
+    /// A completed handshake: send the `Accept`, then deliver the early data: the first
+    /// `early` bytes of the output buffer, datagrams framed by [`wire::push_early`].
+    Accepted { reply: Vec<u8>, early: usize },
+    /// Dropped; also counted in the stats.
+    Drop(DropReason),
+}
+
+struct Peer {
+    transport: StatelessTransportState,
+    send_counter: u64,
+    window: ReplayWindow,
+    /// The session this one replaced (a client's rehandshake): what the client sealed
+    /// under it before it learnt of the new one still opens.
+    previous: Option<(StatelessTransportState, ReplayWindow)>,
+    last_heard: Duration,
+    /// The client's ephemeral key from the `Initiate` that made this session.
+    initiator_ephemeral: [u8; DH_LEN],
+    accept: Vec<u8>,
+    /// The `Initiate`'s early data, delivered again with each retransmission until the
+    /// client's first `Data` shows it has the session: the early data is a Hello and a
+    /// Join, whose answers (Challenge, Welcome) are lost as easily as the Accept.
+    early: Vec<u8>,
+}
+
+/// The server's half of the layer.
+pub struct Responder {
+    keypair: StaticKeypair,
+    cookies: CookieKey,
+    peers: HashMap<SocketAddr, Peer>,
+    max_peers: usize,
+    idle_timeout: Duration,
+    stats: LayerStats,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Responder")
+            .field("keypair", &self.keypair)
+            .field("peers", &self.peers.len())
+            .field("max_peers", &self.max_peers)
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Responder {
+    /// `cookie_secret` must be unpredictable (OS entropy at start); `max_peers` bounds the
+    /// sessions kept (at least 1).
+    pub fn new(keypair: StaticKeypair, cookie_secret: [u8; 16], max_peers: usize) -> Self {
+        Responder {
+            keypair,
+            cookies: CookieKey::with_bucket(cookie_secret, COOKIE_BUCKET),
+            peers: HashMap::new(),
+            max_peers: max_peers.max(1),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            stats: LayerStats::default(),
+        }
+    }
+
+    pub fn set_idle_timeout(&mut self, timeout: Duration) {
+        self.idle_timeout = timeout;
+    }
+
+    pub fn keypair(&self) -> &StaticKeypair {
+        &self.keypair
+    }
+
+    pub fn stats(&self) -> LayerStats {
+        self.stats
+    }
+
+    pub fn peer_count(&self) -> usize {
+        self.peers.len()
+    }
+
+    pub fn has_peer(&self, addr: SocketAddr) -> bool {
+        self.peers.contains_key(&addr)
+    }
+
+    /// Counts early data whose framing was broken (authenticated, so a buggy client).
+    pub fn note_bad_early_data(&mut self) {
+        self.stats.drop(DropReason::Malformed);
+    }
+
+    /// Forgets `addr`'s session (laminar dropped it, or the game session did).
+    pub fn forget(&mut self, addr: SocketAddr) {
+        self.peers.remove(&addr);
+    }
+
+    /// Forgets peers silent for the idle timeout.
+    pub fn expire(&mut self, now: Duration) {
+        let timeout = self.idle_timeout;
+        let before = self.peers.len();
+        self.peers
+            .retain(|_, p| now.saturating_sub(p.last_heard) < timeout);
+        self.stats.expired += (before - self.peers.len()) as u64;
+    }
+
+    fn dropped(&mut self, reason: DropReason) -> Incoming {
+        self.stats.drop(reason);
+        Incoming::Drop(reason)
+    }
+
+    /// One datagram from `from`. Plaintext (data or early data) is written to `out`,
+    /// which must hold the largest datagram laminar accepts.
+    pub fn on_datagram(
+        &mut self,
+        from: SocketAddr,
+        bytes: &[u8],
+        now: Duration,
+        out: &mut [u8],
+    ) -> Incoming {
+        let packet = match wire::parse(bytes) {
+            Ok(p) => p,
+            Err(ParseError::Malformed) => return self.dropped(DropReason::Malformed),
+            Err(ParseError::Truncated) => return self.dropped(DropReason::Truncated),
+            Err(ParseError::Version(_)) => {
+                self.stats.drop(DropReason::Version);
+                // A Refuse is 6 bytes; anything that parsed this far is at least 5, and
+                // only a padded Hello or an Initiate deserves an answer.
+                return if bytes.len() >= wire::REFUSE_LEN
+                    && matches!(bytes[0], wire::HELLO | wire::INITIATE)
+                {
+                    Incoming::Reply(wire::refuse(RefuseReason::Version))
+                } else {
+                    Incoming::Drop(DropReason::Version)
+                };
+            }
+        };
+        match packet {
+            Packet::Data { counter, sealed } => self.open(from, counter, sealed, now, out),
+            Packet::Hello => {
+                let cookie = self.cookies.issue(from, now);
+                Incoming::Reply(wire::cookie(&cookie, self.keypair.public()))
+            }
+            Packet::Initiate { cookie, noise } => {
+                if !self.cookies.verify(&cookie, from, now) {
+                    self.stats.drop(DropReason::BadCookie);
+                    return Incoming::Reply(wire::refuse(RefuseReason::StaleCookie));
+                }
+                self.initiate(from, noise, now, out)
+            }
+            // Only a server sends these.
+            Packet::Cookie { .. } | Packet::Accept { .. } | Packet::Refuse { .. } => {
+                self.dropped(DropReason::Malformed)
+            }
+        }
+    }
+
+    fn open(
+        &mut self,
+        from: SocketAddr,
+        counter: u64,
+        sealed: &[u8],
+        now: Duration,
+        out: &mut [u8],
+    ) -> Incoming {
+        if sealed.len() > out.len() + wire::TAG_LEN {
+            return self.dropped(DropReason::Malformed);
+        }
+        let Some(peer) = self.peers.get_mut(&from) else {
+            return self.dropped(DropReason::UnknownPeer);
+        };
+        let mut replayed = false;
+        let current = (&peer.transport, &mut peer.window);
+        let previous = peer.previous.as_mut().map(|(t, w)| (&*t, w));
+        for (transport, window) in [Some(current), previous].into_iter().flatten() {
+            if !window.is_fresh(counter) {
+                replayed = true;
+                continue;
+            }
+            if let Ok(n) = transport.read_message(counter, sealed, out) {
+                window.accept(counter);
+                peer.last_heard = now;
+                peer.early = Vec::new();
+                self.stats.opened += 1;
+                return Incoming::Deliver(n);
+            }
+        }
+        if replayed {
+            self.dropped(DropReason::Replayed)
+        } else {
+            self.dropped(DropReason::Forged)
+        }
+    }
+
+    fn initiate(
+        &mut self,
+        from: SocketAddr,
+        noise: &[u8],
+        now: Duration,
+        out: &mut [u8],
+    ) -> Incoming {
+        let ephemeral: [u8; DH_LEN] = noise[..DH_LEN]
+            .try_into()
+            .expect("wire::parse guarantees NOISE_MSG1_MIN bytes");
+        if let Some(peer) = self.peers.get(&from) {
+            if peer.initiator_ephemeral == ephemeral {
+                // Our Accept (or the answers to the early data) was lost; the client
+                // repeats its Initiate verbatim.
+                let early = peer.early.len().min(out.len());
+                out[..early].copy_from_slice(&peer.early[..early]);
+                return Incoming::Accepted {
+                    reply: peer.accept.clone(),
+                    early,
+                };
+            }
+        }
+        if !self.peers.contains_key(&from) && self.peers.len() >= self.max_peers && !self.evict(now)
+        {
+            self.stats.drop(DropReason::Busy);
+            return Incoming::Reply(wire::refuse(RefuseReason::Busy));
+        }
+        let Ok(mut hs) = snow::Builder::new(noise_params())
+            .local_private_key(self.keypair.private())
+            .and_then(|b| b.prologue(PROLOGUE))
+            .and_then(|b| b.build_responder())
+        else {
+            // Only fails on a bad key length, impossible for a StaticKeypair; drop rather
+            // than stop serving.
+            return self.dropped(DropReason::Forged);
+        };
+        if noise.len() > out.len() + wire::NOISE_MSG1_MIN {
+            return self.dropped(DropReason::Malformed);
+        }
+        let early = match hs.read_message(noise, out) {
+            Ok(n) => n,
+            Err(_) => return self.dropped(DropReason::Forged),
+        };
+        let mut msg2 = [0u8; wire::NOISE_MSG2_LEN];
+        let transport = match hs.write_message(&[], &mut msg2) {
+            Ok(n) if n == msg2.len() => hs.into_stateless_transport_mode(),
+            _ => return self.dropped(DropReason::Forged),
+        };
+        let Ok(transport) = transport else {
+            return self.dropped(DropReason::Forged);
+        };
+        let accept = wire::accept(&msg2);
+        let previous = self.peers.remove(&from).map(|p| (p.transport, p.window));
+        self.peers.insert(
+            from,
+            Peer {
+                transport,
+                send_counter: 0,
+                window: ReplayWindow::new(),
+                previous,
+                last_heard: now,
+                initiator_ephemeral: ephemeral,
+                accept: accept.clone(),
+                early: out[..early].to_vec(),
+            },
+        );
+        self.stats.handshakes += 1;
+        Incoming::Accepted {
+            reply: accept,
+            early,
+        }
+    }
+
+    /// Evicts the longest-idle peer if it has been idle for [`EVICT_IDLE`].
+    fn evict(&mut self, now: Duration) -> bool {
+        let oldest = self
+            .peers
+            .iter()
+            .min_by_key(|(_, p)| p.last_heard)
+            .map(|(a, p)| (*a, p.last_heard));
+        match oldest {
+            Some((addr, heard)) if now.saturating_sub(heard) >= EVICT_IDLE => {
+                self.peers.remove(&addr);
+                self.stats.evicted += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Seals `plaintext` for `to`; `None` (counted as unsendable) when `to` has no session.
+    pub fn seal(&mut self, to: SocketAddr, plaintext: &[u8]) -> Option<Vec<u8>> {
+        let Some(peer) = self.peers.get_mut(&to) else {
+            self.stats.unsendable += 1;
+            return None;
+        };
+        seal_with(
+            &peer.transport,
+            &mut peer.send_counter,
+            plaintext,
+            &mut self.stats,
+        )
+    }
+}
+
+/// Seals one datagram with the next counter (shared by both sides).
+pub(crate) fn seal_with(
+    transport: &StatelessTransportState,
+    counter: &mut u64,
+    plaintext: &[u8],
+    stats: &mut LayerStats,
+) -> Option<Vec<u8>> {
+    // The window refuses u64::MAX; 2^64 - 1 datagrams is beyond any session's life, but
+    // refusing is still better than reusing a nonce.
+    if *counter == u64::MAX {
+        stats.unsendable += 1;
+        return None;
+    }
+    let mut out = wire::data_header(*counter, plaintext.len() + wire::TAG_LEN);
+    let start = out.len();
+    out.resize(start + plaintext.len() + wire::TAG_LEN, 0);
+    match transport.write_message(*counter, plaintext, &mut out[start..]) {
+        Ok(n) => {
+            out.truncate(start + n);
+            *counter += 1;
+            stats.sealed += 1;
+            Some(out)
+        }
+        Err(_) => {
+            stats.unsendable += 1;
+            None
+        }
+    }
+}

@@ -1,0 +1,353 @@
+//! End-to-end tests of the two state machines against each other, without sockets.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::initiator::{Initiator, SecureEvent, Trust, REHANDSHAKE_AFTER, RETRY};
+use super::responder::{Incoming, Responder, EVICT_IDLE};
+use super::wire::{self, MAX_WIRE_DATAGRAM};
+use super::{DropReason, StaticKeypair};
+
+fn addr(port: u16) -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], port))
+}
+
+struct Pair {
+    server: Responder,
+    client: Initiator,
+    at: SocketAddr,
+    now: Duration,
+    /// Plaintext the server delivered, in order.
+    delivered: Vec<Vec<u8>>,
+    /// Plaintext the client delivered.
+    client_got: Vec<Vec<u8>>,
+}
+
+impl Pair {
+    fn new(key: &StaticKeypair, trust: Trust) -> Pair {
+        Pair {
+            server: Responder::new(key.clone(), [3; 16], 8),
+            client: Initiator::new(trust),
+            at: addr(5000),
+            now: Duration::from_secs(100),
+            delivered: Vec::new(),
+            client_got: Vec::new(),
+        }
+    }
+
+    /// Client datagrams to the server; returns the server's replies (each checked to be
+    /// no larger than what it answers while the sender had no session).
+    fn deliver_to_server(&mut self, datagrams: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let mut replies = Vec::new();
+        for d in datagrams {
+            let had_session = self.server.has_peer(self.at);
+            let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+            match self.server.on_datagram(self.at, &d, self.now, &mut out) {
+                Incoming::Deliver(n) => self.delivered.push(out[..n].to_vec()),
+                Incoming::Reply(r) => {
+                    assert!(had_session || r.len() <= d.len(), "amplification");
+                    replies.push(r);
+                }
+                Incoming::Accepted { reply, early } => {
+                    assert!(reply.len() <= d.len(), "amplification");
+                    replies.push(reply);
+                    let datagrams = wire::split_early(&out[..early]).expect("framed");
+                    self.delivered
+                        .extend(datagrams.into_iter().map(<[u8]>::to_vec));
+                }
+                Incoming::Drop(_) => {}
+            }
+        }
+        replies
+    }
+
+    /// Server datagrams to the client; returns what the client sends in answer.
+    fn deliver_to_client(&mut self, datagrams: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+        let mut replies = Vec::new();
+        for d in datagrams {
+            let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+            if let Some(n) = self
+                .client
+                .on_datagram(&d, self.now, &mut out, &mut replies)
+            {
+                self.client_got.push(out[..n].to_vec());
+            }
+        }
+        replies
+    }
+
+    /// Runs round trips until both sides are quiet.
+    fn exchange(&mut self, mut from_client: Vec<Vec<u8>>) {
+        for _ in 0..8 {
+            let back = self.deliver_to_server(from_client);
+            from_client = self.deliver_to_client(back);
+            if from_client.is_empty() {
+                return;
+            }
+        }
+    }
+
+    fn connect(&mut self) {
+        let first = self.client.send(b"hello-from-laminar", self.now);
+        self.exchange(first);
+        assert!(self.client.is_established());
+    }
+}
+
+#[test]
+fn handshake_then_sealed_data_both_ways_with_early_data() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let first = p.client.send(b"hello-from-laminar", p.now);
+    let second = p.client.send(b"join-from-laminar", p.now);
+    assert!(second.is_empty(), "queued behind the handshake under way");
+    p.exchange(first);
+    assert!(p.client.is_established());
+    assert_eq!(
+        p.delivered,
+        vec![
+            b"hello-from-laminar".to_vec(),
+            b"join-from-laminar".to_vec()
+        ],
+        "early data, in order"
+    );
+    assert_eq!(
+        p.client.take_events(),
+        vec![
+            SecureEvent::KeyPinned(*key.public()),
+            SecureEvent::Established
+        ]
+    );
+    let d = p.client.send(b"input", p.now);
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].len(), 5 + wire::DATA_OVERHEAD);
+    p.deliver_to_server(d);
+    assert_eq!(p.delivered.last().map(Vec::as_slice), Some(&b"input"[..]));
+    let back = p.server.seal(p.at, b"frame").expect("session");
+    p.deliver_to_client(vec![back]);
+    assert_eq!(p.client_got, vec![b"frame".to_vec()]);
+    assert_eq!(p.server.stats().handshakes, 1);
+}
+
+#[test]
+fn every_altered_truncated_or_replayed_datagram_is_dropped() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    p.connect();
+    let d = p.client.send(b"move north", p.now).remove(0);
+    let before = p.delivered.len();
+    for i in 0..d.len() {
+        for bit in 0..8 {
+            let mut t = d.clone();
+            t[i] ^= 1 << bit;
+            p.deliver_to_server(vec![t]);
+        }
+    }
+    for len in 0..d.len() {
+        p.deliver_to_server(vec![d[..len].to_vec()]);
+    }
+    assert_eq!(p.delivered.len(), before, "nothing altered got through");
+    p.deliver_to_server(vec![d.clone()]);
+    p.deliver_to_server(vec![d.clone()]);
+    assert_eq!(
+        p.delivered.len(),
+        before + 1,
+        "the original once, its replay never"
+    );
+    let s = p.server.stats();
+    assert!(s.dropped(DropReason::Forged) > 0);
+    assert!(s.dropped(DropReason::Truncated) > 0);
+    assert_eq!(s.dropped(DropReason::Replayed), 1);
+    // From another address the same bytes are no one's.
+    let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+    assert_eq!(
+        p.server.on_datagram(addr(6000), &d, p.now, &mut out),
+        Incoming::Drop(DropReason::UnknownPeer)
+    );
+}
+
+#[test]
+fn a_pinned_key_must_match_and_first_use_pins() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let other = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::Pinned(*other.public()));
+    let first = p.client.send(b"x", p.now);
+    p.exchange(first);
+    assert!(!p.client.is_established());
+    assert!(p.client.has_failed());
+    assert_eq!(
+        p.client.take_events(),
+        vec![SecureEvent::KeyMismatch {
+            expected: *other.public(),
+            presented: *key.public()
+        }]
+    );
+    assert!(
+        p.client.send(b"y", p.now).is_empty(),
+        "a failed client sends nothing"
+    );
+    let mut ok = Pair::new(&key, Trust::Pinned(*key.public()));
+    ok.connect();
+    assert_eq!(ok.client.trust(), Trust::Pinned(*key.public()));
+}
+
+#[test]
+fn an_impostor_with_the_right_public_key_but_not_the_private_one_never_completes() {
+    // A man in the middle answers Hello with the real server's public key (so the pin
+    // matches) but cannot answer Initiate: the client's Noise message 1 is encrypted to
+    // the real key. Its own Accept fails authentication.
+    let real = StaticKeypair::generate().expect("keygen");
+    let impostor = StaticKeypair::generate().expect("keygen");
+    let mut client = Initiator::new(Trust::Pinned(*real.public()));
+    let now = Duration::from_secs(1);
+    let hello = client.send(b"x", now);
+    assert_eq!(hello, vec![wire::hello()]);
+    let mut replies = Vec::new();
+    let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+    client.on_datagram(
+        &wire::cookie(&[1; 16], real.public()),
+        now,
+        &mut out,
+        &mut replies,
+    );
+    let initiate = replies.pop().expect("initiate");
+    let mut fake = Responder::new(impostor, [1; 16], 4);
+    // The impostor cannot even read message 1 (its cookie aside).
+    let m = fake.on_datagram(addr(1), &initiate, now, &mut out);
+    assert!(matches!(m, Incoming::Reply(_) | Incoming::Drop(_)), "{m:?}");
+    // Whatever Accept it makes up is refused.
+    client.on_datagram(
+        &wire::accept(&[9; wire::NOISE_MSG2_LEN]),
+        now,
+        &mut out,
+        &mut replies,
+    );
+    assert!(!client.is_established());
+    assert_eq!(client.stats().dropped(DropReason::Forged), 1);
+}
+
+#[test]
+fn a_lost_accept_is_answered_again_and_a_stale_cookie_restarts_from_hello() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let hello = p.client.send(b"x", p.now);
+    let cookie = p.deliver_to_server(hello);
+    let initiate = p.deliver_to_client(cookie);
+    let accept = p.deliver_to_server(initiate.clone());
+    // The Accept is lost; the client repeats its Initiate after RETRY.
+    drop(accept);
+    p.now += RETRY;
+    let again = p.client.poll(p.now);
+    assert_eq!(again, initiate);
+    let accept2 = p.deliver_to_server(again);
+    assert_eq!(
+        p.server.stats().handshakes,
+        1,
+        "recognised as a retransmission"
+    );
+    p.deliver_to_client(accept2);
+    assert!(p.client.is_established());
+    assert_eq!(
+        p.delivered.len(),
+        2,
+        "early data again with the repeated Initiate"
+    );
+    let d = p.client.send(b"data", p.now);
+    p.deliver_to_server(d);
+    p.deliver_to_server(initiate.clone());
+    assert_eq!(p.delivered.len(), 3, "not once the client's data arrived");
+
+    // A cookie older than two buckets is refused, and the client starts over.
+    let mut q = Pair::new(&key, Trust::FirstUse);
+    let hello = q.client.send(b"x", q.now);
+    let cookie = q.deliver_to_server(hello);
+    let initiate = q.deliver_to_client(cookie);
+    q.now += Duration::from_secs(25);
+    let refused = q.deliver_to_server(initiate);
+    assert_eq!(refused, vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
+    q.deliver_to_client(refused);
+    let hello = q.client.poll(q.now);
+    assert_eq!(hello, vec![wire::hello()]);
+    q.exchange(hello);
+    assert!(q.client.is_established());
+}
+
+#[test]
+fn after_a_server_restart_the_client_shakes_hands_again_by_itself() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    p.connect();
+    // The server restarts with the same key and no sessions.
+    p.server = Responder::new(key.clone(), [4; 16], 8);
+    let d = p.client.send(b"ping", p.now);
+    assert!(p.deliver_to_server(d).is_empty());
+    p.now += REHANDSHAKE_AFTER;
+    let d = p.client.send(b"ping", p.now);
+    assert_eq!(d.len(), 2, "sealed on the old session, and a new Hello");
+    p.exchange(d);
+    assert!(p.client.is_established());
+    assert_eq!(p.server.stats().handshakes, 1);
+    let d = p.client.send(b"after", p.now);
+    p.deliver_to_server(d);
+    assert_eq!(p.delivered.last().map(Vec::as_slice), Some(&b"after"[..]));
+}
+
+#[test]
+fn a_full_table_refuses_until_a_peer_is_idle_then_evicts_it() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut server = Responder::new(key.clone(), [5; 16], 2);
+    let now = Duration::from_secs(50);
+    let join = |server: &mut Responder, port: u16, now: Duration| -> bool {
+        let mut client = Initiator::new(Trust::FirstUse);
+        let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+        let mut pending = client.send(b"x", now);
+        for _ in 0..4 {
+            let mut back = Vec::new();
+            for d in pending.drain(..) {
+                match server.on_datagram(addr(port), &d, now, &mut out) {
+                    Incoming::Reply(r) | Incoming::Accepted { reply: r, .. } => back.push(r),
+                    _ => {}
+                }
+            }
+            for b in back {
+                client.on_datagram(&b, now, &mut out, &mut pending);
+            }
+        }
+        client.is_established()
+    };
+    assert!(join(&mut server, 1, now));
+    assert!(join(&mut server, 2, now));
+    assert!(!join(&mut server, 3, now), "full of active peers");
+    assert_eq!(server.stats().dropped(DropReason::Busy), 1);
+    assert!(
+        join(&mut server, 3, now + EVICT_IDLE),
+        "the idlest peer gives way"
+    );
+    assert_eq!(server.stats().evicted, 1);
+    server.expire(now + Duration::from_secs(3600));
+    assert_eq!(server.peer_count(), 0);
+}
+
+#[test]
+fn strangers_get_nothing_larger_than_they_sent_and_no_state() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut server = Responder::new(key, [6; 16], 4);
+    let now = Duration::from_secs(9);
+    let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+    let mut samples: Vec<Vec<u8>> = vec![
+        wire::hello(),
+        wire::initiate(&[0; 16], &[1; wire::NOISE_MSG1_MIN]),
+        wire::refuse(wire::RefuseReason::Busy),
+        vec![wire::DATA; 200],
+        vec![0x17; 1200],
+    ];
+    let mut v2 = wire::hello();
+    v2[4] = 2;
+    samples.push(v2);
+    for (i, d) in samples.iter().enumerate() {
+        if let Incoming::Reply(r) = server.on_datagram(addr(7000 + i as u16), d, now, &mut out) {
+            assert!(r.len() <= d.len(), "{i}: {} > {}", r.len(), d.len());
+        }
+    }
+    assert_eq!(server.peer_count(), 0);
+}

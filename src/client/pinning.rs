@@ -1,0 +1,120 @@
+//! Connects the client's key pins (`known_servers`, `--server-key`, `--accept-new-key`)
+//! to the secure layer: which key the layer may accept before connecting, and what to
+//! save, print or refuse when the layer reports the key the server presented.
+
+use std::path::Path;
+
+use venture_net::secure::initiator::{SecureEvent, Trust};
+
+use super::known_servers::{check_server_key, CheckError, KnownServers, KnownServersError};
+use crate::server::server_key::PublicKey;
+
+/// The pin policy of one client process towards one server.
+#[derive(Debug)]
+pub struct ServerPins {
+    store: KnownServers,
+    server: String,
+    explicit: Option<PublicKey>,
+    accept_new_key: bool,
+}
+
+impl ServerPins {
+    /// Reads the pins in `dir` (a missing file means none).
+    pub fn open(
+        dir: &Path,
+        server: &str,
+        explicit: Option<PublicKey>,
+        accept_new_key: bool,
+    ) -> Result<ServerPins, KnownServersError> {
+        Ok(ServerPins {
+            store: KnownServers::in_dir(dir)?,
+            server: server.to_string(),
+            explicit,
+            accept_new_key,
+        })
+    }
+
+    /// What the layer may accept: the operator's key, else the pin (unless told to take a
+    /// new one), else whatever comes first.
+    pub fn trust(&self) -> Trust {
+        match (self.explicit, self.store.get(&self.server)) {
+            (Some(k), _) => Trust::Pinned(k),
+            (None, Some(_)) if self.accept_new_key => Trust::FirstUse,
+            (None, Some(k)) => Trust::Pinned(k),
+            (None, None) => Trust::FirstUse,
+        }
+    }
+
+    /// Acts on one layer event: `Ok(Some(line))` to print (a key pinned), `Ok(None)` for
+    /// nothing, `Err(message)` when the connection must stop (a refused key, a pin that
+    /// could not be saved).
+    pub fn on_event(&mut self, event: &SecureEvent) -> Result<Option<String>, String> {
+        let presented = match event {
+            SecureEvent::KeyPinned(k) => *k,
+            SecureEvent::KeyMismatch { presented, .. } => *presented,
+            SecureEvent::VersionMismatch { server_version } => {
+                return Err(format!(
+                    "the server speaks secure layer version {server_version}, this client {}: use the venture-client that comes with the server's version",
+                    venture_net::secure::wire::LAYER_VERSION
+                ))
+            }
+            SecureEvent::Established => return Ok(None),
+        };
+        // A mismatch is re-checked without --accept-new-key so the store gives its full
+        // refusal (the layer only reports one when the pin or --server-key forbade it).
+        let accept = self.accept_new_key && matches!(event, SecureEvent::KeyPinned(_));
+        match check_server_key(
+            &mut self.store,
+            &self.server,
+            self.explicit,
+            accept,
+            &presented,
+        ) {
+            Ok(note) => Ok(note),
+            Err(CheckError::Refused(refused)) => Err(refused.to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+}
+
+/// The layer's trust for a client without a pin store (no config directory).
+pub fn trust_without_store(explicit: Option<PublicKey>) -> Trust {
+    explicit.map_or(Trust::FirstUse, Trust::Pinned)
+}
+
+/// Handles the layer events of one client: returns lines to print; refuses the session
+/// (closing it with the reason) when its server's key is not acceptable.
+pub fn handle_layer_events(
+    pins: Option<&mut ServerPins>,
+    driver: &mut venture_net::driver::ClientDriver<venture_net::transport::udp::MioUdpSocket>,
+) -> Vec<String> {
+    let events = driver.take_layer_events();
+    let mut lines = Vec::new();
+    let mut pins = pins;
+    for ev in events {
+        let verdict = match pins.as_deref_mut() {
+            Some(p) => p.on_event(&ev),
+            None => match &ev {
+                SecureEvent::KeyMismatch {
+                    expected,
+                    presented,
+                } => Err(format!(
+                    "the server presented key {} but --server-key is {}: refusing to connect",
+                    venture_net::secure::fingerprint(presented),
+                    venture_net::secure::fingerprint(expected)
+                )),
+                SecureEvent::VersionMismatch { server_version } => Err(format!(
+                    "the server speaks secure layer version {server_version}, this client {}",
+                    venture_net::secure::wire::LAYER_VERSION
+                )),
+                _ => Ok(None),
+            },
+        };
+        match verdict {
+            Ok(Some(line)) => lines.push(line),
+            Ok(None) => {}
+            Err(why) => driver.session.refuse(why),
+        }
+    }
+    lines
+}
