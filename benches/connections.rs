@@ -3,9 +3,8 @@
 //!
 //! One server (`-max-players 64`, release build) and four `venture-client` processes of
 //! 16 headless explorer bots each, all on 127.0.0.1. The groups start one after another,
-//! each once the previous one plays: the figure does not depend on the order of joins,
-//! and the server admits only about 16 new addresses per 5 s until the secure datagram
-//! layer replaces that gate. A player counts as playing once `/status` gives it a round
+//! each once the previous one plays, so the table shows the memory each 16 players add
+//! (`benches/join_burst.rs` starts them all at once). A player counts as playing once `/status` gives it a round
 //! trip (the server has had acks of its frames). With all 64 playing, the server plays on
 //! for 10 s; the table gives VmRSS after each group, then VmRSS and VmHWM (the peak over
 //! the whole run) from /proc/PID/status, and the cost per player over the idle server.
@@ -20,8 +19,7 @@ const PLAYERS: usize = 64;
 const PER_PROCESS: usize = 16;
 /// Steady play with every player in, before the last reading.
 const STEADY: Duration = Duration::from_secs(10);
-/// Per group of 16, from its start to all of them playing (generous: a busy machine, and
-/// up to one admission window of the stranger gate).
+/// Per group of 16, from its start to all of them playing (generous: a busy machine).
 const GROUP_DEADLINE: Duration = Duration::from_secs(60);
 const TARGET_KIB: u64 = 32 * 1024;
 
