@@ -36,8 +36,39 @@ pub fn inert_cut(s: &str, max: usize) -> String {
     out
 }
 
+/// Splits `text` into pieces of at most `width` characters, at spaces where it can.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut out = Vec::new();
+    let mut rest: Vec<char> = text.chars().collect();
+    while rest.len() > width {
+        let cut = rest[..=width]
+            .iter()
+            .rposition(|&c| c == ' ')
+            .filter(|&i| i > 0)
+            .unwrap_or(width);
+        out.push(rest[..cut].iter().collect());
+        let skip_space = usize::from(rest.get(cut) == Some(&' '));
+        rest.drain(..cut + skip_space);
+    }
+    out.push(rest.into_iter().collect());
+    out
+}
+
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn long_lines_wrap_at_spaces_or_hard_when_they_must() {
+        assert_eq!(wrap("short", 10), vec!["short"]);
+        assert_eq!(
+            wrap("one two three four", 9),
+            vec!["one two", "three", "four"]
+        );
+        assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
+        assert_eq!(wrap("", 4), vec![""]);
+    }
+
     use super::*;
 
     #[test]

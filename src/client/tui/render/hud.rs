@@ -13,7 +13,7 @@ use venture_sim::status::StatusKind;
 use venture_sim::World;
 
 use super::theme;
-use crate::client::tui::text::{inert, inert_cut};
+use crate::client::tui::text::{inert, inert_cut, wrap};
 use crate::client::tui::view::{ColorMode, LogKind, ViewState};
 
 /// A bar of `width` cells filled in proportion to `value / max`.
@@ -223,19 +223,18 @@ pub fn draw_log(view: &ViewState, area: Rect, buf: &mut Buffer) {
     let inner = block.inner(area);
     block.render(area, buf);
     let n = inner.height as usize;
-    let skip = view.log.len().saturating_sub(n);
-    let lines: Vec<Line> = view
-        .log
-        .iter()
-        .skip(skip)
-        .map(|l| {
-            Line::from(Span::styled(
-                inert(&l.text).into_owned(),
-                log_style(view.colors, l.kind),
-            ))
-        })
-        .collect();
-    Paragraph::new(lines).render(inner, buf);
+    let width = (inner.width as usize).max(1);
+    // Long lines (a pinned server key, a chat line) wrap instead of running off the edge;
+    // the newest visual lines are the ones shown.
+    let mut lines: Vec<Line> = Vec::new();
+    for l in view.log.iter().skip(view.log.len().saturating_sub(n)) {
+        let style = log_style(view.colors, l.kind);
+        for part in wrap(&inert(&l.text), width) {
+            lines.push(Line::from(Span::styled(part, style)));
+        }
+    }
+    let skip = lines.len().saturating_sub(n);
+    Paragraph::new(lines.split_off(skip)).render(inner, buf);
 }
 
 /// The bottom line: the network figures when toggled on, else a notice or the key hints.

@@ -33,6 +33,13 @@ pub fn message(area: Rect, title: &str, lines: &[String], buf: &mut Buffer) {
     ratatui::widgets::Clear.render(area, buf);
     let w = (lines.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u16 + 4)
         .clamp(30, area.width.max(1));
+    // Wrapped here, so the box is as tall as the text it shows (a long refusal must not
+    // lose its last line, which says what to do).
+    let inner_w = usize::from(w.saturating_sub(2)).max(1);
+    let lines: Vec<String> = lines
+        .iter()
+        .flat_map(|l| crate::client::tui::text::wrap(&inert(l), inner_w))
+        .collect();
     let h = (lines.len() as u16 + 2).min(area.height.max(1));
     let rect = Rect::new(
         area.x + area.width.saturating_sub(w) / 2,
@@ -45,11 +52,6 @@ pub fn message(area: Rect, title: &str, lines: &[String], buf: &mut Buffer) {
         .title(format!(" {title} "));
     let inner = block.inner(rect);
     block.render(rect, buf);
-    let text: Vec<Line> = lines
-        .iter()
-        .map(|l| Line::from(inert(l).into_owned()))
-        .collect();
-    Paragraph::new(text)
-        .wrap(Wrap { trim: false })
-        .render(inner, buf);
+    let text: Vec<Line> = lines.into_iter().map(Line::from).collect();
+    Paragraph::new(text).render(inner, buf);
 }
