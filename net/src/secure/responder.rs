@@ -24,6 +24,8 @@ use super::replay_window::ReplayWindow;
 use super::wire::{self, Packet, ParseError, RefuseReason, DH_LEN};
 use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
+/// Replaced handshakes remembered per peer (see `Peer::retired`).
+const MAX_RETIRED: usize = 16;
 /// A full table only evicts a peer silent for at least this long.
 pub const EVICT_IDLE: Duration = Duration::from_secs(2);
 /// Default time after which a silent peer is forgotten (longer than laminar's 10 s idle
@@ -55,6 +57,10 @@ struct Peer {
     /// The client's ephemeral key from the `Initiate` that made this session.
     initiator_ephemeral: [u8; DH_LEN],
     accept: Vec<u8>,
+    /// Ephemeral keys of the handshakes this session replaced, with when they were
+    /// replaced: their `Initiate`s may still carry a valid cookie, and a replay of one
+    /// must not replace this session in turn.
+    retired: Vec<([u8; DH_LEN], Duration)>,
     /// The `Initiate`'s early data, delivered again with each retransmission until the
     /// client's first `Data` shows it has the session: the early data is a Hello and a
     /// Join, whose answers (Challenge, Welcome) are lost as easily as the Accept.
@@ -244,6 +250,9 @@ impl Responder {
                     early,
                 };
             }
+            if peer.retired.iter().any(|(e, _)| *e == ephemeral) {
+                return self.dropped(DropReason::Replayed);
+            }
         }
         if !self.peers.contains_key(&from) && self.peers.len() >= self.max_peers && !self.evict(now)
         {
@@ -275,7 +284,24 @@ impl Responder {
             return self.dropped(DropReason::Forged);
         };
         let accept = wire::accept(&msg2);
-        let previous = self.peers.remove(&from).map(|p| (p.transport, p.window));
+        let (previous, retired) = match self.peers.remove(&from) {
+            Some(p) => {
+                // A cookie lives at most two buckets: older Initiates cannot verify.
+                let mut retired: Vec<_> = p
+                    .retired
+                    .into_iter()
+                    .filter(|(_, at)| now.saturating_sub(*at) < 2 * COOKIE_BUCKET)
+                    .collect();
+                retired.push((p.initiator_ephemeral, now));
+                // Bounded: only a holder of fresh cookies for this address (the client,
+                // or someone on its path) makes new handshakes.
+                if retired.len() > MAX_RETIRED {
+                    retired.remove(0);
+                }
+                (Some((p.transport, p.window)), retired)
+            }
+            None => (None, Vec::new()),
+        };
         self.peers.insert(
             from,
             Peer {
@@ -286,6 +312,7 @@ impl Responder {
                 last_heard: now,
                 initiator_ephemeral: ephemeral,
                 accept: accept.clone(),
+                retired,
                 early: out[..early].to_vec(),
             },
         );
