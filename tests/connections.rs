@@ -887,3 +887,208 @@ fn a_changed_server_key_is_refused_until_accepted_and_server_key_is_checked() {
     );
     assert!(fresh_pins().contains(&key2), "the operator's key is pinned");
 }
+
+// ---------------------------------------------------------------------------------------
+// e. Handshake packets spoofed or replayed while a client shakes hands again
+
+/// What the rehandshake relay does once the test sets `cut`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Spoof {
+    /// Answers the client's rehandshake `Hello` with a forged `Refuse` naming layer
+    /// version 9, ahead of the server's real `Cookie`.
+    VersionRefusal,
+    /// Once the rehandshake is done, replays the client's first `Initiate` (its cookie
+    /// still valid) to the server.
+    OldInitiate,
+}
+
+#[derive(Debug, Default, Clone)]
+struct RehandshakeLog {
+    cut_dropped: u64,
+    rehandshake_hello_seen: bool,
+    accepts: u64,
+    spoofed: bool,
+}
+
+/// A relay that forwards both ways until `cut` is set, then drops the server's datagrams
+/// to the client until the client, hearing nothing, starts a new handshake (its `Hello`):
+/// then it forwards again, and spoofs as `spoof` says.
+struct RehandshakeRelay {
+    addr: SocketAddr,
+    cut: Arc<AtomicBool>,
+    stop: Arc<AtomicBool>,
+    log: Arc<Mutex<RehandshakeLog>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RehandshakeRelay {
+    fn start(server: SocketAddr, spoof: Spoof) -> RehandshakeRelay {
+        let socket = UdpSocket::bind("127.0.0.1:0").expect("bind relay");
+        let addr = socket.local_addr().expect("relay addr");
+        socket
+            .set_read_timeout(Some(Duration::from_millis(5)))
+            .expect("read timeout");
+        let cut = Arc::new(AtomicBool::new(false));
+        let stop = Arc::new(AtomicBool::new(false));
+        let log = Arc::new(Mutex::new(RehandshakeLog::default()));
+        let (cut_flag, stop_flag, shared) = (cut.clone(), stop.clone(), log.clone());
+        let thread = std::thread::spawn(move || {
+            let mut client: Option<SocketAddr> = None;
+            let mut first_initiate: Option<Vec<u8>> = None;
+            let mut l = RehandshakeLog::default();
+            let mut buf = vec![0u8; 2048];
+            let end = Instant::now() + Duration::from_secs(120);
+            while !stop_flag.load(Ordering::Relaxed) && Instant::now() < end {
+                let Ok((n, from)) = socket.recv_from(&mut buf) else {
+                    continue;
+                };
+                let d = &buf[..n];
+                let cutting = cut_flag.load(Ordering::Relaxed) && !l.rehandshake_hello_seen;
+                if from == server {
+                    let Some(c) = client else { continue };
+                    if cutting {
+                        l.cut_dropped += 1;
+                        continue;
+                    }
+                    if d[0] == wire::ACCEPT {
+                        l.accepts += 1;
+                    }
+                    let _ = socket.send_to(d, c);
+                    if spoof == Spoof::OldInitiate && l.accepts == 2 && !l.spoofed {
+                        if let Some(old) = &first_initiate {
+                            let _ = socket.send_to(old, server);
+                            l.spoofed = true;
+                        }
+                    }
+                } else {
+                    client = Some(from);
+                    if d[0] == wire::INITIATE && first_initiate.is_none() {
+                        first_initiate = Some(d.to_vec());
+                    }
+                    if cutting && d[0] == wire::HELLO {
+                        l.rehandshake_hello_seen = true;
+                        if spoof == Spoof::VersionRefusal {
+                            let mut refuse = wire::refuse(wire::RefuseReason::Version);
+                            refuse[4] = 9;
+                            let _ = socket.send_to(&refuse, from);
+                            l.spoofed = true;
+                        }
+                    }
+                    let _ = socket.send_to(d, server);
+                }
+                *shared.lock().expect("log lock") = l.clone();
+            }
+        });
+        RehandshakeRelay {
+            addr,
+            cut,
+            stop,
+            log,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for RehandshakeRelay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// One client through a [`RehandshakeRelay`]: its stderr and final JSON once it exited 0.
+fn rehandshake_with(spoof: Spoof) -> (String, serde_json::Value, RehandshakeLog) {
+    let dir = Scratch::new("rehandshake");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-seed", "31"])
+        .start();
+    let relay = RehandshakeRelay::start(SocketAddr::from(([127, 0, 0, 1], server.port)), spoof);
+    let secrets = dir.path().join("secrets").display().to_string();
+    let via = relay.addr.to_string();
+    let mut c = Proc::spawn(
+        CLIENT,
+        &[
+            "--server",
+            &via,
+            "--name",
+            "again",
+            "--duration",
+            "16",
+            "--status-every",
+            "1",
+            "--secret-dir",
+            &secrets,
+        ],
+        dir.path(),
+        "client",
+        &[],
+    );
+    assert!(
+        wait_for(Duration::from_secs(30), || {
+            venture_testkit::burst::playing(server.port).is_some_and(|p| p.len() == 1)
+        }),
+        "the client did not start playing: {}",
+        c.stderr()
+    );
+    // Within a few seconds of the first handshake, so its cookie (10 to 20 s) still holds.
+    relay.cut.store(true, Ordering::Relaxed);
+    let code = c.wait_timeout(Duration::from_secs(60));
+    let log = relay.log.lock().expect("log lock").clone();
+    println!(
+        "rehandshake {spoof:?}: relay {log:?}; client {}",
+        c.stderr()
+    );
+    assert!(log.rehandshake_hello_seen && log.spoofed, "{log:?}");
+    assert_eq!(code, Some(Some(0)), "client exit; stderr: {}", c.stderr());
+    let v = final_json(&c);
+    assert_eq!(v["desyncs"], 0, "{v}");
+    (c.stderr(), v, log)
+}
+
+/// A `Refuse` is unauthenticated: one forged with another layer version while the client
+/// shakes hands again must not end a game the layer still has a session for.
+#[test]
+fn a_forged_version_refusal_during_a_rehandshake_does_not_end_the_game() {
+    let (stderr, v, _) = rehandshake_with(Spoof::VersionRefusal);
+    assert!(!stderr.contains("secure layer version"), "{stderr}");
+    assert_eq!(stderr.matches("playing again").count(), 1, "{stderr}");
+    println!("reconnecting for at most {} s", reconnecting_secs(&stderr));
+    assert!(v["confirmed"].as_u64().unwrap_or(0) > 150, "{v}");
+}
+
+/// An eavesdropper who replays the client's first `Initiate` (cookie still valid) after
+/// the client shook hands again must not replace the server's session for that address:
+/// then the server seals for keys the client no longer has, and the client hears nothing
+/// until it notices and shakes hands a third time (a second stall, which an eavesdropper
+/// can repeat after every handshake). Fails until the responder remembers the handshakes
+/// it replaced (see the report of this change; net/src/secure/ is not this helper's).
+#[test]
+#[ignore = "known bug in net/src/secure/responder.rs: a replayed old Initiate replaces the session"]
+fn a_replayed_old_initiate_after_a_rehandshake_changes_nothing() {
+    let (stderr, _, log) = rehandshake_with(Spoof::OldInitiate);
+    assert_eq!(log.accepts, 2, "one rehandshake only: {log:?}");
+    assert_eq!(stderr.matches("playing again").count(), 1, "{stderr}");
+    // The cut itself costs about a second of reconnecting once the layer shook hands
+    // again; the replay used to add three more.
+    let longest = reconnecting_secs(&stderr);
+    assert!(longest <= 2, "reconnecting for {longest} s: {stderr}");
+}
+
+/// The longest time a status line shows the client reconnecting (`attempt N, Xs`).
+fn reconnecting_secs(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .filter_map(|l| {
+            l.split_once("; attempt ")?
+                .1
+                .split_once(", ")?
+                .1
+                .split_once('s')
+        })
+        .filter_map(|(secs, _)| secs.parse().ok())
+        .max()
+        .unwrap_or(0)
+}

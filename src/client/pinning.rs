@@ -98,6 +98,13 @@ pub fn handle_layer_events(
     let mut lines = Vec::new();
     let mut pins = pins;
     for ev in events {
+        // A `Refuse` is unauthenticated: one naming another layer version while the layer
+        // keeps a session (it came during a rehandshake) may be forged by anyone who can
+        // spoof the server's address, and the layer goes on with its session. Only a
+        // layer that gave up (nothing to fall back on) ends the connection.
+        if matches!(ev, SecureEvent::VersionMismatch { .. }) && !driver.layer_failed() {
+            continue;
+        }
         let verdict = match pins.as_deref_mut() {
             Some(p) => p.on_event(&ev),
             None => match &ev {
