@@ -140,11 +140,6 @@ fn sixty_four_clients_in_eight_processes_all_play_after_a_burst_join() {
         0,
         "the peer table refused a join: {m:?}"
     );
-    assert_eq!(
-        metric(&m, "venture_cap_hits_total{cap=\"answered_strangers\"}"),
-        0,
-        "{m:?}"
-    );
     let results = finish_clients(&mut burst.procs, Duration::from_secs(90));
     assert_eq!(results.len(), 64);
 }
@@ -422,9 +417,9 @@ fn sixteen_joins_all_play_during_a_flood_from_two_hundred_addresses() {
         rss_later <= rss_joined + 4 * 1024,
         "the flood raised RSS from {rss_joined} KiB (16 joined) to {rss_later} KiB"
     );
-    // 16 players' laminar connections (about 1.8 MB each with laminar 0.5) and slack.
+    // 16 players (about 60 KiB each with the vendored laminar) and ample slack.
     assert!(
-        rss_peak <= rss_before + 48 * 1024,
+        rss_peak <= rss_before + 16 * 1024,
         "server peak RSS {rss_peak} KiB (before {rss_before} KiB)"
     );
     finish_clients(&mut burst.procs, Duration::from_secs(60));
