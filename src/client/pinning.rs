@@ -58,7 +58,13 @@ impl ServerPins {
                     venture_net::secure::wire::LAYER_VERSION
                 ))
             }
-            SecureEvent::Established => return Ok(None),
+            // The layer only reports a key it had to decide on (first use); a
+            // `--server-key` the server has now proved it holds is pinned here, as the
+            // flag promises (nothing is written or said when it is pinned already).
+            SecureEvent::Established => match self.explicit {
+                Some(k) => k,
+                None => return Ok(None),
+            },
         };
         // A mismatch is re-checked without --accept-new-key so the store gives its full
         // refusal (the layer only reports one when the pin or --server-key forbade it).
@@ -92,6 +98,13 @@ pub fn handle_layer_events(
     let mut lines = Vec::new();
     let mut pins = pins;
     for ev in events {
+        // A `Refuse` is unauthenticated: one naming another layer version while the layer
+        // keeps a session (it came during a rehandshake) may be forged by anyone who can
+        // spoof the server's address, and the layer goes on with its session. Only a
+        // layer that gave up (nothing to fall back on) ends the connection.
+        if matches!(ev, SecureEvent::VersionMismatch { .. }) && !driver.layer_failed() {
+            continue;
+        }
         let verdict = match pins.as_deref_mut() {
             Some(p) => p.on_event(&ev),
             None => match &ev {
@@ -117,4 +130,34 @@ pub fn handle_layer_events(
         }
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use venture_testkit::Scratch;
+
+    const KEY: PublicKey = [0x42; 32];
+
+    /// `--server-key` promises a pin: written once the layer is established with it.
+    #[test]
+    fn an_explicit_key_is_pinned_once_the_server_proved_it() {
+        let dir = Scratch::new("pin-explicit");
+        let mut pins = ServerPins::open(dir.path(), "127.0.0.1:9", Some(KEY), false).unwrap();
+        assert_eq!(pins.trust(), Trust::Pinned(KEY));
+        let line = pins.on_event(&SecureEvent::Established).unwrap();
+        assert!(line.is_some_and(|l| l.contains("-server-key")));
+        let store = KnownServers::in_dir(dir.path()).unwrap();
+        assert_eq!(store.get("127.0.0.1:9"), Some(KEY));
+        // A rehandshake: already pinned, nothing to say.
+        assert_eq!(pins.on_event(&SecureEvent::Established), Ok(None));
+    }
+
+    #[test]
+    fn without_an_explicit_key_established_writes_nothing() {
+        let dir = Scratch::new("pin-none");
+        let mut pins = ServerPins::open(dir.path(), "127.0.0.1:9", None, false).unwrap();
+        assert_eq!(pins.on_event(&SecureEvent::Established), Ok(None));
+        assert!(!dir.join("known_servers").exists());
+    }
 }

@@ -6,6 +6,8 @@
 //!   test fails; `/proc` readings (RSS);
 //! - [`server`]: the real `venture-server` on a free port, started and waited healthy;
 //! - [`http`]: a plain HTTP/1.1 GET;
+//! - [`burst`]: many `venture-client --bots N` processes started at once, and the wait
+//!   until the server counts inputs from every one of their players;
 //! - [`bot`]: an in-process game client over real UDP, and the headless client's JSON line;
 //! - [`cases`]: simulated-network test cases drawn from a seed;
 //! - [`characters`]: a known saved character planted, read back and compared;
@@ -18,6 +20,7 @@
 #![forbid(unsafe_code)]
 
 pub mod bot;
+pub mod burst;
 pub mod cases;
 pub mod characters;
 pub mod handshake;
