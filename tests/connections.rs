@@ -1061,7 +1061,6 @@ fn a_forged_version_refusal_during_a_rehandshake_does_not_end_the_game() {
 /// can repeat after every handshake). Fails until the responder remembers the handshakes
 /// it replaced (see the report of this change; net/src/secure/ is not this helper's).
 #[test]
-#[ignore = "known bug in net/src/secure/responder.rs: a replayed old Initiate replaces the session"]
 fn a_replayed_old_initiate_after_a_rehandshake_changes_nothing() {
     let (stderr, _, log) = rehandshake_with(Spoof::OldInitiate);
     assert_eq!(log.accepts, 2, "one rehandshake only: {log:?}");

@@ -1,17 +1,13 @@
-//! A known weakness of the secure layer's responder, as a failing (ignored) test against
-//! the two sans-IO state machines, for whoever fixes it (net/src/secure/ is the
-//! coordinator's): Noise NK's first message carries no timestamp (WireGuard puts a
-//! TAI64N one in its initiation for exactly this), and the responder recognises only the
-//! *current* session's `Initiate` as a retransmission. So an eavesdropper who replays a
-//! client's earlier `Initiate` while its cookie is still valid (10 to 20 s), after the
-//! client shook hands again, makes the responder build a new session from it and replace
-//! the client's. The server then seals for keys the client threw away, and the client
-//! hears nothing until it notices (3 s) and shakes hands once more: which the
-//! eavesdropper can answer with the next replay. The real-UDP form of this is
-//! `tests/connections.rs`, `a_replayed_old_initiate_after_a_rehandshake_changes_nothing`.
-//!
-//! A fix: keep, per peer, the ephemeral keys of the sessions it replaced for two cookie
-//! buckets (bounded), and drop an `Initiate` carrying one of them as replayed.
+//! A replayed `Initiate` from before a rehandshake must not replace the session, against
+//! the two sans-IO state machines. Noise NK's first message carries no timestamp
+//! (WireGuard puts a TAI64N one in its initiation for exactly this), and the responder
+//! used to recognise only the *current* session's `Initiate` as a retransmission: an
+//! eavesdropper who replayed a client's earlier `Initiate` while its cookie was still
+//! valid (10 to 20 s) made the responder build a new session from it and replace the
+//! client's, stalling it. The responder now remembers, per peer, the ephemeral keys of the
+//! handshakes it replaced for two cookie buckets (at most 16) and drops an `Initiate`
+//! carrying one as replayed. The real-UDP form is `tests/connections.rs`,
+//! `a_replayed_old_initiate_after_a_rehandshake_changes_nothing`.
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -37,7 +33,6 @@ fn to_client(c: &mut Initiator, d: &[u8], now: Duration) -> (Option<Vec<u8>>, Ve
 }
 
 #[test]
-#[ignore = "known bug in net/src/secure/responder.rs: a replayed old Initiate replaces the session"]
 fn a_replayed_initiate_from_before_a_rehandshake_does_not_replace_the_session() {
     let key = StaticKeypair::generate().expect("OS entropy");
     let mut s = Responder::new(key, [3; 16], 8);
