@@ -5,6 +5,11 @@
 //! answered. The server's key arrives in the `Cookie`; [`Trust`] decides whether to take
 //! it: a pinned key must match, and on first use the key is pinned for the rest of this
 //! initiator's life and reported in [`SecureEvent::KeyPinned`] so the binary can save it.
+//! A `Cookie` is unauthenticated (anyone can spoof one, a flipped bit alters one), so on
+//! first use the key is pinned only once the server's `Accept` proves it holds the private
+//! half, and a pinned client gives up on a different key only after
+//! [`MISMATCH_LIMIT`] `Cookie`s in a row present one (a single corrupted or forged
+//! `Cookie` is dropped; the next `Hello` retry asks again).
 //! The first queued datagram rides in the `Initiate` as Noise early data, so joining
 //! costs one round trip more than it did without the layer.
 //!
@@ -34,6 +39,9 @@ pub const REHANDSHAKE_AFTER: Duration = Duration::from_secs(3);
 const MAX_EARLY_DATA: usize = 16;
 /// Datagrams kept while the first handshake is under way; older ones give way.
 pub const MAX_QUEUED: usize = 64;
+/// `Cookie`s in a row presenting a key other than the pinned one before the client
+/// believes the server's key changed and stops.
+pub const MISMATCH_LIMIT: u32 = 3;
 
 /// Which server keys the client takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +55,12 @@ pub enum Trust {
 /// Things the client's owner should know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecureEvent {
-    /// First use: the server presented this key and it is now trusted.
+    /// First use: the server presented this key, proved it holds its private half (its
+    /// `Accept` authenticated), and the key is now trusted. Comes just before the first
+    /// `Established`.
     KeyPinned(PublicKey),
-    /// The server presented a key other than the pinned one; the client stops.
+    /// [`MISMATCH_LIMIT`] `Cookie`s in a row presented a key other than the pinned one;
+    /// the client stops.
     KeyMismatch {
         expected: PublicKey,
         presented: PublicKey,
@@ -67,6 +78,8 @@ enum Handshake {
     },
     AwaitAccept {
         state: Box<HandshakeState>,
+        /// The key the `Cookie` presented: pinned when the `Accept` proves it (first use).
+        server_key: PublicKey,
         initiate: Vec<u8>,
         sent_at: Duration,
         started: Duration,
@@ -97,6 +110,8 @@ pub struct Initiator {
     last_sent: Duration,
     events: Vec<SecureEvent>,
     stats: LayerStats,
+    /// `Cookie`s in a row that presented a key other than the pinned one.
+    mismatches: u32,
 }
 
 impl std::fmt::Debug for Initiator {
@@ -128,6 +143,7 @@ impl Initiator {
             last_sent: Duration::ZERO,
             events: Vec::new(),
             stats: LayerStats::default(),
+            mismatches: 0,
         }
     }
 
@@ -345,22 +361,25 @@ impl Initiator {
             self.stats.drop(DropReason::Replayed);
             return;
         }
-        self.handshake_rtt = now.saturating_sub(self.last_hello);
-        match self.trust {
-            Trust::Pinned(expected) if expected != key => {
-                self.events.push(SecureEvent::KeyMismatch {
-                    expected,
-                    presented: key,
-                });
-                self.fail();
+        if let Trust::Pinned(expected) = self.trust {
+            if expected != key {
+                // Unauthenticated: a forged or corrupted Cookie looks just like this. Only
+                // a run of them is taken for a changed server key.
+                self.mismatches += 1;
+                if self.mismatches >= MISMATCH_LIMIT {
+                    self.events.push(SecureEvent::KeyMismatch {
+                        expected,
+                        presented: key,
+                    });
+                    self.fail();
+                } else {
+                    self.stats.drop(DropReason::Forged);
+                }
                 return;
             }
-            Trust::Pinned(_) => {}
-            Trust::FirstUse => {
-                self.trust = Trust::Pinned(key);
-                self.events.push(SecureEvent::KeyPinned(key));
-            }
         }
+        self.mismatches = 0;
+        self.handshake_rtt = now.saturating_sub(self.last_hello);
         let Ok(mut state) = snow::Builder::new(noise_params())
             .remote_public_key(&key)
             .and_then(|b| b.prologue(PROLOGUE))
@@ -389,6 +408,7 @@ impl Initiator {
         replies.push(initiate.clone());
         self.handshake = Handshake::AwaitAccept {
             state: Box::new(state),
+            server_key: key,
             initiate,
             sent_at: now,
             started: now,
@@ -406,8 +426,9 @@ impl Initiator {
             self.stats.drop(DropReason::Forged);
             return;
         }
-        let Handshake::AwaitAccept { state, .. } =
-            std::mem::replace(&mut self.handshake, Handshake::Idle)
+        let Handshake::AwaitAccept {
+            state, server_key, ..
+        } = std::mem::replace(&mut self.handshake, Handshake::Idle)
         else {
             unreachable!("matched AwaitAccept just above");
         };
@@ -415,6 +436,12 @@ impl Initiator {
             self.stats.drop(DropReason::Forged);
             return;
         };
+        // The Accept authenticated under the key the Cookie presented: the server holds
+        // its private half, so on first use that key is now the one to trust.
+        if self.trust == Trust::FirstUse {
+            self.trust = Trust::Pinned(server_key);
+            self.events.push(SecureEvent::KeyPinned(server_key));
+        }
         self.previous = self.session.take();
         let mut session = Session {
             transport,

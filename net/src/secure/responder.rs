@@ -9,9 +9,13 @@
 //!
 //! A repeated `Initiate` (the client's retransmission when our `Accept` was lost) is
 //! recognised by its ephemeral key and answered with the same `Accept`; a new one from
-//! the same address (the client restarted its handshake) replaces the session.
+//! the same address (the client restarted its handshake) replaces the session. Noise
+//! message 1 carries no timestamp, so a *replayed* older `Initiate` would look new while
+//! its cookie lasts: the ephemeral keys of handshakes accepted within the cookie lifetime
+//! are remembered ([`RECENT_EPHEMERALS`] at most) and an `Initiate` reusing one, other
+//! than the current session's retransmission, is dropped as replayed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -29,6 +33,10 @@ pub const EVICT_IDLE: Duration = Duration::from_secs(2);
 /// Default time after which a silent peer is forgotten (longer than laminar's 10 s idle
 /// timeout, so laminar always lets go of an address first).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Most ephemeral keys remembered against replayed `Initiate`s (40 bytes each); each
+/// costs the sender a valid cookie and the server's Diffie-Hellman work, and they are
+/// forgotten after two cookie buckets, when their cookies no longer verify.
+pub const RECENT_EPHEMERALS: usize = 8192;
 
 /// What to do with one received datagram.
 #[derive(Debug, PartialEq, Eq)]
@@ -69,6 +77,9 @@ pub struct Responder {
     max_peers: usize,
     idle_timeout: Duration,
     stats: LayerStats,
+    /// Ephemeral keys of `Initiate`s accepted while their cookies may still verify.
+    recent: HashSet<[u8; DH_LEN]>,
+    recent_order: VecDeque<(Duration, [u8; DH_LEN])>,
 }
 
 impl std::fmt::Debug for Responder {
@@ -93,6 +104,8 @@ impl Responder {
             max_peers: max_peers.max(1),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             stats: LayerStats::default(),
+            recent: HashSet::new(),
+            recent_order: VecDeque::new(),
         }
     }
 
@@ -133,6 +146,25 @@ impl Responder {
         self.peers
             .retain(|_, p| now.saturating_sub(p.last_heard) < timeout);
         self.stats.expired += (before - self.peers.len()) as u64;
+        // A cookie verifies for at most two buckets: older Initiates fail on their cookie.
+        while let Some(&(at, key)) = self.recent_order.front() {
+            if now.saturating_sub(at) < 2 * COOKIE_BUCKET {
+                break;
+            }
+            self.recent_order.pop_front();
+            self.recent.remove(&key);
+        }
+    }
+
+    fn remember_ephemeral(&mut self, key: [u8; DH_LEN], now: Duration) {
+        if self.recent_order.len() >= RECENT_EPHEMERALS {
+            if let Some((_, old)) = self.recent_order.pop_front() {
+                self.recent.remove(&old);
+            }
+        }
+        if self.recent.insert(key) {
+            self.recent_order.push_back((now, key));
+        }
     }
 
     fn dropped(&mut self, reason: DropReason) -> Incoming {
@@ -245,6 +277,11 @@ impl Responder {
                 };
             }
         }
+        if self.recent.contains(&ephemeral) {
+            // An older handshake's Initiate, replayed: it must not replace the session
+            // (the client no longer has its keys) nor deliver its early data again.
+            return self.dropped(DropReason::Replayed);
+        }
         if !self.peers.contains_key(&from) && self.peers.len() >= self.max_peers && !self.evict(now)
         {
             self.stats.drop(DropReason::Busy);
@@ -275,6 +312,7 @@ impl Responder {
             return self.dropped(DropReason::Forged);
         };
         let accept = wire::accept(&msg2);
+        self.remember_ephemeral(ephemeral, now);
         let previous = self.peers.remove(&from).map(|p| (p.transport, p.window));
         self.peers.insert(
             from,
