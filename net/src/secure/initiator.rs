@@ -9,7 +9,10 @@
 //! first use the key is pinned only once the server's `Accept` proves it holds the private
 //! half, and a pinned client gives up on a different key only after
 //! [`MISMATCH_LIMIT`] `Cookie`s in a row present one (a single corrupted or forged
-//! `Cookie` is dropped; the next `Hello` retry asks again).
+//! `Cookie` is dropped; the next `Hello` retry asks again). Refusals are unauthenticated
+//! too: a version refusal stops the client only as the [`MISMATCH_LIMIT`]th since the last
+//! `Cookie`, and a stale-cookie refusal restarts a handshake whose cookie is certainly
+//! still valid only as the [`MISMATCH_LIMIT`]th for that handshake.
 //! The first queued datagram rides in the `Initiate` as Noise early data, so joining
 //! costs one round trip more than it did without the layer.
 //!
@@ -27,7 +30,7 @@ use super::keys::{noise_params, PublicKey};
 use super::replay_window::ReplayWindow;
 use super::responder::seal_with;
 use super::wire::{self, Packet, ParseError, RefuseReason};
-use super::{DropReason, LayerStats, PROLOGUE};
+use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
 /// Handshake packets are repeated this often until answered.
 pub const RETRY: Duration = Duration::from_millis(500);
@@ -83,6 +86,8 @@ enum Handshake {
         initiate: Vec<u8>,
         sent_at: Duration,
         started: Duration,
+        /// `StaleCookie` refusals taken as possibly forged so far (see `on_refuse`).
+        refusals: u32,
     },
     Failed,
 }
@@ -112,6 +117,8 @@ pub struct Initiator {
     stats: LayerStats,
     /// `Cookie`s in a row that presented a key other than the pinned one.
     mismatches: u32,
+    /// Version refusals since the last `Cookie`.
+    version_refusals: u32,
 }
 
 impl std::fmt::Debug for Initiator {
@@ -144,6 +151,7 @@ impl Initiator {
             events: Vec::new(),
             stats: LayerStats::default(),
             mismatches: 0,
+            version_refusals: 0,
         }
     }
 
@@ -291,7 +299,7 @@ impl Initiator {
                 None
             }
             Packet::Refuse { reason, version } => {
-                self.on_refuse(reason, version);
+                self.on_refuse(reason, version, now);
                 None
             }
             Packet::Hello | Packet::Initiate { .. } => self.drop(DropReason::Malformed),
@@ -379,6 +387,7 @@ impl Initiator {
             }
         }
         self.mismatches = 0;
+        self.version_refusals = 0;
         self.handshake_rtt = now.saturating_sub(self.last_hello);
         let Ok(mut state) = snow::Builder::new(noise_params())
             .remote_public_key(&key)
@@ -412,6 +421,7 @@ impl Initiator {
             initiate,
             sent_at: now,
             started: now,
+            refusals: 0,
         };
     }
 
@@ -464,14 +474,22 @@ impl Initiator {
         self.session = Some(session);
     }
 
-    fn on_refuse(&mut self, reason: RefuseReason, version: u8) {
-        // Refusals are unauthenticated: they only steer a handshake under way.
+    fn on_refuse(&mut self, reason: RefuseReason, version: u8, now: Duration) {
+        // Refusals are unauthenticated: they only steer a handshake under way, and one
+        // that could be forged (or a genuine answer to an Initiate altered in flight) must
+        // not undo it; the retries settle what is true.
         if matches!(self.handshake, Handshake::Idle | Handshake::Failed) {
             self.stats.drop(DropReason::Malformed);
             return;
         }
         match reason {
             RefuseReason::Version if version != wire::LAYER_VERSION => {
+                // Only a run of them, with no Cookie between, stops the client.
+                self.version_refusals += 1;
+                if self.version_refusals < MISMATCH_LIMIT {
+                    self.stats.drop(DropReason::Forged);
+                    return;
+                }
                 self.events.push(SecureEvent::VersionMismatch {
                     server_version: version,
                 });
@@ -480,9 +498,34 @@ impl Initiator {
                 }
             }
             RefuseReason::Version => self.stats.drop(DropReason::Malformed),
-            RefuseReason::StaleCookie => self.handshake = Handshake::AwaitCookie { sent_at: None },
+            RefuseReason::StaleCookie => {
+                let young = self.cookie_is_young(now);
+                if let Handshake::AwaitAccept { refusals, .. } = &mut self.handshake {
+                    // A cookie lives at least one bucket: a refusal of a younger one is
+                    // forged, answers an Initiate altered in flight (our retransmission
+                    // will pass), or comes from a restarted server (then the next
+                    // refusals follow: the third is believed).
+                    if young && *refusals + 1 < MISMATCH_LIMIT {
+                        *refusals += 1;
+                        self.stats.drop(DropReason::Forged);
+                        return;
+                    }
+                }
+                self.handshake = Handshake::AwaitCookie { sent_at: None };
+            }
             // Busy: keep retrying on the schedule.
             RefuseReason::Busy => {}
+        }
+    }
+
+    /// Whether the cookie of the handshake under way is certainly still valid: received
+    /// less than a bucket minus the handshake's round trip ago.
+    fn cookie_is_young(&self, now: Duration) -> bool {
+        match &self.handshake {
+            Handshake::AwaitAccept { started, .. } => {
+                now.saturating_sub(*started) + self.handshake_rtt < COOKIE_BUCKET
+            }
+            _ => false,
         }
     }
 

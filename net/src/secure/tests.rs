@@ -473,3 +473,65 @@ fn a_replayed_older_initiate_neither_replaces_the_session_nor_delivers_again() {
         Incoming::Reply(_)
     ));
 }
+
+/// Refusals are unauthenticated: a forged one (or the server's genuine answer to an
+/// `Initiate` altered in flight) must not stop a first connection or undo a handshake
+/// whose cookie is certainly valid; a run of them is believed.
+#[test]
+fn forged_refusals_neither_stop_the_client_nor_undo_a_young_handshake() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut other_version = wire::refuse(wire::RefuseReason::Version);
+    other_version[4] = wire::LAYER_VERSION + 1;
+
+    // A version refusal to a first Hello: dropped; only MISMATCH_LIMIT in a row stop.
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let _hello = p.client.send(b"x", p.now);
+    p.deliver_to_client(vec![other_version.clone()]);
+    assert!(!p.client.has_failed());
+    assert!(p.client.take_events().is_empty());
+    p.now += RETRY;
+    let hello = p.client.poll(p.now);
+    p.exchange(hello);
+    assert!(
+        p.client.is_established(),
+        "the real server answered the retry"
+    );
+    let mut q = Pair::new(&key, Trust::FirstUse);
+    let _hello = q.client.send(b"x", q.now);
+    for _ in 0..MISMATCH_LIMIT {
+        q.deliver_to_client(vec![other_version.clone()]);
+    }
+    assert!(q.client.has_failed());
+    assert_eq!(
+        q.client.take_events(),
+        vec![SecureEvent::VersionMismatch {
+            server_version: wire::LAYER_VERSION + 1
+        }]
+    );
+
+    // A stale-cookie refusal of a fresh cookie: the Initiate's retransmission goes on.
+    let mut r = Pair::new(&key, Trust::FirstUse);
+    let hello = r.client.send(b"x", r.now);
+    let cookie = r.deliver_to_server(hello);
+    let initiate = r.deliver_to_client(cookie);
+    assert!(r
+        .deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)])
+        .is_empty());
+    r.now += RETRY;
+    assert_eq!(r.client.poll(r.now), initiate, "still awaiting the Accept");
+    r.exchange(initiate);
+    assert!(r.client.is_established());
+    assert_eq!(r.client.stats().dropped(DropReason::Forged), 1);
+    // From a restarted server every retransmission is refused: the third restarts.
+    let mut s = Pair::new(&key, Trust::FirstUse);
+    let hello = s.client.send(b"x", s.now);
+    let cookie = s.deliver_to_server(hello);
+    let _initiate = s.deliver_to_client(cookie);
+    for _ in 1..MISMATCH_LIMIT {
+        s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
+        s.now += RETRY;
+        assert_ne!(s.client.poll(s.now), vec![wire::hello()]);
+    }
+    s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
+    assert_eq!(s.client.poll(s.now), vec![wire::hello()], "back to Hello");
+}
