@@ -112,6 +112,11 @@ pub struct Initiator {
     /// Round trip of the last handshake (from the last `Hello` sent to its `Cookie`).
     handshake_rtt: Duration,
     last_hello: Duration,
+    /// The first `Hello` of the current attempt, and how long from it to the `Cookie`: an
+    /// upper bound of the round trip (`handshake_rtt`, from the last retry, can be far
+    /// below it on a long link).
+    first_hello: Duration,
+    cookie_wait: Duration,
     last_sent: Duration,
     events: Vec<SecureEvent>,
     stats: LayerStats,
@@ -135,6 +140,12 @@ impl std::fmt::Debug for Initiator {
 /// An `Initiate` older than this goes back to `Hello` (its cookie may have expired).
 /// (The server refuses a stale cookie by itself; this covers a refusal that was lost.)
 const INITIATE_GIVE_UP: Duration = Duration::from_secs(15);
+/// An `Initiate` unanswered for three times the wait from the attempt's first `Hello` to
+/// its `Cookie` (at least a round trip) plus this also goes back to `Hello` when that is
+/// sooner: the real server answers within a round trip of any retransmission that
+/// arrives, so a longer silence means the Cookie was altered in flight (a wrong key: the
+/// server cannot read our `Initiate`) or forged.
+const INITIATE_PATIENCE: Duration = Duration::from_secs(2);
 
 impl Initiator {
     pub fn new(trust: Trust) -> Self {
@@ -147,6 +158,8 @@ impl Initiator {
             overtaken: VecDeque::new(),
             handshake_rtt: Duration::ZERO,
             last_hello: Duration::ZERO,
+            first_hello: Duration::ZERO,
+            cookie_wait: Duration::ZERO,
             last_sent: Duration::ZERO,
             events: Vec::new(),
             stats: LayerStats::default(),
@@ -222,6 +235,9 @@ impl Initiator {
         match &mut self.handshake {
             Handshake::AwaitCookie { sent_at } => {
                 if sent_at.is_none_or(|t| now.saturating_sub(t) >= RETRY) {
+                    if sent_at.is_none() {
+                        self.first_hello = now;
+                    }
                     *sent_at = Some(now);
                     self.last_hello = now;
                     out.push(wire::hello());
@@ -233,8 +249,10 @@ impl Initiator {
                 started,
                 ..
             } => {
-                if now.saturating_sub(*started) >= INITIATE_GIVE_UP {
+                let give_up = INITIATE_GIVE_UP.min(3 * self.cookie_wait + INITIATE_PATIENCE);
+                if now.saturating_sub(*started) >= give_up {
                     self.handshake = Handshake::AwaitCookie { sent_at: Some(now) };
+                    self.first_hello = now;
                     self.last_hello = now;
                     out.push(wire::hello());
                 } else if now.saturating_sub(*sent_at) >= RETRY {
@@ -389,6 +407,7 @@ impl Initiator {
         self.mismatches = 0;
         self.version_refusals = 0;
         self.handshake_rtt = now.saturating_sub(self.last_hello);
+        self.cookie_wait = now.saturating_sub(self.first_hello);
         let Ok(mut state) = snow::Builder::new(noise_params())
             .remote_public_key(&key)
             .and_then(|b| b.prologue(PROLOGUE))
@@ -519,11 +538,11 @@ impl Initiator {
     }
 
     /// Whether the cookie of the handshake under way is certainly still valid: received
-    /// less than a bucket minus the handshake's round trip ago.
+    /// less than a bucket minus the attempt's wait for it ago.
     fn cookie_is_young(&self, now: Duration) -> bool {
         match &self.handshake {
             Handshake::AwaitAccept { started, .. } => {
-                now.saturating_sub(*started) + self.handshake_rtt < COOKIE_BUCKET
+                now.saturating_sub(*started) + self.cookie_wait < COOKIE_BUCKET
             }
             _ => false,
         }

@@ -392,6 +392,7 @@ fn a_corrupted_cookie_neither_pins_a_wrong_key_nor_stops_a_pinned_client() {
     );
     assert_eq!(p.client.trust(), Trust::FirstUse);
     assert!(p.client.take_events().is_empty(), "nothing pinned yet");
+    let started = p.now;
     let mut again = Vec::new();
     for _ in 0..40 {
         p.now += RETRY;
@@ -401,6 +402,11 @@ fn a_corrupted_cookie_neither_pins_a_wrong_key_nor_stops_a_pinned_client() {
         }
     }
     assert_eq!(again, vec![wire::hello()], "back to Hello after giving up");
+    assert!(
+        p.now - started <= Duration::from_secs(3),
+        "given up after three handshake round trips plus 2 s, not 15 s: {:?}",
+        p.now - started
+    );
     p.exchange(again);
     assert!(p.client.is_established());
     assert_eq!(p.client.trust(), Trust::Pinned(*key.public()));
@@ -534,4 +540,38 @@ fn forged_refusals_neither_stop_the_client_nor_undo_a_young_handshake() {
     }
     s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
     assert_eq!(s.client.poll(s.now), vec![wire::hello()], "back to Hello");
+}
+
+/// On a 5 s round trip the client repeats its Hello every 500 ms before the Cookie comes
+/// back: the wait from the first Hello, not from the last retry, sizes its patience with
+/// an unanswered Initiate, so it does not give up before the Accept can arrive.
+#[test]
+fn a_long_round_trip_does_not_make_the_client_give_up_on_its_initiate() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let rtt = Duration::from_secs(5);
+    let hello = p.client.send(b"x", p.now);
+    let cookie = p.deliver_to_server(hello);
+    // Retries while the Cookie travels.
+    let start = p.now;
+    while p.now < start + rtt {
+        p.now += RETRY;
+        assert_eq!(p.client.poll(p.now), vec![wire::hello()]);
+    }
+    let initiate = p.deliver_to_client(cookie);
+    assert_eq!(initiate.len(), 1);
+    let accept = p.deliver_to_server(initiate);
+    let sent = p.now;
+    while p.now < sent + rtt {
+        p.now += RETRY;
+        let again = p.client.poll(p.now);
+        assert_ne!(
+            again,
+            vec![wire::hello()],
+            "gave up after {:?}",
+            p.now - sent
+        );
+    }
+    p.deliver_to_client(accept);
+    assert!(p.client.is_established());
 }
