@@ -5,6 +5,14 @@
 //! answered. The server's key arrives in the `Cookie`; [`Trust`] decides whether to take
 //! it: a pinned key must match, and on first use the key is pinned for the rest of this
 //! initiator's life and reported in [`SecureEvent::KeyPinned`] so the binary can save it.
+//! A `Cookie` is unauthenticated (anyone can spoof one, a flipped bit alters one), so on
+//! first use the key is pinned only once the server's `Accept` proves it holds the private
+//! half, and a pinned client gives up on a different key only after
+//! [`MISMATCH_LIMIT`] `Cookie`s in a row present one (a single corrupted or forged
+//! `Cookie` is dropped; the next `Hello` retry asks again). Refusals are unauthenticated
+//! too: a version refusal stops the client only as the [`MISMATCH_LIMIT`]th since the last
+//! `Cookie`, and a stale-cookie refusal restarts a handshake whose cookie is certainly
+//! still valid only as the [`MISMATCH_LIMIT`]th for that handshake.
 //! The first queued datagram rides in the `Initiate` as Noise early data, so joining
 //! costs one round trip more than it did without the layer.
 //!
@@ -22,7 +30,7 @@ use super::keys::{noise_params, PublicKey};
 use super::replay_window::ReplayWindow;
 use super::responder::seal_with;
 use super::wire::{self, Packet, ParseError, RefuseReason};
-use super::{DropReason, LayerStats, PROLOGUE};
+use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
 /// Handshake packets are repeated this often until answered.
 pub const RETRY: Duration = Duration::from_millis(500);
@@ -34,6 +42,9 @@ pub const REHANDSHAKE_AFTER: Duration = Duration::from_secs(3);
 const MAX_EARLY_DATA: usize = 16;
 /// Datagrams kept while the first handshake is under way; older ones give way.
 pub const MAX_QUEUED: usize = 64;
+/// `Cookie`s in a row presenting a key other than the pinned one before the client
+/// believes the server's key changed and stops.
+pub const MISMATCH_LIMIT: u32 = 3;
 
 /// Which server keys the client takes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,9 +58,12 @@ pub enum Trust {
 /// Things the client's owner should know about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecureEvent {
-    /// First use: the server presented this key and it is now trusted.
+    /// First use: the server presented this key, proved it holds its private half (its
+    /// `Accept` authenticated), and the key is now trusted. Comes just before the first
+    /// `Established`.
     KeyPinned(PublicKey),
-    /// The server presented a key other than the pinned one; the client stops.
+    /// [`MISMATCH_LIMIT`] `Cookie`s in a row presented a key other than the pinned one;
+    /// the client stops.
     KeyMismatch {
         expected: PublicKey,
         presented: PublicKey,
@@ -67,9 +81,13 @@ enum Handshake {
     },
     AwaitAccept {
         state: Box<HandshakeState>,
+        /// The key the `Cookie` presented: pinned when the `Accept` proves it (first use).
+        server_key: PublicKey,
         initiate: Vec<u8>,
         sent_at: Duration,
         started: Duration,
+        /// `StaleCookie` refusals taken as possibly forged so far (see `on_refuse`).
+        refusals: u32,
     },
     Failed,
 }
@@ -94,9 +112,18 @@ pub struct Initiator {
     /// Round trip of the last handshake (from the last `Hello` sent to its `Cookie`).
     handshake_rtt: Duration,
     last_hello: Duration,
+    /// The first `Hello` of the current attempt, and how long from it to the `Cookie`: an
+    /// upper bound of the round trip (`handshake_rtt`, from the last retry, can be far
+    /// below it on a long link).
+    first_hello: Duration,
+    cookie_wait: Duration,
     last_sent: Duration,
     events: Vec<SecureEvent>,
     stats: LayerStats,
+    /// `Cookie`s in a row that presented a key other than the pinned one.
+    mismatches: u32,
+    /// Version refusals since the last `Cookie`.
+    version_refusals: u32,
 }
 
 impl std::fmt::Debug for Initiator {
@@ -113,6 +140,12 @@ impl std::fmt::Debug for Initiator {
 /// An `Initiate` older than this goes back to `Hello` (its cookie may have expired).
 /// (The server refuses a stale cookie by itself; this covers a refusal that was lost.)
 const INITIATE_GIVE_UP: Duration = Duration::from_secs(15);
+/// An `Initiate` unanswered for three times the wait from the attempt's first `Hello` to
+/// its `Cookie` (at least a round trip) plus this also goes back to `Hello` when that is
+/// sooner: the real server answers within a round trip of any retransmission that
+/// arrives, so a longer silence means the Cookie was altered in flight (a wrong key: the
+/// server cannot read our `Initiate`) or forged.
+const INITIATE_PATIENCE: Duration = Duration::from_secs(2);
 
 impl Initiator {
     pub fn new(trust: Trust) -> Self {
@@ -125,9 +158,13 @@ impl Initiator {
             overtaken: VecDeque::new(),
             handshake_rtt: Duration::ZERO,
             last_hello: Duration::ZERO,
+            first_hello: Duration::ZERO,
+            cookie_wait: Duration::ZERO,
             last_sent: Duration::ZERO,
             events: Vec::new(),
             stats: LayerStats::default(),
+            mismatches: 0,
+            version_refusals: 0,
         }
     }
 
@@ -198,6 +235,9 @@ impl Initiator {
         match &mut self.handshake {
             Handshake::AwaitCookie { sent_at } => {
                 if sent_at.is_none_or(|t| now.saturating_sub(t) >= RETRY) {
+                    if sent_at.is_none() {
+                        self.first_hello = now;
+                    }
                     *sent_at = Some(now);
                     self.last_hello = now;
                     out.push(wire::hello());
@@ -209,8 +249,10 @@ impl Initiator {
                 started,
                 ..
             } => {
-                if now.saturating_sub(*started) >= INITIATE_GIVE_UP {
+                let give_up = INITIATE_GIVE_UP.min(3 * self.cookie_wait + INITIATE_PATIENCE);
+                if now.saturating_sub(*started) >= give_up {
                     self.handshake = Handshake::AwaitCookie { sent_at: Some(now) };
+                    self.first_hello = now;
                     self.last_hello = now;
                     out.push(wire::hello());
                 } else if now.saturating_sub(*sent_at) >= RETRY {
@@ -275,7 +317,7 @@ impl Initiator {
                 None
             }
             Packet::Refuse { reason, version } => {
-                self.on_refuse(reason, version);
+                self.on_refuse(reason, version, now);
                 None
             }
             Packet::Hello | Packet::Initiate { .. } => self.drop(DropReason::Malformed),
@@ -345,22 +387,27 @@ impl Initiator {
             self.stats.drop(DropReason::Replayed);
             return;
         }
-        self.handshake_rtt = now.saturating_sub(self.last_hello);
-        match self.trust {
-            Trust::Pinned(expected) if expected != key => {
-                self.events.push(SecureEvent::KeyMismatch {
-                    expected,
-                    presented: key,
-                });
-                self.fail();
+        if let Trust::Pinned(expected) = self.trust {
+            if expected != key {
+                // Unauthenticated: a forged or corrupted Cookie looks just like this. Only
+                // a run of them is taken for a changed server key.
+                self.mismatches += 1;
+                if self.mismatches >= MISMATCH_LIMIT {
+                    self.events.push(SecureEvent::KeyMismatch {
+                        expected,
+                        presented: key,
+                    });
+                    self.fail();
+                } else {
+                    self.stats.drop(DropReason::Forged);
+                }
                 return;
             }
-            Trust::Pinned(_) => {}
-            Trust::FirstUse => {
-                self.trust = Trust::Pinned(key);
-                self.events.push(SecureEvent::KeyPinned(key));
-            }
         }
+        self.mismatches = 0;
+        self.version_refusals = 0;
+        self.handshake_rtt = now.saturating_sub(self.last_hello);
+        self.cookie_wait = now.saturating_sub(self.first_hello);
         let Ok(mut state) = snow::Builder::new(noise_params())
             .remote_public_key(&key)
             .and_then(|b| b.prologue(PROLOGUE))
@@ -389,9 +436,11 @@ impl Initiator {
         replies.push(initiate.clone());
         self.handshake = Handshake::AwaitAccept {
             state: Box::new(state),
+            server_key: key,
             initiate,
             sent_at: now,
             started: now,
+            refusals: 0,
         };
     }
 
@@ -406,8 +455,9 @@ impl Initiator {
             self.stats.drop(DropReason::Forged);
             return;
         }
-        let Handshake::AwaitAccept { state, .. } =
-            std::mem::replace(&mut self.handshake, Handshake::Idle)
+        let Handshake::AwaitAccept {
+            state, server_key, ..
+        } = std::mem::replace(&mut self.handshake, Handshake::Idle)
         else {
             unreachable!("matched AwaitAccept just above");
         };
@@ -415,6 +465,12 @@ impl Initiator {
             self.stats.drop(DropReason::Forged);
             return;
         };
+        // The Accept authenticated under the key the Cookie presented: the server holds
+        // its private half, so on first use that key is now the one to trust.
+        if self.trust == Trust::FirstUse {
+            self.trust = Trust::Pinned(server_key);
+            self.events.push(SecureEvent::KeyPinned(server_key));
+        }
         self.previous = self.session.take();
         let mut session = Session {
             transport,
@@ -437,14 +493,22 @@ impl Initiator {
         self.session = Some(session);
     }
 
-    fn on_refuse(&mut self, reason: RefuseReason, version: u8) {
-        // Refusals are unauthenticated: they only steer a handshake under way.
+    fn on_refuse(&mut self, reason: RefuseReason, version: u8, now: Duration) {
+        // Refusals are unauthenticated: they only steer a handshake under way, and one
+        // that could be forged (or a genuine answer to an Initiate altered in flight) must
+        // not undo it; the retries settle what is true.
         if matches!(self.handshake, Handshake::Idle | Handshake::Failed) {
             self.stats.drop(DropReason::Malformed);
             return;
         }
         match reason {
             RefuseReason::Version if version != wire::LAYER_VERSION => {
+                // Only a run of them, with no Cookie between, stops the client.
+                self.version_refusals += 1;
+                if self.version_refusals < MISMATCH_LIMIT {
+                    self.stats.drop(DropReason::Forged);
+                    return;
+                }
                 self.events.push(SecureEvent::VersionMismatch {
                     server_version: version,
                 });
@@ -453,9 +517,34 @@ impl Initiator {
                 }
             }
             RefuseReason::Version => self.stats.drop(DropReason::Malformed),
-            RefuseReason::StaleCookie => self.handshake = Handshake::AwaitCookie { sent_at: None },
+            RefuseReason::StaleCookie => {
+                let young = self.cookie_is_young(now);
+                if let Handshake::AwaitAccept { refusals, .. } = &mut self.handshake {
+                    // A cookie lives at least one bucket: a refusal of a younger one is
+                    // forged, answers an Initiate altered in flight (our retransmission
+                    // will pass), or comes from a restarted server (then the next
+                    // refusals follow: the third is believed).
+                    if young && *refusals + 1 < MISMATCH_LIMIT {
+                        *refusals += 1;
+                        self.stats.drop(DropReason::Forged);
+                        return;
+                    }
+                }
+                self.handshake = Handshake::AwaitCookie { sent_at: None };
+            }
             // Busy: keep retrying on the schedule.
             RefuseReason::Busy => {}
+        }
+    }
+
+    /// Whether the cookie of the handshake under way is certainly still valid: received
+    /// less than a bucket minus the attempt's wait for it ago.
+    fn cookie_is_young(&self, now: Duration) -> bool {
+        match &self.handshake {
+            Handshake::AwaitAccept { started, .. } => {
+                now.saturating_sub(*started) + self.cookie_wait < COOKIE_BUCKET
+            }
+            _ => false,
         }
     }
 

@@ -9,9 +9,13 @@
 //!
 //! A repeated `Initiate` (the client's retransmission when our `Accept` was lost) is
 //! recognised by its ephemeral key and answered with the same `Accept`; a new one from
-//! the same address (the client restarted its handshake) replaces the session.
+//! the same address (the client restarted its handshake) replaces the session. Noise
+//! message 1 carries no timestamp, so a *replayed* older `Initiate` would look new while
+//! its cookie lasts: the ephemeral keys of handshakes accepted within the cookie lifetime
+//! are remembered ([`RECENT_EPHEMERALS`] at most) and an `Initiate` reusing one, other
+//! than the current session's retransmission, is dropped as replayed.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -24,13 +28,15 @@ use super::replay_window::ReplayWindow;
 use super::wire::{self, Packet, ParseError, RefuseReason, DH_LEN};
 use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
-/// Replaced handshakes remembered per peer (see `Peer::retired`).
-const MAX_RETIRED: usize = 16;
 /// A full table only evicts a peer silent for at least this long.
 pub const EVICT_IDLE: Duration = Duration::from_secs(2);
 /// Default time after which a silent peer is forgotten (longer than laminar's 10 s idle
 /// timeout, so laminar always lets go of an address first).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Most ephemeral keys remembered against replayed `Initiate`s (40 bytes each); each
+/// costs the sender a valid cookie and the server's Diffie-Hellman work, and they are
+/// forgotten after two cookie buckets, when their cookies no longer verify.
+pub const RECENT_EPHEMERALS: usize = 8192;
 
 /// What to do with one received datagram.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,10 +63,6 @@ struct Peer {
     /// The client's ephemeral key from the `Initiate` that made this session.
     initiator_ephemeral: [u8; DH_LEN],
     accept: Vec<u8>,
-    /// Ephemeral keys of the handshakes this session replaced, with when they were
-    /// replaced: their `Initiate`s may still carry a valid cookie, and a replay of one
-    /// must not replace this session in turn.
-    retired: Vec<([u8; DH_LEN], Duration)>,
     /// The `Initiate`'s early data, delivered again with each retransmission until the
     /// client's first `Data` shows it has the session: the early data is a Hello and a
     /// Join, whose answers (Challenge, Welcome) are lost as easily as the Accept.
@@ -75,6 +77,9 @@ pub struct Responder {
     max_peers: usize,
     idle_timeout: Duration,
     stats: LayerStats,
+    /// Ephemeral keys of `Initiate`s accepted while their cookies may still verify.
+    recent: HashSet<[u8; DH_LEN]>,
+    recent_order: VecDeque<(Duration, [u8; DH_LEN])>,
 }
 
 impl std::fmt::Debug for Responder {
@@ -99,6 +104,8 @@ impl Responder {
             max_peers: max_peers.max(1),
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             stats: LayerStats::default(),
+            recent: HashSet::new(),
+            recent_order: VecDeque::new(),
         }
     }
 
@@ -139,6 +146,25 @@ impl Responder {
         self.peers
             .retain(|_, p| now.saturating_sub(p.last_heard) < timeout);
         self.stats.expired += (before - self.peers.len()) as u64;
+        // A cookie verifies for at most two buckets: older Initiates fail on their cookie.
+        while let Some(&(at, key)) = self.recent_order.front() {
+            if now.saturating_sub(at) < 2 * COOKIE_BUCKET {
+                break;
+            }
+            self.recent_order.pop_front();
+            self.recent.remove(&key);
+        }
+    }
+
+    fn remember_ephemeral(&mut self, key: [u8; DH_LEN], now: Duration) {
+        if self.recent_order.len() >= RECENT_EPHEMERALS {
+            if let Some((_, old)) = self.recent_order.pop_front() {
+                self.recent.remove(&old);
+            }
+        }
+        if self.recent.insert(key) {
+            self.recent_order.push_back((now, key));
+        }
     }
 
     fn dropped(&mut self, reason: DropReason) -> Incoming {
@@ -250,9 +276,11 @@ impl Responder {
                     early,
                 };
             }
-            if peer.retired.iter().any(|(e, _)| *e == ephemeral) {
-                return self.dropped(DropReason::Replayed);
-            }
+        }
+        if self.recent.contains(&ephemeral) {
+            // An older handshake's Initiate, replayed: it must not replace the session
+            // (the client no longer has its keys) nor deliver its early data again.
+            return self.dropped(DropReason::Replayed);
         }
         if !self.peers.contains_key(&from) && self.peers.len() >= self.max_peers && !self.evict(now)
         {
@@ -284,24 +312,8 @@ impl Responder {
             return self.dropped(DropReason::Forged);
         };
         let accept = wire::accept(&msg2);
-        let (previous, retired) = match self.peers.remove(&from) {
-            Some(p) => {
-                // A cookie lives at most two buckets: older Initiates cannot verify.
-                let mut retired: Vec<_> = p
-                    .retired
-                    .into_iter()
-                    .filter(|(_, at)| now.saturating_sub(*at) < 2 * COOKIE_BUCKET)
-                    .collect();
-                retired.push((p.initiator_ephemeral, now));
-                // Bounded: only a holder of fresh cookies for this address (the client,
-                // or someone on its path) makes new handshakes.
-                if retired.len() > MAX_RETIRED {
-                    retired.remove(0);
-                }
-                (Some((p.transport, p.window)), retired)
-            }
-            None => (None, Vec::new()),
-        };
+        self.remember_ephemeral(ephemeral, now);
+        let previous = self.peers.remove(&from).map(|p| (p.transport, p.window));
         self.peers.insert(
             from,
             Peer {
@@ -312,7 +324,6 @@ impl Responder {
                 last_heard: now,
                 initiator_ephemeral: ephemeral,
                 accept: accept.clone(),
-                retired,
                 early: out[..early].to_vec(),
             },
         );

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use super::initiator::{Initiator, SecureEvent, Trust, REHANDSHAKE_AFTER, RETRY};
+use super::initiator::{Initiator, SecureEvent, Trust, MISMATCH_LIMIT, REHANDSHAKE_AFTER, RETRY};
 use super::responder::{Incoming, Responder, EVICT_IDLE};
 use super::wire::{self, MAX_WIRE_DATAGRAM};
 use super::{DropReason, StaticKeypair};
@@ -174,6 +174,16 @@ fn a_pinned_key_must_match_and_first_use_pins() {
     let first = p.client.send(b"x", p.now);
     p.exchange(first);
     assert!(!p.client.is_established());
+    // One Cookie is not proof (it is unauthenticated): the client asks again, and only
+    // MISMATCH_LIMIT of them in a row make it stop.
+    for _ in 1..MISMATCH_LIMIT {
+        assert!(!p.client.has_failed());
+        assert!(p.client.take_events().is_empty());
+        p.now += RETRY;
+        let hello = p.client.poll(p.now);
+        assert_eq!(hello, vec![wire::hello()]);
+        p.exchange(hello);
+    }
     assert!(p.client.has_failed());
     assert_eq!(
         p.client.take_events(),
@@ -350,4 +360,218 @@ fn strangers_get_nothing_larger_than_they_sent_and_no_state() {
         }
     }
     assert_eq!(server.peer_count(), 0);
+}
+
+/// Regression (found by the tampering simulated-network matrix): one flipped byte in the
+/// server key of the first `Cookie` made a trust-on-first-use client pin the wrong key
+/// (and report it for saving), then refuse the real server for good. The key is now
+/// pinned only when the `Accept` proves it, and a pinned client survives a bad `Cookie`.
+#[test]
+fn a_corrupted_cookie_neither_pins_a_wrong_key_nor_stops_a_pinned_client() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let corrupt = |cookies: Vec<Vec<u8>>| -> Vec<Vec<u8>> {
+        cookies
+            .into_iter()
+            .map(|mut c| {
+                let last = c.len() - 1;
+                c[last] ^= 0x40;
+                c
+            })
+            .collect()
+    };
+
+    // First use: the corrupted key is tried but never pinned; the handshake times out and
+    // starts again from Hello, and the genuine Cookie's key is pinned once accepted.
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let hello = p.client.send(b"x", p.now);
+    let cookie = p.deliver_to_server(hello);
+    let initiate = p.deliver_to_client(corrupt(cookie));
+    assert!(
+        p.deliver_to_server(initiate).is_empty(),
+        "sealed to the wrong key"
+    );
+    assert_eq!(p.client.trust(), Trust::FirstUse);
+    assert!(p.client.take_events().is_empty(), "nothing pinned yet");
+    let started = p.now;
+    let mut again = Vec::new();
+    for _ in 0..40 {
+        p.now += RETRY;
+        again = p.client.poll(p.now);
+        if again == vec![wire::hello()] {
+            break;
+        }
+    }
+    assert_eq!(again, vec![wire::hello()], "back to Hello after giving up");
+    assert!(
+        p.now - started <= Duration::from_secs(3),
+        "given up after three handshake round trips plus 2 s, not 15 s: {:?}",
+        p.now - started
+    );
+    p.exchange(again);
+    assert!(p.client.is_established());
+    assert_eq!(p.client.trust(), Trust::Pinned(*key.public()));
+    assert_eq!(
+        p.client.take_events(),
+        vec![
+            SecureEvent::KeyPinned(*key.public()),
+            SecureEvent::Established
+        ]
+    );
+
+    // Pinned: a corrupted Cookie is dropped, the next retry's genuine one goes through.
+    let mut q = Pair::new(&key, Trust::Pinned(*key.public()));
+    let hello = q.client.send(b"x", q.now);
+    let cookie = q.deliver_to_server(hello);
+    assert!(q.deliver_to_client(corrupt(cookie)).is_empty());
+    assert!(!q.client.has_failed());
+    assert_eq!(q.client.stats().dropped(DropReason::Forged), 1);
+    q.now += RETRY;
+    let hello = q.client.poll(q.now);
+    q.exchange(hello);
+    assert!(q.client.is_established());
+    assert_eq!(q.client.take_events(), vec![SecureEvent::Established]);
+}
+
+/// Regression (found by the tampering simulated-network matrix): a replay of an older
+/// `Initiate` of the same client, while its cookie still verified, replaced the live
+/// session with one whose keys the client had discarded (and delivered its early data, a
+/// Hello and a Join, to the game session again); the client could read nothing more until
+/// it shook hands again. It is now dropped as replayed, and the session carries on.
+#[test]
+fn a_replayed_older_initiate_neither_replaces_the_session_nor_delivers_again() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let hello = p.client.send(b"first", p.now);
+    let cookie = p.deliver_to_server(hello);
+    let old_initiate = p.deliver_to_client(cookie);
+    let accept = p.deliver_to_server(old_initiate.clone());
+    p.deliver_to_client(accept);
+    assert!(p.client.is_established());
+    // The client shakes hands again (the server went quiet for a while).
+    p.now += REHANDSHAKE_AFTER;
+    let d = p.client.send(b"ping", p.now);
+    p.exchange(d);
+    assert_eq!(p.server.stats().handshakes, 2);
+    let delivered = p.delivered.len();
+    // Within the cookie's life, the first Initiate comes back.
+    p.now += Duration::from_secs(1);
+    let mut out = vec![0u8; MAX_WIRE_DATAGRAM];
+    assert_eq!(
+        p.server
+            .on_datagram(p.at, &old_initiate[0], p.now, &mut out),
+        Incoming::Drop(DropReason::Replayed)
+    );
+    assert_eq!(p.server.stats().handshakes, 2);
+    assert_eq!(p.delivered.len(), delivered);
+    // Both directions still work on the current session.
+    let d = p.client.send(b"after", p.now);
+    p.deliver_to_server(d);
+    assert_eq!(p.delivered.last().map(Vec::as_slice), Some(&b"after"[..]));
+    let back = p.server.seal(p.at, b"frame").expect("session");
+    p.deliver_to_client(vec![back]);
+    assert_eq!(p.client_got.last().map(Vec::as_slice), Some(&b"frame"[..]));
+    // Once the cookie has expired the key is forgotten (the cookie check refuses it).
+    p.now += 3 * super::COOKIE_BUCKET;
+    p.server.expire(p.now);
+    assert!(matches!(
+        p.server
+            .on_datagram(p.at, &old_initiate[0], p.now, &mut out),
+        Incoming::Reply(_)
+    ));
+}
+
+/// Refusals are unauthenticated: a forged one (or the server's genuine answer to an
+/// `Initiate` altered in flight) must not stop a first connection or undo a handshake
+/// whose cookie is certainly valid; a run of them is believed.
+#[test]
+fn forged_refusals_neither_stop_the_client_nor_undo_a_young_handshake() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut other_version = wire::refuse(wire::RefuseReason::Version);
+    other_version[4] = wire::LAYER_VERSION + 1;
+
+    // A version refusal to a first Hello: dropped; only MISMATCH_LIMIT in a row stop.
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let _hello = p.client.send(b"x", p.now);
+    p.deliver_to_client(vec![other_version.clone()]);
+    assert!(!p.client.has_failed());
+    assert!(p.client.take_events().is_empty());
+    p.now += RETRY;
+    let hello = p.client.poll(p.now);
+    p.exchange(hello);
+    assert!(
+        p.client.is_established(),
+        "the real server answered the retry"
+    );
+    let mut q = Pair::new(&key, Trust::FirstUse);
+    let _hello = q.client.send(b"x", q.now);
+    for _ in 0..MISMATCH_LIMIT {
+        q.deliver_to_client(vec![other_version.clone()]);
+    }
+    assert!(q.client.has_failed());
+    assert_eq!(
+        q.client.take_events(),
+        vec![SecureEvent::VersionMismatch {
+            server_version: wire::LAYER_VERSION + 1
+        }]
+    );
+
+    // A stale-cookie refusal of a fresh cookie: the Initiate's retransmission goes on.
+    let mut r = Pair::new(&key, Trust::FirstUse);
+    let hello = r.client.send(b"x", r.now);
+    let cookie = r.deliver_to_server(hello);
+    let initiate = r.deliver_to_client(cookie);
+    assert!(r
+        .deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)])
+        .is_empty());
+    r.now += RETRY;
+    assert_eq!(r.client.poll(r.now), initiate, "still awaiting the Accept");
+    r.exchange(initiate);
+    assert!(r.client.is_established());
+    assert_eq!(r.client.stats().dropped(DropReason::Forged), 1);
+    // From a restarted server every retransmission is refused: the third restarts.
+    let mut s = Pair::new(&key, Trust::FirstUse);
+    let hello = s.client.send(b"x", s.now);
+    let cookie = s.deliver_to_server(hello);
+    let _initiate = s.deliver_to_client(cookie);
+    for _ in 1..MISMATCH_LIMIT {
+        s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
+        s.now += RETRY;
+        assert_ne!(s.client.poll(s.now), vec![wire::hello()]);
+    }
+    s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
+    assert_eq!(s.client.poll(s.now), vec![wire::hello()], "back to Hello");
+}
+
+/// On a 5 s round trip the client repeats its Hello every 500 ms before the Cookie comes
+/// back: the wait from the first Hello, not from the last retry, sizes its patience with
+/// an unanswered Initiate, so it does not give up before the Accept can arrive.
+#[test]
+fn a_long_round_trip_does_not_make_the_client_give_up_on_its_initiate() {
+    let key = StaticKeypair::generate().expect("keygen");
+    let mut p = Pair::new(&key, Trust::FirstUse);
+    let rtt = Duration::from_secs(5);
+    let hello = p.client.send(b"x", p.now);
+    let cookie = p.deliver_to_server(hello);
+    // Retries while the Cookie travels.
+    let start = p.now;
+    while p.now < start + rtt {
+        p.now += RETRY;
+        assert_eq!(p.client.poll(p.now), vec![wire::hello()]);
+    }
+    let initiate = p.deliver_to_client(cookie);
+    assert_eq!(initiate.len(), 1);
+    let accept = p.deliver_to_server(initiate);
+    let sent = p.now;
+    while p.now < sent + rtt {
+        p.now += RETRY;
+        let again = p.client.poll(p.now);
+        assert_ne!(
+            again,
+            vec![wire::hello()],
+            "gave up after {:?}",
+            p.now - sent
+        );
+    }
+    p.deliver_to_client(accept);
+    assert!(p.client.is_established());
 }

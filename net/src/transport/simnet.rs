@@ -20,6 +20,10 @@
 //! Bounds: at most `max_in_flight` datagrams queued per destination (further ones are
 //! dropped, like a full router queue); datagrams larger than the receiver's buffer are
 //! discarded rather than truncated; datagrams to unbound addresses vanish.
+//!
+//! Hostile traffic: [`SimNet::inject`] sends raw bytes from any address, and
+//! [`SimNet::tamper`] puts a tampering box on an address ([`tamper`]: it modifies,
+//! replays and forges datagrams from and to it).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -34,6 +38,11 @@ use rand_core::{Rng, SeedableRng};
 use thiserror::Error;
 
 use super::SocketStats;
+
+pub mod tamper;
+
+use tamper::Tamperer;
+pub use tamper::{TamperConfig, TamperEvent, TamperKind, TamperStats};
 
 /// Largest one-way latency a link may have.
 pub const MAX_LATENCY: Duration = Duration::from_millis(2500);
@@ -155,6 +164,8 @@ struct Inner {
     max_in_flight: usize,
     next_port: u16,
     stats: NetStats,
+    /// Tampering boxes by the address they sit on.
+    tamperers: BTreeMap<SocketAddr, Tamperer>,
 }
 
 /// Uniform integer in `0..n` from one raw 32-bit word (`n <= 2^32`).
@@ -241,15 +252,33 @@ impl Inner {
             self.stats.no_route += 1;
             return;
         };
-        for delay in delays.iter().take(copies) {
+        // A box on the sender's address, else on the receiver's, sees what the link
+        // delivers.
+        let tampered = match self.tamperers.get_mut(&from) {
+            Some(t) => Some(t.process(from, to, payload)),
+            None => self
+                .tamperers
+                .get_mut(&to)
+                .map(|t| t.process(from, to, payload)),
+        };
+        let (payload, extra) = match &tampered {
+            Some(t) => (t.payload.as_slice(), t.extra.as_slice()),
+            None => (payload, &[][..]),
+        };
+        let copies = delays
+            .iter()
+            .take(copies)
+            .map(|d| (*d, payload))
+            .chain(extra.iter().map(|(d, p)| (delays[0] + *d, p.as_slice())));
+        for (delay, bytes) in copies {
             st.seq += 1;
             if q.len() >= max {
                 self.stats.overflowed += 1;
                 continue;
             }
-            q.insert((now + *delay, from, st.seq), payload.to_vec());
+            q.insert((now + delay, from, st.seq), bytes.to_vec());
         }
-        if copies == 2 {
+        if dup {
             self.stats.duplicated += 1;
         }
     }
@@ -277,6 +306,7 @@ impl SimNet {
                 max_in_flight: DEFAULT_MAX_IN_FLIGHT,
                 next_port: 1024,
                 stats: NetStats::default(),
+                tamperers: BTreeMap::new(),
             })),
         }
     }
@@ -399,6 +429,39 @@ impl SimNet {
                 other => return other,
             }
         }
+    }
+
+    /// Puts a tampering box on `addr` (or changes its settings, keeping its history,
+    /// log and counts): it modifies, replays and forges datagrams delivered from or to
+    /// `addr` (see [`tamper`]).
+    pub fn tamper(&self, addr: SocketAddr, cfg: TamperConfig) -> Result<(), SimNetError> {
+        cfg.validate()?;
+        let mut i = self.inner.borrow_mut();
+        let seed = i.seed;
+        i.tamperers
+            .entry(addr)
+            .and_modify(|t| t.set_config(cfg))
+            .or_insert_with(|| Tamperer::new(cfg, seed));
+        Ok(())
+    }
+
+    /// What the box on `addr` did so far (`None` without a box).
+    pub fn tamper_stats(&self, addr: SocketAddr) -> Option<TamperStats> {
+        self.inner
+            .borrow()
+            .tamperers
+            .get(&addr)
+            .map(Tamperer::stats)
+    }
+
+    /// Drains the log of the box on `addr` (empty without a box).
+    pub fn take_tamper_log(&self, addr: SocketAddr) -> Vec<TamperEvent> {
+        self.inner
+            .borrow_mut()
+            .tamperers
+            .get_mut(&addr)
+            .map(Tamperer::take_log)
+            .unwrap_or_default()
     }
 
     /// Sends a raw datagram (as a socket at `from` would), bypassing laminar: for hostile
@@ -604,6 +667,109 @@ mod tests {
         net.inject(a.addr(), gone, b"hi");
         assert_eq!(net.stats().no_route, 1);
         assert!(net.bind(gone).is_ok());
+    }
+
+    #[test]
+    fn a_tampering_box_modifies_replays_and_forges_on_its_address_only() {
+        let run = |seed: u64| {
+            let net = SimNet::new(seed);
+            let mut a = net.bind_any().expect("bind");
+            let mut b = net.bind_any().expect("bind");
+            let mut c = net.bind_any().expect("bind");
+            net.set_default_link(LinkConfig::latency(Duration::from_millis(10)))
+                .expect("valid");
+            assert!(net
+                .tamper(
+                    b.addr(),
+                    TamperConfig {
+                        modify_permille: 1001,
+                        ..TamperConfig::default()
+                    }
+                )
+                .is_err());
+            net.tamper(
+                b.addr(),
+                TamperConfig {
+                    modify_permille: 300,
+                    replay_permille: 200,
+                    forge_permille: 100,
+                    replay_delay: Duration::from_millis(500),
+                },
+            )
+            .expect("valid");
+            let sent: Vec<Vec<u8>> = (0..2000u32)
+                .map(|i| [&i.to_le_bytes()[..], &[0xA5; 20]].concat())
+                .collect();
+            let (mut at_b, mut at_a, mut at_c) = (Vec::new(), Vec::new(), Vec::new());
+            for d in &sent {
+                a.send_packet(&b.addr(), d).expect("send");
+                b.send_packet(&a.addr(), d).expect("send");
+                a.send_packet(&c.addr(), d).expect("send");
+                net.advance(Duration::from_millis(1));
+                at_b.extend(recv_all(&mut b));
+                at_a.extend(recv_all(&mut a));
+                at_c.extend(recv_all(&mut c));
+            }
+            net.advance(Duration::from_secs(1));
+            at_b.extend(recv_all(&mut b));
+            at_a.extend(recv_all(&mut a));
+            at_c.extend(recv_all(&mut c));
+            // Another address's link is untouched.
+            assert_eq!(
+                at_c.iter().map(|(p, _)| p.clone()).collect::<Vec<_>>(),
+                sent
+            );
+            assert_eq!(net.tamper_stats(c.addr()), None);
+            let stats = net.tamper_stats(b.addr()).expect("box");
+            let log = net.take_tamper_log(b.addr());
+            assert_eq!(log.len() as u64, stats.total());
+            assert!(net.take_tamper_log(b.addr()).is_empty(), "drained");
+            // Both directions, every kind, at about the configured rates (4000 datagrams).
+            let modified = stats.flipped + stats.truncated + stats.extended;
+            assert!((1000..1400).contains(&modified), "{stats:?}");
+            assert!((650..950).contains(&stats.replayed), "{stats:?}");
+            assert!((300..500).contains(&stats.forged), "{stats:?}");
+            assert!(stats.flipped > 0 && stats.truncated > 0 && stats.extended > 0);
+            for e in &log {
+                assert!(
+                    (e.from, e.to) == (a.addr(), b.addr())
+                        || (e.from, e.to) == (b.addr(), a.addr()),
+                    "{e:?}"
+                );
+                match e.kind {
+                    TamperKind::Flipped => {
+                        assert_eq!(e.sent.len(), e.original.len());
+                        assert_ne!(e.sent, e.original);
+                    }
+                    TamperKind::Truncated => {
+                        assert!(e.sent.len() < e.original.len());
+                        assert!(e.original.starts_with(&e.sent));
+                    }
+                    TamperKind::Extended => {
+                        assert!(e.sent.len() > e.original.len());
+                        assert!(e.sent.starts_with(&e.original));
+                    }
+                    TamperKind::Replayed => {
+                        assert_eq!(e.sent, e.original);
+                        assert!(sent.contains(&e.sent));
+                    }
+                    TamperKind::Forged => assert!(!sent.contains(&e.sent), "{e:?}"),
+                }
+            }
+            // What arrived: each original unless it was modified, plus every extra.
+            let arrived = at_b.len() + at_a.len();
+            assert_eq!(arrived as u64, 4000 + stats.replayed + stats.forged);
+            assert!(at_b.iter().all(|(_, from)| *from == a.addr()));
+            let originals = at_b.iter().filter(|(p, _)| sent.contains(p)).count() as u64;
+            assert!(
+                originals >= 2000 - modified,
+                "modified originals never arrive"
+            );
+            (at_a, at_b, stats)
+        };
+        let first = run(21);
+        assert_eq!(run(21), first, "reproducible");
+        assert_ne!(run(22).1, first.1);
     }
 
     /// A laminar pair over a lossy, jittery, slow link; returns what each side received.
