@@ -109,12 +109,9 @@ pub struct Initiator {
     queue: VecDeque<Vec<u8>>,
     /// `Data` that arrived before the `Accept` that makes it readable.
     overtaken: VecDeque<(u64, Vec<u8>)>,
-    /// Round trip of the last handshake (from the last `Hello` sent to its `Cookie`).
-    handshake_rtt: Duration,
-    last_hello: Duration,
     /// The first `Hello` of the current attempt, and how long from it to the `Cookie`: an
-    /// upper bound of the round trip (`handshake_rtt`, from the last retry, can be far
-    /// below it on a long link).
+    /// upper bound of the round trip (from the last retry it can be far below it on a
+    /// long link).
     first_hello: Duration,
     cookie_wait: Duration,
     last_sent: Duration,
@@ -156,8 +153,6 @@ impl Initiator {
             previous: None,
             queue: VecDeque::new(),
             overtaken: VecDeque::new(),
-            handshake_rtt: Duration::ZERO,
-            last_hello: Duration::ZERO,
             first_hello: Duration::ZERO,
             cookie_wait: Duration::ZERO,
             last_sent: Duration::ZERO,
@@ -207,8 +202,10 @@ impl Initiator {
                 ) {
                     out.push(d);
                 }
-                let patience =
-                    REHANDSHAKE_AFTER.max(2 * self.handshake_rtt + Duration::from_secs(1));
+                // From the first Hello of the handshake (an upper bound of the round trip):
+                // the last retry's answer can arrive a few hundred ms after it even on a
+                // 5 s link, and too little patience would rehandshake in normal quiet.
+                let patience = REHANDSHAKE_AFTER.max(2 * self.cookie_wait + Duration::from_secs(1));
                 let silent = now.saturating_sub(s.last_heard) >= patience;
                 if silent && matches!(self.handshake, Handshake::Idle) {
                     self.handshake = Handshake::AwaitCookie { sent_at: None };
@@ -239,7 +236,6 @@ impl Initiator {
                         self.first_hello = now;
                     }
                     *sent_at = Some(now);
-                    self.last_hello = now;
                     out.push(wire::hello());
                 }
             }
@@ -253,7 +249,6 @@ impl Initiator {
                 if now.saturating_sub(*started) >= give_up {
                     self.handshake = Handshake::AwaitCookie { sent_at: Some(now) };
                     self.first_hello = now;
-                    self.last_hello = now;
                     out.push(wire::hello());
                 } else if now.saturating_sub(*sent_at) >= RETRY {
                     *sent_at = now;
@@ -406,7 +401,6 @@ impl Initiator {
         }
         self.mismatches = 0;
         self.version_refusals = 0;
-        self.handshake_rtt = now.saturating_sub(self.last_hello);
         self.cookie_wait = now.saturating_sub(self.first_hello);
         let Ok(mut state) = snow::Builder::new(noise_params())
             .remote_public_key(&key)
