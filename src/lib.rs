@@ -12,6 +12,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agones;
+pub mod atomic_file;
 pub mod cli;
 pub mod client;
 pub mod flags;

@@ -29,8 +29,8 @@
 //! * the pin differs: refused ([`Verdict::Mismatch`]) unless `-accept-new-key`, which
 //!   re-pins the presented key ([`Verdict::AcceptNewKey`]).
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::server::server_key::{fingerprint, parse_public_key, PublicKey};
@@ -253,33 +253,7 @@ fn write_private_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
         builder.mode(0o700);
     }
     builder.create(dir)?;
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or(FILE_NAME);
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let written = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    crate::atomic_file::write(path, bytes)
 }
 
 /// What the client knows when a server presents its key.

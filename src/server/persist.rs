@@ -18,8 +18,8 @@
 //! overwritten. The locks ([`super::world_lock`]) make sure one process at most writes a
 //! world and its log.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -40,40 +40,7 @@ fn unix_now() -> u64 {
         .unwrap_or(0)
 }
 
-/// Writes `bytes` to `path` atomically: a temp file in the same directory (mode 0600),
-/// fsync, rename over the target, fsync the directory. On any failure the temp file is
-/// removed and the previous file at `path` is left as it was.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let tmp = dir.join(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("save")
-    ));
-    let written = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)
-    })();
-    if let Err(e) = written {
-        // A partial temp file would hold the space a full disk needs back.
-        let _ = fs::remove_file(&tmp);
-        return Err(e);
-    }
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
+pub use crate::atomic_file::write as atomic_write;
 
 /// Moves a file or directory aside so nothing is lost; returns where it went.
 pub fn move_aside(path: &Path, why: &str) -> io::Result<PathBuf> {
