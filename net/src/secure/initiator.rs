@@ -13,8 +13,9 @@
 //! too: a version refusal stops the client only as the [`MISMATCH_LIMIT`]th since the last
 //! `Cookie`, and a stale-cookie refusal restarts a handshake whose cookie is certainly
 //! still valid only as the [`MISMATCH_LIMIT`]th for that handshake.
-//! The first queued datagram rides in the `Initiate` as Noise early data, so joining
-//! costs one round trip more than it did without the layer.
+//! The datagrams queued meanwhile (a game client's `Hello` and `Join`) ride in the
+//! `Initiate` as Noise early data, so joining takes no more round trips than without the
+//! layer.
 //!
 //! When nothing authenticated has come back for [`REHANDSHAKE_AFTER`] while we keep
 //! sending (the server restarted and forgot us, or a long partition outlived its idle
@@ -24,11 +25,10 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use snow::{HandshakeState, StatelessTransportState};
+use snow::HandshakeState;
 
+use super::channel::{open_either, Channel, NotOpened};
 use super::keys::{noise_params, PublicKey};
-use super::replay_window::ReplayWindow;
-use super::responder::seal_with;
 use super::wire::{self, Packet, ParseError, RefuseReason};
 use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
@@ -93,9 +93,7 @@ enum Handshake {
 }
 
 struct Session {
-    transport: StatelessTransportState,
-    send_counter: u64,
-    window: ReplayWindow,
+    channel: Channel,
     last_heard: Duration,
 }
 
@@ -114,7 +112,6 @@ pub struct Initiator {
     /// long link).
     first_hello: Duration,
     cookie_wait: Duration,
-    last_sent: Duration,
     events: Vec<SecureEvent>,
     stats: LayerStats,
     /// `Cookie`s in a row that presented a key other than the pinned one.
@@ -155,7 +152,6 @@ impl Initiator {
             overtaken: VecDeque::new(),
             first_hello: Duration::ZERO,
             cookie_wait: Duration::ZERO,
-            last_sent: Duration::ZERO,
             events: Vec::new(),
             stats: LayerStats::default(),
             mismatches: 0,
@@ -191,17 +187,9 @@ impl Initiator {
             self.stats.unsendable += 1;
             return out;
         }
-        self.last_sent = now;
         match self.session.as_mut() {
             Some(s) => {
-                if let Some(d) = seal_with(
-                    &s.transport,
-                    &mut s.send_counter,
-                    plaintext,
-                    &mut self.stats,
-                ) {
-                    out.push(d);
-                }
+                out.extend(s.channel.seal(plaintext, &mut self.stats));
                 // From the first Hello of the handshake (an upper bound of the round trip):
                 // the last retry's answer can arrive a few hundred ms after it even on a
                 // 5 s link, and too little patience would rehandshake in normal quiet.
@@ -272,16 +260,14 @@ impl Initiator {
         };
         for (counter, sealed) in self.overtaken.drain(..) {
             let mut out = vec![0u8; sealed.len()];
-            if s.window.is_fresh(counter) {
-                if let Ok(n) = s.transport.read_message(counter, &sealed, &mut out) {
-                    s.window.accept(counter);
+            match s.channel.open(counter, &sealed, &mut out) {
+                Ok(n) => {
                     out.truncate(n);
                     self.stats.opened += 1;
                     opened.push(out);
-                    continue;
                 }
+                Err(e) => self.stats.drop(e.reason()),
             }
-            self.stats.drop(DropReason::Forged);
         }
         opened
     }
@@ -339,35 +325,33 @@ impl Initiator {
         if sealed.len() > out.len() + wire::TAG_LEN {
             return self.drop(DropReason::Malformed);
         }
-        let mut stale_window = false;
-        for s in [self.session.as_mut(), self.previous.as_mut()]
-            .into_iter()
-            .flatten()
-        {
-            if !s.window.is_fresh(counter) {
-                stale_window = true;
-                continue;
-            }
-            if let Ok(n) = s.transport.read_message(counter, sealed, out) {
-                s.window.accept(counter);
+        let Some(s) = self.session.as_mut() else {
+            return self.unopened(counter, sealed, None);
+        };
+        let previous = self.previous.as_mut().map(|p| &mut p.channel);
+        match open_either(&mut s.channel, previous, counter, sealed, out) {
+            Ok(n) => {
                 s.last_heard = now;
                 self.stats.opened += 1;
-                return Some(n);
+                Some(n)
             }
+            Err(e) => self.unopened(counter, sealed, Some(e)),
         }
-        if stale_window {
-            self.drop(DropReason::Replayed)
-        } else if matches!(self.handshake, Handshake::AwaitAccept { .. })
+    }
+
+    /// `Data` that no session opened (`why`: what the sessions said, if there were any).
+    fn unopened(&mut self, counter: u64, sealed: &[u8], why: Option<NotOpened>) -> Option<usize> {
+        if why == Some(NotOpened::Replayed) {
+            return self.drop(DropReason::Replayed);
+        }
+        if matches!(self.handshake, Handshake::AwaitAccept { .. })
             && self.overtaken.len() < MAX_EARLY_DATA
         {
             // Possibly sealed under the session our Accept is bringing: try it then.
             self.overtaken.push_back((counter, sealed.to_vec()));
-            None
-        } else if self.session.is_none() && self.previous.is_none() {
-            self.drop(DropReason::UnknownPeer)
-        } else {
-            self.drop(DropReason::Forged)
+            return None;
         }
+        self.drop(why.map_or(DropReason::UnknownPeer, NotOpened::reason))
     }
 
     fn on_cookie(
@@ -466,25 +450,16 @@ impl Initiator {
             self.events.push(SecureEvent::KeyPinned(server_key));
         }
         self.previous = self.session.take();
-        let mut session = Session {
-            transport,
-            send_counter: 0,
-            window: ReplayWindow::new(),
-            last_heard: now,
-        };
+        let mut channel = Channel::new(transport);
         self.stats.handshakes += 1;
         self.events.push(SecureEvent::Established);
         for d in self.queue.drain(..) {
-            if let Some(sealed) = seal_with(
-                &session.transport,
-                &mut session.send_counter,
-                &d,
-                &mut self.stats,
-            ) {
-                replies.push(sealed);
-            }
+            replies.extend(channel.seal(&d, &mut self.stats));
         }
-        self.session = Some(session);
+        self.session = Some(Session {
+            channel,
+            last_heard: now,
+        });
     }
 
     fn on_refuse(&mut self, reason: RefuseReason, version: u8, now: Duration) {

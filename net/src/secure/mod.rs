@@ -29,6 +29,7 @@
 //! `Duration` clock passed in), fuzzed and unit-tested without sockets; [`socket`] puts
 //! them under laminar on any socket (real UDP or the simulated network).
 
+mod channel;
 pub mod initiator;
 pub mod keys;
 pub mod replay_window;

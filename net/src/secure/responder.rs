@@ -19,12 +19,10 @@ use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use snow::StatelessTransportState;
-
 use crate::cookie::CookieKey;
 
+use super::channel::{open_either, Channel};
 use super::keys::{noise_params, StaticKeypair};
-use super::replay_window::ReplayWindow;
 use super::wire::{self, Packet, ParseError, RefuseReason, DH_LEN};
 use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
@@ -53,12 +51,10 @@ pub enum Incoming {
 }
 
 struct Peer {
-    transport: StatelessTransportState,
-    send_counter: u64,
-    window: ReplayWindow,
+    channel: Channel,
     /// The session this one replaced (a client's rehandshake): what the client sealed
     /// under it before it learnt of the new one still opens.
-    previous: Option<(StatelessTransportState, ReplayWindow)>,
+    previous: Option<Channel>,
     last_heard: Duration,
     /// The client's ephemeral key from the `Initiate` that made this session.
     initiator_ephemeral: [u8; DH_LEN],
@@ -232,26 +228,20 @@ impl Responder {
         let Some(peer) = self.peers.get_mut(&from) else {
             return self.dropped(DropReason::UnknownPeer);
         };
-        let mut replayed = false;
-        let current = (&peer.transport, &mut peer.window);
-        let previous = peer.previous.as_mut().map(|(t, w)| (&*t, w));
-        for (transport, window) in [Some(current), previous].into_iter().flatten() {
-            if !window.is_fresh(counter) {
-                replayed = true;
-                continue;
-            }
-            if let Ok(n) = transport.read_message(counter, sealed, out) {
-                window.accept(counter);
+        match open_either(
+            &mut peer.channel,
+            peer.previous.as_mut(),
+            counter,
+            sealed,
+            out,
+        ) {
+            Ok(n) => {
                 peer.last_heard = now;
                 peer.early = Vec::new();
                 self.stats.opened += 1;
-                return Incoming::Deliver(n);
+                Incoming::Deliver(n)
             }
-        }
-        if replayed {
-            self.dropped(DropReason::Replayed)
-        } else {
-            self.dropped(DropReason::Forged)
+            Err(e) => self.dropped(e.reason()),
         }
     }
 
@@ -313,13 +303,11 @@ impl Responder {
         };
         let accept = wire::accept(&msg2);
         self.remember_ephemeral(ephemeral, now);
-        let previous = self.peers.remove(&from).map(|p| (p.transport, p.window));
+        let previous = self.peers.remove(&from).map(|p| p.channel);
         self.peers.insert(
             from,
             Peer {
-                transport,
-                send_counter: 0,
-                window: ReplayWindow::new(),
+                channel: Channel::new(transport),
                 previous,
                 last_heard: now,
                 initiator_ephemeral: ephemeral,
@@ -357,41 +345,6 @@ impl Responder {
             self.stats.unsendable += 1;
             return None;
         };
-        seal_with(
-            &peer.transport,
-            &mut peer.send_counter,
-            plaintext,
-            &mut self.stats,
-        )
-    }
-}
-
-/// Seals one datagram with the next counter (shared by both sides).
-pub(crate) fn seal_with(
-    transport: &StatelessTransportState,
-    counter: &mut u64,
-    plaintext: &[u8],
-    stats: &mut LayerStats,
-) -> Option<Vec<u8>> {
-    // The window refuses u64::MAX; 2^64 - 1 datagrams is beyond any session's life, but
-    // refusing is still better than reusing a nonce.
-    if *counter == u64::MAX {
-        stats.unsendable += 1;
-        return None;
-    }
-    let mut out = wire::data_header(*counter, plaintext.len() + wire::TAG_LEN);
-    let start = out.len();
-    out.resize(start + plaintext.len() + wire::TAG_LEN, 0);
-    match transport.write_message(*counter, plaintext, &mut out[start..]) {
-        Ok(n) => {
-            out.truncate(start + n);
-            *counter += 1;
-            stats.sealed += 1;
-            Some(out)
-        }
-        Err(_) => {
-            stats.unsendable += 1;
-            None
-        }
+        peer.channel.seal(plaintext, &mut self.stats)
     }
 }
