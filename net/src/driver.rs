@@ -48,11 +48,9 @@ fn cookie_secret() -> Result<[u8; 16], KeyError> {
 }
 
 /// Our laminar configuration for sessions: `laminar_config()` with laminar's own
-/// heartbeats off. laminar heartbeats every *established* connection, and one datagram
-/// each way establishes one, so answering a stranger's Hello with a Challenge would make
-/// laminar keep sending to that stranger on its own: bytes it never asked for. Our
-/// protocol keeps admitted peers alive itself (frames and inputs every tick, pings every
-/// 500 ms), so laminar's heartbeat adds nothing but that leak.
+/// heartbeats off. laminar heartbeats every *established* connection, on its own and
+/// forever until its idle timeout; our protocol keeps peers alive itself (frames and
+/// inputs every tick, pings every 500 ms), so laminar's heartbeat would only add bytes.
 pub fn session_laminar_config() -> Config {
     Config {
         heartbeat_interval: None,

@@ -26,6 +26,8 @@ use super::keys::{noise_params, StaticKeypair};
 use super::wire::{self, Packet, ParseError, RefuseReason, DH_LEN};
 use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 
+/// How often [`Responder::expire`] walks the peer table.
+pub const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 /// A full table only evicts a peer silent for at least this long.
 pub const EVICT_IDLE: Duration = Duration::from_secs(2);
 /// Default time after which a silent peer is forgotten (longer than laminar's 10 s idle
@@ -76,6 +78,9 @@ pub struct Responder {
     /// Ephemeral keys of `Initiate`s accepted while their cookies may still verify.
     recent: HashSet<[u8; DH_LEN]>,
     recent_order: VecDeque<(Duration, [u8; DH_LEN])>,
+    /// When [`Responder::expire`] next looks (it is called on every pump; timeouts are
+    /// seconds long, so once a second is exact enough).
+    next_expiry: Duration,
 }
 
 impl std::fmt::Debug for Responder {
@@ -102,6 +107,7 @@ impl Responder {
             stats: LayerStats::default(),
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
+            next_expiry: Duration::ZERO,
         }
     }
 
@@ -135,8 +141,13 @@ impl Responder {
         self.peers.remove(&addr);
     }
 
-    /// Forgets peers silent for the idle timeout.
+    /// Forgets peers silent for the idle timeout (and handshakes too old to replay); does
+    /// the work at most once per [`EXPIRY_EVERY`].
     pub fn expire(&mut self, now: Duration) {
+        if now < self.next_expiry {
+            return;
+        }
+        self.next_expiry = now + EXPIRY_EVERY;
         let timeout = self.idle_timeout;
         let before = self.peers.len();
         self.peers
