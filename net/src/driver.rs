@@ -219,16 +219,14 @@ impl<S: DatagramSocket> ClientDriver<S> {
     }
 
     pub fn pump(&mut self, now: Instant, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
-        let t = now.saturating_duration_since(self.epoch);
-        let server = self.session.server();
+        let t = self.since_epoch(now);
         self.endpoint.socket_mut().set_clock(t);
         self.endpoint.poll(now);
         for event in self.endpoint.drain() {
+            // The layer beneath only opens datagrams from our server (anything else on
+            // our port is counted there as `stranger`).
             if let SocketEvent::Packet(p) = event {
-                // Only the server we talk to; anything else on our port is noise.
-                if p.addr() == server {
-                    self.session.on_datagram(p.payload(), t);
-                }
+                self.session.on_datagram(p.payload(), t);
             }
         }
         self.session.poll(t, input_for);
