@@ -250,17 +250,9 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     }
     .parse()
     .expect("literal address");
-    let explicit_key = args.server_key.as_ref().map(|f| f.0);
-    let mut pins = match secret_dir.as_deref() {
-        Some(dir) => Some(
-            pinning::ServerPins::open(dir, &args.server, explicit_key, args.accept_new_key)
-                .map_err(|e| ClientError::Args(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let trust = pins
-        .as_ref()
-        .map_or(pinning::trust_without_store(explicit_key), |p| p.trust());
+    let mut pins = pinning::ServerPins::for_args(&args, secret_dir.as_deref())
+        .map_err(|e| ClientError::Args(e.to_string()))?;
+    let trust = pins.trust();
     let mut players = Vec::new();
     for i in 0..bots {
         let name = if bots == 1 {
@@ -338,7 +330,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                     break;
                 }
             }
-            for line in pinning::handle_layer_events(pins.as_mut(), &mut p.driver) {
+            for line in pinning::handle_layer_events(&mut pins, &mut p.driver) {
                 eprintln!("venture-client: {line}");
             }
             handle_events(p, &args.desync_dir, &mut outcome);

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use venture_net::secure::fingerprint;
 use venture_net::secure::initiator::{SecureEvent, Trust};
 
 use super::known_servers::{check_server_key, CheckError, KnownServers, KnownServersError};
@@ -12,7 +13,8 @@ use crate::server::server_key::PublicKey;
 /// The pin policy of one client process towards one server.
 #[derive(Debug)]
 pub struct ServerPins {
-    store: KnownServers,
+    /// `None` without a config directory: keys are then trusted for the run only.
+    store: Option<KnownServers>,
     server: String,
     explicit: Option<PublicKey>,
     accept_new_key: bool,
@@ -27,17 +29,36 @@ impl ServerPins {
         accept_new_key: bool,
     ) -> Result<ServerPins, KnownServersError> {
         Ok(ServerPins {
-            store: KnownServers::in_dir(dir)?,
+            store: Some(KnownServers::in_dir(dir)?),
             server: server.to_string(),
             explicit,
             accept_new_key,
         })
     }
 
+    /// The policy the client's flags ask for: pins in `config_dir` (the directory of the
+    /// character secrets), `--server-key`, `--accept-new-key`.
+    pub fn for_args(
+        args: &super::ClientArgs,
+        config_dir: Option<&Path>,
+    ) -> Result<ServerPins, KnownServersError> {
+        let explicit = args.server_key.as_ref().map(|f| f.0);
+        match config_dir {
+            Some(dir) => Self::open(dir, &args.server, explicit, args.accept_new_key),
+            None => Ok(ServerPins {
+                store: None,
+                server: args.server.clone(),
+                explicit,
+                accept_new_key: args.accept_new_key,
+            }),
+        }
+    }
+
     /// What the layer may accept: the operator's key, else the pin (unless told to take a
     /// new one), else whatever comes first.
     pub fn trust(&self) -> Trust {
-        match (self.explicit, self.store.get(&self.server)) {
+        let pinned = self.store.as_ref().and_then(|s| s.get(&self.server));
+        match (self.explicit, pinned) {
             (Some(k), _) => Trust::Pinned(k),
             (None, Some(_)) if self.accept_new_key => Trust::FirstUse,
             (None, Some(k)) => Trust::Pinned(k),
@@ -66,16 +87,25 @@ impl ServerPins {
                 None => return Ok(None),
             },
         };
+        let Some(store) = self.store.as_mut() else {
+            return match event {
+                SecureEvent::KeyMismatch { expected, .. } => Err(format!(
+                    "the server presented key {} but --server-key is {}: refusing to connect",
+                    fingerprint(&presented),
+                    fingerprint(expected)
+                )),
+                SecureEvent::KeyPinned(_) => Ok(Some(format!(
+                    "trusting the key {} of {} for this run (no config directory to pin it in)",
+                    fingerprint(&presented),
+                    self.server
+                ))),
+                _ => Ok(None),
+            };
+        };
         // A mismatch is re-checked without --accept-new-key so the store gives its full
         // refusal (the layer only reports one when the pin or --server-key forbade it).
         let accept = self.accept_new_key && matches!(event, SecureEvent::KeyPinned(_));
-        match check_server_key(
-            &mut self.store,
-            &self.server,
-            self.explicit,
-            accept,
-            &presented,
-        ) {
+        match check_server_key(store, &self.server, self.explicit, accept, &presented) {
             Ok(note) => Ok(note),
             Err(CheckError::Refused(refused)) => Err(refused.to_string()),
             Err(e) => Err(e.to_string()),
@@ -83,21 +113,14 @@ impl ServerPins {
     }
 }
 
-/// The layer's trust for a client without a pin store (no config directory).
-pub fn trust_without_store(explicit: Option<PublicKey>) -> Trust {
-    explicit.map_or(Trust::FirstUse, Trust::Pinned)
-}
-
 /// Handles the layer events of one client: returns lines to print; refuses the session
 /// (closing it with the reason) when its server's key is not acceptable.
 pub fn handle_layer_events(
-    pins: Option<&mut ServerPins>,
+    pins: &mut ServerPins,
     driver: &mut venture_net::driver::ClientDriver<venture_net::transport::udp::MioUdpSocket>,
 ) -> Vec<String> {
-    let events = driver.take_layer_events();
     let mut lines = Vec::new();
-    let mut pins = pins;
-    for ev in events {
+    for ev in driver.take_layer_events() {
         // A `Refuse` is unauthenticated: one naming another layer version while the layer
         // keeps a session (it came during a rehandshake) may be forged by anyone who can
         // spoof the server's address, and the layer goes on with its session. Only a
@@ -105,24 +128,7 @@ pub fn handle_layer_events(
         if matches!(ev, SecureEvent::VersionMismatch { .. }) && !driver.layer_failed() {
             continue;
         }
-        let verdict = match pins.as_deref_mut() {
-            Some(p) => p.on_event(&ev),
-            None => match &ev {
-                SecureEvent::KeyMismatch {
-                    expected,
-                    presented,
-                } => Err(format!(
-                    "the server presented key {} but --server-key is {}: refusing to connect",
-                    venture_net::secure::fingerprint(presented),
-                    venture_net::secure::fingerprint(expected)
-                )),
-                SecureEvent::VersionMismatch { server_version } => Err(format!(
-                    "the server speaks secure layer version {server_version}, this client {}",
-                    venture_net::secure::wire::LAYER_VERSION
-                )),
-                _ => Ok(None),
-            },
-        };
+        let verdict = pins.on_event(&ev);
         match verdict {
             Ok(Some(line)) => lines.push(line),
             Ok(None) => {}

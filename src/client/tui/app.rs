@@ -54,8 +54,8 @@ struct App {
     mapper: InputMapper,
     view: ViewState,
     narrator: Option<Narrator>,
-    /// The server key pins (None without a config directory).
-    pins: Option<crate::client::pinning::ServerPins>,
+    /// The server key pins.
+    pins: crate::client::pinning::ServerPins,
     name: String,
     server_text: String,
     welcomed: Option<(u8, String)>,
@@ -591,8 +591,7 @@ fn play(
                 break;
             }
         }
-        for line in crate::client::pinning::handle_layer_events(app.pins.as_mut(), &mut app.driver)
-        {
+        for line in crate::client::pinning::handle_layer_events(&mut app.pins, &mut app.driver) {
             app.log(LogKind::Info, line);
         }
         if let Some(end) = app.handle_session_events() {
@@ -651,23 +650,9 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     config.inject_desync_at = args.inject_desync;
     let epoch = Instant::now();
     let session = ClientSession::new(config, server, Duration::ZERO);
-    let explicit_key = args.server_key.as_ref().map(|f| f.0);
-    let pins = match secret_dir.as_deref() {
-        Some(dir) => Some(
-            crate::client::pinning::ServerPins::open(
-                dir,
-                &args.server,
-                explicit_key,
-                args.accept_new_key,
-            )
-            .map_err(|e| ClientError::Args(e.to_string()))?,
-        ),
-        None => None,
-    };
-    let trust = pins.as_ref().map_or(
-        crate::client::pinning::trust_without_store(explicit_key),
-        |p| p.trust(),
-    );
+    let pins = crate::client::pinning::ServerPins::for_args(args, secret_dir.as_deref())
+        .map_err(|e| ClientError::Args(e.to_string()))?;
+    let trust = pins.trust();
 
     let guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
