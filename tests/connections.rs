@@ -32,26 +32,7 @@ use venture_testkit::{
 
 const CLIENT: &str = bin!("venture-client");
 
-/// xorshift64*: reproducible garbage without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn chance(&mut self, permille: u64) -> bool {
-        self.below(1000) < permille
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use venture_testkit::cases::GarbageRng as Rng;
 
 /// `venture_datagrams_dropped_total` by reason, and the other secure-layer series, from
 /// `/metrics` (empty when it does not answer).
@@ -234,7 +215,7 @@ impl Flood {
                         55..70 => {
                             r.data_garbage += 1;
                             let len = rng.below(200) as usize;
-                            let mut d = wire::data_header(rng.next(), len);
+                            let mut d = wire::data_header(rng.next_u64(), len);
                             d.extend(rng.bytes(len));
                             d
                         }
@@ -521,7 +502,7 @@ impl TamperRelay {
                     }
                     if rng.chance(20) {
                         let len = rng.below(120) as usize;
-                        let mut f = wire::data_header(rng.next() >> 40, len + wire::TAG_LEN);
+                        let mut f = wire::data_header(rng.next_u64() >> 40, len + wire::TAG_LEN);
                         f.extend(rng.bytes(len + wire::TAG_LEN));
                         let _ = socket.send_to(&f, c);
                         l.down_forged_injected += 1;
@@ -602,7 +583,7 @@ fn inject(
         0 => {
             // What an unauthenticated session message looked like before the layer.
             let plain = venture_net::protocol::encode(&venture_net::protocol::Message::Ping {
-                nonce: rng.next(),
+                nonce: rng.next_u64(),
             })
             .expect("a Ping encodes");
             let _ = socket.send_to(&plain, server);

@@ -43,23 +43,7 @@ const SOURCES: u8 = 49;
 /// connections was what hurt).
 const RAW_SOURCES: usize = 20;
 
-/// xorshift64*: reproducible garbage without a dependency.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    fn bytes(&mut self, len: usize) -> Vec<u8> {
-        (0..len).map(|_| self.next() as u8).collect()
-    }
-}
+use venture_testkit::cases::GarbageRng as Rng;
 
 fn rss_kib(pid: u32, field: &str) -> u64 {
     venture_testkit::rss_kib(pid, field).unwrap_or_else(|| panic!("no {field} for pid {pid}"))
@@ -194,7 +178,9 @@ fn valid_messages(rng: &mut Rng, tick: u64) -> Vec<Vec<u8>> {
             contiguous: 3,
             mask: u64::MAX,
         },
-        Message::Ping { nonce: rng.next() },
+        Message::Ping {
+            nonce: rng.next_u64(),
+        },
         Message::Leave,
         // Server-to-client messages sent to the server.
         Message::Challenge { cookie },
@@ -236,7 +222,7 @@ fn layer_packets(rng: &mut Rng) -> Vec<u8> {
         }
         3 => {
             let len = rng.below(300) as usize;
-            let mut d = wire::data_header(rng.next(), len + wire::TAG_LEN);
+            let mut d = wire::data_header(rng.next_u64(), len + wire::TAG_LEN);
             d.extend(rng.bytes(len + wire::TAG_LEN));
             d
         }
