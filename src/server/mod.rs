@@ -22,7 +22,6 @@ use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
 use venture_net::driver::{ServerDriver, ServerLayer};
-use venture_net::secure::StaticKeypair;
 use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
 use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::SimConfig;
@@ -155,8 +154,7 @@ fn load_server_key(saves_dir: &std::path::Path) -> Result<server_key::ServerKey,
             Ok(key)
         }
         Err(server_key::ServerKeyError::Unwritable { path, source }) => {
-            let key =
-                server_key::ServerKey::generate().map_err(server_key::ServerKeyError::Generate)?;
+            let key = server_key::generate().map_err(server_key::ServerKeyError::Generate)?;
             log::error!(target: "venture::server", component = "server", path:% = path.display(), error:% = source, server_key:% = key.fingerprint(); "server key cannot be saved: using an ephemeral key for this run; clients that pin it will refuse this server after a restart");
             Ok(key)
         }
@@ -288,7 +286,7 @@ impl ServerApp {
             log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
         }
         let layer = ServerLayer {
-            keypair: StaticKeypair::from_private(*server_key.private()),
+            keypair: server_key.clone(),
             max_peers,
         };
         let driver = ServerDriver::with_layer(udp, session, layer, epoch)

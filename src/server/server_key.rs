@@ -34,81 +34,33 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use curve25519_dalek::montgomery::MontgomeryPoint;
+use venture_net::secure::parse_hex32 as unhex32;
+pub use venture_net::secure::{
+    fingerprint, parse_public_key, KeyError as PublicKeyError, PublicKey,
+    StaticKeypair as ServerKey, KEY_PREFIX,
+};
 
 /// The key file's name inside the saves directory.
 pub const KEY_FILE: &str = "server.key";
 /// The first line of a key file (the format's version).
 pub const HEADER: &str = "venture-server-key v1";
-/// Optional prefix [`parse_public_key`] accepts before the 64 hex digits.
-pub const KEY_PREFIX: &str = "venture-key:";
 
-/// A 32-byte X25519 public key.
-pub type PublicKey = [u8; 32];
-
-/// The server's static key pair. `Debug` shows the fingerprint only, never the private key.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ServerKey {
-    private: [u8; 32],
-    public: PublicKey,
+/// A fresh key pair from the operating system's random source.
+pub fn generate() -> Result<ServerKey, io::Error> {
+    ServerKey::generate().map_err(|e| io::Error::other(format!("no OS randomness: {e}")))
 }
 
-impl ServerKey {
-    /// The key pair of this private key: the public key is X25519(private, 9), the
-    /// derivation Noise's 25519 DH uses (RFC 7748; the private key is clamped).
-    pub fn from_private(private: [u8; 32]) -> ServerKey {
-        let public = MontgomeryPoint::mul_base_clamped(private).to_bytes();
-        ServerKey { private, public }
-    }
-
-    /// A fresh key pair from the operating system's random source.
-    pub fn generate() -> Result<ServerKey, io::Error> {
-        let mut private = [0u8; 32];
-        getrandom::fill(&mut private)
-            .map_err(|e| io::Error::other(format!("no OS randomness for the server key: {e}")))?;
-        Ok(ServerKey::from_private(private))
-    }
-
-    /// The private key (what the Noise responder is built with).
-    pub fn private(&self) -> &[u8; 32] {
-        &self.private
-    }
-
-    /// The public key (what clients pin).
-    pub fn public(&self) -> &PublicKey {
-        &self.public
-    }
-
-    /// The public key's display form: 64 lowercase hex digits.
-    pub fn fingerprint(&self) -> String {
-        fingerprint(&self.public)
-    }
-
-    /// The key file's text for this key pair.
-    fn to_file_text(&self) -> String {
-        format!(
-            "{HEADER}\n\
-             # X25519 key pair of this server (Noise NK). Keep it private (mode 0600) and back it up:\n\
-             # clients pin the public key; a new key makes every pinned client refuse this server.\n\
-             private {}\n\
-             public {}\n",
-            hex(&self.private),
-            hex(&self.public),
-        )
-    }
-}
-
-impl fmt::Debug for ServerKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServerKey")
-            .field("public", &self.fingerprint())
-            .finish_non_exhaustive()
-    }
-}
-
-/// A public key's display form: 64 lowercase hex digits.
-pub fn fingerprint(public: &PublicKey) -> String {
-    hex(public)
+/// The key file's text for this key pair.
+fn file_text(key: &ServerKey) -> String {
+    format!(
+        "{HEADER}\n\
+         # X25519 key pair of this server (Noise NK). Keep it private (mode 0600) and back it up:\n\
+         # clients pin the public key; a new key makes every pinned client refuse this server.\n\
+         private {}\n\
+         public {}\n",
+        fingerprint(key.private()),
+        fingerprint(key.public()),
+    )
 }
 
 /// A public key as a command-line value (`-server-key`): parsed by [`parse_public_key`],
@@ -127,44 +79,6 @@ impl fmt::Display for Fingerprint {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&fingerprint(&self.0))
     }
-}
-
-/// Why a text is not a public key.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PublicKeyError {
-    #[error("a key is 64 hex digits (32 bytes), this has {0} characters")]
-    Length(usize),
-    #[error("a key is 64 hex digits; {0:?} is not a hex digit")]
-    NotHex(char),
-}
-
-/// Parses a public key: 64 hex digits (either case), optionally after `venture-key:`,
-/// surrounding whitespace ignored.
-pub fn parse_public_key(text: &str) -> Result<PublicKey, PublicKeyError> {
-    let text = text.trim();
-    let digits = text.strip_prefix(KEY_PREFIX).unwrap_or(text);
-    unhex32(digits)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex32(digits: &str) -> Result<[u8; 32], PublicKeyError> {
-    if let Some(bad) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
-        return Err(PublicKeyError::NotHex(bad));
-    }
-    // All ASCII from here on, so byte length is character count.
-    if digits.len() != 64 {
-        return Err(PublicKeyError::Length(digits.len()));
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        // Two ASCII hex digits always parse as a u8.
-        *b = u8::from_str_radix(&digits[2 * i..2 * i + 2], 16)
-            .map_err(|_| PublicKeyError::NotHex('?'))?;
-    }
-    Ok(out)
 }
 
 /// Why the key file cannot be used. Every message names the file.
@@ -203,7 +117,7 @@ pub enum KeyOrigin {
 /// The key in `saves_dir/server.key`: loaded when the file exists, generated and written
 /// when it does not. An existing file that cannot be used is an error, never overwritten.
 pub fn load_or_create(saves_dir: &Path) -> Result<(ServerKey, KeyOrigin), ServerKeyError> {
-    load_or_create_with(saves_dir, ServerKey::generate)
+    load_or_create_with(saves_dir, generate)
 }
 
 /// [`load_or_create`] with the generator given (tests pass a fixed key).
@@ -219,7 +133,7 @@ pub fn load_or_create_with(
         Err(e) => return Err(e),
     }
     let key = generate().map_err(ServerKeyError::Generate)?;
-    match create_new(&path, key.to_file_text().as_bytes()) {
+    match create_new(&path, file_text(&key).as_bytes()) {
         Ok(()) => Ok((key, KeyOrigin::Created(path))),
         // Another process created it between our read and our link: use theirs.
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
@@ -333,12 +247,12 @@ fn parse_file(path: &Path, text: &str) -> Result<ServerKey, ServerKeyError> {
     };
     let key = ServerKey::from_private(private);
     match public {
-        Some((n, stored)) if stored != key.public => Err(malformed(
+        Some((n, stored)) if stored != *key.public() => Err(malformed(
             path,
             Some(n),
             format!(
                 "the public key {} is not the one of the private key ({}); the file is damaged",
-                hex(&stored),
+                fingerprint(&stored),
                 key.fingerprint()
             ),
         )),
@@ -649,7 +563,7 @@ mod tests {
         let theirs = ServerKey::generate().expect("rng");
         // The generator runs after the "not found"; it plays the other process.
         let (key, origin) = load_or_create_with(dir.path(), || {
-            create_new(&path, theirs.to_file_text().as_bytes())?;
+            create_new(&path, file_text(&theirs).as_bytes())?;
             Ok(alice())
         })
         .expect("load theirs");

@@ -9,12 +9,16 @@ use thiserror::Error;
 /// An X25519 public key.
 pub type PublicKey = [u8; 32];
 
+/// Optional prefix [`parse_public_key`] accepts before the 64 hex digits (a fingerprint
+/// copied from a document that labels it so still pastes).
+pub const KEY_PREFIX: &str = "venture-key:";
+
 /// Errors reading a key's printable form.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum KeyError {
-    #[error("a server key is 64 hexadecimal characters, got {0} characters")]
+    #[error("a key is 64 hex digits (32 bytes), this has {0} characters")]
     Length(usize),
-    #[error("a server key is hexadecimal, found {0:?}")]
+    #[error("a key is 64 hex digits; {0:?} is not a hex digit")]
     NotHex(char),
     #[error("could not generate a key pair: {0}")]
     Generate(String),
@@ -69,6 +73,11 @@ impl StaticKeypair {
     pub fn private(&self) -> &[u8; 32] {
         &self.private
     }
+
+    /// The public key's printable form ([`fingerprint`]).
+    pub fn fingerprint(&self) -> String {
+        fingerprint(&self.public)
+    }
 }
 
 /// The Noise parameters of [`super::NOISE_PARAMS`].
@@ -97,22 +106,29 @@ pub fn fingerprint(key: &PublicKey) -> String {
     key.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// Reads [`fingerprint`]'s form back (surrounding whitespace is ignored; upper case is
-/// accepted).
+/// Reads [`fingerprint`]'s form back: 64 hex digits (either case), optionally after
+/// [`KEY_PREFIX`], surrounding whitespace ignored.
 pub fn parse_public_key(text: &str) -> Result<PublicKey, KeyError> {
     let text = text.trim();
-    let chars: Vec<char> = text.chars().collect();
-    if chars.len() != 64 {
-        return Err(KeyError::Length(chars.len()));
+    parse_hex32(text.strip_prefix(KEY_PREFIX).unwrap_or(text))
+}
+
+/// Exactly 64 hex digits (either case) as 32 bytes: a key of either half.
+pub fn parse_hex32(digits: &str) -> Result<[u8; 32], KeyError> {
+    if let Some(bad) = digits.chars().find(|c| !c.is_ascii_hexdigit()) {
+        return Err(KeyError::NotHex(bad));
     }
-    let mut key = [0u8; 32];
-    for (i, pair) in chars.chunks(2).enumerate() {
-        let hi = pair[0].to_digit(16).ok_or(KeyError::NotHex(pair[0]))?;
-        let lo = pair[1].to_digit(16).ok_or(KeyError::NotHex(pair[1]))?;
-        // Two hex digits are below 256.
-        key[i] = (hi * 16 + lo) as u8;
+    // All ASCII from here on, so the byte length is the character count.
+    if digits.len() != 64 {
+        return Err(KeyError::Length(digits.len()));
     }
-    Ok(key)
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        // Two ASCII hex digits always parse as a u8.
+        *b =
+            u8::from_str_radix(&digits[2 * i..2 * i + 2], 16).map_err(|_| KeyError::NotHex('?'))?;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

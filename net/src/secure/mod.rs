@@ -42,7 +42,9 @@ mod tests;
 
 use std::time::Duration;
 
-pub use keys::{fingerprint, parse_public_key, KeyError, PublicKey, StaticKeypair};
+pub use keys::{
+    fingerprint, parse_hex32, parse_public_key, KeyError, PublicKey, StaticKeypair, KEY_PREFIX,
+};
 
 /// The Noise protocol name; both sides build their handshake from it.
 pub const NOISE_PARAMS: &str = "Noise_NK_25519_ChaChaPoly_BLAKE2s";
