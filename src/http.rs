@@ -785,9 +785,10 @@ fn drive(
                         Sniffed::Game => return Next::HandOff(HandoffKind::GameStream),
                         // A game client waiting for the rest of its preamble.
                         Sniffed::NeedMore => {}
+                        // Neither HTTP nor our framing (another version, or garbage).
                         Sniffed::Invalid => {
                             counters.bad_requests += 1;
-                            return Next::Close;
+                            respond(conn, now, limits, bad(400, "bad request"), false);
                         }
                         Sniffed::Http => {
                             match parse_head(&conn.buf, conn.peer, limits, counters, router) {

@@ -462,7 +462,7 @@ impl ServerApp {
                 .driver
                 .carrier_mut()
                 .second
-                .adopt(self.poll.registry(), link)
+                .adopt(self.poll.registry(), link, t)
             {
                 log::warn!(target: "venture::net", component = "net", peer:% = h.peer, carrier:% = carrier, error:% = e; "cannot take over a game stream");
             }

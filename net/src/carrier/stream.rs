@@ -392,7 +392,8 @@ impl StreamTable {
 
     /// Takes over a connection. When every slot is taken the connection that has gone
     /// longest without completing its handshake makes room, else the newcomer is closed.
-    pub fn adopt(&mut self, registry: &Registry, mut link: Link) -> io::Result<()> {
+    pub fn adopt(&mut self, registry: &Registry, mut link: Link, now: Duration) -> io::Result<()> {
+        self.now = self.now.max(now);
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(s) => s,
             None => {

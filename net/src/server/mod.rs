@@ -651,6 +651,16 @@ impl ServerSession {
     }
 
     /// The transport says `addr` is gone.
+    /// The endpoint beneath timed `addr` out (nothing heard for the client timeout).
+    pub fn on_timeout(&mut self, addr: impl Into<Remote>) {
+        let addr = addr.into();
+        self.spectators
+            .remove(addr, LeaveReason::TimedOut, &mut self.events);
+        if let Some(&slot) = self.by_addr.get(&addr) {
+            self.remove_client(slot, LeaveReason::TimedOut);
+        }
+    }
+
     pub fn on_disconnect(&mut self, addr: impl Into<Remote>) {
         let addr = addr.into();
         self.spectators
@@ -694,18 +704,22 @@ impl ServerSession {
     /// beyond that the schedule slips and an overrun is reported), drops silent clients,
     /// and sends each client its frames and snapshot chunks.
     pub fn poll(&mut self, now: Duration) {
-        let timeout = self.config.client_timeout;
-        let silent: Vec<u8> = self
-            .clients
-            .iter()
-            .flatten()
-            .filter(|c| now.saturating_sub(c.last_heard) > timeout)
-            .map(|c| c.slot)
-            .collect();
-        for slot in silent {
-            self.remove_client(slot, LeaveReason::TimedOut);
+        // Behind the secure layer silence is the endpoint's one idle timeout
+        // (`on_timeout`); a session driven bare times peers out itself.
+        if !self.admitted_by_transport {
+            let timeout = self.config.client_timeout;
+            let silent: Vec<u8> = self
+                .clients
+                .iter()
+                .flatten()
+                .filter(|c| now.saturating_sub(c.last_heard) > timeout)
+                .map(|c| c.slot)
+                .collect();
+            for slot in silent {
+                self.remove_client(slot, LeaveReason::TimedOut);
+            }
+            self.spectators.drop_silent(now, timeout, &mut self.events);
         }
-        self.spectators.drop_silent(now, timeout, &mut self.events);
         let mut closed = 0u32;
         while now >= self.next_tick_at() && closed < self.config.max_catchup_ticks {
             self.close_tick();
