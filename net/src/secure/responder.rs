@@ -220,7 +220,8 @@ impl Responder {
 
     /// Forgets `addr`'s session (its stream closed, or the game session ended), without
     /// an event: the owner already knows.
-    pub fn forget(&mut self, addr: Remote) {
+    pub fn forget(&mut self, addr: impl Into<Remote>) {
+        let addr = addr.into();
         self.peers.remove(&addr);
     }
 
@@ -322,7 +323,7 @@ impl Responder {
     fn open(
         &mut self,
         from: Remote,
-        counter: u64,
+        counter: u32,
         sealed: &[u8],
         now: Duration,
         out: &mut [u8],
