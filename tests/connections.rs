@@ -485,11 +485,12 @@ impl TamperRelay {
                     }
                     let data = d[0] == wire::DATA && d.len() > wire::DATA_OVERHEAD;
                     if data && rng.chance(40) {
-                        let i = 9 + rng.below((d.len() - 9) as u64) as usize;
+                        let head = 1 + wire::COUNTER_LEN;
+                        let i = head + rng.below((d.len() - head) as u64) as usize;
                         d[i] ^= 1 << rng.below(8);
                         l.down_flipped += 1;
                     } else if data && rng.chance(20) {
-                        d.truncate(1 + rng.below(24) as usize);
+                        d.truncate(1 + rng.below(wire::DATA_OVERHEAD as u64 - 1) as usize);
                         l.down_truncated += 1;
                     } else if data && down_seen.len() < 4096 {
                         down_seen.push(d.clone());
@@ -512,12 +513,13 @@ impl TamperRelay {
                     l.up += 1;
                     let data = d[0] == wire::DATA && d.len() > wire::DATA_OVERHEAD;
                     if data {
-                        let counter = u64::from_le_bytes(d[1..9].try_into().expect("8 bytes"));
-                        up_counter = up_counter.max(counter);
+                        let head = &d[1..1 + wire::COUNTER_LEN];
+                        let counter = u32::from_le_bytes(head.try_into().expect("4 bytes"));
+                        up_counter = up_counter.max(u64::from(counter));
                     }
                     if rng.chance(40) {
                         // Data: the ciphertext or tag; a handshake packet: anywhere.
-                        let from_byte = if data { 9 } else { 0 };
+                        let from_byte = if data { 1 + wire::COUNTER_LEN } else { 0 };
                         let i = from_byte + rng.below((d.len() - from_byte) as u64) as usize;
                         d[i] ^= 1 << rng.below(8);
                         if data {
@@ -526,7 +528,7 @@ impl TamperRelay {
                             l.up_flipped_handshake += 1;
                         }
                     } else if data && rng.chance(30) {
-                        d.truncate(1 + rng.below(24) as usize);
+                        d.truncate(1 + rng.below(wire::DATA_OVERHEAD as u64 - 1) as usize);
                         l.up_truncated += 1;
                     } else if data && up_seen.len() < 4096 {
                         up_seen.push(d.clone());

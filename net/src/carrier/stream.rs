@@ -601,7 +601,7 @@ enum ClientState {
     },
     /// WebSocket handshake under way.
     WsHandshake(Box<tungstenite::handshake::MidHandshake<tungstenite::ClientHandshake<TcpStream>>>),
-    Open(Link),
+    Open(Box<Link>),
     Failed,
 }
 
@@ -858,7 +858,7 @@ impl StreamClient {
             link.send(&p);
         }
         link.flush();
-        self.state = ClientState::Open(link);
+        self.state = ClientState::Open(Box::new(link));
     }
 }
 
