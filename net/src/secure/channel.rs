@@ -75,10 +75,11 @@ impl Channel {
     /// marked seen, so forgeries cannot move the window.
     pub(crate) fn open(
         &mut self,
-        counter: u64,
+        wire_counter: u32,
         sealed: &[u8],
         out: &mut [u8],
     ) -> Result<usize, NotOpened> {
+        let counter = wire::expand_counter(self.window.expected(), wire_counter);
         if !self.window.is_fresh(counter) {
             return Err(NotOpened::Replayed);
         }
@@ -96,7 +97,7 @@ impl Channel {
 pub(crate) fn open_either(
     current: &mut Channel,
     previous: Option<&mut Channel>,
-    counter: u64,
+    counter: u32,
     sealed: &[u8],
     out: &mut [u8],
 ) -> Result<usize, NotOpened> {

@@ -322,7 +322,7 @@ impl Responder {
     fn open(
         &mut self,
         from: Remote,
-        counter: u64,
+        counter: u32,
         sealed: &[u8],
         now: Duration,
         out: &mut [u8],
