@@ -126,13 +126,43 @@ fn anything_outside_the_spec_is_rejected_and_recorded() {
     let cases: [(&str, &str, Option<&str>, u16, &str); 9] = [
         ("POST", "/readyz", Some("{}"), 404, "unknown path"),
         ("GET", "/ready", None, 405, "wrong method"),
-        ("PUT", "/v1beta1/lists/players:addValue", Some("{\"value\":\"a\"}"), 405, "wrong method on a verb"),
+        (
+            "PUT",
+            "/v1beta1/lists/players:addValue",
+            Some("{\"value\":\"a\"}"),
+            405,
+            "wrong method on a verb",
+        ),
         ("POST", "/ready", None, 400, "empty body"),
-        ("POST", "/ready", Some("{\"now\":true}"), 400, "unknown field in Empty"),
+        (
+            "POST",
+            "/ready",
+            Some("{\"now\":true}"),
+            400,
+            "unknown field in Empty",
+        ),
         ("POST", "/health", Some("not json"), 400, "not JSON"),
-        ("PUT", "/metadata/label", Some("{\"key\":\"players\",\"value\":3}"), 400, "int for a string"),
-        ("PATCH", "/v1beta1/lists/players", Some("{\"capacity\":4}"), 400, "int64 as a JSON number"),
-        ("POST", "/v1beta1/lists/players:addValue", Some("{\"player\":\"a\"}"), 400, "unknown field, required missing"),
+        (
+            "PUT",
+            "/metadata/label",
+            Some("{\"key\":\"players\",\"value\":3}"),
+            400,
+            "int for a string",
+        ),
+        (
+            "PATCH",
+            "/v1beta1/lists/players",
+            Some("{\"capacity\":4}"),
+            400,
+            "int64 as a JSON number",
+        ),
+        (
+            "POST",
+            "/v1beta1/lists/players:addValue",
+            Some("{\"player\":\"a\"}"),
+            400,
+            "unknown field, required missing",
+        ),
     ];
     for (method, path, body, want, why) in cases {
         let (status, answer) = call(p, method, path, body);
@@ -142,9 +172,16 @@ fn anything_outside_the_spec_is_rejected_and_recorded() {
     let recorded = sidecar.requests();
     assert_eq!(recorded.len(), cases.len());
     for (r, (method, path, _, want, _)) in recorded.iter().zip(cases) {
-        assert_eq!((r.method.as_str(), r.path.as_str(), r.status), (method, path, want));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str(), r.status),
+            (method, path, want)
+        );
     }
-    assert_eq!(sidecar.list("players"), Some((4, vec![])), "nothing changed");
+    assert_eq!(
+        sidecar.list("players"),
+        Some((4, vec![])),
+        "nothing changed"
+    );
     assert_eq!(sidecar.state(), "Scheduled");
 }
 
@@ -169,23 +206,51 @@ fn lists_behave_as_agones_documents() {
         )
     };
     let (s, list) = add("ann");
-    assert_eq!((s, &list), (200, &json!({"name": "players", "capacity": "2", "values": ["ann"]})));
+    assert_eq!(
+        (s, &list),
+        (
+            200,
+            &json!({"name": "players", "capacity": "2", "values": ["ann"]})
+        )
+    );
     assert_eq!(add("ann").0, 409, "ALREADY_EXISTS");
     assert_eq!(add("bob").0, 200);
     let (s, e) = add("cy");
-    assert_eq!((s, e["code"].as_u64()), (400, Some(11)), "OUT_OF_RANGE at capacity: {e}");
-    let (s, list) = call(p, "PATCH", "/v1beta1/lists/players", Some("{\"capacity\":\"3\"}"));
+    assert_eq!(
+        (s, e["code"].as_u64()),
+        (400, Some(11)),
+        "OUT_OF_RANGE at capacity: {e}"
+    );
+    let (s, list) = call(
+        p,
+        "PATCH",
+        "/v1beta1/lists/players",
+        Some("{\"capacity\":\"3\"}"),
+    );
     assert_eq!((s, &list["capacity"]), (200, &json!("3")));
-    assert_eq!(list["values"], json!(["ann", "bob"]), "capacity alone leaves the values");
+    assert_eq!(
+        list["values"],
+        json!(["ann", "bob"]),
+        "capacity alone leaves the values"
+    );
     assert_eq!(add("cy").0, 200);
     assert_eq!(remove("bob").0, 200);
     assert_eq!(remove("bob").0, 404, "NOT_FOUND: not in the list");
     assert_eq!(
-        call(p, "POST", "/v1beta1/lists/spectators:addValue", Some("{\"value\":\"a\"}")).0,
+        call(
+            p,
+            "POST",
+            "/v1beta1/lists/spectators:addValue",
+            Some("{\"value\":\"a\"}")
+        )
+        .0,
         404,
         "a List the GameServer does not declare"
     );
-    assert_eq!(sidecar.list("players"), Some((3, vec!["ann".into(), "cy".into()])));
+    assert_eq!(
+        sidecar.list("players"),
+        Some((3, vec!["ann".into(), "cy".into()]))
+    );
     let gs = call(p, "GET", "/gameserver", None).1;
     assert_eq!(
         gs["status"]["lists"]["players"],
@@ -224,7 +289,11 @@ fn watch_streams_the_game_server_and_stays_open() {
         head.push_str(&line);
     }
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
-    assert!(head.to_ascii_lowercase().contains("transfer-encoding: chunked"), "{head}");
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("transfer-encoding: chunked"),
+        "{head}"
+    );
     let mut next = || {
         let line = read_chunk(&mut r);
         assert!(line.ends_with('\n'), "newline-delimited: {line:?}");
@@ -232,18 +301,31 @@ fn watch_streams_the_game_server_and_stays_open() {
         validate(&v, &watch.response, "stream").unwrap();
         v
     };
-    assert_eq!(next()["result"]["status"]["state"], "Scheduled", "the current state first");
-    assert!(venture_testkit::wait_for(Duration::from_secs(5), || sidecar.watchers() == 1));
+    assert_eq!(
+        next()["result"]["status"]["state"],
+        "Scheduled",
+        "the current state first"
+    );
+    assert!(venture_testkit::wait_for(
+        Duration::from_secs(5),
+        || sidecar.watchers() == 1
+    ));
     sidecar.allocate(&[("venture.dev/seed", "777")]);
     let v = next();
     assert_eq!(v["result"]["status"]["state"], "Allocated");
-    assert_eq!(v["result"]["object_meta"]["annotations"]["venture.dev/seed"], "777");
+    assert_eq!(
+        v["result"]["object_meta"]["annotations"]["venture.dev/seed"],
+        "777"
+    );
     assert_eq!(call(sidecar.port(), "POST", "/ready", Some("{}")).0, 200);
     assert_eq!(next()["result"]["status"]["state"], "Ready");
     // Away and back: the stream ends with the sidecar; the GameServer survives.
     sidecar.stop();
     let mut rest = Vec::new();
-    assert!(matches!(r.read_to_end(&mut rest), Ok(_)), "the stream closes");
+    assert!(
+        matches!(r.read_to_end(&mut rest), Ok(_)),
+        "the stream closes"
+    );
     assert!(TcpStream::connect(("127.0.0.1", sidecar.port())).is_err());
     let mut sidecar = sidecar;
     sidecar.restart();

@@ -144,6 +144,10 @@ impl std::fmt::Display for CloseReason {
                 f,
                 "rejected: the server allows {max} spectators and all places are taken"
             ),
+            CloseReason::Rejected(RejectReason::AwaitingAllocation) => write!(
+                f,
+                "rejected: the server is waiting for an allocation (its world is not chosen yet)"
+            ),
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),

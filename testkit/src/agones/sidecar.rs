@@ -421,7 +421,8 @@ impl Shared {
             let parsed = if req.body.iter().all(u8::is_ascii_whitespace) {
                 Err("the request body is empty; this operation takes a JSON body".to_string())
             } else {
-                serde_json::from_slice::<Value>(&req.body).map_err(|e| format!("proto: syntax error: {e}"))
+                serde_json::from_slice::<Value>(&req.body)
+                    .map_err(|e| format!("proto: syntax error: {e}"))
             };
             if let Err(why) = parsed.and_then(|v| validate(&v, schema, "body")) {
                 let (s, b) = error(3, why);
@@ -493,7 +494,10 @@ impl Shared {
                     Err(e) => e,
                 }
             }
-            _ => error(12, format!("{name} is not modelled by the stand-in sidecar")),
+            _ => error(
+                12,
+                format!("{name} is not modelled by the stand-in sidecar"),
+            ),
         };
         Some((status, value, Some(name), false))
     }
@@ -553,22 +557,38 @@ fn list_call(gs: &mut GameServer, op: &str, name: &str, body: &Value) -> Result<
         }
         "AddListValue" => {
             if list.values.contains(&value) {
-                return Err(error(6, format!("already exists. Value: {value} already in List: {name}")));
+                return Err(error(
+                    6,
+                    format!("already exists. Value: {value} already in List: {name}"),
+                ));
             }
             if list.values.len() as i64 >= list.capacity {
-                return Err(error(11, format!("out of range. No available capacity. Current Capacity: {}, List Size: {}", list.capacity, list.values.len())));
+                return Err(error(
+                    11,
+                    format!(
+                        "out of range. No available capacity. Current Capacity: {}, List Size: {}",
+                        list.capacity,
+                        list.values.len()
+                    ),
+                ));
             }
             list.values.push(value);
             Ok(())
         }
         "RemoveListValue" => {
             let Some(i) = list.values.iter().position(|v| *v == value) else {
-                return Err(error(5, format!("not found. Value: {value} not found in List: {name}")));
+                return Err(error(
+                    5,
+                    format!("not found. Value: {value} not found in List: {name}"),
+                ));
             };
             list.values.remove(i);
             Ok(())
         }
-        _ => Err(error(12, format!("{op} is not modelled by the stand-in sidecar"))),
+        _ => Err(error(
+            12,
+            format!("{op} is not modelled by the stand-in sidecar"),
+        )),
     }
 }
 
@@ -635,7 +655,9 @@ fn read_request(r: &mut BufReader<TcpStream>) -> Result<Option<Request>, String>
         let (name, value) = (name.trim().to_ascii_lowercase(), value.trim());
         match name.as_str() {
             "content-length" => {
-                len = value.parse().map_err(|_| format!("bad Content-Length {value:?}"))?
+                len = value
+                    .parse()
+                    .map_err(|_| format!("bad Content-Length {value:?}"))?
             }
             "transfer-encoding" => return Err("chunked request bodies are not expected".into()),
             "connection" => close = value.eq_ignore_ascii_case("close"),

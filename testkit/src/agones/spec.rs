@@ -16,14 +16,21 @@ pub fn spec_dir() -> PathBuf {
 }
 
 /// The swagger files the sidecar serves (the SDK, its beta and alpha parts).
-pub const SPEC_FILES: [&str; 3] = ["sdk.swagger.json", "beta.swagger.json", "alpha.swagger.json"];
+pub const SPEC_FILES: [&str; 3] = [
+    "sdk.swagger.json",
+    "beta.swagger.json",
+    "alpha.swagger.json",
+];
 
 /// One path segment of an operation's path template.
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Segment {
     Literal(String),
     /// `{name}` or `{name}:verb` (a gRPC custom method: the verb is a literal suffix).
-    Param { name: String, verb: Option<String> },
+    Param {
+        name: String,
+        verb: Option<String>,
+    },
 }
 
 /// One operation: a method on a path template.
@@ -107,8 +114,8 @@ impl Spec {
             let path = dir.join(file);
             let text = std::fs::read_to_string(&path)
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-            let doc: Value = serde_json::from_str(&text)
-                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            let doc: Value =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             assert_eq!(doc["swagger"], "2.0", "{file}");
             let defs = doc["definitions"].as_object().cloned().unwrap_or_default();
             let paths = doc["paths"].as_object().expect("paths");
@@ -211,11 +218,13 @@ fn resolve(schema: &Value, defs: &Map<String, Value>) -> Value {
 
 /// Checks `value` against a resolved schema; the error names the offending field.
 pub fn validate(value: &Value, schema: &Value, at: &str) -> Result<(), String> {
-    let ty = schema["type"].as_str().unwrap_or(if schema.get("properties").is_some() {
-        "object"
-    } else {
-        ""
-    });
+    let ty = schema["type"]
+        .as_str()
+        .unwrap_or(if schema.get("properties").is_some() {
+            "object"
+        } else {
+            ""
+        });
     match ty {
         "object" => {
             let obj = value
@@ -283,8 +292,7 @@ mod tests {
     #[test]
     fn templates_match_custom_verbs_and_plain_parameters() {
         let spec = Spec::load();
-        let Route::Found(op, params) = spec.route("POST", "/v1beta1/lists/players:addValue")
-        else {
+        let Route::Found(op, params) = spec.route("POST", "/v1beta1/lists/players:addValue") else {
             panic!("addValue not routed")
         };
         assert_eq!(op.operation_id, "AddListValue");
@@ -293,8 +301,14 @@ mod tests {
             panic!("UpdateList not routed")
         };
         assert_eq!(op.operation_id, "UpdateList");
-        assert!(matches!(spec.route("GET", "/v1beta1/lists/players:addValue"), Route::WrongMethod));
-        assert!(matches!(spec.route("POST", "/v1beta1/lists/players:frob"), Route::NotFound));
+        assert!(matches!(
+            spec.route("GET", "/v1beta1/lists/players:addValue"),
+            Route::WrongMethod
+        ));
+        assert!(matches!(
+            spec.route("POST", "/v1beta1/lists/players:frob"),
+            Route::NotFound
+        ));
         assert!(matches!(spec.route("GET", "/ready"), Route::WrongMethod));
         assert!(matches!(spec.route("POST", "/readyz"), Route::NotFound));
     }
@@ -309,9 +323,11 @@ mod tests {
             .unwrap_err()
             .contains("required"));
         assert!(validate(&serde_json::json!({"value": 3}), schema, "body").is_err());
-        assert!(validate(&serde_json::json!({"value": "a", "x": 1}), schema, "body")
-            .unwrap_err()
-            .contains("unknown field"));
+        assert!(
+            validate(&serde_json::json!({"value": "a", "x": 1}), schema, "body")
+                .unwrap_err()
+                .contains("unknown field")
+        );
         let update = spec.operation("beta.swagger.json", "UpdateList");
         let schema = update.body.as_ref().unwrap();
         assert!(validate(&serde_json::json!({"capacity": "4"}), schema, "b").is_ok());
@@ -321,6 +337,9 @@ mod tests {
         let schema = ready.body.as_ref().unwrap();
         assert!(validate(&serde_json::json!({}), schema, "b").is_ok());
         assert!(validate(&serde_json::json!({"now": true}), schema, "b").is_err());
-        assert!(spec.operation("sdk.swagger.json", "WatchGameServer").streaming);
+        assert!(
+            spec.operation("sdk.swagger.json", "WatchGameServer")
+                .streaming
+        );
     }
 }
