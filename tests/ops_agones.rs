@@ -379,3 +379,38 @@ fn the_sidecar_away_and_back_is_retried_without_a_crash() {
     assert!(server.wait_exit(WAIT).expect("exits").success());
     assert_within_spec(&sidecar);
 }
+
+#[test]
+fn sigterm_while_awaiting_leaves_cleanly_and_writes_no_world() {
+    let scratch = Scratch::new("agones-await-term");
+    let sidecar = Sidecar::with_players_list(0);
+    let sdk = sidecar.port().to_string();
+    let mut server = Server::builder(bin!("venture-server"))
+        .persisting_in(scratch.path())
+        .args(&["-agones", "-await-allocation", "-seed", "11"])
+        .envs(&[("AGONES_SDK_HTTP_PORT", sdk.as_str())])
+        .spawn();
+    server.wait_healthy(venture_testkit::server::START_TIMEOUT);
+    assert!(
+        wait_for(WAIT, || sidecar.watchers() == 1),
+        "{:?}",
+        sidecar.calls()
+    );
+    server.signal("TERM");
+    assert!(server.wait_exit(WAIT).expect("exits").success());
+    assert_eq!(
+        sidecar.calls().last().map(String::as_str),
+        Some("POST /shutdown")
+    );
+    // Nothing of the stand-in world was saved or journaled.
+    let worlds = scratch.join("saves/worlds");
+    let saved: Vec<_> = std::fs::read_dir(&worlds)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(saved.is_empty(), "{saved:?}");
+    let replays: Vec<_> = std::fs::read_dir(scratch.join("replays"))
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(replays.is_empty(), "{replays:?}");
+    assert_within_spec(&sidecar);
+}
