@@ -402,6 +402,14 @@ mod tests {
         Err(Failure::io("connection refused"))
     }
 
+    /// A lifecycle past Ready and the List's capacity, and its start time.
+    fn started() -> (Lifecycle, Instant) {
+        let t0 = Instant::now();
+        let mut l = Lifecycle::new(POLICY, t0);
+        turn(&mut l, t0, &[], ok);
+        (l, t0)
+    }
+
     fn add(n: &str) -> Call {
         Call::AddPlayer(n.into())
     }
@@ -440,9 +448,7 @@ mod tests {
 
     #[test]
     fn the_list_follows_the_players_removes_first_and_coalesced() {
-        let t0 = Instant::now();
-        let mut l = Lifecycle::new(POLICY, t0);
-        turn(&mut l, t0, &[], ok);
+        let (mut l, t0) = started();
         assert_eq!(
             turn(&mut l, t0, &["ann", "bob"], ok),
             [add("ann"), add("bob")]
@@ -462,9 +468,7 @@ mod tests {
 
     #[test]
     fn agones_answers_that_mean_done_count_as_done() {
-        let t0 = Instant::now();
-        let mut l = Lifecycle::new(POLICY, t0);
-        turn(&mut l, t0, &[], ok);
+        let (mut l, t0) = started();
         // ALREADY_EXISTS on add (a retry after a lost answer), NOT_FOUND on remove.
         assert_eq!(
             turn(&mut l, t0, &["ann"], |_| Err(status(409))),
@@ -481,9 +485,7 @@ mod tests {
 
     #[test]
     fn a_failed_list_call_pauses_the_list_not_the_rest() {
-        let t0 = Instant::now();
-        let mut l = Lifecycle::new(POLICY, t0);
-        turn(&mut l, t0, &[], ok);
+        let (mut l, t0) = started();
         // OUT_OF_RANGE (400): the List is full in Agones' eyes.
         assert_eq!(
             turn(&mut l, t0, &["ann"], |_| Err(status(400))),
@@ -500,9 +502,7 @@ mod tests {
 
     #[test]
     fn shutdown_once_after_the_list_says_the_last_player_left() {
-        let t0 = Instant::now();
-        let mut l = Lifecycle::new(POLICY, t0);
-        turn(&mut l, t0, &[], ok);
+        let (mut l, t0) = started();
         assert_eq!(
             turn(&mut l, t0, &["ann", "bob"], ok),
             [add("ann"), add("bob")]

@@ -546,10 +546,12 @@ impl ClientSession {
                 if self.reconnect.active() {
                     match reason {
                         // Passing refusals (our old slot or name not yet released, a
-                        // server still shutting down, a cookie that aged): try again.
+                        // server still shutting down or, restarted in an Agones fleet,
+                        // not yet given its world back, a cookie that aged): try again.
                         RejectReason::Full
                         | RejectReason::NameTaken
                         | RejectReason::ShuttingDown
+                        | RejectReason::AwaitingAllocation
                         | RejectReason::BadCookie => {
                             if !matches!(self.phase, Phase::Playing | Phase::Syncing) {
                                 self.phase = Phase::Connecting;

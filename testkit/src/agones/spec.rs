@@ -4,7 +4,8 @@
 //!
 //! Validation is what grpc-gateway's protojson decoding enforces on the wire, taken from
 //! the schema only: field names (an unknown field is rejected), JSON types (an int64 is a
-//! JSON string holding a decimal integer, as the spec writes it), `required` fields.
+//! JSON string holding a decimal integer, as the spec writes it; protojson would also take
+//! a JSON number, so the stand-in is the stricter of the two), `required` fields.
 
 use std::path::{Path, PathBuf};
 
