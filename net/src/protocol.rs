@@ -40,7 +40,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 7;
+pub const PROTOCOL_VERSION: u16 = 8;
 
 /// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
 /// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the
@@ -101,7 +101,7 @@ pub enum RejectReason {
         max: u16,
     },
     /// The server has no world yet: it is an Agones fleet server waiting for an
-    /// allocation to choose one (`-await-allocation`, protocol 7).
+    /// allocation to choose one (`-await-allocation`, protocol 8).
     AwaitingAllocation,
 }
 
