@@ -54,6 +54,8 @@ crate::flag_table! {
         new_world: bool = switch("new-world", "ignore existing saves and generate a new world"),
         agones: bool = switch("agones",
             "integrate with the Agones SDK sidecar (game-server lifecycle)"),
+        await_allocation: bool = switch("await-allocation",
+            "with -agones: start Ready without a world; generate it when Agones allocates this server (annotations venture.dev/seed, venture.dev/genre)"),
         version: bool = switch("version", "print version information and exit"),
     }
 }
@@ -115,6 +117,9 @@ pub struct ServerConfig {
     pub new_world: bool,
     /// `-agones`: talk to the Agones SDK.
     pub agones: bool,
+    /// `-await-allocation` (needs `-agones`): no world until Agones allocates this server;
+    /// the allocation's annotations may choose the seed and genre.
+    pub await_allocation: bool,
 }
 
 impl ServerConfig {
@@ -170,6 +175,12 @@ pub fn validate(
     args: ServerArgs,
     seed_source: impl FnOnce() -> i64,
 ) -> Result<ServerConfig, CliError> {
+    if args.await_allocation && !args.agones {
+        return Err(CliError::Usage {
+            message: "-await-allocation needs -agones (the allocation comes from the Agones SDK)"
+                .to_string(),
+        });
+    }
     let (seed, seed_is_random) = match args.seed {
         Some(seed) => (seed, false),
         None => (seed_source(), true),
@@ -192,6 +203,7 @@ pub fn validate(
         autosave: Duration::from_secs(args.autosave),
         new_world: args.new_world,
         agones: args.agones,
+        await_allocation: args.await_allocation,
     })
 }
 
@@ -527,6 +539,13 @@ mod tests {
                 assert!(e.ends_with("(valid: 1 to 3600)"), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn await_allocation_needs_agones() {
+        assert!(run(&["-agones", "-await-allocation"]).await_allocation);
+        assert!(!run(&["-agones"]).await_allocation);
+        assert!(err(&["-await-allocation"]).contains("needs -agones"));
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub enum RejectReason {
     SpectatorsFull {
         max: u16,
     },
+    /// The server has no world yet: it is an Agones fleet server waiting for an
+    /// allocation to choose one (`-await-allocation`, protocol 7).
+    AwaitingAllocation,
 }
 
 /// A confirmed frame with the server's world checksum after stepping it.

@@ -46,6 +46,9 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 Response::text(503, "shutting down\n")
             } else if let Some(reason) = &view.health.persistence {
                 Response::text(503, format!("{reason}\n"))
+            } else if view.health.awaiting_allocation {
+                // Ready in Agones' sense: this server waits to be allocated.
+                Response::text(200, "ready (waiting for an allocation)\n")
             } else if view.app.player_count() >= view.config.max_players as usize {
                 // Still ready (the process is fine), but say why a join would be refused.
                 Response::text(200, "ready (full)\n")
@@ -92,7 +95,7 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 .spectators()
                 .map(|s| serde_json::json!({"id": s.id, "acked_tick": s.acked, "syncing": s.syncing}))
                 .collect();
-            let body = serde_json::json!({
+            let mut body = serde_json::json!({
                 "version": crate::cli::VERSION,
                 "commit": crate::cli::GIT_COMMIT,
                 "sim_version": venture_sim::SIM_VERSION,
@@ -110,7 +113,14 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 "spectator_list": spectator_list,
                 "uptime_s": now.saturating_duration_since(view.health.started).as_secs(),
                 "on_schedule": view.health.on_schedule(now),
+                "awaiting_allocation": view.health.awaiting_allocation,
             });
+            if view.health.awaiting_allocation {
+                // The stand-in world is not a world anyone plays: no seed, genre or tick.
+                for key in ["seed", "genre", "tick"] {
+                    body[key] = serde_json::Value::Null;
+                }
+            }
             Response::json(200, format!("{body}\n"))
         }
         _ => Response::not_found(),

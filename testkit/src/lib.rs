@@ -1,5 +1,6 @@
 //! The one harness every integration test and bench of Venture uses (dev-only crate).
 //!
+//! - [`agones`]: Agones' SDK REST specification and a stand-in sidecar serving exactly it;
 //! - [`ports`]: loopback ports free for both UDP and TCP;
 //! - [`scratch`]: temporary directories (tempfile), kept and named when a test fails;
 //! - [`process`]: child processes killed on drop, their output in files, printed when a
@@ -19,6 +20,7 @@
 //! [`bin!`](crate::bin) from the test (`venture_testkit::bin!("venture-server")`).
 #![forbid(unsafe_code)]
 
+pub mod agones;
 pub mod bot;
 pub mod burst;
 pub mod cases;

@@ -144,6 +144,10 @@ impl std::fmt::Display for CloseReason {
                 f,
                 "rejected: the server allows {max} spectators and all places are taken"
             ),
+            CloseReason::Rejected(RejectReason::AwaitingAllocation) => write!(
+                f,
+                "rejected: the server is waiting for an allocation (its world is not chosen yet)"
+            ),
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
@@ -421,7 +425,7 @@ impl ClientSession {
         match protocol::encode_bounded(msg) {
             Ok(mut bytes) => {
                 if self.config.protocol_version != protocol::PROTOCOL_VERSION {
-                    bytes[2..4].copy_from_slice(&self.config.protocol_version.to_le_bytes());
+                    bytes[..protocol::HEADER_LEN].copy_from_slice(&self.config.protocol_version.to_le_bytes());
                 }
                 self.stats.bytes_sent += bytes.len() as u64;
                 self.stats.datagrams_sent += 1;
@@ -542,10 +546,12 @@ impl ClientSession {
                 if self.reconnect.active() {
                     match reason {
                         // Passing refusals (our old slot or name not yet released, a
-                        // server still shutting down, a cookie that aged): try again.
+                        // server still shutting down or, restarted in an Agones fleet,
+                        // not yet given its world back, a cookie that aged): try again.
                         RejectReason::Full
                         | RejectReason::NameTaken
                         | RejectReason::ShuttingDown
+                        | RejectReason::AwaitingAllocation
                         | RejectReason::BadCookie => {
                             if !matches!(self.phase, Phase::Playing | Phase::Syncing) {
                                 self.phase = Phase::Connecting;

@@ -1,7 +1,8 @@
 //! Handshake and admission: what the session does with datagrams from addresses it has
 //! not admitted. A `Hello` gets a stateless cookie (`Challenge`), a `Join` or `Spectate`
 //! echoing a valid cookie is admitted (a slot, a `Welcome`, a snapshot) or refused
-//! (`Reject`: full, name taken, shutting down, bad cookie, version mismatch). Nothing is
+//! (`Reject`: full, name taken, shutting down, awaiting an allocation, bad cookie, version
+//! mismatch). Nothing is
 //! remembered about a stranger before its cookie checks out, and no stranger is ever
 //! answered with more bytes than it sent (no amplification).
 //!
@@ -58,6 +59,13 @@ impl ServerSession {
         }
     }
 
+    /// Refuses every player and spectator with `AwaitingAllocation`: the server holds a
+    /// stand-in world until an Agones allocation chooses the real one (the shell then
+    /// replaces this session).
+    pub fn set_awaiting_allocation(&mut self, on: bool) {
+        self.awaiting_allocation = on;
+    }
+
     /// Says that the transport beneath admits peers (see the module docs).
     pub fn set_admitted_by_transport(&mut self, on: bool) {
         self.admitted_by_transport = on;
@@ -109,6 +117,8 @@ impl ServerSession {
                     );
                 } else if self.shutting_down {
                     self.reject(addr, len, RejectReason::ShuttingDown);
+                } else if self.awaiting_allocation {
+                    self.reject(addr, len, RejectReason::AwaitingAllocation);
                 } else {
                     let cookie = self.cookies.issue(addr.addr, now);
                     self.reply_bounded(addr, len, &Message::Challenge { cookie });
@@ -124,6 +134,9 @@ impl ServerSession {
                 }
                 if self.shutting_down {
                     return self.reject(addr, len, RejectReason::ShuttingDown);
+                }
+                if self.awaiting_allocation {
+                    return self.reject(addr, len, RejectReason::AwaitingAllocation);
                 }
                 if self.clients.iter().flatten().any(|c| c.name == name) {
                     return self.reject(addr, len, RejectReason::NameTaken);
@@ -149,6 +162,9 @@ impl ServerSession {
                 }
                 if self.shutting_down {
                     return self.reject(addr, len, RejectReason::ShuttingDown);
+                }
+                if self.awaiting_allocation {
+                    return self.reject(addr, len, RejectReason::AwaitingAllocation);
                 }
                 if self.spectators.is_full() {
                     let max = self.spectators.max();

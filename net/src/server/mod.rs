@@ -257,6 +257,8 @@ pub struct ServerSession {
     events: Vec<ServerEvent>,
     stats: ServerStats,
     shutting_down: bool,
+    /// No world yet: every Hello, Join and Spectate is refused (see [`admission`]).
+    awaiting_allocation: bool,
     /// Saved characters by name: who may claim them and the commands that restore them.
     claims: BTreeMap<String, CharacterClaim>,
     /// Restore commands waiting to enter frames, a few per tick (see `RESTORE_PER_TICK`).
@@ -310,6 +312,7 @@ impl ServerSession {
             events: Vec::new(),
             stats: ServerStats::default(),
             shutting_down: false,
+            awaiting_allocation: false,
             claims: BTreeMap::new(),
             restore_queue: VecDeque::new(),
             admitted_by_transport: false,
