@@ -1,5 +1,5 @@
 //! The secure datagram layer's costs (issue 12, item 6), on its sans-IO state machines
-//! (no sockets, no laminar), single-threaded:
+//! (no sockets, no carrier), single-threaded:
 //! - **handshake per join, server side**: the `Responder`'s work for one complete
 //!   Hello -> Cookie -> Initiate -> Accept (the cookie MAC twice, the Noise NK responder's
 //!   two Diffie-Hellman operations, the session's keys), timed per join over many joins
@@ -127,7 +127,7 @@ fn handshakes(key: &StaticKeypair) -> HandshakeSizes {
         let at = addr(i);
         let (s, c, _, sz) = join(&mut server, key, at, now, &mut out);
         // Keep the table small, as on a server whose players come and go.
-        server.forget(at);
+        server.forget(at.into());
         if i >= WARMUP_JOINS {
             server_samples.push(s);
             client_samples.push(c);
