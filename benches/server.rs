@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::udp::UdpCarrier;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::ClientDriver;
-use venture_net::carrier::udp::UdpCarrier;
 use venture_testkit::{bin, free_port, Proc, Scratch, Server};
 
 fn rss_kib(pid: u32) -> Option<u64> {
