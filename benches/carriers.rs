@@ -30,21 +30,12 @@ use venture_net::secure::StaticKeypair;
 use venture_testkit::http::get_timeout;
 use venture_testkit::{bin, Proc, Scratch, Server};
 
+#[path = "common/seam_loop.rs"]
+mod seam_loop;
+use seam_loop::Stack;
+
 const JOIN_RUNS: usize = 9;
 const JOIN_GIVE_UP: Duration = Duration::from_secs(30);
-const BATCH: usize = 1000;
-/// Default batches; `VENTURE_SEAM_BATCHES` sets another count and `VENTURE_SEAM_SIZE`
-/// one plaintext size (for instruction counts under callgrind: the difference between
-/// two batch counts is the per-packet cost, setup and handshake cancelled out).
-const BATCHES: usize = 200;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Whether `/status` lists a player named `name` on `carrier` whose inputs were counted.
 fn plays_on(port: u16, name: &str, carrier: &str) -> bool {
     let Ok((200, body)) = get_timeout(port, "/status", Duration::from_secs(2)) else {
@@ -182,7 +173,9 @@ impl Seam {
         s.server_receives(&mut |_| {});
         s
     }
+}
 
+impl Stack for Seam {
     fn server_sends(&mut self, plaintext: &[u8]) {
         self.endpoint.send(self.client_remote, plaintext);
         while let Some((to, packet)) = self.endpoint.poll_transmit() {
@@ -229,7 +222,6 @@ impl Seam {
         }
     }
 
-    /// Virtual time moves 1 ms per exchange, so the layer's timers see time pass.
     fn tick(&mut self) {
         self.t += Duration::from_millis(1);
         self.net.advance(Duration::from_millis(1));
@@ -238,51 +230,9 @@ impl Seam {
 
 fn seam_cost() {
     println!(
-        "seam cost per packet (secure layer + the drivers' carrier steps, no session; simulated instant link; \
-         mean over batches of {BATCH} (200 unless VENTURE_SEAM_BATCHES), p99 of the batches)"
+        "seam cost per packet (secure layer + the drivers' carrier steps, no session; simulated instant link)"
     );
-    let mut seam = Seam::new();
-    let batches = env_or("VENTURE_SEAM_BATCHES", BATCHES);
-    let sizes: Vec<usize> = match env_or("VENTURE_SEAM_SIZE", 0) {
-        0 => vec![60, 200, 1200],
-        one => vec![one],
-    };
-    for size in sizes {
-        let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
-        let mut down = Vec::with_capacity(batches);
-        let mut up = Vec::with_capacity(batches);
-        for batch in 0..=batches {
-            let (mut d, mut u) = (Duration::ZERO, Duration::ZERO);
-            let mut got = 0usize;
-            for _ in 0..BATCH {
-                let t = Instant::now();
-                seam.server_sends(&payload);
-                seam.client_receives(&mut |p| got += p.len());
-                d += t.elapsed();
-                let t = Instant::now();
-                seam.client_sends(&payload);
-                seam.server_receives(&mut |p| got += p.len());
-                u += t.elapsed();
-                seam.tick();
-            }
-            assert_eq!(got, 2 * BATCH * size, "every packet delivered once");
-            // The first batch warms up.
-            if batch > 0 {
-                down.push(d);
-                up.push(u);
-            }
-        }
-        for (dir, samples) in [("server -> client", down), ("client -> server", up)] {
-            let mut s: Vec<f64> = samples
-                .iter()
-                .map(|d| d.as_secs_f64() * 1e9 / BATCH as f64)
-                .collect();
-            let mean = s.iter().sum::<f64>() / s.len() as f64;
-            s.sort_by(f64::total_cmp);
-            let p99 = s[((s.len() - 1) as f64 * 0.99).round() as usize];
-            println!("  {size:>4} B {dir}: mean {mean:>7.0} ns  p99 {p99:>7.0} ns");
-        }
-    }
+    seam_loop::measure(&mut Seam::new());
 }
 
 fn main() {

@@ -11,6 +11,10 @@
 
 use std::time::{Duration, Instant};
 
+#[path = "seam_loop.rs"]
+mod seam_loop;
+use seam_loop::Stack;
+
 use laminar::SocketEvent;
 use venture_net::driver::session_laminar_config;
 use venture_net::secure::initiator::Trust;
@@ -19,19 +23,6 @@ use venture_net::secure::socket::{SecureClientSocket, SecureServerSocket};
 use venture_net::secure::StaticKeypair;
 use venture_net::transport::simnet::{SimNet, SimSocket};
 use venture_net::transport::Endpoint;
-
-const BATCH: usize = 1000;
-/// Default batches; `VENTURE_SEAM_BATCHES` sets another count and `VENTURE_SEAM_SIZE`
-/// one plaintext size (for instruction counts under callgrind: the difference between
-/// two batch counts is the per-packet cost, setup and handshake cancelled out).
-const BATCHES: usize = 200;
-
-fn env_or(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default)
-}
 
 struct Old {
     net: SimNet,
@@ -47,7 +38,9 @@ impl Old {
         let now = self.net.now();
         (now, now.saturating_duration_since(self.epoch))
     }
+}
 
+impl Stack for Old {
     fn server_sends(&mut self, payload: &[u8]) {
         let (now, t) = self.now();
         self.server.socket_mut().set_clock(t);
@@ -121,47 +114,7 @@ fn main() {
     old.server_receives(&mut |_| heard += 1);
     assert!(heard >= 10, "the handshake and the first packets got through ({heard})");
     println!(
-        "old stack (ac3599f: laminar over the secure layer) cost per packet, no session; simulated instant link; \
-         mean over batches of {BATCH} (200 unless VENTURE_SEAM_BATCHES), p99 of the batches"
+        "old stack (ac3599f: laminar over the secure layer) cost per packet, no session; simulated instant link"
     );
-    let batches = env_or("VENTURE_SEAM_BATCHES", BATCHES);
-    let sizes: Vec<usize> = match env_or("VENTURE_SEAM_SIZE", 0) {
-        0 => vec![60, 200, 1200],
-        one => vec![one],
-    };
-    for size in sizes {
-        let payload: Vec<u8> = (0..size).map(|i| i as u8).collect();
-        let mut down = Vec::with_capacity(batches);
-        let mut up = Vec::with_capacity(batches);
-        for batch in 0..=batches {
-            let (mut d, mut u) = (Duration::ZERO, Duration::ZERO);
-            let mut got = 0usize;
-            for _ in 0..BATCH {
-                let t = Instant::now();
-                old.server_sends(&payload);
-                old.client_receives(&mut |p| got += p.len());
-                d += t.elapsed();
-                let t = Instant::now();
-                old.client_sends(&payload);
-                old.server_receives(&mut |p| got += p.len());
-                u += t.elapsed();
-                old.tick();
-            }
-            assert_eq!(got, 2 * BATCH * size, "every packet delivered once");
-            if batch > 0 {
-                down.push(d);
-                up.push(u);
-            }
-        }
-        for (dir, samples) in [("server -> client", down), ("client -> server", up)] {
-            let mut s: Vec<f64> = samples
-                .iter()
-                .map(|d| d.as_secs_f64() * 1e9 / BATCH as f64)
-                .collect();
-            let mean = s.iter().sum::<f64>() / s.len() as f64;
-            s.sort_by(f64::total_cmp);
-            let p99 = s[((s.len() - 1) as f64 * 0.99).round() as usize];
-            println!("  {size:>4} B {dir}: mean {mean:>7.0} ns  p99 {p99:>7.0} ns");
-        }
-    }
+    seam_loop::measure(&mut old);
 }
