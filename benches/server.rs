@@ -16,7 +16,7 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// Time from spawning the server to its answering a real client's Hello with a
-/// Challenge on the game port (UDP, through laminar): "accepting players".
+/// Challenge on the game port (UDP, through the secure layer): "accepting players".
 fn start_to_accepting(dir: &std::path::Path) -> Duration {
     let port = free_port();
     let server_addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
