@@ -658,7 +658,8 @@ mod tests {
         // The corpus was written by the codec before PlayerInput's byte form moved to
         // venture-sim: the same bytes out proves the messages' wire format did not change.
         // (Its header says protocol 5; protocol 6 changed only what lies beneath, the
-        // secure layer, so the header's version is brought up to date first.)
+        // secure layer, and protocol 7 only added messages at the end, so the header's version
+        // is brought up to date first.)
         use crate::protocol::{decode, encode, PROTOCOL_VERSION};
         for corpus in [
             &include_bytes!("../../fuzz/corpus/protocol_decode/inputs")[..],

@@ -8,6 +8,7 @@
 //!   handshake, sealed datagrams with a replay window, server key pinning).
 //! - [`cookie`]: stateless admission cookies.
 //! - [`chunk`]: snapshot chunking and bounded reassembly.
+//! - [`standby`]: what a primary and its hot standby share (follower key, proofs, claims).
 //! - [`window`]: redundancy windows for per-tick data sent unreliably.
 //!
 //! # Example: a datagram over the simulated network
@@ -54,6 +55,7 @@ pub mod driver;
 pub mod protocol;
 pub mod secure;
 pub mod server;
+pub mod standby;
 #[cfg(test)]
 mod test_frames;
 pub mod transport;

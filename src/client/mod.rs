@@ -440,6 +440,8 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
                     Err(e) => eprintln!("{}: DESYNC at tick {tick} (report not written: {e})", p.name),
                 }
             }
+            // Only a standby's follower session receives saved characters.
+            ClientEvent::Claim(_) => {}
             ClientEvent::Closed(reason) => {
                 if !p.closed_logged {
                     p.closed_logged = true;

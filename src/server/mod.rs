@@ -527,6 +527,18 @@ impl ServerApp {
                     log::warn!(target: "venture::server", component = "server", spectator = id, tick = tick, client_checksum = client_checksum, server_checksum = server_checksum; "spectator reported a desync");
                     self.metrics.desync_reports.inc();
                 }
+                ServerEvent::FollowerConnected { id, addr } => {
+                    log::info!(target: "venture::standby", component = "standby", follower = id, addr:% = addr, tick = self.driver.session.world().tick(); "standby following");
+                }
+                ServerEvent::FollowerDisconnected { id, addr, reason } => {
+                    log::warn!(target: "venture::standby", component = "standby", follower = id, addr:% = addr, reason = reason.as_str(); "standby stopped following");
+                }
+                ServerEvent::FollowerRefused { addr } => {
+                    log::warn!(target: "venture::standby", component = "standby", addr:% = addr; "a standby was refused: its proof does not match this server's key");
+                }
+                ServerEvent::Deposed { addr } => {
+                    log::error!(target: "venture::standby", component = "standby", addr:% = addr; "this server was replaced: its standby took over and proved the server key; stopping without serving this world again");
+                }
                 ServerEvent::InvalidDatagram { addr, reason } => {
                     log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
                     self.metrics.invalid_datagram("protocol");

@@ -212,6 +212,8 @@ impl App {
                     };
                     self.log(LogKind::Bad, text);
                 }
+                // Only a standby's follower session receives saved characters.
+                ClientEvent::Claim(_) => {}
                 ClientEvent::Closed(reason) => {
                     if matches!(
                         reason,
