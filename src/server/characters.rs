@@ -95,11 +95,22 @@ impl Characters {
     }
 
     /// Updates the session's claim (so a reconnect later in this run restores this
-    /// character even if the disk refuses the write), then writes `name`'s character.
-    /// Returns the path written.
+    /// character even if the disk refuses the write, and its followers learn it), then
+    /// writes `name`'s character. Returns the path written.
     pub fn save(
         &self,
         session: &mut ServerSession,
+        name: &str,
+        character: &Character,
+        digest: [u8; 16],
+    ) -> Result<PathBuf, String> {
+        session.set_character(name, character, digest);
+        self.write(name, character, digest)
+    }
+
+    /// Writes `name`'s character file (a standby writes what its primary sends).
+    pub fn write(
+        &self,
         name: &str,
         character: &Character,
         digest: [u8; 16],
@@ -109,7 +120,6 @@ impl Characters {
             secret_digest: hex(&digest),
             character: character.clone(),
         };
-        session.set_character(name, character, digest);
         let path = self.path(name);
         let bytes = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
         atomic_write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;

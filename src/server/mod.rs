@@ -5,11 +5,13 @@
 //! module is the shell around it: sockets, clock, logs, metrics, health.
 
 mod characters;
+mod depose;
 mod durability;
 mod journal;
 mod persist;
 mod routes;
 pub mod server_key;
+pub mod standby;
 mod world_lock;
 
 use std::collections::BTreeMap;
@@ -56,6 +58,10 @@ pub enum ServerError {
     Locked(#[from] world_lock::LockError),
     #[error(transparent)]
     Key(#[from] server_key::ServerKeyError),
+    /// The standby at this address took over (and proved the server key): this process
+    /// must not serve the world again.
+    #[error("replaced by the standby at {0}, which serves this world now; start this server again with -standby-of {0} to follow it")]
+    Replaced(SocketAddr),
 }
 
 impl ServerError {
@@ -138,6 +144,14 @@ pub struct ServerApp {
     fingerprint: String,
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
+    /// The pair's series (`venture_role`, follower lag).
+    standby_metrics: crate::metrics::StandbyMetrics,
+    server_key: server_key::ServerKey,
+    /// Set when this server was a standby that took over, with the telling of the old
+    /// primary.
+    promotion: Option<(standby::Promotion, depose::Deposer)>,
+    /// A standby proved that it took over from us.
+    deposed: Option<SocketAddr>,
 }
 
 /// The server key from the saves directory, generated there on first start. A key file
@@ -277,6 +291,10 @@ impl ServerApp {
         let session = ServerSession::new(world, session_config, secret, Duration::ZERO);
         let interval = session.tick_interval();
         let mut session = session;
+        // Our hot standby holds the same key and proves it (see `standby`).
+        session.set_follower_key(Some(venture_net::standby::FollowerKey::derive(
+            server_key.private(),
+        )));
         let characters = characters::Characters::new(&config.saves_dir);
         let (loaded, warnings) = characters.load_into(&mut session);
         for w in warnings {
@@ -293,6 +311,8 @@ impl ServerApp {
             .map_err(|e| ServerError::Setup(e.to_string()))?;
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
+        let standby_metrics = metrics.register_standby();
+        standby_metrics.set_role("primary");
         metrics.describe_server(&crate::metrics::ServerInfo {
             seed: config.seed,
             genre: config.genre.id().to_string(),
@@ -348,7 +368,25 @@ impl ServerApp {
             saved_tick,
             fingerprint: server_key.fingerprint(),
             _locks: locks,
+            standby_metrics,
+            server_key,
+            promotion: None,
+            deposed: None,
         })
+    }
+
+    /// This server is a standby that took over: show it, and tell the old primary.
+    pub(crate) fn promoted(&mut self, p: standby::Promotion) -> Result<(), ServerError> {
+        let ours = p.old_primary.port() == self.local_addr.port()
+            && (p.old_primary.ip().is_loopback() || p.old_primary.ip() == self.local_addr.ip());
+        let mut deposer = depose::Deposer::new(p.old_primary, self.server_key.clone());
+        if ours {
+            // The old primary's address is ours now (same host and port): nobody to tell.
+            log::info!(target: "venture::standby", component = "standby", old_primary:% = p.old_primary; "serving at the old primary's address");
+            deposer = depose::Deposer::finished(p.old_primary, self.server_key.clone());
+        }
+        self.promotion = Some((p, deposer));
+        Ok(())
     }
 
     /// The bound game address (useful when the port was 0).
@@ -395,6 +433,7 @@ impl ServerApp {
                             metrics: &self.metrics,
                             config: &self.config,
                             server_key: &self.fingerprint,
+                            promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
                         };
                         self.http
                             .handle_token(self.poll.registry(), token, now, &mut |req| {
@@ -411,12 +450,20 @@ impl ServerApp {
                 metrics: &self.metrics,
                 config: &self.config,
                 server_key: &self.fingerprint,
+                promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
             };
             self.http.tick(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
             });
             self.pump();
             self.poll_agones();
+            if let Some((_, deposer)) = self.promotion.as_mut() {
+                deposer.pump(Instant::now());
+            }
+            if let Some(by) = self.deposed {
+                self.shut_down("replaced by the standby")?;
+                return Err(ServerError::Replaced(by));
+            }
             if let Some(signal) = stop {
                 return self.shut_down(signal);
             }
@@ -536,7 +583,17 @@ impl ServerApp {
                 ServerEvent::FollowerRefused { addr } => {
                     log::warn!(target: "venture::standby", component = "standby", addr:% = addr; "a standby was refused: its proof does not match this server's key");
                 }
+                ServerEvent::Deposed { addr }
+                    if self
+                        .promotion
+                        .as_ref()
+                        .and_then(|(_, d)| d.local_addr())
+                        .is_some_and(|own| own.port() == addr.port()) =>
+                {
+                    // Our own deposer reached us (the old primary's address is ours).
+                }
                 ServerEvent::Deposed { addr } => {
+                    self.deposed = Some(addr);
                     log::error!(target: "venture::standby", component = "standby", addr:% = addr; "this server was replaced: its standby took over and proved the server key; stopping without serving this world again");
                 }
                 ServerEvent::InvalidDatagram { addr, reason } => {
@@ -732,6 +789,17 @@ impl ServerApp {
                 *seen = now;
             }
         }
+        let session = &self.driver.session;
+        let tick = session.world().tick();
+        let lag = session
+            .followers()
+            .map(|f| tick.saturating_sub(f.acked))
+            .max();
+        self.standby_metrics
+            .followers
+            .set(session.followers().count() as i64);
+        self.standby_metrics
+            .set_lag(lag.unwrap_or(0), self.config.tick_rate);
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
         self.metrics

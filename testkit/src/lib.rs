@@ -29,6 +29,7 @@ pub mod ports;
 pub mod process;
 pub mod scratch;
 pub mod server;
+pub mod standby;
 pub mod tmux;
 pub mod wait;
 

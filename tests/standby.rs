@@ -1,0 +1,181 @@
+//! The hot standby on real binaries and real UDP on 127.0.0.1: a primary with bots, a
+//! standby (`-standby-of`) holding the same `server.key` in its own saves directory.
+//! - `kill -9` of the primary: the standby takes over on the primary's port; every bot
+//!   plays again (the RTO is printed), with zero desyncs, as the same characters; the
+//!   standby's session log verifies across the takeover (two segments).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use venture_testkit::standby::{copy_key, start_standby, status};
+use venture_testkit::{bin, characters, free_port, http_get, wait_for, Proc, Scratch, Server};
+
+const SERVER: &str = bin!("venture-server");
+const CLIENT: &str = bin!("venture-client");
+const SECRET: [u8; 16] = *b"follow-me-around";
+
+fn primary(dir: &Path, port: u16) -> Server {
+    Server::builder(SERVER)
+        .persisting_in(dir)
+        .port(port)
+        .tag("primary")
+        .args(&["-seed", "9", "--autosave", "1"])
+        .start()
+}
+
+fn bots(dir: &Path, servers: &str, secrets: &Path, seconds: u32) -> Proc {
+    let secret_dir = secrets.display().to_string();
+    let duration = seconds.to_string();
+    Proc::spawn(
+        CLIENT,
+        &[
+            "--server",
+            servers,
+            "--name",
+            "hold",
+            "--bots",
+            "3",
+            "--bot",
+            "explore",
+            "--duration",
+            &duration,
+            "--status-every",
+            "1",
+            "--secret-dir",
+            &secret_dir,
+        ],
+        dir,
+        "bots",
+        &[],
+    )
+}
+
+fn players(port: u16) -> usize {
+    status(port).map_or(0, |s| s["players"].as_array().map_or(0, Vec::len))
+}
+
+/// `venture-replay verify` on `log`: its stdout, after asserting success.
+fn verify(log: &Path) -> String {
+    let out = Command::new(bin!("venture-replay"))
+        .args(["verify", &log.display().to_string()])
+        .output()
+        .expect("venture-replay runs");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{}: {text}", log.display());
+    text
+}
+
+#[test]
+fn the_standby_takes_over_after_kill_9_and_every_bot_plays_on() {
+    let dir = Scratch::new("standby-kill9");
+    let (pdir, sdir) = (dir.path().join("primary"), dir.path().join("standby"));
+    let secrets = dir.path().join("secrets");
+    let before = {
+        let c = characters::veteran();
+        characters::plant(&pdir, &secrets, "hold0", &SECRET, &c);
+        c
+    };
+    let port = free_port();
+    let http = free_port();
+    let mut p = primary(&pdir, port);
+    copy_key(&pdir, &sdir);
+    let mut s = start_standby(SERVER, &sdir, port, port, http, &["--autosave", "1"]);
+    let mut b = bots(dir.path(), &format!("127.0.0.1:{port}"), &secrets, 40);
+    assert!(
+        wait_for(Duration::from_secs(30), || players(port) == 3),
+        "bots did not join: {}",
+        b.stderr()
+    );
+    // The pair on both sides: the primary sees its follower, the standby its lag.
+    assert!(wait_for(Duration::from_secs(10), || {
+        status(port).is_some_and(|v| {
+            v["role"] == "primary" && v["followers"].as_array().is_some_and(|f| f.len() == 1)
+        }) && status(http)
+            .is_some_and(|v| v["role"] == "standby" && v["characters"].as_u64() >= Some(3))
+    }));
+    let (code, body) = http_get(http, "/readyz").expect("readyz");
+    assert_eq!(code, 503, "a standby is not ready: {body}");
+    let (_, metrics) = http_get(http, "/metrics").expect("metrics");
+    assert!(
+        metrics.contains("venture_role{role=\"standby\"} 1"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("venture_follower_lag_ticks"), "{metrics}");
+    let (_, metrics) = http_get(port, "/metrics").expect("metrics");
+    assert!(metrics.contains("venture_followers 1"), "{metrics}");
+    // Playing for a while: the restored veteran is saved by the primary and sent on.
+    assert!(wait_for(Duration::from_secs(20), || b
+        .stderr()
+        .matches(": playing tick")
+        .count()
+        >= 6));
+    std::thread::sleep(Duration::from_millis(2000));
+    let lag = status(http).expect("standby status")["lag_ticks"].as_u64();
+    assert!(lag.is_some_and(|l| l <= 5), "lag {lag:?}");
+
+    let killed_at_tick = status(port).and_then(|v| v["tick"].as_u64()).unwrap_or(0);
+    p.signal("KILL");
+    let killed = Instant::now();
+    assert_eq!(p.wait_timeout(Duration::from_secs(5)), Some(None));
+    assert!(
+        wait_for(Duration::from_secs(20), || b
+            .stderr()
+            .matches("playing again")
+            .count()
+            == 3),
+        "bots did not come back: {}\nstandby: {}",
+        b.stderr(),
+        s.stderr()
+    );
+    let rto = killed.elapsed();
+    eprintln!("RTO: all 3 bots playing again {rto:?} after kill -9 of the primary (takeover after 1 s of silence)");
+    assert!(
+        rto < Duration::from_secs(5),
+        "took {rto:?} (target 2 s; margin for a loaded machine)"
+    );
+    let promoted = status(port).expect("the standby serves the primary's port");
+    assert_eq!(promoted["role"], "primary", "{promoted}");
+    let from = &promoted["promoted_from_standby"];
+    assert!(
+        from["tick"]
+            .as_u64()
+            .is_some_and(|t| t + 2 >= killed_at_tick),
+        "killed at {killed_at_tick}: {promoted}"
+    );
+    assert!(s.stdout().contains("standby promoted"), "{}", s.stdout());
+
+    assert_eq!(
+        b.wait_timeout(Duration::from_secs(60)),
+        Some(Some(0)),
+        "{}",
+        b.stderr()
+    );
+    for line in b.stdout().lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("final JSON");
+        assert_eq!(v["desyncs"], 0, "{v}");
+        assert_eq!(v["reconnects"], 1, "{v}");
+    }
+    assert_eq!(b.stderr().matches("rejoined as slot").count(), 3);
+    s.signal("TERM");
+    assert_eq!(
+        s.wait_timeout(Duration::from_secs(20)),
+        Some(Some(0)),
+        "{}",
+        s.stderr()
+    );
+    // The veteran came back as itself on the standby: level, gold, every item.
+    let after = characters::saved(&sdir, "hold0");
+    assert!(after.progress.level >= 7, "{:?}", after.progress);
+    assert!(after.progress.gold >= 555, "{:?}", after.progress);
+    characters::assert_keeps_items(&after, &before);
+    // The standby's log: following, then serving, one world.
+    let report = verify(&sdir.join("replays/9-fantasy.vrpl"));
+    eprintln!("{report}");
+    assert!(report.contains("segment"), "{report}");
+    verify(&pdir.join("replays/9-fantasy.vrpl"));
+}
