@@ -619,7 +619,9 @@ fn play(
 
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
-    let server: SocketAddr = crate::client::resolve(&args.server)?;
+    // The terminal client plays on the first of `-server A,B` (the headless clients
+    // switch between them, see `client::servers`).
+    let server: SocketAddr = crate::client::servers::ServerList::parse(&args.server)?.current();
     let secret_dir = args
         .secret_dir
         .clone()
