@@ -3,6 +3,12 @@
 //! - `kill -9` of the primary: the standby takes over on the primary's port; every bot
 //!   plays again (the RTO is printed), with zero desyncs, as the same characters; the
 //!   standby's session log verifies across the takeover (two segments).
+//! - SIGSTOP of the primary, clients with `-server A,B`: the standby takes over on its own
+//!   port and the bots move there; at SIGCONT the promoted standby tells the old primary
+//!   (proving the key), which stops with exit 4 instead of serving the world beside it.
+//! - Shared storage (one saves directory): the standby cannot lock the world, follows in
+//!   memory, and does not take over from a frozen primary (it still holds the lock); once
+//!   the primary is killed for real, it does.
 
 use std::path::Path;
 use std::process::Command;
@@ -16,6 +22,7 @@ const CLIENT: &str = bin!("venture-client");
 const SECRET: [u8; 16] = *b"follow-me-around";
 
 fn primary(dir: &Path, port: u16) -> Server {
+    std::fs::create_dir_all(dir).expect("the primary's directory");
     Server::builder(SERVER)
         .persisting_in(dir)
         .port(port)
@@ -178,4 +185,136 @@ fn the_standby_takes_over_after_kill_9_and_every_bot_plays_on() {
     eprintln!("{report}");
     assert!(report.contains("segment"), "{report}");
     verify(&pdir.join("replays/9-fantasy.vrpl"));
+}
+
+/// The final JSON lines of a bots process: every bot with zero desyncs.
+fn assert_no_desyncs(b: &Proc) {
+    let lines: Vec<String> = b.stdout().lines().map(String::from).collect();
+    assert_eq!(lines.len(), 3, "{}", b.stderr());
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(&line).expect("final JSON");
+        assert_eq!(v["desyncs"], 0, "{v}");
+    }
+}
+
+#[test]
+fn a_frozen_primary_that_wakes_after_the_takeover_is_told_and_stops() {
+    let dir = Scratch::new("standby-sigstop");
+    let (pdir, sdir) = (dir.path().join("primary"), dir.path().join("standby"));
+    let secrets = dir.path().join("secrets");
+    let (port_a, port_b, http) = (free_port(), free_port(), free_port());
+    let mut p = primary(&pdir, port_a);
+    copy_key(&pdir, &sdir);
+    let mut s = start_standby(SERVER, &sdir, port_a, port_b, http, &[]);
+    // No virtual IP: the clients know both addresses.
+    let list = format!("127.0.0.1:{port_a},127.0.0.1:{port_b}");
+    let mut b = bots(dir.path(), &list, &secrets, 30);
+    assert!(
+        wait_for(Duration::from_secs(30), || players(port_a) == 3),
+        "bots did not join: {}",
+        b.stderr()
+    );
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(p.signal("STOP"));
+    let frozen = Instant::now();
+    assert!(
+        wait_for(Duration::from_secs(20), || players(port_b) == 3
+            && b.stderr().matches("playing again").count() == 3),
+        "bots did not move to the standby: {}\nstandby: {}",
+        b.stderr(),
+        s.stdout()
+    );
+    eprintln!(
+        "all 3 bots playing on the standby {:?} after SIGSTOP of the primary",
+        frozen.elapsed()
+    );
+    // The primary wakes up: the promoted standby tells it, and it stops (exit 4) rather
+    // than serve the same world beside it.
+    assert!(p.signal("CONT"));
+    let woke = Instant::now();
+    assert_eq!(
+        p.wait_timeout(Duration::from_secs(20)),
+        Some(Some(4)),
+        "the old primary kept running: {}",
+        p.stdout()
+    );
+    eprintln!("the old primary stopped {:?} after SIGCONT", woke.elapsed());
+    assert!(
+        p.stderr().contains("replaced by the standby"),
+        "{}",
+        p.stderr()
+    );
+    assert!(wait_for(Duration::from_secs(10), || status(port_b)
+        .is_some_and(|v| v["promoted_from_standby"]
+            ["old_primary_acknowledged"]
+            == true)));
+    assert_eq!(
+        b.wait_timeout(Duration::from_secs(60)),
+        Some(Some(0)),
+        "{}",
+        b.stderr()
+    );
+    assert_no_desyncs(&b);
+    s.signal("TERM");
+    assert_eq!(s.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
+    verify(&sdir.join("replays/9-fantasy.vrpl"));
+}
+
+#[test]
+fn on_shared_storage_the_world_lock_fences_a_standby_from_a_frozen_primary() {
+    let dir = Scratch::new("standby-shared");
+    let secrets = dir.path().join("secrets");
+    let (port, http) = (free_port(), free_port());
+    let mut p = primary(dir.path(), port);
+    // The same saves (and key): one disk, two hosts' worth of processes.
+    let mut s = start_standby(SERVER, dir.path(), port, port, http, &[]);
+    let fenced = || status(http).is_some_and(|v| v["role"] == "standby" && v["fenced"].is_string());
+    assert!(
+        wait_for(Duration::from_secs(10), fenced),
+        "{:?}",
+        status(http)
+    );
+    assert_eq!(status(http).expect("status")["recording"], false);
+    let mut b = bots(dir.path(), &format!("127.0.0.1:{port}"), &secrets, 40);
+    assert!(wait_for(Duration::from_secs(30), || players(port) == 3));
+    // Frozen: silent, but still holding the world lock. The standby must not take over.
+    assert!(p.signal("STOP"));
+    assert!(wait_for(Duration::from_secs(10), || s
+        .stdout()
+        .contains("not taking over: fenced by the world lock")));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(fenced(), "{:?}", status(http));
+    assert!(
+        !s.stdout().contains("taking over from the primary"),
+        "{}",
+        s.stdout()
+    );
+    // It wakes up and serves on; the standby follows again.
+    assert!(p.signal("CONT"));
+    assert!(wait_for(Duration::from_secs(10), || status(http)
+        .is_some_and(|v| v["primary_silent_ms"]
+            .as_u64()
+            .is_some_and(|ms| ms < 500))));
+    assert!(wait_for(Duration::from_secs(20), || players(port) == 3
+        && b.stderr().matches(": playing tick").count() >= 3));
+    // Dead for real: the lock is free, and the standby takes over on the same port.
+    p.signal("KILL");
+    assert_eq!(p.wait_timeout(Duration::from_secs(5)), Some(None));
+    assert!(
+        wait_for(Duration::from_secs(20), || status(port)
+            .is_some_and(
+                |v| v["role"] == "primary" && v["players"].as_array().is_some_and(|a| a.len() == 3)
+            )),
+        "{}",
+        s.stdout()
+    );
+    assert_eq!(
+        b.wait_timeout(Duration::from_secs(60)),
+        Some(Some(0)),
+        "{}",
+        b.stderr()
+    );
+    assert_no_desyncs(&b);
+    s.signal("TERM");
+    assert_eq!(s.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
 }
