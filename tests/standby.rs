@@ -62,6 +62,17 @@ fn players(port: u16) -> usize {
     status(port).map_or(0, |s| s["players"].as_array().map_or(0, Vec::len))
 }
 
+/// `deploy/keepalived/venture-ready.sh PORT`'s exit code.
+fn ready_check(port: u16) -> Option<i32> {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/keepalived/venture-ready.sh");
+    Command::new(script)
+        .arg(port.to_string())
+        .output()
+        .expect("the check script runs")
+        .status
+        .code()
+}
+
 /// `venture-replay verify` on `log`: its stdout, after asserting success.
 fn verify(log: &Path) -> String {
     let out = Command::new(bin!("venture-replay"))
@@ -115,6 +126,9 @@ fn the_standby_takes_over_after_kill_9_and_every_bot_plays_on() {
     assert!(metrics.contains("venture_follower_lag_ticks"), "{metrics}");
     let (_, metrics) = http_get(port, "/metrics").expect("metrics");
     assert!(metrics.contains("venture_followers 1"), "{metrics}");
+    // keepalived's check script: the primary serves, the following standby does not.
+    assert_eq!(ready_check(port), Some(0));
+    assert_ne!(ready_check(http), Some(0));
     // Playing for a while: the restored veteran is saved by the primary and sent on.
     assert!(wait_for(Duration::from_secs(20), || b
         .stderr()
@@ -146,6 +160,7 @@ fn the_standby_takes_over_after_kill_9_and_every_bot_plays_on() {
         "took {rto:?} (target 2 s; margin for a loaded machine)"
     );
     let promoted = status(port).expect("the standby serves the primary's port");
+    assert_eq!(ready_check(port), Some(0), "the promoted standby is ready");
     assert_eq!(promoted["role"], "primary", "{promoted}");
     let from = &promoted["promoted_from_standby"];
     assert!(
