@@ -202,6 +202,19 @@ fn the_standby_takes_over_after_kill_9_and_every_bot_plays_on() {
     verify(&pdir.join("replays/9-fantasy.vrpl"));
 }
 
+/// The bots exit 0 with zero desyncs each, then the (promoted) standby stops cleanly.
+fn finish(b: &mut Proc, s: &mut Server) {
+    assert_eq!(
+        b.wait_timeout(Duration::from_secs(60)),
+        Some(Some(0)),
+        "{}",
+        b.stderr()
+    );
+    assert_no_desyncs(b);
+    s.signal("TERM");
+    assert_eq!(s.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
+}
+
 /// The final JSON lines of a bots process: every bot with zero desyncs.
 fn assert_no_desyncs(b: &Proc) {
     let lines: Vec<String> = b.stdout().lines().map(String::from).collect();
@@ -263,15 +276,7 @@ fn a_frozen_primary_that_wakes_after_the_takeover_is_told_and_stops() {
         .is_some_and(|v| v["promoted_from_standby"]
             ["old_primary_acknowledged"]
             == true)));
-    assert_eq!(
-        b.wait_timeout(Duration::from_secs(60)),
-        Some(Some(0)),
-        "{}",
-        b.stderr()
-    );
-    assert_no_desyncs(&b);
-    s.signal("TERM");
-    assert_eq!(s.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
+    finish(&mut b, &mut s);
     verify(&sdir.join("replays/9-fantasy.vrpl"));
 }
 
@@ -323,13 +328,5 @@ fn on_shared_storage_the_world_lock_fences_a_standby_from_a_frozen_primary() {
         "{}",
         s.stdout()
     );
-    assert_eq!(
-        b.wait_timeout(Duration::from_secs(60)),
-        Some(Some(0)),
-        "{}",
-        b.stderr()
-    );
-    assert_no_desyncs(&b);
-    s.signal("TERM");
-    assert_eq!(s.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
+    finish(&mut b, &mut s);
 }

@@ -102,6 +102,7 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 .collect();
             let promoted = view.promotion.map(|(p, told)| {
                 serde_json::json!({"old_primary": p.old_primary.to_string(), "tick": p.tick,
+                    "received_tick": p.received,
                     "cause": p.cause.to_string(), "old_primary_acknowledged": told})
             });
             let body = serde_json::json!({

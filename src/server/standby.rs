@@ -88,6 +88,9 @@ impl std::fmt::Display for TakeoverCause {
 pub struct Promotion {
     pub old_primary: SocketAddr,
     pub tick: u64,
+    /// The newest confirmed tick the standby had received (above `tick` only if a frame
+    /// after a hole had arrived: those ticks are lost).
+    pub received: u64,
     pub cause: TakeoverCause,
     /// When the standby decided to take over.
     pub at: Instant,
@@ -546,7 +549,8 @@ impl Standby {
             }
         }
         let tick = self.world.as_ref().map_or(0, World::tick);
-        log::warn!(target: "venture::standby", component = "standby", tick = tick, cause:% = cause; "taking over from the primary");
+        let received = self.driver.session.newest_frame_seen().max(tick);
+        log::warn!(target: "venture::standby", component = "standby", tick = tick, received_tick = received, cause:% = cause; "taking over from the primary");
         self.save();
         if let (Some(rec), Some(world)) = (self.recorder.as_mut(), self.world.as_ref()) {
             // The promoted server continues this log with a Resume record (a new segment).
@@ -558,6 +562,7 @@ impl Standby {
         Ok(Some(Promotion {
             old_primary: self.primary,
             tick,
+            received,
             cause,
             at: now,
         }))
