@@ -399,7 +399,9 @@ impl Standby {
                 }
             }
             ClientEvent::Claim(r) => {
-                if let (Some(c), true) = (&r.character, self.fenced.is_none()) {
+                // Written only under the world lock: saves shared with a live primary
+                // are the primary's to write.
+                if let (Some(c), false) = (&r.character, self.locks.is_empty()) {
                     if let Err(e) = self.characters.write(&r.name, c, r.secret_digest) {
                         log::error!(target: "venture::standby", component = "standby", error:% = e; "character not saved");
                     }
@@ -479,7 +481,7 @@ impl Standby {
         let (Some(world), Some(files)) = (self.world.as_ref(), self.files.as_ref()) else {
             return;
         };
-        if self.fenced.is_some() {
+        if self.locks.is_empty() {
             return;
         }
         for slot in 0..usize::from(world.config().max_players) {
