@@ -233,7 +233,8 @@ fn a_frozen_primary_that_wakes_after_the_takeover_is_told_and_stops() {
     let (port_a, port_b, http) = (free_port(), free_port(), free_port());
     let mut p = primary(&pdir, port_a);
     copy_key(&pdir, &sdir);
-    let mut s = start_standby(SERVER, &sdir, port_a, port_b, http, &[]);
+    // A -seed copied wrong: the standby serves the world it followed all the same.
+    let mut s = start_standby(SERVER, &sdir, port_a, port_b, http, &["-seed", "77"]);
     // No virtual IP: the clients know both addresses.
     let list = format!("127.0.0.1:{port_a},127.0.0.1:{port_b}");
     let mut b = bots(dir.path(), &list, &secrets, 30);
@@ -272,6 +273,7 @@ fn a_frozen_primary_that_wakes_after_the_takeover_is_told_and_stops() {
         "{}",
         p.stderr()
     );
+    assert_eq!(status(port_b).expect("status")["seed"], 9);
     assert!(wait_for(Duration::from_secs(10), || status(port_b)
         .is_some_and(|v| v["promoted_from_standby"]
             ["old_primary_acknowledged"]

@@ -91,6 +91,9 @@ pub struct Promotion {
     /// The newest confirmed tick the standby had received (above `tick` only if a frame
     /// after a hole had arrived: those ticks are lost).
     pub received: u64,
+    /// The followed world (whatever `-seed`/`-genre` the standby was given).
+    pub seed: u64,
+    pub genre: venture_sim::Genre,
     pub cause: TakeoverCause,
     /// When the standby decided to take over.
     pub at: Instant,
@@ -136,6 +139,9 @@ pub fn run(config: ServerConfig) -> Result<(), ServerError> {
     let mut config = config;
     config.standby_of = None;
     config.new_world = false;
+    config.seed = promotion.seed as i64;
+    config.seed_is_random = false;
+    config.genre = promotion.genre;
     let app = loop {
         match ServerApp::bind(config.clone()) {
             Ok(app) => break app,
@@ -565,6 +571,11 @@ impl Standby {
             old_primary: self.primary,
             tick,
             received,
+            seed: self.world.as_ref().map_or(0, |w| w.config().seed),
+            genre: self
+                .world
+                .as_ref()
+                .map_or(self.config.genre, |w| w.config().genre),
             cause,
             at: now,
         }))
