@@ -8,7 +8,8 @@
 //!   (proving the key), which stops with exit 4 instead of serving the world beside it.
 //! - Shared storage (one saves directory): the standby cannot lock the world, follows in
 //!   memory, and does not take over from a frozen primary (it still holds the lock); once
-//!   the primary is killed for real, it does.
+//!   the primary is killed for real, it does, completing the primary's session log with
+//!   the frames it held (one log, verified across the takeover).
 
 use std::path::Path;
 use std::process::Command;
@@ -331,4 +332,13 @@ fn on_shared_storage_the_world_lock_fences_a_standby_from_a_frozen_primary() {
         s.stdout()
     );
     finish(&mut b, &mut s);
+    // One log across the takeover: the standby completed the primary's with the frames
+    // it held, and continued it.
+    assert!(
+        s.stdout().contains("completed the primary's session log"),
+        "{}",
+        s.stdout()
+    );
+    let report = verify(&dir.path().join("replays/9-fantasy.vrpl"));
+    assert!(report.contains("segment 2"), "{report}");
 }

@@ -19,12 +19,14 @@
 //! lets go of everything, and starts as a primary on `-port` from its own saves
 //! ([`ServerApp::bind`]). Fencing on shared storage: the world lock. A standby whose saves
 //! directory is the primary's cannot lock the world while the primary lives (even frozen):
-//! it follows in memory only and refuses to take over until the lock is free. Without
+//! it follows in memory only (the newest frames kept) and refuses to take over until the
+//! lock is free; then it completes the primary's session log with the frames the
+//! primary's last flush missed, and continues it. Without
 //! shared storage, the promoted server tells the old primary (see [`super::depose`]).
 //!
 //! The `ClientDriver` is built in one place, [`follower_driver`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -39,8 +41,9 @@ use venture_net::driver::ClientDriver;
 use venture_net::secure::initiator::Trust;
 use venture_net::standby::FollowerKey;
 use venture_net::transport::udp::MioUdpSocket;
+use venture_replay::SessionWriter;
 use venture_sim::character::Character;
-use venture_sim::World;
+use venture_sim::{Frame, World};
 
 use super::characters::Characters;
 use super::persist::{self, Recorder, WorldFiles};
@@ -58,6 +61,10 @@ const MAX_SLEEP: Duration = Duration::from_millis(20);
 const RECONNECT_PAUSE: Duration = Duration::from_secs(1);
 /// A fenced or failed takeover is tried again after this.
 const RETRY_TAKEOVER: Duration = Duration::from_secs(1);
+/// Confirmed frames kept in memory while following without the world lock (saves shared
+/// with the primary): 60 s at 20 Hz, far more than the primary's log can be behind (it
+/// flushes every second), to complete that log at a takeover.
+const MEMORY_FRAMES: usize = 1200;
 /// How long the promoted server keeps trying to bind `-port` (the old primary's socket may
 /// linger a moment after it died on the same host).
 const BIND_PATIENCE: Duration = Duration::from_secs(30);
@@ -197,6 +204,8 @@ struct Standby {
     mismatches: u64,
     /// Resyncs after the first sync.
     resyncs: u64,
+    /// The newest confirmed frames, while following without the world lock.
+    memory: VecDeque<(Frame, u32)>,
 }
 
 impl Standby {
@@ -262,6 +271,7 @@ impl Standby {
             next_takeover_try: Instant::now(),
             mismatches: 0,
             resyncs: 0,
+            memory: VecDeque::new(),
         })
     }
 
@@ -402,6 +412,11 @@ impl Standby {
                     if let Err(e) = rec.record(&frame, checksum, world) {
                         log::error!(target: "venture::standby", component = "standby", error:% = e; "session log");
                     }
+                } else if self.locks.is_empty() {
+                    if self.memory.len() >= MEMORY_FRAMES {
+                        self.memory.pop_front();
+                    }
+                    self.memory.push_back((frame, checksum));
                 }
             }
             ClientEvent::Claim(r) => {
@@ -547,6 +562,7 @@ impl Standby {
                     log::info!(target: "venture::standby", component = "standby"; "the world lock is free: the primary is gone");
                     self.locks = l;
                     self.fenced = None;
+                    self.complete_shared_log();
                 }
                 Err(e) => {
                     self.next_takeover_try = now + RETRY_TAKEOVER;
@@ -579,6 +595,47 @@ impl Standby {
             cause,
             at: now,
         }))
+    }
+
+    /// Saves shared with the dead primary: its session log ends where its last flush did;
+    /// the frames after that, which we hold, are appended so that the promoted server
+    /// continues one log (its `Resume` makes the takeover a new segment).
+    fn complete_shared_log(&mut self) {
+        let (Some(files), Some(world)) = (self.files.as_ref(), self.world.as_ref()) else {
+            return;
+        };
+        let Some(path) = files.log.as_ref() else {
+            return;
+        };
+        let (mut writer, recovered) = match SessionWriter::open_append(path) {
+            Ok(x) => x,
+            Err(e) => {
+                log::warn!(target: "venture::standby", component = "standby", error:% = e; "cannot continue the primary's session log");
+                return;
+            }
+        };
+        let from = recovered.last_tick;
+        if recovered.stopped.is_some() || from >= world.tick() {
+            return;
+        }
+        if self.memory.front().is_none_or(|(f, _)| f.tick > from + 1) {
+            log::warn!(target: "venture::standby", component = "standby", log_ends = from, tick = world.tick(); "the primary's log ends before the frames this standby holds");
+            return;
+        }
+        let written = self
+            .memory
+            .iter()
+            .filter(|(f, _)| f.tick > from)
+            .try_for_each(|(f, c)| writer.append_frame(f, *c))
+            .and_then(|()| writer.sync());
+        match written {
+            Ok(()) => {
+                log::info!(target: "venture::standby", component = "standby", from = from, to = world.tick(); "completed the primary's session log with the frames this standby received")
+            }
+            Err(e) => {
+                log::error!(target: "venture::standby", component = "standby", error:% = e; "cannot complete the primary's session log")
+            }
+        }
     }
 
     fn lag_ticks(&self) -> u64 {
