@@ -342,3 +342,42 @@ fn on_shared_storage_the_world_lock_fences_a_standby_from_a_frozen_primary() {
     let report = verify(&dir.path().join("replays/9-fantasy.vrpl"));
     assert!(report.contains("segment 2"), "{report}");
 }
+
+#[test]
+fn a_standby_with_another_key_is_refused_and_says_why() {
+    let dir = Scratch::new("standby-wrong-key");
+    let (pdir, sdir) = (dir.path().join("primary"), dir.path().join("standby"));
+    let port = free_port();
+    let _p = primary(&pdir, port);
+    // Another server's key in the standby's saves.
+    let other = dir.path().join("other");
+    drop(primary(&other, free_port()));
+    copy_key(&other, &sdir);
+    let http = free_port();
+    let s = Server::builder(SERVER)
+        .persisting_in(&sdir)
+        .port(free_port())
+        .tag("standby")
+        .args(&[
+            "--standby-of",
+            &format!("127.0.0.1:{port}"),
+            "--standby-http-port",
+            &http.to_string(),
+        ])
+        .spawn();
+    assert!(
+        wait_for(Duration::from_secs(20), || s
+            .stdout()
+            .contains("the primary refused this standby")),
+        "{}",
+        s.stdout()
+    );
+    assert!(
+        s.stdout().contains("not this standby's server.key"),
+        "{}",
+        s.stdout()
+    );
+    let v = status(http).expect("status");
+    assert_ne!(v["phase"], "following", "{v}");
+    assert_eq!(v["tick"], 0, "{v}");
+}

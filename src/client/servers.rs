@@ -2,7 +2,8 @@
 //! the session it has and starts a new one at the next address.
 //!
 //! A primary and its hot standby without a virtual IP are two addresses. When the server
-//! has been silent for [`SWITCH_AFTER`] (it died, froze, or was replaced), the client
+//! has been silent for [`SWITCH_AFTER`] while playing (it died, froze, or was replaced;
+//! never while a snapshot is still coming), or a new session got no answer, the client
 //! says `Leave` on the old session (an alive server frees the slot at once) and starts a
 //! new session, with a new secure handshake, at the next address; with one address, at
 //! the same one (a restarted or promoted server there has forgotten the old secure
@@ -62,8 +63,13 @@ impl ServerList {
 
     /// Whether to leave `session` and start over at the next address now.
     pub fn should_switch(&self, session: &ClientSession, now: Duration) -> bool {
-        if matches!(session.phase(), Phase::Playing) && session.reconnecting(now).is_none() {
-            return false;
+        match session.phase() {
+            // Playing: only once the session itself has found the server silent.
+            Phase::Playing if session.reconnecting(now).is_none() => return false,
+            // Welcomed and receiving its snapshot: the server holds the session; a slow
+            // transfer (a burst of joins) is not a lost server.
+            Phase::Syncing => return false,
+            _ => {}
         }
         let waited = self
             .switched_at

@@ -38,7 +38,7 @@ use signal_hook_mio::v1_0::Signals;
 use venture_net::client::follow::FollowConfig;
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
-use venture_net::secure::initiator::Trust;
+use venture_net::secure::initiator::{SecureEvent, Trust};
 use venture_net::standby::FollowerKey;
 use venture_net::transport::udp::MioUdpSocket;
 use venture_replay::SessionWriter;
@@ -355,7 +355,22 @@ impl Standby {
             }
         }
         for event in self.driver.take_layer_events() {
-            log::warn!(target: "venture::standby", component = "standby", event:? = event; "secure layer");
+            match event {
+                SecureEvent::KeyMismatch { presented, .. } => {
+                    let why = format!(
+                        "the primary presents key {} (not this standby's server.key)",
+                        server_key::fingerprint(&presented)
+                    );
+                    self.driver.session.refuse(why);
+                }
+                SecureEvent::VersionMismatch { server_version } => {
+                    let why = format!("the primary speaks secure layer version {server_version}");
+                    self.driver.session.refuse(why);
+                }
+                SecureEvent::KeyPinned(_) | SecureEvent::Established => {
+                    log::debug!(target: "venture::standby", component = "standby"; "secure session with the primary established");
+                }
+            }
         }
         for ev in self.driver.session.drain_events() {
             self.on_event(ev);
