@@ -5,6 +5,9 @@
 //! with their checksums, which it verifies like a player (a desync asks for a new
 //! snapshot). They have their own cap ([`ServerConfig::max_spectators`]).
 //!
+//! Followers (hot standbys, [`super::followers`]) ride in the same list, marked: no delay,
+//! no cap, a fresh snapshot, and counted and reported apart from spectators.
+//!
 //! Delay ([`ServerConfig::spectator_delay`], D ticks): a spectator only ever receives
 //! frames up to `current - D`, and its snapshot must be at least that old too. Design: the
 //! session keeps a *keyframe*, a serialized copy of the world taken every D ticks, and the
