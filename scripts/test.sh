@@ -9,4 +9,4 @@ cargo test --release -p venture-sim --test determinism --test worlds
 # injected desyncs; 24 tampering cases; three 64-client bursts per profile) need release
 # speed.
 cargo test --release -p venture-net --test lockstep_simnet --test desync_simnet \
-    --test tamper_simnet --test burst_join_simnet
+    --test tamper_simnet --test burst_join_simnet --test followers_simnet

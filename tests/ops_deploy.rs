@@ -876,3 +876,38 @@ fn grafana_dashboard_is_importable_as_it_is() {
         );
     }
 }
+
+#[test]
+fn keepalived_config_passes_keepalived_config_test() {
+    let test = "keepalived_config_passes_keepalived_config_test";
+    let Some(keepalived) = tool_or_skip(
+        test,
+        "keepalived",
+        "VENTURE_KEEPALIVED",
+        &[PathBuf::from("/usr/sbin/keepalived")],
+    ) else {
+        return;
+    };
+    // The file as shipped, with the check script and its user moved to what exists here
+    // (keepalived refuses a script_user that does not exist, or a script it cannot find).
+    let scratch = Scratch::new("keepalived");
+    let script = scratch.path().join("venture-ready.sh");
+    fs::copy(root().join("deploy/keepalived/venture-ready.sh"), &script).unwrap();
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let conf = read("deploy/keepalived/keepalived.conf")
+        .replace(
+            "/opt/venture/deploy/keepalived/venture-ready.sh",
+            &script.display().to_string(),
+        )
+        .replace("script_user venture", &format!("script_user {user}"));
+    let path = scratch.path().join("keepalived.conf");
+    fs::write(&path, conf).unwrap();
+    let (ok, out) = run(std::process::Command::new(&keepalived)
+        .arg("-t")
+        .arg("-f")
+        .arg(&path));
+    assert!(ok, "keepalived -t failed:\n{out}");
+    for bad in ["Error", "removing", "not found", "Truncating", "Unknown"] {
+        assert!(!out.contains(bad), "keepalived -t: {bad}:\n{out}");
+    }
+}

@@ -1,5 +1,8 @@
 //! Venture's wire protocol: versioned messages and their bounded codec.
 //!
+//! Protocol 7 adds the hot standby's messages (`Follow`, `ClaimAck`, `Claim`; see
+//! [`crate::standby`]).
+//!
 //! Every datagram (the plaintext of one secure-layer packet) is a 2-byte header,
 //! [`PROTOCOL_VERSION`] (u16 little-endian), followed by one bincode-2 encoded
 //! [`Message`] (serde, `config::standard()`, varint integers). The header is checked
@@ -103,6 +106,12 @@ pub enum RejectReason {
     /// The server has no world yet: it is an Agones fleet server waiting for an
     /// allocation to choose one (`-await-allocation`, protocol 7).
     AwaitingAllocation,
+    /// A follower whose proof does not check out, or a server that takes no followers
+    /// (protocol 7): the two hold different `server.key`s.
+    FollowerRefused,
+    /// Answers a valid `Follow { depose: true }`: this server was replaced by its standby
+    /// and stops serving (protocol 7).
+    Replaced,
 }
 
 /// A confirmed frame with the server's world checksum after stepping it.
@@ -170,7 +179,6 @@ pub enum Message {
     Spectate {
         cookie: Cookie,
     },
-
     // ---- server -> client ----
     Challenge {
         cookie: Cookie,
@@ -216,6 +224,34 @@ pub enum Message {
         nonce: u64,
     },
     ShuttingDown,
+
+    // ---- protocol 7, at the end so the older messages keep their tags ----
+    /// A hot standby asks to follow (protocol 7; see [`crate::standby`]): `nonce` is the
+    /// cookie of the server's `Challenge`, `proof` the MAC over it with the key both derive
+    /// from `server.key`. A follower takes no slot; it gets a snapshot, then every
+    /// confirmed frame without delay and the saved characters (`Claim`). With `depose`,
+    /// the sender is the standby that took over: the server answers `Reject { Replaced }`
+    /// and stops serving.
+    Follow {
+        nonce: Cookie,
+        proof: [u8; 32],
+        depose: bool,
+    },
+    /// A follower has claim `seq` complete (protocol 7).
+    ClaimAck {
+        seq: u32,
+    },
+    /// Part `part` of `parts` of saved character `seq`, to a follower (protocol 7):
+    /// `bytes` is that part of the bincode form of an `Option<Character>` (see
+    /// [`crate::standby::claim_messages`]).
+    Claim {
+        seq: u32,
+        name: String,
+        secret_digest: [u8; 16],
+        part: u8,
+        parts: u8,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Which way a message travels.
@@ -283,6 +319,9 @@ impl Message {
             Message::Ping { .. } => "ping",
             Message::Chat { .. } => "chat",
             Message::Spectate { .. } => "spectate",
+            Message::Follow { .. } => "follow",
+            Message::ClaimAck { .. } => "claim_ack",
+            Message::Claim { .. } => "claim",
             Message::Challenge { .. } => "challenge",
             Message::Welcome { .. } => "welcome",
             Message::Reject { .. } => "reject",
@@ -305,7 +344,9 @@ impl Message {
             | Leave
             | Ping { .. }
             | Chat { .. }
-            | Spectate { .. } => Direction::ClientToServer,
+            | Spectate { .. }
+            | Follow { .. }
+            | ClaimAck { .. } => Direction::ClientToServer,
             _ => Direction::ServerToClient,
         }
     }
@@ -366,6 +407,24 @@ impl Message {
                         .checked_add(i as u64)
                         .ok_or(Invalid("frame ticks overflow"))?;
                     validate_frame(&cf.frame, expected)?;
+                }
+                Ok(())
+            }
+            Message::Claim {
+                name,
+                part,
+                parts,
+                bytes,
+                ..
+            } => {
+                if !valid_name(name) {
+                    return Err(Invalid("bad claim name"));
+                }
+                if *parts == 0 || *parts > crate::standby::MAX_CLAIM_PARTS || part >= parts {
+                    return Err(Invalid("claim part out of range"));
+                }
+                if bytes.len() > crate::standby::CLAIM_PART_BYTES {
+                    return Err(Invalid("claim part too long"));
                 }
                 Ok(())
             }
@@ -627,6 +686,23 @@ mod tests {
             },
             Message::Pong { nonce: 1 },
             Message::ShuttingDown,
+            Message::Follow {
+                nonce: [5; 16],
+                proof: [6; 32],
+                depose: true,
+            },
+            Message::ClaimAck { seq: 9 },
+            Message::Claim {
+                seq: 9,
+                name: "Alice".into(),
+                secret_digest: [2; 16],
+                part: 1,
+                parts: 2,
+                bytes: vec![1; crate::standby::CLAIM_PART_BYTES],
+            },
+            Message::Reject {
+                reason: RejectReason::Replaced,
+            },
         ]
     }
 
@@ -712,6 +788,22 @@ mod tests {
                 tick: 0,
                 index: 2,
                 count: 2,
+                bytes: vec![],
+            },
+            Message::Claim {
+                seq: 0,
+                name: "Al".into(),
+                secret_digest: [0; 16],
+                part: 2,
+                parts: 2,
+                bytes: vec![],
+            },
+            Message::Claim {
+                seq: 0,
+                name: "".into(),
+                secret_digest: [0; 16],
+                part: 0,
+                parts: 1,
                 bytes: vec![],
             },
         ];

@@ -74,7 +74,13 @@ impl ServerApp {
         );
         let opened = world::open(&mut self.config)?;
         let now = self.driver.since_epoch(Instant::now());
-        let mut session = world::session(opened.world, &self.config, &self.characters, now)?;
+        let mut session = world::session(
+            opened.world,
+            &self.config,
+            &self.characters,
+            &self.server_key,
+            now,
+        )?;
         // As the driver set it on the session it was built with.
         session.set_admitted_by_transport(true);
         self.driver.session = session;

@@ -8,12 +8,14 @@
 
 mod allocation;
 mod characters;
+mod depose;
 mod durability;
 mod journal;
 mod persist;
 mod routes;
 pub mod server_key;
 mod world;
+pub mod standby;
 mod world_lock;
 
 use std::collections::BTreeMap;
@@ -66,6 +68,10 @@ pub enum ServerError {
     Locked(#[from] world_lock::LockError),
     #[error(transparent)]
     Key(#[from] server_key::ServerKeyError),
+    /// The standby at this address took over (and proved the server key): this process
+    /// must not serve the world again.
+    #[error("replaced by the standby at {0}, which serves this world now; start this server again with -standby-of {0} to follow it")]
+    Replaced(SocketAddr),
 }
 
 impl ServerError {
@@ -151,6 +157,14 @@ pub struct ServerApp {
     fingerprint: String,
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
+    /// The pair's series (`venture_role`, follower lag).
+    standby_metrics: crate::metrics::StandbyMetrics,
+    server_key: server_key::ServerKey,
+    /// Set when this server was a standby that took over, with the telling of the old
+    /// primary.
+    promotion: Option<(standby::Promotion, depose::Deposer)>,
+    /// A standby proved that it took over from us.
+    deposed: Option<SocketAddr>,
 }
 
 /// The server key from the saves directory, generated there on first start. A key file
@@ -214,7 +228,8 @@ impl ServerApp {
         let max_peers = 2 * (config.max_players as usize + config.max_spectators as usize) + 32;
         let epoch = Instant::now();
         let characters = characters::Characters::new(&config.saves_dir);
-        let mut session = world::session(opened.world, &config, &characters, Duration::ZERO)?;
+        let mut session =
+            world::session(opened.world, &config, &characters, &server_key, Duration::ZERO)?;
         session.set_awaiting_allocation(config.await_allocation);
         let interval = session.tick_interval();
         let layer = ServerLayer {
@@ -231,6 +246,8 @@ impl ServerApp {
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
         let carrier_metrics = metrics.register_carriers();
+        let standby_metrics = metrics.register_standby();
+        standby_metrics.set_role("primary");
         if !config.await_allocation {
             world::describe(&mut metrics, &config);
         }
@@ -289,7 +306,25 @@ impl ServerApp {
             saved_tick: opened.saved_tick,
             fingerprint: server_key.fingerprint(),
             _locks: opened.locks,
+            standby_metrics,
+            server_key,
+            promotion: None,
+            deposed: None,
         })
+    }
+
+    /// This server is a standby that took over: show it, and tell the old primary.
+    pub(crate) fn promoted(&mut self, p: standby::Promotion) -> Result<(), ServerError> {
+        let ours = p.old_primary.port() == self.local_addr.port()
+            && (p.old_primary.ip().is_loopback() || p.old_primary.ip() == self.local_addr.ip());
+        let mut deposer = depose::Deposer::new(p.old_primary, self.server_key.clone());
+        if ours {
+            // The old primary's address is ours now (same host and port): nobody to tell.
+            log::info!(target: "venture::standby", component = "standby", old_primary:% = p.old_primary; "serving at the old primary's address");
+            deposer = depose::Deposer::finished(p.old_primary, self.server_key.clone());
+        }
+        self.promotion = Some((p, deposer));
+        Ok(())
     }
 
     /// The bound game address (useful when the port was 0).
@@ -344,6 +379,7 @@ impl ServerApp {
                             metrics: &self.metrics,
                             config: &self.config,
                             server_key: &self.fingerprint,
+                            promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
                         };
                         self.http
                             .handle_token(self.poll.registry(), token, now, &mut |req| {
@@ -360,6 +396,7 @@ impl ServerApp {
                 metrics: &self.metrics,
                 config: &self.config,
                 server_key: &self.fingerprint,
+                promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
             };
             self.http.tick(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
@@ -369,6 +406,13 @@ impl ServerApp {
             self.poll_agones();
             if let Some(allocated) = self.agones.as_mut().and_then(|a| a.take_allocation()) {
                 self.allocate(allocated)?;
+            }
+            if let Some((_, deposer)) = self.promotion.as_mut() {
+                deposer.pump(Instant::now());
+            }
+            if let Some(by) = self.deposed {
+                self.shut_down("replaced by the standby")?;
+                return Err(ServerError::Replaced(by));
             }
             if let Some(signal) = stop {
                 return self.shut_down(signal);
@@ -502,6 +546,28 @@ impl ServerApp {
                 } => {
                     log::warn!(target: "venture::server", component = "server", spectator = id, tick = tick, client_checksum = client_checksum, server_checksum = server_checksum; "spectator reported a desync");
                     self.metrics.desync_reports.inc();
+                }
+                ServerEvent::FollowerConnected { id, addr } => {
+                    log::info!(target: "venture::standby", component = "standby", follower = id, addr:% = addr, tick = self.driver.session.world().tick(); "standby following");
+                }
+                ServerEvent::FollowerDisconnected { id, addr, reason } => {
+                    log::warn!(target: "venture::standby", component = "standby", follower = id, addr:% = addr, reason = reason.as_str(); "standby stopped following");
+                }
+                ServerEvent::FollowerRefused { addr } => {
+                    log::warn!(target: "venture::standby", component = "standby", addr:% = addr; "a standby was refused: its proof does not match this server's key");
+                }
+                ServerEvent::Deposed { addr }
+                    if self
+                        .promotion
+                        .as_ref()
+                        .and_then(|(_, d)| d.local_addr())
+                        .is_some_and(|own| own.port() == addr.addr.port()) =>
+                {
+                    // Our own deposer reached us (the old primary's address is ours).
+                }
+                ServerEvent::Deposed { addr } => {
+                    self.deposed = Some(addr.addr);
+                    log::error!(target: "venture::standby", component = "standby", addr:% = addr; "this server was replaced: its standby took over and proved the server key; stopping without serving this world again");
                 }
                 ServerEvent::InvalidDatagram { addr, reason } => {
                     log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
@@ -720,6 +786,17 @@ impl ServerApp {
                 *seen = now;
             }
         }
+        let session = &self.driver.session;
+        let tick = session.world().tick();
+        let lag = session
+            .followers()
+            .map(|f| tick.saturating_sub(f.acked))
+            .max();
+        self.standby_metrics
+            .followers
+            .set(session.followers().count() as i64);
+        self.standby_metrics
+            .set_lag(lag.unwrap_or(0), self.config.tick_rate);
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
         self.metrics

@@ -1,5 +1,7 @@
-//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status`, and `/play`,
-//! where a WebSocket upgrade switches a connection to the game's WebSocket carrier.
+//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status` (with the
+//! role in a primary/standby pair and each follower's lag; the standby's own routes are in
+//! `standby.rs`), and `/play`, where a WebSocket upgrade switches a connection to the
+//! game's WebSocket carrier.
 //!
 //! Player IP addresses are personal data: `/status` shows a player's `addr` only to a
 //! request from loopback (127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address), so
@@ -25,6 +27,9 @@ pub(crate) struct View<'a> {
     pub config: &'a ServerConfig,
     /// The server key's fingerprint (64 lowercase hex digits).
     pub server_key: &'a str,
+    /// When this server is a standby that took over: how, and whether the old primary
+    /// acknowledged.
+    pub promotion: Option<(&'a super::standby::Promotion, bool)>,
 }
 
 /// Whether a request from `peer` may see player IP addresses: only from loopback.
@@ -95,7 +100,28 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 .spectators()
                 .map(|s| serde_json::json!({"id": s.id, "acked_tick": s.acked, "syncing": s.syncing}))
                 .collect();
+            // The hot standbys following us, and how far behind each is.
+            let tick = world.tick();
+            let rate = f64::from(view.config.tick_rate.max(1));
+            let followers: Vec<serde_json::Value> = view
+                .app
+                .followers()
+                .map(|f| {
+                    let lag = tick.saturating_sub(f.acked);
+                    serde_json::json!({"id": f.id, "acked_tick": f.acked, "lag_ticks": lag,
+                        "lag_s": lag as f64 / rate, "syncing": f.syncing,
+                        "characters_pending": f.claims_pending})
+                })
+                .collect();
+            let promoted = view.promotion.map(|(p, told)| {
+                serde_json::json!({"old_primary": p.old_primary.to_string(), "tick": p.tick,
+                    "received_tick": p.received,
+                    "cause": p.cause.to_string(), "old_primary_acknowledged": told})
+            });
             let mut body = serde_json::json!({
+                "role": "primary",
+                "followers": followers,
+                "promoted_from_standby": promoted,
                 "version": crate::cli::VERSION,
                 "commit": crate::cli::GIT_COMMIT,
                 "sim_version": venture_sim::SIM_VERSION,

@@ -106,12 +106,14 @@ pub(super) fn open(config: &mut ServerConfig) -> Result<OpenedWorld, ServerError
     })
 }
 
-/// The game session around `world`, with the saved characters loaded. `now` is the
-/// driver's clock (time since its epoch).
+/// The game session around `world`, with the saved characters loaded and our hot
+/// standby's key (it holds the same `server.key` and proves it, see `standby`). `now` is
+/// the driver's clock (time since its epoch).
 pub(super) fn session(
     world: World,
     config: &ServerConfig,
     characters: &characters::Characters,
+    server_key: &venture_net::secure::StaticKeypair,
     now: Duration,
 ) -> Result<ServerSession, ServerError> {
     let mut secret = [0u8; 16];
@@ -125,6 +127,9 @@ pub(super) fn session(
         ..SessionConfig::default()
     };
     let mut session = ServerSession::new(world, session_config, secret, now);
+    session.set_follower_key(Some(venture_net::standby::FollowerKey::derive(
+        server_key.private(),
+    )));
     let (loaded, warnings) = characters.load_into(&mut session);
     for w in warnings {
         log::error!(target: "venture::save", component = "save"; "{w}");

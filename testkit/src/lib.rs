@@ -31,13 +31,14 @@ pub mod ports;
 pub mod process;
 pub mod scratch;
 pub mod server;
+pub mod standby;
 pub mod tmux;
 pub mod wait;
 
 pub use bot::{final_json, Bot};
 pub use http::{get as http_get, get_timeout as http_get_timeout};
 pub use ports::free_port;
-pub use process::{rss_kib, run_to_exit, Proc};
+pub use process::{cpu_ticks, rss_kib, run_to_exit, Proc};
 pub use scratch::Scratch;
 pub use server::{Server, ServerBuilder};
 pub use tmux::Tmux;

@@ -215,6 +215,8 @@ impl App {
                     };
                     self.log(LogKind::Bad, text);
                 }
+                // Only a standby's follower session receives saved characters.
+                ClientEvent::Claim(_) => {}
                 ClientEvent::Closed(reason) => {
                     if matches!(
                         reason,
@@ -623,7 +625,11 @@ fn play(
 
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
-    let target = crate::client::target(args)?;
+    // The terminal client plays on the first of `-server A,B` (the headless clients
+    // switch between them, see `client::servers`).
+    let target = crate::client::servers::ServerList::new(crate::client::targets(args)?)
+        .current_target()
+        .clone();
     let server: SocketAddr = target.session_addr();
     let secret_dir = args
         .secret_dir
