@@ -782,13 +782,13 @@ fn status_line(p: &Player, epoch: Instant) -> String {
         },
     };
     format!(
-        "{}: {phase} via {} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {}",
+        "{}: {phase} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {} via {}",
         p.name,
-        carrier_name(&p.driver),
         p.driver.session.lead(),
         s.rollbacks,
         s.desyncs,
-        s.late_inputs
+        s.late_inputs,
+        carrier_name(&p.driver),
     )
 }
 
