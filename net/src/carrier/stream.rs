@@ -594,9 +594,11 @@ pub struct StreamTarget {
 enum ClientState {
     /// TCP connect in progress (to the server or the proxy).
     Connecting,
-    /// Greeting and CONNECT sent to the proxy; reading its answers.
+    /// Greeting sent to the proxy; reading its answers. `request` is the CONNECT, held
+    /// until the proxy has chosen a method (see [`socks5::method_chosen`]).
     Socks {
         got: Vec<u8>,
+        request: Option<Vec<u8>>,
     },
     /// WebSocket handshake under way.
     WsHandshake(Box<tungstenite::handshake::MidHandshake<tungstenite::ClientHandshake<TcpStream>>>),
@@ -754,17 +756,24 @@ impl StreamClient {
                     Err(e) => return self.fail(format!("connect: {e}")),
                 }
                 if self.target.proxy.is_some() {
-                    self.out.extend_from_slice(&socks5::GREETING);
-                    match socks5::connect_request(&self.target.host, self.target.port) {
-                        Ok(req) => self.out.extend_from_slice(&req),
+                    let request = match socks5::connect_request(&self.target.host, self.target.port)
+                    {
+                        Ok(req) => req,
                         Err(e) => return self.fail(format!("proxy: {e}")),
-                    }
-                    self.state = ClientState::Socks { got: Vec::new() };
+                    };
+                    self.out.extend_from_slice(&socks5::GREETING);
+                    self.state = ClientState::Socks {
+                        got: Vec::new(),
+                        request: Some(request),
+                    };
                 } else {
                     self.connected(Vec::new());
                 }
             }
-            ClientState::Socks { mut got } => {
+            ClientState::Socks {
+                mut got,
+                mut request,
+            } => {
                 if let Err(e) = self.write_out() {
                     return self.fail(format!("proxy: {e}"));
                 }
@@ -781,8 +790,22 @@ impl StreamClient {
                 if got.len() > 512 {
                     return self.fail("proxy: answer too long");
                 }
+                if request.is_some() {
+                    match socks5::method_chosen(&got) {
+                        Ok(false) => {}
+                        Ok(true) => {
+                            self.out.extend(request.take().unwrap_or_default());
+                            if let Err(e) = self.write_out() {
+                                return self.fail(format!("proxy: {e}"));
+                            }
+                        }
+                        Err(e) => return self.fail(format!("proxy: {e}")),
+                    }
+                }
                 match socks5::parse_replies(&got) {
-                    Ok(socks5::Progress::NeedMore) => self.state = ClientState::Socks { got },
+                    Ok(socks5::Progress::NeedMore) => {
+                        self.state = ClientState::Socks { got, request }
+                    }
                     Ok(socks5::Progress::Connected { consumed }) => {
                         self.connected(got[consumed..].to_vec())
                     }
@@ -916,5 +939,86 @@ impl Carrier for StreamClient {
 
     fn take_pending(&mut self) -> bool {
         matches!(&self.state, ClientState::Open(l) if !l.inbound.is_empty())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::TcpListener;
+    use std::sync::mpsc;
+    use std::time::Instant;
+
+    /// A proxy that reads the greeting by itself before answering, as microsocks does:
+    /// it reports what its first read held, then plays its part and reads the preamble.
+    fn strict_proxy() -> (SocketAddr, mpsc::Receiver<Result<Vec<u8>, String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind a loopback proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let run = || -> Result<Vec<u8>, String> {
+                let (mut s, _) = listener.accept().map_err(|e| e.to_string())?;
+                s.set_read_timeout(Some(Duration::from_secs(5)))
+                    .map_err(|e| e.to_string())?;
+                let mut buf = [0u8; 512];
+                let n = s.read(&mut buf).map_err(|e| e.to_string())?;
+                if buf[..n] != socks5::GREETING {
+                    return Err(format!(
+                        "the first read held {:?}, not the greeting alone",
+                        &buf[..n]
+                    ));
+                }
+                s.write_all(&[5, 0]).map_err(|e| e.to_string())?;
+                let want = 5 + "game.example".len() + 2;
+                let mut req = vec![0u8; want];
+                s.read_exact(&mut req).map_err(|e| e.to_string())?;
+                s.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0x1F, 0x90])
+                    .map_err(|e| e.to_string())?;
+                let mut preamble = [0u8; PREAMBLE.len()];
+                s.read_exact(&mut preamble).map_err(|e| e.to_string())?;
+                req.extend_from_slice(&preamble);
+                Ok(req)
+            };
+            let _ = tx.send(run());
+        });
+        (addr, rx)
+    }
+
+    #[test]
+    fn the_connect_request_waits_for_the_proxys_method_choice() {
+        let (proxy, seen) = strict_proxy();
+        let target = StreamTarget {
+            kind: CarrierKind::Tcp,
+            host: "game.example".into(),
+            port: 8080,
+            proxy: Some(proxy),
+        };
+        let remote = Remote::new(CarrierKind::Tcp, SocketAddr::from(([0, 0, 0, 0], 8080)));
+        let began = Instant::now();
+        let mut client =
+            StreamClient::connect(target, proxy, remote, Duration::ZERO).expect("connect");
+        while !client.is_open()
+            && client.error().is_none()
+            && began.elapsed() < Duration::from_secs(10)
+        {
+            client.poll(began.elapsed());
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert!(client.is_open(), "not open: {:?}", client.error());
+        // The link writes the preamble on its next flush.
+        let seen = loop {
+            client.poll(began.elapsed());
+            if let Ok(r) = seen.recv_timeout(Duration::from_millis(10)) {
+                break r;
+            }
+            assert!(
+                began.elapsed() < Duration::from_secs(10),
+                "the proxy saw no preamble"
+            );
+        };
+        let seen = seen.expect("a strict proxy is satisfied");
+        let request = socks5::connect_request("game.example", 8080).expect("valid name");
+        assert_eq!(&seen[..request.len()], &request[..]);
+        assert_eq!(&seen[request.len()..], &PREAMBLE[..]);
     }
 }
