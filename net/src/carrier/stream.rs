@@ -17,7 +17,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use mio::net::TcpStream;
@@ -390,20 +390,14 @@ impl StreamTable {
         self.by_remote.is_empty()
     }
 
-    /// Takes over a connection. When every slot is taken the connection that has gone
-    /// longest without completing its handshake makes room, else the newcomer is closed.
+    /// Takes over a connection. When every slot is taken a connection that has not
+    /// completed its handshake makes room (see [`StreamTable::victim`]), else the
+    /// newcomer is closed.
     pub fn adopt(&mut self, registry: &Registry, mut link: Link) -> io::Result<()> {
         let slot = match self.slots.iter().position(Option::is_none) {
             Some(s) => s,
             None => {
-                let victim = self
-                    .slots
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))
-                    .filter(|(_, l)| !l.established)
-                    .min_by_key(|(_, l)| l.opened_at)
-                    .map(|(i, _)| i);
+                let victim = self.victim();
                 match victim {
                     Some(v) => {
                         self.remove(registry, v, Ended::Deadline);
@@ -430,6 +424,29 @@ impl StreamTable {
         }
         self.slots[slot] = Some(link);
         Ok(())
+    }
+
+    /// The connection to close for a newcomer when every slot is taken: among those that
+    /// have not completed their handshake, the oldest of the address that holds the most
+    /// of them. Oldest alone is not enough: one address that reopens its silent
+    /// connections as fast as they are closed would then always have newer ones than a
+    /// player's still in its handshake, and close it before it completes (a player
+    /// behind a slow path, or joining while the server is busy, could never join).
+    fn victim(&self) -> Option<usize> {
+        let mut pending: HashMap<IpAddr, usize> = HashMap::new();
+        for l in self.slots.iter().flatten().filter(|l| !l.established) {
+            *pending.entry(l.remote.ip()).or_default() += 1;
+        }
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, l)| l.as_ref().map(|l| (i, l)))
+            .filter(|(_, l)| !l.established)
+            .max_by_key(|(_, l)| {
+                let n = pending.get(&l.remote.ip()).copied().unwrap_or(0);
+                (n, std::cmp::Reverse(l.opened_at))
+            })
+            .map(|(i, _)| i)
     }
 
     /// A readiness event for one of our tokens.
@@ -982,6 +999,69 @@ mod tests {
             let _ = tx.send(run());
         });
         (addr, rx)
+    }
+
+    /// A server-side link over a real loopback connection, known by `peer` (the table
+    /// decides by that address, so a test can give one of its choosing).
+    fn link_from(
+        listener: &TcpListener,
+        peer: SocketAddr,
+        now: Duration,
+    ) -> (Link, std::net::TcpStream) {
+        let client = std::net::TcpStream::connect(listener.local_addr().expect("address"))
+            .expect("connect on loopback");
+        let (server_side, _) = listener.accept().expect("accept on loopback");
+        server_side.set_nonblocking(true).expect("non-blocking");
+        let link = Link::tcp(TcpStream::from_std(server_side), peer, &[], now);
+        (link, client)
+    }
+
+    #[test]
+    fn a_full_table_closes_the_busiest_address_first_not_a_player_mid_handshake() {
+        let poll = mio::Poll::new().expect("poll");
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let mut table = StreamTable::new(Token(0), 4);
+        let flooder = |port: u16| SocketAddr::from(([10, 0, 0, 1], port));
+        let player = SocketAddr::from(([10, 0, 0, 9], 4000));
+        let mut clients = Vec::new();
+        let mut t = Duration::ZERO;
+        let mut adopt = |table: &mut StreamTable, peer: SocketAddr, t: Duration| {
+            let (link, client) = link_from(&listener, peer, t);
+            table.adopt(poll.registry(), link).expect("adopt");
+            clients.push(client);
+        };
+        for port in 1..=3 {
+            adopt(&mut table, flooder(port), t);
+            t += Duration::from_millis(1);
+        }
+        // The player's connection arrives, then the flooder keeps opening new ones: it
+        // is the player's that has gone longest without a handshake, yet it stays.
+        adopt(&mut table, player, t);
+        for port in 4..=40 {
+            t += Duration::from_millis(1);
+            adopt(&mut table, flooder(port), t);
+            assert!(
+                table
+                    .by_remote
+                    .contains_key(&Remote::new(CarrierKind::Tcp, player)),
+                "the player's connection was closed for the flooder's {port}th"
+            );
+        }
+        assert_eq!(table.by_remote.len(), 4);
+        // Once every address holds as many, the oldest goes as before.
+        let mut fair = StreamTable::new(Token(0), 2);
+        let a = SocketAddr::from(([10, 0, 0, 2], 1));
+        let b = SocketAddr::from(([10, 0, 0, 3], 1));
+        let c = SocketAddr::from(([10, 0, 0, 4], 1));
+        adopt(&mut fair, a, Duration::from_millis(1));
+        adopt(&mut fair, b, Duration::from_millis(2));
+        adopt(&mut fair, c, Duration::from_millis(3));
+        assert!(!fair
+            .by_remote
+            .contains_key(&Remote::new(CarrierKind::Tcp, a)));
+        assert!(fair
+            .by_remote
+            .contains_key(&Remote::new(CarrierKind::Tcp, b)));
     }
 
     #[test]
