@@ -6,8 +6,9 @@
 //! The namespace tests are in carriers_netns.rs, the load tests in carriers_load.rs, Tor
 //! in carriers_tor.rs.
 
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use venture_testkit::player::Player;
 use venture_testkit::relay::Relay;
@@ -17,21 +18,6 @@ const CLIENT: &str = bin!("venture-client");
 const SERVER: &str = bin!("venture-server");
 /// How long a join may take on a busy machine (a figure is printed, not asserted).
 const JOIN_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// Waits until `/status` lists `name` on `carrier` with inputs counted from it.
-fn wait_playing_on(server: &Server, name: &str, carrier: &str, timeout: Duration) {
-    let mut last = None;
-    let ok = wait_for(timeout, || {
-        last = server.player(name);
-        last.as_ref().is_some_and(|p| {
-            p["carrier"] == carrier
-                && p["inputs_on_time"].as_u64().unwrap_or(0)
-                    + p["inputs_substituted"].as_u64().unwrap_or(0)
-                    > 0
-        })
-    });
-    assert!(ok, "{name} not playing on {carrier} per /status: {last:?}");
-}
 
 /// The client's final JSON line shows a clean game on `carrier`.
 fn assert_played(json: &serde_json::Value, carrier: &str) {
@@ -61,7 +47,7 @@ fn every_carrier_joins_and_plays_on_loopback() {
         let joined = p.wait_joined(JOIN_TIMEOUT);
         let joined = joined.unwrap_or_else(|| panic!("{name} did not join"));
         eprintln!("FIGURE join time on loopback, -transport {carrier}: {joined:.2?}");
-        wait_playing_on(&server, &name, carrier, Duration::from_secs(30));
+        server.wait_playing_on(&name, carrier, Duration::from_secs(30));
         players.push((p, carrier));
     }
     for (p, carrier) in &mut players {
@@ -122,6 +108,24 @@ fn bad_websocket_upgrades_get_a_4xx_and_the_server_keeps_answering() {
         let (code, _) = server.get("/healthz");
         assert_eq!(code, 200, "/healthz after {what}");
     }
+    // A good upgrade with RFC 6455's own example key gets the RFC's accept value.
+    let good = format!("GET /play HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n");
+    let mut s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(good.as_bytes()).expect("write the upgrade");
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && s.read(&mut byte).expect("read the answer") == 1 {
+        head.push(byte[0]);
+    }
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    assert!(
+        head.contains("Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+        "{head}"
+    );
+    drop(s);
     // The good upgrade still works after the bad ones: a real client plays over it.
     let dir = Scratch::new("carriers-ws");
     let mut p = Player::spawn(
@@ -145,7 +149,7 @@ fn a_client_plays_through_a_relay_at_two_and_a_half_seconds_each_way() {
     let server = Server::builder(SERVER).start();
     let relay = Relay::start(server.sockaddr(), Duration::from_millis(2500));
     let dir = Scratch::new("carriers-relay");
-    let duration = 90;
+    let duration = 80;
     let name = "far";
     let mut p = Player::spawn(
         CLIENT,
@@ -159,21 +163,34 @@ fn a_client_plays_through_a_relay_at_two_and_a_half_seconds_each_way() {
     let joined = p.wait_joined(Duration::from_secs(75));
     let joined = joined.unwrap_or_else(|| panic!("no join through the relay"));
     eprintln!("FIGURE join time through a TCP relay at 2.5 s each way: {joined:.2?}");
-    wait_playing_on(&server, name, "tcp", Duration::from_secs(30));
-    // Warm-up: the input lead settles over a few round trips.
+    server.wait_playing_on(name, "tcp", Duration::from_secs(30));
+    // The server counts one input per tick for the slot, on time or substituted.
     let counts = |server: &Server| {
-        let p = server.player(name).expect("the far player is listed");
-        (
-            p["inputs_on_time"].as_u64().unwrap_or(0),
-            p["inputs_substituted"].as_u64().unwrap_or(0),
-        )
+        server.player(name).map_or((0, 0), |p| {
+            (
+                p["inputs_on_time"].as_u64().unwrap_or(0),
+                p["inputs_substituted"].as_u64().unwrap_or(0),
+            )
+        })
     };
-    let warm = Instant::now() + Duration::from_secs(20);
-    wait_for(Duration::from_secs(25), || Instant::now() >= warm);
+    let ticks = |(on, sub): (u64, u64)| on + sub;
+    // Warm-up: 10 s of ticks, while the input lead settles over a few round trips.
+    let warm = wait_for(Duration::from_secs(60), || ticks(counts(&server)) >= 200);
+    assert!(
+        warm,
+        "the far player's slot saw no 200 ticks: {:?}",
+        counts(&server)
+    );
     let (on0, sub0) = counts(&server);
-    // Measure while the client still plays (it leaves at `duration`).
-    let until = p.spawned + Duration::from_secs(duration - 8);
-    wait_for(Duration::from_secs(duration), || Instant::now() >= until);
+    // Then 30 s of ticks, well before the client leaves at `duration`.
+    let measured = wait_for(Duration::from_secs(60), || {
+        ticks(counts(&server)) >= on0 + sub0 + 600
+    });
+    assert!(
+        measured,
+        "the far player's slot stopped: {:?}",
+        counts(&server)
+    );
     let (on1, sub1) = counts(&server);
     let (on, sub) = (on1 - on0, sub1 - sub0);
     eprintln!("FIGURE relay 2.5 s each way, after warm-up: {on} inputs on time, {sub} substituted");
@@ -235,6 +252,6 @@ fn a_client_plays_through_a_real_socks5_proxy() {
         .wait_joined(JOIN_TIMEOUT)
         .expect("no join through microsocks");
     eprintln!("FIGURE join time through microsocks (SOCKS5) on loopback: {joined:.2?}");
-    wait_playing_on(&server, "socks", "tcp", Duration::from_secs(30));
+    server.wait_playing_on("socks", "tcp", Duration::from_secs(30));
     assert_played(&p.finish(10, Duration::from_secs(30)), "tcp");
 }

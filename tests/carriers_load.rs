@@ -50,7 +50,7 @@ fn sixty_four_clients_over_tcp_at_once_all_play() {
     let took = burst.wait_all_playing(server.port, "t", Duration::from_secs(90));
     let took = took.unwrap_or_else(|n| panic!("only {n} of 64 playing over TCP after 90 s"));
     let rss = rss_kib(server.pid(), "VmRSS:").unwrap_or(0);
-    eprintln!("FIGURE 64 TCP clients in 8 processes: all playing after {took:.2?} (debug build); server RSS {} MiB", rss / 1024);
+    eprintln!("FIGURE 64 TCP clients in 8 processes: all playing after {took:.2?} ({} build); server RSS {} MiB", if cfg!(debug_assertions) { "debug" } else { "release" }, rss / 1024);
     let status = server.status().expect("/status");
     let players = status["players"].as_array().expect("players");
     assert_eq!(players.len(), 64, "{status}");

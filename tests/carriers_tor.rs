@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use venture_testkit::player::Player;
 use venture_testkit::tornet::{script_beside, TorNet};
-use venture_testkit::{bin, tools, wait_for, Scratch, Server};
+use venture_testkit::{bin, tools, Scratch, Server};
 
 const CLIENT: &str = bin!("venture-client");
 const SERVER: &str = bin!("venture-server");
@@ -53,13 +53,7 @@ fn a_client_plays_through_tor_to_an_onion_service() {
     let joined = p.wait_joined(Duration::from_secs(90));
     let joined = joined.unwrap_or_else(|| panic!("no join through Tor"));
     eprintln!("FIGURE join time through Tor (private network, onion service): {joined:.2?}");
-    let mut last = None;
-    let playing = wait_for(Duration::from_secs(60), || {
-        last = server.player("onion");
-        last.as_ref()
-            .is_some_and(|p| p["carrier"] == "tcp" && p["inputs_on_time"].as_u64().unwrap_or(0) > 0)
-    });
-    assert!(playing, "not playing over Tor per /status: {last:?}");
+    server.wait_playing_on("onion", "tcp", Duration::from_secs(60));
     let json = p.finish(duration, Duration::from_secs(60));
     eprintln!("over Tor: {json}");
     assert_eq!(json["carrier"], "tcp", "{json}");

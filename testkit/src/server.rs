@@ -201,6 +201,28 @@ impl Server {
             .cloned()
     }
 
+    /// Waits until `/status` lists `name` on `carrier` (`udp`, `tcp`, `ws`) with inputs
+    /// counted from it: its entry, or a panic with the last one seen after `timeout`.
+    pub fn wait_playing_on(
+        &self,
+        name: &str,
+        carrier: &str,
+        timeout: Duration,
+    ) -> serde_json::Value {
+        let mut last = None;
+        let ok = crate::wait_for(timeout, || {
+            last = self.player(name);
+            last.as_ref().is_some_and(|p| {
+                p["carrier"] == carrier
+                    && p["inputs_on_time"].as_u64().unwrap_or(0)
+                        + p["inputs_substituted"].as_u64().unwrap_or(0)
+                        > 0
+            })
+        });
+        assert!(ok, "{name} not playing on {carrier} per /status: {last:?}");
+        last.expect("checked above")
+    }
+
     /// The `tick` field of `/status`.
     pub fn tick(&self) -> Option<u64> {
         self.status()?["tick"].as_u64()
