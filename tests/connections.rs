@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use venture_net::secure::wire;
-use venture_testkit::burst::BurstSpec;
+use venture_testkit::burst::{finish_all, BurstSpec};
 use venture_testkit::{
     bin, final_json, free_port, http_get_timeout, rss_kib, wait_for, Proc, Scratch, Server,
 };
@@ -64,29 +64,6 @@ fn metric(m: &HashMap<String, f64>, key: &str) -> u64 {
     m.get(key).copied().unwrap_or(0.0) as u64
 }
 
-/// Waits for every client process to exit and checks each of its clients: exit 0, no
-/// desync, some ticks confirmed. Returns every final JSON line.
-fn finish_clients(procs: &mut [Proc], timeout: Duration) -> Vec<serde_json::Value> {
-    let end = Instant::now() + timeout;
-    let mut all = Vec::new();
-    for p in procs.iter_mut() {
-        let code = p.wait_timeout(end.saturating_duration_since(Instant::now()));
-        assert_eq!(
-            code,
-            Some(Some(0)),
-            "{} exit; stderr: {}",
-            p.tag,
-            p.stderr()
-        );
-        for v in venture_testkit::bot::json_lines(p) {
-            assert_eq!(v["desyncs"], 0, "{}: {v}", p.tag);
-            assert!(v["confirmed"].as_u64().unwrap_or(0) > 20, "{}: {v}", p.tag);
-            all.push(v);
-        }
-    }
-    all
-}
-
 // ---------------------------------------------------------------------------------------
 // a. Burst join
 
@@ -121,7 +98,7 @@ fn sixty_four_clients_in_eight_processes_all_play_after_a_burst_join() {
         0,
         "the peer table refused a join: {m:?}"
     );
-    let results = finish_clients(&mut burst.procs, Duration::from_secs(90));
+    let results = finish_all(&mut burst.procs, Duration::from_secs(90));
     assert_eq!(results.len(), 64);
 }
 
@@ -403,7 +380,7 @@ fn sixteen_joins_all_play_during_a_flood_from_two_hundred_addresses() {
         rss_peak <= rss_before + 16 * 1024,
         "server peak RSS {rss_peak} KiB (before {rss_before} KiB)"
     );
-    finish_clients(&mut burst.procs, Duration::from_secs(60));
+    finish_all(&mut burst.procs, Duration::from_secs(60));
     assert_eq!(server.get("/healthz").0, 200);
 }
 

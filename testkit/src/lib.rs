@@ -14,6 +14,11 @@
 //! - [`characters`]: a known saved character planted, read back and compared;
 //! - [`handshake`]: the session handshake against a sans-IO `ServerSession`;
 //! - [`tmux`]: a tmux server of the test's own, for the terminal programs;
+//! - [`player`]: one `venture-client` process (optionally inside a namespace) and its join;
+//! - [`netns`]: a network namespace with a veth pair, its firewall and its packet loss;
+//! - [`relay`]: a TCP relay that delays every byte (long round trips on loopback);
+//! - [`tornet`]: a private Tor network with an onion service in front of the server;
+//! - [`tools`]: system tools found or the test skipped (failed under `CI=true`);
 //! - [`wait`]: waiting on a condition with a deadline (never a fixed sleep).
 //!
 //! The binaries' paths are only known to the package that builds them: use
@@ -27,12 +32,17 @@ pub mod cases;
 pub mod characters;
 pub mod handshake;
 pub mod http;
+pub mod netns;
+pub mod player;
 pub mod ports;
 pub mod process;
+pub mod relay;
 pub mod scratch;
 pub mod server;
 pub mod standby;
 pub mod tmux;
+pub mod tools;
+pub mod tornet;
 pub mod wait;
 
 pub use bot::{final_json, Bot};
