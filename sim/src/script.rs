@@ -9,6 +9,9 @@ use crate::player::equip_slot;
 use crate::units::{px, scale_to_length, tiles, Vec2};
 use crate::world::World;
 
+mod novice;
+pub use novice::{novice_input, skilled_input, Explorer};
+
 /// splitmix64: a tiny, well-mixed hash; fine for test inputs, never used for game rules.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
@@ -140,11 +143,17 @@ fn path_step(
 /// range. With nothing in sight it wanders like [`scripted_input`]. Edge-triggered buttons
 /// (use item, interact) are pressed on even ticks only, so they register.
 pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
+    fight_step(world, slot).0
+}
+
+/// [`fight_input`], and whether it had something to go for (a monster or an item within
+/// sight); without one it wanders.
+fn fight_step(world: &World, slot: usize) -> (PlayerInput, bool) {
     let Some(p) = world.player(slot) else {
-        return PlayerInput::IDLE;
+        return (PlayerInput::IDLE, false);
     };
     if !p.alive() {
-        return PlayerInput::IDLE;
+        return (PlayerInput::IDLE, false);
     }
     let tick = world.tick().saturating_add(1);
     let edge_ok = tick % 2 == 0;
@@ -218,7 +227,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
                     input.slot = s;
                 }
             }
-            return input;
+            return (input, true);
         }
         if m.pos.within(p.pos, tiles(6)) && input.buttons == 0 && can_cast(0) && p.mana >= 40 {
             input.buttons = buttons::CAST;
@@ -247,6 +256,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     } else {
         path_step(world, here, |x, y| near.contains(&(x, y)))
     };
+    let has_goal = step.is_some();
     match step {
         Some(t) if t == here => {
             if let Some(m) = nearest {
@@ -262,7 +272,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
             input.move_y = wander.move_y;
         }
     }
-    input
+    (input, has_goal)
 }
 
 /// The next frame for a game of `players` fighting bots (they join on tick 1).
