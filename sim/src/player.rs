@@ -102,6 +102,10 @@ pub struct Player {
     pub spell_cd: [u32; SPELLBOOK_LEN],
     /// Ticks until a dead player respawns; 0 while alive.
     pub respawn_in: u32,
+    /// Shield points (Defensive spells): hits take them before HP.
+    pub shield: i32,
+    /// Ticks until the shield fades; 0 with no shield.
+    pub shield_ticks: u32,
 }
 
 impl Player {
@@ -125,6 +129,8 @@ impl Player {
             attack_cd: 0,
             spell_cd: [0; SPELLBOOK_LEN],
             respawn_in: 0,
+            shield: 0,
+            shield_ticks: 0,
         }
     }
 

@@ -6,7 +6,7 @@ use venture_sim::script::fight_frame;
 use venture_sim::{Event, SimConfig, World};
 
 /// Checksum after the 12,000-tick bot game. A rules change moves it: bump SIM_VERSION.
-const GOLDEN_FIGHT_12000: u32 = 3994483363;
+const GOLDEN_FIGHT_12000: u32 = 1908320733;
 
 #[derive(Default, Debug)]
 struct Tally {

@@ -7,10 +7,12 @@
 //! 4. player movement (world.rs), then automatic pickup of ground items;
 //! 5. navigation goals (every decision period) and monsters in id order: status effects,
 //!    AI decision (every 0.5 s, staggered by id), movement, attacks;
-//! 6. projectiles in id order: travel, collision with walls and monsters, explosions;
-//! 7. dead monsters give XP and gold to their last hitter and may drop loot; dead players
+//! 6. summoned allies in id order: expiry, then a blow at the nearest monster, a step
+//!    towards it, or following the summoner;
+//! 7. projectiles in id order: travel, collision with walls and monsters, explosions;
+//! 8. dead monsters give XP and gold to their last hitter and may drop loot; dead players
 //!    start their respawn countdown;
-//! 8. the descend check.
+//! 9. the descend check.
 //!
 //! Rules we chose where GAME_RULES.md is silent (each documented at its constant):
 //! - **No respawning monsters:** monsters spawn only when a level is generated (at
@@ -25,10 +27,12 @@
 //!   (seed, depth) with new monsters; players are placed at the new spawn.
 //!
 //! Each step of that order lives in its own module: `population.rs` (level contents and
-//! player placement), `players.rs` (upkeep and actions), `spells.rs`, `loot.rs` (pickup,
+//! player placement), `players.rs` (upkeep and actions), `spells.rs`, `allies.rs`
+//! (summoned allies), `loot.rs` (pickup,
 //! deaths, drops, XP), `monsters.rs` (navigation goals and AI), `projectiles.rs` and
 //! `descend.rs` (descending and level generation). This file runs them in order.
 
+mod allies;
 mod descend;
 mod loot;
 mod monsters;
@@ -39,6 +43,10 @@ mod spells;
 #[cfg(test)]
 mod tests;
 
+pub use allies::{
+    ally_stats, ALLY_ATTACK_COOLDOWN_MS, ALLY_CATCH_UP, ALLY_FOLLOW, ALLY_REACH, ALLY_SIGHT,
+    ALLY_SPEED_PX,
+};
 pub(crate) use descend::generate_level;
 pub use descend::DIFFICULTY_PER_DEPTH;
 pub use loot::{DROP_PERMILLE, PICKUP_RADIUS, STRONG_DROP_PERMILLE};
@@ -53,7 +61,7 @@ pub use players::{
 };
 pub(crate) use population::spawn_position;
 pub use projectiles::{PROJECTILE_RADIUS, PROJECTILE_SPEED_PX};
-pub use spells::BURN_MS;
+pub use spells::{BURN_MS, MAX_BLINK_TILES, MAX_SHIELD};
 
 use crate::entity::{AiState, Monster};
 use crate::event::Event;
@@ -121,6 +129,7 @@ impl World {
         self.pickups();
         self.update_nav();
         self.monsters_tick();
+        self.allies_tick();
         self.projectiles_tick();
         self.reap_monsters();
         self.reap_players();

@@ -37,7 +37,7 @@ pub const LOSE_RANGE: i32 = 2 * DETECT_RANGE;
 pub const MONSTER_ATTACK_COOLDOWN_MS: u32 = 1000;
 
 /// Moves a body straight towards `goal` by at most `speed` units.
-fn step_toward(map: &TileMap, pos: Vec2, goal: Vec2, speed: i32) -> Vec2 {
+pub(super) fn step_toward(map: &TileMap, pos: Vec2, goal: Vec2, speed: i32) -> Vec2 {
     let dx = goal.x.saturating_sub(pos.x);
     let dy = goal.y.saturating_sub(pos.y);
     let dist = isqrt(pos.dist_sq(goal)).min(i32::MAX as i64) as i32;
@@ -153,21 +153,40 @@ impl World {
                                     magic,
                                     element: m.element(genre) as u8,
                                 };
-                                let o =
-                                    resolve(&mut st.streams.combat, &ms, &p.stats(), hit, &mut 0);
+                                let stats = p.stats();
+                                let o = resolve(
+                                    &mut st.streams.combat,
+                                    &ms,
+                                    &stats,
+                                    hit,
+                                    &mut p.shield,
+                                );
                                 if o.evaded {
                                     self.events.push(Event::Evaded {
                                         source: m.id,
                                         target: p.id,
                                     });
                                 } else {
-                                    p.hp = p.hp.saturating_sub(o.damage).max(0);
-                                    self.events.push(Event::Damage {
-                                        source: m.id,
-                                        target: p.id,
-                                        amount: o.damage,
-                                        crit: o.crit,
-                                    });
+                                    if o.absorbed > 0 {
+                                        self.events.push(Event::Absorbed {
+                                            target: p.id,
+                                            amount: o.absorbed,
+                                        });
+                                        if p.shield == 0 && p.shield_ticks > 0 {
+                                            p.shield_ticks = 0;
+                                            self.events
+                                                .push(Event::ShieldGone { slot: slot as u8 });
+                                        }
+                                    }
+                                    if o.damage > 0 {
+                                        p.hp = p.hp.saturating_sub(o.damage).max(0);
+                                        self.events.push(Event::Damage {
+                                            source: m.id,
+                                            target: p.id,
+                                            amount: o.damage,
+                                            crit: o.crit,
+                                        });
+                                    }
                                 }
                             }
                         }

@@ -111,6 +111,8 @@ impl World {
                     p.mana_acc = 0;
                     p.attack_cd = 0;
                     p.spell_cd = [0; SPELLBOOK_LEN];
+                    p.shield = 0;
+                    p.shield_ticks = 0;
                     // The loss is a percentage (at most 100) of the gold held, so it never exceeds it.
                     let loss = (p.gold as u64).saturating_mul(DEATH_GOLD_LOSS_PERCENT as u64) / 100;
                     p.gold = p.gold.saturating_sub(loss as u32);
@@ -131,6 +133,13 @@ impl World {
                 p.mana_acc = p.mana_acc.checked_rem(rate).unwrap_or(0);
             } else {
                 p.mana_acc = 0;
+            }
+            if p.shield_ticks > 0 {
+                p.shield_ticks = p.shield_ticks.saturating_sub(1);
+                if p.shield_ticks == 0 {
+                    p.shield = 0;
+                    self.events.push(Event::ShieldGone { slot: slot as u8 });
+                }
             }
             p.attack_cd = p.attack_cd.saturating_sub(1);
             for cd in &mut p.spell_cd {

@@ -572,3 +572,147 @@ fn hostile_but_valid_states_do_not_panic() {
         assert!(w.state.validate().is_ok(), "tick {t}");
     }
 }
+
+/// Defensive: the ward raises a shield that takes a monster's blows before HP does, and
+/// fades after its duration.
+#[test]
+fn the_ward_absorbs_damage_first_then_fades() {
+    let mut w = arena(20);
+    let spell = spellbook(G, 5).unwrap();
+    assert_eq!(spell.kind, crate::content::SpellKind::Defensive);
+    step(&mut w, press(buttons::CAST, 5, (0, 0)));
+    assert_eq!(hero(&w).shield, spell.power as i32);
+    assert_eq!(hero(&w).mana, MAX_MANA - spell.mana_cost);
+    assert!(w.events().iter().any(
+        |e| matches!(e, Event::Shielded { slot: 0, amount } if *amount == spell.power as i32)
+    ));
+    // A goblin next to the hero, angry: its blows land on the shield.
+    let id = add_monster(&mut w, (11, 10));
+    let m = w.state.monsters.iter_mut().find(|m| m.id == id).unwrap();
+    m.ai = AiState::Attack;
+    m.target = Some(0);
+    let hp = hero(&w).hp;
+    let mut absorbed = 0;
+    for _ in 0..30 {
+        step(&mut w, PlayerInput::IDLE);
+        for e in w.events() {
+            if let Event::Absorbed { amount, .. } = e {
+                absorbed += amount;
+            }
+        }
+        if absorbed > 0 {
+            break;
+        }
+    }
+    assert!(absorbed > 0, "the shield took a hit");
+    let h = hero(&w);
+    assert_eq!(h.shield + absorbed, spell.power as i32);
+    if h.shield > 0 {
+        assert_eq!(h.hp, hp, "nothing got through a shield that held");
+    }
+    // Without enemies, the shield fades when its time is up.
+    w.state.monsters.clear();
+    let mut faded = false;
+    for _ in 0..(spell.duration_ms / 50 + 2) {
+        step(&mut w, PlayerInput::IDLE);
+        faded |= w
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::ShieldGone { slot: 0 }));
+    }
+    assert!(faded || hero(&w).shield == 0);
+    assert_eq!((hero(&w).shield, hero(&w).shield_ticks), (0, 0));
+}
+
+/// Utility: the blink jumps the caster `power` tiles the way it faces, and stops at a wall.
+#[test]
+fn the_blink_jumps_and_never_passes_a_wall() {
+    let mut w = arena(20);
+    let spell = spellbook(G, 6).unwrap();
+    assert_eq!(spell.kind, crate::content::SpellKind::Utility);
+    let from = hero(&w).pos;
+    step(&mut w, press(buttons::CAST, 6, (127, 0)));
+    let to = hero(&w).pos;
+    assert_eq!(to.y, from.y);
+    assert_eq!(to.x - from.x, crate::units::tiles(spell.power as i32));
+    assert!(w.events().iter().any(
+        |e| matches!(e, Event::Blinked { slot: 0, from: f, to: t } if *f == from && *t == to)
+    ));
+    // Against the west wall (tile 0): it stops inside the room.
+    hero_mut(&mut w).pos = Vec2::tile_centre(2, 10);
+    hero_mut(&mut w).spell_cd = [0; crate::content::SPELLBOOK_LEN];
+    step(&mut w, press(buttons::CAST, 6, (-127, 0)));
+    let (x, _) = hero(&w).pos.tile();
+    assert_eq!(x, 1, "stopped at the wall");
+}
+
+/// Summon: the ally follows its summoner, kills a monster for it (the XP is the
+/// summoner's) and vanishes when its time is up.
+#[test]
+fn the_summoned_ally_follows_fights_and_expires() {
+    let mut w = arena(20);
+    let spell = spellbook(G, 7).unwrap();
+    assert_eq!(spell.kind, crate::content::SpellKind::Summon);
+    step(&mut w, press(buttons::CAST, 7, (0, 0)));
+    assert_eq!(w.state.allies.len(), 1);
+    let ally = w.state.allies[0].id;
+    assert!(w
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Summoned { slot: 0, ally: a } if *a == ally)));
+    // It follows: the hero walks 8 tiles east, the ally keeps within reach.
+    for _ in 0..50 {
+        step(
+            &mut w,
+            PlayerInput {
+                move_x: 127,
+                ..PlayerInput::IDLE
+            },
+        );
+    }
+    // It is a little slower than a player: it catches up once the hero stops.
+    for _ in 0..20 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    let gap = w.state.allies[0].pos.dist_sq(hero(&w).pos);
+    assert!(
+        gap <= (crate::units::tiles(2) as i64).pow(2),
+        "ally lagging: {gap}"
+    );
+    assert!(hero(&w).pos.tile().0 >= 17, "the hero walked east");
+    // A goblin 4 tiles away that stays put: the ally goes and kills it.
+    let (hx, hy) = hero(&w).pos.tile();
+    let id = add_monster(&mut w, (hx, hy + 4));
+    w.state.monsters[0].ai = AiState::Return;
+    w.state.monsters[0].home = w.state.monsters[0].pos;
+    let xp = hero(&w).xp;
+    let mut killed = false;
+    for _ in 0..400 {
+        step(&mut w, PlayerInput::IDLE);
+        if let Some(m) = w.state.monsters.iter_mut().find(|m| m.id == id) {
+            m.ai = AiState::Idle; // keep it from walking up to the hero
+        }
+        killed |= w
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Kill { monster, slot: Some(0), .. } if *monster == id));
+        if killed {
+            break;
+        }
+    }
+    assert!(killed, "the ally killed the goblin");
+    assert!(
+        hero(&w).xp > xp || hero(&w).level > 1,
+        "the kill is the summoner's"
+    );
+    // It vanishes at the end of its time.
+    let mut gone = false;
+    for _ in 0..(spell.duration_ms / 50 + 2) {
+        step(&mut w, PlayerInput::IDLE);
+        gone |= w
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::AllyGone { ally: a, owner: 0 } if *a == ally));
+    }
+    assert!(gone && w.state.allies.is_empty());
+}

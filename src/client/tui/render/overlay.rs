@@ -19,7 +19,7 @@ pub const CONTROLS: [(&str, &str); 17] = [
     ("Shift + direction", "aim without moving"),
     ("F", "aim at the target on/off"),
     ("Space", "attack (hold to keep swinging)"),
-    ("1 - 5", "cast spell 1 to 5"),
+    ("1 - 8", "cast spell 1 to 8 (the sidebar lists them)"),
     ("E", "pick up the nearest item in reach"),
     ("Tab", "next target"),
     ("I", "inventory (equip, unequip, use, drop)"),
