@@ -106,7 +106,15 @@ pub struct Player {
     pub shield: i32,
     /// Ticks until the shield fades; 0 with no shield.
     pub shield_ticks: u32,
+    /// Ticks since this player last lost HP (out-of-combat regeneration waits for it),
+    /// saturating at [`CALM_CAP_TICKS`].
+    pub calm_ticks: u32,
+    /// Ticks of protection left after a respawn: monsters do not go for this player.
+    pub grace_ticks: u32,
 }
+
+/// Where `calm_ticks` stops counting (an hour at 60 Hz: far past any regeneration delay).
+pub const CALM_CAP_TICKS: u32 = 60 * 3600;
 
 impl Player {
     pub fn new(id: EntityId, name: String, pos: Vec2) -> Self {
@@ -131,6 +139,8 @@ impl Player {
             respawn_in: 0,
             shield: 0,
             shield_ticks: 0,
+            calm_ticks: 0,
+            grace_ticks: 0,
         }
     }
 

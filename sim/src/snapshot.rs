@@ -72,6 +72,9 @@ fn validate_player(p: &Player, tick_rate: u32) -> Result<(), String> {
     {
         return bad("shield out of range");
     }
+    if p.calm_ticks > crate::player::CALM_CAP_TICKS || p.grace_ticks > 60 * 600 {
+        return bad("calm or grace counter out of range");
+    }
     Ok(())
 }
 

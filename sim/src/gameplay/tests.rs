@@ -716,3 +716,131 @@ fn the_summoned_ally_follows_fights_and_expires() {
     }
     assert!(gone && w.state.allies.is_empty());
 }
+
+/// Out of combat HP comes back: nothing for REST_DELAY_MS after the last loss, then
+/// REST_REGEN_PERCENT_PER_SEC of the maximum each second; a hit starts the wait again.
+#[test]
+fn resting_regenerates_after_the_delay() {
+    let mut w = arena(20);
+    hero_mut(&mut w).hp = 50;
+    hero_mut(&mut w).calm_ticks = 0;
+    let delay = (REST_DELAY_MS / 50) as usize;
+    for _ in 0..delay {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    assert_eq!(hero(&w).hp, 50, "no regeneration during the delay");
+    for _ in 0..20 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    let per_sec = 100 * players::REST_REGEN_PERCENT_PER_SEC / 100;
+    assert_eq!(hero(&w).hp, 50 + per_sec, "one second of rest");
+    // Poison (a loss of HP) resets the wait.
+    status::apply(&mut hero_mut(&mut w).statuses, StatusKind::Poison, 1, 20);
+    for _ in 0..21 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    let hp = hero(&w).hp;
+    assert!(hero(&w).calm_ticks < 5, "{}", hero(&w).calm_ticks);
+    for _ in 0..delay {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    assert_eq!(hero(&w).hp, hp);
+}
+
+/// After a respawn monsters leave the player alone for RESPAWN_GRACE_MS, then hunt again.
+#[test]
+fn a_respawned_player_has_a_grace_period() {
+    let mut w = arena(20);
+    hero_mut(&mut w).grace_ticks = RESPAWN_GRACE_MS / 50;
+    let id = add_monster(&mut w, (12, 10));
+    for _ in 0..(RESPAWN_GRACE_MS / 50 - 15) {
+        step(&mut w, PlayerInput::IDLE);
+        let m = monster(&w, id).unwrap();
+        assert!(m.target.is_none(), "{m:?}");
+    }
+    for _ in 0..40 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    assert_eq!(monster(&w, id).unwrap().target, Some(0));
+}
+
+/// At most MAX_ATTACKERS_PER_PLAYER monsters go for one player; the others wait, alert.
+#[test]
+fn only_two_monsters_attack_at_once() {
+    let mut w = arena(20);
+    let ids: Vec<EntityId> = [(14, 10), (10, 14), (6, 10), (10, 6), (13, 13)]
+        .into_iter()
+        .map(|t| add_monster(&mut w, t))
+        .collect();
+    for _ in 0..60 {
+        step(&mut w, PlayerInput::IDLE);
+        let hunting = w
+            .state
+            .monsters
+            .iter()
+            .filter(|m| matches!(m.ai, AiState::Chase | AiState::Attack))
+            .count();
+        assert!(hunting <= MAX_ATTACKERS_PER_PLAYER, "{hunting} at once");
+    }
+    let waiting = ids
+        .iter()
+        .filter(|&&id| monster(&w, id).is_some_and(|m| m.ai == AiState::Detect))
+        .count();
+    assert_eq!(waiting, ids.len() - MAX_ATTACKERS_PER_PLAYER);
+}
+
+/// A ranged monster does not shoot through a wall; it comes round it.
+#[test]
+fn no_attacks_through_walls() {
+    let mut w = arena(20);
+    // A wall from (13, 2) to (13, 20) between the hero (10, 10) and the monster (16, 10).
+    for y in 2..=20 {
+        w.state.level.map.set(13, y, Tile::Wall);
+    }
+    let id = add_monster(&mut w, (16, 10));
+    let m = w.state.monsters.iter_mut().find(|m| m.id == id).unwrap();
+    m.template = 2; // the skeleton archer: range 192 px, 6 tiles
+    m.hp = m.max_hp(G);
+    m.ai = AiState::Attack;
+    m.target = Some(0);
+    m.home = Vec2::tile_centre(16, 10);
+    let hp = hero(&w).hp;
+    for _ in 0..20 {
+        step(&mut w, PlayerInput::IDLE);
+        let m = monster(&w, id).unwrap();
+        if m.pos.tile().0 > 13 {
+            assert_eq!(
+                hero(&w).hp,
+                hp,
+                "shot through the wall from {:?}",
+                m.pos.tile()
+            );
+        }
+    }
+}
+
+/// Level 1 keeps a quiet ring round the spawn; deeper levels' ring is smaller.
+#[test]
+fn monsters_keep_away_from_the_spawn_at_depth_one() {
+    assert_eq!(population::safe_spawn_radius(1), SAFE_SPAWN_RADIUS);
+    assert!(population::safe_spawn_radius(3) < SAFE_SPAWN_RADIUS);
+    assert_eq!(population::safe_spawn_radius(5), 0);
+    let (mut near, mut all) = (0, 0);
+    for seed in 0..20 {
+        let w = World::new(&SimConfig {
+            seed,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let (sx, sy) = w.level().spawn;
+        for m in w.monsters() {
+            let (x, y) = m.pos.tile();
+            all += 1;
+            if (x - sx).pow(2) + (y - sy).pow(2) <= SAFE_SPAWN_RADIUS.pow(2) {
+                near += 1;
+            }
+        }
+    }
+    // Only rooms lying wholly inside the ring put monsters there.
+    assert!(near * 20 < all, "{near} of {all} monsters near the spawn");
+}

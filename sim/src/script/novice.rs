@@ -5,7 +5,7 @@
 //! Given the same world and the same memory they press the same keys: the harness is
 //! deterministic.
 
-use super::{fight_step, toward};
+use super::{fight_step, path_step, toward};
 use crate::content::ItemKind;
 use crate::entity::AiState;
 use crate::input::{buttons, PlayerInput};
@@ -17,7 +17,7 @@ use std::collections::VecDeque;
 /// the whole screen around their character).
 pub const SIGHT: i32 = 6;
 /// A novice turns to fight a monster that attacks it within this distance.
-pub const FIGHT_BACK: i32 = tiles(6);
+pub const FIGHT_BACK: i32 = tiles(10);
 /// A novice drinks a potion below this share of its HP (permille).
 pub const POTION_BELOW_PERMILLE: i64 = 300;
 /// A novice swings when its target is this close (inside the 50 px melee range).
@@ -204,7 +204,13 @@ pub fn novice_input(world: &World, slot: usize, memory: &mut Explorer) -> Player
         if m.pos.within(p.pos, SWING) {
             input.buttons |= buttons::ATTACK;
         } else {
-            (input.move_x, input.move_y) = toward(p.pos, m.pos);
+            // Around walls, not into them.
+            let here = p.pos.tile();
+            let goal = match path_step(world, here, |x, y| (x, y) == m.pos.tile()) {
+                Some(t) if t != here => Vec2::tile_centre(t.0, t.1),
+                _ => m.pos,
+            };
+            (input.move_x, input.move_y) = toward(p.pos, goal);
         }
         return input;
     }
