@@ -203,6 +203,11 @@ fn overlays_and_the_network_line_draw() {
         text.contains("Controls") && text.contains("cast spell 1 to 8"),
         "{text}"
     );
+    // The help states the goal before the keys.
+    assert!(
+        text.contains("Goal: on each level find the stairs >"),
+        "{text}"
+    );
     // Every description fits whole (the longest once lost its last word to the border).
     for (_, what) in super::render::overlay::CONTROLS {
         assert!(text.contains(what), "{what:?} cut: {text}");
