@@ -20,6 +20,17 @@ fn mix(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The commands that seat `players` bots in slots 0.. (named bot0, bot1, ...): what every
+/// bot game sends on tick 1.
+pub fn bot_joins(players: usize) -> Vec<Command> {
+    (0..players)
+        .map(|s| Command::Join {
+            slot: s as u8,
+            name: format!("bot{s}"),
+        })
+        .collect()
+}
+
 /// Slot `slot`'s scripted input at `tick`: the direction changes every 16 ticks.
 pub fn scripted_input(seed: u64, tick: u64, slot: usize) -> PlayerInput {
     let stretch = mix(seed ^ mix((tick / 16) ^ ((slot as u64) << 48)));
@@ -43,12 +54,7 @@ pub fn scripted_input(seed: u64, tick: u64, slot: usize) -> PlayerInput {
 pub fn scripted_frame(seed: u64, tick: u64, players: usize) -> Frame {
     let mut frame = Frame::new(tick);
     if tick == 1 {
-        frame.commands = (0..players)
-            .map(|s| Command::Join {
-                slot: s as u8,
-                name: format!("bot{s}"),
-            })
-            .collect();
+        frame.commands = bot_joins(players);
     }
     frame.inputs = (0..players)
         .map(|s| scripted_input(seed, tick, s))
@@ -280,12 +286,7 @@ pub fn fight_frame(world: &World, players: usize) -> Frame {
     let tick = world.tick().saturating_add(1);
     let mut frame = Frame::new(tick);
     if tick == 1 {
-        frame.commands = (0..players)
-            .map(|s| Command::Join {
-                slot: s as u8,
-                name: format!("bot{s}"),
-            })
-            .collect();
+        frame.commands = bot_joins(players);
     }
     frame.inputs = (0..players).map(|s| fight_input(world, s)).collect();
     frame

@@ -14,8 +14,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use venture_sim::event::Event;
-use venture_sim::input::{Command, Frame};
-use venture_sim::script::{novice_input, skilled_input, Explorer};
+use venture_sim::input::Frame;
+use venture_sim::script::{bot_joins, novice_input, skilled_input, Explorer};
 use venture_sim::{Genre, SimConfig, World};
 
 /// Deepest depth the harness accepts (deeper levels work, but are not a first five minutes).
@@ -178,12 +178,7 @@ pub fn play(
     for tick in 1..=ticks {
         let mut frame = Frame::new(tick);
         if tick == 1 {
-            frame.commands = (0..players)
-                .map(|s| Command::Join {
-                    slot: s as u8,
-                    name: format!("bot{s}"),
-                })
-                .collect();
+            frame.commands = bot_joins(players);
         }
         frame.inputs = (0..players)
             .map(|s| match opts.policy {
