@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the simulation rules and state layout. Bump it whenever a golden checksum
 /// changes: replays and peers refuse a different version.
-pub const SIM_VERSION: u32 = 6;
+pub const SIM_VERSION: u32 = 7;
 
 /// A frame that cannot be applied to this world.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

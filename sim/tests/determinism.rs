@@ -10,7 +10,7 @@ use venture_sim::{
 };
 
 /// Golden values. Changing any of these is a rules or format change: bump SIM_VERSION.
-const GOLDEN_SIM_VERSION: u32 = 6;
+const GOLDEN_SIM_VERSION: u32 = 7;
 const GOLDEN_LEVEL_CHECKSUM: u32 = 1258963949;
 const GOLDEN_1000_TICKS_CHECKSUM: u32 = 3442963776;
 

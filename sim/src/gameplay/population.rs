@@ -56,10 +56,10 @@ fn random_tile_in(map: &TileMap, rng: &mut Stream, r: &crate::map::Rect) -> Opti
 }
 
 /// A random walkable tile of `rect` outside `avoid` and farther than the radius from the
-/// spawn tile of `spawn` (8 tries); if those all miss (a cave area that is mostly rock, a room near
-/// the spawn), the first tile in row order outside `avoid` and the radius, else outside
-/// `avoid` only, so a room never goes without its monsters (or a boss room without its
-/// boss). The scans draw nothing.
+/// spawn tile of `spawn` (8 tries); if those all miss (a cave area that is mostly rock, a
+/// room near the spawn), the first tile in row order outside `avoid` and the radius, else
+/// the tile outside `avoid` farthest from the spawn, so a room never goes without its
+/// monsters (or a boss room without its boss). The scans draw nothing.
 #[allow(
     clippy::arithmetic_side_effects,
     reason = "tile coordinates of a map of at most 1024 tiles a side: squares below 2^22"
@@ -83,9 +83,17 @@ fn random_tile_avoiding(
         }
     }
     let tiles = || (r.y..r.y_end()).flat_map(|y| (r.x..r.x_end()).map(move |x| (x, y)));
+    let fallback = match spawn {
+        // Inside the ring: the room's tile farthest from the spawn (the first in row
+        // order among equals), so the monster starts as far away as the room allows.
+        Some(((sx, sy), _)) => tiles()
+            .filter(|&(x, y)| ok(x, y))
+            .max_by_key(|&(x, y)| ((x - sx).pow(2) + (y - sy).pow(2), std::cmp::Reverse((y, x)))),
+        None => tiles().find(|&(x, y)| ok(x, y)),
+    };
     tiles()
         .find(|&(x, y)| ok(x, y) && far(x, y))
-        .or_else(|| tiles().find(|&(x, y)| ok(x, y)))
+        .or(fallback)
         .map(|(x, y)| Vec2::tile_centre(x, y))
 }
 
