@@ -156,7 +156,22 @@ impl App {
             self.dirty = true;
             match ev {
                 ClientEvent::Welcomed { slot, genre, .. } => {
+                    let first = self.welcomed.is_none();
                     self.welcomed = Some((slot, genre));
+                    if first && !self.driver.session.config().spectate {
+                        // A newcomer's first lines: the goal and where the keys are.
+                        for (i, text) in render::overlay::WELCOME.iter().enumerate() {
+                            self.view.push_log(LogLine {
+                                tick: 0,
+                                kind: if i == 0 {
+                                    LogKind::Great
+                                } else {
+                                    LogKind::Info
+                                },
+                                text: (*text).into(),
+                            });
+                        }
+                    }
                     self.view.follow = slot as usize;
                     if self.driver.session.config().spectate {
                         self.view.spectating = true;

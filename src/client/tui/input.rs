@@ -1,7 +1,7 @@
 //! Input mapping: terminal key events in, exactly one [`PlayerInput`] per tick out.
 //!
 //! Movement (WASD, arrows), aiming (Shift + direction) and attacking (Space) are *held*
-//! keys; spells (1-5) and picking up (E), and the inventory's equip / use / drop, are
+//! keys; spells (1-8) and picking up (E), and the inventory's equip / use / drop, are
 //! one-shot actions queued for the next ticks.
 //!
 //! Terminals normally report presses (and auto-repeats, as presses) but never releases.
@@ -218,7 +218,7 @@ impl InputMapper {
                 self.press(Held::Attack, ev.kind, now);
                 Mapped::Game
             }
-            KeyCode::Char(c @ '1'..='5') if ev.kind != KeyEventKind::Release => {
+            KeyCode::Char(c @ '1'..='8') if ev.kind != KeyEventKind::Release => {
                 self.queue(buttons::CAST, c as u8 - b'1');
                 Mapped::Game
             }
