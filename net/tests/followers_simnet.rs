@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::follow::FollowConfig;
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
@@ -18,7 +19,6 @@ use venture_net::protocol::RejectReason;
 use venture_net::secure::StaticKeypair;
 use venture_net::server::{secret_digest, ServerConfig, ServerEvent, ServerSession};
 use venture_net::standby::{ClaimRecord, FollowerKey};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::character::Character;
 use venture_sim::input::Progress;
 use venture_sim::script::scripted_input;
@@ -151,7 +151,7 @@ fn run(case: &Case) {
         ServerDriver::with_layer(net.bind_any().expect("bind"), primary, layer.clone(), epoch)
             .expect("layer"),
     );
-    let server_addr = server.as_ref().expect("server").socket().addr();
+    let server_addr = server.as_ref().expect("server").carrier().addr();
     let mut sums: BTreeMap<(u32, u64), u32> = BTreeMap::new();
     let mut server_epoch = 0u32;
     let mut players: Vec<(ClientDriver<SimSocket>, u32)> = (0..PLAYERS)
@@ -385,7 +385,7 @@ fn follow_once(
         epoch,
     )
     .expect("layer");
-    let addr = server.socket().addr();
+    let addr = server.carrier().addr();
     let mut f = ClientDriver::new(
         net.bind_any().expect("bind"),
         ClientSession::new(follower_config(client_key, depose), addr, Duration::ZERO),

@@ -9,10 +9,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::udp::UdpCarrier;
 use venture_net::client::{ClientEvent, CloseReason};
 use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
-use venture_net::carrier::udp::UdpCarrier;
 
 use super::server_key::ServerKey;
 use super::standby::follower_driver;

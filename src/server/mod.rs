@@ -14,8 +14,8 @@ mod journal;
 mod persist;
 mod routes;
 pub mod server_key;
-mod world;
 pub mod standby;
+mod world;
 mod world_lock;
 
 use std::collections::BTreeMap;
@@ -228,8 +228,13 @@ impl ServerApp {
         let max_peers = 2 * (config.max_players as usize + config.max_spectators as usize) + 32;
         let epoch = Instant::now();
         let characters = characters::Characters::new(&config.saves_dir);
-        let mut session =
-            world::session(opened.world, &config, &characters, &server_key, Duration::ZERO)?;
+        let mut session = world::session(
+            opened.world,
+            &config,
+            &characters,
+            &server_key,
+            Duration::ZERO,
+        )?;
         session.set_awaiting_allocation(config.await_allocation);
         let interval = session.tick_interval();
         let layer = ServerLayer {

@@ -1028,7 +1028,7 @@ mod tests {
         let mut t = Duration::ZERO;
         let mut adopt = |table: &mut StreamTable, peer: SocketAddr, t: Duration| {
             let (link, client) = link_from(&listener, peer, t);
-            table.adopt(poll.registry(), link).expect("adopt");
+            table.adopt(poll.registry(), link, t).expect("adopt");
             clients.push(client);
         };
         for port in 1..=3 {

@@ -459,7 +459,8 @@ impl ClientSession {
         match protocol::encode_bounded(msg) {
             Ok(mut bytes) => {
                 if self.config.protocol_version != protocol::PROTOCOL_VERSION {
-                    bytes[..protocol::HEADER_LEN].copy_from_slice(&self.config.protocol_version.to_le_bytes());
+                    bytes[..protocol::HEADER_LEN]
+                        .copy_from_slice(&self.config.protocol_version.to_le_bytes());
                 }
                 self.stats.bytes_sent += bytes.len() as u64;
                 self.stats.datagrams_sent += 1;

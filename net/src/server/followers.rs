@@ -11,8 +11,8 @@
 //! every `RESEND_TICKS`) until acked. A newer record for a name replaces the older one
 //! everywhere, so the set stays bounded by the number of names.
 
-use std::collections::BTreeMap;
 use crate::carrier::Remote;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use crate::protocol;
@@ -157,7 +157,7 @@ mod tests {
 
     #[test]
     fn claims_resend_until_acked_and_newest_replaces() {
-        let a: Remote = "127.0.0.1:1".parse().expect("addr");
+        let a = Remote::udp("127.0.0.1:1".parse().expect("addr"));
         let mut f = Followers::default();
         assert!(
             !f.check(Purpose::Follow, &[0; 16], &[0; 32]),
@@ -186,7 +186,7 @@ mod tests {
 
     #[test]
     fn at_most_a_few_claims_per_tick() {
-        let a: Remote = "127.0.0.1:1".parse().expect("addr");
+        let a = Remote::udp("127.0.0.1:1".parse().expect("addr"));
         let mut f = Followers::default();
         for i in 0..20 {
             f.publish(&record(&format!("P{i}"), i));

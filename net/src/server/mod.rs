@@ -202,16 +202,23 @@ pub enum ServerEvent {
         server_checksum: u32,
     },
     /// A hot standby proved the server key and follows (`id` numbers it among spectators).
-    FollowerConnected { id: u32, addr: Remote },
+    FollowerConnected {
+        id: u32,
+        addr: Remote,
+    },
     FollowerDisconnected {
         id: u32,
         addr: Remote,
         reason: LeaveReason,
     },
     /// A `Follow` whose proof failed (or this server takes no followers).
-    FollowerRefused { addr: Remote },
+    FollowerRefused {
+        addr: Remote,
+    },
     /// Our standby took over and told us so with a valid proof: stop serving.
-    Deposed { addr: Remote },
+    Deposed {
+        addr: Remote,
+    },
 }
 
 /// A saved character: the digest of the secret that owns it, and the commands that put
@@ -669,7 +676,16 @@ impl ServerSession {
                 }
             }
             Message::Join { .. } => {
-                // A retransmitted Join: the Welcome was lost. Say it again.
+                // A retransmitted Join: the Welcome was lost, and with it the snapshot's
+                // chunks that came before it (the client drops chunks it cannot place yet).
+                // Say it again and resend those chunks at once, as for a spectator: backing
+                // off further on them stalled a joiner on a lossy link for good.
+                if let Some(t) = self.clients[slot as usize]
+                    .as_mut()
+                    .and_then(|c| c.transfer.as_mut())
+                {
+                    t.restart_resends();
+                }
                 self.send_welcome(slot);
             }
             Message::Hello { .. } => {}
