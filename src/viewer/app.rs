@@ -19,7 +19,6 @@ use signal_hook_mio::v1_0::Signals;
 use super::state::Viewer;
 use super::timeline::Timeline;
 use crate::client::tui::terminal::{StdinState, TerminalGuard};
-use crate::client::tui::view::ColorMode;
 
 const STDIN: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -62,7 +61,7 @@ pub fn run_with(timeline: Timeline, playing: bool) -> Result<Ended, PlayError> {
 
     let mut viewer = Viewer::new(timeline);
     viewer.playing = playing;
-    viewer.view.colors = ColorMode::detect();
+    viewer.view.colors = crate::client::tui::terminal::detect_colors();
     let guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;

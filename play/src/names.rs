@@ -1,4 +1,4 @@
-//! Small lookups shared by the narrator and the screens.
+//! Small lookups shared by the narrator and the screens of both clients.
 
 use venture_sim::player::EntityId;
 use venture_sim::World;
