@@ -16,8 +16,8 @@ use ratatui::Terminal;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use signal_hook_mio::v1_0::Signals;
 
-use super::state::Viewer;
-use super::timeline::Timeline;
+use super::Timeline;
+use super::Viewer;
 use crate::client::tui::terminal::{StdinState, TerminalGuard};
 
 const STDIN: Token = Token(0);
@@ -116,7 +116,7 @@ fn play(
             match event::read()? {
                 TermEvent::Key(k) => {
                     let was_playing = viewer.playing;
-                    viewer.key(k);
+                    super::keys::key(viewer, k);
                     if viewer.playing && !was_playing {
                         last_step = Instant::now();
                     }
