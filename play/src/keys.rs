@@ -62,6 +62,27 @@ impl KeyEvent {
     }
 }
 
+/// The controls, as both clients' help screens and the README list them.
+pub const CONTROLS: [(&str, &str); 17] = [
+    ("W A S D / arrows", "move (two at once: diagonals)"),
+    ("Shift + direction", "aim without moving"),
+    ("F", "aim at the target on/off"),
+    ("Space", "attack (hold to keep swinging)"),
+    ("1 - 5", "cast spell 1 to 5"),
+    ("E", "pick up the nearest item in reach"),
+    ("Tab", "next target"),
+    ("I", "inventory (equip, unequip, use, drop)"),
+    ("Enter", "chat: type a line, Enter sends, Esc cancels"),
+    ("N", "network line on/off"),
+    ("PgUp / PgDn", "follow another player (spectate)"),
+    ("?", "this help"),
+    ("Q / Esc", "quit (asks first)"),
+    ("Ctrl-C", "quit at once"),
+    ("walk over items", "picks them up"),
+    ("stairs >", "the party descends when all stand on them"),
+    ("dying", "respawn at the start after 3 s, minus 10% gold"),
+];
+
 /// How long a key stays held after an auto-repeat without key-release reporting.
 pub const REPEAT_HOLD: Duration = Duration::from_millis(150);
 /// How long a first press holds before the repeat delay is known.

@@ -30,6 +30,7 @@ pub mod process;
 pub mod scratch;
 pub mod server;
 pub mod tmux;
+pub mod tools;
 pub mod wait;
 
 pub use bot::{final_json, Bot};

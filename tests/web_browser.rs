@@ -1,0 +1,172 @@
+//! The browser client in a real browser (issue 22): Debian's chromium, driven by
+//! playwright-core from npm (`tests/browser/`, installed by `.ci/run`), against the real
+//! `venture-server` serving its embedded page on 127.0.0.1.
+//!
+//! Without chromium, node or `tests/browser/node_modules` the test is skipped with a
+//! message, except under `CI=true`. Screenshots go to `target/screens/`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use venture_replay::{read_from, record_scripted, ScriptedSession, SessionHeader, SessionWriter};
+use venture_sim::script::scripted_frame;
+use venture_sim::{SimConfig, World};
+use venture_testkit::tools::{skip_unless_ci, tool_or_skip};
+use venture_testkit::{bin, Scratch, Server};
+
+const TICKS: u64 = 1_500;
+const PLAYERS: usize = 3;
+const SCRIPT_SEED: u64 = 4242;
+const KEYFRAME_EVERY: u64 = 500;
+
+fn config() -> SimConfig {
+    SimConfig {
+        width: 70,
+        height: 70,
+        seed: 99,
+        ..SimConfig::default()
+    }
+}
+
+fn browser_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser")
+}
+
+fn screens_dir() -> PathBuf {
+    let d = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screens");
+    std::fs::create_dir_all(&d).expect("target/screens");
+    d
+}
+
+/// node and chromium, or None after saying why the test is skipped.
+fn tools(test: &str) -> Option<(PathBuf, PathBuf)> {
+    let node = tool_or_skip(test, "node", "VENTURE_NODE", &[])?;
+    let chromium = tool_or_skip(test, "chromium", "VENTURE_CHROMIUM", &[])?;
+    if !browser_dir().join("node_modules/playwright-core").is_dir() {
+        skip_unless_ci(
+            test,
+            "tests/browser/node_modules is missing (npm ci --prefix tests/browser)",
+        );
+        return None;
+    }
+    Some((node, chromium))
+}
+
+/// Runs `script` under node with `envs`; returns its last stdout line as JSON.
+fn run_script(
+    node: &Path,
+    chromium: &Path,
+    script: &str,
+    envs: &[(&str, String)],
+) -> serde_json::Value {
+    let mut cmd = Command::new(node);
+    cmd.arg(browser_dir().join(script))
+        .current_dir(browser_dir())
+        .env("VENTURE_CHROMIUM", chromium)
+        .env("VENTURE_SHOTS", screens_dir());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("node runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "{script} failed ({}):\n{stdout}\n{stderr}",
+        out.status
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{script} printed {last:?}: {e}"))
+}
+
+/// A well-formed log whose recorded checksum of tick `bad` is wrong.
+fn log_with_wrong_checksum(bad: u64) -> Vec<u8> {
+    let mut world = World::new(&config()).expect("world");
+    let header = SessionHeader::new(config(), "test: a wrong checksum");
+    let mut writer = SessionWriter::new(Vec::new(), &header).expect("writer");
+    for tick in 1..=bad + 100 {
+        let frame = scripted_frame(SCRIPT_SEED, tick, PLAYERS);
+        world.step(&frame).expect("steps");
+        writer
+            .append_frame(&frame, world.checksum() ^ u32::from(tick == bad))
+            .expect("appends");
+    }
+    writer.finish("done").expect("finishes")
+}
+
+#[test]
+fn a_replay_dropped_on_the_served_page_plays_seeks_both_ways_and_stops_at_a_bad_tick() {
+    let test = "web_browser::replay";
+    let Some((node, chromium)) = tools(test) else {
+        return;
+    };
+    let scratch = Scratch::new("web-replay");
+    let log = record_scripted(
+        Vec::new(),
+        &ScriptedSession {
+            config: config(),
+            ticks: TICKS,
+            players: PLAYERS,
+            script_seed: SCRIPT_SEED,
+            snapshot_every: KEYFRAME_EVERY,
+        },
+    )
+    .expect("records");
+    let expected: serde_json::Map<String, serde_json::Value> = read_from(log.as_slice())
+        .expect("reads back")
+        .frames
+        .iter()
+        .map(|(f, sum)| (f.tick.to_string(), (*sum).into()))
+        .collect();
+    std::fs::write(scratch.join("good.vrpl"), &log).expect("write");
+    let bad_tick = 333;
+    std::fs::write(scratch.join("bad.vrpl"), log_with_wrong_checksum(bad_tick)).expect("write");
+
+    let server = Server::builder(bin!("venture-server"))
+        .args(&["-no-replay", "-tick-rate", "20"])
+        .start();
+    // Forward past a keyframe, back before it, by time (0:15 = tick 300), forward again.
+    let seeks = serde_json::json!([["1200", 1200], ["700", 700], ["0:15", 300], ["1001", 1001]]);
+    let out = run_script(
+        &node,
+        &chromium,
+        "replay.mjs",
+        &[
+            ("VENTURE_URL", format!("http://{}/", server.addr())),
+            ("VENTURE_LOG", scratch.arg("good.vrpl")),
+            ("VENTURE_BAD_LOG", scratch.arg("bad.vrpl")),
+            (
+                "VENTURE_EXPECT",
+                serde_json::Value::Object(expected).to_string(),
+            ),
+            ("VENTURE_SEEKS", seeks.to_string()),
+            ("VENTURE_BAD_TICK", bad_tick.to_string()),
+        ],
+    );
+    eprintln!("browser: {out}");
+    assert_eq!(out["range"], serde_json::json!([0, TICKS]), "{out}");
+    assert_eq!(out["pausedAfterToggle"], true, "{out}");
+    let seeks = out["seeks"].as_array().expect("seeks");
+    let reached: Vec<u64> = seeks.iter().filter_map(|s| s["tick"].as_u64()).collect();
+    assert_eq!(reached, [1200, 700, 300, 1001], "{out}");
+    for s in seeks.iter().chain([&out["step"]]) {
+        assert_eq!(
+            s["checksum"], s["expected"],
+            "the world after a seek is the recorded one: {s}"
+        );
+    }
+    let status = out["badStatus"].as_str().unwrap_or_default();
+    assert!(
+        status.contains(&format!("checksum mismatch at tick {bad_tick}"))
+            && status.contains("stopped"),
+        "{status}"
+    );
+    assert_eq!(out["badRange"][1], bad_tick - 1, "{out}");
+    assert_eq!(out["foreign"], serde_json::json!([]), "{out}");
+    assert_eq!(out["errors"], serde_json::json!([]), "{out}");
+    let first = out["firstFrameMs"].as_f64().expect("first frame");
+    assert!(first > 0.0, "{out}");
+    // The server kept ticking while it served the page.
+    let tick = server.tick().expect("status");
+    assert!(tick > 0);
+}
