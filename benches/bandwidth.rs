@@ -14,11 +14,11 @@
 
 use std::time::Duration;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
+use venture_net::carrier::CarrierStats;
 use venture_net::client::{ClientConfig, ClientSession, ClientStats, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::{ServerConfig, ServerSession};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
-use venture_net::transport::SocketStats;
 use venture_sim::script::scripted_input;
 use venture_sim::{PlayerInput, SimConfig, World};
 
@@ -36,10 +36,10 @@ struct Wire {
     up: u64,
 }
 
-fn wire(s: &SocketStats) -> Wire {
+fn wire(s: &CarrierStats) -> Wire {
     Wire {
-        down: s.bytes_in + IP_UDP_HEADER * s.datagrams_in,
-        up: s.bytes_out + IP_UDP_HEADER * s.datagrams_out,
+        down: s.bytes_in + IP_UDP_HEADER * s.packets_in,
+        up: s.bytes_out + IP_UDP_HEADER * s.packets_out,
     }
 }
 
@@ -84,7 +84,7 @@ fn run(rtt_ms: u64, loss_permille: u16) -> Outcome {
         Duration::ZERO,
     );
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut clients: Vec<ClientDriver<SimSocket>> = (0..PLAYERS)
         .map(|i| {
             let session = ClientSession::new(
@@ -105,9 +105,9 @@ fn run(rtt_ms: u64, loss_permille: u16) -> Outcome {
     while t < end {
         if t == STEADY_FROM {
             // `wire` names the socket's own directions; for the server "up" is what it sent.
-            server_at_steady = wire(&server.socket().stats());
+            server_at_steady = wire(&server.carrier().socket_stats());
             for (c, at) in clients.iter().zip(clients_at_steady.iter_mut()) {
-                *at = wire(&c.socket().stats());
+                *at = wire(&c.carrier().socket_stats());
             }
         }
         server.pump(net.now());
@@ -131,7 +131,7 @@ fn run(rtt_ms: u64, loss_permille: u16) -> Outcome {
     }
     let total_s = SECONDS as f64;
     let steady_s = (end - STEADY_FROM).as_secs_f64();
-    let server_total = wire(&server.socket().stats());
+    let server_total = wire(&server.carrier().socket_stats());
     let per_player = |b: u64| b as f64 / PLAYERS as f64;
     Outcome {
         down: [
@@ -142,22 +142,22 @@ fn run(rtt_ms: u64, loss_permille: u16) -> Outcome {
             .iter()
             .zip(&clients_at_steady)
             .map(|(c, at)| {
-                let w = wire(&c.socket().stats());
+                let w = wire(&c.carrier().socket_stats());
                 [w.up as f64 / total_s, (w.up - at.up) as f64 / steady_s]
             })
             .collect(),
         received: clients
             .iter()
-            .map(|c| wire(&c.socket().stats()).down as f64 / total_s)
+            .map(|c| wire(&c.carrier().socket_stats()).down as f64 / total_s)
             .collect(),
         desyncs: clients.iter().map(|c| c.session.stats().desyncs).sum(),
         stats: clients.iter().map(|c| c.session.stats().clone()).collect(),
         welcome_ms,
         playing_ms,
         laminar_overhead: {
-            let sock = server.socket().stats();
+            let sock = server.carrier().socket_stats();
             let sess = server.session.stats();
-            (sock.bytes_out - sess.bytes_out) as f64 / sock.datagrams_out.max(1) as f64
+            (sock.bytes_out - sess.bytes_out) as f64 / sock.packets_out.max(1) as f64
         },
     }
 }

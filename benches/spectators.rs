@@ -15,11 +15,11 @@
 
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
+use venture_net::carrier::CarrierStats;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::{ServerConfig, ServerSession};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
-use venture_net::transport::SocketStats;
 use venture_sim::script::scripted_input;
 use venture_sim::{SimConfig, World};
 
@@ -28,8 +28,8 @@ const SECONDS: u64 = 40;
 const STEADY_FROM: Duration = Duration::from_secs(10);
 const IP_UDP_HEADER: u64 = 28;
 
-fn wire_in(s: &SocketStats) -> u64 {
-    s.bytes_in + IP_UDP_HEADER * s.datagrams_in
+fn wire_in(s: &CarrierStats) -> u64 {
+    s.bytes_in + IP_UDP_HEADER * s.packets_in
 }
 
 struct Outcome {
@@ -52,7 +52,7 @@ fn run(spectators: usize) -> Outcome {
     let world = World::new(&config).expect("valid");
     let session = ServerSession::new(world, ServerConfig::default(), [7; 16], Duration::ZERO);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut clients: Vec<ClientDriver<SimSocket>> = (0..PLAYERS + spectators)
         .map(|i| {
             let mut c = ClientConfig::new(format!("c{i}"));
@@ -73,12 +73,12 @@ fn run(spectators: usize) -> Outcome {
         if t == STEADY_FROM {
             busy = Duration::ZERO;
             ticks_at_steady = server.session.world().tick();
-            server_at_steady = server.socket().stats().bytes_out;
+            server_at_steady = server.carrier().socket_stats().bytes_out;
             for (c, at) in clients[PLAYERS..]
                 .iter()
                 .zip(spectators_at_steady.iter_mut())
             {
-                *at = wire_in(&c.socket().stats());
+                *at = wire_in(&c.carrier().socket_stats());
             }
         }
         let started = Instant::now();
@@ -104,9 +104,10 @@ fn run(spectators: usize) -> Outcome {
         spectator_bps: clients[PLAYERS..]
             .iter()
             .zip(&spectators_at_steady)
-            .map(|(c, at)| (wire_in(&c.socket().stats()) - at) as f64 / steady_s)
+            .map(|(c, at)| (wire_in(&c.carrier().socket_stats()) - at) as f64 / steady_s)
             .collect(),
-        server_bps: (server.socket().stats().bytes_out - server_at_steady) as f64 / steady_s,
+        server_bps: (server.carrier().socket_stats().bytes_out - server_at_steady) as f64
+            / steady_s,
         watching: clients[PLAYERS..]
             .iter()
             .filter(|c| matches!(c.session.phase(), Phase::Playing))

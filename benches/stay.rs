@@ -13,10 +13,10 @@
 
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
 use venture_sim::{Frame, SimConfig, World};
 
@@ -68,7 +68,7 @@ impl Game {
             session(world, slots, Duration::ZERO, 1),
             epoch,
         );
-        let addr = server.socket().addr();
+        let addr = server.carrier().addr();
         let clients = (0..clients)
             .map(|i| {
                 let s =

@@ -24,6 +24,14 @@
 //! * a TCP connect that sends nothing and hangs up (`nc -z`, load-balancer TCP
 //!   checks) is accepted and closed quietly: it is not a bad request.
 //!
+//! * the game shares the port: a connection whose first byte is the game stream
+//!   preamble's (`venture_net::carrier::framing`) is handed over to the game once the
+//!   preamble is complete, and a request the router answers with
+//!   [`Response::switching_protocols`] (a WebSocket upgrade of `/play`) once the `101` is
+//!   written; [`HttpServer::take_handoffs`] gives them to the event loop. Until then they
+//!   are HTTP connections like any other: the same deadline, cap and eviction, so a
+//!   connection held open without speaking starves nobody.
+//!
 //! Token layout: the listener uses `token_base`, connection slot `i` uses
 //! `token_base + 1 + i`; [`HttpServer::owns`] tells the event loop which events
 //! to hand over. Request heads are parsed with `httparse`.
@@ -37,6 +45,7 @@ use std::time::{Duration, Instant};
 use thiserror::Error;
 
 use crate::nbio::{self, Step};
+use venture_net::carrier::framing::{self, Sniffed, PREAMBLE};
 
 /// Bounds on what one client can make the server do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +123,8 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// Body (not sent for `HEAD`).
     pub body: Vec<u8>,
+    /// A `101 Switching Protocols`: once it is written the connection leaves HTTP.
+    upgrade: bool,
 }
 
 impl Response {
@@ -124,6 +135,24 @@ impl Response {
             content_type: content_type.into(),
             headers: Vec::new(),
             body: body.into(),
+            upgrade: false,
+        }
+    }
+
+    /// `101 Switching Protocols` to a WebSocket (RFC 6455), with the
+    /// `Sec-WebSocket-Accept` the router derived from the request's key. After it is
+    /// written the connection is handed over ([`HttpServer::take_handoffs`]).
+    pub fn switching_protocols(accept: impl Into<String>) -> Self {
+        Response {
+            status: 101,
+            content_type: String::new(),
+            headers: vec![
+                ("Upgrade".into(), "websocket".into()),
+                ("Connection".into(), "Upgrade".into()),
+                ("Sec-WebSocket-Accept".into(), accept.into()),
+            ],
+            body: Vec::new(),
+            upgrade: true,
         }
     }
 
@@ -155,6 +184,14 @@ impl Response {
     /// Serialise as HTTP/1.1, with the body unless `head_only`.
     fn to_bytes(&self, head_only: bool) -> Vec<u8> {
         let clean = |s: &str| s.replace(['\r', '\n'], " ");
+        if self.upgrade {
+            let mut head = format!("HTTP/1.1 101 {}\r\n", reason(101));
+            for (n, v) in &self.headers {
+                head.push_str(&format!("{}: {}\r\n", clean(n), clean(v)));
+            }
+            head.push_str("\r\n");
+            return head.into_bytes();
+        }
         let mut head = format!(
             "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
             self.status,
@@ -179,7 +216,9 @@ impl Response {
 
 fn reason(status: u16) -> &'static str {
     match status {
+        101 => "Switching Protocols",
         200 => "OK",
+        426 => "Upgrade Required",
         204 => "No Content",
         400 => "Bad Request",
         404 => "Not Found",
@@ -215,6 +254,8 @@ pub struct HttpCounters {
     pub timed_out: u64,
     /// Accept, read or write errors other than would-block.
     pub io_errors: u64,
+    /// Connections handed to the game (TCP game streams and WebSocket upgrades).
+    pub handed_off: u64,
 }
 
 /// Errors from setting up the server.
@@ -261,12 +302,36 @@ struct Conn {
     out: Vec<u8>,
     written: usize,
     drained: usize,
+    /// Where the request head ended in `buf` (for an upgrade's leftover bytes).
+    head_len: usize,
+    upgrade: bool,
 }
 
 #[derive(Debug, PartialEq, Eq)]
 enum Next {
     Keep,
     Close,
+    /// The connection leaves HTTP (see [`Handoff`]).
+    HandOff(HandoffKind),
+}
+
+/// What a handed-over connection speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HandoffKind {
+    /// The game's TCP framing; the preamble was read.
+    GameStream,
+    /// A WebSocket; the `101` was written.
+    WebSocket,
+}
+
+/// A connection that left HTTP, deregistered from the poll: the event loop adopts it.
+#[derive(Debug)]
+pub struct Handoff {
+    pub stream: TcpStream,
+    pub peer: SocketAddr,
+    pub kind: HandoffKind,
+    /// Bytes already read past the preamble or the request head.
+    pub rest: Vec<u8>,
 }
 
 /// How long to stop accepting after an accept error such as `EMFILE`.
@@ -283,6 +348,7 @@ pub struct HttpServer {
     counters: HttpCounters,
     accept_paused_until: Option<Instant>,
     next_serial: u64,
+    handoffs: Vec<Handoff>,
 }
 
 impl HttpServer {
@@ -299,7 +365,13 @@ impl HttpServer {
             counters: HttpCounters::default(),
             accept_paused_until: None,
             next_serial: 0,
+            handoffs: Vec::new(),
         }
+    }
+
+    /// Connections that left HTTP since the last call (see the module docs).
+    pub fn take_handoffs(&mut self) -> Vec<Handoff> {
+        std::mem::take(&mut self.handoffs)
     }
 
     /// Register the listener under `token_base`; connections will use the
@@ -393,9 +465,30 @@ impl HttpServer {
             Some(conn) => drive(conn, now, &self.limits, &mut self.counters, router),
             None => return,
         };
-        if next == Next::Close {
-            self.close(registry, slot);
+        match next {
+            Next::Keep => {}
+            Next::Close => self.close(registry, slot),
+            Next::HandOff(kind) => self.hand_off(registry, slot, kind),
         }
+    }
+
+    fn hand_off(&mut self, registry: &Registry, slot: usize, kind: HandoffKind) {
+        let Some(mut c) = self.conns[slot].take() else {
+            return;
+        };
+        self.open -= 1;
+        let _ = registry.deregister(&mut c.stream);
+        let rest = match kind {
+            HandoffKind::GameStream => c.buf.split_off(PREAMBLE.len().min(c.buf.len())),
+            HandoffKind::WebSocket => c.buf.split_off(c.head_len.min(c.buf.len())),
+        };
+        self.counters.handed_off += 1;
+        self.handoffs.push(Handoff {
+            stream: c.stream,
+            peer: c.peer,
+            kind,
+            rest,
+        });
     }
 
     /// Close connections past their deadline and retry accepting after a
@@ -476,6 +569,8 @@ impl HttpServer {
                     matches!(&self.conns[victim], Some(c) if c.state == State::Reading);
                 if next == Next::Close {
                     self.close(registry, victim);
+                } else if let Next::HandOff(kind) = next {
+                    self.hand_off(registry, victim, kind);
                 } else if still_waiting {
                     if let Some(c) = &self.conns[victim] {
                         log::debug!(target: "venture::http", peer:% = c.peer, cap = self.limits.max_connections; "HTTP connection cap reached; evicting the oldest idle or incomplete connection");
@@ -562,6 +657,8 @@ impl HttpServer {
                 out: Vec::new(),
                 written: 0,
                 drained: 0,
+                head_len: 0,
+                upgrade: false,
             });
             self.open += 1;
             accepted.push(slot);
@@ -572,7 +669,8 @@ impl HttpServer {
 /// Outcome of trying to parse the head so far.
 enum Parsed {
     Partial,
-    Done(Response, bool),
+    /// The response, whether it answers a `HEAD`, and where the head ended.
+    Done(Response, bool, usize),
 }
 
 fn bad(status: u16, msg: &str) -> Response {
@@ -592,23 +690,23 @@ fn parse_head(
         Ok(httparse::Status::Partial) => {
             if buf.len() > limits.max_head_bytes {
                 counters.head_too_large += 1;
-                Parsed::Done(bad(431, "request head too large"), false)
+                Parsed::Done(bad(431, "request head too large"), false, 0)
             } else {
                 Parsed::Partial
             }
         }
         Err(httparse::Error::TooManyHeaders) => {
             counters.head_too_large += 1;
-            Parsed::Done(bad(431, "too many headers"), false)
+            Parsed::Done(bad(431, "too many headers"), false, 0)
         }
         Err(_) => {
             counters.bad_requests += 1;
-            Parsed::Done(bad(400, "bad request"), false)
+            Parsed::Done(bad(400, "bad request"), false, 0)
         }
         Ok(httparse::Status::Complete(len)) => {
             if len > limits.max_head_bytes {
                 counters.head_too_large += 1;
-                return Parsed::Done(bad(431, "request head too large"), false);
+                return Parsed::Done(bad(431, "request head too large"), false, 0);
             }
             // Invariant: httparse fills method and path on Complete.
             let method = req.method.unwrap_or("");
@@ -621,12 +719,13 @@ fn parse_head(
                     return Parsed::Done(
                         bad(405, "method not allowed").with_header("Allow", "GET, HEAD"),
                         false,
+                        0,
                     );
                 }
             };
             if !target.starts_with('/') {
                 counters.bad_requests += 1;
-                return Parsed::Done(bad(400, "bad request target"), method == Method::Head);
+                return Parsed::Done(bad(400, "bad request target"), method == Method::Head, 0);
             }
             let (path, query) = match target.split_once('?') {
                 Some((p, q)) => (p.to_owned(), Some(q.to_owned())),
@@ -648,7 +747,14 @@ fn parse_head(
                     .collect(),
                 peer,
             };
-            Parsed::Done(router(&request), method == Method::Head)
+            let resp = router(&request);
+            // Only a GET may switch protocols; a HEAD gets the refusal a plain GET would.
+            let resp = if resp.upgrade && method == Method::Head {
+                bad(400, "a WebSocket upgrade needs GET")
+            } else {
+                resp
+            };
+            Parsed::Done(resp, method == Method::Head, len)
         }
     }
 }
@@ -675,14 +781,25 @@ fn drive(
                         counters.bad_requests += 1;
                         respond(conn, now, limits, bad(400, "incomplete request"), false);
                     }
-                    Ok(Step::Done) => {
-                        match parse_head(&conn.buf, conn.peer, limits, counters, router) {
-                            Parsed::Partial => {}
-                            Parsed::Done(resp, head_only) => {
-                                respond(conn, now, limits, resp, head_only)
+                    Ok(Step::Done) => match framing::sniff(&conn.buf) {
+                        Sniffed::Game => return Next::HandOff(HandoffKind::GameStream),
+                        // A game client waiting for the rest of its preamble.
+                        Sniffed::NeedMore => {}
+                        Sniffed::Invalid => {
+                            counters.bad_requests += 1;
+                            return Next::Close;
+                        }
+                        Sniffed::Http => {
+                            match parse_head(&conn.buf, conn.peer, limits, counters, router) {
+                                Parsed::Partial => {}
+                                Parsed::Done(resp, head_only, len) => {
+                                    conn.head_len = len;
+                                    conn.upgrade = resp.upgrade;
+                                    respond(conn, now, limits, resp, head_only)
+                                }
                             }
                         }
-                    }
+                    },
                     Ok(Step::Blocked) => return Next::Keep,
                     Err(_) => {
                         counters.io_errors += 1;
@@ -694,6 +811,9 @@ fn drive(
                 match nbio::write_pending(&mut conn.stream, &conn.out, &mut conn.written) {
                     Ok(Step::Done) => {
                         counters.responses += 1;
+                        if conn.upgrade {
+                            return Next::HandOff(HandoffKind::WebSocket);
+                        }
                         let _ = conn.stream.shutdown(Shutdown::Write);
                         conn.state = State::Draining;
                         conn.deadline = now + limits.linger;

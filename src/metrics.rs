@@ -13,6 +13,7 @@
 //! The handles are cheap to clone (`Arc` inside) and atomic, so the event
 //! loop updates them without locks; encoding reads a consistent-enough view.
 
+pub mod carriers;
 pub mod exposition;
 pub mod process;
 
@@ -604,6 +605,11 @@ pub type SlotLabel = [(&'static str, String); 1];
 
 impl Metrics {
     /// Registers the input-substitution counter family; the caller keeps the handle.
+    /// The per-carrier series ([`carriers`]).
+    pub fn register_carriers(&mut self) -> carriers::CarrierMetrics {
+        carriers::CarrierMetrics::register(&mut self.registry)
+    }
+
     pub fn register_input_substitutions(&mut self) -> Family<SlotLabel, Counter> {
         let family = Family::<SlotLabel, Counter>::default();
         self.registry.register(

@@ -3,15 +3,15 @@
 //! One server and three `venture-client` bots (40 s each) on 127.0.0.1. For ~20 s the
 //! test sends, from 49 source addresses (127.0.0.2 ..= 127.0.0.50; Linux routes all of
 //! 127.0.0.0/8 to loopback): random bytes, truncated and oversized (up to 65,000 B)
-//! datagrams, valid protocol messages both raw and inside laminar packets (Hello floods,
+//! datagrams, valid protocol messages from a second socket of each source (Hello floods,
 //! Joins with forged cookies, Inputs, chunk acks and pings from unadmitted addresses),
 //! the secure layer's own packets (padded `Hello`s, `Initiate`s with made-up cookies,
 //! `Data` from addresses without a session, server-only packet types), and replays of the
 //! same datagrams. Everything is bounded in time and count.
 //!
-//! Since protocol 6 the secure layer (net/src/secure/) sits beneath laminar: none of this
-//! reaches laminar or the session, only a layer `Hello` gets an answer (a 53-byte
-//! `Cookie`), and everything else is counted in `venture_datagrams_dropped_total`.
+//! The secure layer (net/src/secure/) sits between the carriers and the session: none of
+//! this reaches the session, only a layer `Hello` gets an answer (a 53-byte `Cookie`),
+//! and everything else is counted in `venture_datagrams_dropped_total`.
 //!
 //! Measured and asserted: server RSS before and after (and its peak), the tick rate
 //! during the attack (`/status` "tick" against wall time), zero desyncs for the bots,
@@ -24,9 +24,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::udp::UdpCarrier;
+use venture_net::carrier::{Carrier, Remote};
 use venture_net::protocol::{encode, Message, SnapshotReason};
-use venture_net::transport::udp::MioUdpSocket;
-use venture_net::transport::{laminar_config, Endpoint};
 use venture_sim::{PlayerInput, SIM_VERSION};
 use venture_testkit::handshake::admitted_session;
 use venture_testkit::{bin, http_get, wait_for, Proc, Scratch, Server};
@@ -58,14 +58,15 @@ fn status_tick(port: u16) -> Option<u64> {
     v["tick"].as_u64()
 }
 
-/// One attacking source address: a raw socket and a laminar endpoint (valid framing).
+/// One attacking source address: a raw socket for garbage, and a second one for valid
+/// session messages (what a client's socket sent before the secure layer).
 struct Source {
     ip: Ipv4Addr,
     raw: UdpSocket,
     raw_sent: u64,
     raw_received: u64,
-    ep: Endpoint<MioUdpSocket>,
-    /// Bytes read from the endpoint's socket directly (after the attack, no laminar).
+    ep: UdpCarrier,
+    /// Bytes read from the second socket.
     ep_extra_received: u64,
 }
 
@@ -73,13 +74,13 @@ impl Source {
     fn new(ip: Ipv4Addr) -> Source {
         let raw = UdpSocket::bind((ip, 0)).expect("bind raw source");
         raw.set_nonblocking(true).expect("nonblocking");
-        let sock = MioUdpSocket::bind(SocketAddr::new(IpAddr::V4(ip), 0)).expect("bind ep");
+        let sock = UdpCarrier::bind(SocketAddr::new(IpAddr::V4(ip), 0)).expect("bind ep");
         Source {
             ip,
             raw,
             raw_sent: 0,
             raw_received: 0,
-            ep: Endpoint::new(sock, laminar_config()),
+            ep: sock,
             ep_extra_received: 0,
         }
     }
@@ -101,11 +102,11 @@ impl Source {
         }
     }
 
-    /// Reads the endpoint's socket without laminar (so nothing is sent back).
+    /// Reads the second socket (nothing is ever sent back from it).
     fn drain_ep_direct(&mut self) {
         let mut buf = vec![0u8; 65_536];
         for _ in 0..10_000 {
-            match self.ep.socket().inner().recv_from(&mut buf) {
+            match self.ep.inner().recv_from(&mut buf) {
                 Ok((n, _)) => self.ep_extra_received += n as u64,
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
                 Err(_) => {}
@@ -114,11 +115,11 @@ impl Source {
     }
 
     fn ep_sent(&self) -> u64 {
-        self.ep.socket().stats().bytes_out
+        self.ep.udp_stats().bytes_out
     }
 
     fn ep_received(&self) -> u64 {
-        let s = self.ep.socket().stats();
+        let s = self.ep.udp_stats();
         s.bytes_in + self.ep_extra_received
     }
 }
@@ -296,7 +297,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
         .map(|i| Source::new(Ipv4Addr::new(127, 0, 0, 2 + i)))
         .collect();
     let mut rng = Rng(0x5eed_1234_abcd_0001);
-    // HOSTILE_MIX=raw|laminar|layer|http restricts the attack to one kind (diagnosis).
+    // HOSTILE_MIX=raw|plain|layer|http restricts the attack to one kind (diagnosis).
     let mix = mix.to_string();
     let tick_start = status_tick(port).expect("status tick");
     let attack_start = Instant::now();
@@ -323,7 +324,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
                 datagrams += 1;
                 let kind = match mix.as_str() {
                     "raw" => rng.below(4),
-                    "laminar" => 4,
+                    "plain" => 4,
                     "layer" => 10,
                     _ => rng.below(12),
                 };
@@ -357,21 +358,16 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
                         let m = replay[rng.below(replay.len() as u64) as usize].clone();
                         sources[r].send_raw(target, &m);
                     }
-                    // Laminar-framed valid messages (what a real client's socket sends).
+                    // Valid session messages in plaintext, from the second socket.
                     _ => {
                         let m = valid[rng.below(valid.len() as u64) as usize].clone();
                         if replay.len() < 64 {
                             replay.push(m.clone());
                         }
-                        if rng.below(4) == 0 {
-                            sources[i].ep.send_reliable(target, m);
-                        } else {
-                            sources[i].ep.send_unreliable(target, m);
-                        }
+                        sources[i].ep.send(Remote::udp(target), &m);
                     }
                 }
             }
-            sources[i].ep.poll(Instant::now());
             sources[r].drain_raw();
         }
         if Instant::now() >= next_sample {
@@ -384,10 +380,9 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
             if mix.is_empty() || mix == "http" {
                 http_abuse(port, &mut rng, &mut half_open);
             }
-            // Let every endpoint read and heartbeat once a second.
             for s in sources.iter_mut() {
-                s.ep.poll(Instant::now());
                 s.drain_raw();
+                s.drain_ep_direct();
             }
         }
         std::thread::sleep(Duration::from_millis(2));
@@ -396,8 +391,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
     drop(half_open);
     let tick_end = status_tick(port).expect("status tick after attack");
 
-    // Collect replies (laminar heartbeats continue until its 10 s idle timeout) without
-    // sending anything more, while the bots finish.
+    // Collect late replies without sending anything more, while the bots finish.
     let drain_until = Instant::now() + Duration::from_secs(11);
     while Instant::now() < drain_until {
         for s in sources.iter_mut() {
@@ -440,7 +434,7 @@ fn hostile_scenario(mix: &str, rss_growth_kib: u64, min_tick_rate: f64) {
         received_total += received;
         for (what, out, back) in [
             ("raw", s.raw_sent, s.raw_received),
-            ("laminar", s.ep_sent(), s.ep_received()),
+            ("plain", s.ep_sent(), s.ep_received()),
         ] {
             if back > 0 {
                 max_ratio = max_ratio.max(back as f64 / out.max(1) as f64);

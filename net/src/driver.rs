@@ -1,20 +1,23 @@
-//! Drivers: a session on top of a laminar endpoint on top of the secure layer, for any
-//! socket laminar can use (real UDP under mio, or the simulated network). One
-//! `pump(now)` moves everything one step: set the layer's clock, read datagrams into the
-//! session, let it act on the clock, queue its replies, flush.
+//! Drivers: a session on the secure layer on a carrier. One `pump(now)` moves everything
+//! one step: the carrier's packets into the layer, the layer's opened plaintext and
+//! events into the session, the session's clock, and everything they queued back out.
+//! No layer reaches into another: each is handed time and bytes, and says what happened
+//! by events (`EndpointEvent`, `SecureEvent`, `ServerEvent`, `ClientEvent`).
+//!
+//! `pump_at(t)` is the same step on the session's own clock (a `Duration` since the
+//! driver's epoch), for hosts without `std::time::Instant` (the browser).
 
 use std::time::{Duration, Instant};
 
-use laminar::{Config, DatagramSocket, SocketEvent};
 use venture_sim::{PlayerInput, World};
 
+use crate::carrier::{Carrier, CarrierKind, CarrierStats, Remote};
 use crate::client::ClientSession;
-use crate::secure::initiator::{SecureEvent, Trust};
-use crate::secure::responder::Responder;
-use crate::secure::socket::{SecureClientSocket, SecureServerSocket};
+use crate::secure::initiator::{Initiator, SecureEvent, Trust};
+use crate::secure::responder::{EndpointEvent, Responder};
+use crate::secure::wire::MAX_WIRE_DATAGRAM;
 use crate::secure::{KeyError, LayerStats, StaticKeypair};
 use crate::server::ServerSession;
-use crate::transport::{laminar_config, Endpoint};
 
 /// Default bound on the server's secure sessions when the caller gives none.
 pub const DEFAULT_MAX_PEERS: usize = 512;
@@ -47,170 +50,203 @@ fn cookie_secret() -> Result<[u8; 16], KeyError> {
     Ok(s)
 }
 
-/// Our laminar configuration for sessions: `laminar_config()` with laminar's own
-/// heartbeats off. laminar heartbeats every *established* connection, on its own and
-/// forever until its idle timeout; our protocol keeps peers alive itself (frames and
-/// inputs every tick, pings every 500 ms), so laminar's heartbeat would only add bytes.
-pub fn session_laminar_config() -> Config {
-    Config {
-        heartbeat_interval: None,
-        ..laminar_config()
-    }
-}
-
-/// Pumps datagrams between a socket and a [`ServerSession`], through the secure layer.
-pub struct ServerDriver<S: DatagramSocket> {
-    pub endpoint: Endpoint<SecureServerSocket<S>>,
+/// A [`ServerSession`] on the secure endpoint on carrier `C`.
+pub struct ServerDriver<C: Carrier> {
+    carrier: C,
+    endpoint: Responder,
     pub session: ServerSession,
     epoch: Instant,
+    buf: Vec<u8>,
 }
 
-impl<S: DatagramSocket> ServerDriver<S> {
+impl<C: Carrier> ServerDriver<C> {
     /// A server with a fresh, ephemeral key (tests and benches). `epoch` is the instant
     /// the session's `Duration` clock counts from.
     ///
     /// # Panics
     /// If the operating system gives no entropy for the key.
-    pub fn new(socket: S, session: ServerSession, epoch: Instant) -> Self {
+    pub fn new(carrier: C, session: ServerSession, epoch: Instant) -> Self {
         let layer = ServerLayer::ephemeral().expect("OS entropy for an ephemeral server key");
-        Self::with_layer(socket, session, layer, epoch).expect("OS entropy for the cookie secret")
+        Self::with_layer(carrier, session, layer, epoch).expect("OS entropy for the cookie secret")
     }
 
     /// A server with the given key and peer bound.
     pub fn with_layer(
-        socket: S,
-        session: ServerSession,
+        carrier: C,
+        mut session: ServerSession,
         layer: ServerLayer,
         epoch: Instant,
     ) -> Result<Self, KeyError> {
-        let responder = Responder::new(layer.keypair, cookie_secret()?, layer.max_peers);
-        let mut session = session;
+        let mut endpoint = Responder::new(layer.keypair, cookie_secret()?, layer.max_peers);
+        // One idle timeout per peer: the endpoint's, at the session's client timeout.
+        endpoint.set_idle_timeout(session.client_timeout());
         session.set_admitted_by_transport(true);
         Ok(ServerDriver {
-            endpoint: Endpoint::new(
-                SecureServerSocket::new(socket, responder),
-                session_laminar_config(),
-            ),
+            carrier,
+            endpoint,
             session,
             epoch,
+            buf: vec![0; MAX_WIRE_DATAGRAM],
         })
     }
 
-    /// The socket beneath the layer.
-    pub fn socket(&self) -> &S {
-        self.endpoint.socket().inner()
+    pub fn carrier(&self) -> &C {
+        &self.carrier
     }
 
-    pub fn socket_mut(&mut self) -> &mut S {
-        self.endpoint.socket_mut().inner_mut()
+    /// The carrier, for its owner's I/O (registering, adopting stream connections).
+    pub fn carrier_mut(&mut self) -> &mut C {
+        &mut self.carrier
+    }
+
+    /// The carrier's counters for one kind.
+    pub fn carrier_stats(&self, kind: CarrierKind) -> CarrierStats {
+        self.carrier.stats(kind)
     }
 
     /// The secure layer's counters.
     pub fn layer_stats(&self) -> LayerStats {
-        self.endpoint.socket().stats()
-    }
-
-    /// The server's public key.
-    pub fn public_key(&self) -> &crate::secure::PublicKey {
-        self.endpoint.socket().responder().keypair().public()
+        self.endpoint.stats()
     }
 
     /// Secure sessions held.
     pub fn secure_peers(&self) -> usize {
-        self.endpoint.socket().responder().peer_count()
+        self.endpoint.peer_count()
     }
 
     pub fn since_epoch(&self, now: Instant) -> Duration {
         now.saturating_duration_since(self.epoch)
     }
 
-    /// When the session next needs a pump.
+    /// When the driver next needs a pump (the session's tick, or the layer's timers).
     pub fn next_wakeup(&self) -> Instant {
-        self.epoch + self.session.next_tick_at()
+        let t = self.session.next_tick_at();
+        let t = self.endpoint.poll_timeout().map_or(t, |e| e.min(t));
+        self.epoch + t
     }
 
     pub fn pump(&mut self, now: Instant) {
-        let t = self.since_epoch(now);
-        self.endpoint.socket_mut().set_clock(t);
-        self.endpoint.poll(now);
-        for event in self.endpoint.drain() {
+        self.pump_at(self.since_epoch(now));
+    }
+
+    pub fn pump_at(&mut self, t: Duration) {
+        self.carrier.poll(t);
+        self.endpoint.handle_timeout(t);
+        while let Some((n, from)) = self.carrier.recv(&mut self.buf) {
+            self.endpoint.handle(t, from, &self.buf[..n]);
+        }
+        while let Some(remote) = self.carrier.poll_closed() {
+            self.endpoint.forget(remote);
+            self.session.on_disconnect(remote);
+        }
+        while let Some(event) = self.endpoint.poll_event() {
             match event {
-                SocketEvent::Packet(p) => self.session.on_datagram(p.addr(), p.payload(), t),
-                SocketEvent::Timeout(addr) | SocketEvent::Disconnect(addr) => {
-                    self.session.on_disconnect(addr);
-                    self.endpoint.socket_mut().responder_mut().forget(addr);
+                EndpointEvent::Connected(remote) => self.carrier.note_established(remote),
+                EndpointEvent::Disconnected(remote) => {
+                    self.session.on_disconnect(remote);
+                    self.carrier.close(remote);
                 }
-                SocketEvent::Connect(_) => {}
             }
         }
+        while let Some((from, plaintext)) = self.endpoint.poll_datagram() {
+            self.session.on_datagram(from, &plaintext, t);
+        }
         self.session.poll(t);
-        self.flush(now);
+        self.flush_at(t);
     }
 
     /// Sends whatever the session queued (e.g. after `shut_down`).
     pub fn flush(&mut self, now: Instant) {
-        let t = self.since_epoch(now);
-        self.endpoint.socket_mut().set_clock(t);
-        for (addr, bytes) in self.session.drain_outgoing() {
-            self.endpoint.send_unreliable(addr, bytes);
+        self.flush_at(self.since_epoch(now));
+    }
+
+    fn flush_at(&mut self, _t: Duration) {
+        for (to, bytes) in self.session.drain_outgoing() {
+            self.endpoint.send(to, &bytes);
         }
-        self.endpoint.poll(now);
+        while let Some((to, packet)) = self.endpoint.poll_transmit() {
+            self.carrier.send(to, &packet);
+        }
     }
 }
 
-/// Pumps datagrams between a socket and a [`ClientSession`], through the secure layer.
-pub struct ClientDriver<S: DatagramSocket> {
-    pub endpoint: Endpoint<SecureClientSocket<S>>,
+/// A [`ClientSession`] on the secure layer's initiator on carrier `C`.
+pub struct ClientDriver<C: Carrier> {
+    carrier: C,
+    initiator: Initiator,
     pub session: ClientSession,
+    server: Remote,
     epoch: Instant,
+    buf: Vec<u8>,
 }
 
-impl<S: DatagramSocket> ClientDriver<S> {
+impl<C: Carrier> ClientDriver<C> {
     /// A client that trusts the server's key on first use (tests and benches; the binary
     /// passes its pin with [`with_trust`](Self::with_trust)).
-    pub fn new(socket: S, session: ClientSession, epoch: Instant) -> Self {
-        Self::with_trust(socket, session, Trust::FirstUse, epoch)
+    pub fn new(carrier: C, session: ClientSession, epoch: Instant) -> Self {
+        Self::with_trust(carrier, session, Trust::FirstUse, epoch)
     }
 
-    pub fn with_trust(socket: S, mut session: ClientSession, trust: Trust, epoch: Instant) -> Self {
-        let server = session.server();
+    pub fn with_trust(
+        carrier: C,
+        mut session: ClientSession,
+        trust: Trust,
+        epoch: Instant,
+    ) -> Self {
+        let server = Remote::udp(session.server());
         session.set_admitted_by_transport(true);
         ClientDriver {
-            endpoint: Endpoint::new(
-                SecureClientSocket::new(socket, server, trust),
-                session_laminar_config(),
-            ),
+            carrier,
+            initiator: Initiator::new(trust),
             session,
+            server,
             epoch,
+            buf: vec![0; MAX_WIRE_DATAGRAM],
         }
     }
 
-    /// The socket beneath the layer.
-    pub fn socket(&self) -> &S {
-        self.endpoint.socket().inner()
+    /// Says the carrier is a stream (a pinned client then skips the cookie round trip).
+    pub fn set_stream_carrier(&mut self, on: bool) {
+        self.initiator.set_stream_carrier(on);
     }
 
-    pub fn socket_mut(&mut self) -> &mut S {
-        self.endpoint.socket_mut().inner_mut()
+    pub fn carrier(&self) -> &C {
+        &self.carrier
+    }
+
+    pub fn carrier_mut(&mut self) -> &mut C {
+        &mut self.carrier
+    }
+
+    /// The carrier's counters for one kind.
+    pub fn carrier_stats(&self, kind: CarrierKind) -> CarrierStats {
+        self.carrier.stats(kind)
     }
 
     /// The secure layer's counters.
     pub fn layer_stats(&self) -> LayerStats {
-        self.endpoint.socket().stats()
+        self.initiator.stats()
+    }
+
+    /// Whether the secure layer holds a session with the server.
+    pub fn is_established(&self) -> bool {
+        self.initiator.is_established()
     }
 
     /// Key pinned on first use, key mismatches, layer version mismatches.
     pub fn take_layer_events(&mut self) -> Vec<SecureEvent> {
-        self.endpoint.socket_mut().take_events()
+        self.initiator.take_events()
     }
 
     /// Whether the layer has stopped for good (wrong server key or layer version).
     pub fn layer_failed(&self) -> bool {
-        self.endpoint.socket().initiator().has_failed()
+        self.initiator.has_failed()
     }
 
     pub fn next_wakeup(&self) -> Instant {
-        self.epoch + self.session.next_wakeup()
+        let t = self.session.next_wakeup();
+        let t = self.initiator.poll_timeout().map_or(t, |h| h.min(t));
+        self.epoch + t
     }
 
     /// `now` on the session's clock (for calls such as `session.reconnecting(t)`).
@@ -219,27 +255,45 @@ impl<S: DatagramSocket> ClientDriver<S> {
     }
 
     pub fn pump(&mut self, now: Instant, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
-        let t = self.since_epoch(now);
-        self.endpoint.socket_mut().set_clock(t);
-        self.endpoint.poll(now);
-        for event in self.endpoint.drain() {
-            // The layer beneath only opens datagrams from our server (anything else on
-            // our port is counted there as `stranger`).
-            if let SocketEvent::Packet(p) = event {
-                self.session.on_datagram(p.payload(), t);
+        self.pump_at(self.since_epoch(now), input_for);
+    }
+
+    pub fn pump_at(&mut self, t: Duration, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
+        self.carrier.poll(t);
+        self.initiator.handle_timeout(t);
+        while let Some((n, from)) = self.carrier.recv(&mut self.buf) {
+            // A datagram socket hears anyone; a stream only its server.
+            if from.carrier == CarrierKind::Udp && from.addr != self.server.addr {
+                self.initiator.note_stranger();
+                continue;
             }
+            self.initiator.handle(t, &self.buf[..n]);
+        }
+        while let Some(plaintext) = self.initiator.poll_datagram() {
+            self.session.on_datagram(&plaintext, t);
         }
         self.session.poll(t, input_for);
-        self.flush(now);
+        self.flush_at(t);
     }
 
     pub fn flush(&mut self, now: Instant) {
-        let server = self.session.server();
+        self.flush_at(self.since_epoch(now));
+    }
+
+    /// Sends one plaintext datagram through the layer beside the session's own (tests
+    /// that play a misbehaving client).
+    pub fn send_datagram(&mut self, now: Instant, payload: &[u8]) {
         let t = self.since_epoch(now);
-        self.endpoint.socket_mut().set_clock(t);
+        self.initiator.send_datagram(t, payload);
+        self.flush_at(t);
+    }
+
+    fn flush_at(&mut self, t: Duration) {
         for bytes in self.session.drain_outgoing() {
-            self.endpoint.send_unreliable(server, bytes);
+            self.initiator.send_datagram(t, &bytes);
         }
-        self.endpoint.poll(now);
+        while let Some(packet) = self.initiator.poll_transmit() {
+            self.carrier.send(self.server, &packet);
+        }
     }
 }

@@ -1,50 +1,53 @@
 //! venture-net: Venture's network layer below the game sessions.
 //!
-//! - [`transport`]: laminar's `DatagramSocket` over a non-blocking mio UDP socket
-//!   ([`transport::udp`]) and over an in-memory, seeded, virtual-clock network
-//!   ([`transport::simnet`]), plus our laminar [`Config`](laminar::Config).
-//! - [`protocol`]: the versioned wire messages and their bounded codec.
-//! - [`secure`]: the secure datagram layer beneath laminar (stateless cookies, Noise NK
-//!   handshake, sealed datagrams with a replay window, server key pinning).
-//! - [`cookie`]: stateless admission cookies.
-//! - [`chunk`]: snapshot chunking and bounded reassembly.
-//! - [`window`]: redundancy windows for per-tick data sent unreliably.
+//! - [`carrier`]: what moves packets: UDP datagrams, TCP frames and WebSocket messages
+//!   ([`carrier::udp`], [`carrier::stream`]), SOCKS5 for Tor, and an in-memory, seeded,
+//!   virtual-clock network ([`carrier::simnet`]) with datagram and stream links.
+//! - [`secure`]: the secure layer on top of the carriers: the endpoint (stateless
+//!   cookies, Noise NK handshake, peer table, idle timeout) and its sealed channels.
+//! - [`driver`]: a session on the secure layer on a carrier, pumped with the time.
+//! - [`protocol`], [`compact`]: the versioned session messages and their bounded codec.
+//! - [`server`], [`client`]: the sans-IO sessions (authority; prediction and rollback).
+//! - [`cookie`]: stateless admission cookies; [`chunk`]: snapshot chunking and bounded
+//!   reassembly; [`window`]: redundancy windows for per-tick data; [`chat`]: chat
+//!   admission.
 //!
-//! # Example: a datagram over the simulated network
+//! # Example: a client and a server over the simulated network
 //!
 //! ```
 //! use std::time::Duration;
-//! use laminar::SocketEvent;
-//! use venture_net::protocol::{decode, encode_bounded, Message};
-//! use venture_net::transport::simnet::{LinkConfig, SimNet};
-//! use venture_net::transport::{laminar_config, Endpoint};
+//! use venture_net::carrier::simnet::{LinkConfig, SimNet};
+//! use venture_net::client::{ClientConfig, ClientSession, Phase};
+//! use venture_net::driver::{ClientDriver, ServerDriver};
+//! use venture_net::server::{ServerConfig, ServerSession};
+//! use venture_sim::{PlayerInput, SimConfig, World};
 //!
 //! let net = SimNet::new(12345);
-//! net.set_default_link(LinkConfig::latency(Duration::from_millis(100))).unwrap();
-//! let mut server = Endpoint::new(net.bind_any().unwrap(), laminar_config());
-//! let mut client = Endpoint::new(net.bind_any().unwrap(), laminar_config());
-//!
-//! let hello = encode_bounded(&Message::hello(1)).unwrap();
-//! client.send_unreliable(server.socket().addr(), hello);
-//! client.poll(net.now()); // queued packets leave only at the next poll
-//! net.advance(Duration::from_millis(100));
-//! server.poll(net.now());
-//! match server.recv() {
-//!     Some(SocketEvent::Packet(p)) => {
-//!         assert!(matches!(decode(p.payload()).unwrap(), Message::Hello { .. }))
-//!     }
-//!     other => panic!("{other:?}"),
+//! net.set_default_link(LinkConfig::latency(Duration::from_millis(20))).unwrap();
+//! let epoch = net.now();
+//! let world = World::new(&SimConfig::default()).unwrap();
+//! let session = ServerSession::new(world, ServerConfig::default(), [7; 16], Duration::ZERO);
+//! let mut server = ServerDriver::new(net.bind_any().unwrap(), session, epoch);
+//! let server_addr = server.carrier().addr();
+//! let client = ClientSession::new(ClientConfig::new("ada"), server_addr, Duration::ZERO);
+//! let mut client = ClientDriver::new(net.bind_any().unwrap(), client, epoch);
+//! for _ in 0..200 {
+//!     net.advance(Duration::from_millis(10));
+//!     server.pump(net.now());
+//!     client.pump(net.now(), &mut |_, _| PlayerInput::default());
 //! }
+//! assert!(matches!(client.session.phase(), Phase::Playing));
 //! ```
 //!
-//! With real UDP, use [`transport::udp::MioUdpSocket`] instead of the `SimSocket`,
-//! register it with a mio `Poll`, and pass `Instant::now()` to [`transport::Endpoint::poll`].
+//! With real sockets, use [`carrier::udp::UdpCarrier`] (and [`carrier::stream`]) instead
+//! of the `SimSocket`, register them with a mio `Poll`, and pump with `Instant::now()`.
 //!
-//! Server and client sessions are built on top of these. Everything here treats bytes
-//! from the network as hostile: decoders return typed errors and every buffer is bounded.
+//! Everything here treats bytes from the network as hostile: decoders return typed
+//! errors and every buffer is bounded.
 
 #![forbid(unsafe_code)]
 
+pub mod carrier;
 pub mod chat;
 pub mod chunk;
 pub mod client;
@@ -56,5 +59,4 @@ pub mod secure;
 pub mod server;
 #[cfg(test)]
 mod test_frames;
-pub mod transport;
 pub mod window;

@@ -1,12 +1,16 @@
 //! Venture's wire protocol: versioned messages and their bounded codec.
 //!
-//! Every datagram (a laminar payload) is a 4-byte header, `MAGIC` (2 bytes) then
+//! Every datagram (the plaintext of one secure-layer packet) is a 4-byte header, `MAGIC` (2 bytes) then
 //! [`PROTOCOL_VERSION`] (u16 little-endian), followed by one bincode-2 encoded
 //! [`Message`] (serde, `config::standard()`, varint integers). The header is checked
 //! before any decoding. Encoded datagrams never exceed [`MAX_DATAGRAM`] bytes
 //! ([`encode_bounded`] refuses), and [`decode`] treats its input as hostile: size-limited
 //! bincode decoding, no trailing bytes, then explicit validation of every length, name,
 //! and tick sequence ([`Message::validate`]). Nothing here panics on any input.
+//!
+//! Version 7: laminar left the stack; a datagram is a secure-layer packet's whole
+//! plaintext, with no laminar header beneath it (5 bytes fewer), over UDP, TCP or
+//! WebSocket. The messages are those of version 6.
 //!
 //! Version 2: the per-tick messages (`Frames`, `Inputs`) are each one bincode byte string
 //! in a compact delta/run-length format of their own ([`crate::compact`]): frame ticks are
@@ -36,7 +40,7 @@ use crate::cookie::Cookie;
 /// First two bytes of every datagram.
 pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
-pub const PROTOCOL_VERSION: u16 = 6;
+pub const PROTOCOL_VERSION: u16 = 7;
 
 /// `Frames::lead_hint` when no input arrived since the previous `Frames` (protocol 4): a
 /// hint is a measurement of one tick's arrivals, never a repeat of an older one. -64 is the

@@ -9,18 +9,18 @@
 
 use std::time::Duration;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
+use venture_net::carrier::CarrierStats;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::{ServerConfig, ServerSession};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
-use venture_net::transport::SocketStats;
 use venture_sim::script::scripted_input;
 use venture_sim::{PlayerInput, SimConfig, World};
 
 const PLAYERS: usize = 4;
 
-fn wire_out(s: &SocketStats) -> u64 {
-    s.bytes_out + 28 * s.datagrams_out
+fn wire_out(s: &CarrierStats) -> u64 {
+    s.bytes_out + 28 * s.packets_out
 }
 
 /// Steady-state bytes per second per player (down, max up) between `from` and `to`.
@@ -44,7 +44,7 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
         Duration::ZERO,
     );
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let addr = server.socket().addr();
+    let addr = server.carrier().addr();
     let mut clients: Vec<ClientDriver<SimSocket>> = (0..PLAYERS)
         .map(|i| {
             let s = ClientSession::new(ClientConfig::new(format!("p{i}")), addr, Duration::ZERO);
@@ -59,9 +59,9 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
             for c in &clients {
                 assert_eq!(c.session.phase(), &Phase::Playing, "rtt {rtt_ms}");
             }
-            down0 = wire_out(&server.socket().stats());
+            down0 = wire_out(&server.carrier().socket_stats());
             for (c, u) in clients.iter().zip(up0.iter_mut()) {
-                *u = wire_out(&c.socket().stats());
+                *u = wire_out(&c.carrier().socket_stats());
             }
         }
         server.pump(net.now());
@@ -77,11 +77,11 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
         net.advance(step);
     }
     let secs = (to - from).as_secs_f64();
-    let down = (wire_out(&server.socket().stats()) - down0) as f64 / PLAYERS as f64;
+    let down = (wire_out(&server.carrier().socket_stats()) - down0) as f64 / PLAYERS as f64;
     let up = clients
         .iter()
         .zip(&up0)
-        .map(|(c, u0)| (wire_out(&c.socket().stats()) - u0) as f64)
+        .map(|(c, u0)| (wire_out(&c.carrier().socket_stats()) - u0) as f64)
         .fold(0.0, f64::max);
     for c in &clients {
         assert_eq!(c.session.stats().desyncs, 0);

@@ -21,11 +21,11 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
 use venture_net::secure::StaticKeypair;
 use venture_net::server::ServerEvent;
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
 use venture_testkit::handshake::game_session;
 
@@ -48,7 +48,7 @@ fn burst(seed: u64, link: LinkConfig, limit: Duration) -> Vec<Duration> {
         epoch,
     )
     .expect("layer");
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut sums: BTreeMap<u64, u32> = BTreeMap::new();
     let mut clients: Vec<ClientDriver<SimSocket>> = Vec::new();
     let mut playing: Vec<Option<Duration>> = vec![None; PLAYERS];

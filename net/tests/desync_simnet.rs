@@ -12,10 +12,10 @@ use std::time::Duration;
 use venture_testkit::cases::CaseRng;
 use venture_testkit::handshake::game_session;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::ServerEvent;
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
 use venture_sim::World;
 
@@ -96,7 +96,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
     let epoch = net.now();
     let session = game_session(case.seed, 4);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut server_sums: BTreeMap<u64, u32> = BTreeMap::new();
     // The server's world at the injected tick, to compare the report's state with.
     let mut server_at_inject: Option<World> = None;
@@ -128,7 +128,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
             server_at_inject = Some(server.session.world().clone());
         }
         if let Some(on) = cut {
-            let from = clients[0].socket().addr();
+            let from = clients[0].carrier().addr();
             let confirmed = clients[0].session.confirmed_world().map_or(0, |w| w.tick());
             if !on && injected.desync_at.is_none() && confirmed + 1 >= INJECT_AT {
                 let dead = LinkConfig {

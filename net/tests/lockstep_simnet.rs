@@ -9,10 +9,10 @@ use std::time::Duration;
 use venture_testkit::cases::CaseRng;
 use venture_testkit::handshake::game_session;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::ServerEvent;
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
 
 struct Case {
@@ -68,7 +68,7 @@ fn run(case: &Case) -> Outcome {
     let epoch = net.now();
     let session = game_session(case.seed, 8);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut server_sums: BTreeMap<u64, u32> = BTreeMap::new();
 
     // Clients join staggered; one leaves halfway (mid-game join and leave).
@@ -226,11 +226,11 @@ mod faults {
     use std::net::SocketAddr;
     use std::time::{Duration, Instant};
 
+    use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
     use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
     use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
     use venture_net::secure::StaticKeypair;
     use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
-    use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
     use venture_sim::script::scripted_input;
     use venture_sim::{Frame, SimConfig, World};
 
@@ -302,7 +302,7 @@ mod faults {
                 epoch_instant,
             )
             .expect("layer");
-            let server_addr = server.socket().addr();
+            let server_addr = server.carrier().addr();
             let mut g = Game {
                 net,
                 epoch_instant,
@@ -334,7 +334,7 @@ mod faults {
         pub fn client_addrs(&self) -> Vec<SocketAddr> {
             self.players
                 .iter()
-                .map(|p| p.driver.socket().addr())
+                .map(|p| p.driver.carrier().addr())
                 .collect()
         }
 

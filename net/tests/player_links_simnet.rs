@@ -6,9 +6,9 @@
 use std::time::Duration;
 use venture_testkit::handshake::game_session;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
 
 #[test]
@@ -17,7 +17,7 @@ fn links_report_round_trip_lead_and_traffic_per_slot() {
     let epoch = net.now();
     let session = game_session(11, 4);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     assert_eq!(server.session.slot_traffic().len(), 4);
     assert_eq!(server.session.player_links().count(), 0);
 

@@ -1,14 +1,13 @@
 //! End-to-end use of the public API: per-tick inputs (up) and confirmed frames (down)
-//! sent unreliably with redundancy windows, over laminar on a lossy, jittery simulated
-//! network. Every tick must arrive, in order, exactly once at the consumer.
+//! sent unreliably with redundancy windows, as bare datagrams on a lossy, jittery
+//! simulated network. Every tick must arrive, in order, exactly once at the consumer.
 
 use std::time::Duration;
 
-use laminar::SocketEvent;
+use venture_net::carrier::simnet::{LinkConfig, SimNet};
+use venture_net::carrier::{Carrier, Remote};
 use venture_net::protocol::{decode, pack_inputs, ConfirmedFrame, Message};
 use venture_net::server::frames::pack_frames;
-use venture_net::transport::simnet::{LinkConfig, SimNet};
-use venture_net::transport::{laminar_config, Endpoint};
 use venture_net::window::{Insert, Prefer, ReceiveTracker, SendWindow};
 use venture_sim::{Frame, PlayerInput};
 
@@ -34,9 +33,10 @@ fn run(seed: u64) -> (Vec<u64>, u64) {
         reorder_delay: Duration::from_millis(80),
     })
     .expect("valid link");
-    let mut server = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
-    let mut client = Endpoint::new(net.bind_any().expect("bind"), laminar_config());
-    let (saddr, caddr) = (server.socket().addr(), client.socket().addr());
+    let mut server = net.bind_any().expect("bind");
+    let mut client = net.bind_any().expect("bind");
+    let (saddr, caddr) = (Remote::udp(server.addr()), Remote::udp(client.addr()));
+    let mut buf = [0u8; 2048];
 
     let mut client_inputs: SendWindow<PlayerInput> = SendWindow::new(START, 512);
     let mut server_inputs: ReceiveTracker<PlayerInput> = ReceiveTracker::new(START, 512);
@@ -55,15 +55,13 @@ fn run(seed: u64) -> (Vec<u64>, u64) {
             let items: Vec<PlayerInput> = client_inputs.iter().map(|(_, i)| *i).collect();
             let ack = client_frames.ack();
             let (bytes, _) = pack_inputs(ack, first, &items).expect("packs");
-            client.send_unreliable(saddr, bytes);
+            client.send(saddr, &bytes);
         }
-        client.poll(net.now());
 
         // Server: ingest inputs; confirm tick t with what it has.
-        server.poll(net.now());
-        for ev in server.drain() {
-            if let SocketEvent::Packet(p) = ev {
-                match decode(p.payload()).expect("well-formed") {
+        while let Some((n, _)) = server.recv(&mut buf) {
+            {
+                match decode(&buf[..n]).expect("well-formed") {
                     Message::Inputs {
                         ack_tick,
                         first_tick,
@@ -104,18 +102,17 @@ fn run(seed: u64) -> (Vec<u64>, u64) {
             .select(usize::MAX, Prefer::Oldest, |_| 0)
             .unwrap_or((server_frames.next_tick(), Vec::new()));
         let packed = pack_frames(first, frames, input_ack, 0, 0, Prefer::Oldest).expect("packs");
-        server.send_unreliable(caddr, packed.bytes);
-        server.poll(net.now());
+        server.send(caddr, &packed.bytes);
 
         // Client: ingest frames, apply in order, drop acked inputs.
-        for ev in client.drain() {
-            if let SocketEvent::Packet(p) = ev {
+        while let Some((n, _)) = client.recv(&mut buf) {
+            {
                 if let Message::Frames {
                     first_tick,
                     frames,
                     input_ack,
                     ..
-                } = decode(p.payload()).expect("well-formed")
+                } = decode(&buf[..n]).expect("well-formed")
                 {
                     client_inputs.ack(input_ack);
                     for (i, cf) in frames.into_iter().enumerate() {

@@ -56,7 +56,7 @@ fn replies_to_strangers_never_amplify() {
         let a = addr(i as u32);
         s.on_datagram(a, payload, Duration::from_secs(1));
         for (to, bytes) in s.drain_outgoing() {
-            assert_eq!(to, a);
+            assert_eq!(to, a.into());
             assert!(
                 bytes.len() <= payload.len(),
                 "case {i}: {} byte reply to {} bytes",
@@ -183,9 +183,11 @@ fn behind_the_secure_layer_a_join_needs_no_cookie_but_a_refused_hello_still_bars
     behind.set_admitted_by_transport(true);
     behind.on_datagram(addr(1), &join("a"), Duration::from_millis(1));
     assert_eq!(behind.player_count(), 1);
-    assert!(behind.drain_outgoing().iter().any(
-        |(to, b)| *to == addr(1) && matches!(protocol::decode(b), Ok(Message::Welcome { .. }))
-    ));
+    assert!(behind
+        .drain_outgoing()
+        .iter()
+        .any(|(to, b)| *to == addr(1).into()
+            && matches!(protocol::decode(b), Ok(Message::Welcome { .. }))));
 
     let old = protocol::encode(&Message::hello(SIM_VERSION + 1)).expect("encodes");
     behind.on_datagram(addr(2), &old, Duration::from_millis(2));

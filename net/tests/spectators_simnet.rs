@@ -13,11 +13,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use venture_testkit::cases::CaseRng;
 
+use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::protocol::RejectReason;
 use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
-use venture_net::transport::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_sim::script::scripted_input;
 use venture_sim::{Frame, SimConfig, World};
 
@@ -124,7 +124,7 @@ fn run(case: &Case, watch: &Watch) -> Outcome {
     );
     let delay_ticks = session.spectator_delay_ticks();
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut out = Outcome::default();
 
     let mut players: Vec<ClientDriver<SimSocket>> = Vec::new();
@@ -422,7 +422,7 @@ fn a_spectator_detects_a_wrong_checksum_reports_it_and_resyncs() {
         }
         server.poll(t);
         for (to, p) in server.drain_outgoing() {
-            assert_eq!(to, addr);
+            assert_eq!(to, addr.into());
             let mut p = p;
             if let Ok(Message::Frames {
                 first_tick,

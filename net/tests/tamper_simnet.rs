@@ -31,15 +31,15 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use venture_net::carrier::simnet::{
+    LinkConfig, SimNet, SimSocket, TamperConfig, TamperEvent, TamperKind,
+};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
 use venture_net::protocol::{encode, Message, RejectReason};
 use venture_net::secure::wire;
 use venture_net::secure::{DropReason, StaticKeypair};
 use venture_net::server::ServerEvent;
-use venture_net::transport::simnet::{
-    LinkConfig, SimNet, SimSocket, TamperConfig, TamperEvent, TamperKind,
-};
 use venture_sim::script::scripted_input;
 use venture_sim::{Frame, PlayerInput};
 use venture_testkit::handshake::game_session;
@@ -217,7 +217,7 @@ fn run(case: &Case) -> Report {
         epoch,
     )
     .expect("layer");
-    let server_addr = server.socket().addr();
+    let server_addr = server.carrier().addr();
     let mut clients: Vec<Client> = (0..case.clients)
         .map(|i| {
             // A first join may take restarts under tampering (see JOIN_RESTARTS): far
@@ -234,7 +234,7 @@ fn run(case: &Case) -> Report {
             }
         })
         .collect();
-    let addrs: Vec<SocketAddr> = clients.iter().map(|c| c.driver.socket().addr()).collect();
+    let addrs: Vec<SocketAddr> = clients.iter().map(|c| c.driver.carrier().addr()).collect();
     for a in &addrs[..case.tampered] {
         net.tamper(*a, case.tamper).expect("valid tamper config");
     }
@@ -290,7 +290,7 @@ fn run(case: &Case) -> Report {
                     frames.insert(frame.tick, (frame, checksum, holders.clone()));
                 }
                 ServerEvent::PlayerConnected { slot, addr, .. } => {
-                    holders[slot as usize] = Some(addr);
+                    holders[slot as usize] = Some(addr.addr);
                 }
                 ServerEvent::PlayerDisconnected { slot, .. } => holders[slot as usize] = None,
                 _ => {}
@@ -346,7 +346,7 @@ fn run(case: &Case) -> Report {
                 eprintln!(
                     "  {t:?} client {i} {:?} layer established {} {:?}",
                     c.driver.session.phase(),
-                    c.driver.endpoint.socket().initiator().is_established(),
+                    c.driver.is_established(),
                     c.driver.layer_stats()
                 );
             }

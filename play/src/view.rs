@@ -55,6 +55,8 @@ pub struct NetLine {
     pub rollbacks_per_sec: f32,
     pub confirmed_tick: u64,
     pub late_inputs: u32,
+    /// The carrier in use (`udp`, `tcp`, `ws`; `udp/tcp` while racing).
+    pub carrier: Option<&'static str>,
 }
 
 /// An area spell that went off: drawn as a ring for a few ticks.

@@ -17,9 +17,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
+use venture_net::carrier::client::{ClientCarrier, ClientTarget, Proxy, Transport};
+use venture_net::carrier::Carrier;
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
-use venture_net::transport::udp::MioUdpSocket;
 use venture_replay::{SessionHeader, SessionWriter};
 
 use crate::flags::{Spec, Valid};
@@ -63,9 +64,21 @@ crate::flag_table! {
             "seconds to keep reconnecting when the server stops answering or restarts (0: give up at once)"),
         server_key: Option<Fingerprint> = optional("server-key", "HEX", Valid::Parses(server_key_text),
             "the server's public key, as its operator gives it (the fingerprint in its start log and /status); the server must present this key, and it is pinned"),
+        transport: Transport = value("transport", "KIND", "auto", Valid::Parses(transport_text),
+            "how to reach the server: udp, tcp (the game port's TCP listener), ws (WebSocket at /play), or auto: UDP, with TCP raced beside it when UDP gets no answer within a second"),
+        proxy: Option<Proxy> = optional("proxy", "URL", Valid::Parses(proxy_text),
+            "connect through a SOCKS5 proxy, socks5h://HOST:PORT (Tor: socks5h://127.0.0.1:9050); the proxy resolves the server's name, so .onion addresses work; implies a stream (tcp unless -transport ws)"),
         accept_new_key: bool = switch("accept-new-key",
             "trust the key the server presents although it differs from the one pinned in known_servers (in the -secret-dir directory), and pin it"),
     }
+}
+
+fn transport_text() -> String {
+    Transport::VALID.to_owned()
+}
+
+fn proxy_text() -> String {
+    "socks5h://HOST:PORT".to_owned()
 }
 
 fn server_key_text() -> String {
@@ -101,7 +114,7 @@ pub struct RunOutcome {
 }
 
 struct Player {
-    driver: ClientDriver<MioUdpSocket>,
+    driver: ClientDriver<ClientCarrier>,
     bot: Bot,
     name: String,
     recorder: Option<SessionWriter<fs::File>>,
@@ -111,6 +124,48 @@ struct Player {
     joins: u32,
     /// The last reconnect episode was reported on stderr.
     reconnect_logged: bool,
+}
+
+/// Where `-server`, `-transport` and `-proxy` say to connect. With a proxy the server's
+/// name is left for the proxy to resolve (a `.onion` name resolves nowhere else).
+pub(crate) fn target(args: &ClientArgs) -> Result<ClientTarget, ClientError> {
+    let (host, port) = split_host_port(&args.server).ok_or_else(|| {
+        ClientError::Args(format!("-server {:?}: expected HOST:PORT", args.server))
+    })?;
+    let (addr, proxy) = match &args.proxy {
+        Some(p) => {
+            let proxy = resolve(&format!("{}:{}", bracket(&p.host), p.port))?;
+            let literal = host
+                .parse::<std::net::IpAddr>()
+                .ok()
+                .map(|ip| SocketAddr::new(ip, port));
+            (literal, Some(proxy))
+        }
+        None => (Some(resolve(&args.server)?), None),
+    };
+    Ok(ClientTarget {
+        transport: args.transport,
+        host,
+        port,
+        addr,
+        proxy,
+    })
+}
+
+fn bracket(host: &str) -> String {
+    if host.contains(':') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// `HOST:PORT` or `[V6]:PORT` into its parts.
+fn split_host_port(server: &str) -> Option<(String, u16)> {
+    let (host, port) = server.rsplit_once(':')?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = port.parse().ok()?;
+    (!host.is_empty()).then(|| (host.to_owned(), port))
 }
 
 pub(crate) fn resolve(server: &str) -> Result<SocketAddr, ClientError> {
@@ -239,17 +294,11 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             "--bots {bots} (valid: 1 to 256)"
         )));
     }
-    let server = resolve(&args.server)?;
+    let target = target(&args)?;
+    let server = target.session_addr();
     let secret_dir = args.secret_dir.clone().or_else(default_secret_dir);
     let mut poll = Poll::new()?;
     let epoch = Instant::now();
-    let bind: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    }
-    .parse()
-    .expect("literal address");
     let mut pins = pinning::ServerPins::for_args(&args, secret_dir.as_deref())
         .map_err(|e| ClientError::Args(e.to_string()))?;
     let trust = pins.trust();
@@ -265,8 +314,14 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
             )));
         }
-        let mut socket = MioUdpSocket::bind(bind)?;
-        socket.register(poll.registry(), Token(i as usize))?;
+        let carrier = ClientCarrier::new(
+            target.clone(),
+            Some((
+                poll.registry(),
+                Token(2 * i as usize),
+                Token(2 * i as usize + 1),
+            )),
+        )?;
         let mut config = ClientConfig::new(name.clone());
         config.character_secret = character_secret(secret_dir.as_deref(), &name);
         config.report_confirmed = i == 0 && args.record.is_some();
@@ -280,7 +335,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
         config.spectate = args.spectate;
         let session = ClientSession::new(config, server, Duration::ZERO);
         players.push(Player {
-            driver: ClientDriver::with_trust(socket, session, trust, epoch),
+            driver: ClientDriver::with_trust(carrier, session, trust, epoch),
             bot: Bot::new(kind, 0x5eed ^ (i as u64) << 8 ^ std::process::id() as u64),
             name,
             recorder: None,
@@ -326,7 +381,9 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 let bot = &mut p.bot;
                 p.driver
                     .pump(Instant::now(), &mut |world, slot| bot.input(world, slot));
-                if !p.driver.socket_mut().take_pending() {
+                let stream = p.driver.carrier().is_stream();
+                p.driver.set_stream_carrier(stream);
+                if !p.driver.carrier_mut().take_pending() {
                     break;
                 }
             }
@@ -561,8 +618,9 @@ fn status_line(p: &Player, epoch: Instant) -> String {
         },
     };
     format!(
-        "{}: {phase} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {}",
+        "{}: {phase} via {} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {}",
         p.name,
+        carrier_name(&p.driver),
         p.driver.session.lead(),
         s.rollbacks,
         s.desyncs,
@@ -570,10 +628,24 @@ fn status_line(p: &Player, epoch: Instant) -> String {
     )
 }
 
+/// The carrier in use, for status lines ("racing" while `auto` has not chosen).
+pub(crate) fn carrier_name(driver: &ClientDriver<ClientCarrier>) -> &'static str {
+    driver.carrier().in_use().map_or("udp/tcp", |k| k.as_str())
+}
+
 fn final_json(p: &Player) -> serde_json::Value {
     let s = p.driver.session.stats();
+    let mut wire = venture_net::carrier::CarrierStats::default();
+    for kind in venture_net::carrier::CarrierKind::ALL {
+        wire.add(&p.driver.carrier_stats(kind));
+    }
     serde_json::json!({
         "name": p.name,
+        "carrier": carrier_name(&p.driver),
+        "wire_packets_out": wire.packets_out,
+        "wire_packets_in": wire.packets_in,
+        "wire_bytes_out": wire.bytes_out,
+        "wire_bytes_in": wire.bytes_in,
         "spectator": p.driver.session.config().spectate,
         "ticks": s.ticks,
         "confirmed": s.confirmed,

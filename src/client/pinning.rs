@@ -117,7 +117,7 @@ impl ServerPins {
 /// (closing it with the reason) when its server's key is not acceptable.
 pub fn handle_layer_events(
     pins: &mut ServerPins,
-    driver: &mut venture_net::driver::ClientDriver<venture_net::transport::udp::MioUdpSocket>,
+    driver: &mut venture_net::driver::ClientDriver<impl venture_net::carrier::Carrier>,
 ) -> Vec<String> {
     let mut lines = Vec::new();
     for ev in driver.take_layer_events() {

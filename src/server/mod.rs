@@ -1,8 +1,10 @@
 //! The dedicated server process: one thread, one mio loop owning the UDP game socket, the
-//! HTTP listener on the same port number (TCP), SIGTERM/SIGINT, and the tick schedule.
+//! TCP listener on the same port number (HTTP, and the game's TCP and WebSocket streams
+//! it hands over), SIGTERM/SIGINT, and the tick schedule.
 //!
-//! The game itself is [`venture_net::server::ServerSession`] behind a laminar driver; this
-//! module is the shell around it: sockets, clock, logs, metrics, health.
+//! The game itself is [`venture_net::server::ServerSession`] behind the secure layer's
+//! driver on the carriers (UDP, and the stream table); this module is the shell around
+//! it: sockets, clock, logs, metrics, health.
 
 mod characters;
 mod durability;
@@ -21,9 +23,11 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook_mio::v1_0::Signals;
+use venture_net::carrier::stream::{Link, StreamTable};
+use venture_net::carrier::udp::UdpCarrier;
+use venture_net::carrier::{Both, Carrier, CarrierKind};
 use venture_net::driver::{ServerDriver, ServerLayer};
 use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
-use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::SimConfig;
 
 use crate::cli::ServerConfig;
@@ -35,6 +39,11 @@ const SIGNALS: Token = Token(1);
 /// Connections of the Agones SDK client (`-agones`); their events only wake the loop.
 const AGONES: Token = Token(2);
 const HTTP_BASE: Token = Token(1024);
+/// Stream connections' tokens start here (far above the HTTP server's range).
+const STREAM_BASE: Token = Token(1 << 20);
+
+/// The server's carriers: the UDP socket, and the stream connections (TCP, WebSocket).
+type Carriers = Both<UdpCarrier, StreamTable>;
 /// Longest the loop sleeps without looking at its timers.
 const MAX_SLEEP: Duration = Duration::from_millis(100);
 /// How long shutdown may take before the process leaves anyway.
@@ -101,13 +110,14 @@ impl Health {
 pub struct ServerApp {
     config: ServerConfig,
     poll: Poll,
-    driver: ServerDriver<MioUdpSocket>,
+    driver: ServerDriver<Carriers>,
     http: HttpServer,
     signals: Signals,
     metrics: Metrics,
     health: Health,
     last_stats: ServerStats,
-    last_socket: venture_net::transport::SocketStats,
+    last_carriers: [venture_net::carrier::CarrierStats; 3],
+    carrier_metrics: crate::metrics::carriers::CarrierMetrics,
     last_layer: venture_net::secure::LayerStats,
     http_refused_seen: u64,
     http_cap_logged: bool,
@@ -240,8 +250,8 @@ impl ServerApp {
 
         let addr = config.listen_addr();
         let mut udp =
-            MioUdpSocket::bind(addr).map_err(|source| ServerError::BindUdp { addr, source })?;
-        let local_addr = udp.inner().local_addr()?;
+            UdpCarrier::bind(addr).map_err(|source| ServerError::BindUdp { addr, source })?;
+        let local_addr = udp.local_addr()?;
         // The HTTP listener takes the same port number over TCP (health checks like
         // `nc -zv host 8080` and Kubernetes tcpSocket probes hit it).
         let tcp_addr = SocketAddr::new(addr.ip(), local_addr.port());
@@ -289,10 +299,16 @@ impl ServerApp {
             keypair: server_key.clone(),
             max_peers,
         };
-        let driver = ServerDriver::with_layer(udp, session, layer, epoch)
+        let carriers = Both::new(
+            udp,
+            &[CarrierKind::Udp],
+            StreamTable::new(STREAM_BASE, max_peers),
+        );
+        let driver = ServerDriver::with_layer(carriers, session, layer, epoch)
             .map_err(|e| ServerError::Setup(e.to_string()))?;
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
+        let carrier_metrics = metrics.register_carriers();
         metrics.describe_server(&crate::metrics::ServerInfo {
             seed: config.seed,
             genre: config.genre.id().to_string(),
@@ -330,7 +346,8 @@ impl ServerApp {
                 persistence: None,
             },
             last_stats: ServerStats::default(),
-            last_socket: Default::default(),
+            last_carriers: Default::default(),
+            carrier_metrics,
             last_layer: Default::default(),
             http_refused_seen: 0,
             http_cap_logged: false,
@@ -386,6 +403,14 @@ impl ServerApp {
                         }
                     }
                     UDP => {}
+                    token if self.driver.carrier().second.owns(token) => {
+                        let t = self.driver.since_epoch(Instant::now());
+                        let registry = self.poll.registry();
+                        self.driver
+                            .carrier_mut()
+                            .second
+                            .handle_token(registry, token, t);
+                    }
                     token if self.http.owns(token) => {
                         // HTTP first: a probe that waited through a stall sees the stall.
                         let now = Instant::now();
@@ -415,6 +440,7 @@ impl ServerApp {
             self.http.tick(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
             });
+            self.adopt_streams();
             self.pump();
             self.poll_agones();
             if let Some(signal) = stop {
@@ -423,14 +449,37 @@ impl ServerApp {
         }
     }
 
+    /// Takes the game's TCP and WebSocket connections over from the HTTP server.
+    fn adopt_streams(&mut self) {
+        let t = self.driver.since_epoch(Instant::now());
+        for h in self.http.take_handoffs() {
+            let link = match h.kind {
+                crate::http::HandoffKind::GameStream => Link::tcp(h.stream, h.peer, &h.rest, t),
+                crate::http::HandoffKind::WebSocket => Link::websocket(h.stream, h.peer, h.rest, t),
+            };
+            let carrier = link.remote().carrier;
+            if let Err(e) = self
+                .driver
+                .carrier_mut()
+                .second
+                .adopt(self.poll.registry(), link)
+            {
+                log::warn!(target: "venture::net", component = "net", peer:% = h.peer, carrier:% = carrier, error:% = e; "cannot take over a game stream");
+            }
+        }
+    }
+
     fn pump(&mut self) {
-        // The socket caps reads per poll so a flood cannot starve ticks; keep pumping while
-        // it reports more waiting (mio will not signal readiness for it again).
+        // The carriers cap reads per poll so a flood cannot starve ticks; keep pumping while
+        // they report more waiting (mio will not signal readiness for it again).
         loop {
             let started = Instant::now();
             self.driver.pump(started);
+            let t = self.driver.since_epoch(started);
+            let registry = self.poll.registry();
+            self.driver.carrier_mut().second.reap(registry, t);
             self.after_pump(started);
-            if !self.driver.socket_mut().take_pending() {
+            if !self.driver.carrier_mut().take_pending() {
                 break;
             }
         }
@@ -655,21 +704,41 @@ impl ServerApp {
         }
         let s = self.driver.session.stats();
         let p = self.last_stats;
-        // Datagrams and bytes are counted at the socket: laminar drops some (wrong framing)
-        // before the session sees them, and those must still show.
-        let sock = self.driver.socket().stats();
-        let prev = self.last_socket;
-        self.metrics
-            .datagrams_in
-            .inc_by(sock.datagrams_in - prev.datagrams_in);
-        self.metrics.bytes_in.inc_by(sock.bytes_in - prev.bytes_in);
-        self.metrics
-            .datagrams_out
-            .inc_by(sock.datagrams_out - prev.datagrams_out);
-        self.metrics
-            .bytes_out
-            .inc_by(sock.bytes_out - prev.bytes_out);
-        self.last_socket = sock;
+        // Packets and bytes are counted at the carriers: the secure layer drops some before
+        // the session sees them, and those must still show.
+        for kind in CarrierKind::ALL {
+            let now = self.driver.carrier_stats(kind);
+            let prev = self.last_carriers[kind.index()];
+            self.metrics
+                .datagrams_in
+                .inc_by(now.packets_in.saturating_sub(prev.packets_in));
+            self.metrics
+                .bytes_in
+                .inc_by(now.bytes_in.saturating_sub(prev.bytes_in));
+            self.metrics
+                .datagrams_out
+                .inc_by(now.packets_out.saturating_sub(prev.packets_out));
+            self.metrics
+                .bytes_out
+                .inc_by(now.bytes_out.saturating_sub(prev.bytes_out));
+            self.carrier_metrics.count(kind, &prev, &now);
+            let c = kind.as_str();
+            let players = self
+                .driver
+                .session
+                .players()
+                .filter(|(_, _, r)| r.carrier == kind)
+                .count();
+            self.carrier_metrics
+                .players
+                .get_or_create(&[("carrier", c)])
+                .set(players as i64);
+            self.carrier_metrics
+                .connections
+                .get_or_create(&[("carrier", c)])
+                .set(self.driver.carrier().second.count(kind) as i64);
+            self.last_carriers[kind.index()] = now;
+        }
         let layer = self.driver.layer_stats();
         let before = self.last_layer;
         for reason in venture_net::secure::DropReason::ALL {

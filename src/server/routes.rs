@@ -1,5 +1,6 @@
-//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status`, and the
-//! browser client's page (`/`, its script, the wasm module and its glue: [`PAGE`]).
+//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status`, `/play`
+//! (where a WebSocket upgrade switches a connection to the game's WebSocket carrier), and
+//! the browser client's page (`/`, its script, the wasm module and its glue: [`PAGE`]).
 //!
 //! Player IP addresses are personal data: `/status` shows a player's `addr` only to a
 //! request from loopback (127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address), so
@@ -101,6 +102,15 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 Response::text(200, "ready\n")
             }
         }
+        "/play" => {
+            let header = |name: &str| req.header(name).map(str::to_owned);
+            match venture_net::carrier::stream::websocket_accept(&header) {
+                Ok(accept) => Response::switching_protocols(accept),
+                Err(why) => Response::text(426, format!("{why}\n"))
+                    .with_header("Upgrade", "websocket")
+                    .with_header("Sec-WebSocket-Version", "13"),
+            }
+        }
         "/metrics" => {
             let format = negotiate(req.header("accept"));
             Response::new(200, format.content_type(), view.metrics.encode_as(format))
@@ -115,7 +125,7 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 .map(|(slot, name, addr)| {
                     let t = view.app.input_timeliness(slot).unwrap_or_default();
                     let mut player = serde_json::json!({
-                        "slot": slot, "name": name,
+                        "slot": slot, "name": name, "carrier": addr.carrier.as_str(),
                         "rtt_ms": t.rtt.map(|r| r.as_millis() as u64),
                         "inputs_on_time": t.on_time, "inputs_substituted": t.substituted,
                     });

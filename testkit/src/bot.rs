@@ -5,15 +5,15 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::udp::UdpCarrier;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::ClientDriver;
-use venture_net::transport::udp::MioUdpSocket;
 
 use crate::Proc;
 
 /// One client session on its own loopback socket, pumped by the test; it plays idle.
 pub struct Bot {
-    pub driver: ClientDriver<MioUdpSocket>,
+    pub driver: ClientDriver<UdpCarrier>,
 }
 
 impl Bot {
@@ -25,7 +25,7 @@ impl Bot {
     pub fn with_config(config: ClientConfig, port: u16) -> Bot {
         let server = SocketAddr::from(([127, 0, 0, 1], port));
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
-        let socket = MioUdpSocket::bind(local).expect("bind a loopback UDP socket");
+        let socket = UdpCarrier::bind(local).expect("bind a loopback UDP socket");
         let session = ClientSession::new(config, server, Duration::ZERO);
         Bot {
             driver: ClientDriver::new(socket, session, Instant::now()),
@@ -73,11 +73,9 @@ impl Bot {
         }
     }
 
-    /// Sends one laminar-framed unreliable datagram with this payload.
+    /// Sends one datagram with this payload through the secure layer, beside the session.
     pub fn send_raw(&mut self, payload: Vec<u8>) {
-        let server = self.driver.session.server();
-        self.driver.endpoint.send_unreliable(server, payload);
-        self.driver.endpoint.poll(Instant::now());
+        self.driver.send_datagram(Instant::now(), &payload);
     }
 }
 

@@ -1,6 +1,6 @@
 //! The client side of the layer, sans-IO: plaintext and datagrams in, datagrams out.
 //!
-//! The client starts its handshake when laminar first sends (queueing what laminar sends
+//! The client starts its handshake when the session first sends (queueing what it sends
 //! meanwhile, bounded) and repeats its current handshake packet every [`RETRY`] until
 //! answered. The server's key arrives in the `Cookie`; [`Trust`] decides whether to take
 //! it: a pinned key must match, and on first use the key is pinned for the rest of this
@@ -118,6 +118,13 @@ pub struct Initiator {
     mismatches: u32,
     /// Version refusals since the last `Cookie`.
     version_refusals: u32,
+    /// Packets to put on the carrier, in order.
+    transmits: VecDeque<Vec<u8>>,
+    /// Opened plaintext for the session above, in order.
+    delivered: VecDeque<Vec<u8>>,
+    /// On a stream carrier a pinned client skips the cookie round trip (the connection
+    /// proved its address).
+    skip_cookie: bool,
 }
 
 impl std::fmt::Debug for Initiator {
@@ -156,7 +163,69 @@ impl Initiator {
             stats: LayerStats::default(),
             mismatches: 0,
             version_refusals: 0,
+            transmits: VecDeque::new(),
+            delivered: VecDeque::new(),
+            skip_cookie: false,
         }
+    }
+
+    /// Says the carrier is a stream: with a pinned key the handshake starts at the
+    /// `Initiate` (the server checks no cookie on a stream), saving a round trip.
+    pub fn set_stream_carrier(&mut self, on: bool) {
+        self.skip_cookie = on;
+    }
+
+    /// One plaintext datagram from the session: sealed onto the transmit queue, or queued
+    /// as early data while the handshake is under way.
+    pub fn send_datagram(&mut self, now: Duration, plaintext: &[u8]) {
+        let out = self.send(plaintext, now);
+        self.transmits.extend(out);
+    }
+
+    /// One packet from the carrier: answers go to
+    /// [`poll_transmit`](Self::poll_transmit), opened plaintext to
+    /// [`poll_datagram`](Self::poll_datagram), news to [`take_events`](Self::take_events).
+    pub fn handle(&mut self, now: Duration, bytes: &[u8]) {
+        let mut out = vec![0u8; wire::MAX_WIRE_DATAGRAM];
+        let mut replies = Vec::new();
+        if let Some(n) = self.on_datagram(bytes, now, &mut out, &mut replies) {
+            out.truncate(n);
+            self.delivered.push_back(out);
+        }
+        self.transmits.extend(replies);
+        let late = self.take_overtaken();
+        self.delivered.extend(late);
+    }
+
+    /// Timers: handshake retries now due.
+    pub fn handle_timeout(&mut self, now: Duration) {
+        let out = self.poll(now);
+        self.transmits.extend(out);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work, if ever.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        match &self.handshake {
+            Handshake::AwaitCookie { sent_at: None } => Some(Duration::ZERO),
+            Handshake::AwaitCookie { sent_at: Some(t) } => Some(*t + RETRY),
+            Handshake::AwaitAccept {
+                sent_at, started, ..
+            } => {
+                let give_up = INITIATE_GIVE_UP.min(3 * self.cookie_wait + INITIATE_PATIENCE);
+                Some((*sent_at + RETRY).min(*started + give_up))
+            }
+            Handshake::Idle | Handshake::Failed => None,
+        }
+    }
+
+    /// The next packet to put on the carrier.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.transmits.pop_front()
+    }
+
+    /// The next opened plaintext for the session above.
+    pub fn poll_datagram(&mut self) -> Option<Vec<u8>> {
+        self.delivered.pop_front()
     }
 
     pub fn stats(&self) -> LayerStats {
@@ -180,7 +249,7 @@ impl Initiator {
         std::mem::take(&mut self.events)
     }
 
-    /// Datagrams to put on the wire for one plaintext datagram from laminar.
+    /// Datagrams to put on the wire for one plaintext datagram from the session.
     pub fn send(&mut self, plaintext: &[u8], now: Duration) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         if self.has_failed() {
@@ -218,6 +287,21 @@ impl Initiator {
     pub fn poll(&mut self, now: Duration) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         match &mut self.handshake {
+            Handshake::AwaitCookie { sent_at: None } if self.skip_cookie => {
+                if let Trust::Pinned(key) = self.trust {
+                    // Straight to the Initiate with an empty cookie; its patience is the
+                    // longest (no measured round trip yet), and a failure falls back to
+                    // the Hello path like any other.
+                    self.handshake = Handshake::AwaitCookie { sent_at: Some(now) };
+                    self.first_hello = now;
+                    self.on_cookie([0u8; crate::cookie::COOKIE_LEN], key, now, &mut out);
+                    self.cookie_wait = INITIATE_GIVE_UP;
+                } else {
+                    self.handshake = Handshake::AwaitCookie { sent_at: Some(now) };
+                    self.first_hello = now;
+                    out.push(wire::hello());
+                }
+            }
             Handshake::AwaitCookie { sent_at } => {
                 if sent_at.is_none_or(|t| now.saturating_sub(t) >= RETRY) {
                     if sent_at.is_none() {
@@ -248,7 +332,7 @@ impl Initiator {
         out
     }
 
-    /// Plaintext of `Data` that overtook the `Accept` and opens now, for laminar.
+    /// Plaintext of `Data` that overtook the `Accept` and opens now, for the session.
     pub fn take_overtaken(&mut self) -> Vec<Vec<u8>> {
         let mut opened = Vec::new();
         if !matches!(self.handshake, Handshake::Idle) {
@@ -272,7 +356,7 @@ impl Initiator {
         opened
     }
 
-    /// One datagram from the server. Returns plaintext for laminar (data, or nothing) and
+    /// One datagram from the server. Returns plaintext for the session (data, or nothing) and
     /// pushes any datagrams to send into `replies`.
     pub fn on_datagram(
         &mut self,

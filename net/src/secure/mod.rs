@@ -1,10 +1,13 @@
-//! The secure datagram layer beneath laminar: admission and encryption.
+//! The secure layer: admission and encryption, between the carriers and the sessions.
 //!
-//! laminar builds connection state for every address that sends it a datagram, and it
-//! neither authenticates nor encrypts. This layer sits between the UDP socket and laminar
-//! (as a [`DatagramSocket`](laminar::DatagramSocket) wrapper, [`socket`]) so that laminar
-//! only ever sees plaintext from peers that completed a handshake, and every datagram
-//! after the handshake is sealed.
+//! In quinn-proto's shape: the server's [`responder::Responder`] is the endpoint
+//! (stateless cookies, the handshake, the bounded peer table, one idle timeout that emits
+//! [`responder::EndpointEvent::Disconnected`]), each session's `Channel` is the
+//! connection (sealing, the replay window), and the client's [`initiator::Initiator`] is
+//! the one connection a client has. Sessions above see only plaintext from peers that
+//! completed a handshake, and every packet after the handshake is sealed. Time is a
+//! parameter everywhere: `handle(now, from, bytes)`, `poll_transmit()`, `poll_timeout()`,
+//! `handle_timeout(now)`; owners learn what happened from events, never by reaching in.
 //!
 //! The design follows proven models rather than inventing one:
 //! - **Stateless retry first** (quinn-proto's Retry, netcode.io's challenge): a `Hello`,
@@ -25,16 +28,19 @@
 //!   ([`replay_window`]). Anything forged, modified, replayed, truncated or from an address
 //!   without a session is dropped before any decoding and counted by [`DropReason`].
 //!
-//! [`responder`] and [`initiator`] are the sans-IO state machines (bytes in, bytes out, a
-//! `Duration` clock passed in), fuzzed and unit-tested without sockets; [`socket`] puts
-//! them under laminar on any socket (real UDP or the simulated network).
+//! On a stream carrier (TCP, WebSocket) the connection proves the client's address, so
+//! the responder checks no cookie there, and a client that already knows the server's
+//! key starts straight at the `Initiate`.
+//!
+//! [`responder`] and [`initiator`] are sans-IO (bytes in, bytes out, a `Duration` clock
+//! passed in), fuzzed and unit-tested without sockets; [`crate::driver`] puts them between
+//! any [`crate::carrier::Carrier`] and a session.
 
 mod channel;
 pub mod initiator;
 pub mod keys;
 pub mod replay_window;
 pub mod responder;
-pub mod socket;
 pub mod wire;
 
 #[cfg(test)]
@@ -121,9 +127,9 @@ pub struct LayerStats {
     pub handshakes: u64,
     /// Datagrams sealed and sent.
     pub sealed: u64,
-    /// Datagrams opened and passed up to laminar.
+    /// Datagrams opened and passed up to the session.
     pub opened: u64,
-    /// Plaintext laminar asked to send that could not be (no session for that address, or
+    /// Plaintext the session asked to send that could not be (no session for that address, or
     /// a client's queue overflowing while its handshake was under way).
     pub unsendable: u64,
     /// Peers evicted to make room for a new handshake (server).

@@ -16,9 +16,11 @@
 //! than the current session's retransmission, is dropped as replayed.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
+
+use super::wire::MAX_WIRE_DATAGRAM;
 use std::time::Duration;
 
+use crate::carrier::Remote;
 use crate::cookie::CookieKey;
 
 use super::channel::{open_either, Channel};
@@ -30,18 +32,29 @@ use super::{DropReason, LayerStats, COOKIE_BUCKET, PROLOGUE};
 pub const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 /// A full table only evicts a peer silent for at least this long.
 pub const EVICT_IDLE: Duration = Duration::from_secs(2);
-/// Default time after which a silent peer is forgotten (longer than laminar's 10 s idle
-/// timeout, so laminar always lets go of an address first).
-pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(20);
+/// Default time after which a silent peer is forgotten, with an
+/// [`EndpointEvent::Disconnected`]: the one idle timeout of a peer (the server's drivers
+/// set it to the session's client timeout).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most ephemeral keys remembered against replayed `Initiate`s (40 bytes each); each
 /// costs the sender a valid cookie and the server's Diffie-Hellman work, and they are
 /// forgotten after two cookie buckets, when their cookies no longer verify.
 pub const RECENT_EPHEMERALS: usize = 8192;
 
+/// What the endpoint tells its owner about peers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndpointEvent {
+    /// A handshake completed: `remote` has a session (a stream's deadline is met).
+    Connected(Remote),
+    /// `remote`'s session is gone: silent for the idle timeout, or evicted for a
+    /// newcomer. Its game session should end too (and a stream close).
+    Disconnected(Remote),
+}
+
 /// What to do with one received datagram.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Incoming {
-    /// Plaintext for laminar: the first `n` bytes of the output buffer.
+    /// Plaintext for the session: the first `n` bytes of the output buffer.
     Deliver(usize),
     /// Send these bytes back to the sender (never more than it sent).
     Reply(Vec<u8>),
@@ -71,13 +84,19 @@ struct Peer {
 pub struct Responder {
     keypair: StaticKeypair,
     cookies: CookieKey,
-    peers: HashMap<SocketAddr, Peer>,
+    peers: HashMap<Remote, Peer>,
     max_peers: usize,
     idle_timeout: Duration,
     stats: LayerStats,
     /// Ephemeral keys of `Initiate`s accepted while their cookies may still verify.
     recent: HashSet<[u8; DH_LEN]>,
     recent_order: VecDeque<(Duration, [u8; DH_LEN])>,
+    /// Packets to put on the carrier, in order.
+    transmits: VecDeque<(Remote, Vec<u8>)>,
+    /// Opened plaintext for the session above, in order.
+    delivered: VecDeque<(Remote, Vec<u8>)>,
+    events: VecDeque<EndpointEvent>,
+    scratch: Vec<u8>,
     /// When [`Responder::expire`] next looks (it is called on every pump; timeouts are
     /// seconds long, so once a second is exact enough).
     next_expiry: Duration,
@@ -108,7 +127,67 @@ impl Responder {
             recent: HashSet::new(),
             recent_order: VecDeque::new(),
             next_expiry: Duration::ZERO,
+            transmits: VecDeque::new(),
+            delivered: VecDeque::new(),
+            events: VecDeque::new(),
+            scratch: vec![0; MAX_WIRE_DATAGRAM],
         }
+    }
+
+    /// One packet from the carrier: answers go to [`poll_transmit`](Self::poll_transmit),
+    /// opened plaintext (data, or an `Initiate`'s early data) to
+    /// [`poll_datagram`](Self::poll_datagram), sessions made to
+    /// [`poll_event`](Self::poll_event).
+    pub fn handle(&mut self, now: Duration, from: Remote, bytes: &[u8]) {
+        let mut out = std::mem::take(&mut self.scratch);
+        match self.on_datagram(from, bytes, now, &mut out) {
+            Incoming::Deliver(n) => self.delivered.push_back((from, out[..n].to_vec())),
+            Incoming::Reply(reply) => self.transmits.push_back((from, reply)),
+            Incoming::Accepted { reply, early } => {
+                self.transmits.push_back((from, reply));
+                self.events.push_back(EndpointEvent::Connected(from));
+                match wire::split_early(&out[..early]) {
+                    Some(datagrams) => self
+                        .delivered
+                        .extend(datagrams.into_iter().map(|d| (from, d.to_vec()))),
+                    None => self.note_bad_early_data(),
+                }
+            }
+            Incoming::Drop(_) => {}
+        }
+        self.scratch = out;
+    }
+
+    /// Seals `plaintext` for `to` onto the transmit queue (counted as unsendable when
+    /// `to` has no session).
+    pub fn send(&mut self, to: Remote, plaintext: &[u8]) {
+        if let Some(sealed) = self.seal(to, plaintext) {
+            self.transmits.push_back((to, sealed));
+        }
+    }
+
+    /// The next packet to put on the carrier.
+    pub fn poll_transmit(&mut self) -> Option<(Remote, Vec<u8>)> {
+        self.transmits.pop_front()
+    }
+
+    /// The next opened plaintext for the session above.
+    pub fn poll_datagram(&mut self) -> Option<(Remote, Vec<u8>)> {
+        self.delivered.pop_front()
+    }
+
+    pub fn poll_event(&mut self) -> Option<EndpointEvent> {
+        self.events.pop_front()
+    }
+
+    /// Timers: idle peers are forgotten (with a `Disconnected` event each).
+    pub fn handle_timeout(&mut self, now: Duration) {
+        self.expire(now);
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) next has work, if ever.
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        (!self.peers.is_empty() || !self.recent_order.is_empty()).then_some(self.next_expiry)
     }
 
     pub fn set_idle_timeout(&mut self, timeout: Duration) {
@@ -127,7 +206,8 @@ impl Responder {
         self.peers.len()
     }
 
-    pub fn has_peer(&self, addr: SocketAddr) -> bool {
+    pub fn has_peer(&self, addr: impl Into<Remote>) -> bool {
+        let addr = addr.into();
         self.peers.contains_key(&addr)
     }
 
@@ -136,8 +216,9 @@ impl Responder {
         self.stats.drop(DropReason::Malformed);
     }
 
-    /// Forgets `addr`'s session (laminar dropped it, or the game session did).
-    pub fn forget(&mut self, addr: SocketAddr) {
+    /// Forgets `addr`'s session (its stream closed, or the game session ended), without
+    /// an event: the owner already knows.
+    pub fn forget(&mut self, addr: Remote) {
         self.peers.remove(&addr);
     }
 
@@ -149,10 +230,19 @@ impl Responder {
         }
         self.next_expiry = now + EXPIRY_EVERY;
         let timeout = self.idle_timeout;
-        let before = self.peers.len();
-        self.peers
-            .retain(|_, p| now.saturating_sub(p.last_heard) < timeout);
-        self.stats.expired += (before - self.peers.len()) as u64;
+        let mut gone: Vec<Remote> = self
+            .peers
+            .iter()
+            .filter(|(_, p)| now.saturating_sub(p.last_heard) >= timeout)
+            .map(|(r, _)| *r)
+            .collect();
+        // In address order: the events' order must not depend on the hash map's.
+        gone.sort();
+        for remote in gone {
+            self.peers.remove(&remote);
+            self.stats.expired += 1;
+            self.events.push_back(EndpointEvent::Disconnected(remote));
+        }
         // A cookie verifies for at most two buckets: older Initiates fail on their cookie.
         while let Some(&(at, key)) = self.recent_order.front() {
             if now.saturating_sub(at) < 2 * COOKIE_BUCKET {
@@ -180,14 +270,15 @@ impl Responder {
     }
 
     /// One datagram from `from`. Plaintext (data or early data) is written to `out`,
-    /// which must hold the largest datagram laminar accepts.
+    /// which must hold the largest packet ([`wire::MAX_WIRE_DATAGRAM`]).
     pub fn on_datagram(
         &mut self,
-        from: SocketAddr,
+        from: impl Into<Remote>,
         bytes: &[u8],
         now: Duration,
         out: &mut [u8],
     ) -> Incoming {
+        let from = from.into();
         let packet = match wire::parse(bytes) {
             Ok(p) => p,
             Err(ParseError::Malformed) => return self.dropped(DropReason::Malformed),
@@ -208,11 +299,12 @@ impl Responder {
         match packet {
             Packet::Data { counter, sealed } => self.open(from, counter, sealed, now, out),
             Packet::Hello => {
-                let cookie = self.cookies.issue(from, now);
+                let cookie = self.cookies.issue(from.addr, now);
                 Incoming::Reply(wire::cookie(&cookie, self.keypair.public()))
             }
             Packet::Initiate { cookie, noise } => {
-                if !self.cookies.verify(&cookie, from, now) {
+                // A stream's connection already proved its address: no cookie to check.
+                if !from.carrier.is_stream() && !self.cookies.verify(&cookie, from.addr, now) {
                     self.stats.drop(DropReason::BadCookie);
                     return Incoming::Reply(wire::refuse(RefuseReason::StaleCookie));
                 }
@@ -227,7 +319,7 @@ impl Responder {
 
     fn open(
         &mut self,
-        from: SocketAddr,
+        from: Remote,
         counter: u64,
         sealed: &[u8],
         now: Duration,
@@ -256,13 +348,7 @@ impl Responder {
         }
     }
 
-    fn initiate(
-        &mut self,
-        from: SocketAddr,
-        noise: &[u8],
-        now: Duration,
-        out: &mut [u8],
-    ) -> Incoming {
+    fn initiate(&mut self, from: Remote, noise: &[u8], now: Duration, out: &mut [u8]) -> Incoming {
         let ephemeral: [u8; DH_LEN] = noise[..DH_LEN]
             .try_into()
             .expect("wire::parse guarantees NOISE_MSG1_MIN bytes");
@@ -338,12 +424,13 @@ impl Responder {
         let oldest = self
             .peers
             .iter()
-            .min_by_key(|(_, p)| p.last_heard)
+            .min_by_key(|(a, p)| (p.last_heard, **a))
             .map(|(a, p)| (*a, p.last_heard));
         match oldest {
             Some((addr, heard)) if now.saturating_sub(heard) >= EVICT_IDLE => {
                 self.peers.remove(&addr);
                 self.stats.evicted += 1;
+                self.events.push_back(EndpointEvent::Disconnected(addr));
                 true
             }
             _ => false,
@@ -351,7 +438,8 @@ impl Responder {
     }
 
     /// Seals `plaintext` for `to`; `None` (counted as unsendable) when `to` has no session.
-    pub fn seal(&mut self, to: SocketAddr, plaintext: &[u8]) -> Option<Vec<u8>> {
+    pub fn seal(&mut self, to: impl Into<Remote>, plaintext: &[u8]) -> Option<Vec<u8>> {
+        let to = to.into();
         let Some(peer) = self.peers.get_mut(&to) else {
             self.stats.unsendable += 1;
             return None;

@@ -1,6 +1,8 @@
 //! End-to-end tests of the two state machines against each other, without sockets.
 
 use std::net::SocketAddr;
+
+use crate::carrier::Remote;
 use std::time::Duration;
 
 use super::initiator::{Initiator, SecureEvent, Trust, MISMATCH_LIMIT, REHANDSHAKE_AFTER, RETRY};
@@ -8,14 +10,14 @@ use super::responder::{Incoming, Responder, EVICT_IDLE};
 use super::wire::{self, MAX_WIRE_DATAGRAM};
 use super::{DropReason, StaticKeypair};
 
-fn addr(port: u16) -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], port))
+fn addr(port: u16) -> Remote {
+    Remote::udp(SocketAddr::from(([127, 0, 0, 1], port)))
 }
 
 struct Pair {
     server: Responder,
     client: Initiator,
-    at: SocketAddr,
+    at: Remote,
     now: Duration,
     /// Plaintext the server delivered, in order.
     delivered: Vec<Vec<u8>>,
@@ -88,7 +90,7 @@ impl Pair {
     }
 
     fn connect(&mut self) {
-        let first = self.client.send(b"hello-from-laminar", self.now);
+        let first = self.client.send(b"hello-from-session", self.now);
         self.exchange(first);
         assert!(self.client.is_established());
     }
@@ -98,16 +100,16 @@ impl Pair {
 fn handshake_then_sealed_data_both_ways_with_early_data() {
     let key = StaticKeypair::generate().expect("keygen");
     let mut p = Pair::new(&key, Trust::FirstUse);
-    let first = p.client.send(b"hello-from-laminar", p.now);
-    let second = p.client.send(b"join-from-laminar", p.now);
+    let first = p.client.send(b"hello-from-session", p.now);
+    let second = p.client.send(b"join-from-session", p.now);
     assert!(second.is_empty(), "queued behind the handshake under way");
     p.exchange(first);
     assert!(p.client.is_established());
     assert_eq!(
         p.delivered,
         vec![
-            b"hello-from-laminar".to_vec(),
-            b"join-from-laminar".to_vec()
+            b"hello-from-session".to_vec(),
+            b"join-from-session".to_vec()
         ],
         "early data, in order"
     );

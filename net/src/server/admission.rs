@@ -11,7 +11,7 @@
 //! `Spectate` need no cookie of ours and a client joins right behind its `Hello`. Sessions
 //! driven directly (tests, fuzzing) keep the cookie exchange.
 
-use std::net::SocketAddr;
+use crate::carrier::Remote;
 use std::time::Duration;
 
 use venture_sim::{Command, SIM_VERSION};
@@ -26,7 +26,7 @@ const MAX_VERSION_REFUSED: usize = 256;
 impl ServerSession {
     /// A datagram of another protocol version, from anyone: answered (so the operator of
     /// that client learns why) only with a reply no larger than what was sent.
-    pub(super) fn on_version_mismatch(&mut self, addr: SocketAddr, got: u16, len: usize) {
+    pub(super) fn on_version_mismatch(&mut self, addr: Remote, got: u16, len: usize) {
         self.stats.invalid_datagrams += 1;
         self.events.push(ServerEvent::VersionMismatch {
             addr,
@@ -47,7 +47,7 @@ impl ServerSession {
 
     /// Sends `msg` to a not-yet-admitted address only if it is no larger than the
     /// datagram it answers (no amplification).
-    fn reply_bounded(&mut self, addr: SocketAddr, received: usize, msg: &Message) {
+    fn reply_bounded(&mut self, addr: Remote, received: usize, msg: &Message) {
         match protocol::encode_bounded(msg) {
             Ok(bytes) if bytes.len() <= received => {
                 self.stats.datagrams_out += 1;
@@ -63,15 +63,15 @@ impl ServerSession {
         self.admitted_by_transport = on;
     }
 
-    fn cookie_ok(&self, cookie: &crate::cookie::Cookie, addr: SocketAddr, now: Duration) -> bool {
+    fn cookie_ok(&self, cookie: &crate::cookie::Cookie, addr: Remote, now: Duration) -> bool {
         if self.admitted_by_transport {
             // A Join riding behind a refused Hello in the same handshake takes no slot.
             return !self.version_refused.contains(&addr);
         }
-        self.cookies.verify(cookie, addr, now)
+        self.cookies.verify(cookie, addr.addr, now)
     }
 
-    fn note_version_refused(&mut self, addr: SocketAddr) {
+    fn note_version_refused(&mut self, addr: Remote) {
         if self.version_refused.len() >= MAX_VERSION_REFUSED {
             self.version_refused.pop_front();
         }
@@ -81,7 +81,7 @@ impl ServerSession {
     /// A message from an address that is neither a player nor a spectator.
     pub(super) fn on_stranger_message(
         &mut self,
-        addr: SocketAddr,
+        addr: Remote,
         msg: Message,
         len: usize,
         now: Duration,
@@ -110,7 +110,7 @@ impl ServerSession {
                 } else if self.shutting_down {
                     self.reject(addr, len, RejectReason::ShuttingDown);
                 } else {
-                    let cookie = self.cookies.issue(addr, now);
+                    let cookie = self.cookies.issue(addr.addr, now);
                     self.reply_bounded(addr, len, &Message::Challenge { cookie });
                 }
             }
@@ -172,7 +172,7 @@ impl ServerSession {
     }
 
     /// Refuses a stranger with `reason` (if the answer is no larger than its datagram).
-    fn reject(&mut self, addr: SocketAddr, len: usize, reason: RejectReason) {
+    fn reject(&mut self, addr: Remote, len: usize, reason: RejectReason) {
         self.stats.rejected += 1;
         self.reply_bounded(
             addr,
@@ -203,7 +203,7 @@ impl ServerSession {
 
     /// Gives `slot` to the player at `addr`: its `Join` command, its state, a snapshot and
     /// the `Welcome`.
-    fn admit(&mut self, addr: SocketAddr, slot: u8, name: String, secret: [u8; 16], now: Duration) {
+    fn admit(&mut self, addr: Remote, slot: u8, name: String, secret: [u8; 16], now: Duration) {
         self.pending_commands.push(Command::Join {
             slot,
             name: name.clone(),

@@ -23,8 +23,8 @@
 //! takes the input that arrived for T, or repeats the slot's last input; joins and leaves
 //! queued since the last tick become commands of T. The choice is final.
 
+use crate::carrier::Remote;
 use std::collections::{BTreeMap, VecDeque};
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use venture_sim::character::Character;
@@ -125,12 +125,12 @@ pub enum ServerEvent {
     PlayerConnected {
         slot: u8,
         name: String,
-        addr: SocketAddr,
+        addr: Remote,
     },
     PlayerDisconnected {
         slot: u8,
         name: String,
-        addr: SocketAddr,
+        addr: Remote,
         reason: LeaveReason,
         /// The player's character as it was when they left, with the digest of the secret
         /// that owns it; `None` when it is not theirs to save yet (never entered the world,
@@ -138,13 +138,19 @@ pub enum ServerEvent {
         character: Option<Box<(Character, [u8; 16])>>,
     },
     Rejected {
-        addr: SocketAddr,
+        addr: Remote,
         reason: RejectReason,
     },
     /// Tick closed: the frame and the checksum after it (record these).
-    TickClosed { frame: Frame, checksum: u32 },
+    TickClosed {
+        frame: Frame,
+        checksum: u32,
+    },
     /// The loop was `behind` ticks late; `closed` were caught up in this poll.
-    Overrun { behind: u64, closed: u32 },
+    Overrun {
+        behind: u64,
+        closed: u32,
+    },
     DesyncReported {
         slot: u8,
         tick: u64,
@@ -159,19 +165,27 @@ pub enum ServerEvent {
     },
     /// A client announced another protocol or simulation version.
     VersionMismatch {
-        addr: SocketAddr,
+        addr: Remote,
         client_protocol: u16,
         client_sim: u32,
     },
     /// A datagram that did not decode or made no sense in its context.
-    InvalidDatagram { addr: SocketAddr, reason: String },
+    InvalidDatagram {
+        addr: Remote,
+        reason: String,
+    },
     /// A resource cap was hit (reported once per episode: again only after it cleared).
-    CapHit { cap: &'static str },
+    CapHit {
+        cap: &'static str,
+    },
     /// A spectator was admitted (`id` numbers spectators of this session from 1).
-    SpectatorConnected { id: u32, addr: SocketAddr },
+    SpectatorConnected {
+        id: u32,
+        addr: Remote,
+    },
     SpectatorDisconnected {
         id: u32,
-        addr: SocketAddr,
+        addr: Remote,
         reason: LeaveReason,
     },
     /// A spectator's world disagreed with the server's at `tick` (it resyncs).
@@ -233,13 +247,13 @@ pub struct ServerSession {
     base_tick: u64,
     cookies: CookieKey,
     clients: Vec<Option<Client>>,
-    by_addr: BTreeMap<SocketAddr, u8>,
+    by_addr: BTreeMap<Remote, u8>,
     pending_commands: Vec<Command>,
     /// Confirmed frames of ticks `history_first..`.
     history: VecDeque<ConfirmedFrame>,
     history_first: u64,
     next_snapshot_id: u32,
-    outgoing: Vec<(SocketAddr, Vec<u8>)>,
+    outgoing: Vec<(Remote, Vec<u8>)>,
     events: Vec<ServerEvent>,
     stats: ServerStats,
     shutting_down: bool,
@@ -250,7 +264,7 @@ pub struct ServerSession {
     /// Set by drivers that run the secure layer beneath laminar (see [`admission`]).
     admitted_by_transport: bool,
     /// Addresses whose `Hello` was refused for its version recently.
-    version_refused: VecDeque<SocketAddr>,
+    version_refused: VecDeque<Remote>,
     /// Substituted ticks per slot since start, whoever held the slot (for metrics).
     substituted_by_slot: Vec<u64>,
     /// Per slot, since start (see [`SlotTraffic`]).
@@ -315,6 +329,11 @@ impl ServerSession {
         self.stats
     }
 
+    /// How long a silent peer is kept (the secure endpoint's idle timeout is set to it).
+    pub fn client_timeout(&self) -> Duration {
+        self.config.client_timeout
+    }
+
     pub fn tick_interval(&self) -> Duration {
         self.interval
     }
@@ -325,7 +344,7 @@ impl ServerSession {
     }
 
     /// Connected players: (slot, name, address).
-    pub fn players(&self) -> impl Iterator<Item = (u8, &str, SocketAddr)> {
+    pub fn players(&self) -> impl Iterator<Item = (u8, &str, Remote)> {
         self.clients
             .iter()
             .flatten()
@@ -389,7 +408,7 @@ impl ServerSession {
             .count()
     }
 
-    pub fn drain_outgoing(&mut self) -> Vec<(SocketAddr, Vec<u8>)> {
+    pub fn drain_outgoing(&mut self) -> Vec<(Remote, Vec<u8>)> {
         std::mem::take(&mut self.outgoing)
     }
 
@@ -400,7 +419,7 @@ impl ServerSession {
     /// Stop admitting and tell every client the server is going away.
     pub fn shut_down(&mut self) {
         self.shutting_down = true;
-        let mut addrs: Vec<SocketAddr> = self.clients.iter().flatten().map(|c| c.addr).collect();
+        let mut addrs: Vec<Remote> = self.clients.iter().flatten().map(|c| c.addr).collect();
         addrs.extend(self.spectators.addrs());
         for addr in addrs {
             // Sent three times: it is unreliable and there is no later chance.
@@ -410,14 +429,14 @@ impl ServerSession {
         }
     }
 
-    fn send(&mut self, addr: SocketAddr, msg: &Message) {
+    fn send(&mut self, addr: Remote, msg: &Message) {
         if let Some(bytes) = encode_own(msg) {
             self.send_encoded(addr, bytes);
         }
     }
 
     /// Queues a datagram to a player or spectator, counting it.
-    fn send_encoded(&mut self, addr: SocketAddr, bytes: Vec<u8>) {
+    fn send_encoded(&mut self, addr: Remote, bytes: Vec<u8>) {
         self.stats.datagrams_out += 1;
         self.stats.bytes_out += bytes.len() as u64;
         if let Some(t) = self
@@ -432,14 +451,15 @@ impl ServerSession {
         self.outgoing.push((addr, bytes));
     }
 
-    fn invalid(&mut self, addr: SocketAddr, reason: String) {
+    fn invalid(&mut self, addr: Remote, reason: String) {
         self.stats.invalid_datagrams += 1;
         self.events
             .push(ServerEvent::InvalidDatagram { addr, reason });
     }
 
     /// One datagram payload from `addr`.
-    pub fn on_datagram(&mut self, addr: SocketAddr, payload: &[u8], now: Duration) {
+    pub fn on_datagram(&mut self, addr: impl Into<Remote>, payload: &[u8], now: Duration) {
+        let addr = addr.into();
         self.stats.datagrams_in += 1;
         self.stats.bytes_in += payload.len() as u64;
         let msg = match protocol::decode(payload) {
@@ -598,7 +618,7 @@ impl ServerSession {
         }
     }
 
-    fn on_spectator_message(&mut self, addr: SocketAddr, msg: Message, now: Duration) {
+    fn on_spectator_message(&mut self, addr: Remote, msg: Message, now: Duration) {
         let rewelcome = matches!(msg, Message::Spectate { .. });
         let current = self.world.tick();
         match self.spectators.on_message(
@@ -631,7 +651,8 @@ impl ServerSession {
     }
 
     /// The transport says `addr` is gone.
-    pub fn on_disconnect(&mut self, addr: SocketAddr) {
+    pub fn on_disconnect(&mut self, addr: impl Into<Remote>) {
+        let addr = addr.into();
         self.spectators
             .remove(addr, LeaveReason::Disconnected, &mut self.events);
         if let Some(&slot) = self.by_addr.get(&addr) {
@@ -770,7 +791,7 @@ impl ServerSession {
     /// frames [`frames::plan_player`] picks, with the input ack and this tick's lead hint.
     fn send_streams(&mut self) {
         let current = self.world.tick();
-        let mut out: Vec<(SocketAddr, Vec<u8>)> = Vec::new();
+        let mut out: Vec<(Remote, Vec<u8>)> = Vec::new();
         for c in self.clients.iter_mut().flatten() {
             c.sends += 1;
             if let Some(t) = c.transfer.as_mut() {

@@ -4,8 +4,8 @@
 //! redundancy), its ack lag (which sets the input lead it may use and the frame stream's
 //! sweep), its inputs' timeliness, and the per-slot counters and gauges for metrics.
 
+use crate::carrier::Remote;
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use venture_sim::PlayerInput;
@@ -147,7 +147,7 @@ pub struct PlayerLink {
 
 #[derive(Debug)]
 pub(super) struct Client {
-    pub(super) addr: SocketAddr,
+    pub(super) addr: Remote,
     pub(super) slot: u8,
     pub(super) name: String,
     pub(super) secret: [u8; 16],
@@ -181,7 +181,7 @@ pub(super) struct Client {
 impl Client {
     /// A player just admitted into `slot` at tick `tick` (its snapshot starts separately).
     pub(super) fn new(
-        addr: SocketAddr,
+        addr: Remote,
         slot: u8,
         name: String,
         secret: [u8; 16],

@@ -13,8 +13,8 @@
 //! history. The cost is one world serialization per D ticks, only when D > 0; with D = 0 a
 //! spectator gets a fresh snapshot like a player.
 
+use crate::carrier::Remote;
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -39,7 +39,7 @@ pub struct SpectatorInfo {
 #[derive(Debug)]
 struct Spectator {
     id: u32,
-    addr: SocketAddr,
+    addr: Remote,
     acked: u64,
     transfer: Option<Transfer>,
     last_heard: Duration,
@@ -106,11 +106,11 @@ impl Spectators {
         self.max
     }
 
-    pub(super) fn contains(&self, addr: SocketAddr) -> bool {
+    pub(super) fn contains(&self, addr: Remote) -> bool {
         self.list.iter().any(|s| s.addr == addr)
     }
 
-    pub(super) fn addrs(&self) -> Vec<SocketAddr> {
+    pub(super) fn addrs(&self) -> Vec<Remote> {
         self.list.iter().map(|s| s.addr).collect()
     }
 
@@ -168,7 +168,7 @@ impl Spectators {
     /// the cap.
     pub(super) fn admit(
         &mut self,
-        addr: SocketAddr,
+        addr: Remote,
         snapshot_id: u32,
         world: &World,
         genre: &str,
@@ -196,7 +196,7 @@ impl Spectators {
     /// chunks are then sent again at once: it dropped those that came before).
     pub(super) fn rewelcome(
         &mut self,
-        addr: SocketAddr,
+        addr: Remote,
         world: &World,
         genre: &str,
     ) -> Option<Message> {
@@ -214,7 +214,7 @@ impl Spectators {
 
     pub(super) fn remove(
         &mut self,
-        addr: SocketAddr,
+        addr: Remote,
         reason: LeaveReason,
         events: &mut Vec<ServerEvent>,
     ) {
@@ -235,7 +235,7 @@ impl Spectators {
         timeout: Duration,
         events: &mut Vec<ServerEvent>,
     ) {
-        let silent: Vec<SocketAddr> = self
+        let silent: Vec<Remote> = self
             .list
             .iter()
             .filter(|s| now.saturating_sub(s.last_heard) > timeout)
@@ -251,7 +251,7 @@ impl Spectators {
     /// [`Spectators::start_transfer`]).
     pub(super) fn on_message(
         &mut self,
-        addr: SocketAddr,
+        addr: Remote,
         msg: Message,
         current: u64,
         history_first: u64,
@@ -319,7 +319,7 @@ impl Spectators {
     }
 
     /// Restarts the spectator at `addr` from a snapshot.
-    pub(super) fn start_transfer(&mut self, addr: SocketAddr, snapshot_id: u32, world: &World) {
+    pub(super) fn start_transfer(&mut self, addr: Remote, snapshot_id: u32, world: &World) {
         let (tick, _, data) = self.snapshot(world);
         if let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) {
             s.transfer = Transfer::new(snapshot_id, tick, data);
@@ -337,7 +337,7 @@ impl Spectators {
         history_first: u64,
         redundancy: usize,
         chunks_per_tick: usize,
-    ) -> Vec<(SocketAddr, Vec<u8>)> {
+    ) -> Vec<(Remote, Vec<u8>)> {
         let visible = self.visible(current);
         let mut out = Vec::new();
         for s in &mut self.list {

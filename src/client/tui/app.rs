@@ -19,10 +19,11 @@ use ratatui::layout::Rect;
 use ratatui::Terminal;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use signal_hook_mio::v1_0::Signals;
+use venture_net::carrier::client::ClientCarrier;
+use venture_net::carrier::Carrier;
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
-use venture_net::transport::udp::MioUdpSocket;
 use venture_sim::gameplay::UNEQUIP_BASE;
 use venture_sim::{buttons, World};
 
@@ -39,6 +40,8 @@ use crate::client::{ClientArgs, ClientError, RunOutcome};
 const NET: Token = Token(0);
 const STDIN: Token = Token(1);
 const SIGNALS: Token = Token(2);
+/// The stream connection, when the game goes over TCP or WebSocket.
+const NET_STREAM: Token = Token(3);
 /// At most 30 frames per second.
 const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 
@@ -50,7 +53,7 @@ enum End {
 }
 
 struct App {
-    driver: ClientDriver<MioUdpSocket>,
+    driver: ClientDriver<ClientCarrier>,
     mapper: InputMapper,
     view: ViewState,
     narrator: Option<Narrator>,
@@ -262,6 +265,7 @@ impl App {
             self.rollback_sample = (now, s.rollbacks);
         }
         self.view.net.late_inputs = s.late_inputs;
+        self.view.net.carrier = Some(crate::client::carrier_name(&self.driver));
         self.view.net.rtt_ms = self.driver.session.rtt().map(|r| r.as_millis() as u32);
         self.view.net.lead_ticks = self.driver.session.lead();
         self.view.net.confirmed_tick = self.driver.session.confirmed_world().map_or(0, World::tick);
@@ -587,7 +591,9 @@ fn play(
                 });
                 mapper.sample(Instant::now(), aim)
             });
-            if !app.driver.socket_mut().take_pending() {
+            let stream = app.driver.carrier().is_stream();
+            app.driver.set_stream_carrier(stream);
+            if !app.driver.carrier_mut().take_pending() {
                 break;
             }
         }
@@ -617,21 +623,14 @@ fn play(
 
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
-    let server: SocketAddr = crate::client::resolve(&args.server)?;
+    let target = crate::client::target(args)?;
+    let server: SocketAddr = target.session_addr();
     let secret_dir = args
         .secret_dir
         .clone()
         .or_else(crate::client::default_secret_dir);
     let mut poll = Poll::new()?;
-    let bind: SocketAddr = if server.is_ipv4() {
-        "0.0.0.0:0"
-    } else {
-        "[::]:0"
-    }
-    .parse()
-    .expect("literal address");
-    let mut socket = MioUdpSocket::bind(bind)?;
-    socket.register(poll.registry(), NET)?;
+    let carrier = ClientCarrier::new(target, Some((poll.registry(), NET, NET_STREAM)))?;
     let stdin_fd = io::stdin().as_raw_fd();
     poll.registry()
         .register(&mut SourceFd(&stdin_fd), STDIN, Interest::READABLE)?;
@@ -661,7 +660,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     view.colors = super::terminal::detect_colors();
     view.key_releases = guard.key_releases;
     let mut app = App {
-        driver: ClientDriver::with_trust(socket, session, trust, epoch),
+        driver: ClientDriver::with_trust(carrier, session, trust, epoch),
         pins,
         mapper: InputMapper::new(guard.key_releases),
         view,

@@ -243,7 +243,8 @@ pub fn draw_bottom(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer
     let text = if view.show_net {
         let n = &view.net;
         format!(
-            "net: rtt {} | lead {} ticks | rollbacks {:.1}/s | confirmed tick {} | now {} | late inputs {}",
+            "net: {} | rtt {} | lead {} ticks | rollbacks {:.1}/s | confirmed tick {} | now {} | late inputs {}",
+            n.carrier.unwrap_or("-"),
             n.rtt_ms.map_or("-".into(), |r| if r == 0 { "<1 ms".into() } else { format!("{r} ms") }),
             n.lead_ticks,
             n.rollbacks_per_sec,

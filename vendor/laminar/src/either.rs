@@ -1,5 +1,0 @@
-#[derive(Debug)]
-pub(crate) enum Either<L, R> {
-    Left(L),
-    Right(R),
-}
