@@ -7,6 +7,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::time::Duration;
 
 use venture_replay::{read_from, record_scripted, ScriptedSession, SessionHeader, SessionWriter};
 use venture_sim::script::scripted_frame;
@@ -169,4 +170,161 @@ fn a_replay_dropped_on_the_served_page_plays_seeks_both_ways_and_stops_at_a_bad_
     // The server kept ticking while it served the page.
     let tick = server.tick().expect("status");
     assert!(tick > 0);
+}
+
+/// The server's session log of `-seed 99 -genre fantasy` in `dir`, after a clean stop.
+fn stop_and_read_log(mut server: Server, dir: &Path) -> venture_replay::Session {
+    assert!(server.signal("TERM"), "SIGTERM");
+    assert!(
+        server.proc.wait_exit(Duration::from_secs(20)).is_some(),
+        "the server stops on SIGTERM"
+    );
+    read_from(std::fs::File::open(dir.join("replays/99-fantasy.vrpl")).expect("the recording"))
+        .expect("the recording reads")
+}
+
+fn live_server(dir: &Path) -> Server {
+    Server::builder(bin!("venture-server"))
+        .persisting_in(dir)
+        .args(&["-seed", "99", "-genre", "fantasy", "-tick-rate", "20"])
+        .start()
+}
+
+#[test]
+fn a_browser_player_joins_by_link_and_the_servers_recording_shows_it_moving_and_fighting() {
+    let test = "web_browser::play";
+    let Some((node, chromium)) = tools(test) else {
+        return;
+    };
+    let scratch = Scratch::new("web-play");
+    let server = live_server(scratch.path());
+    let out = run_script(
+        &node,
+        &chromium,
+        "live.mjs",
+        &[
+            ("VENTURE_URL", format!("http://{}/", server.addr())),
+            ("VENTURE_MODE", "play".into()),
+            ("VENTURE_NAME", "Ada".into()),
+        ],
+    );
+    eprintln!("browser: {out}");
+    assert_eq!(out["errors"], serde_json::json!([]), "{out}");
+    assert_eq!(out["foreign"], serde_json::json!([]), "{out}");
+    assert_eq!(out["end"]["desyncs"], 0, "{out}");
+    assert!(out["end"]["confirmed"].as_u64() > Some(40), "{out}");
+    let log = out["end"]["log"].to_string();
+    assert!(
+        log.contains("You joined as Ada.") && log.contains("Server key pinned from the page"),
+        "{out}"
+    );
+    // /status said it came by WebSocket while it played.
+    let session = stop_and_read_log(server, scratch.path());
+    let mut world = venture_replay::start_world(&session.header).expect("start world");
+    let mut slot = None;
+    let mut spawn = None;
+    let (mut moved, mut attacked, mut cast, mut swung) = (false, false, false, false);
+    for (frame, _) in &session.frames {
+        for c in &frame.commands {
+            if let venture_sim::Command::Join { slot: s, name } = c {
+                if name == "Ada" {
+                    slot = Some(*s as usize);
+                }
+            }
+        }
+        world.step(frame).expect("the recording steps");
+        let Some(s) = slot else { continue };
+        if let Some(input) = frame.inputs.get(s) {
+            attacked |= input.pressed(venture_sim::buttons::ATTACK);
+            cast |= input.pressed(venture_sim::buttons::CAST);
+        }
+        if let Some(p) = world.player(s) {
+            let here = p.pos;
+            match spawn {
+                None => spawn = Some(here),
+                Some(at) => moved |= at != here,
+            }
+            swung |= p.attack_cd > 0;
+        }
+    }
+    assert!(slot.is_some(), "Ada joined in the recording");
+    assert!(moved, "Ada moved in the server's world");
+    assert!(
+        attacked && swung,
+        "Ada attacked (held Space): {attacked} {swung}"
+    );
+    assert!(cast, "Ada cast spell 1");
+}
+
+#[test]
+fn a_spectator_page_follows_a_bots_game_with_the_servers_checksums() {
+    let test = "web_browser::watch";
+    let Some((node, chromium)) = tools(test) else {
+        return;
+    };
+    let scratch = Scratch::new("web-watch");
+    let server = live_server(scratch.path());
+    let mut bots = venture_testkit::Proc::spawn(
+        bin!("venture-client"),
+        &[
+            "-server",
+            &server.addr(),
+            "-bots",
+            "3",
+            "-bot",
+            "fight",
+            "-status-every",
+            "0",
+            "-secret-dir",
+            &scratch.arg("bots"),
+        ],
+        scratch.path(),
+        "bots",
+        &[],
+    );
+    assert!(
+        venture_testkit::wait_for(Duration::from_secs(30), || server
+            .status()
+            .is_some_and(|s| s["players"].as_array().is_some_and(|p| p.len() == 3))),
+        "three bots play"
+    );
+    let out = run_script(
+        &node,
+        &chromium,
+        "live.mjs",
+        &[
+            ("VENTURE_URL", format!("http://{}/", server.addr())),
+            ("VENTURE_MODE", "watch".into()),
+            ("VENTURE_SECONDS", "6".into()),
+        ],
+    );
+    bots.kill9();
+    assert_eq!(out["errors"], serde_json::json!([]), "{}", out["errors"]);
+    assert_eq!(out["end"]["desyncs"], 0, "{}", out["end"]);
+    let sums: Vec<u64> = out["checksums"]
+        .as_array()
+        .expect("checksums")
+        .iter()
+        .filter_map(serde_json::Value::as_u64)
+        .collect();
+    assert!(
+        sums.len() >= 2 * 60,
+        "at least 3 s of confirmed ticks: {}",
+        sums.len() / 2
+    );
+    let session = stop_and_read_log(server, scratch.path());
+    let recorded: std::collections::BTreeMap<u64, u32> =
+        session.frames.iter().map(|(f, c)| (f.tick, *c)).collect();
+    for pair in sums.chunks(2) {
+        let (tick, sum) = (pair[0], pair[1] as u32);
+        assert_eq!(
+            recorded.get(&tick),
+            Some(&sum),
+            "the spectator's checksum of tick {tick} is the server's"
+        );
+    }
+    eprintln!(
+        "spectator: {} confirmed ticks, all equal to the server's recording",
+        sums.len() / 2
+    );
 }

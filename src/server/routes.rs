@@ -66,12 +66,24 @@ const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-ev
      style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; \
      frame-ancestors 'none'";
 
-/// The page's file at `path`, if it is one.
-fn page(path: &str) -> Option<Response> {
+/// Where the page carries the server's key, which the browser pins (the page came from
+/// this server; its key is what the game's WebSocket must prove to hold).
+const KEY_PLACEHOLDER: &str = "{{venture-server-key}}";
+
+/// The page's file at `path`, if it is one; `server_key` (64 hex digits) goes into the
+/// HTML.
+fn page(path: &str, server_key: &str) -> Option<Response> {
     let path = if path == "/index.html" { "/" } else { path };
     let (_, content_type, body) = PAGE.iter().find(|(p, _, _)| *p == path)?;
+    let body = if path == "/" {
+        String::from_utf8_lossy(body)
+            .replace(KEY_PLACEHOLDER, server_key)
+            .into_bytes()
+    } else {
+        body.to_vec()
+    };
     Some(
-        Response::new(200, *content_type, body.to_vec())
+        Response::new(200, *content_type, body)
             .with_header("Content-Security-Policy", PAGE_POLICY)
             .with_header("X-Content-Type-Options", "nosniff")
             .with_header("Cache-Control", "no-cache"),
@@ -79,7 +91,7 @@ fn page(path: &str) -> Option<Response> {
 }
 
 pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
-    if let Some(resp) = page(&req.path) {
+    if let Some(resp) = page(&req.path, view.server_key) {
         return resp;
     }
     match req.path.as_str() {
@@ -210,14 +222,19 @@ mod tests {
 
     #[test]
     fn the_page_is_served_from_the_binary_and_names_no_other_host() {
-        let index = page("/").expect("the page");
+        let key = "ab".repeat(32);
+        let index = page("/", &key).expect("the page");
         assert_eq!(index.status, 200);
         let html = String::from_utf8(index.body.clone()).expect("utf-8");
         assert!(html.contains("app.js") && html.contains("<canvas"));
-        assert_eq!(page("/index.html").expect("alias").body, index.body);
-        let wasm = page("/venture_web_bg.wasm").expect("the module");
+        assert!(
+            html.contains(&format!("content=\"{key}\"")),
+            "the key goes in"
+        );
+        assert_eq!(page("/index.html", &key).expect("alias").body, index.body);
+        let wasm = page("/venture_web_bg.wasm", &key).expect("the module");
         assert_eq!(&wasm.body[..4], b"\0asm");
-        assert!(page("/nope.js").is_none());
+        assert!(page("/nope.js", &key).is_none());
         // Every text file refers to this server only.
         for (path, _, body) in PAGE {
             if path.ends_with(".wasm") {

@@ -4,10 +4,12 @@
 //!   natively); [`canvas`]: painting them on a 2D canvas sized to the window.
 //! - [`replay_keys`]: the DOM's keys and the page's buttons into the shared replay
 //!   viewer's actions.
-//! - [`WebClient`] (this file): what the page's JavaScript (`web/www/app.js`) drives: load
-//!   a dropped `.vrpl` into `venture_play::replay_view::Viewer` (verified as it plays by
-//!   `venture_replay`'s re-simulation routine), keys, buttons, the seek box, and one
-//!   `frame` per animation frame.
+//! - [`live`]: playing or watching over the server's WebSocket carrier with the shared
+//!   `ClientSession` and secure layer.
+//! - [`WebClient`] (this file): what the page's JavaScript (`web/www/app.js`) drives: join
+//!   or watch a live game, load a dropped `.vrpl` into `venture_play::replay_view::Viewer`
+//!   (verified as it plays by `venture_replay`'s re-simulation routine), keys, buttons,
+//!   the seek box, chat, and one `frame` per animation frame.
 //!
 //! Rules, codecs, narration and the viewer's model all come from `venture-sim`,
 //! `venture-replay` and `venture-play`; only drawing and the DOM's events live here.
@@ -15,6 +17,7 @@
 #![forbid(unsafe_code)]
 
 pub mod canvas;
+pub mod live;
 pub mod replay_keys;
 pub mod scene;
 
@@ -34,9 +37,14 @@ enum Mode {
     /// Nothing loaded: a world and an invitation to drop a replay.
     Idle {
         world: Box<World>,
-        view: ViewState,
+        view: Box<ViewState>,
     },
     Replay(Box<Viewer>),
+    Live(Box<live::Live>),
+}
+
+fn since_start(now_ms: f64) -> Duration {
+    Duration::from_micros((now_ms.max(0.0) * 1000.0) as u64)
 }
 
 /// Frame times kept for the p99 the benchmark reads.
@@ -70,7 +78,7 @@ impl WebClient {
             canvas,
             mode: Mode::Idle {
                 world: Box::new(world),
-                view: ViewState::following(0),
+                view: Box::new(ViewState::following(0)),
             },
             last_ms: None,
             frame_ms: Vec::with_capacity(FRAME_SAMPLES),
@@ -101,7 +109,10 @@ impl WebClient {
 
     /// A key went down (`down`) or up, as the DOM names it. Returns whether the page
     /// should not act on it itself (`preventDefault`).
-    pub fn key(&mut self, key: &str, shift: bool, down: bool) -> bool {
+    pub fn key(&mut self, key: &str, shift: bool, down: bool, repeat: bool, now_ms: f64) -> bool {
+        if let Mode::Live(l) = &mut self.mode {
+            return l.key(key, shift, down, repeat, since_start(now_ms));
+        }
         let Mode::Replay(v) = &mut self.mode else {
             return false;
         };
@@ -120,6 +131,99 @@ impl WebClient {
                 true
             }
             None => false,
+        }
+    }
+
+    /// Joins the game at `url` (`ws://HOST:PORT/play`) as `name`, or watches it
+    /// (`spectate`), trusting only `server_key` (the page's). `secret_hex`: the character
+    /// secret this browser keeps (32 hex digits).
+    pub fn join(
+        &mut self,
+        url: &str,
+        name: &str,
+        server_key: &str,
+        secret_hex: &str,
+        spectate: bool,
+        now_ms: f64,
+    ) -> Result<(), JsError> {
+        let mut secret = [0u8; 16];
+        let digits = secret_hex.as_bytes();
+        if digits.len() != 32 || !digits.iter().all(u8::is_ascii_hexdigit) {
+            return Err(JsError::new("the character secret is not 32 hex digits"));
+        }
+        for (i, b) in secret.iter_mut().enumerate() {
+            let pair = std::str::from_utf8(&digits[2 * i..2 * i + 2]).unwrap_or("00");
+            *b = u8::from_str_radix(pair, 16).unwrap_or(0);
+        }
+        let live = live::Live::start(url, name, server_key, secret, spectate, since_start(now_ms))
+            .map_err(|e| JsError::new(&e.0))?;
+        self.mode = Mode::Live(Box::new(live));
+        Ok(())
+    }
+
+    /// Moves the live game's network and clock to `now_ms` (the page calls it between
+    /// frames too, so a game keeps pace when frames are rare).
+    pub fn pump(&mut self, now_ms: f64) {
+        if let Mode::Live(l) = &mut self.mode {
+            l.pump(since_start(now_ms));
+        }
+    }
+
+    /// Sends a chat line; false when refused (empty, too long, too fast).
+    pub fn chat(&mut self, text: &str) -> bool {
+        match &mut self.mode {
+            Mode::Live(l) => l.chat(text),
+            _ => false,
+        }
+    }
+
+    /// Lets go of every held key (focus lost, the chat box opened).
+    pub fn release_keys(&mut self) {
+        if let Mode::Live(l) = &mut self.mode {
+            l.release_all();
+        }
+    }
+
+    /// The first desync's report (JSON for `venture-replay diff`), if there was one.
+    pub fn desync_report(&self) -> Option<String> {
+        match &self.mode {
+            Mode::Live(l) => l.desync_report.clone(),
+            _ => None,
+        }
+    }
+
+    /// The live game's figures as JSON: phase, slot, confirmed ticks verified, desyncs,
+    /// the last confirmed tick and checksum, carrier bytes.
+    pub fn live_info(&self) -> String {
+        let Mode::Live(l) = &self.mode else {
+            return "null".into();
+        };
+        let s = l.carrier_stats();
+        serde_json::json!({
+            "phase": format!("{:?}", l.session.phase()),
+            "slot": l.session.slot(),
+            "follow": l.view.follow,
+            "confirmed": l.confirmed,
+            "desyncs": l.desyncs,
+            "last_confirmed": l.last_confirmed.map(|(t, c)| serde_json::json!([t, c])),
+            "tick": l.session.world().map(|w| w.tick()),
+            "closed": l.closed,
+            "bytes_in": s.bytes_in,
+            "bytes_out": s.bytes_out,
+            "log": l.view.log.iter().rev().take(20).map(|x| x.text.clone()).collect::<Vec<_>>(),
+        })
+        .to_string()
+    }
+
+    /// The live game's confirmed ticks and checksums, flattened: `[tick, checksum, ...]`.
+    pub fn confirmed_checksums(&self) -> Vec<f64> {
+        match &self.mode {
+            Mode::Live(l) => l
+                .checksums
+                .iter()
+                .flat_map(|(t, c)| [*t as f64, f64::from(*c)])
+                .collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -150,8 +254,12 @@ impl WebClient {
             .map_or(0.0, |l| (now_ms - l).clamp(0.0, 1000.0));
         self.last_ms = Some(now_ms);
         let start = self::now_ms();
-        if let Mode::Replay(v) = &mut self.mode {
-            v.advance(Duration::from_micros((elapsed * 1000.0) as u64));
+        match &mut self.mode {
+            Mode::Replay(v) => {
+                v.advance(Duration::from_micros((elapsed * 1000.0) as u64));
+            }
+            Mode::Live(l) => l.pump(since_start(now_ms)),
+            Mode::Idle { .. } => {}
         }
         let size = self.canvas.fit(
             Size {
@@ -187,6 +295,22 @@ impl WebClient {
                 };
                 scene::scene(v.timeline.world(), &v.view, size, &extras)
             }
+            Mode::Live(l) => {
+                let extras = Extras {
+                    status: l.status(),
+                    help: matches!(l.view.overlay, venture_play::view::Overlay::Help).then(|| {
+                        venture_play::keys::CONTROLS
+                            .iter()
+                            .map(|(k, w)| ((*k).to_string(), (*w).to_string()))
+                            .collect()
+                    }),
+                    banner: l.closed.clone(),
+                };
+                match l.session.world() {
+                    Some(w) => scene::scene(w, &l.view, size, &extras),
+                    None => scene::waiting(&l.view, size, &extras),
+                }
+            }
         };
         self.canvas.paint(&shapes);
         let spent = self::now_ms() - start;
@@ -202,6 +326,7 @@ impl WebClient {
         match &self.mode {
             Mode::Idle { .. } => self.message.clone().unwrap_or_else(|| "idle".into()),
             Mode::Replay(v) => v.status(),
+            Mode::Live(l) => l.status(),
         }
     }
 
@@ -209,6 +334,7 @@ impl WebClient {
     pub fn tick(&self) -> f64 {
         match &self.mode {
             Mode::Replay(v) => v.timeline.tick() as f64,
+            Mode::Live(l) => l.session.world().map_or(0.0, |w| w.tick() as f64),
             Mode::Idle { .. } => 0.0,
         }
     }
@@ -220,7 +346,7 @@ impl WebClient {
                 v.timeline.first_tick() as f64,
                 v.timeline.last_tick() as f64,
             ],
-            Mode::Idle { .. } => vec![0.0, 0.0],
+            _ => vec![0.0, 0.0],
         }
     }
 
@@ -229,6 +355,7 @@ impl WebClient {
         match &self.mode {
             Mode::Replay(v) => v.timeline.world().checksum(),
             Mode::Idle { world, .. } => world.checksum(),
+            Mode::Live(l) => l.session.world().map_or(0, World::checksum),
         }
     }
 
@@ -240,7 +367,7 @@ impl WebClient {
     pub fn speed(&self) -> String {
         match &self.mode {
             Mode::Replay(v) => replay_controls::speed_text(v.speed),
-            Mode::Idle { .. } => String::new(),
+            _ => String::new(),
         }
     }
 

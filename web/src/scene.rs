@@ -186,6 +186,33 @@ pub fn scene(world: &World, view: &ViewState, size: Size, extras: &Extras) -> Ve
     p.out
 }
 
+/// The screen before there is a world (connecting, receiving it): the log and the status.
+pub fn waiting(view: &ViewState, size: Size, extras: &Extras) -> Vec<Shape> {
+    let layout = Layout::of(size);
+    let mut p = Painter {
+        out: Vec::new(),
+        px: layout.px,
+    };
+    p.rect(0.0, 0.0, size.w, size.h, BACKGROUND);
+    draw_log(view, &layout, &mut p);
+    let (sx, sy, _, _) = layout.status;
+    if let Some(b) = &extras.banner {
+        p.bold(
+            sx + 6.0,
+            sy - layout.line() - 4.0,
+            inert(b).into_owned(),
+            rgb(203),
+        );
+    }
+    p.text(
+        sx + 6.0,
+        sy + 4.0,
+        inert(&extras.status).into_owned(),
+        rgb(250),
+    );
+    p.out
+}
+
 fn draw_map(world: &World, view: &ViewState, l: &Layout, p: &mut Painter) {
     let (mx, my, mw, mh) = l.map;
     let ts = l.tile;

@@ -11,13 +11,63 @@ async function main() {
   await init({ module_or_path: new URL("venture_web_bg.wasm", import.meta.url) });
   const app = new WebClient("screen");
   const canvas = document.getElementById("screen");
-  const state = { app, firstFrameMs: null, loaded: 0, error: null };
+  const state = { app, firstFrameMs: null, loaded: 0, error: null, live: null };
+  canvas.tabIndex = 0;
   window.venture = state;
 
-  const params = new URLSearchParams(location.search);
-  if (params.has("name") || location.hash === "#watch") {
-    note("Live play and watching need the server's WebSocket carrier; this build plays replays.");
+  // Live play over the server's WebSocket carrier, pinned to the key the page came with.
+  const serverKey = document.querySelector('meta[name="venture-server-key"]').content;
+  const nameBox = document.getElementById("name");
+  const chat = document.getElementById("chat");
+  nameBox.value = localStorage.getItem("venture-name") || "";
+  function secret() {
+    let s = localStorage.getItem("venture-secret");
+    if (!/^[0-9a-f]{32}$/.test(s || "")) {
+      s = Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+      localStorage.setItem("venture-secret", s);
+    }
+    return s;
   }
+  function join(name, spectate) {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    try {
+      app.join(`${scheme}://${location.host}/play`, name, serverKey, secret(), spectate, performance.now());
+      state.live = spectate ? "watch" : "play";
+      note(`${spectate ? "watching" : `playing as ${name}`}; server key ${serverKey.slice(0, 16)}... pinned from this page`);
+      canvas.focus();
+    } catch (e) {
+      state.error = String(e.message || e);
+      note(state.error);
+    }
+  }
+  function joinWithBox() {
+    const name = nameBox.value.trim();
+    if (!name) { nameBox.focus(); note("type a name first"); return; }
+    localStorage.setItem("venture-name", name);
+    join(name, false);
+  }
+  document.getElementById("join").addEventListener("click", joinWithBox);
+  nameBox.addEventListener("keydown", (e) => { e.stopPropagation(); if (e.key === "Enter") joinWithBox(); });
+  document.getElementById("watch").addEventListener("click", () => join(nameBox.value.trim() || "watcher", true));
+  const params = new URLSearchParams(location.search);
+  if (params.get("name")) {
+    nameBox.value = params.get("name").slice(0, 16);
+    localStorage.setItem("venture-name", nameBox.value);
+    join(nameBox.value, false);
+  } else if (location.hash === "#watch") {
+    join("watcher", true);
+  }
+  state.chat = (text) => app.chat(text);
+  chat.addEventListener("keydown", (e) => {
+    e.stopPropagation();
+    if (e.key === "Enter") {
+      if (chat.value.trim() && !app.chat(chat.value)) note("chat: refused (too fast or too long)");
+      chat.value = ""; chat.hidden = true; canvas.focus();
+    }
+    if (e.key === "Escape") { chat.value = ""; chat.hidden = true; canvas.focus(); }
+  });
+  window.addEventListener("blur", () => app.release_keys());
+  setInterval(() => app.pump(performance.now()), 10);
 
   async function load(file) {
     try {
@@ -53,13 +103,16 @@ async function main() {
     if (e.key === "Escape") { seek.value = ""; seek.blur(); }
   });
   document.addEventListener("keydown", (e) => {
-    if (e.target === seek) return;
-    if (e.key === "g" || e.key === "G") { e.preventDefault(); seek.focus(); return; }
-    if (app.key(e.key, e.shiftKey, true)) e.preventDefault();
+    if (e.target === seek || e.target === chat || e.target === nameBox) return;
+    if (state.live === "play" && e.key === "Enter") {
+      e.preventDefault(); app.release_keys(); chat.hidden = false; chat.focus(); return;
+    }
+    if (!state.live && (e.key === "g" || e.key === "G")) { e.preventDefault(); seek.focus(); return; }
+    if (app.key(e.key, e.shiftKey, true, e.repeat, performance.now())) e.preventDefault();
   });
   document.addEventListener("keyup", (e) => {
-    if (e.target === seek) return;
-    if (app.key(e.key, e.shiftKey, false)) e.preventDefault();
+    if (e.target === seek || e.target === chat || e.target === nameBox) return;
+    if (app.key(e.key, e.shiftKey, false, false, performance.now())) e.preventDefault();
   });
 
   function frame(now) {
@@ -69,6 +122,11 @@ async function main() {
       document.title = "Venture";
     }
     document.getElementById("speed").textContent = app.speed() || "1x";
+    const report = document.getElementById("report");
+    if (report.hidden && state.live) {
+      const r = app.desync_report();
+      if (r) { report.href = URL.createObjectURL(new Blob([r], { type: "application/json" })); report.hidden = false; }
+    }
     requestAnimationFrame(frame);
   }
   requestAnimationFrame(frame);
