@@ -3,7 +3,8 @@
 //! `venture-server` serving its embedded page on 127.0.0.1.
 //!
 //! Without chromium, node or `tests/browser/node_modules` the test is skipped with a
-//! message, except under `CI=true`. Screenshots go to `target/screens/`.
+//! message, except under `CI=true`. Screenshots go to `target/screens/` (and the
+//! terminal's capture of the chat test, as text).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -327,4 +328,72 @@ fn a_spectator_page_follows_a_bots_game_with_the_servers_checksums() {
         "spectator: {} confirmed ticks, all equal to the server's recording",
         sums.len() / 2
     );
+}
+
+#[test]
+fn a_terminal_player_and_a_browser_player_see_each_other_and_chat() {
+    let test = "web_browser::chat";
+    let Some((node, chromium)) = tools(test) else {
+        return;
+    };
+    let scratch = Scratch::new("web-chat");
+    let server = live_server(scratch.path());
+    let tmux = venture_testkit::Tmux::new("web-chat");
+    let shell = format!(
+        "env XDG_CONFIG_HOME={cfg} TERM=xterm-256color {client} -server 127.0.0.1:{port} --name Tess; sleep 600",
+        cfg = scratch.arg("config"),
+        client = bin!("venture-client"),
+        port = server.port,
+    );
+    tmux.start(120, 40, &shell);
+    tmux.wait_screen("the terminal game", Duration::from_secs(60), |s| {
+        s.contains("You joined as Tess.")
+    });
+    let mut browser = Command::new(&node);
+    browser
+        .arg(browser_dir().join("live.mjs"))
+        .current_dir(browser_dir())
+        .env("VENTURE_CHROMIUM", &chromium)
+        .env("VENTURE_SHOTS", screens_dir())
+        .env("VENTURE_URL", format!("http://{}/", server.addr()))
+        .env("VENTURE_MODE", "chat")
+        .env("VENTURE_NAME", "Ada")
+        .env("VENTURE_EXPECT_CHAT", "<Tess> hello browser")
+        .env("VENTURE_SAY", "hello terminal")
+        .env("VENTURE_SECONDS", "3")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = browser.spawn().expect("node starts");
+    // The terminal sees the browser player join, then says its line.
+    tmux.wait_screen("Ada joining", Duration::from_secs(60), |s| {
+        s.contains("Ada joined.")
+    });
+    tmux.keys(&["Enter"]);
+    tmux.wait_screen("the chat prompt", Duration::from_secs(20), |s| {
+        s.contains("Say:")
+    });
+    tmux.keys(&["-l", "hello browser"]);
+    tmux.keys(&["Enter"]);
+    let screen = tmux.wait_screen("the browser's answer", Duration::from_secs(60), |s| {
+        s.contains("<Ada> hello terminal")
+    });
+    std::fs::write(
+        screens_dir().join("terminal-chat-with-browser.txt"),
+        &screen,
+    )
+    .expect("the terminal's capture");
+    let out = child.wait_with_output().expect("node ends");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON");
+    let players = out["end"]["players"].to_string();
+    assert!(players.contains("Tess") && players.contains("Ada"), "{out}");
+    assert_eq!(out["end"]["desyncs"], 0, "{out}");
+    // The terminal draws the browser player's name over it on the map.
+    assert!(screen.contains("Ada"), "{screen}");
 }

@@ -207,6 +207,7 @@ impl WebClient {
             "desyncs": l.desyncs,
             "last_confirmed": l.last_confirmed.map(|(t, c)| serde_json::json!([t, c])),
             "tick": l.session.world().map(|w| w.tick()),
+            "players": l.session.world().map(|w| w.players().map(|(_, p)| p.name.clone()).collect::<Vec<_>>()),
             "closed": l.closed,
             "bytes_in": s.bytes_in,
             "bytes_out": s.bytes_out,
