@@ -24,7 +24,7 @@ export async function launch({ width = 1280, height = 720 } = {}) {
   page.on("pageerror", (e) => errors.push(String(e)));
   page.on("console", (m) => { if (m.type() === "error") errors.push(m.text()); });
   const close = async () => { await context.close(); rmSync(profile, { recursive: true, force: true }); };
-  return { context, page, requests, errors, close };
+  return { context, page, requests, errors, close, profile };
 }
 
 // Waits until `pred` (run in the page) is truthy; fails naming `what` after `ms`.

@@ -393,9 +393,17 @@ function __wbg_get_imports() {
             const ret = new WebSocket(getStringFromWasm0(arg0, arg1));
             return ret;
         }, arguments); },
+        __wbg_now_043d245551b22f9c: function(arg0) {
+            const ret = arg0.now();
+            return ret;
+        },
         __wbg_now_463ac581d2fc7ea3: function() {
             const ret = Date.now();
             return ret;
+        },
+        __wbg_performance_50e6a3f8dc80bbca: function(arg0) {
+            const ret = arg0.performance;
+            return isLikeNone(ret) ? 0 : addToExternrefTable0(ret);
         },
         __wbg_prototypesetcall_13162965d1fe7aa3: function(arg0, arg1, arg2) {
             Uint8Array.prototype.set.call(getArrayU8FromWasm0(arg0, arg1), arg2);
@@ -465,12 +473,12 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h8440689a06d649f8);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h744737986bde8bcd);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h8440689a06d649f8_22);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h744737986bde8bcd_22);
             return ret;
         },
         __wbindgen_init_externref_table: function() {
@@ -488,12 +496,12 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h8440689a06d649f8(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h8440689a06d649f8(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h744737986bde8bcd(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h744737986bde8bcd(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h8440689a06d649f8_22(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h8440689a06d649f8_22(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__h744737986bde8bcd_22(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__h744737986bde8bcd_22(arg0, arg1, arg2);
 }
 
 

@@ -60,10 +60,17 @@ pub struct WebClient {
     frames: u64,
     /// A message to show in the status line (a load error).
     message: Option<String>,
+    /// What the last painted frame showed ([`WebClient::frame_key`]): an animation frame
+    /// that would paint the same picture is skipped (the world moves 20 times a second,
+    /// the screen refreshes 60 times).
+    last_key: String,
 }
 
+/// The page's clock in ms with sub-millisecond resolution (frame times are a few ms).
 fn now_ms() -> f64 {
-    js_sys::Date::now()
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
 }
 
 #[wasm_bindgen]
@@ -84,6 +91,7 @@ impl WebClient {
             frame_ms: Vec::with_capacity(FRAME_SAMPLES),
             frames: 0,
             message: None,
+            last_key: String::new(),
         })
     }
 
@@ -262,6 +270,11 @@ impl WebClient {
             Mode::Live(l) => l.pump(since_start(now_ms)),
             Mode::Idle { .. } => {}
         }
+        let key = self.frame_key(css_w, css_h, ratio);
+        if key == self.last_key {
+            return;
+        }
+        self.last_key = key;
         let size = self.canvas.fit(
             Size {
                 w: css_w.max(1.0),
@@ -320,6 +333,42 @@ impl WebClient {
         }
         self.frame_ms.push(spent);
         self.frames += 1;
+    }
+
+    /// Everything a frame depends on, as text: the world's tick (and, live, the rollbacks
+    /// that may have changed the predicted world at the same tick), the window, the view's
+    /// state and the status line.
+    fn frame_key(&self, w: f64, h: f64, ratio: f64) -> String {
+        let view = |v: &ViewState| {
+            format!(
+                "{} {:?} {:?} {:?} {} {} {}",
+                v.follow,
+                v.target,
+                v.free_camera,
+                v.overlay,
+                v.log.len(),
+                v.log.back().map_or(0, |l| l.tick),
+                v.show_net
+            )
+        };
+        let state = match &self.mode {
+            Mode::Idle { world, view: v } => format!("idle {} {}", world.tick(), view(v)),
+            Mode::Replay(v) => format!(
+                "replay {} {} {} {}",
+                v.timeline.tick(),
+                v.help,
+                v.timeline.halt().is_some(),
+                view(&v.view)
+            ),
+            Mode::Live(l) => format!(
+                "live {:?} {} {} {:?}",
+                l.session.world().map(|w| w.tick()),
+                l.session.stats().rollbacks,
+                view(&l.view),
+                l.closed
+            ),
+        };
+        format!("{w} {h} {ratio} {state} {}", self.status())
     }
 
     /// The status line's text.

@@ -237,39 +237,46 @@ fn draw_map(world: &World, view: &ViewState, l: &Layout, p: &mut Painter) {
         )
     };
     let on_screen = |x: f64, y: f64| x + ts > mx && y + ts > my && x < mx + mw && y < my + mh;
-    // Tiles: one rect each, glyphs only on the few tiles that need one to read (stairs,
-    // doors, traps).
+    // Tiles: runs of one colour along a row become one rect, and the rects go out grouped
+    // by colour (the painter sets the fill only when it changes): a 1080p map is a few
+    // hundred canvas calls instead of thousands. Glyphs only on the few tiles that need
+    // one to read (stairs, doors, traps), on top.
+    let mut runs: Vec<(Rgb, i32, i32, i32)> = Vec::new();
+    let mut glyphs = Vec::new();
     for ty in origin.1..origin.1 + vh {
-        for tx in origin.0..origin.0 + vw {
-            if !map.in_bounds(tx, ty) || dark(tx, ty) {
-                continue;
+        let mut run: Option<(Rgb, i32, i32)> = None;
+        for tx in origin.0..=origin.0 + vw {
+            let color = (tx < origin.0 + vw)
+                .then(|| tile_color(map, genre, tx, ty, dark(tx, ty)))
+                .flatten();
+            if let Some((glyph, _)) = color.filter(|(g, _)| g.is_some()) {
+                glyphs.push((tx, ty, glyph.unwrap_or(' ')));
             }
-            let tile = map.get(tx, ty);
-            if matches!(tile, Tile::Wall | Tile::SecretDoor)
-                && !(-1..=1).any(|dy| (-1..=1).any(|dx| map.is_walkable(tx + dx, ty + dy)))
-            {
-                continue;
-            }
-            let (glyph, c) = palette::tile(genre, tile);
-            let (x, y) = at(tx, ty);
-            let color = match tile {
-                Tile::Floor | Tile::Corridor => dim(rgb(c), 1, 2),
-                Tile::Pit => (0, 0, 0),
-                _ => rgb(c),
-            };
-            p.rect(x, y, ts, ts, color);
-            if matches!(
-                tile,
-                Tile::StairsDown | Tile::StairsUp | Tile::Door | Tile::TrapDoor | Tile::Bridge
-            ) {
-                p.bold(
-                    x + (ts - p.px * 0.6) / 2.0,
-                    y + (ts - p.px) / 2.0,
-                    glyph.to_string(),
-                    (255, 255, 255),
-                );
+            let color = color.map(|(_, c)| c);
+            match (run, color) {
+                (Some((c, start, len)), Some(now)) if c == now => run = Some((c, start, len + 1)),
+                (prev, now) => {
+                    if let Some((c, start, len)) = prev {
+                        runs.push((c, start, ty, len));
+                    }
+                    run = now.map(|c| (c, tx, 1));
+                }
             }
         }
+    }
+    runs.sort_by_key(|r| r.0);
+    for (color, tx, ty, len) in runs {
+        let (x, y) = at(tx, ty);
+        p.rect(x, y, ts * f64::from(len), ts, color);
+    }
+    for (tx, ty, glyph) in glyphs {
+        let (x, y) = at(tx, ty);
+        p.bold(
+            x + (ts - p.px * 0.6) / 2.0,
+            y + (ts - p.px) / 2.0,
+            glyph.to_string(),
+            (255, 255, 255),
+        );
     }
     let visible = |pos: venture_sim::Vec2| {
         let t = pos.tile();
@@ -360,6 +367,37 @@ fn draw_map(world: &World, view: &ViewState, l: &Layout, p: &mut Painter) {
             p.text(x - ts, y - ts * 1.3, inert_cut(&pl.name, 16), rgb(159));
         }
     }
+}
+
+/// The colour a tile is drawn in (and its glyph, for the few that show one), or None when
+/// it is not drawn: off the map, in the dark, or solid rock away from anything walkable.
+fn tile_color(
+    map: &venture_sim::TileMap,
+    genre: Genre,
+    tx: i32,
+    ty: i32,
+    dark: bool,
+) -> Option<(Option<char>, Rgb)> {
+    if !map.in_bounds(tx, ty) || dark {
+        return None;
+    }
+    let tile = map.get(tx, ty);
+    if matches!(tile, Tile::Wall | Tile::SecretDoor)
+        && !(-1..=1).any(|dy| (-1..=1).any(|dx| map.is_walkable(tx + dx, ty + dy)))
+    {
+        return None;
+    }
+    let (glyph, c) = palette::tile(genre, tile);
+    let color = match tile {
+        Tile::Floor | Tile::Corridor => dim(rgb(c), 1, 2),
+        Tile::Pit => (0, 0, 0),
+        _ => rgb(c),
+    };
+    let shown = matches!(
+        tile,
+        Tile::StairsDown | Tile::StairsUp | Tile::Door | Tile::TrapDoor | Tile::Bridge
+    );
+    Some((shown.then_some(glyph), color))
 }
 
 fn seconds(ticks: u32, rate: u32) -> String {
