@@ -9,7 +9,11 @@
 //! for 10 s; the table gives VmRSS after each group, then VmRSS and VmHWM (the peak over
 //! the whole run) from /proc/PID/status, and the cost per player over the idle server.
 //!
-//! Run: `cargo bench --bench connections`. Linux only (/proc).
+//! The clients' carrier is the first argument (default `udp`; issue 21 measures `tcp`):
+//! every player must show it in `/status`.
+//!
+//! Run: `cargo bench --bench connections` (UDP) or `cargo bench --bench connections -- tcp`.
+//! Linux only (/proc).
 
 use std::time::{Duration, Instant};
 
@@ -23,14 +27,15 @@ const STEADY: Duration = Duration::from_secs(10);
 const GROUP_DEADLINE: Duration = Duration::from_secs(60);
 const TARGET_KIB: u64 = 32 * 1024;
 
-/// (players in `/status`, players with a measured round trip).
-fn players(server: &Server) -> (usize, usize) {
+/// (players in `/status`, players with a measured round trip, players on `carrier`).
+fn players(server: &Server, carrier: &str) -> (usize, usize, usize) {
     let Some(status) = server.status() else {
-        return (0, 0);
+        return (0, 0, 0);
     };
     let list = status["players"].as_array().cloned().unwrap_or_default();
     let playing = list.iter().filter(|p| !p["rtt_ms"].is_null()).count();
-    (list.len(), playing)
+    let on = list.iter().filter(|p| p["carrier"] == carrier).count();
+    (list.len(), playing, on)
 }
 
 fn kib(pid: u32, field: &str) -> u64 {
@@ -50,6 +55,15 @@ fn counter(server: &Server, name: &str) -> Option<f64> {
 }
 
 fn main() {
+    // `cargo bench` passes `--bench`; the carrier is the first other argument.
+    let carrier = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_else(|| "udp".to_string());
+    assert!(
+        ["udp", "tcp", "ws"].contains(&carrier.as_str()),
+        "carrier {carrier}: udp, tcp or ws"
+    );
     let scratch = Scratch::new("bench-connections");
     let server = Server::builder(bin!("venture-server"))
         .persisting_in(scratch.path())
@@ -79,6 +93,8 @@ fn main() {
                 "0",
                 "--bot",
                 "explore",
+                "--transport",
+                &carrier,
                 "--secret-dir",
                 &scratch.arg("secrets"),
             ],
@@ -86,8 +102,8 @@ fn main() {
             &format!("clients{group}"),
             &[],
         ));
-        let joined = wait_for(GROUP_DEADLINE, || players(&server).1 >= want);
-        let (admitted, playing) = players(&server);
+        let joined = wait_for(GROUP_DEADLINE, || players(&server, &carrier).1 >= want);
+        let (admitted, playing, _) = players(&server, &carrier);
         assert!(
             joined,
             "group {group}: {playing} of {want} players playing ({admitted} admitted) after {GROUP_DEADLINE:?}"
@@ -102,7 +118,7 @@ fn main() {
         steady_max = steady_max.max(kib(pid, "VmRSS:"));
         std::thread::sleep(Duration::from_millis(250));
     }
-    let (admitted, playing) = players(&server);
+    let (admitted, playing, on_carrier) = players(&server, &carrier);
     let rss = kib(pid, "VmRSS:");
     steady_max = steady_max.max(rss);
     let hwm = kib(pid, "VmHWM:");
@@ -111,9 +127,10 @@ fn main() {
         playing, PLAYERS,
         "every player still plays ({admitted} admitted)"
     );
+    assert_eq!(on_carrier, PLAYERS, "every player on {carrier}");
 
     println!(
-        "venture-server resident memory, {PLAYERS} players in {} venture-client processes (release, 127.0.0.1)",
+        "venture-server resident memory, {PLAYERS} players over {carrier} in {} venture-client processes (release, 127.0.0.1)",
         PLAYERS / PER_PROCESS
     );
     println!(
@@ -147,7 +164,7 @@ fn main() {
         desync_reports.map_or("?".to_string(), |d| d.to_string())
     );
     println!(
-        "server RSS with {PLAYERS} players: VmHWM {:.1} MB, target <32MB {}",
+        "server RSS with {PLAYERS} players over {carrier}: VmHWM {:.1} MB, target <32MB {}",
         mib(hwm),
         if hwm < TARGET_KIB { "PASS" } else { "MISS" }
     );

@@ -1,5 +1,5 @@
 //! The secure datagram layer's costs (issue 12, item 6), on its sans-IO state machines
-//! (no sockets, no laminar), single-threaded:
+//! (no sockets, no carrier), single-threaded:
 //! - **handshake per join, server side**: the `Responder`'s work for one complete
 //!   Hello -> Cookie -> Initiate -> Accept (the cookie MAC twice, the Noise NK responder's
 //!   two Diffie-Hellman operations, the session's keys), timed per join over many joins

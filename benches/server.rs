@@ -6,9 +6,9 @@
 
 use std::time::{Duration, Instant};
 
+use venture_net::carrier::udp::UdpCarrier;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::ClientDriver;
-use venture_net::transport::udp::MioUdpSocket;
 use venture_testkit::{bin, free_port, Proc, Scratch, Server};
 
 fn rss_kib(pid: u32) -> Option<u64> {
@@ -16,11 +16,11 @@ fn rss_kib(pid: u32) -> Option<u64> {
 }
 
 /// Time from spawning the server to its answering a real client's Hello with a
-/// Challenge on the game port (UDP, through laminar): "accepting players".
+/// Challenge on the game port (UDP, through the secure layer): "accepting players".
 fn start_to_accepting(dir: &std::path::Path) -> Duration {
     let port = free_port();
     let server_addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
-    let socket = MioUdpSocket::bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
+    let socket = UdpCarrier::bind("127.0.0.1:0".parse().expect("literal")).expect("bind");
     let epoch = Instant::now();
     let session = ClientSession::new(ClientConfig::new("probe"), server_addr, Duration::ZERO);
     let mut driver = ClientDriver::new(socket, session, epoch);

@@ -7,13 +7,19 @@
 //!    5% loss; jitter 10/20/100/200 ms), 4 clients, counted for 30 s after a warm-up of
 //!    15 s or three round trips after joining, whichever is later;
 //! 3. client CPU at 5 s round trip with 4 and 16 players: wall time spent in the client
-//!    sessions (prediction, rollback, re-simulation) per client per second of play.
+//!    sessions (prediction, rollback, re-simulation) per client per second of play;
+//! 4. (issue 21) input substitutions over TCP: 4 clients on the simulated network's stream
+//!    links (ordered; each loss draw a retransmission stall of at least a round trip that
+//!    holds back everything behind it), at 2 s and 5 s round trips with 1% and 5% loss,
+//!    counted as in 2.
 //!
-//! Run: `cargo bench --bench stay`.
+//! Run: `cargo bench --bench stay` (all), or one part: `restart`, `substitutions` (2 and
+//! 4), `tcp` (4 alone), `cpu`.
 
 use std::time::{Duration, Instant};
 
 use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
+use venture_net::carrier::CarrierKind;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
@@ -50,6 +56,11 @@ fn session(world: World, slots: u8, now: Duration, key: u8) -> ServerSession {
 
 impl Game {
     fn new(seed: u64, link: LinkConfig, clients: usize) -> Game {
+        Game::over(seed, link, clients, CarrierKind::Udp)
+    }
+
+    /// Every client on `carrier` (UDP datagrams, or the simulated stream links for TCP).
+    fn over(seed: u64, link: LinkConfig, clients: usize, carrier: CarrierKind) -> Game {
         let net = SimNet::new(seed);
         net.set_default_link(link).expect("valid link");
         let epoch = net.now();
@@ -73,7 +84,14 @@ impl Game {
             .map(|i| {
                 let s =
                     ClientSession::new(ClientConfig::new(format!("b{i}")), addr, Duration::ZERO);
-                ClientDriver::new(net.bind_any().expect("bind"), s, epoch)
+                let socket = if carrier.is_stream() {
+                    net.bind_stream_any()
+                } else {
+                    net.bind_any()
+                };
+                let mut driver = ClientDriver::new(socket.expect("bind"), s, epoch);
+                driver.set_stream_carrier(carrier.is_stream());
+                driver
             })
             .collect();
         Game {
@@ -212,14 +230,13 @@ fn restart_to_playing() {
     }
 }
 
-fn substitutions() {
-    println!(
-        "input substitutions after warm-up, 4 clients, 30 s counted (worst player, all players)"
-    );
-    for (rtt, jitter) in [(50u64, 10u64), (200, 20), (2000, 100), (5000, 200)] {
-        for loss in [0u16, 50] {
-            let mut g = Game::new(rtt + u64::from(loss), link(rtt, jitter, loss), 4);
-            g.run_until(Duration::from_secs(40), |g| g.all_playing_past(0))
+/// Substitutions of 4 clients on `carrier` at each (rtt, jitter) and loss, counted for
+/// 30 s after the warm-up: one line each.
+fn substitutions_over(carrier: CarrierKind, profiles: &[(u64, u64)], losses: &[u16]) {
+    for &(rtt, jitter) in profiles {
+        for &loss in losses {
+            let mut g = Game::over(rtt + u64::from(loss), link(rtt, jitter, loss), 4, carrier);
+            g.run_until(Duration::from_secs(60), |g| g.all_playing_past(0))
                 .expect("joined");
             let warm =
                 Duration::from_millis(3 * rtt).max(Duration::from_secs(15).saturating_sub(g.t));
@@ -235,12 +252,30 @@ fn substitutions() {
                 all += on + s;
             }
             println!(
-                "  {rtt:>4} ms RTT, {jitter:>3} ms jitter, {:>2}% loss: worst player {worst:.2}%, all {sub} of {all} ({:.2}%)",
-                loss / 10,
+                "  {carrier:<3} {rtt:>4} ms RTT, {jitter:>3} ms jitter, {:>3.1}% loss: worst player {worst:.2}%, all {sub} of {all} ({:.2}%)",
+                f64::from(loss) / 10.0,
                 sub as f64 * 100.0 / all.max(1) as f64
             );
         }
     }
+}
+
+fn substitutions() {
+    println!(
+        "input substitutions after warm-up, 4 clients, 30 s counted (worst player, all players)"
+    );
+    substitutions_over(
+        CarrierKind::Udp,
+        &[(50, 10), (200, 20), (2000, 100), (5000, 200)],
+        &[0, 50],
+    );
+}
+
+fn tcp_substitutions() {
+    println!(
+        "input substitutions over TCP (simulated stream links: a loss draw is a retransmission stall of max(200 ms, RTT) holding back what follows), 4 clients, 30 s counted after warm-up"
+    );
+    substitutions_over(CarrierKind::Tcp, &[(2000, 100), (5000, 200)], &[10, 50]);
 }
 
 fn client_cpu() {
@@ -275,6 +310,9 @@ fn main() {
     }
     if want("substitutions") {
         substitutions();
+    }
+    if want("tcp-substitutions") {
+        tcp_substitutions();
     }
     if want("cpu") {
         client_cpu();

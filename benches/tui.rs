@@ -27,7 +27,7 @@ use venture::client::tui::render;
 use venture::client::tui::view::{LogKind, LogLine, ViewState};
 use venture_sim::script::scripted_frame;
 use venture_sim::{SimConfig, World};
-use venture_testkit::{bin, Proc, Scratch, Server};
+use venture_testkit::{bin, cpu_ticks, Proc, Scratch, Server};
 
 fn render_bench() {
     let mut world = World::new(&SimConfig::default()).expect("default config");
@@ -107,14 +107,6 @@ fn relay(server: SocketAddr, delay: Duration, stop: Arc<AtomicBool>) -> SocketAd
         }
     });
     addr
-}
-
-fn cpu_ticks(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name (which may hold spaces) start after the last ')'.
-    let rest = &stat[stat.rfind(')')? + 2..];
-    let f: Vec<&str> = rest.split(' ').collect();
-    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
 }
 
 fn tmux(socket: &str, args: &[&str]) -> String {

@@ -7,8 +7,8 @@
 # rustc accept them. Nothing else is built that way: fuzz/ is outside the workspace and
 # has its own target directory.
 #
-#   FUZZ_SECONDS   seconds per target (default 25; 10 targets, ~4.5 min plus the build;
-#                  CI uses 15: ~2.5 min)
+#   FUZZ_SECONDS   seconds per target (default 25; 12 targets, ~5.5 min plus the build;
+#                  CI uses 15: ~3 min)
 #   FUZZ_TARGETS   space-separated subset (default: all)
 #   FUZZ_JOBS      cargo build jobs (default 2)
 #

@@ -1,35 +1,44 @@
-//! Agones integration: a tiny client for the Agones SDK sidecar's local REST API.
+//! Agones integration: a small client for the Agones SDK sidecar's local REST API.
 //!
 //! With `-agones`, the server tells [Agones](https://agones.dev) about its lifecycle by
-//! calling the SDK sidecar at `http://localhost:${AGONES_SDK_HTTP_PORT:-9358}`:
+//! calling the SDK sidecar at `http://localhost:${AGONES_SDK_HTTP_PORT:-9358}`. Every
+//! request matches Agones' published REST specification (`sdks/swagger/*.swagger.json`,
+//! copied into `tests/data/agones/`, which the contract tests serve):
 //!
 //! | when | call |
 //! |---|---|
 //! | once the sockets are bound (the first loop turn) | `POST /ready` `{}` (retried every second until it succeeds) |
 //! | every 2 s while the tick loop is on schedule | `POST /health` `{}` |
-//! | when the player count changes | `PUT /metadata/label` `{"key":"players","value":"N"}` |
+//! | after Ready, once | `PATCH /v1beta1/lists/players` `{"capacity":"<-max-players>"}` |
+//! | a player joins | `POST /v1beta1/lists/players:addValue` `{"value":"<name>"}` |
+//! | a player leaves | `POST /v1beta1/lists/players:removeValue` `{"value":"<name>"}` |
 //! | after the last player leaves (only if a player was ever connected) | `POST /shutdown` `{}` |
 //! | on SIGTERM/SIGINT, unless already sent | `POST /shutdown` `{}` |
+//! | with `-await-allocation`, until the GameServer is seen Allocated | `GET /watch/gameserver` (a kept-open stream) |
 //!
-//! A failed Ready, players label or Shutdown is retried after a second ([`lifecycle::RETRY_AFTER`]);
-//! a failed health ping is not (the next one is due within the interval).
-//! Failures are logged (a warning when the sidecar first becomes unreachable, debug
-//! after that, info when it answers again) and are never fatal: a server that cannot
-//! reach its sidecar keeps serving its players, and Agones, seeing no health pings,
-//! decides what to do with it.
+//! The `players` List (Agones' beta Counters and Lists) is what a FleetAutoscaler's List
+//! policy scales on; the Fleet must declare it (`deploy/agones/fleet.yaml`). A failed
+//! Ready or Shutdown is retried after a second ([`lifecycle::RETRY_AFTER`]); a failed List
+//! call pauses the List work for as long; a failed health ping is not retried (the next
+//! one is due within the interval). Failures are logged (a warning when the sidecar first
+//! becomes unreachable, debug after that, info when it answers again) and are never
+//! fatal: a server that cannot reach its sidecar keeps serving its players, and Agones,
+//! seeing no health pings, decides what to do with it.
 //!
 //! # Why a non-blocking client driven by the mio loop
 //! The server is one thread whose loop must close a tick every 50 ms. A blocking HTTP
 //! call, even with 200 ms timeouts, could cost four ticks whenever the sidecar is slow
 //! or restarting; a helper thread would break the one-thread design and need channels.
 //! The policy (which call when, retries, coalescing) is the sans-IO [`lifecycle`] state
-//! machine; this file is its I/O shell. Each call is one [`http_client::Connection`] over
-//! a non-blocking [`mio::net::TcpStream`] registered with the server's [`Registry`] under
-//! its own token, so readiness wakes the loop, advanced by [`AgonesClient::poll`] on every
-//! loop turn. [`AgonesClient::next_deadline`] tells the loop when the next timer (health
-//! ping, retry, request timeout) is due. One call is in flight at a time (one connection
-//! per call, `Connection: close`), the queue is bounded and coalesced, and every call has
-//! a deadline, so nothing here can grow or stall.
+//! machine, the allocation's meaning is [`allocation`], the stream's framing is
+//! [`watch::StreamDecoder`]; this file is their I/O shell. Each call is one
+//! [`http_client::Connection`] over a non-blocking [`mio::net::TcpStream`] registered with
+//! the server's [`Registry`] under its own token, so readiness wakes the loop, advanced by
+//! [`AgonesClient::poll`] on every loop turn. [`AgonesClient::next_deadline`] tells the
+//! loop when the next timer (health ping, retry, request timeout, watch reconnect) is due.
+//! One call is in flight at a time (one connection per call, `Connection: close`), the
+//! queue is bounded and coalesced, and every call has a deadline, so nothing here can grow
+//! or stall.
 //!
 //! Only at process exit ([`AgonesClient::shut_down`]) does the client wait, in the mio
 //! poll and for at most the given budget, so the Shutdown call has a chance to leave
@@ -40,18 +49,22 @@
 //! * `VENTURE_AGONES_HEALTH_INTERVAL_MS`: health ping period (default 2000, 100 to 60000).
 //! * `VENTURE_AGONES_SHUTDOWN_WHEN_EMPTY`: `false` keeps the game server alive after the
 //!   last player leaves (default `true`).
-//! * `VENTURE_AGONES_PLAYER_LABEL`: `false` stops the `players` label updates (default `true`).
+//! * `VENTURE_AGONES_PLAYER_LIST`: `false` stops the `players` List updates (default `true`).
 //!
 //! Invalid values are logged as warnings and replaced by the defaults.
 
+pub mod allocation;
 pub mod lifecycle;
+pub mod watch;
 
+use std::collections::BTreeSet;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token};
 
-use crate::http_client::{Connection, Exchange};
+use crate::http_client::{Connection, Exchange, Failure};
+use allocation::Allocation;
 use lifecycle::{Lifecycle, Policy};
 
 /// Default port of the SDK sidecar's REST (HTTP/JSON gateway) server.
@@ -60,10 +73,10 @@ pub const DEFAULT_SDK_HTTP_PORT: u16 = 9358;
 pub const DEFAULT_HEALTH_INTERVAL: Duration = Duration::from_secs(2);
 /// Default time one call may take, connect to last byte.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
-/// Label key for the player count (Agones stores it as `agones.dev/sdk-players`).
-pub const PLAYERS_LABEL: &str = "players";
-/// Longest response kept (the sidecar answers `{}` or a small GameServer JSON).
-const MAX_RESPONSE: usize = 16 * 1024;
+/// The List of connected player names (declared in the Fleet's GameServer spec).
+pub const PLAYERS_LIST: &str = "players";
+/// Longest response kept (the sidecar answers `{}`, a List, or a GameServer JSON).
+const MAX_RESPONSE: usize = 64 * 1024;
 
 /// How the client is set up. [`AgonesConfig::from_env`] reads it from the environment.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,8 +89,12 @@ pub struct AgonesConfig {
     pub request_timeout: Duration,
     /// Call `POST /shutdown` once the last player has left.
     pub shutdown_when_empty: bool,
-    /// Keep the `players` label up to date.
-    pub player_label: bool,
+    /// Keep the `players` List up to date.
+    pub player_list: bool,
+    /// The `players` List's capacity (`-max-players`).
+    pub max_players: u32,
+    /// Watch the GameServer until it is Allocated (`-await-allocation`).
+    pub await_allocation: bool,
 }
 
 impl Default for AgonesConfig {
@@ -87,7 +104,9 @@ impl Default for AgonesConfig {
             health_interval: DEFAULT_HEALTH_INTERVAL,
             request_timeout: DEFAULT_REQUEST_TIMEOUT,
             shutdown_when_empty: true,
-            player_label: true,
+            player_list: true,
+            max_players: 4,
+            await_allocation: false,
         }
     }
 }
@@ -123,7 +142,7 @@ impl AgonesConfig {
                 "VENTURE_AGONES_SHUTDOWN_WHEN_EMPTY",
                 &mut c.shutdown_when_empty,
             ),
-            ("VENTURE_AGONES_PLAYER_LABEL", &mut c.player_label),
+            ("VENTURE_AGONES_PLAYER_LIST", &mut c.player_list),
         ] {
             if let Some(raw) = get(var) {
                 match raw.trim().to_ascii_lowercase().as_str() {
@@ -140,41 +159,51 @@ impl AgonesConfig {
 }
 
 /// One SDK call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Call {
-    /// `POST /ready`: the game server can take players.
+    /// `POST /ready`: the game server can take players (or, awaiting an allocation, be
+    /// allocated).
     Ready,
     /// `POST /health`: still alive.
     Health,
-    /// `PUT /metadata/label`: the `players` label.
-    PlayersLabel(usize),
+    /// `PATCH /v1beta1/lists/players`: the List's capacity.
+    PlayersCapacity(u32),
+    /// `POST /v1beta1/lists/players:addValue`: a player joined.
+    AddPlayer(String),
+    /// `POST /v1beta1/lists/players:removeValue`: a player left.
+    RemovePlayer(String),
     /// `POST /shutdown`: delete this game server.
     Shutdown,
 }
 
 impl Call {
     /// HTTP method and path.
-    pub fn route(self) -> (&'static str, &'static str) {
+    pub fn route(&self) -> (&'static str, String) {
         match self {
-            Call::Ready => ("POST", "/ready"),
-            Call::Health => ("POST", "/health"),
-            Call::PlayersLabel(_) => ("PUT", "/metadata/label"),
-            Call::Shutdown => ("POST", "/shutdown"),
+            Call::Ready => ("POST", "/ready".into()),
+            Call::Health => ("POST", "/health".into()),
+            Call::PlayersCapacity(_) => ("PATCH", format!("/v1beta1/lists/{PLAYERS_LIST}")),
+            Call::AddPlayer(_) => ("POST", format!("/v1beta1/lists/{PLAYERS_LIST}:addValue")),
+            Call::RemovePlayer(_) => ("POST", format!("/v1beta1/lists/{PLAYERS_LIST}:removeValue")),
+            Call::Shutdown => ("POST", "/shutdown".into()),
         }
     }
 
-    /// JSON body.
-    pub fn body(self) -> String {
+    /// JSON body. int64 fields are JSON strings, as the specification writes them.
+    pub fn body(&self) -> String {
         match self {
-            Call::PlayersLabel(n) => {
-                serde_json::json!({ "key": PLAYERS_LABEL, "value": n.to_string() }).to_string()
+            Call::PlayersCapacity(n) => {
+                serde_json::json!({ "capacity": n.to_string() }).to_string()
             }
-            _ => "{}".to_string(),
+            Call::AddPlayer(name) | Call::RemovePlayer(name) => {
+                serde_json::json!({ "value": name }).to_string()
+            }
+            Call::Ready | Call::Health | Call::Shutdown => "{}".to_string(),
         }
     }
 
     /// The whole HTTP/1.1 request.
-    pub fn request(self, addr: SocketAddr) -> Vec<u8> {
+    pub fn request(&self, addr: SocketAddr) -> Vec<u8> {
         let (method, path) = self.route();
         let body = self.body();
         format!(
@@ -185,11 +214,21 @@ impl Call {
         .into_bytes()
     }
 
-    fn name(self) -> &'static str {
+    /// True for the `players` List calls.
+    pub fn is_list(&self) -> bool {
+        matches!(
+            self,
+            Call::PlayersCapacity(_) | Call::AddPlayer(_) | Call::RemovePlayer(_)
+        )
+    }
+
+    fn name(&self) -> &'static str {
         match self {
             Call::Ready => "ready",
             Call::Health => "health",
-            Call::PlayersLabel(_) => "label",
+            Call::PlayersCapacity(_) => "list_capacity",
+            Call::AddPlayer(_) => "list_add",
+            Call::RemovePlayer(_) => "list_remove",
             Call::Shutdown => "shutdown",
         }
     }
@@ -198,7 +237,7 @@ impl Call {
 /// Counters of the client's calls (for logs and tests).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct AgonesStats {
-    /// Calls answered with 2xx.
+    /// Calls answered with 2xx (or an answer that means done, see the lifecycle).
     pub ok: u64,
     /// Calls that failed (connect error, timeout, non-2xx, malformed answer).
     pub failed: u64,
@@ -215,6 +254,10 @@ pub struct AgonesClient {
     token: Token,
     lifecycle: Lifecycle,
     connection: Option<Connection>,
+    /// Following the GameServer until it is Allocated (`-await-allocation`).
+    watch: Option<watch::Watch>,
+    /// The allocation seen and not yet taken by the server.
+    allocation: Option<Allocation>,
 }
 
 impl AgonesClient {
@@ -224,28 +267,40 @@ impl AgonesClient {
         log::info!(
             target: "venture::agones",
             component = "agones", sdk:% = config.addr, health_interval_ms = config.health_interval.as_millis() as u64,
-            shutdown_when_empty = config.shutdown_when_empty;
+            shutdown_when_empty = config.shutdown_when_empty, player_list = config.player_list,
+            await_allocation = config.await_allocation;
             "Agones SDK integration enabled"
         );
         let policy = Policy {
             health_interval: config.health_interval,
             shutdown_when_empty: config.shutdown_when_empty,
-            player_label: config.player_label,
+            player_list: config.player_list,
+            max_players: config.max_players,
         };
         AgonesClient {
             lifecycle: Lifecycle::new(policy, now),
             connection: None,
             token,
+            watch: config.await_allocation.then(|| watch::Watch::new(now)),
+            allocation: None,
             config,
         }
     }
 
-    /// [`AgonesClient::new`] with [`AgonesConfig::from_env`], logging any warnings.
-    pub fn from_env(token: Token, now: Instant) -> AgonesClient {
-        let (config, warnings) = AgonesConfig::from_env();
+    /// [`AgonesClient::new`] with [`AgonesConfig::from_env`] (and the flags' part of the
+    /// configuration), logging any warnings.
+    pub fn from_env(
+        token: Token,
+        now: Instant,
+        max_players: u32,
+        await_allocation: bool,
+    ) -> AgonesClient {
+        let (mut config, warnings) = AgonesConfig::from_env();
         for w in warnings {
             log::warn!(target: "venture::agones", component = "agones"; "{w}");
         }
+        config.max_players = max_players;
+        config.await_allocation = await_allocation;
         AgonesClient::new(config, token, now)
     }
 
@@ -274,21 +329,51 @@ impl AgonesClient {
         self.lifecycle.is_idle()
     }
 
+    /// The allocation, once the watched GameServer has been seen Allocated (given once).
+    pub fn take_allocation(&mut self) -> Option<Allocation> {
+        self.allocation.take()
+    }
+
     /// When the loop should next call [`poll`](AgonesClient::poll) even without socket events.
     pub fn next_deadline(&self) -> Option<Instant> {
         let now = Instant::now();
         let call = self.connection.as_ref().map(|c| c.deadline);
-        [call, self.lifecycle.next_deadline(now)]
+        let watch = self.watch.as_ref().and_then(watch::Watch::next_deadline);
+        [call, watch, self.lifecycle.next_deadline(now)]
             .into_iter()
             .flatten()
             .min()
     }
 
-    /// Advance: schedule health pings and label/shutdown calls from the current player
-    /// count, progress the call in flight, start the next. Never blocks.
-    pub fn poll(&mut self, registry: &Registry, now: Instant, players: usize, on_schedule: bool) {
+    /// Advance: schedule health pings and List and Shutdown calls from the connected
+    /// players, progress the call in flight, start the next, follow the GameServer watch.
+    /// Never blocks.
+    pub fn poll(
+        &mut self,
+        registry: &Registry,
+        now: Instant,
+        players: &BTreeSet<String>,
+        on_schedule: bool,
+    ) {
         self.lifecycle.observe(now, players, on_schedule);
         self.drive(registry, now);
+        self.follow_watch(registry, now);
+    }
+
+    fn follow_watch(&mut self, registry: &Registry, now: Instant) {
+        let Some(w) = &mut self.watch else {
+            return;
+        };
+        for game_server in w.poll(registry, self.token, self.config.addr, now) {
+            if let Some(a) = Allocation::from_game_server(&game_server) {
+                log::info!(target: "venture::agones", component = "agones", annotations:? = a.annotations; "Agones: this game server was allocated");
+                // The watch has done its job: the world is chosen once.
+                w.close(registry);
+                self.watch = None;
+                self.allocation = Some(a);
+                return;
+            }
+        }
     }
 
     /// Leave: drop pending pings, send `Shutdown` unless it already succeeded, and wait for
@@ -297,6 +382,9 @@ impl AgonesClient {
     /// meanwhile are dropped, which is fine on the way out.
     pub fn shut_down(&mut self, poll: &mut Poll, budget: Duration) {
         let end = Instant::now() + budget;
+        if let Some(mut w) = self.watch.take() {
+            w.close(poll.registry());
+        }
         if self.lifecycle.stop() {
             if let Some(c) = self.connection.take() {
                 c.close(poll.registry());
@@ -343,7 +431,8 @@ impl AgonesClient {
                 {
                     Ok(c) => self.connection = Some(c),
                     Err(e) => {
-                        self.lifecycle.finished(Err(format!("connect: {e}")), now);
+                        self.lifecycle
+                            .finished(Err(Failure::io(format!("connect: {e}"))), now);
                         continue;
                     }
                 }
@@ -368,9 +457,8 @@ impl AgonesClient {
 mod tests {
     use super::*;
     use mio::{Events, Poll};
-    use std::io::{BufRead, Read, Write};
     use std::net::TcpListener;
-    use std::sync::mpsc;
+    use venture_testkit::agones::Sidecar;
 
     #[test]
     fn config_from_lookup() {
@@ -389,7 +477,7 @@ mod tests {
         assert_eq!(c.addr.port(), 59358);
         assert_eq!(c.health_interval, Duration::from_millis(250));
         assert!(!c.shutdown_when_empty);
-        assert!(c.player_label, "invalid value keeps the default");
+        assert!(c.player_list, "invalid value keeps the default");
         assert_eq!(w.len(), 1, "{w:?}");
         let (c, w) =
             AgonesConfig::from_lookup(|k| (k == "AGONES_SDK_HTTP_PORT").then(|| "0".into()));
@@ -404,109 +492,76 @@ mod tests {
         assert!(r.starts_with("POST /ready HTTP/1.1\r\n"), "{r}");
         assert!(r.contains("Content-Length: 2\r\n"));
         assert!(r.ends_with("\r\n\r\n{}"));
-        let r = String::from_utf8(Call::PlayersLabel(3).request(addr)).unwrap();
-        assert!(r.starts_with("PUT /metadata/label HTTP/1.1\r\n"), "{r}");
-        let body = r.split("\r\n\r\n").nth(1).unwrap();
-        let v: serde_json::Value = serde_json::from_str(body).unwrap();
-        assert_eq!(v, serde_json::json!({"key": "players", "value": "3"}));
+        let body = |c: Call| -> serde_json::Value {
+            let r = String::from_utf8(c.request(addr)).unwrap();
+            serde_json::from_str(r.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+        };
+        assert_eq!(
+            body(Call::PlayersCapacity(4)),
+            serde_json::json!({"capacity": "4"})
+        );
+        assert_eq!(
+            body(Call::AddPlayer("a\"b".into())),
+            serde_json::json!({"value": "a\"b"})
+        );
+        let r = String::from_utf8(Call::RemovePlayer("x".into()).request(addr)).unwrap();
+        assert!(r.starts_with("POST /v1beta1/lists/players:removeValue HTTP/1.1\r\n"));
     }
 
-    /// A stand-in sidecar: answers every request with 200 `{}` and reports "METHOD PATH".
-    fn sidecar() -> (SocketAddr, mpsc::Receiver<String>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                let Ok(conn) = conn else { return };
-                conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                let mut r = std::io::BufReader::new(conn);
-                let mut line = String::new();
-                if r.read_line(&mut line).is_err() {
-                    continue;
-                }
-                let mut len = 0;
-                loop {
-                    let mut h = String::new();
-                    if r.read_line(&mut h).is_err() || h.trim().is_empty() {
-                        break;
-                    }
-                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
-                        len = v.trim().parse().unwrap_or(0);
-                    }
-                }
-                let mut body = vec![0; len];
-                let _ = r.read_exact(&mut body);
-                let mut conn = r.into_inner();
-                let _ = conn.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}");
-                let mut parts = line.split_whitespace();
-                let rec = format!(
-                    "{} {}",
-                    parts.next().unwrap_or(""),
-                    parts.next().unwrap_or("")
-                );
-                if tx.send(rec).is_err() {
-                    return;
-                }
-            }
-        });
-        (addr, rx)
+    fn names(n: &[&str]) -> BTreeSet<String> {
+        n.iter().map(|s| s.to_string()).collect()
     }
 
     fn run_until(
         poll: &mut Poll,
         client: &mut AgonesClient,
-        players: usize,
+        players: &[&str],
         until: impl Fn(&AgonesClient) -> bool,
     ) {
         let mut events = Events::with_capacity(16);
-        let end = Instant::now() + Duration::from_secs(5);
+        let end = Instant::now() + Duration::from_secs(10);
+        let players = names(players);
         while !until(client) {
             assert!(Instant::now() < end, "timed out: {:?}", client.stats());
             poll.poll(&mut events, Some(Duration::from_millis(20)))
                 .unwrap();
-            client.poll(poll.registry(), Instant::now(), players, true);
+            client.poll(poll.registry(), Instant::now(), &players, true);
         }
     }
 
     #[test]
-    fn lifecycle_against_a_stand_in_sidecar() {
-        let (addr, rx) = sidecar();
+    fn lifecycle_against_the_contract_stand_in() {
+        let sidecar = Sidecar::with_players_list(0);
         let mut poll = Poll::new().unwrap();
         let config = AgonesConfig {
-            addr,
+            addr: SocketAddr::from(([127, 0, 0, 1], sidecar.port())),
             health_interval: Duration::from_millis(100),
             ..AgonesConfig::default()
         };
         let mut client = AgonesClient::new(config, Token(7), Instant::now());
-        run_until(&mut poll, &mut client, 0, |c| {
+        run_until(&mut poll, &mut client, &[], |c| {
             c.is_ready() && c.stats().ok >= 4
         });
-        run_until(&mut poll, &mut client, 2, |c| {
-            c.lifecycle().had_players() && c.is_idle()
+        assert_eq!(sidecar.list("players"), Some((4, vec![])));
+        run_until(&mut poll, &mut client, &["ann", "bob"], |c| {
+            c.lifecycle().listed().len() == 2
         });
-        run_until(&mut poll, &mut client, 0, |c| c.lifecycle().is_shut_down());
-        client.shut_down(&mut poll, Duration::from_millis(200));
-        // The stand-in records a call after answering it: wait for the stragglers.
-        let mut calls = Vec::new();
-        while let Ok(c) = rx.recv_timeout(Duration::from_millis(300)) {
-            calls.push(c);
-        }
-        assert_eq!(calls[0], "POST /ready", "{calls:?}");
-        assert!(
-            calls.iter().filter(|c| *c == "POST /health").count() >= 2,
-            "{calls:?}"
-        );
-        assert!(
-            calls.contains(&"PUT /metadata/label".to_string()),
-            "{calls:?}"
-        );
-        assert_eq!(calls.last().unwrap(), "POST /shutdown", "{calls:?}");
         assert_eq!(
-            calls.iter().filter(|c| *c == "POST /shutdown").count(),
-            1,
-            "sent once: {calls:?}"
+            sidecar.list("players"),
+            Some((4, vec!["ann".into(), "bob".into()]))
         );
+        run_until(&mut poll, &mut client, &[], |c| {
+            c.lifecycle().is_shut_down()
+        });
+        client.shut_down(&mut poll, Duration::from_millis(200));
+        let calls = sidecar.calls();
+        assert_eq!(calls[0], "POST /ready", "{calls:?}");
+        assert_eq!(calls.last().unwrap(), "POST /shutdown", "{calls:?}");
+        assert_eq!(sidecar.count("POST /shutdown"), 1, "{calls:?}");
+        assert_eq!(sidecar.list("players"), Some((4, vec![])));
+        for r in sidecar.requests() {
+            assert_eq!(r.status, 200, "outside the spec: {r:?}");
+        }
         assert_eq!(client.stats().failed, 0);
     }
 
@@ -523,17 +578,19 @@ mod tests {
             ..AgonesConfig::default()
         };
         let mut client = AgonesClient::new(config, Token(7), Instant::now());
-        run_until(&mut poll, &mut client, 0, |c| {
+        run_until(&mut poll, &mut client, &[], |c| {
             c.stats().failed >= 1 && !c.lifecycle().is_idle()
         });
         assert!(!client.is_ready());
-        // A player came and went; the Shutdown that follows fails too...
-        run_until(&mut poll, &mut client, 1, |c| c.lifecycle().had_players());
-        run_until(&mut poll, &mut client, 0, |c| {
+        // A player came and went; the Shutdown that follows waits for the List...
+        run_until(&mut poll, &mut client, &["ann"], |c| {
+            c.lifecycle().had_players()
+        });
+        run_until(&mut poll, &mut client, &[], |c| {
             c.lifecycle().shutdown_queued() && c.lifecycle().nothing_to_send()
         });
         let failed = client.stats().failed;
-        // ...so SIGTERM tries once more (and gives up within its budget).
+        // ...and SIGTERM sends it at once (and gives up within its budget).
         let started = Instant::now();
         client.shut_down(&mut poll, Duration::from_millis(300));
         assert!(started.elapsed() < Duration::from_millis(600));

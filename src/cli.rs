@@ -54,8 +54,42 @@ crate::flag_table! {
         new_world: bool = switch("new-world", "ignore existing saves and generate a new world"),
         agones: bool = switch("agones",
             "integrate with the Agones SDK sidecar (game-server lifecycle)"),
+        await_allocation: bool = switch("await-allocation",
+            "with -agones: start Ready without a world; generate it when Agones allocates this server (annotations venture.dev/seed, venture.dev/genre)"),
         version: bool = switch("version", "print version information and exit"),
+        standby_of: Option<String> = optional("standby-of", "HOST:PORT", Valid::NonEmpty("a HOST:PORT address"),
+            "run as the hot standby of the primary at HOST:PORT: follow its world (this -saves-dir must hold the primary's server.key), take over when it has been silent for -takeover-after or on SIGUSR1, then serve -port as the primary"),
+        takeover_after: Timeout = value("takeover-after", "DURATION", "1s", Valid::Parses(timeout_text),
+            "with -standby-of: how long the primary may be silent before this standby takes over"),
+        standby_http_port: Option<u16> = optional("standby-http-port", "PORT", Valid::Range(1, 65535),
+            "with -standby-of: the TCP port for /healthz, /readyz, /status and /metrics while following (default -port; give another when the primary runs on the same host)"),
     }
+}
+
+/// A duration flag: `1s`, `1.5s`, `800ms`, or a number of seconds; 100 ms to 60 s.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeout(pub Duration);
+
+impl std::str::FromStr for Timeout {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let s = s.trim();
+        let (number, unit_ms) = match s.strip_suffix("ms") {
+            Some(n) => (n, 1.0),
+            None => (s.strip_suffix('s').unwrap_or(s), 1000.0),
+        };
+        let v: f64 = number.trim().parse().map_err(|_| ())?;
+        let ms = v * unit_ms;
+        if !(100.0..=60_000.0).contains(&ms) {
+            return Err(());
+        }
+        Ok(Timeout(Duration::from_millis(ms.round() as u64)))
+    }
+}
+
+fn timeout_text() -> String {
+    "a duration from 100ms to 60s, e.g. 1s, 1.5s or 800ms".to_owned()
 }
 
 const DIR_TEXT: &str = "a non-empty directory path";
@@ -115,6 +149,15 @@ pub struct ServerConfig {
     pub new_world: bool,
     /// `-agones`: talk to the Agones SDK.
     pub agones: bool,
+    /// `-await-allocation` (needs `-agones`): no world until Agones allocates this server;
+    /// the allocation's annotations may choose the seed and genre.
+    pub await_allocation: bool,
+    /// `-standby-of HOST:PORT`: follow that primary as a hot standby.
+    pub standby_of: Option<String>,
+    /// `-takeover-after`: the primary's silence that makes the standby take over.
+    pub takeover_after: Duration,
+    /// `-standby-http-port`: the HTTP port while following (`None`: `port`).
+    pub standby_http_port: Option<u16>,
 }
 
 impl ServerConfig {
@@ -170,6 +213,12 @@ pub fn validate(
     args: ServerArgs,
     seed_source: impl FnOnce() -> i64,
 ) -> Result<ServerConfig, CliError> {
+    if args.await_allocation && !args.agones {
+        return Err(CliError::Usage {
+            message: "-await-allocation needs -agones (the allocation comes from the Agones SDK)"
+                .to_string(),
+        });
+    }
     let (seed, seed_is_random) = match args.seed {
         Some(seed) => (seed, false),
         None => (seed_source(), true),
@@ -192,6 +241,10 @@ pub fn validate(
         autosave: Duration::from_secs(args.autosave),
         new_world: args.new_world,
         agones: args.agones,
+        await_allocation: args.await_allocation,
+        standby_of: args.standby_of,
+        takeover_after: args.takeover_after.0,
+        standby_http_port: args.standby_http_port,
     })
 }
 
@@ -331,6 +384,29 @@ mod tests {
             }
         );
         assert_eq!(c.listen_addr(), "0.0.0.0:8080".parse().unwrap());
+    }
+
+    #[test]
+    fn standby_flags() {
+        let c = run(&["-standby-of", "10.0.0.1:8080", "--takeover-after", "1.5s"]);
+        assert_eq!(c.standby_of.as_deref(), Some("10.0.0.1:8080"));
+        assert_eq!(c.takeover_after, Duration::from_millis(1500));
+        assert_eq!(
+            run(&["-takeover-after=800ms"]).takeover_after,
+            Duration::from_millis(800)
+        );
+        assert_eq!(
+            run(&["-takeover-after", "2"]).takeover_after,
+            Duration::from_secs(2)
+        );
+        assert_eq!(run(&[]).takeover_after, Duration::from_secs(1));
+        for bad in ["0s", "50ms", "61s", "soon", "-1s", "NaN"] {
+            let e = err(&["-takeover-after", bad]);
+            assert!(
+                e.contains("-takeover-after") && e.contains("100ms to 60s"),
+                "{bad}: {e}"
+            );
+        }
     }
 
     #[test]
@@ -527,6 +603,13 @@ mod tests {
                 assert!(e.ends_with("(valid: 1 to 3600)"), "{e}");
             }
         }
+    }
+
+    #[test]
+    fn await_allocation_needs_agones() {
+        assert!(run(&["-agones", "-await-allocation"]).await_allocation);
+        assert!(!run(&["-agones"]).await_allocation);
+        assert!(err(&["-await-allocation"]).contains("needs -agones"));
     }
 
     #[test]

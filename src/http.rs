@@ -12,7 +12,7 @@
 //!   it); request bodies are ignored; a malformed head gets `400`;
 //! * at most [`HttpLimits::max_connections`] open connections. At the cap a newcomer is
 //!   still served: the oldest connection that has not sent a whole request (idle, or fed
-//!   slowly) is evicted to make room, after one last look at its socket so a request
+//!   slowly), of the address holding the most such connections, is evicted to make room, after one last look at its socket so a request
 //!   that did arrive is answered rather than dropped; then, if none is left, the oldest
 //!   one that was already answered. Only when every connection is mid-response is the
 //!   newcomer sent a best-effort `503` and closed. So a flood of held connections cannot
@@ -39,8 +39,9 @@
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
+use std::collections::HashMap;
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr};
+use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
@@ -559,7 +560,7 @@ impl HttpServer {
                     .min_by_key(|(_, c)| c.serial)
                     .map(|(i, _)| i)
             };
-            if let Some(victim) = oldest(State::Reading) {
+            if let Some(victim) = self.busiest_oldest_reading() {
                 // Serve it if its request did arrive; evict it only if it is still waiting.
                 let next = match self.conns[victim].as_mut() {
                     Some(c) => drive(c, now, &self.limits, &mut self.counters, router),
@@ -588,6 +589,32 @@ impl HttpServer {
             return None;
         }
         None
+    }
+
+    /// Among connections still reading their request, the oldest of the address that
+    /// holds the most of them. The oldest alone is not enough: an address that reopens
+    /// silent connections as fast as they are closed always has newer ones than a game
+    /// client behind a proxy, whose first bytes come a round trip after the proxy
+    /// connected (SOCKS5, Tor's onion service), so that client's would always be the
+    /// one closed. Among addresses holding as many, the oldest goes.
+    fn busiest_oldest_reading(&self) -> Option<usize> {
+        let reading = || {
+            self.conns
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
+                .filter(|(_, c)| c.state == State::Reading)
+        };
+        let mut per_ip: HashMap<IpAddr, usize> = HashMap::new();
+        for (_, c) in reading() {
+            *per_ip.entry(c.peer.ip()).or_default() += 1;
+        }
+        reading()
+            .max_by_key(|(_, c)| {
+                let n = per_ip.get(&c.peer.ip()).copied().unwrap_or(0);
+                (n, std::cmp::Reverse(c.serial))
+            })
+            .map(|(i, _)| i)
     }
 
     /// Accepts every pending connection; returns the slots of the new ones.
@@ -785,9 +812,10 @@ fn drive(
                         Sniffed::Game => return Next::HandOff(HandoffKind::GameStream),
                         // A game client waiting for the rest of its preamble.
                         Sniffed::NeedMore => {}
+                        // Neither HTTP nor our framing (another version, or garbage).
                         Sniffed::Invalid => {
                             counters.bad_requests += 1;
-                            return Next::Close;
+                            respond(conn, now, limits, bad(400, "bad request"), false);
                         }
                         Sniffed::Http => {
                             match parse_head(&conn.buf, conn.peer, limits, counters, router) {
@@ -1123,6 +1151,48 @@ mod tests {
         assert_eq!(c.accepted, 4);
         assert_eq!((c.bad_requests, c.timed_out, c.responses), (0, 0, 1));
         assert_eq!(server.open_connections(), 0);
+    }
+
+    /// A connection to `addr` from the loopback address `from` (all of 127/8 is ours).
+    fn connect_from(from: [u8; 4], addr: SocketAddr) -> StdStream {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("socket");
+        socket
+            .bind(&SocketAddr::from((from, 0)).into())
+            .expect("bind a loopback address");
+        socket.connect(&addr.into()).expect("connect");
+        socket.into()
+    }
+
+    #[test]
+    fn at_the_cap_the_busiest_address_makes_room_not_a_lone_waiting_client() {
+        let limits = HttpLimits {
+            max_connections: 4,
+            ..HttpLimits::default()
+        };
+        let (lone_held, server) = with_server(limits, |addr| {
+            // A game client behind a proxy: connected, its first bytes a round trip away.
+            let mut lone = connect(addr);
+            thread::sleep(Duration::from_millis(100)); // accepted first: the oldest
+            let mut flood = Vec::new();
+            for _ in 0..8 {
+                flood.push(connect_from([127, 0, 0, 2], addr));
+                thread::sleep(Duration::from_millis(100));
+            }
+            lone.set_nonblocking(true).expect("nonblocking");
+            let held = matches!(
+                lone.read(&mut [0u8; 16]),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock
+            );
+            drop(flood);
+            held
+        });
+        assert!(
+            lone_held,
+            "the lone waiting connection was closed for the flooder's"
+        );
+        let c = server.counters();
+        assert!(c.evicted >= 5, "{c:?}");
     }
 
     #[test]

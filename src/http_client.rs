@@ -16,7 +16,35 @@ use mio::{Interest, Registry, Token};
 use crate::nbio::{self, Step};
 
 /// How an answered request went: `Ok(status)` for 2xx, `Err(why)` for anything else.
-pub type Answer = Result<u16, String>;
+pub type Answer = Result<u16, Failure>;
+
+/// Why a request did not get a 2xx answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Failure {
+    /// The HTTP status, when there was an answer (`None`: connect error, timeout, EOF).
+    pub status: Option<u16>,
+    /// The answer's body (shortened) or the error.
+    pub message: String,
+}
+
+impl Failure {
+    /// A failure without an HTTP answer.
+    pub fn io(message: impl Into<String>) -> Failure {
+        Failure {
+            status: None,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self.status {
+            Some(status) => write!(f, "HTTP {status}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
 
 /// One request and its response, advanced by [`Exchange::advance`].
 #[derive(Debug)]
@@ -56,7 +84,7 @@ impl Exchange {
                 Step::Blocked => return Ok(None),
                 Step::Eof => {
                     return Ok(Some(parse_response(&self.response, true)?.unwrap_or_else(
-                        || Err("connection closed before a complete response".to_string()),
+                        || Err(Failure::io("connection closed before a complete response")),
                     )))
                 }
                 Step::Done => {
@@ -107,8 +135,10 @@ pub fn parse_response(bytes: &[u8], eof: bool) -> io::Result<Option<Answer>> {
         Ok(status)
     } else {
         let body = String::from_utf8_lossy(&bytes[head_len..]);
-        let body: String = body.trim().chars().take(200).collect();
-        Err(format!("HTTP {status}: {body}"))
+        Err(Failure {
+            status: Some(status),
+            message: body.trim().chars().take(200).collect(),
+        })
     }))
 }
 
@@ -144,9 +174,9 @@ impl Connection {
     /// there is none (connect error, I/O error, timeout past the deadline), when done.
     pub fn advance(&mut self, now: Instant) -> Option<Answer> {
         match self.step() {
-            Ok(None) if now >= self.deadline => Some(Err("timed out".into())),
+            Ok(None) if now >= self.deadline => Some(Err(Failure::io("timed out"))),
             Ok(answer) => answer,
-            Err(e) => Some(Err(e.to_string())),
+            Err(e) => Some(Err(Failure::io(e.to_string()))),
         }
     }
 
@@ -211,7 +241,7 @@ mod tests {
             2,
             false,
         );
-        assert_eq!(a.unwrap(), Err("HTTP 503: busy".into()));
+        assert_eq!(a.unwrap().unwrap_err().to_string(), "HTTP 503: busy");
     }
 
     #[test]
@@ -219,7 +249,7 @@ mod tests {
         let (a, _) = exchange_over(b"HTTP/1.1 200 OK\r\nContent-Le", 4, true);
         assert_eq!(
             a.unwrap(),
-            Err("connection closed before a complete response".into())
+            Err(Failure::io("connection closed before a complete response"))
         );
         let (a, _) = exchange_over(b"garbage\r\n\r\n", 4, true);
         assert!(a.is_err());
@@ -253,7 +283,13 @@ mod tests {
         let e = parse_response(b"HTTP/1.1 500 Oops\r\nContent-Length: 4\r\n\r\nboom", false)
             .unwrap()
             .unwrap();
-        assert_eq!(e, Err("HTTP 500: boom".to_string()));
+        assert_eq!(
+            e,
+            Err(Failure {
+                status: Some(500),
+                message: "boom".into()
+            })
+        );
         assert!(parse_response(b"garbage\r\n\r\n", true).is_err());
     }
 }

@@ -7,12 +7,14 @@
 //! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
 //!   driven by the server's mio loop;
 //! * [`metrics`]: Prometheus metrics and their text exposition;
+//! * [`balance`]: `venture-world --balance`, the balance harness;
 //! * [`agones`]: with `-agones`, the game-server lifecycle calls to the Agones SDK sidecar.
 
 #![forbid(unsafe_code)]
 
 pub mod agones;
 pub mod atomic_file;
+pub mod balance;
 pub mod cli;
 pub mod client;
 pub mod flags;

@@ -621,6 +621,74 @@ impl Metrics {
     }
 }
 
+/// The hot-standby pair, on both sides: `venture_role{role}` (1 for this process's role:
+/// `primary` or `standby`), and the follower's lag behind the primary in ticks and seconds
+/// (on the primary: its most lagging follower, measured by acks; on the standby: the
+/// newest frame seen minus the newest applied) and how many followers the primary has.
+#[derive(Clone, Debug, Default)]
+pub struct StandbyMetrics {
+    pub role: Family<Label1, Gauge>,
+    pub followers: Gauge,
+    pub lag_ticks: Gauge,
+    pub lag_seconds: Gauge<f64, AtomicU64>,
+    /// On a standby: seconds since the primary was last heard.
+    pub primary_silence_seconds: Gauge<f64, AtomicU64>,
+}
+
+/// The values of `venture_role`.
+pub const ROLES: [&str; 2] = ["primary", "standby"];
+
+impl StandbyMetrics {
+    /// Sets `venture_role`: 1 for `role`, 0 for the other.
+    pub fn set_role(&self, role: &'static str) {
+        for r in ROLES {
+            self.role
+                .get_or_create(&[("role", r)])
+                .set(i64::from(r == role));
+        }
+    }
+
+    /// Sets both lag gauges from ticks at `tick_rate`.
+    pub fn set_lag(&self, ticks: u64, tick_rate: u32) {
+        self.lag_ticks.set(i64::try_from(ticks).unwrap_or(i64::MAX));
+        self.lag_seconds
+            .set(ticks as f64 / f64::from(tick_rate.max(1)));
+    }
+}
+
+impl Metrics {
+    /// Registers the standby pair's series ([`StandbyMetrics`]).
+    pub fn register_standby(&mut self) -> StandbyMetrics {
+        let m = StandbyMetrics::default();
+        self.registry.register(
+            "role",
+            "1 for this process's role in a primary/standby pair (primary or standby)",
+            m.role.clone(),
+        );
+        self.registry.register(
+            "followers",
+            "Hot standbys following this primary",
+            m.followers.clone(),
+        );
+        self.registry.register(
+            "follower_lag_ticks",
+            "Confirmed ticks the follower is behind the primary (primary: the most lagging follower's ack; standby: newest frame seen minus newest applied)",
+            m.lag_ticks.clone(),
+        );
+        self.registry.register(
+            "follower_lag_seconds",
+            "venture_follower_lag_ticks in seconds of game time",
+            m.lag_seconds.clone(),
+        );
+        self.registry.register(
+            "standby_primary_silence_seconds",
+            "On a standby: seconds since the primary was last heard (it takes over at -takeover-after)",
+            m.primary_silence_seconds.clone(),
+        );
+        m
+    }
+}
+
 /// `venture_errors_total`: records logged at error or fatal level, read from the logger's
 /// own count at scrape time (the guide's "error rate" alert).
 #[derive(Debug)]

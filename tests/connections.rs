@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use venture_net::secure::wire;
-use venture_testkit::burst::BurstSpec;
+use venture_testkit::burst::{finish_all, BurstSpec};
 use venture_testkit::{
     bin, final_json, free_port, http_get_timeout, rss_kib, wait_for, Proc, Scratch, Server,
 };
@@ -64,29 +64,6 @@ fn metric(m: &HashMap<String, f64>, key: &str) -> u64 {
     m.get(key).copied().unwrap_or(0.0) as u64
 }
 
-/// Waits for every client process to exit and checks each of its clients: exit 0, no
-/// desync, some ticks confirmed. Returns every final JSON line.
-fn finish_clients(procs: &mut [Proc], timeout: Duration) -> Vec<serde_json::Value> {
-    let end = Instant::now() + timeout;
-    let mut all = Vec::new();
-    for p in procs.iter_mut() {
-        let code = p.wait_timeout(end.saturating_duration_since(Instant::now()));
-        assert_eq!(
-            code,
-            Some(Some(0)),
-            "{} exit; stderr: {}",
-            p.tag,
-            p.stderr()
-        );
-        for v in venture_testkit::bot::json_lines(p) {
-            assert_eq!(v["desyncs"], 0, "{}: {v}", p.tag);
-            assert!(v["confirmed"].as_u64().unwrap_or(0) > 20, "{}: {v}", p.tag);
-            all.push(v);
-        }
-    }
-    all
-}
-
 // ---------------------------------------------------------------------------------------
 // a. Burst join
 
@@ -121,7 +98,7 @@ fn sixty_four_clients_in_eight_processes_all_play_after_a_burst_join() {
         0,
         "the peer table refused a join: {m:?}"
     );
-    let results = finish_clients(&mut burst.procs, Duration::from_secs(90));
+    let results = finish_all(&mut burst.procs, Duration::from_secs(90));
     assert_eq!(results.len(), 64);
 }
 
@@ -403,7 +380,7 @@ fn sixteen_joins_all_play_during_a_flood_from_two_hundred_addresses() {
         rss_peak <= rss_before + 16 * 1024,
         "server peak RSS {rss_peak} KiB (before {rss_before} KiB)"
     );
-    finish_clients(&mut burst.procs, Duration::from_secs(60));
+    finish_all(&mut burst.procs, Duration::from_secs(60));
     assert_eq!(server.get("/healthz").0, 200);
 }
 
@@ -485,11 +462,12 @@ impl TamperRelay {
                     }
                     let data = d[0] == wire::DATA && d.len() > wire::DATA_OVERHEAD;
                     if data && rng.chance(40) {
-                        let i = 9 + rng.below((d.len() - 9) as u64) as usize;
+                        let head = 1 + wire::COUNTER_LEN;
+                        let i = head + rng.below((d.len() - head) as u64) as usize;
                         d[i] ^= 1 << rng.below(8);
                         l.down_flipped += 1;
                     } else if data && rng.chance(20) {
-                        d.truncate(1 + rng.below(24) as usize);
+                        d.truncate(1 + rng.below(wire::DATA_OVERHEAD as u64 - 1) as usize);
                         l.down_truncated += 1;
                     } else if data && down_seen.len() < 4096 {
                         down_seen.push(d.clone());
@@ -512,12 +490,13 @@ impl TamperRelay {
                     l.up += 1;
                     let data = d[0] == wire::DATA && d.len() > wire::DATA_OVERHEAD;
                     if data {
-                        let counter = u64::from_le_bytes(d[1..9].try_into().expect("8 bytes"));
-                        up_counter = up_counter.max(counter);
+                        let head = &d[1..1 + wire::COUNTER_LEN];
+                        let counter = u32::from_le_bytes(head.try_into().expect("4 bytes"));
+                        up_counter = up_counter.max(u64::from(counter));
                     }
                     if rng.chance(40) {
                         // Data: the ciphertext or tag; a handshake packet: anywhere.
-                        let from_byte = if data { 9 } else { 0 };
+                        let from_byte = if data { 1 + wire::COUNTER_LEN } else { 0 };
                         let i = from_byte + rng.below((d.len() - from_byte) as u64) as usize;
                         d[i] ^= 1 << rng.below(8);
                         if data {
@@ -526,7 +505,7 @@ impl TamperRelay {
                             l.up_flipped_handshake += 1;
                         }
                     } else if data && rng.chance(30) {
-                        d.truncate(1 + rng.below(24) as usize);
+                        d.truncate(1 + rng.below(wire::DATA_OVERHEAD as u64 - 1) as usize);
                         l.up_truncated += 1;
                     } else if data && up_seen.len() < 4096 {
                         up_seen.push(d.clone());

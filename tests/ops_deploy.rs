@@ -94,6 +94,7 @@ fn every_yaml_file_in_deploy_parses() {
         "deploy/k8s/deployment.yaml",
         "deploy/k8s/service.yaml",
         "deploy/agones/fleet.yaml",
+        "deploy/agones/allocation.yaml",
     ] {
         assert!(
             names.iter().any(|n| n == expected),
@@ -238,7 +239,11 @@ fn agones_fleet_and_autoscaler() {
     let fas = kinds["FleetAutoscaler"];
     assert_eq!(s(fas, "apiVersion"), "autoscaling.agones.dev/v1");
     assert_eq!(s(fas, "spec.fleetName"), s(fleet, "metadata.name"));
-    assert_eq!(s(fas, "spec.policy.type"), "Buffer");
+    assert_eq!(
+        s(fas, "spec.policy.type"),
+        "List",
+        "scales on the players List"
+    );
 }
 
 /// `[Section]` -> key -> values (keys may repeat).
@@ -574,21 +579,126 @@ fn agones_fleet_fields_agones_requires() {
         "{level}"
     );
 
+    // The players List: declared, its capacity what the server sets (-max-players), and
+    // the server told to keep it (-agones) and to wait for its allocation.
+    let args = strings(gs, "template.spec.containers.0.args");
+    let flag = |name: &str| args.iter().position(|a| a == name);
+    assert!(
+        flag("-agones").is_some() && flag("-await-allocation").is_some(),
+        "{args:?}"
+    );
+    let max_players = &args[flag("-max-players").expect("-max-players") + 1];
+    let list = at(gs, "lists.players");
+    assert_eq!(
+        at(list, "capacity")
+            .as_u64()
+            .map(|c| c.to_string())
+            .as_deref(),
+        Some(max_players.as_str()),
+        "the List's capacity is -max-players"
+    );
+    assert!(
+        list.get("values").is_none(),
+        "the server fills the List; none preset"
+    );
+
     let fas = d
         .iter()
         .find(|x| x["kind"] == "FleetAutoscaler")
         .expect("FleetAutoscaler");
-    let b = at(fas, "spec.policy.buffer");
-    let size = at(b, "bufferSize")
+    assert_eq!(s(fas, "metadata.name"), "venture-fleet");
+    assert_eq!(s(fas, "spec.fleetName"), s(fleet, "metadata.name"));
+    assert_eq!(s(fas, "spec.policy.type"), "List");
+    let l = at(fas, "spec.policy.list");
+    assert_eq!(s(l, "key"), venture::agones::PLAYERS_LIST);
+    // Agones' ListPolicy validation: bufferSize > 0, minCapacity >= bufferSize when it is
+    // absolute, maxCapacity >= minCapacity.
+    let size = at(l, "bufferSize")
         .as_u64()
         .expect("bufferSize is a count here");
     let (min, max) = (
-        at(b, "minReplicas").as_u64().unwrap(),
-        at(b, "maxReplicas").as_u64().unwrap(),
+        at(l, "minCapacity").as_u64().unwrap(),
+        at(l, "maxCapacity").as_u64().unwrap(),
     );
     assert!(size >= 1 && min >= size && max >= min, "{size} {min} {max}");
+    let per_server: u64 = max_players.parse().unwrap();
+    assert_eq!(max % per_server, 0, "maxCapacity is whole servers");
     assert_eq!(s(fas, "spec.sync.type"), "FixedInterval");
     assert!(at(fas, "spec.sync.fixedInterval.seconds").as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn agones_allocation_chooses_the_world_the_server_understands() {
+    use venture::agones::allocation::{Allocation, GENRE_ANNOTATION, SEED_ANNOTATION};
+    let d = docs("deploy/agones/allocation.yaml");
+    let gsa = &d[0];
+    assert_eq!(s(gsa, "apiVersion"), "allocation.agones.dev/v1");
+    assert_eq!(s(gsa, "kind"), "GameServerAllocation");
+    assert!(gsa["metadata"].get("generateName").is_some());
+    let sel = at(gsa, "spec.selectors.0");
+    let fleet = docs("deploy/agones/fleet.yaml")
+        .into_iter()
+        .find(|x| x["kind"] == "Fleet")
+        .unwrap();
+    assert_eq!(
+        sel["matchLabels"]["agones.dev/fleet"].as_str(),
+        fleet["metadata"]["name"].as_str()
+    );
+    assert_eq!(
+        s(sel, "gameServerState"),
+        "Ready",
+        "only servers without a world"
+    );
+    let ann = at(gsa, "spec.metadata.annotations").as_mapping().unwrap();
+    let keys: Vec<&str> = ann.keys().filter_map(Value::as_str).collect();
+    assert_eq!(keys, [SEED_ANNOTATION, GENRE_ANNOTATION]);
+    // What the server makes of them once Agones has merged them into its GameServer.
+    let game_server = serde_json::json!({
+        "object_meta": {"annotations": serde_json::to_value(ann).unwrap()},
+        "status": {"state": "Allocated"},
+    });
+    let choice = Allocation::from_game_server(&game_server)
+        .expect("allocated")
+        .world_choice();
+    assert!(choice.errors.is_empty(), "{:?}", choice.errors);
+    assert!(
+        choice.seed.is_some() && choice.genre.is_some(),
+        "{choice:?}"
+    );
+}
+
+#[test]
+fn agones_manifests_pass_kubernetes_validate_as_far_as_it_knows_them() {
+    // kubernetes-validate bundles Kubernetes' own schemas only: it parses every document,
+    // checks apiVersion and kind, and says it has no schema for Agones' kinds. That is
+    // all it can say offline; the fields are the structural tests' job (above), the pod
+    // template is validated as a PodTemplate (agones_pod_template_passes_schema_validation).
+    let test = "agones_manifests_pass_kubernetes_validate_as_far_as_it_knows_them";
+    let Some(tool) = kubernetes_validate(test) else {
+        return;
+    };
+    let files = [
+        root().join("deploy/agones/fleet.yaml"),
+        root().join("deploy/agones/allocation.yaml"),
+    ];
+    let (ok, out) = validate(&tool, &files);
+    assert!(ok, "kubernetes-validate failed:\n{out}");
+    let mut kinds: Vec<&str> = out
+        .lines()
+        .map(|l| {
+            assert!(
+                l.starts_with("WARN ") && l.contains("Couldn't find schema for kind"),
+                "an unexpected finding: {l}\n{out}"
+            );
+            l.split("kind ").nth(1).unwrap().split(' ').next().unwrap()
+        })
+        .collect();
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        ["Fleet", "FleetAutoscaler", "GameServerAllocation"],
+        "{out}"
+    );
 }
 
 /// The `docker build` command line in a file (the first line that starts with it, after
@@ -738,5 +848,40 @@ fn grafana_dashboard_is_importable_as_it_is() {
                 .any(|p| p["title"] == wanted),
             "no {wanted} panel"
         );
+    }
+}
+
+#[test]
+fn keepalived_config_passes_keepalived_config_test() {
+    let test = "keepalived_config_passes_keepalived_config_test";
+    let Some(keepalived) = tool_or_skip(
+        test,
+        "keepalived",
+        "VENTURE_KEEPALIVED",
+        &[PathBuf::from("/usr/sbin/keepalived")],
+    ) else {
+        return;
+    };
+    // The file as shipped, with the check script and its user moved to what exists here
+    // (keepalived refuses a script_user that does not exist, or a script it cannot find).
+    let scratch = Scratch::new("keepalived");
+    let script = scratch.path().join("venture-ready.sh");
+    fs::copy(root().join("deploy/keepalived/venture-ready.sh"), &script).unwrap();
+    let user = std::env::var("USER").unwrap_or_else(|_| "root".into());
+    let conf = read("deploy/keepalived/keepalived.conf")
+        .replace(
+            "/opt/venture/deploy/keepalived/venture-ready.sh",
+            &script.display().to_string(),
+        )
+        .replace("script_user venture", &format!("script_user {user}"));
+    let path = scratch.path().join("keepalived.conf");
+    fs::write(&path, conf).unwrap();
+    let (ok, out) = run(std::process::Command::new(&keepalived)
+        .arg("-t")
+        .arg("-f")
+        .arg(&path));
+    assert!(ok, "keepalived -t failed:\n{out}");
+    for bad in ["Error", "removing", "not found", "Truncating", "Unknown"] {
+        assert!(!out.contains(bad), "keepalived -t: {bad}:\n{out}");
     }
 }

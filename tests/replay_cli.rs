@@ -130,6 +130,7 @@ fn dump_prints_the_world_at_a_tick() {
     assert!(v["monsters"].as_array().is_some_and(|m| !m.is_empty()));
     assert!(v["monsters"][0]["hp"].is_i64() && v["monsters"][0]["derived"]["name"].is_string());
     for key in [
+        "allies",
         "projectiles",
         "ground_items",
         "streams",

@@ -13,7 +13,7 @@ use std::time::Duration;
 use venture_replay::{read_from, record_scripted, ScriptedSession, SessionHeader, SessionWriter};
 use venture_sim::script::scripted_frame;
 use venture_sim::{SimConfig, World};
-use venture_testkit::tools::{skip_unless_ci, tool_or_skip};
+use venture_testkit::tools::{skip, tool_or_skip};
 use venture_testkit::{bin, Scratch, Server};
 
 const TICKS: u64 = 1_500;
@@ -45,7 +45,7 @@ fn tools(test: &str) -> Option<(PathBuf, PathBuf)> {
     let node = tool_or_skip(test, "node", "VENTURE_NODE", &[])?;
     let chromium = tool_or_skip(test, "chromium", "VENTURE_CHROMIUM", &[])?;
     if !browser_dir().join("node_modules/playwright-core").is_dir() {
-        skip_unless_ci(
+        skip(
             test,
             "tests/browser/node_modules is missing (npm ci --prefix tests/browser)",
         );

@@ -108,3 +108,127 @@ fn png_and_content_counts() {
     let text = String::from_utf8(ascii.stdout).expect("utf-8");
     assert!(text.contains('M') && text.contains('B'));
 }
+
+/// `--balance --json`: one object per (genre, depth) cell plus one per depth for every
+/// genre, with the documented fields, and the same bytes from a second process.
+#[test]
+fn balance_json_is_deterministic_and_has_the_documented_fields() {
+    let args = [
+        "--balance",
+        "--json",
+        "--seeds",
+        "2",
+        "--first-seed",
+        "7",
+        "--depths",
+        "1-2",
+        "--seconds",
+        "30",
+    ];
+    let a = world(&args);
+    assert!(a.status.success(), "{}", String::from_utf8_lossy(&a.stderr));
+    let b = world(&args);
+    assert_eq!(a.stdout, b.stdout, "same flags, same numbers");
+    let text = String::from_utf8(a.stdout).expect("utf-8");
+    let cells: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect();
+    assert_eq!(cells.len(), 5 * 2 + 2);
+    for c in &cells {
+        for key in [
+            "genre",
+            "depth",
+            "runs",
+            "alive_60s",
+            "alive_300s",
+            "median_first_death_s",
+            "kills_per_life",
+            "median_level_300s",
+            "reached_stairs",
+            "cleared",
+        ] {
+            assert!(c.get(key).is_some(), "missing {key} in {c}");
+        }
+        for share in ["alive_60s", "alive_300s", "reached_stairs", "cleared"] {
+            let v = c[share].as_f64().expect("a number");
+            assert!((0.0..=1.0).contains(&v), "{share} = {v}");
+        }
+        let first_death = c["median_first_death_s"].as_u64().expect("seconds");
+        assert!(first_death <= 30);
+    }
+    assert_eq!(cells[0]["genre"], "fantasy");
+    assert_eq!(cells[0]["depth"], 1);
+    assert_eq!(cells[0]["runs"], 2);
+    assert_eq!(cells[10]["genre"], "all");
+    assert_eq!(cells[10]["runs"], 10);
+    let other = world(&[
+        "--balance",
+        "--json",
+        "--seeds",
+        "2",
+        "--first-seed",
+        "8",
+        "--depths",
+        "1-2",
+        "--seconds",
+        "30",
+        "--policy",
+        "fighter",
+    ]);
+    assert!(other.status.success());
+    assert_ne!(other.stdout, text.as_bytes());
+}
+
+#[test]
+fn balance_table_and_chart() {
+    let dir = venture_testkit::Scratch::new("balance-png");
+    let png = dir.join("balance.png");
+    let out = world(&[
+        "--balance",
+        "--seeds",
+        "1",
+        "--depths",
+        "3",
+        "--seconds",
+        "10",
+        "--png",
+        png.to_str().expect("utf-8"),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).expect("utf-8");
+    assert!(
+        text.contains("alive_60s") && text.contains("first_death"),
+        "{text}"
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains("    3 ")).count(),
+        6,
+        "{text}"
+    );
+    let bytes = std::fs::read(&png).expect("png written");
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+}
+
+#[test]
+fn bad_balance_flags_exit_2_and_say_what_is_valid() {
+    let cases: [(&[&str], &str); 6] = [
+        (&["--balance", "--policy", "pro"], "novice or fighter"),
+        (&["--balance", "--depths", "5-1"], "e.g. 3 or 1-5"),
+        (&["--balance", "--depths", "0"], "e.g. 3 or 1-5"),
+        (&["--balance", "--seeds", "0"], "1 to 100000"),
+        (&["--depths", "1-3"], "-depths needs -balance"),
+        (&["--balance", "--simulate", "5"], "do not go together"),
+    ];
+    for (args, says) in cases {
+        let out = world(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+    }
+}

@@ -127,9 +127,9 @@ fn main() {
     put(
         "protocol_decode",
         "garbage",
-        b"VN\x01\x00\xff\xff\xff\xff\x0f",
+        b"\x07\x00\xff\xff\xff\xff\x0f",
     );
-    put("protocol_decode", "bad_magic", b"XX\x01\x00\x00");
+    put("protocol_decode", "bad_version", b"\x63\x00\x00");
 
     // snapshot_restore: small worlds of every genre, one stepped with players in it.
     for (i, g) in Genre::ALL.iter().enumerate() {

@@ -227,18 +227,18 @@ fuzz_target!(|script: Script| {
             match ev {
                 ServerEvent::PlayerConnected { addr, .. }
                 | ServerEvent::SpectatorConnected { addr, .. } => {
-                    admitted.insert(addr);
+                    admitted.insert(addr.addr);
                 }
                 _ => {}
             }
         }
         for (to, bytes) in server.drain_outgoing() {
             let i = *index
-                .get(&to)
+                .get(&to.addr)
                 .expect("server only answers addresses that wrote to it");
             received[i] += bytes.len() as u64;
             if let Ok(Message::Challenge { cookie }) = decode(&bytes) {
-                cookies.insert(to, cookie);
+                cookies.insert(to.addr, cookie);
             }
         }
         assert!(server.player_count() <= limit);

@@ -657,15 +657,16 @@ mod tests {
     fn fuzz_corpus_messages_re_encode_to_their_bytes() {
         // The corpus was written by the codec before PlayerInput's byte form moved to
         // venture-sim: the same bytes out proves the messages' wire format did not change.
-        // (Its header says protocol 5; protocol 6 changed only what lies beneath, the
-        // secure layer, so the header's version is brought up to date first.)
+        // (Its header is protocol 5's: the magic "VN" and version 5. Protocols 6 and 7
+        // changed only what lies beneath and the header, which protocol 7 cut to the
+        // version alone, so the header is brought up to date first.)
         use crate::protocol::{decode, encode, PROTOCOL_VERSION};
         for corpus in [
             &include_bytes!("../../fuzz/corpus/protocol_decode/inputs")[..],
             &include_bytes!("../../fuzz/corpus/protocol_decode/frames")[..],
         ] {
-            let mut bytes = corpus.to_vec();
-            bytes[2..4].copy_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+            let mut bytes = corpus[2..].to_vec();
+            bytes[..2].copy_from_slice(&PROTOCOL_VERSION.to_le_bytes());
             let msg = decode(&bytes).unwrap();
             assert_eq!(encode(&msg).unwrap(), bytes, "{msg:?}");
         }

@@ -78,7 +78,8 @@ impl<C: Carrier> ServerDriver<C> {
         epoch: Instant,
     ) -> Result<Self, KeyError> {
         let mut endpoint = Responder::new(layer.keypair, cookie_secret()?, layer.max_peers);
-        // One idle timeout per peer: the endpoint's, at the session's client timeout.
+        // One idle timeout per peer: the endpoint's, at the session's client timeout (the
+        // session leaves silence to it once it is behind the layer).
         endpoint.set_idle_timeout(session.client_timeout());
         session.set_admitted_by_transport(true);
         Ok(ServerDriver {
@@ -142,6 +143,10 @@ impl<C: Carrier> ServerDriver<C> {
         while let Some(event) = self.endpoint.poll_event() {
             match event {
                 EndpointEvent::Connected(remote) => self.carrier.note_established(remote),
+                EndpointEvent::TimedOut(remote) => {
+                    self.session.on_timeout(remote);
+                    self.carrier.close(remote);
+                }
                 EndpointEvent::Disconnected(remote) => {
                     self.session.on_disconnect(remote);
                     self.carrier.close(remote);

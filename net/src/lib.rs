@@ -8,6 +8,7 @@
 //! - [`driver`]: a session on the secure layer on a carrier, pumped with the time.
 //! - [`protocol`], [`compact`]: the versioned session messages and their bounded codec.
 //! - [`server`], [`client`]: the sans-IO sessions (authority; prediction and rollback).
+//! - [`standby`]: what a primary and its hot standby share (follower key, proofs, claims).
 //! - [`cookie`]: stateless admission cookies; [`chunk`]: snapshot chunking and bounded
 //!   reassembly; [`window`]: redundancy windows for per-tick data; [`chat`]: chat
 //!   admission.
@@ -57,6 +58,7 @@ pub mod driver;
 pub mod protocol;
 pub mod secure;
 pub mod server;
+pub mod standby;
 #[cfg(test)]
 mod test_frames;
 pub mod window;

@@ -1,6 +1,9 @@
 //! Venture's wire protocol: versioned messages and their bounded codec.
 //!
-//! Every datagram (the plaintext of one secure-layer packet) is a 4-byte header, `MAGIC` (2 bytes) then
+//! Protocol 7 adds the hot standby's messages (`Follow`, `ClaimAck`, `Claim`; see
+//! [`crate::standby`]).
+//!
+//! Every datagram (the plaintext of one secure-layer packet) is a 2-byte header,
 //! [`PROTOCOL_VERSION`] (u16 little-endian), followed by one bincode-2 encoded
 //! [`Message`] (serde, `config::standard()`, varint integers). The header is checked
 //! before any decoding. Encoded datagrams never exceed [`MAX_DATAGRAM`] bytes
@@ -10,12 +13,14 @@
 //!
 //! Version 7: laminar left the stack; a datagram is a secure-layer packet's whole
 //! plaintext, with no laminar header beneath it (5 bytes fewer), over UDP, TCP or
-//! WebSocket. The messages are those of version 6.
+//! WebSocket; the 2-byte magic before the version went too (the secure layer
+//! authenticates every datagram, so junk never reaches this decoder). The messages are
+//! those of version 6.
 //!
 //! Version 2: the per-tick messages (`Frames`, `Inputs`) are each one bincode byte string
 //! in a compact delta/run-length format of their own ([`crate::compact`]): frame ticks are
 //! implied by `first_tick`, inputs are coded as changes against the previous frame or
-//! input, checksums are fixed 4 bytes. A `Frames` datagram with one 4-player frame is 47
+//! input, checksums are fixed 4 bytes. A `Frames` datagram with one 4-player frame is 45
 //! bytes (at tick 100 000); each further frame adds 5 bytes plus, per input that changed,
 //! 1 + the number of changed fields (see `frames_wire_size`).
 //!
@@ -37,8 +42,6 @@ use venture_sim::{valid_name, Command, Frame, PlayerInput};
 use crate::chunk::{ChunkAck, CHUNK_SIZE};
 use crate::cookie::Cookie;
 
-/// First two bytes of every datagram.
-pub const MAGIC: [u8; 2] = *b"VN";
 /// Wire protocol version; bump on any incompatible change to [`Message`].
 pub const PROTOCOL_VERSION: u16 = 7;
 
@@ -48,8 +51,8 @@ pub const PROTOCOL_VERSION: u16 = 7;
 /// in every such datagram); a real hint of exactly -64 (inputs 64 ticks late) is then read
 /// as "none", which costs the client one sample of a run that moves by a tick per tick.
 pub const NO_LEAD_HINT: i32 = -64;
-/// Bytes of header before the encoded message.
-pub const HEADER_LEN: usize = 4;
+/// Bytes of header before the encoded message: the protocol version.
+pub const HEADER_LEN: usize = 2;
 /// Largest datagram we send or accept (header included).
 pub const MAX_DATAGRAM: usize = 1200;
 /// bincode's decode allocation limit: no message may claim more than this.
@@ -100,6 +103,15 @@ pub enum RejectReason {
     SpectatorsFull {
         max: u16,
     },
+    /// The server has no world yet: it is an Agones fleet server waiting for an
+    /// allocation to choose one (`-await-allocation`, protocol 7).
+    AwaitingAllocation,
+    /// A follower whose proof does not check out, or a server that takes no followers
+    /// (protocol 7): the two hold different `server.key`s.
+    FollowerRefused,
+    /// Answers a valid `Follow { depose: true }`: this server was replaced by its standby
+    /// and stops serving (protocol 7).
+    Replaced,
 }
 
 /// A confirmed frame with the server's world checksum after stepping it.
@@ -167,7 +179,6 @@ pub enum Message {
     Spectate {
         cookie: Cookie,
     },
-
     // ---- server -> client ----
     Challenge {
         cookie: Cookie,
@@ -213,6 +224,34 @@ pub enum Message {
         nonce: u64,
     },
     ShuttingDown,
+
+    // ---- protocol 7, at the end so the older messages keep their tags ----
+    /// A hot standby asks to follow (protocol 7; see [`crate::standby`]): `nonce` is the
+    /// cookie of the server's `Challenge`, `proof` the MAC over it with the key both derive
+    /// from `server.key`. A follower takes no slot; it gets a snapshot, then every
+    /// confirmed frame without delay and the saved characters (`Claim`). With `depose`,
+    /// the sender is the standby that took over: the server answers `Reject { Replaced }`
+    /// and stops serving.
+    Follow {
+        nonce: Cookie,
+        proof: [u8; 32],
+        depose: bool,
+    },
+    /// A follower has claim `seq` complete (protocol 7).
+    ClaimAck {
+        seq: u32,
+    },
+    /// Part `part` of `parts` of saved character `seq`, to a follower (protocol 7):
+    /// `bytes` is that part of the bincode form of an `Option<Character>` (see
+    /// [`crate::standby::claim_messages`]).
+    Claim {
+        seq: u32,
+        name: String,
+        secret_digest: [u8; 16],
+        part: u8,
+        parts: u8,
+        bytes: Vec<u8>,
+    },
 }
 
 /// Which way a message travels.
@@ -229,8 +268,6 @@ pub enum ProtocolError {
     TooShort { len: usize },
     #[error("datagram of {len} bytes exceeds the maximum of {max}")]
     TooLarge { len: usize, max: usize },
-    #[error("bad magic bytes {0:02x?}")]
-    BadMagic([u8; 2]),
     #[error("protocol version {got}, expected {PROTOCOL_VERSION}")]
     VersionMismatch { got: u16 },
     #[error("undecodable message: {0}")]
@@ -282,6 +319,9 @@ impl Message {
             Message::Ping { .. } => "ping",
             Message::Chat { .. } => "chat",
             Message::Spectate { .. } => "spectate",
+            Message::Follow { .. } => "follow",
+            Message::ClaimAck { .. } => "claim_ack",
+            Message::Claim { .. } => "claim",
             Message::Challenge { .. } => "challenge",
             Message::Welcome { .. } => "welcome",
             Message::Reject { .. } => "reject",
@@ -304,7 +344,9 @@ impl Message {
             | Leave
             | Ping { .. }
             | Chat { .. }
-            | Spectate { .. } => Direction::ClientToServer,
+            | Spectate { .. }
+            | Follow { .. }
+            | ClaimAck { .. } => Direction::ClientToServer,
             _ => Direction::ServerToClient,
         }
     }
@@ -365,6 +407,24 @@ impl Message {
                         .checked_add(i as u64)
                         .ok_or(Invalid("frame ticks overflow"))?;
                     validate_frame(&cf.frame, expected)?;
+                }
+                Ok(())
+            }
+            Message::Claim {
+                name,
+                part,
+                parts,
+                bytes,
+                ..
+            } => {
+                if !valid_name(name) {
+                    return Err(Invalid("bad claim name"));
+                }
+                if *parts == 0 || *parts > crate::standby::MAX_CLAIM_PARTS || part >= parts {
+                    return Err(Invalid("claim part out of range"));
+                }
+                if bytes.len() > crate::standby::CLAIM_PART_BYTES {
+                    return Err(Invalid("claim part too long"));
                 }
                 Ok(())
             }
@@ -466,7 +526,6 @@ pub fn validate_frame(frame: &Frame, expected_tick: u64) -> Result<(), ProtocolE
 /// Encodes `msg` with the header, without a size check (see [`encode_bounded`]).
 pub fn encode(msg: &Message) -> Result<Vec<u8>, ProtocolError> {
     let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
     let body = bincode::serde::encode_to_vec(msg, bincode::config::standard())?;
     out.extend_from_slice(&body);
@@ -485,7 +544,7 @@ pub fn encode_bounded(msg: &Message) -> Result<Vec<u8>, ProtocolError> {
     Ok(out)
 }
 
-/// Checks the 4-byte header alone and returns the body.
+/// Checks the header alone and returns the body.
 pub fn check_header(bytes: &[u8]) -> Result<&[u8], ProtocolError> {
     if bytes.len() < HEADER_LEN {
         return Err(ProtocolError::TooShort { len: bytes.len() });
@@ -496,11 +555,7 @@ pub fn check_header(bytes: &[u8]) -> Result<&[u8], ProtocolError> {
             max: MAX_DATAGRAM,
         });
     }
-    let magic = [bytes[0], bytes[1]];
-    if magic != MAGIC {
-        return Err(ProtocolError::BadMagic(magic));
-    }
-    let version = u16::from_le_bytes([bytes[2], bytes[3]]);
+    let version = u16::from_le_bytes([bytes[0], bytes[1]]);
     if version != PROTOCOL_VERSION {
         return Err(ProtocolError::VersionMismatch { got: version });
     }
@@ -631,6 +686,23 @@ mod tests {
             },
             Message::Pong { nonce: 1 },
             Message::ShuttingDown,
+            Message::Follow {
+                nonce: [5; 16],
+                proof: [6; 32],
+                depose: true,
+            },
+            Message::ClaimAck { seq: 9 },
+            Message::Claim {
+                seq: 9,
+                name: "Alice".into(),
+                secret_digest: [2; 16],
+                part: 1,
+                parts: 2,
+                bytes: vec![1; crate::standby::CLAIM_PART_BYTES],
+            },
+            Message::Reject {
+                reason: RejectReason::Replaced,
+            },
         ]
     }
 
@@ -638,7 +710,7 @@ mod tests {
     fn round_trip_every_message() {
         for m in all_messages() {
             let bytes = encode_bounded(&m).expect("fits");
-            assert_eq!(&bytes[..2], b"VN");
+            assert_eq!(&bytes[..2], &PROTOCOL_VERSION.to_le_bytes());
             assert_eq!(decode(&bytes).expect("decodes"), m);
         }
         assert_eq!(Message::Leave.direction(), Direction::ClientToServer);
@@ -655,14 +727,11 @@ mod tests {
     fn header_and_trailing_bytes() {
         let good = encode(&Message::Leave).expect("encodes");
         assert!(matches!(
-            decode(&good[..3]),
+            decode(&good[..1]),
             Err(ProtocolError::TooShort { .. })
         ));
         let mut bad = good.clone();
-        bad[0] = b'X';
-        assert!(matches!(decode(&bad), Err(ProtocolError::BadMagic(_))));
-        let mut bad = good.clone();
-        bad[2] = 99;
+        bad[0] = 99;
         assert!(matches!(
             decode(&bad),
             Err(ProtocolError::VersionMismatch { got: 99 })
@@ -721,6 +790,22 @@ mod tests {
                 count: 2,
                 bytes: vec![],
             },
+            Message::Claim {
+                seq: 0,
+                name: "Al".into(),
+                secret_digest: [0; 16],
+                part: 2,
+                parts: 2,
+                bytes: vec![],
+            },
+            Message::Claim {
+                seq: 0,
+                name: "".into(),
+                secret_digest: [0; 16],
+                part: 0,
+                parts: 1,
+                bytes: vec![],
+            },
         ];
         for m in cases {
             let bytes = encode(&m).expect("encodes");
@@ -748,8 +833,7 @@ mod tests {
             }
         }
         // Variant `Inputs` claiming u64::MAX inputs: bincode's limit rejects it.
-        let mut b = MAGIC.to_vec();
-        b.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+        let mut b = PROTOCOL_VERSION.to_le_bytes().to_vec();
         b.extend_from_slice(&[
             2, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
         ]);
@@ -757,8 +841,7 @@ mod tests {
         // Deterministic pseudo-random garbage after a valid header.
         let mut x = 0x1234_5678_9abc_def0u64;
         for _ in 0..2000 {
-            let mut b = MAGIC.to_vec();
-            b.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes());
+            let mut b = PROTOCOL_VERSION.to_le_bytes().to_vec();
             let n = (x % 64) as usize;
             for _ in 0..n {
                 x ^= x << 13;
@@ -888,9 +971,9 @@ mod tests {
         };
         let (same, worst) = (sizes(false), sizes(true));
         eprintln!("Frames datagram bytes for 1/2/4/8 four-player frames: unchanged inputs {same:?}, every input changing every field {worst:?}");
-        // One frame: header 4 + tag 1 + blob length 1 + first_tick 3 + input_ack 1 + late 1
+        // One frame: header 2 + tag 1 + blob length 1 + first_tick 3 + input_ack 1 + late 1
         // + lead 1 + count 1 + frame (head 1 + len 1 + 4 x (mask 1 + 6 fields) + checksum 4).
-        assert_eq!(same[0], 4 + 1 + 1 + 3 + 1 + 1 + 1 + 1 + (1 + 1 + 4 * 7 + 4));
+        assert_eq!(same[0], 2 + 1 + 1 + 3 + 1 + 1 + 1 + 1 + (1 + 1 + 4 * 7 + 4));
         // A repeated frame is its head byte and checksum.
         assert_eq!(same[1] - same[0], 5);
         assert_eq!(same[3] - same[0], 7 * 5);
@@ -902,8 +985,8 @@ mod tests {
             .0
             .len();
         eprintln!("Inputs datagram bytes for 4 redundant identical inputs: {inputs}");
-        // Header 4 + tag 1 + blob length 1 + ack 3 + first 1 + count 1 + input 7 + run 1.
-        assert_eq!(inputs, 4 + 1 + 1 + 3 + 1 + 1 + 7 + 1);
+        // Header 2 + tag 1 + blob length 1 + ack 3 + first 1 + count 1 + input 7 + run 1.
+        assert_eq!(inputs, 2 + 1 + 1 + 3 + 1 + 1 + 7 + 1);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Regression guard for the bandwidth budget (DESIGN.md, issue "Network engine" item 8):
 //! 4 players at 20 Hz over the simulated network, 200 ms and 2000 ms round trips with 5%
 //! loss; in steady state each player must cost < 2.6 KB/s down and < 1.8 KB/s up, counting
-//! the UDP payload (laminar's header and the secure layer's 25 bytes included) plus 28
+//! the UDP payload (the secure layer's 21 bytes included) plus 28
 //! bytes of IP/UDP header per datagram. Before the secure layer the budget was 2 / 1.5
 //! KB/s; the layer adds 25 B to each of about 22 datagrams a second each way, and halving
 //! the datagram rate (frames and inputs every other tick) needs the lead pacing retuned

@@ -198,3 +198,44 @@ fn behind_the_secure_layer_a_join_needs_no_cookie_but_a_refused_hello_still_bars
         "the Join behind a refused Hello is refused"
     );
 }
+
+#[test]
+fn awaiting_an_allocation_refuses_players_and_spectators_with_that_reason() {
+    use venture_net::protocol::RejectReason;
+    let mut s = session();
+    s.set_awaiting_allocation(true);
+    s.set_admitted_by_transport(true);
+    let answers = |s: &mut ServerSession, who: SocketAddr, msg: &Message| {
+        s.on_datagram(
+            who,
+            &protocol::encode(msg).expect("encodes"),
+            Duration::ZERO,
+        );
+        s.drain_outgoing()
+            .into_iter()
+            .map(|(_, b)| protocol::decode(&b).expect("decodes"))
+            .collect::<Vec<_>>()
+    };
+    let refused = vec![Message::Reject {
+        reason: RejectReason::AwaitingAllocation,
+    }];
+    assert_eq!(
+        answers(&mut s, addr(7), &Message::hello(SIM_VERSION)),
+        refused
+    );
+    let join = Message::Join {
+        cookie: [0; 16],
+        name: "early".into(),
+        character_secret: [1; 16],
+    };
+    assert_eq!(answers(&mut s, addr(7), &join), refused);
+    let spectate = Message::Spectate { cookie: [0; 16] };
+    assert_eq!(answers(&mut s, addr(8), &spectate), refused);
+    assert_eq!(s.player_count() + s.spectator_count(), 0);
+    // Allocated (the shell replaces the session; a flag cleared works the same).
+    s.set_awaiting_allocation(false);
+    assert!(matches!(
+        handshake(&mut s, addr(9), "later", [2; 16], Duration::ZERO),
+        Some(Message::Welcome { .. })
+    ));
+}

@@ -4,7 +4,7 @@
 //! origin the caller keeps (sans-IO: no clock is read here).
 //!
 //! Movement (WASD, arrows), aiming (Shift + direction) and attacking (Space) are *held*
-//! keys; spells (1-5) and picking up (E), and the inventory's equip / use / drop, are
+//! keys; spells (1-8) and picking up (E), and the inventory's equip / use / drop, are
 //! one-shot actions queued for the next ticks.
 //!
 //! Terminals normally report presses (and auto-repeats, as presses) but never releases.
@@ -68,7 +68,7 @@ pub const CONTROLS: [(&str, &str); 17] = [
     ("Shift + direction", "aim without moving"),
     ("F", "aim at the target on/off"),
     ("Space", "attack (hold to keep swinging)"),
-    ("1 - 5", "cast spell 1 to 5"),
+    ("1 - 8", "cast spell 1 to 8 (the sidebar lists them)"),
     ("E", "pick up the nearest item in reach"),
     ("Tab", "next target"),
     ("I", "inventory (equip, unequip, use, drop)"),
@@ -276,7 +276,7 @@ impl InputMapper {
                 self.press(Held::Attack, ev.kind, now);
                 Mapped::Game
             }
-            KeyCode::Char(c @ '1'..='5') if ev.kind != KeyEventKind::Release => {
+            KeyCode::Char(c @ '1'..='8') if ev.kind != KeyEventKind::Release => {
                 self.queue(buttons::CAST, c as u8 - b'1');
                 Mapped::Game
             }

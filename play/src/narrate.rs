@@ -26,6 +26,8 @@ pub struct Narrator {
 pub struct Before {
     monsters: Vec<(EntityId, &'static str)>,
     items: Vec<(EntityId, String)>,
+    /// Summoned allies and their summoners' slots (an ally may vanish in the step).
+    allies: Vec<(EntityId, u8)>,
 }
 
 impl Before {
@@ -43,6 +45,7 @@ impl Before {
                 .iter()
                 .map(|g| (g.id, g.item.name.clone()))
                 .collect(),
+            allies: world.allies().iter().map(|a| (a.id, a.owner)).collect(),
         }
     }
 }
@@ -81,6 +84,9 @@ fn who(world: &World, id: EntityId, me: usize, before: &Before) -> (String, bool
     if let Some((_, name)) = before.monsters.iter().find(|(m, _)| *m == id) {
         return ((*name).to_string(), false);
     }
+    if let Some((_, owner)) = before.allies.iter().find(|(a, _)| *a == id) {
+        return (format!("{}'s ally", slot_name(world, *owner, me)), false);
+    }
     ("something".into(), false)
 }
 
@@ -118,7 +124,17 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 crit,
             } => {
                 let crit = if *crit { " (critical)" } else { "" };
-                if Some(*source) == my_id && Some(*target) != my_id {
+                let my_ally = before
+                    .allies
+                    .iter()
+                    .any(|(a, owner)| a == source && *owner as usize == me);
+                if my_ally {
+                    let (t, _) = who(world, *target, me, before);
+                    line(
+                        LogKind::Good,
+                        format!("Your ally hits {t} for {amount}{crit}."),
+                    );
+                } else if Some(*source) == my_id && Some(*target) != my_id {
                     let (t, _) = who(world, *target, me, before);
                     line(LogKind::Good, format!("You hit {t} for {amount}{crit}."));
                 } else if Some(*target) == my_id && *amount > 0 {
@@ -141,6 +157,43 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
             }
             Event::Healed { target, amount } if Some(*target) == my_id && *amount > 0 => {
                 line(LogKind::Good, format!("You heal {amount} HP."));
+            }
+            Event::Shielded { slot, amount } if *slot as usize == me => {
+                line(
+                    LogKind::Good,
+                    format!("A shield of {amount} points surrounds you: hits take it first."),
+                );
+            }
+            Event::Absorbed { target, amount } if Some(*target) == my_id => {
+                line(LogKind::Good, format!("Your shield absorbs {amount}."));
+            }
+            Event::ShieldGone { slot } if *slot as usize == me => {
+                line(LogKind::Info, "Your shield is gone.".into());
+            }
+            Event::Blinked { slot, from, to } if *slot as usize == me => {
+                let tiles = venture_sim::units::isqrt(from.dist_sq(*to)) / venture_sim::SUB as i64;
+                if tiles == 0 {
+                    line(LogKind::Info, "You blink, but a wall is in the way.".into());
+                } else {
+                    line(LogKind::Good, format!("You blink {tiles} tiles ahead."));
+                }
+            }
+            Event::Summoned { slot, .. } => {
+                if *slot as usize == me {
+                    line(
+                        LogKind::Good,
+                        "Your summoned ally (&) appears: it follows you and fights for a while."
+                            .into(),
+                    );
+                } else {
+                    line(
+                        LogKind::Info,
+                        format!("{} summons an ally.", slot_name(world, *slot, me)),
+                    );
+                }
+            }
+            Event::AllyGone { owner, .. } if *owner as usize == me => {
+                line(LogKind::Info, "Your ally fades away.".into());
             }
             Event::Kill {
                 monster,
@@ -281,5 +334,39 @@ mod tests {
         assert_eq!(n.confirm(&f).unwrap()[0].text, "bob left.");
         // Out of order: refused, so the caller restarts the narrator.
         assert!(n.confirm(&Frame::new(9)).is_none());
+    }
+
+    /// The three spell kinds that used to do nothing each tell the player what they did.
+    #[test]
+    fn ward_blink_and_summon_are_told() {
+        use venture_sim::input::{buttons, PlayerInput};
+        let world = World::new(&SimConfig {
+            max_players: 1,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let mut n = Narrator::new(&world, 0);
+        let mut f = Frame::new(1);
+        f.commands = vec![Command::Join {
+            slot: 0,
+            name: "alice".into(),
+        }];
+        n.confirm(&f).unwrap();
+        let mut texts = Vec::new();
+        for (i, spell) in [5u8, 6, 7].into_iter().enumerate() {
+            let mut f = Frame::new(2 + i as u64);
+            f.set_input(
+                0,
+                PlayerInput {
+                    buttons: buttons::CAST,
+                    slot: spell,
+                    ..PlayerInput::IDLE
+                },
+            );
+            texts.extend(n.confirm(&f).unwrap().into_iter().map(|l| l.text));
+        }
+        assert!(texts[0].starts_with("A shield of "), "{texts:?}");
+        assert!(texts[1].starts_with("You blink"), "{texts:?}");
+        assert!(texts[2].starts_with("Your summoned ally"), "{texts:?}");
     }
 }

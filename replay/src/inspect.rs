@@ -21,13 +21,14 @@ use crate::format::MAGIC;
 use crate::{replay_to, SessionReader};
 
 /// The top-level sections of a dump, in output order (what `--only` selects from).
-pub const SECTIONS: [&str; 11] = [
+pub const SECTIONS: [&str; 12] = [
     "tick",
     "checksum",
     "config",
     "map",
     "players",
     "monsters",
+    "allies",
     "projectiles",
     "ground_items",
     "streams",
@@ -76,6 +77,7 @@ pub fn dump(world: &World, only: Option<&[String]>) -> Result<Value, InspectErro
         with_derived_monsters(world, state.remove("monsters").unwrap_or(Value::Null)),
     );
     for key in [
+        "allies",
         "projectiles",
         "ground_items",
         "streams",

@@ -174,6 +174,22 @@ pub const MAX_PROJECTILE_SPEED: i32 = 4 * crate::units::SUB;
 /// Longest projectile life in ticks (validated on restore).
 pub const MAX_PROJECTILE_TICKS: u32 = 10_000;
 
+/// A creature a player summoned (Summon spells): it follows its summoner, fights the
+/// monsters near it and vanishes when its time is up (see `gameplay/allies.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ally {
+    pub id: EntityId,
+    /// The summoner's slot: it follows that player and its kills are that player's.
+    pub owner: u8,
+    pub pos: Vec2,
+    /// The spell's power when cast: its attack derives from it.
+    pub power: i32,
+    /// Ticks until it vanishes.
+    pub ticks_left: u32,
+    /// Ticks until its next blow.
+    pub attack_cd: u32,
+}
+
 /// An item lying on the floor, picked up by walking over it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GroundItem {

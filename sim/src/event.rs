@@ -2,6 +2,7 @@
 //! not part of the state, the snapshot or the checksum, and nothing reads them back.
 
 use crate::player::EntityId;
+use crate::units::Vec2;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -74,6 +75,36 @@ pub enum Event {
     Cast {
         slot: u8,
         spell: u8,
+    },
+    /// The player in `slot` raised a shield of `amount` points (Defensive spell).
+    Shielded {
+        slot: u8,
+        amount: i32,
+    },
+    /// `target`'s shield took `amount` of a hit (the rest, if any, is a `Damage`).
+    Absorbed {
+        target: EntityId,
+        amount: i32,
+    },
+    /// The shield of the player in `slot` faded or broke.
+    ShieldGone {
+        slot: u8,
+    },
+    /// The player in `slot` blinked from `from` to `to` (Utility spell).
+    Blinked {
+        slot: u8,
+        from: Vec2,
+        to: Vec2,
+    },
+    /// The player in `slot` summoned `ally` (Summon spell).
+    Summoned {
+        slot: u8,
+        ally: EntityId,
+    },
+    /// `ally`, summoned by the player in `owner`, vanished.
+    AllyGone {
+        ally: EntityId,
+        owner: u8,
     },
     Death {
         slot: u8,

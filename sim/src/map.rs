@@ -64,6 +64,12 @@ impl Tile {
         )
     }
 
+    /// Whether this tile hides what is behind it (walls and trees): ranged attacks need a
+    /// clear line.
+    pub const fn blocks_sight(self) -> bool {
+        matches!(self, Tile::Wall | Tile::Tree)
+    }
+
     /// The ASCII glyph used by `venture-world`.
     pub const fn glyph(self) -> char {
         match self {
@@ -159,6 +165,35 @@ impl TileMap {
 
     pub fn is_walkable(&self, x: i32, y: i32) -> bool {
         self.get(x, y).is_walkable()
+    }
+
+    /// True when no tile strictly between tiles `a` and `b` blocks sight (Bresenham's
+    /// line; the end tiles themselves are where the two stand). Tiles outside the map
+    /// block (they read as walls).
+    #[allow(
+        clippy::arithmetic_side_effects,
+        reason = "callers pass tiles of positions inside the map (at most 1024 a side), so \
+                  differences and doubled errors stay far inside i32"
+    )]
+    pub fn clear_line(&self, a: (i32, i32), b: (i32, i32)) -> bool {
+        let (dx, dy) = ((b.0 - a.0).abs(), -(b.1 - a.1).abs());
+        let (sx, sy) = ((b.0 - a.0).signum(), (b.1 - a.1).signum());
+        let (mut x, mut y, mut err) = (a.0, a.1, dx + dy);
+        while (x, y) != b {
+            if (x, y) != a && self.get(x, y).blocks_sight() {
+                return false;
+            }
+            let e2 = 2 * err;
+            if e2 >= dy {
+                err += dy;
+                x += sx;
+            }
+            if e2 <= dx {
+                err += dx;
+                y += sy;
+            }
+        }
+        true
     }
 
     pub fn tiles(&self) -> &[Tile] {
@@ -357,6 +392,30 @@ pub struct Room {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn walls_and_trees_block_the_line_of_sight() {
+        let mut m = TileMap::new(20, 20, Tile::Floor);
+        assert!(m.clear_line((2, 2), (12, 7)));
+        assert!(m.clear_line((5, 5), (5, 5)));
+        for y in 3..=6 {
+            m.set(7, y, Tile::Wall);
+        }
+        assert!(!m.clear_line((2, 2), (12, 7)));
+        assert!(!m.clear_line((12, 7), (2, 2)));
+        assert!(
+            m.clear_line((2, 2), (2, 12)),
+            "a wall beside the line hides nothing"
+        );
+        m.set(2, 6, Tile::Tree);
+        assert!(!m.clear_line((2, 2), (2, 12)));
+        m.set(2, 6, Tile::DeepWater);
+        assert!(m.clear_line((2, 2), (2, 12)), "water does not hide");
+        // The end tiles are where the two stand: they never block.
+        assert!(m.clear_line((7, 4), (9, 4)));
+        assert!(m.clear_line((5, 4), (7, 4)));
+    }
+
     use super::*;
 
     #[test]

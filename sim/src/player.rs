@@ -102,7 +102,19 @@ pub struct Player {
     pub spell_cd: [u32; SPELLBOOK_LEN],
     /// Ticks until a dead player respawns; 0 while alive.
     pub respawn_in: u32,
+    /// Shield points (Defensive spells): hits take them before HP.
+    pub shield: i32,
+    /// Ticks until the shield fades; 0 with no shield.
+    pub shield_ticks: u32,
+    /// Ticks since this player last lost HP (out-of-combat regeneration waits for it),
+    /// saturating at [`CALM_CAP_TICKS`].
+    pub calm_ticks: u32,
+    /// Ticks of protection left after a respawn: monsters do not go for this player.
+    pub grace_ticks: u32,
 }
+
+/// Where `calm_ticks` stops counting (an hour at 60 Hz: far past any regeneration delay).
+pub const CALM_CAP_TICKS: u32 = 60 * 3600;
 
 impl Player {
     pub fn new(id: EntityId, name: String, pos: Vec2) -> Self {
@@ -125,6 +137,10 @@ impl Player {
             attack_cd: 0,
             spell_cd: [0; SPELLBOOK_LEN],
             respawn_in: 0,
+            shield: 0,
+            shield_ticks: 0,
+            calm_ticks: 0,
+            grace_ticks: 0,
         }
     }
 

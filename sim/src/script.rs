@@ -9,12 +9,26 @@ use crate::player::equip_slot;
 use crate::units::{px, scale_to_length, tiles, Vec2};
 use crate::world::World;
 
+mod novice;
+pub use novice::{novice_input, skilled_input, Explorer};
+
 /// splitmix64: a tiny, well-mixed hash; fine for test inputs, never used for game rules.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
+}
+
+/// The commands that seat `players` bots in slots 0.. (named bot0, bot1, ...): what every
+/// bot game sends on tick 1.
+pub fn bot_joins(players: usize) -> Vec<Command> {
+    (0..players)
+        .map(|s| Command::Join {
+            slot: s as u8,
+            name: format!("bot{s}"),
+        })
+        .collect()
 }
 
 /// Slot `slot`'s scripted input at `tick`: the direction changes every 16 ticks.
@@ -40,12 +54,7 @@ pub fn scripted_input(seed: u64, tick: u64, slot: usize) -> PlayerInput {
 pub fn scripted_frame(seed: u64, tick: u64, players: usize) -> Frame {
     let mut frame = Frame::new(tick);
     if tick == 1 {
-        frame.commands = (0..players)
-            .map(|s| Command::Join {
-                slot: s as u8,
-                name: format!("bot{s}"),
-            })
-            .collect();
+        frame.commands = bot_joins(players);
     }
     frame.inputs = (0..players)
         .map(|s| scripted_input(seed, tick, s))
@@ -140,11 +149,17 @@ fn path_step(
 /// range. With nothing in sight it wanders like [`scripted_input`]. Edge-triggered buttons
 /// (use item, interact) are pressed on even ticks only, so they register.
 pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
+    fight_step(world, slot).0
+}
+
+/// [`fight_input`], and whether it had something to go for (a monster or an item within
+/// sight); without one it wanders.
+fn fight_step(world: &World, slot: usize) -> (PlayerInput, bool) {
     let Some(p) = world.player(slot) else {
-        return PlayerInput::IDLE;
+        return (PlayerInput::IDLE, false);
     };
     if !p.alive() {
-        return PlayerInput::IDLE;
+        return (PlayerInput::IDLE, false);
     }
     let tick = world.tick().saturating_add(1);
     let edge_ok = tick % 2 == 0;
@@ -218,7 +233,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
                     input.slot = s;
                 }
             }
-            return input;
+            return (input, true);
         }
         if m.pos.within(p.pos, tiles(6)) && input.buttons == 0 && can_cast(0) && p.mana >= 40 {
             input.buttons = buttons::CAST;
@@ -247,6 +262,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
     } else {
         path_step(world, here, |x, y| near.contains(&(x, y)))
     };
+    let has_goal = step.is_some();
     match step {
         Some(t) if t == here => {
             if let Some(m) = nearest {
@@ -262,7 +278,7 @@ pub fn fight_input(world: &World, slot: usize) -> PlayerInput {
             input.move_y = wander.move_y;
         }
     }
-    input
+    (input, has_goal)
 }
 
 /// The next frame for a game of `players` fighting bots (they join on tick 1).
@@ -270,12 +286,7 @@ pub fn fight_frame(world: &World, players: usize) -> Frame {
     let tick = world.tick().saturating_add(1);
     let mut frame = Frame::new(tick);
     if tick == 1 {
-        frame.commands = (0..players)
-            .map(|s| Command::Join {
-                slot: s as u8,
-                name: format!("bot{s}"),
-            })
-            .collect();
+        frame.commands = bot_joins(players);
     }
     frame.inputs = (0..players).map(|s| fight_input(world, s)).collect();
     frame

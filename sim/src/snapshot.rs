@@ -66,6 +66,15 @@ fn validate_player(p: &Player, tick_rate: u32) -> Result<(), String> {
     if p.attack_cd > 60 * 60 || p.spell_cd.iter().any(|&c| c > 60 * 600) {
         return bad("cooldown out of range");
     }
+    if !(0..=crate::gameplay::MAX_SHIELD).contains(&p.shield)
+        || p.shield_ticks > 60 * 600
+        || (p.shield > 0 && p.shield_ticks == 0)
+    {
+        return bad("shield out of range");
+    }
+    if p.calm_ticks > crate::player::CALM_CAP_TICKS || p.grace_ticks > 60 * 600 {
+        return bad("calm or grace counter out of range");
+    }
     Ok(())
 }
 
@@ -277,6 +286,7 @@ impl WorldState {
         ids_ok(&mut self.monsters.iter().map(|m| m.id.0), "monster")?;
         ids_ok(&mut self.projectiles.iter().map(|m| m.id.0), "projectile")?;
         ids_ok(&mut self.ground_items.iter().map(|m| m.id.0), "ground item")?;
+        ids_ok(&mut self.allies.iter().map(|a| a.id.0), "ally")?;
         let templates = crate::content::templates(self.config.genre).len();
         let slots = self.players.len();
         for m in &self.monsters {
@@ -325,6 +335,17 @@ impl WorldState {
                 return Err(format!("ground item {} outside the map", g.id.0));
             }
             g.item.validate()?;
+        }
+        for a in &self.allies {
+            if !in_map(a.pos)
+                || a.owner as usize >= slots
+                || !(0..=MAX_STAT).contains(&a.power)
+                || a.ticks_left == 0
+                || a.ticks_left > 60 * 600
+                || a.attack_cd > 60 * 60
+            {
+                return Err(format!("ally {} has impossible numbers", a.id.0));
+            }
         }
         if self.nav.tiles.len() > slots {
             return Err("more navigation goals than players".into());

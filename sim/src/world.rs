@@ -3,7 +3,7 @@
 //! game rules and their order are in [`crate::gameplay`].
 
 use crate::config::{ConfigError, SimConfig};
-use crate::entity::{GroundItem, Monster, Projectile};
+use crate::entity::{Ally, GroundItem, Monster, Projectile};
 use crate::event::{Event, IgnoredReason};
 use crate::gen::Level;
 use crate::input::{valid_chat, valid_name, Command, Frame};
@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the simulation rules and state layout. Bump it whenever a golden checksum
 /// changes: replays and peers refuse a different version.
-pub const SIM_VERSION: u32 = 4;
+pub const SIM_VERSION: u32 = 7;
 
 /// A frame that cannot be applied to this world.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -64,6 +64,8 @@ pub(crate) struct WorldState {
     pub projectiles: Vec<Projectile>,
     /// Items on the floor, sorted by id.
     pub ground_items: Vec<GroundItem>,
+    /// Summoned allies, sorted by id.
+    pub allies: Vec<Ally>,
     /// The goals the monsters' flow field is built from (the field is a cache in `World`).
     pub nav: NavGoals,
 }
@@ -101,6 +103,7 @@ impl World {
             monsters: Vec::new(),
             projectiles: Vec::new(),
             ground_items: Vec::new(),
+            allies: Vec::new(),
             nav: NavGoals::default(),
         };
         let mut world = World::from_state(state);
@@ -134,6 +137,11 @@ impl World {
     /// Items on the floor in id order.
     pub fn ground_items(&self) -> &[GroundItem] {
         &self.state.ground_items
+    }
+
+    /// Summoned allies in id order.
+    pub fn allies(&self) -> &[Ally] {
+        &self.state.allies
     }
 
     /// The current flow-field goals.

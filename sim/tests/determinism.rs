@@ -10,9 +10,9 @@ use venture_sim::{
 };
 
 /// Golden values. Changing any of these is a rules or format change: bump SIM_VERSION.
-const GOLDEN_SIM_VERSION: u32 = 4;
-const GOLDEN_LEVEL_CHECKSUM: u32 = 4191384300;
-const GOLDEN_1000_TICKS_CHECKSUM: u32 = 2624258458;
+const GOLDEN_SIM_VERSION: u32 = 7;
+const GOLDEN_LEVEL_CHECKSUM: u32 = 1258963949;
+const GOLDEN_1000_TICKS_CHECKSUM: u32 = 3442963776;
 
 fn reference_world() -> World {
     World::new(&SimConfig::default()).expect("default config is valid")

@@ -6,7 +6,7 @@ use venture_sim::script::fight_frame;
 use venture_sim::{Event, SimConfig, World};
 
 /// Checksum after the 12,000-tick bot game. A rules change moves it: bump SIM_VERSION.
-const GOLDEN_FIGHT_12000: u32 = 3994483363;
+const GOLDEN_FIGHT_12000: u32 = 1437665232;
 
 #[derive(Default, Debug)]
 struct Tally {
@@ -23,7 +23,15 @@ struct Tally {
 }
 
 fn play(ticks: u64) -> (Vec<u32>, Tally, World) {
-    let mut world = World::new(&SimConfig::default()).expect("valid");
+    // Since the balance pass of issue 24 four bots clear the reference level without a
+    // death; difficulty 6.0 (monsters of level 5 to 8) and 40 more monsters (placed
+    // anywhere) make a game that sees deaths.
+    let mut world = World::new(&SimConfig {
+        difficulty_permille: 6000,
+        ..SimConfig::default()
+    })
+    .expect("valid");
+    assert_eq!(world.spawn_extra_monsters(40), 40);
     let monsters_at_start = world.monsters().len();
     assert!(monsters_at_start > 5, "{monsters_at_start} monsters");
     let mut tally = Tally::default();
@@ -92,7 +100,14 @@ fn four_bots_play_ten_minutes() {
 /// validation must step without panicking (in debug builds an overflow would panic here).
 #[test]
 fn mutated_snapshots_that_restore_step_without_panic() {
-    let mut world = World::new(&SimConfig::default()).expect("valid");
+    // Depth 4 (difficulty 0.8, as after three descents): since the balance pass of issue
+    // 24 four bots clear depth 1 without a death, and this game must see deaths.
+    let mut world = World::new(&SimConfig {
+        depth: 2,
+        difficulty_permille: 600,
+        ..SimConfig::default()
+    })
+    .expect("valid");
     for _ in 0..600 {
         let f = fight_frame(&world, 4);
         world.step(&f).expect("in order");

@@ -1,7 +1,8 @@
 //! venture-server: the dedicated server. Flags follow the deployment guide (Go-style
 //! `-port 8080` and `--port 8080` both work); `LOG_LEVEL` and `LOG_FORMAT` set logging.
 //! Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT) or `-help`/`-version`,
-//! 1 when the server cannot start, 2 for invalid flags.
+//! 1 when the server cannot start, 2 for invalid flags, 4 when its hot standby took over
+//! and told it so (it stops rather than serve the same world twice).
 
 #![forbid(unsafe_code)]
 
@@ -40,9 +41,18 @@ fn main() -> ExitCode {
         }
         Err(e) => eprintln!("venture-server: logging unavailable: {e}"),
     }
-    let result = ServerApp::bind(config).and_then(ServerApp::run);
+    let result = if config.standby_of.is_some() {
+        venture::server::standby::run(config)
+    } else {
+        ServerApp::bind(config).and_then(ServerApp::run)
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e @ venture::server::ServerError::Replaced(_)) => {
+            venture::fatal!(component = "standby", error:% = e; "stopped: this server was replaced by its standby");
+            eprintln!("venture-server: {e}");
+            ExitCode::from(4)
+        }
         Err(e) => {
             // The guide's words: "failed to bind port 8080" at level fatal, exit 1.
             match e.bind_port() {

@@ -1,11 +1,13 @@
 //! venture-world: generates a level and shows it (ASCII with a legend, or JSON), and can run
 //! a scripted simulation to print its checksum sequence (used by the cross-process
-//! determinism test).
+//! determinism test), or (`--balance`) play many games with bots and print how they fared
+//! (`venture::balance`).
 
 #![forbid(unsafe_code)]
 
 use std::process::ExitCode;
 use std::time::Instant;
+use venture::balance::{self, Policy};
 use venture::flags::{Parsed, Spec, Valid};
 use venture_sim::gen::GeneratorKind;
 use venture_sim::script::scripted_frame;
@@ -30,7 +32,20 @@ venture::flag_table! {
         png_scale: u32 = value("png-scale", "N", "6", Valid::Range(1, 16), "pixels per tile in the PNG"),
         simulate: Option<u64> = optional("simulate", "TICKS", Valid::Range(0, u64::MAX as i128),
             "run this many ticks of scripted bots and print each tick's checksum"),
-        players: u8 = value("players", "N", "4", Valid::Range(0, 64), "bots for -simulate"),
+        players: Option<u8> = optional("players", "N", Valid::Range(0, 64),
+            "bots for -simulate (default 4) or -balance (default 1)"),
+        balance: bool = switch("balance", "play seeds x the 5 genres x depths with bots and print how they fared (a table; -json for JSON lines; -png FILE for a chart)"),
+        policy: Option<String> = optional("policy", "NAME", Valid::Check(policy_ok, "novice or fighter"),
+            "-balance: the bot, novice (a new player) or fighter (a skilled one); default novice"),
+        seeds: Option<u32> = optional("seeds", "N", Valid::Range(1, 100_000),
+            "-balance: seeds per (genre, depth); default 10"),
+        first_seed: Option<u64> = optional("first-seed", "S", Valid::Range(0, u64::MAX as i128),
+            "-balance: the first seed; default 1"),
+        depths: Option<String> = optional("depths", "A-B",
+            Valid::Check(depths_ok, "a depth or a range, e.g. 3 or 1-5, from 1 to 100"),
+            "-balance: starting depths; default 1-5"),
+        seconds: Option<u32> = optional("seconds", "N", Valid::Range(1, 3600),
+            "-balance: game time per run; default 300"),
     }
 }
 
@@ -49,6 +64,14 @@ fn parse_size(s: &str) -> Option<(u16, u16)> {
     Some((w.trim().parse().ok()?, h.trim().parse().ok()?))
 }
 
+fn policy_ok(s: &str) -> bool {
+    Policy::parse(s).is_ok()
+}
+
+fn depths_ok(s: &str) -> bool {
+    balance::parse_depths(s).is_ok()
+}
+
 fn difficulty_ok(s: &str) -> bool {
     parse_permille(s).is_some()
 }
@@ -65,6 +88,13 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.balance {
+        return run_balance(&args);
+    }
+    if let Some(flag) = balance_only_flag(&args) {
+        eprintln!("venture-world: -{flag} needs -balance (run with -help for usage)");
+        return ExitCode::from(2);
+    }
     let config = match build_config(&args) {
         Ok(c) => c,
         Err(msg) => {
@@ -82,7 +112,7 @@ fn main() -> ExitCode {
     };
     let generation_us = started.elapsed().as_micros();
     if let Some(ticks) = args.simulate {
-        simulate(world, ticks, args.players as usize);
+        simulate(world, ticks, args.players.unwrap_or(4) as usize);
         return ExitCode::SUCCESS;
     }
     if let Some(path) = &args.png {
@@ -95,6 +125,78 @@ fn main() -> ExitCode {
         print_json(&world, generation_us);
     } else {
         print_ascii(&world, generation_us);
+    }
+    ExitCode::SUCCESS
+}
+
+/// The first harness-only flag given without `-balance`, if any.
+fn balance_only_flag(args: &Args) -> Option<&'static str> {
+    [
+        ("policy", args.policy.is_some()),
+        ("seeds", args.seeds.is_some()),
+        ("first-seed", args.first_seed.is_some()),
+        ("depths", args.depths.is_some()),
+        ("seconds", args.seconds.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(name, given)| given.then_some(name))
+}
+
+/// `-balance`: plays the games and prints the table, JSON lines and/or a chart.
+fn run_balance(args: &Args) -> ExitCode {
+    if args.simulate.is_some() {
+        eprintln!(
+            "venture-world: -balance and -simulate do not go together (run with -help for usage)"
+        );
+        return ExitCode::from(2);
+    }
+    let parsed = (|| -> Result<balance::Options, balance::BalanceError> {
+        let mut opts =
+            balance::Options::new(Policy::parse(args.policy.as_deref().unwrap_or("novice"))?);
+        opts.depths = balance::parse_depths(args.depths.as_deref().unwrap_or("1-5"))?;
+        opts.players = args.players.unwrap_or(1).max(1);
+        opts.seeds = args.seeds.unwrap_or(opts.seeds);
+        opts.first_seed = args.first_seed.unwrap_or(opts.first_seed);
+        opts.seconds = args.seconds.unwrap_or(opts.seconds);
+        Ok(opts)
+    })();
+    let opts = match parsed {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("venture-world: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let started = Instant::now();
+    let report = match balance::run(&opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("venture-world: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.json {
+        print!("{}", balance::report::json_lines(&opts, &report));
+    } else {
+        print!("{}", balance::report::table(&opts, &report));
+    }
+    eprintln!(
+        "venture-world: balance played {} runs in {:.1} s",
+        report.cells.iter().map(|c| c.runs as u64).sum::<u64>(),
+        started.elapsed().as_secs_f64()
+    );
+    if let Some(path) = &args.png {
+        let title = format!(
+            "venture balance: {}, {} player(s), {} seeds, {} s",
+            opts.policy.name(),
+            opts.players,
+            opts.seeds,
+            opts.seconds
+        );
+        if let Err(e) = balance::chart::write(&report, &title, path) {
+            eprintln!("venture-world: cannot write {}: {e}", path.display());
+            return ExitCode::from(1);
+        }
     }
     ExitCode::SUCCESS
 }
@@ -130,7 +232,7 @@ fn build_config(args: &Args) -> Result<SimConfig, String> {
         difficulty_permille,
         width: w,
         height: h,
-        max_players: args.players.max(1),
+        max_players: args.players.unwrap_or(4).max(1),
         generator,
         ..SimConfig::default()
     };

@@ -8,6 +8,7 @@
 pub mod bots;
 pub mod known_servers;
 pub mod pinning;
+pub mod servers;
 pub mod tui;
 
 use std::fs;
@@ -19,7 +20,9 @@ use std::time::{Duration, Instant};
 use mio::{Events, Poll, Token};
 use venture_net::carrier::client::{ClientCarrier, ClientTarget, Proxy, Transport};
 use venture_net::carrier::Carrier;
-use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
+use venture_net::client::{
+    ClientConfig, ClientEvent, ClientSession, ClientStats, CloseReason, Phase,
+};
 use venture_net::driver::ClientDriver;
 use venture_replay::{SessionHeader, SessionWriter};
 
@@ -35,7 +38,7 @@ crate::flag_table! {
     /// lines report.
     pub struct ClientArgs {
         server: String = value("server", "HOST:PORT", "localhost:8080", Valid::Any,
-            "server address"),
+            "server address; HOST:PORT,HOST:PORT (a primary and its standby) tries them in turn whenever the server in use stops answering (headless clients)"),
         name: Option<String> = optional("name", "NAME", Valid::Any,
             "player name, 1 to 16 letters, digits, '_', '-' or spaces (headless default \"bot\"; with -bots N the clients are NAME0, NAME1, ...; interactive: asked once and remembered)"),
         bot: Option<BotKind> = optional("bot", "KIND", Valid::Parses(bots::valid_kinds),
@@ -124,15 +127,140 @@ struct Player {
     joins: u32,
     /// The last reconnect episode was reported on stderr.
     reconnect_logged: bool,
+    /// The addresses to try (`-server A,B`), and the session's configuration to start
+    /// another with.
+    servers: servers::ServerList,
+    config: ClientConfig,
+    token: Token,
+    /// Counters of the sessions this player left for another address.
+    carried: ClientStats,
+    /// When the server in use went away and the player started trying others (`None`:
+    /// playing on the session it has).
+    lost_since: Option<Instant>,
 }
 
-/// Where `-server`, `-transport` and `-proxy` say to connect. With a proxy the server's
-/// name is left for the proxy to resolve (a `.onion` name resolves nowhere else).
-pub(crate) fn target(args: &ClientArgs) -> Result<ClientTarget, ClientError> {
-    let (host, port) = split_host_port(&args.server).ok_or_else(|| {
-        ClientError::Args(format!("-server {:?}: expected HOST:PORT", args.server))
-    })?;
-    let (addr, proxy) = match &args.proxy {
+impl Player {
+    /// Counters of every session of this player.
+    fn stats(&self) -> ClientStats {
+        let (a, b) = (&self.carried, self.driver.session.stats());
+        let mut rtt_ms = a.rtt_ms.clone();
+        rtt_ms.extend_from_slice(&b.rtt_ms);
+        ClientStats {
+            ticks: a.ticks + b.ticks,
+            confirmed: a.confirmed + b.confirmed,
+            rollbacks: a.rollbacks + b.rollbacks,
+            max_rollback: a.max_rollback.max(b.max_rollback),
+            resimulated_ticks: a.resimulated_ticks + b.resimulated_ticks,
+            desyncs: a.desyncs + b.desyncs,
+            resyncs: a.resyncs + b.resyncs,
+            rtt_ms,
+            bytes_sent: a.bytes_sent + b.bytes_sent,
+            bytes_received: a.bytes_received + b.bytes_received,
+            datagrams_sent: a.datagrams_sent + b.datagrams_sent,
+            datagrams_received: a.datagrams_received + b.datagrams_received,
+            invalid_datagrams: a.invalid_datagrams + b.invalid_datagrams,
+            late_inputs: a.late_inputs + b.late_inputs,
+            window_stalls: a.window_stalls + b.window_stalls,
+            reconnects: a.reconnects + b.reconnects,
+        }
+    }
+
+    /// `-server A,B`: leaves a session whose server stopped answering and starts one at
+    /// the next address (see [`servers`]).
+    fn maybe_switch(
+        &mut self,
+        registry: &mio::Registry,
+        trust: venture_net::secure::initiator::Trust,
+        epoch: Instant,
+        give_up: Duration,
+    ) -> io::Result<()> {
+        let now = Instant::now();
+        let t = now.saturating_duration_since(epoch);
+        let session = &self.driver.session;
+        if matches!(session.phase(), Phase::Playing) && session.reconnecting(t).is_none() {
+            if self.lost_since.is_some() && self.servers.switched() {
+                self.servers.settled();
+                self.carried.reconnects += 1;
+                eprintln!("{}: playing again", self.name);
+            }
+            self.lost_since = None;
+            return Ok(());
+        }
+        // A first connect to a single address reports its failures as it always did.
+        if (self.joins == 0 && self.servers.len() == 1)
+            || matches!(session.phase(), Phase::Closed(CloseReason::Left))
+        {
+            return Ok(());
+        }
+        let lost = *self.lost_since.get_or_insert(now);
+        if !self.servers.should_switch(&self.driver.session, t)
+            || now.saturating_duration_since(lost) >= give_up
+        {
+            return Ok(());
+        }
+        let next = self.servers.advance(t).clone();
+        self.driver.session.leave();
+        self.driver.flush(now);
+        let stats = self.stats();
+        let mut config = self.config.clone();
+        // The new session gives up when the player's time to come back runs out.
+        config.connect_timeout = give_up
+            .saturating_sub(now.saturating_duration_since(lost))
+            .max(Duration::from_secs(1));
+        self.driver = connect(config, &next, registry, self.token, trust, epoch)?;
+        self.carried = stats;
+        self.closed_logged = false;
+        // The new session's own reconnect episodes are logged afresh; its first playing
+        // is reported above.
+        self.reconnect_logged = false;
+        eprintln!("{}: trying {}:{}", self.name, next.host, next.port);
+        Ok(())
+    }
+}
+
+/// A session to `target` on a carrier of its own, registered under `token` (UDP) and
+/// the token after it (a stream).
+fn connect(
+    config: ClientConfig,
+    target: &ClientTarget,
+    registry: &mio::Registry,
+    token: Token,
+    trust: venture_net::secure::initiator::Trust,
+    epoch: Instant,
+) -> io::Result<ClientDriver<ClientCarrier>> {
+    let carrier = ClientCarrier::new(target.clone(), Some((registry, token, Token(token.0 + 1))))?;
+    let now = Instant::now().saturating_duration_since(epoch);
+    let session = ClientSession::new(config, target.session_addr(), now);
+    Ok(ClientDriver::with_trust(carrier, session, trust, epoch))
+}
+
+/// Where `-server A[,B...]`, `-transport` and `-proxy` say to connect: a target per
+/// address, in order.
+pub(crate) fn targets(args: &ClientArgs) -> Result<Vec<ClientTarget>, ClientError> {
+    let list: Vec<&str> = args
+        .server
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if list.is_empty() {
+        return Err(ClientError::Resolve(args.server.clone()));
+    }
+    list.into_iter()
+        .map(|server| target(server, args.transport, args.proxy.as_ref()))
+        .collect()
+}
+
+/// Where one `HOST:PORT` is reached with `transport` and `proxy`. With a proxy the
+/// server's name is left for the proxy to resolve (a `.onion` name resolves nowhere else).
+pub(crate) fn target(
+    server: &str,
+    transport: Transport,
+    proxy: Option<&Proxy>,
+) -> Result<ClientTarget, ClientError> {
+    let (host, port) = split_host_port(server)
+        .ok_or_else(|| ClientError::Args(format!("-server {server:?}: expected HOST:PORT")))?;
+    let (addr, proxy) = match proxy {
         Some(p) => {
             let proxy = resolve(&format!("{}:{}", bracket(&p.host), p.port))?;
             let literal = host
@@ -141,10 +269,10 @@ pub(crate) fn target(args: &ClientArgs) -> Result<ClientTarget, ClientError> {
                 .map(|ip| SocketAddr::new(ip, port));
             (literal, Some(proxy))
         }
-        None => (Some(resolve(&args.server)?), None),
+        None => (Some(resolve(server)?), None),
     };
     Ok(ClientTarget {
-        transport: args.transport,
+        transport,
         host,
         port,
         addr,
@@ -294,8 +422,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             "--bots {bots} (valid: 1 to 256)"
         )));
     }
-    let target = target(&args)?;
-    let server = target.session_addr();
+    let list = servers::ServerList::new(targets(&args)?);
     let secret_dir = args.secret_dir.clone().or_else(default_secret_dir);
     let mut poll = Poll::new()?;
     let epoch = Instant::now();
@@ -314,14 +441,6 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
             )));
         }
-        let carrier = ClientCarrier::new(
-            target.clone(),
-            Some((
-                poll.registry(),
-                Token(2 * i as usize),
-                Token(2 * i as usize + 1),
-            )),
-        )?;
         let mut config = ClientConfig::new(name.clone());
         config.character_secret = character_secret(secret_dir.as_deref(), &name);
         config.report_confirmed = i == 0 && args.record.is_some();
@@ -333,9 +452,21 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
         }
         config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
         config.spectate = args.spectate;
-        let session = ClientSession::new(config, server, Duration::ZERO);
+        let token = Token(2 * i as usize);
         players.push(Player {
-            driver: ClientDriver::with_trust(carrier, session, trust, epoch),
+            driver: connect(
+                config.clone(),
+                list.current_target(),
+                poll.registry(),
+                token,
+                trust,
+                epoch,
+            )?,
+            servers: list.clone(),
+            config,
+            token,
+            carried: ClientStats::default(),
+            lost_since: None,
             bot: Bot::new(kind, 0x5eed ^ (i as u64) << 8 ^ std::process::id() as u64),
             name,
             recorder: None,
@@ -390,8 +521,10 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             for line in pinning::handle_layer_events(&mut pins, &mut p.driver) {
                 eprintln!("venture-client: {line}");
             }
-            handle_events(p, &args.desync_dir, &mut outcome);
+            let give_up = Duration::from_secs(args.reconnect_for);
+            handle_events(p, &args.desync_dir, &mut outcome, give_up);
             log_reconnect(p, epoch);
+            p.maybe_switch(poll.registry(), trust, epoch, give_up)?;
         }
         if let (Some(at), Some(every)) = (next_status, status_every) {
             if Instant::now() >= at {
@@ -418,7 +551,12 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     Ok(outcome)
 }
 
-fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
+fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, give_up: Duration) {
+    // A session started at another address while the server is lost: its refusals and
+    // silences are part of trying (see `servers`) until the time to come back runs out.
+    let trying = p
+        .lost_since
+        .is_some_and(|t| t.elapsed() < give_up && !give_up.is_zero());
     for ev in p.driver.session.drain_events() {
         match ev {
             ClientEvent::Welcomed {
@@ -497,7 +635,27 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome) {
                     Err(e) => eprintln!("{}: DESYNC at tick {tick} (report not written: {e})", p.name),
                 }
             }
+            // Only a standby's follower session receives saved characters.
+            ClientEvent::Claim(_) => {}
             ClientEvent::Closed(reason) => {
+                if trying && reason != CloseReason::Left {
+                    continue;
+                }
+                if p.lost_since.is_some()
+                    && matches!(reason, CloseReason::Unreachable | CloseReason::Rejected(_))
+                    && !p.closed_logged
+                {
+                    p.closed_logged = true;
+                    let msg = format!(
+                        "{}: lost the server {}: the server stopped answering (no answer to reconnecting for {} s)",
+                        p.name,
+                        p.driver.session.server(),
+                        give_up.as_secs()
+                    );
+                    eprintln!("venture-client: {msg}");
+                    outcome.server_lost.get_or_insert(msg);
+                    continue;
+                }
                 if !p.closed_logged {
                     p.closed_logged = true;
                     match &reason {
@@ -600,7 +758,7 @@ fn log_reconnect(p: &mut Player, epoch: Instant) {
 }
 
 fn status_line(p: &Player, epoch: Instant) -> String {
-    let s = p.driver.session.stats();
+    let s = &p.stats();
     let tick = p.driver.session.world().map_or(0, |w| w.tick());
     let rtt = p
         .driver
@@ -609,6 +767,12 @@ fn status_line(p: &Player, epoch: Instant) -> String {
         .map_or("-".to_string(), |r| format!("{}ms", r.as_millis()));
     let now = Instant::now().saturating_duration_since(epoch);
     let phase = match (p.driver.session.phase(), p.driver.session.reconnecting(now)) {
+        (Phase::Closed(r), _) if p.lost_since.is_none() => format!("closed ({r})"),
+        (phase, None) if p.servers.switched() && !matches!(phase, Phase::Playing) => format!(
+            "reconnecting (the server stopped answering; trying {}, {}s)",
+            p.driver.session.server(),
+            p.lost_since.map_or(0, |t| t.elapsed().as_secs())
+        ),
         (Phase::Closed(r), _) => format!("closed ({r})"),
         (_, Some(st)) => st.to_string(),
         (phase, None) => match phase {
@@ -618,13 +782,13 @@ fn status_line(p: &Player, epoch: Instant) -> String {
         },
     };
     format!(
-        "{}: {phase} via {} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {}",
+        "{}: {phase} tick {tick} lead {} rtt {rtt} rollbacks {} desyncs {} late {} via {}",
         p.name,
-        carrier_name(&p.driver),
         p.driver.session.lead(),
         s.rollbacks,
         s.desyncs,
-        s.late_inputs
+        s.late_inputs,
+        carrier_name(&p.driver),
     )
 }
 
@@ -634,7 +798,7 @@ pub(crate) fn carrier_name(driver: &ClientDriver<ClientCarrier>) -> &'static str
 }
 
 fn final_json(p: &Player) -> serde_json::Value {
-    let s = p.driver.session.stats();
+    let s = &p.stats();
     let mut wire = venture_net::carrier::CarrierStats::default();
     for kind in venture_net::carrier::CarrierKind::ALL {
         wire.add(&p.driver.carrier_stats(kind));

@@ -1,7 +1,8 @@
 //! Saved characters: `saves/players/NAME.json`, one per player name, holding the player's
 //! progress, inventory and equipment and the digest of the secret that owns it.
 //!
-//! At start every file is loaded into the session as a claim: the same name with the same
+//! At start every file is loaded into the session as a claim (and so reaches its
+//! followers, see `venture_net::server::followers`): the same name with the same
 //! secret gets its character back (restored through frame commands), another secret is
 //! refused. Files are written atomically with mode 0600 when a player leaves, on autosave
 //! and at shutdown. An unreadable file is reported with its path and moved aside.
@@ -10,7 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
-use venture_net::server::{CharacterClaim, ServerSession};
+use venture_net::server::ServerSession;
 use venture_sim::character::Character;
 
 use super::persist::{atomic_write, move_aside};
@@ -76,14 +77,7 @@ impl Characters {
             match read_file(&path) {
                 Ok(file) => {
                     let digest = unhex16(&file.secret_digest).unwrap_or([0; 16]);
-                    let restore = file.character.restore_commands(0);
-                    session.set_claim(
-                        file.name,
-                        CharacterClaim {
-                            secret_digest: digest,
-                            restore,
-                        },
-                    );
+                    session.set_character(&file.name, &file.character, digest);
                     loaded += 1;
                 }
                 Err(e) => {
@@ -101,11 +95,22 @@ impl Characters {
     }
 
     /// Updates the session's claim (so a reconnect later in this run restores this
-    /// character even if the disk refuses the write), then writes `name`'s character.
-    /// Returns the path written.
+    /// character even if the disk refuses the write, and its followers learn it), then
+    /// writes `name`'s character. Returns the path written.
     pub fn save(
         &self,
         session: &mut ServerSession,
+        name: &str,
+        character: &Character,
+        digest: [u8; 16],
+    ) -> Result<PathBuf, String> {
+        session.set_character(name, character, digest);
+        self.write(name, character, digest)
+    }
+
+    /// Writes `name`'s character file (a standby writes what its primary sends).
+    pub fn write(
+        &self,
         name: &str,
         character: &Character,
         digest: [u8; 16],
@@ -115,13 +120,6 @@ impl Characters {
             secret_digest: hex(&digest),
             character: character.clone(),
         };
-        session.set_claim(
-            name.to_string(),
-            CharacterClaim {
-                secret_digest: digest,
-                restore: character.restore_commands(0),
-            },
-        );
         let path = self.path(name);
         let bytes = serde_json::to_vec_pretty(&file).map_err(|e| e.to_string())?;
         atomic_write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;

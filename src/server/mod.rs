@@ -6,12 +6,16 @@
 //! driver on the carriers (UDP, and the stream table); this module is the shell around
 //! it: sockets, clock, logs, metrics, health.
 
+mod allocation;
 mod characters;
+mod depose;
 mod durability;
 mod journal;
 mod persist;
 mod routes;
 pub mod server_key;
+pub mod standby;
+mod world;
 mod world_lock;
 
 use std::collections::BTreeMap;
@@ -27,8 +31,7 @@ use venture_net::carrier::stream::{Link, StreamTable};
 use venture_net::carrier::udp::UdpCarrier;
 use venture_net::carrier::{Both, Carrier, CarrierKind};
 use venture_net::driver::{ServerDriver, ServerLayer};
-use venture_net::server::{ServerConfig as SessionConfig, ServerEvent, ServerSession, ServerStats};
-use venture_sim::SimConfig;
+use venture_net::server::{ServerEvent, ServerStats};
 
 use crate::cli::ServerConfig;
 use crate::http::{HttpLimits, HttpServer};
@@ -65,6 +68,10 @@ pub enum ServerError {
     Locked(#[from] world_lock::LockError),
     #[error(transparent)]
     Key(#[from] server_key::ServerKeyError),
+    /// The standby at this address took over (and proved the server key): this process
+    /// must not serve the world again.
+    #[error("replaced by the standby at {0}, which serves this world now; start this server again with -standby-of {0} to follow it")]
+    Replaced(SocketAddr),
 }
 
 impl ServerError {
@@ -90,6 +97,8 @@ pub(crate) struct Health {
     pub stalled_until: Option<Instant>,
     /// Why saves or the session log are failing (`/readyz` answers 503 with it).
     pub persistence: Option<String>,
+    /// `-await-allocation` and no allocation yet: the world is a stand-in nobody sees.
+    pub awaiting_allocation: bool,
 }
 
 /// An overrun at least this long counts as a stall for `/healthz`...
@@ -148,6 +157,14 @@ pub struct ServerApp {
     fingerprint: String,
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
+    /// The pair's series (`venture_role`, follower lag).
+    standby_metrics: crate::metrics::StandbyMetrics,
+    server_key: server_key::ServerKey,
+    /// Set when this server was a standby that took over, with the telling of the old
+    /// primary.
+    promotion: Option<(standby::Promotion, depose::Deposer)>,
+    /// A standby proved that it took over from us.
+    deposed: Option<SocketAddr>,
 }
 
 /// The server key from the saves directory, generated there on first start. A key file
@@ -176,77 +193,14 @@ impl ServerApp {
     /// Binds the sockets and generates the world; the server accepts players from here on.
     pub fn bind(config: ServerConfig) -> Result<ServerApp, ServerError> {
         let started = Instant::now();
-        // Without -seed, a restart resumes the most recent world instead of rolling a new one.
-        // Worlds another process holds are skipped: one writer per world.
         let mut config = config;
-        let replay_dir = (!config.no_replay).then_some(config.replay_dir.as_path());
-        let mut locks = None;
-        if config.seed_is_random && !config.new_world {
-            let (recent, skipped) = persist::most_recent_unlocked(&config.saves_dir, replay_dir);
-            for note in skipped {
-                log::warn!(target: "venture::server", component = "server"; "{note}");
-            }
-            if let Some((seed, genre, held)) = recent {
-                log::info!(target: "venture::server", component = "server", seed = seed, genre = genre.id(); "resuming the most recent world (use -seed or --new-world to choose)");
-                config.seed = seed as i64;
-                config.seed_is_random = false;
-                config.genre = genre;
-                locks = Some(held);
-            }
-        }
-        let sim = SimConfig {
-            seed: config.seed as u64,
-            genre: config.genre,
-            tick_rate: config.tick_rate,
-            max_players: config.max_players as u8,
-            ..SimConfig::default()
-        };
-        sim.validate()
-            .map_err(|e| ServerError::World(e.to_string()))?;
-        let files = persist::WorldFiles::new(&config.saves_dir, replay_dir, sim.seed, sim.genre);
-        let locks = match locks {
-            Some(held) => held,
-            None => files.lock()?,
-        };
-        for lock in &locks {
-            log::debug!(target: "venture::save", component = "save", path:% = lock.path.display(); "lock held");
-        }
         let server_key = load_server_key(&config.saves_dir)?;
-        if config.new_world {
-            for note in persist::retire_world(&files) {
-                log::warn!(target: "venture::save", component = "save"; "{note}");
-            }
-        }
-        let gen_started = Instant::now();
-        let (world, recorder, report) = persist::resume(&files, &sim);
-        let saved_tick = report.snapshot_tick.unwrap_or(0);
-        let mut durability = durability::Durability::default();
-        if recorder.as_ref().is_some_and(|r| r.is_failing()) {
-            let why = "the session log cannot be written (see the error above)".to_string();
-            durability.note(durability::Source::Journal, Err(why), Instant::now());
-        }
-        for note in &report.notes {
-            log::info!(target: "venture::save", component = "save"; "{note}");
-        }
-        for warning in &report.warnings {
-            log::error!(target: "venture::save", component = "save"; "{warning}");
-        }
-        if world.tick() > 0 {
-            log::info!(
-                target: "venture::save",
-                component = "save", seed = config.seed, genre = config.genre.id(), tick = world.tick(),
-                snapshot_tick = report.snapshot_tick.unwrap_or(0), journal_ticks = report.replayed_ticks;
-                "world resumed"
-            );
-        }
-        log::info!(
-            target: "venture::world",
-            component = "world", seed = config.seed, genre = config.genre.id(),
-            generator = world.level().generator.name(), width = world.map().width(), height = world.map().height(),
-            rooms = world.level().rooms.len(), tick = world.tick(), checksum = world.checksum(),
-            generation_us = gen_started.elapsed().as_micros() as u64;
-            "world generated"
-        );
+        // With -await-allocation the real world waits for Agones (allocation.rs).
+        let opened = if config.await_allocation {
+            allocation::stand_in(&config)?
+        } else {
+            world::open(&mut config)?
+        };
 
         let addr = config.listen_addr();
         let mut udp =
@@ -272,29 +226,17 @@ impl ServerApp {
         // Players and spectators, each possibly mid-reconnect from a new port, plus room
         // for handshakes under way.
         let max_peers = 2 * (config.max_players as usize + config.max_spectators as usize) + 32;
-        let mut secret = [0u8; 16];
-        getrandom::fill(&mut secret).map_err(|e| {
-            ServerError::Setup(format!("no OS randomness for the cookie secret: {e}"))
-        })?;
-        let session_config = SessionConfig {
-            max_players: config.max_players as u8,
-            genre: config.genre.id().to_string(),
-            max_spectators: u16::try_from(config.max_spectators).unwrap_or(u16::MAX),
-            spectator_delay: config.spectator_delay,
-            ..SessionConfig::default()
-        };
         let epoch = Instant::now();
-        let session = ServerSession::new(world, session_config, secret, Duration::ZERO);
-        let interval = session.tick_interval();
-        let mut session = session;
         let characters = characters::Characters::new(&config.saves_dir);
-        let (loaded, warnings) = characters.load_into(&mut session);
-        for w in warnings {
-            log::error!(target: "venture::save", component = "save"; "{w}");
-        }
-        if loaded > 0 {
-            log::info!(target: "venture::save", component = "save", characters = loaded; "saved characters loaded");
-        }
+        let mut session = world::session(
+            opened.world,
+            &config,
+            &characters,
+            &server_key,
+            Duration::ZERO,
+        )?;
+        session.set_awaiting_allocation(config.await_allocation);
+        let interval = session.tick_interval();
         let layer = ServerLayer {
             keypair: server_key.clone(),
             max_peers,
@@ -309,27 +251,30 @@ impl ServerApp {
         let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
         let carrier_metrics = metrics.register_carriers();
-        metrics.describe_server(&crate::metrics::ServerInfo {
-            seed: config.seed,
-            genre: config.genre.id().to_string(),
-            max_players: config.max_players,
-            tick_rate: config.tick_rate,
-            sim_version: venture_sim::SIM_VERSION,
-            protocol_version: venture_net::protocol::PROTOCOL_VERSION,
-        });
+        let standby_metrics = metrics.register_standby();
+        standby_metrics.set_role("primary");
+        if !config.await_allocation {
+            world::describe(&mut metrics, &config);
+        }
         let config_autosave = config.autosave;
         log::info!(
             target: "venture::server",
             component = "server", addr:% = local_addr, port = local_addr.port(), max_players = config.max_players,
             tick_rate = config.tick_rate, seed = config.seed, seed_random = config.seed_is_random,
             genre = config.genre.id(), version = crate::cli::VERSION, server_key:% = server_key.fingerprint(),
-            startup_ms = started.elapsed().as_millis() as u64;
+            startup_ms = started.elapsed().as_millis() as u64, awaiting_allocation = config.await_allocation;
             "Starting Venture Game Server"
         );
+        let await_allocation = config.await_allocation;
         // Ready goes out on the first loop turn: the sockets are bound by now.
-        let agones = config
-            .agones
-            .then(|| crate::agones::AgonesClient::from_env(AGONES, Instant::now()));
+        let agones = config.agones.then(|| {
+            crate::agones::AgonesClient::from_env(
+                AGONES,
+                Instant::now(),
+                config.max_players,
+                config.await_allocation,
+            )
+        });
         Ok(ServerApp {
             config,
             poll,
@@ -344,6 +289,7 @@ impl ServerApp {
                 shutting_down: false,
                 stalled_until: None,
                 persistence: None,
+                awaiting_allocation: await_allocation,
             },
             last_stats: ServerStats::default(),
             last_carriers: Default::default(),
@@ -352,20 +298,38 @@ impl ServerApp {
             http_refused_seen: 0,
             http_cap_logged: false,
             local_addr,
-            files,
-            recorder,
+            files: opened.files,
+            recorder: opened.recorder,
             next_autosave: Instant::now() + config_autosave,
             save_requested: false,
             characters,
             agones,
             substitutions,
-            durability,
+            durability: opened.durability,
             save_retry: durability::Backoff::default(),
             unsaved_characters: BTreeMap::new(),
-            saved_tick,
+            saved_tick: opened.saved_tick,
             fingerprint: server_key.fingerprint(),
-            _locks: locks,
+            _locks: opened.locks,
+            standby_metrics,
+            server_key,
+            promotion: None,
+            deposed: None,
         })
+    }
+
+    /// This server is a standby that took over: show it, and tell the old primary.
+    pub(crate) fn promoted(&mut self, p: standby::Promotion) -> Result<(), ServerError> {
+        let ours = p.old_primary.port() == self.local_addr.port()
+            && (p.old_primary.ip().is_loopback() || p.old_primary.ip() == self.local_addr.ip());
+        let mut deposer = depose::Deposer::new(p.old_primary, self.server_key.clone());
+        if ours {
+            // The old primary's address is ours now (same host and port): nobody to tell.
+            log::info!(target: "venture::standby", component = "standby", old_primary:% = p.old_primary; "serving at the old primary's address");
+            deposer = depose::Deposer::finished(p.old_primary, self.server_key.clone());
+        }
+        self.promotion = Some((p, deposer));
+        Ok(())
     }
 
     /// The bound game address (useful when the port was 0).
@@ -420,6 +384,7 @@ impl ServerApp {
                             metrics: &self.metrics,
                             config: &self.config,
                             server_key: &self.fingerprint,
+                            promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
                         };
                         self.http
                             .handle_token(self.poll.registry(), token, now, &mut |req| {
@@ -436,6 +401,7 @@ impl ServerApp {
                 metrics: &self.metrics,
                 config: &self.config,
                 server_key: &self.fingerprint,
+                promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
             };
             self.http.tick(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
@@ -443,6 +409,16 @@ impl ServerApp {
             self.adopt_streams();
             self.pump();
             self.poll_agones();
+            if let Some(allocated) = self.agones.as_mut().and_then(|a| a.take_allocation()) {
+                self.allocate(allocated)?;
+            }
+            if let Some((_, deposer)) = self.promotion.as_mut() {
+                deposer.pump(Instant::now());
+            }
+            if let Some(by) = self.deposed {
+                self.shut_down("replaced by the standby")?;
+                return Err(ServerError::Replaced(by));
+            }
             if let Some(signal) = stop {
                 return self.shut_down(signal);
             }
@@ -462,7 +438,7 @@ impl ServerApp {
                 .driver
                 .carrier_mut()
                 .second
-                .adopt(self.poll.registry(), link)
+                .adopt(self.poll.registry(), link, t)
             {
                 log::warn!(target: "venture::net", component = "net", peer:% = h.peer, carrier:% = carrier, error:% = e; "cannot take over a game stream");
             }
@@ -576,6 +552,28 @@ impl ServerApp {
                     log::warn!(target: "venture::server", component = "server", spectator = id, tick = tick, client_checksum = client_checksum, server_checksum = server_checksum; "spectator reported a desync");
                     self.metrics.desync_reports.inc();
                 }
+                ServerEvent::FollowerConnected { id, addr } => {
+                    log::info!(target: "venture::standby", component = "standby", follower = id, addr:% = addr, tick = self.driver.session.world().tick(); "standby following");
+                }
+                ServerEvent::FollowerDisconnected { id, addr, reason } => {
+                    log::warn!(target: "venture::standby", component = "standby", follower = id, addr:% = addr, reason = reason.as_str(); "standby stopped following");
+                }
+                ServerEvent::FollowerRefused { addr } => {
+                    log::warn!(target: "venture::standby", component = "standby", addr:% = addr; "a standby was refused: its proof does not match this server's key");
+                }
+                ServerEvent::Deposed { addr }
+                    if self
+                        .promotion
+                        .as_ref()
+                        .and_then(|(_, d)| d.local_addr())
+                        .is_some_and(|own| own.port() == addr.addr.port()) =>
+                {
+                    // Our own deposer reached us (the old primary's address is ours).
+                }
+                ServerEvent::Deposed { addr } => {
+                    self.deposed = Some(addr.addr);
+                    log::error!(target: "venture::standby", component = "standby", addr:% = addr; "this server was replaced: its standby took over and proved the server key; stopping without serving this world again");
+                }
                 ServerEvent::InvalidDatagram { addr, reason } => {
                     log::debug!(target: "venture::net", component = "net", addr:% = addr, reason:% = reason; "invalid datagram");
                     self.metrics.invalid_datagram("protocol");
@@ -632,6 +630,10 @@ impl ServerApp {
     /// Writes the world snapshot atomically, every connected player's character, and fsyncs
     /// the session log.
     fn save(&mut self) {
+        if self.health.awaiting_allocation {
+            // The stand-in world is nobody's: nothing of it is written.
+            return;
+        }
         let connected = self.driver.session.connected_characters();
         // Departed players whose save failed, unless they are back (then the connected
         // character below is newer).
@@ -789,6 +791,17 @@ impl ServerApp {
                 *seen = now;
             }
         }
+        let session = &self.driver.session;
+        let tick = session.world().tick();
+        let lag = session
+            .followers()
+            .map(|f| tick.saturating_sub(f.acked))
+            .max();
+        self.standby_metrics
+            .followers
+            .set(session.followers().count() as i64);
+        self.standby_metrics
+            .set_lag(lag.unwrap_or(0), self.config.tick_rate);
         let players = self.driver.session.player_count() as i64;
         self.metrics.players.set(players);
         self.metrics
@@ -825,14 +838,21 @@ impl ServerApp {
         self.health.persistence = self.durability.reason(now);
     }
 
-    /// Agones SDK calls (Ready, Health, players label, Shutdown once empty); never blocks.
+    /// Agones SDK calls (Ready, Health, the players List, Shutdown once empty, the
+    /// allocation watch); never blocks.
     fn poll_agones(&mut self) {
         if let Some(agones) = &mut self.agones {
             let now = Instant::now();
+            let players = self
+                .driver
+                .session
+                .players()
+                .map(|(_, name, _)| name.to_string())
+                .collect();
             agones.poll(
                 self.poll.registry(),
                 now,
-                self.driver.session.player_count(),
+                &players,
                 self.health.on_schedule(now),
             );
         }

@@ -1,6 +1,8 @@
-//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status`, `/play`
-//! (where a WebSocket upgrade switches a connection to the game's WebSocket carrier), and
-//! the browser client's page (`/`, its script, the wasm module and its glue: [`PAGE`]).
+//! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status` (with the
+//! role in a primary/standby pair and each follower's lag; the standby's own routes are in
+//! `standby.rs`), and `/play`, where a WebSocket upgrade switches a connection to the
+//! game's WebSocket carrier, and the browser client's page (`/`, its script, the wasm
+//! module and its glue: [`PAGE`]).
 //!
 //! Player IP addresses are personal data: `/status` shows a player's `addr` only to a
 //! request from loopback (127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address), so
@@ -26,6 +28,9 @@ pub(crate) struct View<'a> {
     pub config: &'a ServerConfig,
     /// The server key's fingerprint (64 lowercase hex digits).
     pub server_key: &'a str,
+    /// When this server is a standby that took over: how, and whether the old primary
+    /// acknowledged.
+    pub promotion: Option<(&'a super::standby::Promotion, bool)>,
 }
 
 /// Whether a request from `peer` may see player IP addresses: only from loopback.
@@ -107,6 +112,9 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 Response::text(503, "shutting down\n")
             } else if let Some(reason) = &view.health.persistence {
                 Response::text(503, format!("{reason}\n"))
+            } else if view.health.awaiting_allocation {
+                // Ready in Agones' sense: this server waits to be allocated.
+                Response::text(200, "ready (waiting for an allocation)\n")
             } else if view.app.player_count() >= view.config.max_players as usize {
                 // Still ready (the process is fine), but say why a join would be refused.
                 Response::text(200, "ready (full)\n")
@@ -153,7 +161,28 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 .spectators()
                 .map(|s| serde_json::json!({"id": s.id, "acked_tick": s.acked, "syncing": s.syncing}))
                 .collect();
-            let body = serde_json::json!({
+            // The hot standbys following us, and how far behind each is.
+            let tick = world.tick();
+            let rate = f64::from(view.config.tick_rate.max(1));
+            let followers: Vec<serde_json::Value> = view
+                .app
+                .followers()
+                .map(|f| {
+                    let lag = tick.saturating_sub(f.acked);
+                    serde_json::json!({"id": f.id, "acked_tick": f.acked, "lag_ticks": lag,
+                        "lag_s": lag as f64 / rate, "syncing": f.syncing,
+                        "characters_pending": f.claims_pending})
+                })
+                .collect();
+            let promoted = view.promotion.map(|(p, told)| {
+                serde_json::json!({"old_primary": p.old_primary.to_string(), "tick": p.tick,
+                    "received_tick": p.received,
+                    "cause": p.cause.to_string(), "old_primary_acknowledged": told})
+            });
+            let mut body = serde_json::json!({
+                "role": "primary",
+                "followers": followers,
+                "promoted_from_standby": promoted,
                 "version": crate::cli::VERSION,
                 "commit": crate::cli::GIT_COMMIT,
                 "sim_version": venture_sim::SIM_VERSION,
@@ -171,7 +200,14 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 "spectator_list": spectator_list,
                 "uptime_s": now.saturating_duration_since(view.health.started).as_secs(),
                 "on_schedule": view.health.on_schedule(now),
+                "awaiting_allocation": view.health.awaiting_allocation,
             });
+            if view.health.awaiting_allocation {
+                // The stand-in world is not a world anyone plays: no seed, genre or tick.
+                for key in ["seed", "genre", "tick"] {
+                    body[key] = serde_json::Value::Null;
+                }
+            }
             Response::json(200, format!("{body}\n"))
         }
         _ => Response::not_found(),

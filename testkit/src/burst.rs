@@ -33,6 +33,11 @@ pub struct BurstSpec<'a> {
 impl BurstSpec<'_> {
     /// Spawns every process back to back (no waiting between them).
     pub fn spawn(&self, dir: &Path) -> Burst {
+        self.spawn_with(dir, &[])
+    }
+
+    /// [`spawn`](Self::spawn), with `extra` flags for every process (`-transport tcp`).
+    pub fn spawn_with(&self, dir: &Path, extra: &[&str]) -> Burst {
         let (bots, duration) = (self.bots.to_string(), self.duration_s.to_string());
         let started = Instant::now();
         let procs = (0..self.procs)
@@ -40,26 +45,22 @@ impl BurstSpec<'_> {
                 let tag = format!("{}{k}", self.prefix);
                 let name = format!("{tag}_");
                 let secrets = dir.join(format!("secrets-{tag}")).display().to_string();
-                Proc::spawn(
-                    self.client_bin,
-                    &[
-                        "--server",
-                        &self.server,
-                        "--name",
-                        &name,
-                        "--bots",
-                        &bots,
-                        "--duration",
-                        &duration,
-                        "--status-every",
-                        "0",
-                        "--secret-dir",
-                        &secrets,
-                    ],
-                    dir,
-                    &tag,
-                    &[],
-                )
+                let mut args = vec![
+                    "--server",
+                    &self.server,
+                    "--name",
+                    &name,
+                    "--bots",
+                    &bots,
+                    "--duration",
+                    &duration,
+                    "--status-every",
+                    "0",
+                    "--secret-dir",
+                    &secrets,
+                ];
+                args.extend_from_slice(extra);
+                Proc::spawn(self.client_bin, &args, dir, &tag, &[])
             })
             .collect();
         Burst {
@@ -117,4 +118,27 @@ impl Burst {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// Waits for every client process to exit and checks each of its clients: exit 0, no
+/// desync, more than 20 ticks confirmed. Returns every final JSON line.
+pub fn finish_all(procs: &mut [Proc], timeout: Duration) -> Vec<serde_json::Value> {
+    let end = Instant::now() + timeout;
+    let mut all = Vec::new();
+    for p in procs.iter_mut() {
+        let code = p.wait_timeout(end.saturating_duration_since(Instant::now()));
+        assert_eq!(
+            code,
+            Some(Some(0)),
+            "{} exit; stderr: {}",
+            p.tag,
+            p.stderr()
+        );
+        for v in crate::bot::json_lines(p) {
+            assert_eq!(v["desyncs"], 0, "{}: {v}", p.tag);
+            assert!(v["confirmed"].as_u64().unwrap_or(0) > 20, "{}: {v}", p.tag);
+            all.push(v);
+        }
+    }
+    all
 }

@@ -1,7 +1,7 @@
-//! One plain HTTP/1.1 GET to the server's TCP port on 127.0.0.1.
+//! One plain HTTP/1.1 GET to the server's TCP port (on 127.0.0.1 unless an address is given).
 
 use std::io::{self, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// `GET path` with 5 s timeouts: (status, body).
@@ -11,7 +11,15 @@ pub fn get(port: u16, path: &str) -> io::Result<(u16, String)> {
 
 /// `GET path` with the given connect, read and write timeouts: (status, body).
 pub fn get_timeout(port: u16, path: &str, timeout: Duration) -> io::Result<(u16, String)> {
-    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    get_at(
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port),
+        path,
+        timeout,
+    )
+}
+
+/// `GET path` from the server at `addr`, with the given timeouts: (status, body).
+pub fn get_at(addr: SocketAddr, path: &str, timeout: Duration) -> io::Result<(u16, String)> {
     let mut s = TcpStream::connect_timeout(&addr, timeout)?;
     s.set_read_timeout(Some(timeout))?;
     s.set_write_timeout(Some(timeout))?;
@@ -37,4 +45,17 @@ pub fn parse_response(bytes: &[u8]) -> io::Result<(u16, String)> {
         .and_then(|c| c.parse().ok())
         .ok_or_else(|| bad(format!("bad status line: {head:?}")))?;
     Ok((status, body.to_string()))
+}
+
+/// Sends `request` as is (any method, any headers) to `addr` and reads the whole
+/// response: (status, head and body as text).
+pub fn raw(addr: SocketAddr, request: &[u8], timeout: Duration) -> io::Result<(u16, String)> {
+    let mut s = TcpStream::connect_timeout(&addr, timeout)?;
+    s.set_read_timeout(Some(timeout))?;
+    s.set_write_timeout(Some(timeout))?;
+    s.write_all(request)?;
+    let mut buf = Vec::new();
+    s.read_to_end(&mut buf)?;
+    let (status, _) = parse_response(&buf)?;
+    Ok((status, String::from_utf8_lossy(&buf).into_owned()))
 }

@@ -184,6 +184,15 @@ pub fn rss_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
+/// CPU time a process has used so far (utime + stime from /proc/PID/stat), in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) start after the last ')'.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split(' ').collect();
+    Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+}
+
 /// Runs `bin ARGS` to completion in a scratch directory: (exit code, stdout, stderr). The
 /// code is `None` if it was killed by a signal or still ran after `timeout` (then killed).
 pub fn run_to_exit<S: AsRef<OsStr>>(

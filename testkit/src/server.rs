@@ -1,6 +1,7 @@
 //! The real `venture-server` for tests and benches: started on a free loopback port (or a
 //! given one, for restarts), waited on until `/healthz` answers, killed when dropped.
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -17,6 +18,7 @@ pub struct ServerBuilder {
     args: Vec<String>,
     envs: Vec<(String, String)>,
     port: Option<u16>,
+    ip: IpAddr,
     tag: String,
     exact_args: bool,
 }
@@ -25,6 +27,8 @@ pub struct ServerBuilder {
 pub struct Server {
     pub proc: Proc,
     pub port: u16,
+    /// The address it listens on (127.0.0.1 unless [`ServerBuilder::bind`] said otherwise).
+    pub ip: IpAddr,
     // Declared after `proc`, so a failing test prints the logs before they are removed.
     _scratch: Option<Scratch>,
 }
@@ -75,6 +79,13 @@ impl ServerBuilder {
         self
     }
 
+    /// Listen on this address instead of 127.0.0.1 (e.g. the host's end of a test
+    /// namespace's veth); the port is still picked free on loopback.
+    pub fn bind(mut self, ip: IpAddr) -> Self {
+        self.ip = ip;
+        self
+    }
+
     /// The name of the log files (`TAG.out`, `TAG.err`); default "server".
     pub fn tag(mut self, tag: &str) -> Self {
         self.tag = tag.into();
@@ -102,7 +113,7 @@ impl ServerBuilder {
         let mut args = Vec::new();
         if !self.exact_args {
             args.extend(["-port".to_string(), port.to_string()]);
-            args.extend(["--bind".to_string(), "127.0.0.1".to_string()]);
+            args.extend(["--bind".to_string(), self.ip.to_string()]);
         }
         args.extend(self.args);
         let envs: Vec<(&str, &str)> = self
@@ -113,6 +124,7 @@ impl ServerBuilder {
         Server {
             proc: Proc::spawn(&self.bin, &args, &dir, &self.tag, &envs),
             port,
+            ip: self.ip,
             _scratch: scratch,
         }
     }
@@ -134,6 +146,7 @@ impl Server {
             args: Vec::new(),
             envs: Vec::new(),
             port: None,
+            ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
             tag: "server".into(),
             exact_args: false,
         }
@@ -144,7 +157,8 @@ impl Server {
     pub fn wait_healthy(&mut self, timeout: Duration) {
         let end = Instant::now() + timeout;
         loop {
-            if let Ok((200, _)) = http::get_timeout(self.port, "/healthz", Duration::from_secs(2)) {
+            if let Ok((200, _)) = http::get_at(self.sockaddr(), "/healthz", Duration::from_secs(2))
+            {
                 return;
             }
             if let Some(status) = self.proc.try_exit() {
@@ -161,20 +175,52 @@ impl Server {
 
     /// `GET path`, panicking (with the server's output) if it cannot be answered.
     pub fn get(&self, path: &str) -> (u16, String) {
-        http::get(self.port, path).unwrap_or_else(|e| panic!("GET {path}: {e}"))
+        self.try_get(path)
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
     }
 
     /// `GET path`, or the error.
     pub fn try_get(&self, path: &str) -> std::io::Result<(u16, String)> {
-        http::get(self.port, path)
+        http::get_at(self.sockaddr(), path, Duration::from_secs(5))
     }
 
     /// `/status` as JSON, if it answers 200 with valid JSON.
     pub fn status(&self) -> Option<serde_json::Value> {
-        match http::get(self.port, "/status") {
+        match self.try_get("/status") {
             Ok((200, body)) => serde_json::from_str(body.trim()).ok(),
             _ => None,
         }
+    }
+
+    /// The `/status` entry of the player named `name`, if listed.
+    pub fn player(&self, name: &str) -> Option<serde_json::Value> {
+        self.status()?["players"]
+            .as_array()?
+            .iter()
+            .find(|p| p["name"] == name)
+            .cloned()
+    }
+
+    /// Waits until `/status` lists `name` on `carrier` (`udp`, `tcp`, `ws`) with inputs
+    /// counted from it: its entry, or a panic with the last one seen after `timeout`.
+    pub fn wait_playing_on(
+        &self,
+        name: &str,
+        carrier: &str,
+        timeout: Duration,
+    ) -> serde_json::Value {
+        let mut last = None;
+        let ok = crate::wait_for(timeout, || {
+            last = self.player(name);
+            last.as_ref().is_some_and(|p| {
+                p["carrier"] == carrier
+                    && p["inputs_on_time"].as_u64().unwrap_or(0)
+                        + p["inputs_substituted"].as_u64().unwrap_or(0)
+                        > 0
+            })
+        });
+        assert!(ok, "{name} not playing on {carrier} per /status: {last:?}");
+        last.expect("checked above")
     }
 
     /// The `tick` field of `/status`.
@@ -182,9 +228,14 @@ impl Server {
         self.status()?["tick"].as_u64()
     }
 
-    /// `127.0.0.1:PORT` for clients.
+    /// `IP:PORT` (`127.0.0.1:PORT` by default) for clients.
     pub fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        self.sockaddr().to_string()
+    }
+
+    /// The address it listens on.
+    pub fn sockaddr(&self) -> SocketAddr {
+        SocketAddr::new(self.ip, self.port)
     }
 }
 

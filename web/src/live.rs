@@ -338,6 +338,8 @@ impl Live {
                     ),
                 });
             }
+            // Saved characters go to standby servers only.
+            ClientEvent::Claim(_) => {}
             ClientEvent::Closed(reason) => {
                 self.closed = Some(reason.to_string());
             }

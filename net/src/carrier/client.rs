@@ -4,7 +4,8 @@
 //! and the other is dropped; the packets sent before that are handshake `Hello`s, which
 //! are safe to send twice. A SOCKS5 proxy (Tor) implies a stream. A stream that breaks
 //! (the server restarted) is connected again on the next send, after [`RECONNECT_EVERY`];
-//! under `auto` the race starts over, so reconnects go through the same choice.
+//! under `auto` the race starts over, so reconnects go through the same choice, and so
+//! does a carrier that has brought nothing back for [`RERACE_AFTER`].
 
 use std::io;
 use std::net::SocketAddr;
@@ -21,6 +22,10 @@ use super::{Carrier, CarrierKind, CarrierStats, Remote};
 pub const RACE_AFTER: Duration = Duration::from_secs(1);
 /// Least time between two attempts to connect a stream.
 pub const RECONNECT_EVERY: Duration = Duration::from_secs(1);
+/// Under `auto`, a carrier that has brought nothing back for this long while we send is
+/// raced again against the other (the network changed under a running game: UDP blocked
+/// on a new network, or open again).
+pub const RERACE_AFTER: Duration = Duration::from_secs(3);
 
 /// The client's `--transport`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -126,6 +131,8 @@ pub struct ClientCarrier {
     /// When the first packet of the current attempt went out (the race's clock).
     first_send: Option<Duration>,
     last_stream_attempt: Option<Duration>,
+    /// When the last packet came in.
+    last_recv: Option<Duration>,
     now: Duration,
     registry: Option<(Registry, Token)>,
     /// Counters of streams already dropped.
@@ -180,6 +187,7 @@ impl ClientCarrier {
             chosen,
             first_send: None,
             last_stream_attempt: None,
+            last_recv: None,
             now: Duration::ZERO,
             registry,
             retired: [CarrierStats::default(); 3],
@@ -268,6 +276,7 @@ impl Carrier for ClientCarrier {
             _ => None,
         };
         if let Some(got) = from_udp {
+            self.last_recv = Some(self.now);
             if self.racing() && got.1.addr == self.target.session_addr() {
                 self.chosen = Some(CarrierKind::Udp);
                 self.stream = None;
@@ -275,6 +284,7 @@ impl Carrier for ClientCarrier {
             return Some(got);
         }
         let got = self.stream.as_mut().and_then(|s| s.recv(buf))?;
+        self.last_recv = Some(self.now);
         if self.racing() {
             self.chosen = Some(got.1.carrier);
         }
@@ -282,6 +292,14 @@ impl Carrier for ClientCarrier {
     }
 
     fn send(&mut self, _to: Remote, packet: &[u8]) {
+        let auto = self.target.transport == Transport::Auto && self.target.proxy.is_none();
+        let heard = self.last_recv.or(self.first_send).unwrap_or(self.now);
+        if auto && !self.racing() && self.now.saturating_sub(heard) >= RERACE_AFTER {
+            // Silent while we send: race both again at once.
+            self.chosen = None;
+            self.first_send = Some(self.now.saturating_sub(RACE_AFTER));
+            self.last_recv = Some(self.now);
+        }
         let first = *self.first_send.get_or_insert(self.now);
         let udp_to = self.server_remote(CarrierKind::Udp);
         // A stream is connected to its server: the address it is given is not used.

@@ -4,12 +4,13 @@
 //! [`crate::secure::wire`] defines them) to and from [`Remote`]s. It does not look inside
 //! them, retry them, or order them: the secure endpoint above it admits and opens, and
 //! the sessions above that own acks, redundancy and pacing. The carriers:
-//! - [`udp`]: one datagram per packet on a non-blocking mio UDP socket;
-//! - [`stream`]: TCP (after a [`framing::PREAMBLE`], each packet behind a 2-byte length)
-//!   and WebSocket (one binary message per packet), on the game port's TCP listener, with
-//!   a bounded send queue per connection;
-//! - [`simnet`] (tests and benches): an in-memory network with a virtual clock, whose
-//!   links are datagram links or ordered byte streams with head-of-line blocking.
+//! - UDP ([`udp`]): one datagram per packet on a non-blocking mio UDP socket;
+//! - TCP and WebSocket ([`stream`]): after the 8-byte preamble ([`framing`]) each packet
+//!   behind a 2-byte length, or one binary message per packet, on the game port's TCP
+//!   listener, with a bounded send queue per connection;
+//! - the simulated network ([`simnet`], tests and benches): an in-memory network with a
+//!   virtual clock, whose links are datagram links or ordered byte streams with
+//!   head-of-line blocking.
 //!
 //! Datagram carriers lose and reorder; stream carriers do neither but stall. The protocol
 //! above works over both: on a stream its redundancy costs a few bytes and nothing else.

@@ -277,10 +277,11 @@ impl Inner {
             if delays[0] > cfg.latency + cfg.jitter {
                 due += delays[0] - cfg.latency - cfg.jitter;
             }
-            if bandwidth > 0 {
-                let ser = Duration::from_nanos(
-                    (payload.len() as u64).saturating_mul(1_000_000_000) / bandwidth,
-                );
+            if let Some(nanos) = (payload.len() as u64)
+                .saturating_mul(1_000_000_000)
+                .checked_div(bandwidth)
+            {
+                let ser = Duration::from_nanos(nanos);
                 st.free_at = st.free_at.max(now) + ser;
                 due = due.max(st.free_at + cfg.latency);
             }
@@ -588,7 +589,7 @@ impl Carrier for SimSocket {
         let now = i.now;
         loop {
             let q = i.queues.get_mut(&self.addr)?;
-            if !q.first_key_value().is_some_and(|(k, _)| k.0 <= now) {
+            if q.first_key_value().is_none_or(|(k, _)| k.0 > now) {
                 return None;
             }
             let ((_, from, _), payload) = q.pop_first()?;

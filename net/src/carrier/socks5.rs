@@ -35,6 +35,20 @@ pub fn connect_request(host: &str, port: u16) -> Result<Vec<u8>, Socks5Error> {
     Ok(req)
 }
 
+/// Whether the proxy's first answer (its choice of method) is in and accepts "no
+/// authentication". The `CONNECT` request goes out only then: a client may not send it
+/// beside the greeting, since proxies such as microsocks read the greeting alone and drop
+/// what came with it (RFC 1928 has the client wait for the method choice).
+pub fn method_chosen(buf: &[u8]) -> Result<bool, Socks5Error> {
+    match buf {
+        [] | [_] => Ok(false),
+        [v, ..] if *v != 5 => Err(Socks5Error::NotSocks5(*v)),
+        [_, 0, ..] => Ok(true),
+        [_, 0xFF, ..] => Err(Socks5Error::AuthRequired),
+        _ => Err(Socks5Error::Malformed),
+    }
+}
+
 /// Where the handshake stands after the proxy's bytes so far.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Progress {
@@ -48,16 +62,8 @@ pub enum Progress {
 /// Reads the proxy's two answers (method choice, then the `CONNECT` reply) from the
 /// bytes received so far, all of them each time.
 pub fn parse_replies(buf: &[u8]) -> Result<Progress, Socks5Error> {
-    if buf.len() < 2 {
+    if !method_chosen(buf)? {
         return Ok(Progress::NeedMore);
-    }
-    if buf[0] != 5 {
-        return Err(Socks5Error::NotSocks5(buf[0]));
-    }
-    match buf[1] {
-        0 => {}
-        0xFF => return Err(Socks5Error::AuthRequired),
-        _ => return Err(Socks5Error::Malformed),
     }
     let reply = &buf[2..];
     if reply.len() < 5 {
@@ -130,6 +136,17 @@ mod tests {
             parse_replies(&named),
             Ok(Progress::Connected { consumed: 12 })
         );
+    }
+
+    #[test]
+    fn the_method_choice_comes_first_and_alone() {
+        assert_eq!(method_chosen(&[]), Ok(false));
+        assert_eq!(method_chosen(&[5]), Ok(false));
+        assert_eq!(method_chosen(&[5, 0]), Ok(true));
+        assert_eq!(method_chosen(&[5, 0, 5, 0]), Ok(true));
+        assert_eq!(method_chosen(&[5, 0xFF]), Err(Socks5Error::AuthRequired));
+        assert_eq!(method_chosen(&[5, 2]), Err(Socks5Error::Malformed));
+        assert_eq!(method_chosen(&[4, 0]), Err(Socks5Error::NotSocks5(4)));
     }
 
     #[test]

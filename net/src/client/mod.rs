@@ -15,6 +15,7 @@
 //! pacing, `rtt.rs` the round-trip estimate and window size, `reconnect.rs` the reconnect
 //! schedule.
 
+pub mod follow;
 pub mod pacing;
 pub mod reconnect;
 pub mod rtt;
@@ -69,6 +70,10 @@ pub struct ClientConfig {
     /// Watch instead of play (protocol 5): join with `Spectate`, send no inputs, predict
     /// nothing; confirmed frames are applied and verified as they come.
     pub spectate: bool,
+    /// Follow as a hot standby (protocol 7; see [`follow`]): watch like a spectator,
+    /// admitted by a proof of the server key, and receive the saved characters
+    /// ([`ClientEvent::Claim`]).
+    pub follow: Option<follow::FollowConfig>,
 }
 
 impl ClientConfig {
@@ -88,6 +93,7 @@ impl ClientConfig {
             reconnect: ReconnectPolicy::default(),
             inject_desync_at: None,
             spectate: false,
+            follow: None,
         }
     }
 }
@@ -144,6 +150,17 @@ impl std::fmt::Display for CloseReason {
                 f,
                 "rejected: the server allows {max} spectators and all places are taken"
             ),
+            CloseReason::Rejected(RejectReason::AwaitingAllocation) => write!(
+                f,
+                "rejected: the server is waiting for an allocation (its world is not chosen yet)"
+            ),
+            CloseReason::Rejected(RejectReason::FollowerRefused) => write!(
+                f,
+                "rejected: the primary refused our proof (its server.key is not ours, or it takes no followers)"
+            ),
+            CloseReason::Rejected(RejectReason::Replaced) => {
+                write!(f, "the server acknowledged that it was replaced")
+            }
             CloseReason::Rejected(r) => write!(f, "rejected: {r:?}"),
             CloseReason::ServerShuttingDown => write!(f, "the server is shutting down"),
             CloseReason::Unreachable => write!(f, "no answer from the server"),
@@ -183,6 +200,8 @@ pub enum ClientEvent {
         frame: Frame,
         checksum: u32,
     },
+    /// A saved character from the primary (followers only).
+    Claim(Box<crate::standby::ClaimRecord>),
     Closed(CloseReason),
 }
 
@@ -281,6 +300,8 @@ pub struct ClientSession {
     /// been lost, and the server sends no frames until it has it (and resends chunks only
     /// after a backoff of up to seconds), so it rides along with every `Inputs`.
     reack_snapshot: bool,
+    /// Followers: saved characters under reassembly.
+    claims: follow::ClaimInbox,
 }
 
 impl ClientSession {
@@ -319,8 +340,25 @@ impl ClientSession {
             desync_injected: false,
             next_ack_at: now,
             reack_snapshot: false,
+            claims: follow::ClaimInbox::default(),
             config,
         }
+    }
+
+    /// Watching without playing: a spectator or a follower.
+    fn watching(&self) -> bool {
+        self.config.spectate || self.config.follow.is_some()
+    }
+
+    /// How long since the server was last heard from.
+    pub fn silent_for(&self, now: Duration) -> Duration {
+        now.saturating_sub(self.last_heard)
+    }
+
+    /// The newest confirmed tick seen in a `Frames` message (a follower's view of the
+    /// primary's present).
+    pub fn newest_frame_seen(&self) -> u64 {
+        self.newest_frame_seen
     }
 
     pub fn phase(&self) -> &Phase {
@@ -405,7 +443,7 @@ impl ClientSession {
     /// When `poll` next has something to do (for the shell's poll timeout).
     pub fn next_wakeup(&self) -> Duration {
         let due = match self.phase {
-            Phase::Playing if self.config.spectate => self.next_ack_at,
+            Phase::Playing if self.watching() => self.next_ack_at,
             Phase::Playing => self.pacer.next_tick_at(),
             _ => self
                 .last_handshake_send
@@ -421,7 +459,8 @@ impl ClientSession {
         match protocol::encode_bounded(msg) {
             Ok(mut bytes) => {
                 if self.config.protocol_version != protocol::PROTOCOL_VERSION {
-                    bytes[2..4].copy_from_slice(&self.config.protocol_version.to_le_bytes());
+                    bytes[..protocol::HEADER_LEN]
+                        .copy_from_slice(&self.config.protocol_version.to_le_bytes());
                 }
                 self.stats.bytes_sent += bytes.len() as u64;
                 self.stats.datagrams_sent += 1;
@@ -452,7 +491,7 @@ impl ClientSession {
     /// went out. The server cleans, caps and rate-limits it.
     pub fn send_chat(&mut self, text: &str) -> bool {
         if self.phase != Phase::Playing
-            || self.config.spectate
+            || self.watching()
             || text.len() > crate::chat::MAX_CHAT_WIRE_BYTES
         {
             return false;
@@ -542,10 +581,12 @@ impl ClientSession {
                 if self.reconnect.active() {
                     match reason {
                         // Passing refusals (our old slot or name not yet released, a
-                        // server still shutting down, a cookie that aged): try again.
+                        // server still shutting down or, restarted in an Agones fleet,
+                        // not yet given its world back, a cookie that aged): try again.
                         RejectReason::Full
                         | RejectReason::NameTaken
                         | RejectReason::ShuttingDown
+                        | RejectReason::AwaitingAllocation
                         | RejectReason::BadCookie => {
                             if !matches!(self.phase, Phase::Playing | Phase::Syncing) {
                                 self.phase = Phase::Connecting;
@@ -603,6 +644,29 @@ impl ClientSession {
                 let sent = Duration::from_micros(nonce);
                 if let Some(rtt) = now.checked_sub(sent) {
                     self.record_rtt(rtt);
+                }
+            }
+            Message::Claim {
+                seq,
+                name,
+                secret_digest,
+                part,
+                parts,
+                bytes,
+            } if self.config.follow.is_some() => {
+                match self
+                    .claims
+                    .on_part(seq, &name, secret_digest, part, parts, &bytes)
+                {
+                    Ok((ack, record)) => {
+                        if let Some(ack) = ack {
+                            self.send(&ack);
+                        }
+                        if let Some(r) = record {
+                            self.events.push(ClientEvent::Claim(Box::new(r)));
+                        }
+                    }
+                    Err(_) => self.stats.invalid_datagrams += 1,
                 }
             }
             Message::ShuttingDown => {
@@ -680,6 +744,10 @@ impl ClientSession {
     }
 
     fn send_join_with(&mut self, cookie: [u8; 16]) {
+        if let Some(f) = &self.config.follow {
+            let msg = f.message(cookie);
+            return self.send(&msg);
+        }
         if self.config.spectate {
             return self.send(&Message::Spectate { cookie });
         }
@@ -793,7 +861,7 @@ impl ClientSession {
             self.stats.resyncs += 1;
         }
         self.events.push(ClientEvent::Synced { tick });
-        if self.config.spectate {
+        if self.watching() {
             // A spectator predicts nothing: it shows the newest confirmed world.
             self.next_ack_at = now;
             return self.apply_confirmed(now);
@@ -841,7 +909,7 @@ impl ClientSession {
             if let Some(sum) = self.maybe_inject_desync(cf.frame.tick) {
                 confirmed.checksum = sum;
             }
-            if behind_prediction && !self.config.spectate {
+            if behind_prediction && !self.watching() {
                 // The server got ahead of us: our own inputs for this tick were not ours.
                 self.pacer.hurry(now);
             }
@@ -1023,7 +1091,9 @@ impl ClientSession {
                         Phase::Connecting => {
                             self.last_handshake_send = Some(now);
                             self.send(&Message::hello(SIM_VERSION));
-                            if self.admitted_by_transport {
+                            // A follower's proof is over the server's cookie: it waits for
+                            // the Challenge.
+                            if self.admitted_by_transport && self.config.follow.is_none() {
                                 // The layer beneath proved our address: join right behind
                                 // the Hello (the server refuses it if the Hello fails).
                                 self.first_join_at.get_or_insert(now);
@@ -1047,7 +1117,7 @@ impl ClientSession {
                     return self.close(CloseReason::ServerTimedOut);
                 }
                 self.maybe_ping(now);
-                if self.config.spectate {
+                if self.watching() {
                     if now >= self.next_ack_at {
                         // Its frame ack, once a tick: an `Inputs` without inputs.
                         self.send_inputs(now);

@@ -71,21 +71,24 @@ impl Channel {
     }
 
     /// Opens a `Data` body into `out` (which holds at least `sealed.len() - TAG_LEN`
-    /// bytes): the counter must be fresh and the tag verify; only then is the counter
-    /// marked seen, so forgeries cannot move the window.
+    /// bytes): the tag must verify under the counter (else forged: a counter altered in
+    /// flight lands here too) and the counter must be fresh (else replayed: an authentic
+    /// datagram seen before); only then is the counter marked seen, so forgeries cannot
+    /// move the window.
     pub(crate) fn open(
         &mut self,
-        counter: u64,
+        wire_counter: u32,
         sealed: &[u8],
         out: &mut [u8],
     ) -> Result<usize, NotOpened> {
-        if !self.window.is_fresh(counter) {
-            return Err(NotOpened::Replayed);
-        }
+        let counter = wire::expand_counter(self.window.expected(), wire_counter);
         let n = self
             .transport
             .read_message(counter, sealed, out)
             .map_err(|_| NotOpened::Forged)?;
+        if !self.window.is_fresh(counter) {
+            return Err(NotOpened::Replayed);
+        }
         self.window.accept(counter);
         Ok(n)
     }
@@ -96,7 +99,7 @@ impl Channel {
 pub(crate) fn open_either(
     current: &mut Channel,
     previous: Option<&mut Channel>,
-    counter: u64,
+    counter: u32,
     sealed: &[u8],
     out: &mut [u8],
 ) -> Result<usize, NotOpened> {

@@ -106,7 +106,7 @@ pub struct Initiator {
     previous: Option<Session>,
     queue: VecDeque<Vec<u8>>,
     /// `Data` that arrived before the `Accept` that makes it readable.
-    overtaken: VecDeque<(u64, Vec<u8>)>,
+    overtaken: VecDeque<(u32, Vec<u8>)>,
     /// The first `Hello` of the current attempt, and how long from it to the `Cookie`: an
     /// upper bound of the round trip (from the last retry it can be far below it on a
     /// long link).
@@ -401,7 +401,7 @@ impl Initiator {
 
     fn open(
         &mut self,
-        counter: u64,
+        counter: u32,
         sealed: &[u8],
         now: Duration,
         out: &mut [u8],
@@ -424,7 +424,7 @@ impl Initiator {
     }
 
     /// `Data` that no session opened (`why`: what the sessions said, if there were any).
-    fn unopened(&mut self, counter: u64, sealed: &[u8], why: Option<NotOpened>) -> Option<usize> {
+    fn unopened(&mut self, counter: u32, sealed: &[u8], why: Option<NotOpened>) -> Option<usize> {
         if why == Some(NotOpened::Replayed) {
             return self.drop(DropReason::Replayed);
         }

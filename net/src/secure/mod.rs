@@ -22,8 +22,10 @@
 //!   the first queued datagram; the server's `Accept` is message 2 (`e, ee`). Only a
 //!   correct cookie makes the server spend Diffie-Hellman work or keep state, and only
 //!   the holder of the server's private key can produce an `Accept` the client takes.
-//! - **Sealed datagrams** (WireGuard's transport): `Data` = type byte, 8-byte little-endian
-//!   nonce counter, ChaCha20-Poly1305 ciphertext and tag: 25 bytes of overhead. One key
+//! - **Sealed datagrams** (WireGuard's transport): `Data` = type byte, the nonce
+//!   counter's low 32 bits (little-endian; the receiver restores the rest from the newest
+//!   it accepted, as QUIC does with packet numbers), ChaCha20-Poly1305 ciphertext and tag:
+//!   21 bytes of overhead. One key
 //!   per direction (Noise's split), a counter per direction, and a sliding replay window
 //!   ([`replay_window`]). Anything forged, modified, replayed, truncated or from an address
 //!   without a session is dropped before any decoding and counted by [`DropReason`].

@@ -20,6 +20,12 @@ impl ReplayWindow {
         Self::default()
     }
 
+    /// One past the newest counter accepted (0 before any): what a truncated counter on
+    /// the wire is expanded against.
+    pub fn expected(&self) -> u64 {
+        self.next
+    }
+
     /// Whether `counter` may be accepted (it has not been, and is not too old).
     /// `u64::MAX` is never fresh: senders stop one short of it (it would make the window's
     /// "one past the newest" overflow).

@@ -33,7 +33,7 @@ pub const EXPIRY_EVERY: Duration = Duration::from_secs(1);
 /// A full table only evicts a peer silent for at least this long.
 pub const EVICT_IDLE: Duration = Duration::from_secs(2);
 /// Default time after which a silent peer is forgotten, with an
-/// [`EndpointEvent::Disconnected`]: the one idle timeout of a peer (the server's drivers
+/// [`EndpointEvent::TimedOut`]: the one idle timeout of a peer (the server's drivers
 /// set it to the session's client timeout).
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most ephemeral keys remembered against replayed `Initiate`s (40 bytes each); each
@@ -46,8 +46,10 @@ pub const RECENT_EPHEMERALS: usize = 8192;
 pub enum EndpointEvent {
     /// A handshake completed: `remote` has a session (a stream's deadline is met).
     Connected(Remote),
-    /// `remote`'s session is gone: silent for the idle timeout, or evicted for a
-    /// newcomer. Its game session should end too (and a stream close).
+    /// `remote` was silent for the idle timeout (the one idle timeout of a peer): its
+    /// session is gone, its game session should end too (and a stream close).
+    TimedOut(Remote),
+    /// `remote`'s session was evicted for a newcomer (a full table).
     Disconnected(Remote),
 }
 
@@ -180,7 +182,7 @@ impl Responder {
         self.events.pop_front()
     }
 
-    /// Timers: idle peers are forgotten (with a `Disconnected` event each).
+    /// Timers: idle peers are forgotten (with a `TimedOut` event each).
     pub fn handle_timeout(&mut self, now: Duration) {
         self.expire(now);
     }
@@ -218,7 +220,8 @@ impl Responder {
 
     /// Forgets `addr`'s session (its stream closed, or the game session ended), without
     /// an event: the owner already knows.
-    pub fn forget(&mut self, addr: Remote) {
+    pub fn forget(&mut self, addr: impl Into<Remote>) {
+        let addr = addr.into();
         self.peers.remove(&addr);
     }
 
@@ -241,7 +244,7 @@ impl Responder {
         for remote in gone {
             self.peers.remove(&remote);
             self.stats.expired += 1;
-            self.events.push_back(EndpointEvent::Disconnected(remote));
+            self.events.push_back(EndpointEvent::TimedOut(remote));
         }
         // A cookie verifies for at most two buckets: older Initiates fail on their cookie.
         while let Some(&(at, key)) = self.recent_order.front() {
@@ -320,7 +323,7 @@ impl Responder {
     fn open(
         &mut self,
         from: Remote,
-        counter: u64,
+        counter: u32,
         sealed: &[u8],
         now: Duration,
         out: &mut [u8],

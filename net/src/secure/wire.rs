@@ -2,7 +2,7 @@
 //!
 //! Every datagram on the wire starts with a type byte. Handshake packets follow it with
 //! the magic `VNT` and the layer version; `Data` follows it with the nonce counter only,
-//! because its 25 bytes of overhead are paid on every datagram.
+//! because its 21 bytes of overhead are paid on every datagram.
 //!
 //! | type | name     | body                                              | size        |
 //! |------|----------|---------------------------------------------------|-------------|
@@ -10,7 +10,7 @@
 //! | 0xA2 | Cookie   | magic, version, cookie (16), server key (32)      | 53          |
 //! | 0xA3 | Initiate | magic, version, cookie (16), Noise message 1      | 69 + early  |
 //! | 0xA4 | Accept   | magic, version, Noise message 2                   | 53          |
-//! | 0xA5 | Data     | nonce counter (8, LE), ciphertext + tag (16)      | 25 + data   |
+//! | 0xA5 | Data     | counter (low 32 bits, LE), ciphertext + tag (16) | 21 + data   |
 //! | 0xA6 | Refuse   | magic, version, reason (1)                        | 6           |
 //!
 //! Each answer to an unadmitted sender is no larger than what it answers: a `Cookie`
@@ -30,7 +30,8 @@ pub const REFUSE: u8 = 0xA6;
 
 pub const MAGIC: [u8; 3] = *b"VNT";
 /// The layer's version; a different one is refused with [`RefuseReason::Version`].
-pub const LAYER_VERSION: u8 = 1;
+/// 2 (protocol 7): no laminar beneath the sessions, and a 4-byte counter in `Data`.
+pub const LAYER_VERSION: u8 = 2;
 /// Type, magic and version.
 pub const HANDSHAKE_HEADER: usize = 5;
 
@@ -44,8 +45,12 @@ pub const HELLO_LEN: usize = 128;
 pub const TAG_LEN: usize = 16;
 /// An X25519 public key on the wire (Noise's `e`).
 pub const DH_LEN: usize = 32;
+/// Bytes of a `Data` counter on the wire: its low 32 bits; the receiver restores the
+/// rest from the newest counter it accepted (as QUIC restores packet numbers), so a
+/// session may send more than 2^32 datagrams.
+pub const COUNTER_LEN: usize = 4;
 /// Bytes `Data` adds to a datagram: type, counter, tag.
-pub const DATA_OVERHEAD: usize = 1 + 8 + TAG_LEN;
+pub const DATA_OVERHEAD: usize = 1 + COUNTER_LEN + TAG_LEN;
 /// Noise NK message 1 with an empty payload: `e` and the payload's tag.
 pub const NOISE_MSG1_MIN: usize = DH_LEN + TAG_LEN;
 /// Noise NK message 2 with an empty payload.
@@ -107,7 +112,8 @@ pub enum Packet<'a> {
         noise: &'a [u8],
     },
     Data {
-        counter: u64,
+        /// The counter's low 32 bits ([`expand_counter`] restores the rest).
+        counter: u32,
         sealed: &'a [u8],
     },
     Refuse {
@@ -129,11 +135,11 @@ pub enum ParseError {
 pub fn parse(bytes: &[u8]) -> Result<Packet<'_>, ParseError> {
     let (&kind, rest) = bytes.split_first().ok_or(ParseError::Truncated)?;
     if kind == DATA {
-        if rest.len() < 8 + TAG_LEN {
+        if rest.len() < COUNTER_LEN + TAG_LEN {
             return Err(ParseError::Truncated);
         }
-        let (counter, sealed) = rest.split_at(8);
-        let counter = u64::from_le_bytes(counter.try_into().expect("split_at(8) gives 8 bytes"));
+        let (counter, sealed) = rest.split_at(COUNTER_LEN);
+        let counter = u32::from_le_bytes(counter.try_into().expect("split_at gives 4 bytes"));
         return Ok(Packet::Data { counter, sealed });
     }
     if !matches!(kind, HELLO | COOKIE | INITIATE | ACCEPT | REFUSE) {
@@ -227,12 +233,29 @@ pub fn refuse(reason: RefuseReason) -> Vec<u8> {
     out
 }
 
-/// The header of a `Data` datagram; the sealed bytes follow it.
+/// The header of a `Data` datagram (the counter's low 32 bits); the sealed bytes
+/// follow it.
 pub fn data_header(counter: u64, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(DATA_OVERHEAD + capacity);
     out.push(DATA);
-    out.extend_from_slice(&counter.to_le_bytes());
+    // The low 32 bits, by design (see COUNTER_LEN).
+    out.extend_from_slice(&(counter as u32).to_le_bytes());
     out
+}
+
+/// The full counter a `Data`'s 32 wire bits stand for: the one nearest to `expected`
+/// (one past the newest accepted) with those low bits (RFC 9000, appendix A.3).
+pub fn expand_counter(expected: u64, wire: u32) -> u64 {
+    const WIN: u64 = 1 << 32;
+    const HALF: u64 = WIN / 2;
+    let candidate = (expected & !(WIN - 1)) | u64::from(wire);
+    if candidate.saturating_add(HALF) <= expected && candidate < u64::MAX - WIN {
+        candidate + WIN
+    } else if candidate > expected.saturating_add(HALF) && candidate >= WIN {
+        candidate - WIN
+    } else {
+        candidate
+    }
 }
 
 /// Appends one datagram to an `Initiate`'s early data: a 2-byte little-endian length,
@@ -324,7 +347,10 @@ mod tests {
     fn short_odd_and_foreign_bytes_are_refused_without_panicking() {
         assert_eq!(parse(&[]), Err(ParseError::Truncated));
         assert_eq!(parse(&[0x00, 1, 2]), Err(ParseError::Malformed));
-        assert_eq!(parse(&[DATA; 24]), Err(ParseError::Truncated));
+        assert_eq!(
+            parse(&[DATA; DATA_OVERHEAD - 1]),
+            Err(ParseError::Truncated)
+        );
         assert_eq!(parse(&hello()[..127]), Err(ParseError::Truncated));
         let mut other = hello();
         other[4] = 9;
@@ -344,5 +370,30 @@ mod tests {
                 let _ = parse(&b);
             }
         }
+    }
+
+    #[test]
+    fn truncated_counters_expand_to_the_nearest() {
+        assert_eq!(expand_counter(0, 0), 0);
+        assert_eq!(expand_counter(0, 5), 5);
+        assert_eq!(expand_counter(100, 99), 99);
+        // Just past a 2^32 boundary, a small wire value is the next epoch's.
+        let e = (1u64 << 32) - 3;
+        assert_eq!(expand_counter(e, 2), (1 << 32) + 2);
+        assert_eq!(expand_counter(e, u32::MAX - 5), (1 << 32) - 6);
+        // Just after it, a large wire value is the previous epoch's.
+        let e = (1u64 << 32) + 10;
+        assert_eq!(expand_counter(e, u32::MAX), (1 << 32) - 1);
+        assert_eq!(expand_counter(e, 11), (1 << 32) + 11);
+        // Far epochs, both ways, and never overflowing.
+        let e = 7 * (1u64 << 32) + 1000;
+        for delta in [0u64, 1, 1 << 20, (1 << 31) - 1] {
+            let c = e + delta;
+            assert_eq!(expand_counter(e, c as u32), c);
+            let c = e - delta;
+            assert_eq!(expand_counter(e, c as u32), c);
+        }
+        let _ = expand_counter(u64::MAX, u32::MAX);
+        let _ = expand_counter(u64::MAX, 0);
     }
 }

@@ -1,7 +1,8 @@
 //! Handshake and admission: what the session does with datagrams from addresses it has
 //! not admitted. A `Hello` gets a stateless cookie (`Challenge`), a `Join` or `Spectate`
 //! echoing a valid cookie is admitted (a slot, a `Welcome`, a snapshot) or refused
-//! (`Reject`: full, name taken, shutting down, bad cookie, version mismatch). Nothing is
+//! (`Reject`: full, name taken, shutting down, awaiting an allocation, bad cookie, version
+//! mismatch). Nothing is
 //! remembered about a stranger before its cookie checks out, and no stranger is ever
 //! answered with more bytes than it sent (no amplification).
 //!
@@ -58,6 +59,13 @@ impl ServerSession {
         }
     }
 
+    /// Refuses every player and spectator with `AwaitingAllocation`: the server holds a
+    /// stand-in world until an Agones allocation chooses the real one (the shell then
+    /// replaces this session).
+    pub fn set_awaiting_allocation(&mut self, on: bool) {
+        self.awaiting_allocation = on;
+    }
+
     /// Says that the transport beneath admits peers (see the module docs).
     pub fn set_admitted_by_transport(&mut self, on: bool) {
         self.admitted_by_transport = on;
@@ -109,6 +117,8 @@ impl ServerSession {
                     );
                 } else if self.shutting_down {
                     self.reject(addr, len, RejectReason::ShuttingDown);
+                } else if self.awaiting_allocation {
+                    self.reject(addr, len, RejectReason::AwaitingAllocation);
                 } else {
                     let cookie = self.cookies.issue(addr.addr, now);
                     self.reply_bounded(addr, len, &Message::Challenge { cookie });
@@ -125,6 +135,9 @@ impl ServerSession {
                 if self.shutting_down {
                     return self.reject(addr, len, RejectReason::ShuttingDown);
                 }
+                if self.awaiting_allocation {
+                    return self.reject(addr, len, RejectReason::AwaitingAllocation);
+                }
                 if self.clients.iter().flatten().any(|c| c.name == name) {
                     return self.reject(addr, len, RejectReason::NameTaken);
                 }
@@ -139,6 +152,15 @@ impl ServerSession {
                 let Some(slot) = self.free_slot() else {
                     return self.reject(addr, len, RejectReason::Full);
                 };
+                if !self.followers.knows(&name) {
+                    // A new character: its owner's digest goes to followers now, so the
+                    // player is the same character on a standby that takes over.
+                    self.followers.publish(&crate::standby::ClaimRecord {
+                        name: name.clone(),
+                        secret_digest: secret_digest(&character_secret),
+                        character: None,
+                    });
+                }
                 self.admit(addr, slot, name, character_secret, now);
                 self.restore_queue
                     .extend(restore.into_iter().map(|c| c.for_slot(slot)));
@@ -149,6 +171,9 @@ impl ServerSession {
                 }
                 if self.shutting_down {
                     return self.reject(addr, len, RejectReason::ShuttingDown);
+                }
+                if self.awaiting_allocation {
+                    return self.reject(addr, len, RejectReason::AwaitingAllocation);
                 }
                 if self.spectators.is_full() {
                     let max = self.spectators.max();
@@ -161,14 +186,72 @@ impl ServerSession {
                     &self.world,
                     &self.config.genre,
                     now,
+                    false,
                     &mut self.events,
                 );
                 self.stats.snapshots_sent += 1;
                 self.send(addr, &welcome);
             }
+            Message::Follow {
+                nonce,
+                proof,
+                depose,
+            } => self.on_follow(addr, len, &nonce, &proof, depose, now),
             // Anything else from a stranger is noise (a client we already dropped, or junk).
             other => self.invalid(addr, format!("{} from an unadmitted address", other.kind())),
         }
+    }
+
+    /// A standby's `Follow`: the nonce must be our cookie for its address (which the
+    /// secure layer cannot vouch for: the proof is over it), the proof must show the key.
+    fn on_follow(
+        &mut self,
+        addr: Remote,
+        len: usize,
+        nonce: &crate::cookie::Cookie,
+        proof: &[u8; 32],
+        depose: bool,
+        now: Duration,
+    ) {
+        use crate::standby::Purpose;
+        if !self.cookies.verify(nonce, addr.addr, now) {
+            return self.reject(addr, len, RejectReason::BadCookie);
+        }
+        let purpose = if depose {
+            Purpose::Depose
+        } else {
+            Purpose::Follow
+        };
+        if !self.followers.check(purpose, nonce, proof) {
+            self.events.push(ServerEvent::FollowerRefused { addr });
+            return self.reject(addr, len, RejectReason::FollowerRefused);
+        }
+        if depose {
+            self.events.push(ServerEvent::Deposed { addr });
+            return self.reply_bounded(
+                addr,
+                len,
+                &Message::Reject {
+                    reason: RejectReason::Replaced,
+                },
+            );
+        }
+        if self.shutting_down {
+            return self.reject(addr, len, RejectReason::ShuttingDown);
+        }
+        let id = self.next_snapshot_id();
+        let welcome = self.spectators.admit(
+            addr,
+            id,
+            &self.world,
+            &self.config.genre,
+            now,
+            true,
+            &mut self.events,
+        );
+        self.followers.add_peer(addr);
+        self.stats.snapshots_sent += 1;
+        self.send(addr, &welcome);
     }
 
     /// Refuses a stranger with `reason` (if the answer is no larger than its datagram).

@@ -10,7 +10,9 @@
 //! - `peer`: one admitted player's state and link measurements;
 //! - [`frames`]: which frames each datagram carries (pure planners) and the frame packer;
 //! - `transfer`: snapshot transfer in chunks;
-//! - [`spectators`]: spectators, their delay and their streams.
+//! - [`spectators`]: spectators, their delay and their streams;
+//! - [`followers`]: hot standbys (admitted by a proof of the server key; every frame at
+//!   once; the saved characters).
 //!
 //! Pure state machine: it never touches a socket or a clock. The I/O shell feeds it
 //! datagram payloads ([`ServerSession::on_datagram`]), transport-level disconnects, and the
@@ -28,6 +30,8 @@ use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 use venture_sim::character::Character;
+
+use crate::standby::{ClaimRecord, FollowerKey};
 use venture_sim::{Command, Frame, PlayerInput, World};
 
 use crate::chunk::ChunkAck;
@@ -35,11 +39,13 @@ use crate::cookie::CookieKey;
 use crate::protocol::{self, ConfirmedFrame, Message, RejectReason, SnapshotReason};
 
 mod admission;
+pub mod followers;
 pub mod frames;
 mod peer;
 pub mod spectators;
 mod transfer;
 
+pub use followers::FollowerInfo;
 pub use frames::TARGET_FRAME_LOSS;
 use peer::Client;
 pub use peer::{accepted_lead, InputTimeliness, PlayerLink, SlotTraffic};
@@ -195,6 +201,24 @@ pub enum ServerEvent {
         client_checksum: u32,
         server_checksum: u32,
     },
+    /// A hot standby proved the server key and follows (`id` numbers it among spectators).
+    FollowerConnected {
+        id: u32,
+        addr: Remote,
+    },
+    FollowerDisconnected {
+        id: u32,
+        addr: Remote,
+        reason: LeaveReason,
+    },
+    /// A `Follow` whose proof failed (or this server takes no followers).
+    FollowerRefused {
+        addr: Remote,
+    },
+    /// Our standby took over and told us so with a valid proof: stop serving.
+    Deposed {
+        addr: Remote,
+    },
 }
 
 /// A saved character: the digest of the secret that owns it, and the commands that put
@@ -257,6 +281,8 @@ pub struct ServerSession {
     events: Vec<ServerEvent>,
     stats: ServerStats,
     shutting_down: bool,
+    /// No world yet: every Hello, Join and Spectate is refused (see [`admission`]).
+    awaiting_allocation: bool,
     /// Saved characters by name: who may claim them and the commands that restore them.
     claims: BTreeMap<String, CharacterClaim>,
     /// Restore commands waiting to enter frames, a few per tick (see `RESTORE_PER_TICK`).
@@ -270,6 +296,7 @@ pub struct ServerSession {
     /// Per slot, since start (see [`SlotTraffic`]).
     slot_traffic: Vec<SlotTraffic>,
     spectators: spectators::Spectators,
+    followers: followers::Followers,
 }
 
 impl ServerSession {
@@ -310,6 +337,7 @@ impl ServerSession {
             events: Vec::new(),
             stats: ServerStats::default(),
             shutting_down: false,
+            awaiting_allocation: false,
             claims: BTreeMap::new(),
             restore_queue: VecDeque::new(),
             admitted_by_transport: false,
@@ -317,8 +345,48 @@ impl ServerSession {
             substituted_by_slot: vec![0; slots],
             slot_traffic: vec![SlotTraffic::default(); slots],
             spectators,
+            followers: followers::Followers::default(),
             world,
         }
+    }
+
+    /// Admits followers that prove `key` (none without one). See [`followers`].
+    pub fn set_follower_key(&mut self, key: Option<FollowerKey>) {
+        self.followers.set_key(key);
+    }
+
+    /// Every follower, without addresses (for `/status` and the lag gauges).
+    pub fn followers(&self) -> impl Iterator<Item = FollowerInfo> + '_ {
+        self.spectators
+            .followers()
+            .map(|(id, addr, acked, syncing)| FollowerInfo {
+                id,
+                acked,
+                syncing,
+                claims_pending: self.followers.pending(addr),
+            })
+    }
+
+    /// Payload bytes sent to followers since start.
+    pub fn follower_bytes_out(&self) -> u64 {
+        self.spectators.follower_bytes_out
+    }
+
+    /// Registers `name`'s saved character (its claim, see [`ServerSession::set_claim`])
+    /// and sends it to every follower.
+    pub fn set_character(&mut self, name: &str, character: &Character, secret_digest: [u8; 16]) {
+        self.set_claim(
+            name.to_string(),
+            CharacterClaim {
+                secret_digest,
+                restore: character.restore_commands(0),
+            },
+        );
+        self.followers.publish(&ClaimRecord {
+            name: name.to_string(),
+            secret_digest,
+            character: Some(character.clone()),
+        });
     }
 
     pub fn world(&self) -> &World {
@@ -445,6 +513,8 @@ impl ServerSession {
             .and_then(|&s| self.slot_traffic.get_mut(s as usize))
         {
             t.bytes_out += bytes.len() as u64;
+        } else if self.spectators.is_follower(addr) {
+            self.spectators.follower_bytes_out += bytes.len() as u64;
         } else if self.spectators.contains(addr) {
             self.spectators.bytes_out += bytes.len() as u64;
         }
@@ -619,7 +689,10 @@ impl ServerSession {
     }
 
     fn on_spectator_message(&mut self, addr: Remote, msg: Message, now: Duration) {
-        let rewelcome = matches!(msg, Message::Spectate { .. });
+        if let Message::ClaimAck { seq } = msg {
+            self.followers.on_ack(addr, seq);
+        }
+        let rewelcome = matches!(msg, Message::Spectate { .. } | Message::Follow { .. });
         let current = self.world.tick();
         match self.spectators.on_message(
             addr,
@@ -651,6 +724,16 @@ impl ServerSession {
     }
 
     /// The transport says `addr` is gone.
+    /// The endpoint beneath timed `addr` out (nothing heard for the client timeout).
+    pub fn on_timeout(&mut self, addr: impl Into<Remote>) {
+        let addr = addr.into();
+        self.spectators
+            .remove(addr, LeaveReason::TimedOut, &mut self.events);
+        if let Some(&slot) = self.by_addr.get(&addr) {
+            self.remove_client(slot, LeaveReason::TimedOut);
+        }
+    }
+
     pub fn on_disconnect(&mut self, addr: impl Into<Remote>) {
         let addr = addr.into();
         self.spectators
@@ -694,18 +777,22 @@ impl ServerSession {
     /// beyond that the schedule slips and an overrun is reported), drops silent clients,
     /// and sends each client its frames and snapshot chunks.
     pub fn poll(&mut self, now: Duration) {
-        let timeout = self.config.client_timeout;
-        let silent: Vec<u8> = self
-            .clients
-            .iter()
-            .flatten()
-            .filter(|c| now.saturating_sub(c.last_heard) > timeout)
-            .map(|c| c.slot)
-            .collect();
-        for slot in silent {
-            self.remove_client(slot, LeaveReason::TimedOut);
+        // Behind the secure layer silence is the endpoint's one idle timeout
+        // (`on_timeout`); a session driven bare times peers out itself.
+        if !self.admitted_by_transport {
+            let timeout = self.config.client_timeout;
+            let silent: Vec<u8> = self
+                .clients
+                .iter()
+                .flatten()
+                .filter(|c| now.saturating_sub(c.last_heard) > timeout)
+                .map(|c| c.slot)
+                .collect();
+            for slot in silent {
+                self.remove_client(slot, LeaveReason::TimedOut);
+            }
+            self.spectators.drop_silent(now, timeout, &mut self.events);
         }
-        self.spectators.drop_silent(now, timeout, &mut self.events);
         let mut closed = 0u32;
         while now >= self.next_tick_at() && closed < self.config.max_catchup_ticks {
             self.close_tick();
@@ -843,6 +930,9 @@ impl ServerSession {
             self.config.frame_redundancy,
             self.config.chunks_per_tick,
         ));
+        let spectators = &self.spectators;
+        self.followers.retain_peers(|a| spectators.is_follower(a));
+        out.extend(self.followers.stream(current));
         for (addr, bytes) in out {
             self.send_encoded(addr, bytes);
         }

@@ -5,6 +5,9 @@
 //! with their checksums, which it verifies like a player (a desync asks for a new
 //! snapshot). They have their own cap ([`ServerConfig::max_spectators`]).
 //!
+//! Followers (hot standbys, [`super::followers`]) ride in the same list, marked: no delay,
+//! no cap, a fresh snapshot, and counted and reported apart from spectators.
+//!
 //! Delay ([`ServerConfig::spectator_delay`], D ticks): a spectator only ever receives
 //! frames up to `current - D`, and its snapshot must be at least that old too. Design: the
 //! session keeps a *keyframe*, a serialized copy of the world taken every D ticks, and the
@@ -45,6 +48,8 @@ struct Spectator {
     last_heard: Duration,
     sends: u64,
     recovery_next: u64,
+    /// A hot standby (see [`super::followers`]): no delay, no cap, counted apart.
+    follower: bool,
 }
 
 /// A serialized world kept for delayed spectators to start from.
@@ -65,6 +70,8 @@ pub(super) struct Spectators {
     next_id: u32,
     /// Payload bytes sent to spectators since start.
     pub bytes_out: u64,
+    /// Payload bytes sent to followers since start.
+    pub follower_bytes_out: u64,
 }
 
 /// The delay in whole ticks (rounded up: never less delay than configured).
@@ -83,6 +90,7 @@ impl Spectators {
             keyframes: VecDeque::new(),
             next_id: 1,
             bytes_out: 0,
+            follower_bytes_out: 0,
         };
         if delay_ticks > 0 {
             s.take_keyframe(world);
@@ -94,12 +102,25 @@ impl Spectators {
         self.delay_ticks
     }
 
+    /// Spectators watching (followers not included).
     pub(super) fn count(&self) -> usize {
-        self.list.len()
+        self.list.iter().filter(|s| !s.follower).count()
     }
 
     pub(super) fn is_full(&self) -> bool {
-        self.list.len() >= usize::from(self.max)
+        self.count() >= usize::from(self.max)
+    }
+
+    pub(super) fn is_follower(&self, addr: Remote) -> bool {
+        self.list.iter().any(|s| s.addr == addr && s.follower)
+    }
+
+    /// Every follower: (id, address, newest confirmed frame it holds, still syncing).
+    pub(super) fn followers(&self) -> impl Iterator<Item = (u32, Remote, u64, bool)> + '_ {
+        self.list
+            .iter()
+            .filter(|s| s.follower)
+            .map(|s| (s.id, s.addr, s.acked, s.transfer.is_some()))
     }
 
     pub(super) fn max(&self) -> u16 {
@@ -115,11 +136,14 @@ impl Spectators {
     }
 
     pub(super) fn info(&self) -> impl Iterator<Item = SpectatorInfo> + '_ {
-        self.list.iter().map(|s| SpectatorInfo {
-            id: s.id,
-            acked: s.acked,
-            syncing: s.transfer.is_some(),
-        })
+        self.list
+            .iter()
+            .filter(|s| !s.follower)
+            .map(|s| SpectatorInfo {
+                id: s.id,
+                acked: s.acked,
+                syncing: s.transfer.is_some(),
+            })
     }
 
     /// The newest tick spectators may see when the server is at `current`.
@@ -156,16 +180,20 @@ impl Spectators {
         }
     }
 
-    /// The snapshot a spectator starts from now: (tick, checksum, bytes).
-    fn snapshot(&self, world: &World) -> (u64, u32, Rc<Vec<u8>>) {
+    /// The snapshot a spectator starts from now: (tick, checksum, bytes). A follower
+    /// always starts from the present.
+    fn snapshot(&self, world: &World, follower: bool) -> (u64, u32, Rc<Vec<u8>>) {
         match self.keyframes.front() {
-            Some(k) if self.delay_ticks > 0 => (k.tick, k.checksum, Rc::clone(&k.data)),
+            Some(k) if self.delay_ticks > 0 && !follower => {
+                (k.tick, k.checksum, Rc::clone(&k.data))
+            }
             _ => (world.tick(), world.checksum(), Rc::new(world.snapshot())),
         }
     }
 
-    /// Admits `addr`; returns the `Welcome` to send it. The caller checked the cookie and
-    /// the cap.
+    /// Admits `addr` (a follower when `follower`); returns the `Welcome` to send it. The
+    /// caller checked the cookie and the cap (or the follower's proof).
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn admit(
         &mut self,
         addr: Remote,
@@ -173,11 +201,12 @@ impl Spectators {
         world: &World,
         genre: &str,
         now: Duration,
+        follower: bool,
         events: &mut Vec<ServerEvent>,
     ) -> Message {
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
-        let (tick, checksum, data) = self.snapshot(world);
+        let (tick, checksum, data) = self.snapshot(world, follower);
         let transfer = Transfer::new(snapshot_id, tick, data);
         self.list.push(Spectator {
             id,
@@ -187,8 +216,13 @@ impl Spectators {
             last_heard: now,
             sends: 0,
             recovery_next: 0,
+            follower,
         });
-        events.push(ServerEvent::SpectatorConnected { id, addr });
+        events.push(if follower {
+            ServerEvent::FollowerConnected { id, addr }
+        } else {
+            ServerEvent::SpectatorConnected { id, addr }
+        });
         welcome(world, genre, tick, checksum, snapshot_id)
     }
 
@@ -220,10 +254,11 @@ impl Spectators {
     ) {
         if let Some(i) = self.list.iter().position(|s| s.addr == addr) {
             let s = self.list.swap_remove(i);
-            events.push(ServerEvent::SpectatorDisconnected {
-                id: s.id,
-                addr,
-                reason,
+            let id = s.id;
+            events.push(if s.follower {
+                ServerEvent::FollowerDisconnected { id, addr, reason }
+            } else {
+                ServerEvent::SpectatorDisconnected { id, addr, reason }
             });
         }
     }
@@ -258,10 +293,11 @@ impl Spectators {
         now: Duration,
         events: &mut Vec<ServerEvent>,
     ) -> Result<Option<SnapshotReason>, Message> {
-        let visible = self.visible(current);
+        let delayed = self.visible(current);
         let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) else {
             return Ok(None);
         };
+        let visible = if s.follower { current } else { delayed };
         s.last_heard = now;
         match msg {
             // Its frame ack. Inputs, if any, are ignored: a spectator never plays.
@@ -311,8 +347,12 @@ impl Spectators {
                 self.remove(addr, LeaveReason::Left, events);
                 Ok(None)
             }
-            // Retransmitted Spectate (our Welcome was lost): the caller answers it.
-            Message::Spectate { .. } | Message::Hello { .. } => Ok(None),
+            // Retransmitted Spectate or Follow (our Welcome was lost): the caller answers
+            // it. A follower's claim acks are the caller's too.
+            Message::Spectate { .. }
+            | Message::Follow { .. }
+            | Message::ClaimAck { .. }
+            | Message::Hello { .. } => Ok(None),
             // Chat, Join, server messages: a spectator has no say in frames.
             _ => Ok(None),
         }
@@ -320,7 +360,8 @@ impl Spectators {
 
     /// Restarts the spectator at `addr` from a snapshot.
     pub(super) fn start_transfer(&mut self, addr: Remote, snapshot_id: u32, world: &World) {
-        let (tick, _, data) = self.snapshot(world);
+        let follower = self.is_follower(addr);
+        let (tick, _, data) = self.snapshot(world, follower);
         if let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) {
             s.transfer = Transfer::new(snapshot_id, tick, data);
             s.acked = tick;
@@ -338,9 +379,10 @@ impl Spectators {
         redundancy: usize,
         chunks_per_tick: usize,
     ) -> Vec<(Remote, Vec<u8>)> {
-        let visible = self.visible(current);
+        let delayed = self.visible(current);
         let mut out = Vec::new();
         for s in &mut self.list {
+            let visible = if s.follower { current } else { delayed };
             s.sends += 1;
             if let Some(t) = s.transfer.as_mut() {
                 for m in t.due_chunks(current, chunks_per_tick) {

@@ -4,7 +4,9 @@
 //!
 //! Base stats are tuned against the rules' level-1 player (100 HP, attack 10, defense 5,
 //! magic 10 / 5, melee range 50 px): a common level-1 monster dies to a few hits, a boss
-//! takes a fight. Speeds are px/s (32 px per tile; the rules' base is 100, the player's
+//! takes a fight. The heavies (golem, mechs, behemoth) have defense 8 (was 12 to 15,
+//! balance, issue 24): defense is subtracted from the player's 25-point blow and scales
+//! with rarity, so a rare one at 20+ took a level-1 player 75 swings; they keep their HP. Speeds are px/s (32 px per tile; the rules' base is 100, the player's
 //! maximum 200), attack ranges px.
 
 use super::rarity::Rarity;
@@ -20,8 +22,10 @@ pub const LEVEL_JITTER_PERMILLE: (i32, i32) = (800, 1200);
 pub const LEVEL_DIFFICULTY_BASE_PERMILLE: u64 = 500;
 /// GAME_RULES.md: stats grow 0.15 per level above 1.
 pub const STAT_GROWTH_PER_LEVEL_PERMILLE: u64 = 150;
-/// Our choice: bosses are never below rare.
-pub const BOSS_MIN_RARITY: Rarity = Rarity::Rare;
+/// Our choice (balance, issue 24; was rare): a boss's rarity is rolled like any
+/// monster's, with no floor. A level-1 boss template is already a fight for a party
+/// (600 HP, attack 24); a rare one (x1.5) killed a lone level-1 player in three blows.
+pub const BOSS_MIN_RARITY: Rarity = Rarity::Common;
 /// Our choice: resistance to a monster's own element and weakness to its opposite.
 pub const OWN_RESIST_PERMILLE: i16 = 500;
 pub const OPPOSITE_WEAKNESS_PERMILLE: i16 = -250;
@@ -114,19 +118,7 @@ const FANTASY: [MonsterTemplate; 9] = [
     t("Orc Warrior", 60, 10, 5, 0, 2, 95, 48, 22, E::None, false),
     t("Fire Imp", 28, 4, 2, 12, 6, 120, 160, 18, E::Fire, false),
     t("Frost Wolf", 45, 9, 3, 0, 4, 140, 40, 20, E::Ice, false),
-    t(
-        "Stone Golem",
-        120,
-        12,
-        12,
-        0,
-        8,
-        60,
-        48,
-        40,
-        E::Earth,
-        false,
-    ),
+    t("Stone Golem", 120, 12, 8, 0, 8, 60, 48, 40, E::Earth, false),
     t("Dark Mage", 40, 4, 2, 16, 10, 90, 224, 30, E::Dark, false),
     t(
         "Ancient Dragon",
@@ -187,19 +179,7 @@ const SCIFI: [MonsterTemplate; 9] = [
         E::Dark,
         false,
     ),
-    t(
-        "Heavy Mech",
-        140,
-        14,
-        14,
-        0,
-        6,
-        60,
-        224,
-        45,
-        E::Earth,
-        false,
-    ),
+    t("Heavy Mech", 140, 14, 8, 0, 6, 60, 224, 45, E::Earth, false),
     t(
         "Hive Queen",
         650,
@@ -335,7 +315,7 @@ const CYBERPUNK: [MonsterTemplate; 9] = [
         "Riot Mech",
         150,
         14,
-        15,
+        8,
         0,
         8,
         60,
@@ -383,7 +363,7 @@ const POSTAPOC: [MonsterTemplate; 9] = [
         "Scrap Behemoth",
         160,
         15,
-        13,
+        8,
         0,
         6,
         55,
@@ -456,8 +436,8 @@ pub fn stat_factor_millionths(level: u32, rarity: Rarity) -> u64 {
 
 /// Rolls a monster of `genre` for `depth` at `difficulty_permille` (500 = the rules' 0.5):
 /// a boss template when `boss`, else a regular one, uniformly; the level per the rules;
-/// rarity from the same thresholds as loot at that depth (our choice), at least rare for
-/// bosses; every combat stat and the XP scaled by level and rarity.
+/// rarity from the monster thresholds at that depth (our choice, see
+/// `MONSTER_THRESHOLDS_PERMILLE`), at least `BOSS_MIN_RARITY` for bosses; every combat stat and the XP scaled by level and rarity.
 pub fn roll_monster(
     rng: &mut Stream,
     genre: Genre,
@@ -471,7 +451,7 @@ pub fn roll_monster(
     let tpl = &all[index];
     let jitter = rng.range(LEVEL_JITTER_PERMILLE.0, LEVEL_JITTER_PERMILLE.1) as u32;
     let level = monster_level(depth, difficulty_permille, jitter);
-    let mut rarity = Rarity::roll(rng, depth);
+    let mut rarity = Rarity::roll_monster(rng, depth);
     if boss && rarity < BOSS_MIN_RARITY {
         rarity = BOSS_MIN_RARITY;
     }
@@ -554,7 +534,7 @@ mod tests {
                     assert!(hp <= tpl.hp as u64 * hi, "{m:?}");
                     assert!(m.hp >= tpl.hp && m.attack >= tpl.attack);
                     if boss {
-                        assert!(m.rarity >= Rarity::Rare);
+                        assert!(m.rarity >= BOSS_MIN_RARITY);
                     }
                 }
             }

@@ -18,6 +18,14 @@ pub const THRESHOLDS_PERMILLE: [u32; 4] = [500, 800, 930, 980];
 pub const LOWER_PER_DEPTH_PERMILLE: u32 = 10;
 /// GAME_RULES.md: the lowering is capped at 0.3.
 pub const MAX_LOWER_PERMILLE: u32 = 300;
+/// Our choice (balance, issue 24; monsters used the loot thresholds before): the rules
+/// give monsters the rarity multipliers but no thresholds. At depth 1 a monster is common
+/// 80% of the time, uncommon 14%, rare 4.5%, epic 1.2%, legendary 0.3% (loot's 2% legendary
+/// made one level-1 monster in fifty a x3 brute); each depth below the first lowers every
+/// threshold by 0.03 (capped at the rules' 0.3 like loot), so deeper monsters are rarer
+/// and stronger.
+pub const MONSTER_THRESHOLDS_PERMILLE: [u32; 4] = [800, 940, 985, 997];
+pub const MONSTER_LOWER_PER_DEPTH_PERMILLE: u32 = 30;
 
 impl Rarity {
     pub const ALL: [Rarity; 5] = [
@@ -70,6 +78,17 @@ impl Rarity {
     /// One draw from the stream.
     pub fn roll(rng: &mut Stream, depth: u32) -> Rarity {
         Rarity::from_roll(rng.below(1000), depth)
+    }
+
+    /// A monster's rarity at `depth` (see [`MONSTER_THRESHOLDS_PERMILLE`]).
+    pub fn roll_monster(rng: &mut Stream, depth: u32) -> Rarity {
+        let roll = rng.below(1000);
+        let lower = depth
+            .saturating_sub(1)
+            .saturating_mul(MONSTER_LOWER_PER_DEPTH_PERMILLE)
+            .min(MAX_LOWER_PERMILLE);
+        let t = MONSTER_THRESHOLDS_PERMILLE.map(|t| t.saturating_sub(lower));
+        Rarity::ALL[t.iter().filter(|&&t| roll >= t).count()]
     }
 }
 

@@ -111,7 +111,7 @@ const KIND_BASE: [(u32, u32, u32, u32, u32); 7] = [
     (30, 25, 6_000, 160, 0),          // healing: 30 HP
     (1_250, 25, 15_000, 160, 10_000), // buff: x1.25 for 10 s
     (800, 20, 12_000, 256, 8_000),    // debuff: x0.8 for 8 s
-    (5, 10, 4_000, 192, 0),           // utility: blink / reveal
+    (5, 10, 4_000, 192, 0),           // utility: a blink of `power` tiles
     (40, 40, 30_000, 96, 20_000),     // summon: 40-HP minion for 20 s
 ];
 /// Our choice: power and mana grow 10% per depth, like item stats (GAME_RULES.md items).
@@ -317,13 +317,16 @@ pub fn starter_spells(genre: Genre) -> Vec<Spell> {
 }
 
 /// Spells in a player's book (see [`spellbook`]).
-pub const SPELLBOOK_LEN: usize = 5;
+pub const SPELLBOOK_LEN: usize = 8;
 
-/// The spell in slot `slot` of every player's book (our choice: a fixed book of five, at
-/// base numbers, so nothing about it needs to live in the world state):
+/// The spell in slot `slot` of every player's book (our choice: a fixed book of eight, at
+/// base numbers, so nothing about it needs to live in the world state; one of each kind
+/// but the offensive, which has two):
 /// 0 fire bolt (single-target projectile, sets the target burning), 1 self heal,
 /// 2 self buff (strength), 3 arcane blast (area projectile that explodes), 4 shadow curse
-/// (debuff projectile: weakness and vulnerability). `None` past the end.
+/// (debuff projectile: weakness and vulnerability), 5 ward (a shield that absorbs damage),
+/// 6 blink (a short jump the way the caster faces), 7 summon (an ally that follows and
+/// fights). `None` past the end.
 pub fn spellbook(genre: Genre, slot: usize) -> Option<Spell> {
     use SpellKind::*;
     use SpellTarget::*;
@@ -333,6 +336,9 @@ pub fn spellbook(genre: Genre, slot: usize) -> Option<Spell> {
         2 => (Buff, Element::None, SelfOnly),
         3 => (Offensive, Element::Arcane, Area),
         4 => (Debuff, Element::Dark, Single),
+        5 => (Defensive, Element::Arcane, SelfOnly),
+        6 => (Utility, Element::Wind, SelfOnly),
+        7 => (Summon, Element::None, Area),
         _ => return None,
     };
     Some(make(1000, genre, 0, kind, element, target))

@@ -42,6 +42,7 @@ impl World {
         st.monsters.clear();
         st.projectiles.clear();
         st.ground_items.clear();
+        st.allies.clear();
         st.nav = NavGoals::default();
         for (slot, p) in st.players.iter_mut().enumerate() {
             if let Some(p) = p {

@@ -7,10 +7,12 @@
 //! 4. player movement (world.rs), then automatic pickup of ground items;
 //! 5. navigation goals (every decision period) and monsters in id order: status effects,
 //!    AI decision (every 0.5 s, staggered by id), movement, attacks;
-//! 6. projectiles in id order: travel, collision with walls and monsters, explosions;
-//! 7. dead monsters give XP and gold to their last hitter and may drop loot; dead players
+//! 6. summoned allies in id order: expiry, then a blow at the nearest monster, a step
+//!    towards it, or following the summoner;
+//! 7. projectiles in id order: travel, collision with walls and monsters, explosions;
+//! 8. dead monsters give XP and gold to their last hitter and may drop loot; dead players
 //!    start their respawn countdown;
-//! 8. the descend check.
+//! 9. the descend check.
 //!
 //! Rules we chose where GAME_RULES.md is silent (each documented at its constant):
 //! - **No respawning monsters:** monsters spawn only when a level is generated (at
@@ -20,15 +22,27 @@
 //!   player who hit the monster last (also for a kill by burning). Gold: XP / 2 + 1.
 //! - **Death:** a dead player respawns at the level's spawn after 3 s with full HP and
 //!   mana, keeps level, XP and items, and loses 10% of its gold (rounded down).
+//! - **Balance (issue 24),** measured with `venture-world --balance` (the README has the
+//!   table): a monster's natural weapon adds nothing to its attack stat
+//!   (`MONSTER_WEAPON_PERMILLE`), it strikes every 2 s (`MONSTER_ATTACK_COOLDOWN_MS`),
+//!   never through walls or trees, and at most two go for one player at once
+//!   (`MAX_ATTACKERS_PER_PLAYER`); bosses notice players within 2 tiles only
+//!   (`BOSS_DETECT_RANGE`); monsters keep a quiet ring round the spawn at depth 1
+//!   (`SAFE_SPAWN_RADIUS`, shrinking with depth); a respawned player has 5 s of grace
+//!   (`RESPAWN_GRACE_MS`); out of combat HP comes back (`REST_DELAY_MS`,
+//!   `REST_REGEN_PERCENT_PER_SEC`). Monster rarity and the heavies' defense are in
+//!   `content/`.
 //! - **Descending:** when every living player (at least one) stands on the exit stairs or
 //!   a tile next to them, the party descends: depth + 1, difficulty + 0.1, a new level from
 //!   (seed, depth) with new monsters; players are placed at the new spawn.
 //!
 //! Each step of that order lives in its own module: `population.rs` (level contents and
-//! player placement), `players.rs` (upkeep and actions), `spells.rs`, `loot.rs` (pickup,
+//! player placement), `players.rs` (upkeep and actions), `spells.rs`, `allies.rs`
+//! (summoned allies), `loot.rs` (pickup,
 //! deaths, drops, XP), `monsters.rs` (navigation goals and AI), `projectiles.rs` and
 //! `descend.rs` (descending and level generation). This file runs them in order.
 
+mod allies;
 mod descend;
 mod loot;
 mod monsters;
@@ -39,21 +53,27 @@ mod spells;
 #[cfg(test)]
 mod tests;
 
+pub use allies::{
+    ally_stats, ALLY_ATTACK_COOLDOWN_MS, ALLY_CATCH_UP, ALLY_FOLLOW, ALLY_REACH, ALLY_SIGHT,
+    ALLY_SPEED_PX,
+};
 pub(crate) use descend::generate_level;
 pub use descend::DIFFICULTY_PER_DEPTH;
 pub use loot::{DROP_PERMILLE, PICKUP_RADIUS, STRONG_DROP_PERMILLE};
 pub use monsters::{
-    CHASE_SPEED_PERMILLE, DECIDE_MS, DETECT_RANGE, FLEE_BELOW_PERMILLE, FLEE_SPEED_PERMILLE,
-    LEASH_RANGE, LOSE_RANGE, MONSTER_ATTACK_COOLDOWN_MS, PATROL_CHANCE_PERMILLE, PATROL_RADIUS,
+    BOSS_DETECT_RANGE, CHASE_SPEED_PERMILLE, DECIDE_MS, DETECT_RANGE, FLEE_BELOW_PERMILLE,
+    FLEE_SPEED_PERMILLE, LEASH_RANGE, LOSE_RANGE, MAX_ATTACKERS_PER_PLAYER,
+    MONSTER_ATTACK_COOLDOWN_MS, MONSTER_WEAPON_PERMILLE, PATROL_CHANCE_PERMILLE, PATROL_RADIUS,
     PATROL_SPEED_PERMILLE, RETURN_SPEED_PERMILLE,
 };
 pub use players::{
     DEATH_GOLD_LOSS_PERCENT, DROP_DISTANCE, MELEE_COOLDOWN_MS, MELEE_RANGE, PICK_UP_REACH,
-    RESPAWN_MS, UNEQUIP_BASE,
+    RESPAWN_GRACE_MS, RESPAWN_MS, REST_DELAY_MS, REST_REGEN_PERCENT_PER_SEC, UNEQUIP_BASE,
 };
 pub(crate) use population::spawn_position;
+pub use population::{safe_spawn_radius, SAFE_SPAWN_RADIUS, SAFE_SPAWN_SHRINK_PER_DEPTH};
 pub use projectiles::{PROJECTILE_RADIUS, PROJECTILE_SPEED_PX};
-pub use spells::BURN_MS;
+pub use spells::{BURN_MS, MAX_BLINK_TILES, MAX_SHIELD};
 
 use crate::entity::{AiState, Monster};
 use crate::event::Event;
@@ -121,6 +141,7 @@ impl World {
         self.pickups();
         self.update_nav();
         self.monsters_tick();
+        self.allies_tick();
         self.projectiles_tick();
         self.reap_monsters();
         self.reap_players();

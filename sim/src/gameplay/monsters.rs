@@ -14,6 +14,10 @@ use crate::world::World;
 
 /// GAME_RULES.md: monsters detect players within 200 px.
 pub const DETECT_RANGE: i32 = px(200);
+/// Our choice (balance, issue 24): a boss guards its room. It notices players only within
+/// 3 tiles (or when hit), not at the rules' 200 px, so a newcomer who looks into the boss
+/// room from its door is not run down by a fight meant for a party.
+pub const BOSS_DETECT_RANGE: i32 = px(64);
 /// GAME_RULES.md: monsters flee below 20% HP.
 pub const FLEE_BELOW_PERMILLE: i64 = 200;
 /// GAME_RULES.md: monsters give up the chase beyond 500 px from home.
@@ -32,12 +36,22 @@ pub const PATROL_RADIUS: i32 = 3 * SUB;
 pub const PATROL_CHANCE_PERMILLE: u32 = 300;
 /// Our choice: a chase is dropped when the target is over 2 x detection range away.
 pub const LOSE_RANGE: i32 = 2 * DETECT_RANGE;
-/// Our choice: a monster attacks once per second; its natural weapon deals its attack
-/// (or magic power, for casters) as base damage, plus the stat itself (combat formula).
-pub const MONSTER_ATTACK_COOLDOWN_MS: u32 = 1000;
+/// Our choice (balance, issue 24; was 1 s): a monster attacks once every 1.5 s, a third
+/// slower than a player's two swings a second, so a player who fights back wins an even
+/// fight.
+pub const MONSTER_ATTACK_COOLDOWN_MS: u32 = 2000;
+/// Our choice (balance, issue 24; was 1000): a monster's natural weapon deals half its
+/// attack (or magic power, for casters) as base damage, plus the stat itself (the combat
+/// formula), so a level-1 common monster hits a level-1 player for about 1.5 x its stat
+/// minus the player's defense: 4 to 19 instead of 7 to 27.
+pub const MONSTER_WEAPON_PERMILLE: i32 = 0;
+/// Our choice (balance, issue 24): at most 2 monsters go for the same player at once;
+/// others that notice it stay alert (Detect) until a place is free. A monster that is hit
+/// joins the fight anyway.
+pub const MAX_ATTACKERS_PER_PLAYER: usize = 2;
 
 /// Moves a body straight towards `goal` by at most `speed` units.
-fn step_toward(map: &TileMap, pos: Vec2, goal: Vec2, speed: i32) -> Vec2 {
+pub(super) fn step_toward(map: &TileMap, pos: Vec2, goal: Vec2, speed: i32) -> Vec2 {
     let dx = goal.x.saturating_sub(pos.x);
     let dy = goal.y.saturating_sub(pos.y);
     let dist = isqrt(pos.dist_sq(goal)).min(i32::MAX as i64) as i32;
@@ -75,12 +89,27 @@ impl World {
         let period = ticks_from_millis(DECIDE_MS, rate).max(1) as u64;
         let cooldown = ticks_from_millis(MONSTER_ATTACK_COOLDOWN_MS, rate);
         let tick = st.tick;
+        // Players in their respawn grace are not prey.
         let targets: Vec<(u8, Vec2)> = st
             .players
             .iter()
             .enumerate()
-            .filter_map(|(s, p)| p.as_ref().filter(|p| p.alive()).map(|p| (s as u8, p.pos)))
+            .filter_map(|(s, p)| {
+                p.as_ref()
+                    .filter(|p| p.alive() && p.grace_ticks == 0)
+                    .map(|p| (s as u8, p.pos))
+            })
             .collect();
+        // How many monsters are after each slot (chasing or attacking), kept up to date
+        // as decisions are made in id order.
+        let mut hunters = vec![0usize; st.players.len()];
+        for m in st.monsters.iter().filter(|m| m.alive()) {
+            if let (Some(t), AiState::Chase | AiState::Attack) = (m.target, m.ai) {
+                if let Some(h) = hunters.get_mut(t as usize) {
+                    *h = h.saturating_add(1);
+                }
+            }
+        }
         let map = &st.level.map;
         let flow = &mut self.flow;
         let mut field_ready = false;
@@ -102,14 +131,36 @@ impl World {
             let tpl = m.template(genre);
             if tick.wrapping_add(m.id.0 as u64).checked_rem(period) == Some(0) {
                 let max = m.max_hp(genre);
+                let was_hunting = matches!(m.ai, AiState::Chase | AiState::Attack)
+                    .then_some(m.target)
+                    .flatten();
                 decide(
                     m,
                     &targets,
                     &mut st.streams.ai,
                     map,
-                    tpl.attack_range as i32,
-                    max,
+                    Traits {
+                        range_px: tpl.attack_range as i32,
+                        max_hp: max,
+                        detect_range: if tpl.is_boss {
+                            BOSS_DETECT_RANGE
+                        } else {
+                            DETECT_RANGE
+                        },
+                    },
+                    &hunters,
                 );
+                let hunting = matches!(m.ai, AiState::Chase | AiState::Attack)
+                    .then_some(m.target)
+                    .flatten();
+                if was_hunting != hunting {
+                    if let Some(h) = was_hunting.and_then(|t| hunters.get_mut(t as usize)) {
+                        *h = h.saturating_sub(1);
+                    }
+                    if let Some(h) = hunting.and_then(|t| hunters.get_mut(t as usize)) {
+                        *h = h.saturating_add(1);
+                    }
+                }
             }
             let speed = |permille: i32| {
                 crate::units::per_tick(
@@ -141,33 +192,56 @@ impl World {
                 AiState::Chase | AiState::Attack => {
                     let Some(t) = target_pos else { continue };
                     let range = px(tpl.attack_range.min(10_000) as i32);
-                    if m.pos.within(t, range) {
+                    // Our choice (balance, issue 24): no attack through walls or trees; a
+                    // monster in range without a clear line keeps closing in.
+                    if m.pos.within(t, range) && map.clear_line(m.pos.tile(), t.tile()) {
                         if m.attack_cd == 0 {
                             m.attack_cd = cooldown;
                             let slot = m.target.unwrap_or(0) as usize;
                             if let Some(p) = st.players.get_mut(slot).and_then(Option::as_mut) {
                                 let ms = m.stats(genre);
                                 let magic = ms.magic_power > ms.attack;
+                                let stat = if magic { ms.magic_power } else { ms.attack };
                                 let hit = Hit {
-                                    base: if magic { ms.magic_power } else { ms.attack },
+                                    base: stat.saturating_mul(MONSTER_WEAPON_PERMILLE) / 1000,
                                     magic,
                                     element: m.element(genre) as u8,
                                 };
-                                let o =
-                                    resolve(&mut st.streams.combat, &ms, &p.stats(), hit, &mut 0);
+                                let stats = p.stats();
+                                let o = resolve(
+                                    &mut st.streams.combat,
+                                    &ms,
+                                    &stats,
+                                    hit,
+                                    &mut p.shield,
+                                );
                                 if o.evaded {
                                     self.events.push(Event::Evaded {
                                         source: m.id,
                                         target: p.id,
                                     });
                                 } else {
-                                    p.hp = p.hp.saturating_sub(o.damage).max(0);
-                                    self.events.push(Event::Damage {
-                                        source: m.id,
-                                        target: p.id,
-                                        amount: o.damage,
-                                        crit: o.crit,
-                                    });
+                                    if o.absorbed > 0 {
+                                        self.events.push(Event::Absorbed {
+                                            target: p.id,
+                                            amount: o.absorbed,
+                                        });
+                                        if p.shield == 0 && p.shield_ticks > 0 {
+                                            p.shield_ticks = 0;
+                                            self.events
+                                                .push(Event::ShieldGone { slot: slot as u8 });
+                                        }
+                                    }
+                                    if o.damage > 0 {
+                                        p.hp = p.hp.saturating_sub(o.damage).max(0);
+                                        p.calm_ticks = 0;
+                                        self.events.push(Event::Damage {
+                                            source: m.id,
+                                            target: p.id,
+                                            amount: o.damage,
+                                            crit: o.crit,
+                                        });
+                                    }
                                 }
                             }
                         }
@@ -191,18 +265,37 @@ impl World {
     }
 }
 
+/// What a monster's decision needs to know of itself beyond its state.
+struct Traits {
+    /// Its attack range, px.
+    range_px: i32,
+    max_hp: i32,
+    /// How near a player must be for it to notice (sub-tile units).
+    detect_range: i32,
+}
+
 /// One AI decision (GAME_RULES.md states and numbers; see the constants).
 fn decide(
     m: &mut Monster,
     targets: &[(u8, Vec2)],
     rng: &mut Stream,
     map: &TileMap,
-    range_px: i32,
-    max_hp: i32,
+    traits: Traits,
+    hunters: &[usize],
 ) {
+    let Traits {
+        range_px,
+        max_hp,
+        detect_range,
+    } = traits;
+    let room_for = |slot: u8| {
+        hunters
+            .get(slot as usize)
+            .is_none_or(|&n| n < MAX_ATTACKERS_PER_PLAYER)
+    };
     let nearest = targets
         .iter()
-        .filter(|(_, pos)| pos.within(m.pos, DETECT_RANGE))
+        .filter(|(_, pos)| pos.within(m.pos, detect_range))
         .min_by_key(|(s, pos)| (pos.dist_sq(m.pos), *s))
         .map(|&(s, _)| s);
     let target_pos = m
@@ -245,7 +338,12 @@ fn decide(
             }
         }
         AiState::Detect => match target_pos {
-            Some(p) if p.within(m.pos, DETECT_RANGE * 3 / 2) => m.ai = AiState::Chase,
+            // Alert but waiting while enough others are on that player.
+            Some(p) if p.within(m.pos, DETECT_RANGE * 3 / 2) => {
+                if m.target.is_some_and(room_for) {
+                    m.ai = AiState::Chase;
+                }
+            }
             _ => {
                 m.ai = AiState::Idle;
                 m.target = None;

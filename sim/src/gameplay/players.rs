@@ -9,7 +9,9 @@ use crate::entity::GroundItem;
 use crate::event::Event;
 use crate::input::PICK_UP_SLOT;
 use crate::input::{buttons, Frame, PlayerInput};
-use crate::player::{equip_slot, Player, INVENTORY_SLOTS, MANA_REGEN_PER_SEC, MAX_MANA};
+use crate::player::{
+    equip_slot, Player, CALM_CAP_TICKS, INVENTORY_SLOTS, MANA_REGEN_PER_SEC, MAX_MANA,
+};
 use crate::status;
 use crate::units::{px, scale_to_length, ticks_from_millis, Vec2};
 use crate::world::World;
@@ -20,6 +22,16 @@ pub const MELEE_COOLDOWN_MS: u32 = 500;
 /// Our choice (see module docs): respawn after 3 s, losing 10% of the gold.
 pub const RESPAWN_MS: u32 = 3000;
 pub const DEATH_GOLD_LOSS_PERCENT: u32 = 10;
+/// Our choice (balance, issue 24): for 5 s after a respawn monsters do not go for the
+/// player (those chasing it go home), so a newcomer is not killed again on arrival.
+pub const RESPAWN_GRACE_MS: u32 = 5000;
+/// Our choice (balance, issue 24): out of combat, HP comes back by itself. After 5 s
+/// without losing HP a player regains 2% of its maximum HP per second (at least 1), so a
+/// player who does not cast or carry potions can still go on after a fight; a fight in
+/// progress is not made easier by it. The rules name regeneration only as a status
+/// effect; this is the resting rule beside it.
+pub const REST_DELAY_MS: u32 = 3000;
+pub const REST_REGEN_PERCENT_PER_SEC: i32 = 4;
 /// INTERACT with a slot in `UNEQUIP_BASE..UNEQUIP_BASE + 3` unequips weapon / armor /
 /// accessory; a slot below 20 equips that inventory item.
 pub const UNEQUIP_BASE: u8 = INVENTORY_SLOTS as u8;
@@ -111,6 +123,10 @@ impl World {
                     p.mana_acc = 0;
                     p.attack_cd = 0;
                     p.spell_cd = [0; SPELLBOOK_LEN];
+                    p.shield = 0;
+                    p.shield_ticks = 0;
+                    p.calm_ticks = 0;
+                    p.grace_ticks = ticks_from_millis(RESPAWN_GRACE_MS, rate);
                     // The loss is a percentage (at most 100) of the gold held, so it never exceeds it.
                     let loss = (p.gold as u64).saturating_mul(DEATH_GOLD_LOSS_PERCENT as u64) / 100;
                     p.gold = p.gold.saturating_sub(loss as u32);
@@ -123,6 +139,28 @@ impl World {
                 let max = p.stats().max_hp;
                 super::pulse_hp(&mut p.hp, dhp, max, true, p.id, &mut self.events);
             }
+            p.grace_ticks = p.grace_ticks.saturating_sub(1);
+            if dhp < 0 {
+                p.calm_ticks = 0;
+            } else {
+                p.calm_ticks = p.calm_ticks.saturating_add(1).min(CALM_CAP_TICKS);
+            }
+            let rest = ticks_from_millis(REST_DELAY_MS, rate);
+            // Once a second (counted from the end of the delay) while calm.
+            let due = p
+                .calm_ticks
+                .checked_sub(rest)
+                .and_then(|t| t.checked_rem(rate))
+                == Some(0);
+            if due && p.calm_ticks > rest && p.hp > 0 {
+                let max = p.stats().max_hp;
+                if p.hp < max {
+                    let heal = (max.saturating_mul(REST_REGEN_PERCENT_PER_SEC) / 100)
+                        .max(1)
+                        .min(max.saturating_sub(p.hp));
+                    p.hp = p.hp.saturating_add(heal);
+                }
+            }
             if p.mana < MAX_MANA {
                 p.mana_acc = p.mana_acc.saturating_add(MANA_REGEN_PER_SEC);
                 // `rate` is the validated tick rate (at least 1): the fallbacks never apply.
@@ -131,6 +169,13 @@ impl World {
                 p.mana_acc = p.mana_acc.checked_rem(rate).unwrap_or(0);
             } else {
                 p.mana_acc = 0;
+            }
+            if p.shield_ticks > 0 {
+                p.shield_ticks = p.shield_ticks.saturating_sub(1);
+                if p.shield_ticks == 0 {
+                    p.shield = 0;
+                    self.events.push(Event::ShieldGone { slot: slot as u8 });
+                }
             }
             p.attack_cd = p.attack_cd.saturating_sub(1);
             for cd in &mut p.spell_cd {

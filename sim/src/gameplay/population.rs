@@ -34,31 +34,66 @@ pub(crate) fn spawn_position(level: &Level, slot: usize) -> Vec2 {
     }
 }
 
-/// A random walkable tile of `rect` (8 tries), for placing monsters and items.
-fn random_tile_in(map: &TileMap, rng: &mut Stream, r: &crate::map::Rect) -> Option<Vec2> {
-    random_tile_avoiding(map, rng, r, None)
+/// Our choice (balance, issue 24): at depth 1 monsters are placed at least 12 tiles
+/// (straight line) from the spawn tile where their room allows it, so a new player has a
+/// few seconds to look around before the first fight; the quiet ring shrinks by 3 tiles a
+/// depth (none from depth 5), so deeper starts are hotter. A room lying wholly inside the
+/// ring still gets its 1 to 3 monsters (GAME_RULES.md), as far as the room allows.
+pub const SAFE_SPAWN_RADIUS: i32 = 12;
+pub const SAFE_SPAWN_SHRINK_PER_DEPTH: i32 = 3;
+
+/// The quiet ring's radius at `depth` (tiles).
+pub fn safe_spawn_radius(depth: u32) -> i32 {
+    let below = depth.saturating_sub(1).min(100) as i32;
+    SAFE_SPAWN_RADIUS
+        .saturating_sub(below.saturating_mul(SAFE_SPAWN_SHRINK_PER_DEPTH))
+        .max(0)
 }
 
-/// A random walkable tile of `rect` outside `avoid` (8 tries); if those all miss (a cave
-/// area that is mostly rock), the first such tile in row order, so a room never goes
-/// without its monsters (or a boss room without its boss). The scan draws nothing.
+/// A random walkable tile of `rect` (8 tries), for placing monsters and items.
+fn random_tile_in(map: &TileMap, rng: &mut Stream, r: &crate::map::Rect) -> Option<Vec2> {
+    random_tile_avoiding(map, rng, r, None, None)
+}
+
+/// A random walkable tile of `rect` outside `avoid` and farther than the radius from the
+/// spawn tile of `spawn` (8 tries); if those all miss (a cave area that is mostly rock, a
+/// room near the spawn), the first tile in row order outside `avoid` and the radius, else
+/// the tile outside `avoid` farthest from the spawn, so a room never goes without its
+/// monsters (or a boss room without its boss). The scans draw nothing.
+#[allow(
+    clippy::arithmetic_side_effects,
+    reason = "tile coordinates of a map of at most 1024 tiles a side: squares below 2^22"
+)]
 fn random_tile_avoiding(
     map: &TileMap,
     rng: &mut Stream,
     r: &crate::map::Rect,
     avoid: Option<&crate::map::Rect>,
+    spawn: Option<((i32, i32), i32)>,
 ) -> Option<Vec2> {
     let ok = |x: i32, y: i32| map.is_walkable(x, y) && !avoid.is_some_and(|a| a.contains(x, y));
+    let far = |x: i32, y: i32| {
+        spawn.is_none_or(|((sx, sy), radius)| (x - sx).pow(2) + (y - sy).pow(2) > radius * radius)
+    };
     for _ in 0..8 {
         let x = rng.range(r.x, r.x_end().saturating_sub(1));
         let y = rng.range(r.y, r.y_end().saturating_sub(1));
-        if ok(x, y) {
+        if ok(x, y) && far(x, y) {
             return Some(Vec2::tile_centre(x, y));
         }
     }
-    (r.y..r.y_end())
-        .flat_map(|y| (r.x..r.x_end()).map(move |x| (x, y)))
-        .find(|&(x, y)| ok(x, y))
+    let tiles = || (r.y..r.y_end()).flat_map(|y| (r.x..r.x_end()).map(move |x| (x, y)));
+    let fallback = match spawn {
+        // Inside the ring: the room's tile farthest from the spawn (the first in row
+        // order among equals), so the monster starts as far away as the room allows.
+        Some(((sx, sy), _)) => tiles()
+            .filter(|&(x, y)| ok(x, y))
+            .max_by_key(|&(x, y)| ((x - sx).pow(2) + (y - sy).pow(2), std::cmp::Reverse((y, x)))),
+        None => tiles().find(|&(x, y)| ok(x, y)),
+    };
+    tiles()
+        .find(|&(x, y)| ok(x, y) && far(x, y))
+        .or(fallback)
         .map(|(x, y)| Vec2::tile_centre(x, y))
 }
 
@@ -87,9 +122,13 @@ impl World {
                     .first()
                     .filter(|r| r.kind == RoomKind::Spawn)
                     .map(|r| r.rect);
-                if let Some(pos) =
-                    random_tile_avoiding(&st.level.map, rng, &room.rect, spawn_area.as_ref())
-                {
+                if let Some(pos) = random_tile_avoiding(
+                    &st.level.map,
+                    rng,
+                    &room.rect,
+                    spawn_area.as_ref(),
+                    Some((st.level.spawn, safe_spawn_radius(depth))),
+                ) {
                     let id = alloc(&mut st.next_entity);
                     st.monsters.push(Monster::from_spec(id, &spec, pos));
                 }

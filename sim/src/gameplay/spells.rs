@@ -1,17 +1,25 @@
-//! Casting a spell from the spellbook: mana and cooldown, then healing, buffs, or a
-//! projectile for offensive and debuff spells.
+//! Casting a spell from the spellbook: mana and cooldown, then healing, buffs, a
+//! projectile for offensive and debuff spells, a shield (defensive), a blink (utility) or
+//! an ally (summon).
 
 use super::{alloc, projectiles::PROJECTILE_SPEED_PX};
 use crate::content::{spellbook, SpellKind, SPELLBOOK_LEN};
-use crate::entity::{Projectile, MAX_PROJECTILE_SPEED};
+use crate::entity::{Ally, Projectile, MAX_PROJECTILE_SPEED};
 use crate::event::Event;
 use crate::genre::Genre;
+use crate::movement::{move_body, BODY_HALF};
 use crate::status::{self, StatusKind};
-use crate::units::{px, scale_to_length, ticks_from_millis};
+use crate::units::{px, scale_to_length, ticks_from_millis, tiles};
 use crate::world::WorldState;
 
 /// Our choice: fire projectiles set the target burning for power/5 per second, 3 s.
 pub const BURN_MS: u32 = 3000;
+/// Our choice: a shield never holds more than this many points, however it was cast (a
+/// new ward tops the shield up to its power, it does not stack).
+pub const MAX_SHIELD: i32 = 10_000;
+/// Our choice: a blink jumps `power` tiles (5 at base), never more than this; it stops at
+/// the first wall like a walk would (the sliding collision), so it never passes one.
+pub const MAX_BLINK_TILES: i32 = 10;
 
 /// A CAST press by the player of `slot` with spell slot `s`, facing `dir`.
 pub(super) fn cast(
@@ -87,7 +95,52 @@ pub(super) fn cast(
                             status,
                         });
                     }
-                    _ => {}
+                    SpellKind::Defensive => {
+                        p.shield = p.shield.max(power.min(MAX_SHIELD));
+                        p.shield_ticks = duration.max(1);
+                        events.push(Event::Shielded {
+                            slot: slot8,
+                            amount: p.shield,
+                        });
+                    }
+                    SpellKind::Utility => {
+                        let reach = tiles(power.clamp(1, MAX_BLINK_TILES));
+                        let from = p.pos;
+                        let delta = scale_to_length(dir.0, dir.1, reach);
+                        p.pos = move_body(&st.level.map, from, delta, BODY_HALF);
+                        events.push(Event::Blinked {
+                            slot: slot8,
+                            from,
+                            to: p.pos,
+                        });
+                    }
+                    SpellKind::Summon => {
+                        // One ally per player: a new summon sends the old one away.
+                        let pos = p.pos;
+                        st.allies.retain(|a| {
+                            if a.owner == slot8 {
+                                events.push(Event::AllyGone {
+                                    ally: a.id,
+                                    owner: slot8,
+                                });
+                            }
+                            a.owner != slot8
+                        });
+                        let id = alloc(&mut st.next_entity);
+                        // Ids grow monotonically, so pushing keeps the list sorted by id.
+                        st.allies.push(Ally {
+                            id,
+                            owner: slot8,
+                            pos,
+                            power,
+                            ticks_left: duration.max(1),
+                            attack_cd: 0,
+                        });
+                        events.push(Event::Summoned {
+                            slot: slot8,
+                            ally: id,
+                        });
+                    }
                 }
                 events.push(Event::Cast {
                     slot: slot8,

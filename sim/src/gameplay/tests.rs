@@ -572,3 +572,275 @@ fn hostile_but_valid_states_do_not_panic() {
         assert!(w.state.validate().is_ok(), "tick {t}");
     }
 }
+
+/// Defensive: the ward raises a shield that takes a monster's blows before HP does, and
+/// fades after its duration.
+#[test]
+fn the_ward_absorbs_damage_first_then_fades() {
+    let mut w = arena(20);
+    let spell = spellbook(G, 5).unwrap();
+    assert_eq!(spell.kind, crate::content::SpellKind::Defensive);
+    step(&mut w, press(buttons::CAST, 5, (0, 0)));
+    assert_eq!(hero(&w).shield, spell.power as i32);
+    assert_eq!(hero(&w).mana, MAX_MANA - spell.mana_cost);
+    assert!(w.events().iter().any(
+        |e| matches!(e, Event::Shielded { slot: 0, amount } if *amount == spell.power as i32)
+    ));
+    // A goblin next to the hero, angry: its blows land on the shield.
+    let id = add_monster(&mut w, (11, 10));
+    let m = w.state.monsters.iter_mut().find(|m| m.id == id).unwrap();
+    m.ai = AiState::Attack;
+    m.target = Some(0);
+    let hp = hero(&w).hp;
+    let mut absorbed = 0;
+    for _ in 0..30 {
+        step(&mut w, PlayerInput::IDLE);
+        for e in w.events() {
+            if let Event::Absorbed { amount, .. } = e {
+                absorbed += amount;
+            }
+        }
+        if absorbed > 0 {
+            break;
+        }
+    }
+    assert!(absorbed > 0, "the shield took a hit");
+    let h = hero(&w);
+    assert_eq!(h.shield + absorbed, spell.power as i32);
+    if h.shield > 0 {
+        assert_eq!(h.hp, hp, "nothing got through a shield that held");
+    }
+    // Without enemies, the shield fades when its time is up.
+    w.state.monsters.clear();
+    let mut faded = false;
+    for _ in 0..(spell.duration_ms / 50 + 2) {
+        step(&mut w, PlayerInput::IDLE);
+        faded |= w
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::ShieldGone { slot: 0 }));
+    }
+    assert!(faded || hero(&w).shield == 0);
+    assert_eq!((hero(&w).shield, hero(&w).shield_ticks), (0, 0));
+}
+
+/// Utility: the blink jumps the caster `power` tiles the way it faces, and stops at a wall.
+#[test]
+fn the_blink_jumps_and_never_passes_a_wall() {
+    let mut w = arena(20);
+    let spell = spellbook(G, 6).unwrap();
+    assert_eq!(spell.kind, crate::content::SpellKind::Utility);
+    let from = hero(&w).pos;
+    step(&mut w, press(buttons::CAST, 6, (127, 0)));
+    let to = hero(&w).pos;
+    assert_eq!(to.y, from.y);
+    assert_eq!(to.x - from.x, crate::units::tiles(spell.power as i32));
+    assert!(w.events().iter().any(
+        |e| matches!(e, Event::Blinked { slot: 0, from: f, to: t } if *f == from && *t == to)
+    ));
+    // Against the west wall (tile 0): it stops inside the room.
+    hero_mut(&mut w).pos = Vec2::tile_centre(2, 10);
+    hero_mut(&mut w).spell_cd = [0; crate::content::SPELLBOOK_LEN];
+    step(&mut w, press(buttons::CAST, 6, (-127, 0)));
+    let (x, _) = hero(&w).pos.tile();
+    assert_eq!(x, 1, "stopped at the wall");
+}
+
+/// Summon: the ally follows its summoner, kills a monster for it (the XP is the
+/// summoner's) and vanishes when its time is up.
+#[test]
+fn the_summoned_ally_follows_fights_and_expires() {
+    let mut w = arena(20);
+    let spell = spellbook(G, 7).unwrap();
+    assert_eq!(spell.kind, crate::content::SpellKind::Summon);
+    step(&mut w, press(buttons::CAST, 7, (0, 0)));
+    assert_eq!(w.state.allies.len(), 1);
+    let ally = w.state.allies[0].id;
+    assert!(w
+        .events()
+        .iter()
+        .any(|e| matches!(e, Event::Summoned { slot: 0, ally: a } if *a == ally)));
+    // It follows: the hero walks 8 tiles east, the ally keeps within reach.
+    for _ in 0..50 {
+        step(
+            &mut w,
+            PlayerInput {
+                move_x: 127,
+                ..PlayerInput::IDLE
+            },
+        );
+    }
+    // It is a little slower than a player: it catches up once the hero stops.
+    for _ in 0..20 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    let gap = w.state.allies[0].pos.dist_sq(hero(&w).pos);
+    assert!(
+        gap <= (crate::units::tiles(2) as i64).pow(2),
+        "ally lagging: {gap}"
+    );
+    assert!(hero(&w).pos.tile().0 >= 17, "the hero walked east");
+    // A goblin 4 tiles away that stays put: the ally goes and kills it.
+    let (hx, hy) = hero(&w).pos.tile();
+    let id = add_monster(&mut w, (hx, hy + 4));
+    w.state.monsters[0].ai = AiState::Return;
+    w.state.monsters[0].home = w.state.monsters[0].pos;
+    let xp = hero(&w).xp;
+    let mut killed = false;
+    for _ in 0..400 {
+        step(&mut w, PlayerInput::IDLE);
+        if let Some(m) = w.state.monsters.iter_mut().find(|m| m.id == id) {
+            m.ai = AiState::Idle; // keep it from walking up to the hero
+        }
+        killed |= w
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::Kill { monster, slot: Some(0), .. } if *monster == id));
+        if killed {
+            break;
+        }
+    }
+    assert!(killed, "the ally killed the goblin");
+    assert!(
+        hero(&w).xp > xp || hero(&w).level > 1,
+        "the kill is the summoner's"
+    );
+    // It vanishes at the end of its time.
+    let mut gone = false;
+    for _ in 0..(spell.duration_ms / 50 + 2) {
+        step(&mut w, PlayerInput::IDLE);
+        gone |= w
+            .events()
+            .iter()
+            .any(|e| matches!(e, Event::AllyGone { ally: a, owner: 0 } if *a == ally));
+    }
+    assert!(gone && w.state.allies.is_empty());
+}
+
+/// Out of combat HP comes back: nothing for REST_DELAY_MS after the last loss, then
+/// REST_REGEN_PERCENT_PER_SEC of the maximum each second; a hit starts the wait again.
+#[test]
+fn resting_regenerates_after_the_delay() {
+    let mut w = arena(20);
+    hero_mut(&mut w).hp = 50;
+    hero_mut(&mut w).calm_ticks = 0;
+    let delay = (REST_DELAY_MS / 50) as usize;
+    for _ in 0..delay {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    assert_eq!(hero(&w).hp, 50, "no regeneration during the delay");
+    for _ in 0..20 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    let per_sec = 100 * players::REST_REGEN_PERCENT_PER_SEC / 100;
+    assert_eq!(hero(&w).hp, 50 + per_sec, "one second of rest");
+    // Poison (a loss of HP) resets the wait.
+    status::apply(&mut hero_mut(&mut w).statuses, StatusKind::Poison, 1, 20);
+    for _ in 0..21 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    let hp = hero(&w).hp;
+    assert!(hero(&w).calm_ticks < 5, "{}", hero(&w).calm_ticks);
+    for _ in 0..delay {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    assert_eq!(hero(&w).hp, hp);
+}
+
+/// After a respawn monsters leave the player alone for RESPAWN_GRACE_MS, then hunt again.
+#[test]
+fn a_respawned_player_has_a_grace_period() {
+    let mut w = arena(20);
+    hero_mut(&mut w).grace_ticks = RESPAWN_GRACE_MS / 50;
+    let id = add_monster(&mut w, (12, 10));
+    for _ in 0..(RESPAWN_GRACE_MS / 50 - 15) {
+        step(&mut w, PlayerInput::IDLE);
+        let m = monster(&w, id).unwrap();
+        assert!(m.target.is_none(), "{m:?}");
+    }
+    for _ in 0..40 {
+        step(&mut w, PlayerInput::IDLE);
+    }
+    assert_eq!(monster(&w, id).unwrap().target, Some(0));
+}
+
+/// At most MAX_ATTACKERS_PER_PLAYER monsters go for one player; the others wait, alert.
+#[test]
+fn only_two_monsters_attack_at_once() {
+    let mut w = arena(20);
+    let ids: Vec<EntityId> = [(14, 10), (10, 14), (6, 10), (10, 6), (13, 13)]
+        .into_iter()
+        .map(|t| add_monster(&mut w, t))
+        .collect();
+    for _ in 0..60 {
+        step(&mut w, PlayerInput::IDLE);
+        let hunting = w
+            .state
+            .monsters
+            .iter()
+            .filter(|m| matches!(m.ai, AiState::Chase | AiState::Attack))
+            .count();
+        assert!(hunting <= MAX_ATTACKERS_PER_PLAYER, "{hunting} at once");
+    }
+    let waiting = ids
+        .iter()
+        .filter(|&&id| monster(&w, id).is_some_and(|m| m.ai == AiState::Detect))
+        .count();
+    assert_eq!(waiting, ids.len() - MAX_ATTACKERS_PER_PLAYER);
+}
+
+/// A ranged monster does not shoot through a wall; it comes round it.
+#[test]
+fn no_attacks_through_walls() {
+    let mut w = arena(20);
+    // A wall from (13, 2) to (13, 20) between the hero (10, 10) and the monster (16, 10).
+    for y in 2..=20 {
+        w.state.level.map.set(13, y, Tile::Wall);
+    }
+    let id = add_monster(&mut w, (16, 10));
+    let m = w.state.monsters.iter_mut().find(|m| m.id == id).unwrap();
+    m.template = 2; // the skeleton archer: range 192 px, 6 tiles
+    m.hp = m.max_hp(G);
+    m.ai = AiState::Attack;
+    m.target = Some(0);
+    m.home = Vec2::tile_centre(16, 10);
+    let hp = hero(&w).hp;
+    for _ in 0..20 {
+        step(&mut w, PlayerInput::IDLE);
+        let m = monster(&w, id).unwrap();
+        if m.pos.tile().0 > 13 {
+            assert_eq!(
+                hero(&w).hp,
+                hp,
+                "shot through the wall from {:?}",
+                m.pos.tile()
+            );
+        }
+    }
+}
+
+/// Level 1 keeps a quiet ring round the spawn; deeper levels' ring is smaller.
+#[test]
+fn monsters_keep_away_from_the_spawn_at_depth_one() {
+    assert_eq!(population::safe_spawn_radius(1), SAFE_SPAWN_RADIUS);
+    assert!(population::safe_spawn_radius(3) < SAFE_SPAWN_RADIUS);
+    assert_eq!(population::safe_spawn_radius(5), 0);
+    let (mut near, mut all) = (0, 0);
+    for seed in 0..20 {
+        let w = World::new(&SimConfig {
+            seed,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        let (sx, sy) = w.level().spawn;
+        for m in w.monsters() {
+            let (x, y) = m.pos.tile();
+            all += 1;
+            if (x - sx).pow(2) + (y - sy).pow(2) <= SAFE_SPAWN_RADIUS.pow(2) {
+                near += 1;
+            }
+        }
+    }
+    // Only rooms lying wholly inside the ring put monsters there.
+    assert!(near * 20 < all, "{near} of {all} monsters near the spawn");
+}

@@ -156,7 +156,22 @@ impl App {
             self.dirty = true;
             match ev {
                 ClientEvent::Welcomed { slot, genre, .. } => {
+                    let first = self.welcomed.is_none();
                     self.welcomed = Some((slot, genre));
+                    if first && !self.driver.session.config().spectate {
+                        // A newcomer's first lines: the goal and where the keys are.
+                        for (i, text) in render::overlay::WELCOME.iter().enumerate() {
+                            self.view.push_log(LogLine {
+                                tick: 0,
+                                kind: if i == 0 {
+                                    LogKind::Great
+                                } else {
+                                    LogKind::Info
+                                },
+                                text: (*text).into(),
+                            });
+                        }
+                    }
                     self.view.follow = slot as usize;
                     if self.driver.session.config().spectate {
                         self.view.spectating = true;
@@ -215,6 +230,8 @@ impl App {
                     };
                     self.log(LogKind::Bad, text);
                 }
+                // Only a standby's follower session receives saved characters.
+                ClientEvent::Claim(_) => {}
                 ClientEvent::Closed(reason) => {
                     if matches!(
                         reason,
@@ -623,7 +640,11 @@ fn play(
 
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
-    let target = crate::client::target(args)?;
+    // The terminal client plays on the first of `-server A,B` (the headless clients
+    // switch between them, see `client::servers`).
+    let target = crate::client::servers::ServerList::new(crate::client::targets(args)?)
+        .current_target()
+        .clone();
     let server: SocketAddr = target.session_addr();
     let secret_dir = args
         .secret_dir

@@ -200,7 +200,12 @@ fn overlays_and_the_network_line_draw() {
     view.overlay = Overlay::Help;
     let text = buffer_text(&draw(&world, &view, 120, 40));
     assert!(
-        text.contains("Controls") && text.contains("cast spell 1 to 5"),
+        text.contains("Controls") && text.contains("cast spell 1 to 8"),
+        "{text}"
+    );
+    // The help states the goal before the keys.
+    assert!(
+        text.contains("Goal: on each level find the stairs >"),
         "{text}"
     );
     // Every description fits whole (the longest once lost its last word to the border).

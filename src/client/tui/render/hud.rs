@@ -90,6 +90,28 @@ fn player_lines(
         label(mode, "Depth "),
         Span::raw(format!("{}  {}", world.depth(), world.config().genre)),
     ]));
+    if p.shield > 0 {
+        lines.push(Line::from(vec![
+            label(mode, "Shield "),
+            Span::styled(
+                format!("{} ({})", p.shield, seconds(p.shield_ticks, rate)),
+                theme::fg(mode, 45),
+            ),
+        ]));
+    }
+    if let Some(a) = world
+        .allies()
+        .iter()
+        .find(|a| world.player(a.owner as usize).is_some_and(|o| o.id == p.id))
+    {
+        lines.push(Line::from(vec![
+            label(mode, "Ally "),
+            Span::styled(
+                format!("fighting for you ({})", seconds(a.ticks_left, rate)),
+                theme::fg(mode, 114),
+            ),
+        ]));
+    }
     if !p.alive() {
         lines.push(Line::from(Span::styled(
             format!("DEAD: respawn in {}", seconds(p.respawn_in, rate)),
@@ -263,11 +285,11 @@ pub fn draw_bottom(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer
         }
     } else {
         // The long form where it fits, else the short one (80 columns and up show it whole).
-        let long = "?: help  WASD/arrows: move  Space: attack  1-5: spells  I: inventory  Enter: chat  N: net  Q: quit";
+        let long = "?: help  WASD/arrows: move  Space: attack  1-8: spells  I: inventory  Enter: chat  N: net  Q: quit";
         if long.len() <= area.width as usize {
             long.into()
         } else {
-            "?: help  WASD: move  Space: attack  1-5: spells  I: items  Enter: chat  Q: quit".into()
+            "?: help  WASD: move  Space: attack  1-8: spells  I: items  Enter: chat  Q: quit".into()
         }
     };
     Paragraph::new(Line::from(Span::styled(text, theme::fg(mode, 245)))).render(area, buf);

@@ -118,6 +118,16 @@ pub fn draw(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer) {
         }
         put(buf, at, c, style);
     }
+    for a in world.allies() {
+        if let Some(at) = visible(a.pos) {
+            put(
+                buf,
+                at,
+                '&',
+                theme::fg(mode, 114).add_modifier(Modifier::BOLD),
+            );
+        }
+    }
     for p in world.projectiles() {
         if let Some(at) = visible(p.pos) {
             let color = if p.radius > 0 { 208 } else { 220 };

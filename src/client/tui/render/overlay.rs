@@ -13,6 +13,16 @@ use super::theme;
 use crate::client::tui::text::inert_cut;
 use crate::client::tui::view::{ColorMode, Overlay, ViewState};
 
+/// What the game is about, at the top of the help screen.
+pub const GOAL: &str = "Goal: on each level find the stairs > and stand on them to go deeper. \
+Monsters grow stronger with depth; out of a fight your HP comes back.";
+
+/// The message log's first lines for a new player, once per run of the client.
+pub const WELCOME: [&str; 2] = [
+    "Find the stairs > to descend; deeper levels are harder.",
+    "Space attacks, 1-8 cast spells, ? shows the keys.",
+];
+
 /// The controls, as the help screen and the README list them (shared with the browser).
 pub use venture_play::keys::CONTROLS;
 
@@ -149,20 +159,24 @@ fn draw_help(view: &ViewState, area: Rect, buf: &mut Buffer) {
         .max()
         .unwrap_or(0);
     let width = u16::try_from(widest + 20 + 2).unwrap_or(u16::MAX);
-    let rect = centred(area, width, CONTROLS.len() as u16 + 6);
+    let rect = centred(area, width, CONTROLS.len() as u16 + 9);
     let inner = window(view, " Controls ", rect, buf);
-    let mut lines: Vec<Line> = CONTROLS
-        .iter()
-        .map(|(k, what)| {
-            Line::from(vec![
-                Span::styled(
-                    format!("{k:>18}  "),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
-                Span::raw(*what),
-            ])
-        })
-        .collect();
+    let mut lines: Vec<Line> = vec![
+        Line::from(Span::styled(
+            GOAL,
+            Style::default().add_modifier(Modifier::BOLD),
+        )),
+        Line::default(),
+    ];
+    lines.extend(CONTROLS.iter().map(|(k, what)| {
+        Line::from(vec![
+            Span::styled(
+                format!("{k:>18}  "),
+                Style::default().add_modifier(Modifier::BOLD),
+            ),
+            Span::raw(*what),
+        ])
+    }));
     lines.push(Line::default());
     lines.push(Line::from(Span::styled(
         if view.key_releases {
