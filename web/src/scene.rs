@@ -7,6 +7,7 @@
 //! depth, effects, spells with their cooldowns, the target), the message log (below),
 //! one status line at the bottom; help over the map when asked.
 
+use venture_play::names::{seconds, status_name};
 use venture_play::palette::{self, camera, rgb};
 use venture_play::text::{inert, inert_cut, wrap};
 use venture_play::view::{LogKind, ViewState};
@@ -398,23 +399,6 @@ fn tile_color(
         Tile::StairsDown | Tile::StairsUp | Tile::Door | Tile::TrapDoor | Tile::Bridge
     );
     Some((shown.then_some(glyph), color))
-}
-
-fn seconds(ticks: u32, rate: u32) -> String {
-    let tenths = (u64::from(ticks) * 10).div_ceil(u64::from(rate.max(1)));
-    format!("{}.{}s", tenths / 10, tenths % 10)
-}
-
-fn status_name(k: StatusKind) -> &'static str {
-    match k {
-        StatusKind::Burning => "Burning",
-        StatusKind::Poison => "Poisoned",
-        StatusKind::Regeneration => "Regen",
-        StatusKind::Strength => "Strength",
-        StatusKind::Weakness => "Weakness",
-        StatusKind::Fortify => "Fortify",
-        StatusKind::Vulnerability => "Vulnerable",
-    }
 }
 
 /// A bar over `(x, y, w, h)` filled in proportion to `value / max`.
