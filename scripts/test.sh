@@ -5,6 +5,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo test --workspace
 cargo test --release -p venture-sim --test determinism --test worlds
+# The same worlds and sessions on wasm32 (wasm32-wasip1 under node), checksums compared
+# with native's at every tick.
+bash scripts/wasm-determinism.sh
 # The simulated-network matrices at full size (200 seeds and 16 stream cases; 100
 # injected desyncs; 24 tampering cases; three 64-client bursts per profile) need release
 # speed.

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use serde_norway::Value;
+use venture_testkit::tools::{in_ci, tool_or_skip};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -347,33 +348,6 @@ fn dockerfile_is_multi_stage_non_root_and_exposes_udp_and_tcp() {
 // A tool that is missing skips its test with a message, except under CI=true, where
 // .ci/run installs it (Debian's prometheus and systemd packages, kubernetes-validate from
 // PyPI) and a missing tool is a failure.
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-/// `name` from the environment variable `var`, else from PATH, else from `fallbacks`.
-fn find_tool(name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(var) {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .chain(fallbacks.iter().cloned())
-        .find(|p| p.is_file())
-}
-
-/// The tool, or `None` after printing why the test is skipped (panics in CI).
-fn tool_or_skip(test: &str, name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
-    let found = find_tool(name, var, fallbacks);
-    if found.is_none() {
-        let msg = format!("{name} not found (set {var}, or see .ci/run for the install)");
-        assert!(!in_ci(), "{test}: {msg}: required in CI");
-        eprintln!("SKIPPED {test}: {msg}");
-    }
-    found
-}
 
 /// Runs a command: (success, stdout + stderr).
 fn run(cmd: &mut std::process::Command) -> (bool, String) {

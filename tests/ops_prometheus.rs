@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use venture_testkit::tools::in_ci;
 use venture_testkit::{bin, free_port, http_get, wait_for, Bot, Proc, Scratch, Server};
 
 /// Metrics that dashboards and rules use before this branch exports them: another branch
@@ -45,10 +46,6 @@ fn find_prometheus() -> Option<PathBuf> {
         .chain([PathBuf::from("/usr/bin")])
         .map(|d| d.join("prometheus"))
         .find(|p| p.is_file())
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
 /// Percent-encodes a query-string value.

@@ -79,6 +79,9 @@
 //!   replay share.
 //! - [`verify`](mod@verify): [`verify()`], [`replay_to`], [`replay_from`], segments,
 //!   divergence reports.
+//! - [`timeline`]: a log held in memory for watching ([`Timeline`]): verified once, then
+//!   stepped and sought through the re-simulation routine; the playable range ends before
+//!   the first bad tick. The terminal viewer and the browser client both play it.
 //! - [`scripted`]: record sessions of scripted bots (tests, benchmarks, tools).
 
 #![forbid(unsafe_code)]
@@ -88,6 +91,7 @@ pub mod inspect;
 pub mod reader;
 pub mod resim;
 pub mod scripted;
+pub mod timeline;
 pub mod verify;
 pub mod writer;
 
@@ -98,6 +102,7 @@ pub use format::{
 pub use reader::{read_all, read_from, ReadError, Session, SessionReader, SnapshotRecord, Tail};
 pub use resim::{restore_keyframe, step_and_compare, Stepped};
 pub use scripted::{record_scripted, ScriptedSession};
+pub use timeline::{Halt, LoadError, SeekError, Timeline, MAX_LOG_BYTES};
 pub use verify::{
     diff_states, replay_from, replay_to, start_world, ticks_to_duration, verify, Divergence,
     Failure, ReplayError, ReplayedWorld, Segment, SegmentEnd, StateDiff, StateSection, VerifyError,

@@ -1,7 +1,8 @@
 //! HTTP routes of the server: `/healthz`, `/readyz`, `/metrics`, `/status` (with the
 //! role in a primary/standby pair and each follower's lag; the standby's own routes are in
 //! `standby.rs`), and `/play`, where a WebSocket upgrade switches a connection to the
-//! game's WebSocket carrier.
+//! game's WebSocket carrier, and the browser client's page (`/`, its script, the wasm
+//! module and its glue: [`PAGE`]).
 //!
 //! Player IP addresses are personal data: `/status` shows a player's `addr` only to a
 //! request from loopback (127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address), so
@@ -37,7 +38,67 @@ pub(crate) fn shows_addresses(peer: IpAddr) -> bool {
     peer.to_canonical().is_loopback()
 }
 
+/// The browser client (issue 22), embedded at build time so the binary serves it with no
+/// file beside it and the page loads nothing from any other host: `web/www` is written by
+/// hand, `web/dist` is built by `scripts/web-bundle.sh` and committed (CI rebuilds it and
+/// compares; ARCHITECTURE.md says why). (path, content type, bytes).
+pub(crate) const PAGE: [(&str, &str, &[u8]); 4] = [
+    (
+        "/",
+        "text/html; charset=utf-8",
+        include_bytes!("../../web/www/index.html"),
+    ),
+    (
+        "/app.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/www/app.js"),
+    ),
+    (
+        "/venture_web.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../web/dist/venture_web.js"),
+    ),
+    (
+        "/venture_web_bg.wasm",
+        "application/wasm",
+        include_bytes!("../../web/dist/venture_web_bg.wasm"),
+    ),
+];
+
+/// What the page may load and connect to: this server only ('self' covers its WebSocket
+/// too); wasm compilation allowed, nothing else evaluated.
+const PAGE_POLICY: &str = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; \
+     style-src 'self' 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; \
+     frame-ancestors 'none'";
+
+/// Where the page carries the server's key, which the browser pins (the page came from
+/// this server; its key is what the game's WebSocket must prove to hold).
+const KEY_PLACEHOLDER: &str = "{{venture-server-key}}";
+
+/// The page's file at `path`, if it is one; `server_key` (64 hex digits) goes into the
+/// HTML.
+fn page(path: &str, server_key: &str) -> Option<Response> {
+    let path = if path == "/index.html" { "/" } else { path };
+    let (_, content_type, body) = PAGE.iter().find(|(p, _, _)| *p == path)?;
+    let body = if path == "/" {
+        String::from_utf8_lossy(body)
+            .replace(KEY_PLACEHOLDER, server_key)
+            .into_bytes()
+    } else {
+        body.to_vec()
+    };
+    Some(
+        Response::new(200, *content_type, body)
+            .with_header("Content-Security-Policy", PAGE_POLICY)
+            .with_header("X-Content-Type-Options", "nosniff")
+            .with_header("Cache-Control", "no-cache"),
+    )
+}
+
 pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
+    if let Some(resp) = page(&req.path, view.server_key) {
+        return resp;
+    }
     match req.path.as_str() {
         "/healthz" => {
             if view.health.on_schedule(now) {
@@ -155,7 +216,7 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
 
 #[cfg(test)]
 mod tests {
-    use super::shows_addresses;
+    use super::{page, shows_addresses, PAGE};
     use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
     #[test]
@@ -193,5 +254,39 @@ mod tests {
         }
         assert!(shows_addresses(IpAddr::V4(Ipv4Addr::LOCALHOST)));
         assert!(shows_addresses(IpAddr::V6(Ipv6Addr::LOCALHOST)));
+    }
+
+    #[test]
+    fn the_page_is_served_from_the_binary_and_names_no_other_host() {
+        let key = "ab".repeat(32);
+        let index = page("/", &key).expect("the page");
+        assert_eq!(index.status, 200);
+        let html = String::from_utf8(index.body.clone()).expect("utf-8");
+        assert!(html.contains("app.js") && html.contains("<canvas"));
+        assert!(
+            html.contains(&format!("content=\"{key}\"")),
+            "the key goes in"
+        );
+        assert_eq!(page("/index.html", &key).expect("alias").body, index.body);
+        let wasm = page("/venture_web_bg.wasm", &key).expect("the module");
+        assert_eq!(&wasm.body[..4], b"\0asm");
+        assert!(page("/nope.js", &key).is_none());
+        // Every text file refers to this server only (comments aside: the generated glue
+        // cites MDN and documents ws:// URLs in them; tests/web_browser.rs checks the requests a real browser makes).
+        for (path, _, body) in PAGE {
+            if path.ends_with(".wasm") {
+                continue;
+            }
+            let text = String::from_utf8_lossy(body);
+            let code = |l: &&str| {
+                let l = l.trim_start();
+                !(l.starts_with("//") || l.starts_with('*') || l.starts_with("/*"))
+            };
+            for line in text.lines().filter(code) {
+                for scheme in ["http://", "https://", "//cdn", "ws://", "wss://"] {
+                    assert!(!line.contains(scheme), "{path} names {scheme}: {line}");
+                }
+            }
+        }
     }
 }

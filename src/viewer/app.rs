@@ -16,10 +16,9 @@ use ratatui::Terminal;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
 use signal_hook_mio::v1_0::Signals;
 
-use super::state::Viewer;
-use super::timeline::Timeline;
+use super::Timeline;
+use super::Viewer;
 use crate::client::tui::terminal::{StdinState, TerminalGuard};
-use crate::client::tui::view::ColorMode;
 
 const STDIN: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -62,7 +61,7 @@ pub fn run_with(timeline: Timeline, playing: bool) -> Result<Ended, PlayError> {
 
     let mut viewer = Viewer::new(timeline);
     viewer.playing = playing;
-    viewer.view.colors = ColorMode::detect();
+    viewer.view.colors = crate::client::tui::terminal::detect_colors();
     let guard = TerminalGuard::enter()?;
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;
@@ -117,7 +116,7 @@ fn play(
             match event::read()? {
                 TermEvent::Key(k) => {
                     let was_playing = viewer.playing;
-                    viewer.key(k);
+                    super::keys::key(viewer, k);
                     if viewer.playing && !was_playing {
                         last_step = Instant::now();
                     }

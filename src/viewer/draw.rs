@@ -9,7 +9,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::controls::HELP;
-use super::state::Viewer;
+use super::Viewer;
 use crate::client::tui::render::{self, overlay, theme, Layout};
 
 /// Draws `viewer` into `buf` over `area`.

@@ -1,4 +1,4 @@
-//! System tools the tests run (ip, nft, tc, microsocks, tor): found on PATH, or the test
+//! System tools the tests run (ip, nft, tc, microsocks, tor, node, chromium, promtool): found on PATH, or the test
 //! is skipped with a printed reason, except under `CI=true`, where `.ci/run` installs
 //! them and a missing tool is a failure.
 
@@ -60,4 +60,24 @@ pub fn run(cmd: &mut Command) -> Result<String, String> {
             String::from_utf8_lossy(&out.stderr).trim()
         ))
     }
+}
+
+/// `name` from the environment variable `var`, else from PATH, else from `fallbacks`.
+pub fn find_tool(name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    find(name).or_else(|| fallbacks.iter().find(|p| p.is_file()).cloned())
+}
+
+/// The tool ([`find_tool`]), or `None` after [`skip`] says why the test is skipped.
+pub fn tool_or_skip(test: &str, name: &str, var: &str, fallbacks: &[PathBuf]) -> Option<PathBuf> {
+    let found = find_tool(name, var, fallbacks);
+    if found.is_none() {
+        skip(
+            test,
+            &format!("{name} not found (set {var}, or see .ci/run for the install)"),
+        );
+    }
+    found
 }

@@ -32,7 +32,7 @@ use super::narrate::Narrator;
 use super::render::{self, overlay::inventory_rows, screens};
 use super::terminal::{StdinState, TerminalGuard};
 use super::view::{
-    auto_target, monsters_near, ColorMode, Explosions, LogKind, LogLine, Overlay, ViewState,
+    auto_target, monsters_near, Explosions, LogKind, LogLine, Overlay, ViewState,
     TARGET_RANGE_TILES,
 };
 use crate::client::{ClientArgs, ClientError, RunOutcome};
@@ -678,7 +678,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
     term.clear()?;
     let mut view = ViewState::following(0);
-    view.colors = ColorMode::detect();
+    view.colors = super::terminal::detect_colors();
     view.key_releases = guard.key_releases;
     let mut app = App {
         driver: ClientDriver::with_trust(carrier, session, trust, epoch),

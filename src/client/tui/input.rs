@@ -1,299 +1,77 @@
-//! Input mapping: terminal key events in, exactly one [`PlayerInput`] per tick out.
-//!
-//! Movement (WASD, arrows), aiming (Shift + direction) and attacking (Space) are *held*
-//! keys; spells (1-8) and picking up (E), and the inventory's equip / use / drop, are
-//! one-shot actions queued for the next ticks.
-//!
-//! Terminals normally report presses (and auto-repeats, as presses) but never releases.
-//! Where the terminal supports crossterm's keyboard enhancement ("report event types":
-//! kitty, WezTerm, foot, ghostty), a key is held from its press to its release. Elsewhere
-//! a key counts as held for a window after its last event: [`REPEAT_HOLD`] (150 ms) after
-//! a repeat, so letting go stops within about that; after the first press, long enough to
-//! bridge the keyboard's repeat delay (learned from the first repeat seen, 300 ms until
-//! then), so holding a key walks without a stutter. Such terminals repeat only the newest
-//! key of a chord, so while a key repeats, the other movement keys pressed before it and
-//! still held stay held with it (that is how W+D walks diagonally); the chord ends when
-//! the repeating key stops.
-//!
-//! The sim's USE_ITEM, INTERACT and DROP are edge-triggered: two queued actions with the
-//! same button are separated by one tick without it.
+//! The terminal's side of input mapping: crossterm key events into the shared mapper's
+//! events (`venture_play::keys`, which holds the rules: held keys, the repeat windows for
+//! terminals without key releases, one-shot actions, one `PlayerInput` per tick) and the
+//! terminal's `Instant`s into the mapper's time since this mapper's creation.
 
-use std::collections::VecDeque;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
-use venture_sim::{buttons, PlayerInput, PICK_UP_SLOT};
+use ratatui::crossterm::event::{self as ct, KeyModifiers};
+use venture_play::keys::{self, KeyCode, KeyEventKind};
+pub use venture_play::keys::{Mapped, DEFAULT_FIRST_HOLD, REPEAT_HOLD};
+use venture_sim::PlayerInput;
 
-/// How long a key stays held after an auto-repeat without key-release reporting.
-pub const REPEAT_HOLD: Duration = Duration::from_millis(150);
-/// How long a first press holds before the repeat delay is known.
-pub const DEFAULT_FIRST_HOLD: Duration = Duration::from_millis(300);
-/// Bounds of the learned first-press hold.
-const MIN_FIRST_HOLD: Duration = Duration::from_millis(150);
-const MAX_FIRST_HOLD: Duration = Duration::from_millis(700);
-/// Added to the learned repeat delay so the first repeat lands inside the window.
-const FIRST_HOLD_SLACK: Duration = Duration::from_millis(60);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Held {
-    Up,
-    Down,
-    Left,
-    Right,
-    Attack,
-}
-
-const HELD_COUNT: usize = 5;
-
-#[derive(Clone, Copy, Debug, Default)]
-struct HoldState {
-    /// Enhanced mode: between press and release.
-    down: bool,
-    /// Window mode: held until then.
-    until: Option<Instant>,
-    pressed_at: Option<Instant>,
-    repeated: bool,
-}
-
-/// What a key event meant, besides the game input it may have changed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mapped {
-    /// A game key: movement, aim, attack, spell, pick up.
-    Game,
-    /// Not a game key: the caller's UI handles it.
-    Other,
-}
-
-/// Turns key events into per-tick inputs. See the module docs.
+/// The shared mapper with the terminal's clock origin.
 #[derive(Clone, Debug)]
 pub struct InputMapper {
-    enhanced: bool,
-    held: [HoldState; HELD_COUNT],
-    /// The direction we face: the last movement, or a Shift + direction.
-    aim: (i8, i8),
-    learned_delay: Option<Duration>,
-    queue: VecDeque<(u8, u8)>,
-    last_oneshot: u8,
+    inner: keys::InputMapper,
+    epoch: Instant,
 }
 
-fn direction_of(code: KeyCode) -> Option<Held> {
-    match code {
-        KeyCode::Up => Some(Held::Up),
-        KeyCode::Down => Some(Held::Down),
-        KeyCode::Left => Some(Held::Left),
-        KeyCode::Right => Some(Held::Right),
-        KeyCode::Char(c) => match c.to_ascii_lowercase() {
-            'w' => Some(Held::Up),
-            's' => Some(Held::Down),
-            'a' => Some(Held::Left),
-            'd' => Some(Held::Right),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-fn vector(h: Held) -> (i32, i32) {
-    match h {
-        Held::Up => (0, -1),
-        Held::Down => (0, 1),
-        Held::Left => (-1, 0),
-        Held::Right => (1, 0),
-        Held::Attack => (0, 0),
-    }
-}
-
-fn full(v: (i32, i32)) -> (i8, i8) {
-    ((v.0.signum() * 127) as i8, (v.1.signum() * 127) as i8)
+/// The shared form of a crossterm key event.
+pub fn key_event(ev: &ct::KeyEvent) -> keys::KeyEvent {
+    let code = match ev.code {
+        ct::KeyCode::Up => KeyCode::Up,
+        ct::KeyCode::Down => KeyCode::Down,
+        ct::KeyCode::Left => KeyCode::Left,
+        ct::KeyCode::Right => KeyCode::Right,
+        ct::KeyCode::Char(c) => KeyCode::Char(c),
+        _ => KeyCode::Other,
+    };
+    let kind = match ev.kind {
+        ct::KeyEventKind::Press => KeyEventKind::Press,
+        ct::KeyEventKind::Repeat => KeyEventKind::Repeat,
+        ct::KeyEventKind::Release => KeyEventKind::Release,
+    };
+    keys::KeyEvent::new(code, kind, ev.modifiers.contains(KeyModifiers::SHIFT))
 }
 
 impl InputMapper {
     /// `enhanced`: the terminal reports key releases.
     pub fn new(enhanced: bool) -> Self {
         InputMapper {
-            enhanced,
-            held: [HoldState::default(); HELD_COUNT],
-            aim: (0, 1),
-            learned_delay: None,
-            queue: VecDeque::new(),
-            last_oneshot: 0,
+            inner: keys::InputMapper::new(enhanced),
+            epoch: Instant::now(),
         }
     }
 
     pub fn enhanced(&self) -> bool {
-        self.enhanced
+        self.inner.enhanced()
     }
 
-    fn first_hold(&self) -> Duration {
-        self.learned_delay.map_or(DEFAULT_FIRST_HOLD, |d| {
-            (d + FIRST_HOLD_SLACK).clamp(MIN_FIRST_HOLD, MAX_FIRST_HOLD)
-        })
-    }
-
-    fn is_held(&self, h: Held, now: Instant) -> bool {
-        let s = &self.held[h as usize];
-        if self.enhanced {
-            s.down
-        } else {
-            s.until.is_some_and(|u| now < u)
-        }
-    }
-
-    fn press(&mut self, h: Held, kind: KeyEventKind, now: Instant) {
-        if self.enhanced {
-            self.held[h as usize].down = kind != KeyEventKind::Release;
-            return;
-        }
-        if kind == KeyEventKind::Release {
-            self.held[h as usize].until = None;
-            return;
-        }
-        let first_hold = self.first_hold();
-        let held = self.is_held(h, now);
-        let s = self.held[h as usize];
-        let since_press = s.pressed_at.map(|p| now.saturating_duration_since(p));
-        // The first repeat may come after the first-press window ran out (while the
-        // repeat delay is unknown): a press soon after an unrepeated press is that repeat.
-        let late_first_repeat = !s.repeated
-            && since_press.is_some_and(|d| d >= Duration::from_millis(100) && d <= MAX_FIRST_HOLD);
-        let until = if held || late_first_repeat {
-            if !s.repeated {
-                if let Some(d) = since_press.filter(|d| *d >= Duration::from_millis(100)) {
-                    self.learned_delay = Some(d.min(MAX_FIRST_HOLD));
-                }
-            }
-            let st = &mut self.held[h as usize];
-            st.repeated = true;
-            let until = now + REPEAT_HOLD;
-            st.until = Some(st.until.map_or(until, |u| u.max(until)));
-            until
-        } else {
-            let until = now + first_hold;
-            self.held[h as usize] = HoldState {
-                down: false,
-                until: Some(until),
-                pressed_at: Some(now),
-                repeated: false,
-            };
-            until
-        };
-        // The chord: movement keys still held ride along with the newest one.
-        if h != Held::Attack {
-            for other in [Held::Up, Held::Down, Held::Left, Held::Right] {
-                if other != h && self.is_held(other, now) {
-                    let o = &mut self.held[other as usize];
-                    o.until = Some(o.until.map_or(until, |u| u.max(until)));
-                }
-            }
-        }
+    fn since(&self, now: Instant) -> std::time::Duration {
+        now.saturating_duration_since(self.epoch)
     }
 
     /// Feeds one key event. Game keys change the input; anything else is `Other`.
-    pub fn key(&mut self, ev: KeyEvent, now: Instant) -> Mapped {
-        if let Some(dir) = direction_of(ev.code) {
-            let shifted = ev.modifiers.contains(KeyModifiers::SHIFT)
-                || matches!(ev.code, KeyCode::Char(c) if c.is_ascii_uppercase());
-            if shifted {
-                if ev.kind != KeyEventKind::Release {
-                    // Aim: a Shift + direction adds to the aim like a chord would.
-                    let (x, y) = vector(dir);
-                    let mut v = (x, y);
-                    for other in [Held::Up, Held::Down, Held::Left, Held::Right] {
-                        if other != dir && self.is_held(other, now) {
-                            let (ox, oy) = vector(other);
-                            v = (v.0 + ox, v.1 + oy);
-                        }
-                    }
-                    if v != (0, 0) {
-                        self.aim = full(v);
-                    }
-                }
-                return Mapped::Game;
-            }
-            self.press(dir, ev.kind, now);
-            return Mapped::Game;
-        }
-        match ev.code {
-            KeyCode::Char(' ') => {
-                self.press(Held::Attack, ev.kind, now);
-                Mapped::Game
-            }
-            KeyCode::Char(c @ '1'..='8') if ev.kind != KeyEventKind::Release => {
-                self.queue(buttons::CAST, c as u8 - b'1');
-                Mapped::Game
-            }
-            KeyCode::Char('e') | KeyCode::Char('E') if ev.kind != KeyEventKind::Release => {
-                self.queue(buttons::INTERACT, PICK_UP_SLOT);
-                Mapped::Game
-            }
-            _ => Mapped::Other,
-        }
+    pub fn key(&mut self, ev: ct::KeyEvent, now: Instant) -> Mapped {
+        let t = self.since(now);
+        self.inner.key(key_event(&ev), t)
     }
 
     /// Queues a one-shot action (`button` with `slot`) for the coming ticks.
     pub fn queue(&mut self, button: u8, slot: u8) {
-        // A stuck UI or a held key cannot grow this without bound.
-        if self.queue.len() < 16 {
-            self.queue.push_back((button, slot));
-        }
+        self.inner.queue(button, slot);
     }
 
     /// Lets go of every held key (an overlay opened, the terminal lost focus).
     pub fn release_all(&mut self) {
-        for s in &mut self.held {
-            s.down = false;
-            s.until = None;
-        }
+        self.inner.release_all();
     }
 
-    /// The movement direction held at `now`, as -1/0/1 per axis.
-    fn movement(&self, now: Instant) -> (i32, i32) {
-        let mut v = (0, 0);
-        for h in [Held::Up, Held::Down, Held::Left, Held::Right] {
-            if self.is_held(h, now) {
-                let (x, y) = vector(h);
-                v = (v.0 + x, v.1 + y);
-            }
-        }
-        v
-    }
-
-    /// The input for the next tick at `now`. `aim_at` overrides the aim (aiming at a
-    /// target). Call it once per simulated tick.
+    /// The input for the next tick at `now` (see `venture_play::keys::InputMapper::sample`).
     pub fn sample(&mut self, now: Instant, aim_at: Option<(i8, i8)>) -> PlayerInput {
-        let mv = self.movement(now);
-        if mv != (0, 0) {
-            self.aim = full(mv);
-        }
-        let (move_x, move_y) = full(mv);
-        let (aim_x, aim_y) = aim_at.filter(|a| *a != (0, 0)).unwrap_or(self.aim);
-        let mut input = PlayerInput {
-            move_x,
-            move_y,
-            aim_x,
-            aim_y,
-            buttons: 0,
-            slot: 0,
-        };
-        if self.is_held(Held::Attack, now) {
-            input.buttons |= buttons::ATTACK;
-        }
-        let next = self.queue.front().copied();
-        match next {
-            Some((b, _)) if b == self.last_oneshot => {
-                // The same edge-triggered button twice in a row would read as held: leave
-                // one tick without it.
-                self.last_oneshot = 0;
-            }
-            Some((b, slot)) => {
-                self.queue.pop_front();
-                input.buttons |= b;
-                input.slot = slot;
-                self.last_oneshot = b;
-            }
-            None => self.last_oneshot = 0,
-        }
-        input
+        let t = self.since(now);
+        self.inner.sample(t, aim_at)
     }
 }
 
@@ -301,162 +79,38 @@ impl InputMapper {
 mod tests {
     use super::*;
     use ratatui::crossterm::event::KeyEventState;
+    use std::time::Duration;
 
-    fn ev(code: KeyCode, kind: KeyEventKind) -> KeyEvent {
-        KeyEvent {
-            code,
+    #[test]
+    fn crossterm_events_map_to_the_shared_keys() {
+        let ev = ct::KeyEvent {
+            code: ct::KeyCode::Left,
+            modifiers: KeyModifiers::SHIFT,
+            kind: ct::KeyEventKind::Press,
+            state: KeyEventState::NONE,
+        };
+        assert_eq!(
+            key_event(&ev),
+            keys::KeyEvent::new(KeyCode::Left, KeyEventKind::Press, true)
+        );
+        // Through the terminal's clock: a held 'd' walks right until released.
+        let mut m = InputMapper::new(true);
+        let t0 = Instant::now();
+        let d = |kind| ct::KeyEvent {
+            code: ct::KeyCode::Char('d'),
             modifiers: KeyModifiers::NONE,
             kind,
             state: KeyEventState::NONE,
-        }
-    }
-    fn press(c: char) -> KeyEvent {
-        ev(KeyCode::Char(c), KeyEventKind::Press)
-    }
-    fn ms(t0: Instant, n: u64) -> Instant {
-        t0 + Duration::from_millis(n)
-    }
-
-    /// Samples one tick every 50 ms from `from` to `to` (exclusive), as (move_x, move_y).
-    fn moves(m: &mut InputMapper, t0: Instant, from: u64, to: u64) -> Vec<(i8, i8)> {
-        (from..to)
-            .step_by(50)
-            .map(|t| {
-                let i = m.sample(ms(t0, t), None);
-                (i.move_x, i.move_y)
-            })
-            .collect()
-    }
-
-    #[test]
-    fn enhanced_holds_from_press_to_release() {
-        let t0 = Instant::now();
-        let mut m = InputMapper::new(true);
-        m.key(press('d'), t0);
-        assert_eq!(moves(&mut m, t0, 0, 1000), vec![(127, 0); 20]);
-        m.key(ev(KeyCode::Char('d'), KeyEventKind::Repeat), ms(t0, 1000));
-        m.key(ev(KeyCode::Char('w'), KeyEventKind::Press), ms(t0, 1000));
-        assert_eq!(moves(&mut m, t0, 1000, 1100), vec![(127, -127); 2]);
-        m.key(ev(KeyCode::Char('d'), KeyEventKind::Release), ms(t0, 1100));
-        assert_eq!(moves(&mut m, t0, 1100, 1200), vec![(0, -127); 2]);
-        m.key(ev(KeyCode::Char('w'), KeyEventKind::Release), ms(t0, 1200));
-        assert_eq!(moves(&mut m, t0, 1200, 1300), vec![(0, 0); 2]);
-        // Aim stays where we last walked.
-        let i = m.sample(ms(t0, 1300), None);
-        assert_eq!((i.aim_x, i.aim_y), (0, -127));
-    }
-
-    #[test]
-    fn without_releases_a_tap_holds_briefly_and_repeats_walk_smoothly() {
-        let t0 = Instant::now();
-        let mut m = InputMapper::new(false);
-        // A tap: held for the first-press window, then stops.
-        m.key(press('a'), t0);
-        let got = moves(&mut m, t0, 0, 500);
-        assert_eq!(&got[..6], &[(-127, 0); 6], "held 300 ms");
-        assert!(got[6..].iter().all(|&v| v == (0, 0)), "{got:?}");
-
-        // Held: press, repeat delay 400 ms, then repeats every 33 ms, released at 1500.
-        let t1 = ms(t0, 2000);
-        let mut m = InputMapper::new(false);
-        m.key(press('a'), t1);
-        let mut t = 400;
-        while t <= 1500 {
-            m.key(press('a'), ms(t1, t));
-            t += 33;
-        }
-        let got = moves(&mut m, t1, 0, 2000);
-        // A stutter before the first repeat is allowed only while the delay is unknown
-        // (300 ms window < 400 ms delay); after the last repeat it stops within 150 ms.
-        let walking: Vec<bool> = got.iter().map(|&v| v == (-127, 0)).collect();
-        assert!(walking[..6].iter().all(|&w| w));
-        assert!(walking[8..30].iter().all(|&w| w), "{walking:?}");
-        let stop = walking.iter().rposition(|&w| w).unwrap() as u64 * 50;
-        assert!((1500..=1650).contains(&stop), "stopped at {stop} ms");
-
-        // The delay is now learned: the next hold has no stutter.
-        let t2 = ms(t1, 5000);
-        m.key(press('a'), t2);
-        let mut t = 400;
-        while t <= 1000 {
-            m.key(press('a'), ms(t2, t));
-            t += 33;
-        }
-        let got = moves(&mut m, t2, 0, 1000);
-        assert!(got.iter().all(|&v| v == (-127, 0)), "{got:?}");
-    }
-
-    #[test]
-    fn without_releases_a_chord_walks_diagonally_while_the_newest_key_repeats() {
-        let t0 = Instant::now();
-        let mut m = InputMapper::new(false);
-        m.key(press('w'), t0);
-        m.key(press('d'), ms(t0, 100));
-        // Only d repeats from here on (as terminals do), until 1000 ms.
-        let mut t = 350;
-        while t <= 1000 {
-            m.key(press('d'), ms(t0, t));
-            t += 33;
-        }
-        let got = moves(&mut m, t0, 100, 1000);
-        assert!(got.iter().all(|&v| v == (127, -127)), "{got:?}");
-        let after = moves(&mut m, t0, 1200, 1400);
-        assert!(after.iter().all(|&v| v == (0, 0)), "{after:?}");
-    }
-
-    #[test]
-    fn shift_aims_without_moving_and_one_shots_are_separated() {
-        let t0 = Instant::now();
-        let mut m = InputMapper::new(false);
-        let shift_left = KeyEvent {
-            modifiers: KeyModifiers::SHIFT,
-            ..ev(KeyCode::Left, KeyEventKind::Press)
         };
-        m.key(shift_left, t0);
-        let i = m.sample(t0, None);
-        assert_eq!((i.move_x, i.move_y, i.aim_x, i.aim_y), (0, 0, -127, 0));
-        // Aiming at a target overrides.
-        assert_eq!(m.sample(t0, Some((5, 9))).aim_x, 5);
-
-        m.key(press('1'), t0);
-        m.key(press('3'), t0);
-        m.key(press('e'), t0);
-        m.queue(buttons::DROP, 4);
-        let seq: Vec<(u8, u8)> = (0..6)
-            .map(|k| {
-                let i = m.sample(ms(t0, 50 * k), None);
-                (i.buttons, i.slot)
-            })
-            .collect();
-        assert_eq!(
-            seq,
-            vec![
-                (buttons::CAST, 0),
-                (0, 0),
-                (buttons::CAST, 2),
-                (buttons::INTERACT, PICK_UP_SLOT),
-                (buttons::DROP, 4),
-                (0, 0)
-            ]
-        );
-        // Space attacks while held.
-        m.key(press(' '), ms(t0, 400));
-        assert!(m.sample(ms(t0, 450), None).pressed(buttons::ATTACK));
-        assert!(!m.sample(ms(t0, 900), None).pressed(buttons::ATTACK));
-        // Other keys are the UI's.
-        assert_eq!(m.key(press('i'), t0), Mapped::Other);
-    }
-
-    #[test]
-    fn release_all_stops_everything() {
-        let t0 = Instant::now();
-        for enhanced in [false, true] {
-            let mut m = InputMapper::new(enhanced);
-            m.key(press('s'), t0);
-            m.key(press(' '), t0);
-            m.release_all();
-            let i = m.sample(t0, None);
-            assert_eq!((i.move_y, i.buttons), (0, 0));
-        }
+        assert_eq!(m.key(d(ct::KeyEventKind::Press), t0), Mapped::Game);
+        assert_eq!(m.sample(t0 + Duration::from_millis(50), None).move_x, 127);
+        m.key(d(ct::KeyEventKind::Release), t0 + Duration::from_millis(60));
+        assert_eq!(m.sample(t0 + Duration::from_millis(100), None).move_x, 0);
+        assert_eq!(m.key(d(ct::KeyEventKind::Press), t0), Mapped::Game);
+        let f1 = ct::KeyEvent {
+            code: ct::KeyCode::F(1),
+            ..d(ct::KeyEventKind::Press)
+        };
+        assert_eq!(m.key(f1, t0), Mapped::Other);
     }
 }

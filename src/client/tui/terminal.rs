@@ -108,3 +108,17 @@ impl StdinState {
         state
     }
 }
+
+/// The terminal's colour capability: `NO_COLOR` (any value, per no-color.org) or a terminal
+/// that reports no colours gives monochrome; anything else 256 colours.
+pub fn detect_colors() -> venture_play::view::ColorMode {
+    use venture_play::view::ColorMode;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb" || t.is_empty());
+    let colors = ratatui::crossterm::style::available_color_count();
+    if no_color || dumb || colors < 8 {
+        ColorMode::Mono
+    } else {
+        ColorMode::Indexed
+    }
+}

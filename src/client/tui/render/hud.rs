@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use venture_play::names::{seconds, status_name};
 use venture_sim::content::spellbook;
 use venture_sim::player::{Player, MAX_MANA};
 use venture_sim::stats::xp_to_next;
@@ -22,23 +23,6 @@ pub fn bar(value: i64, max: i64, width: usize) -> String {
     let filled = ((value.clamp(0, max) * width as i64 + max - 1) / max) as usize;
     let filled = if value <= 0 { 0 } else { filled.min(width) };
     format!("{}{}", "█".repeat(filled), "░".repeat(width - filled))
-}
-
-fn seconds(ticks: u32, rate: u32) -> String {
-    let tenths = (ticks as u64 * 10).div_ceil(rate.max(1) as u64);
-    format!("{}.{}s", tenths / 10, tenths % 10)
-}
-
-fn status_name(k: StatusKind) -> &'static str {
-    match k {
-        StatusKind::Burning => "Burning",
-        StatusKind::Poison => "Poisoned",
-        StatusKind::Regeneration => "Regen",
-        StatusKind::Strength => "Strength",
-        StatusKind::Weakness => "Weakness",
-        StatusKind::Fortify => "Fortify",
-        StatusKind::Vulnerability => "Vulnerable",
-    }
 }
 
 fn label(mode: ColorMode, text: &str) -> Span<'static> {

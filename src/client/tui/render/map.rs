@@ -13,19 +13,7 @@ use crate::client::tui::view::ViewState;
 /// In horror, tiles beyond this many tiles of the followed player stay dark.
 const HORROR_SIGHT: i32 = 9;
 
-/// The map tile shown in the viewport's top-left cell: the followed player centred,
-/// clamped so the viewport never shows past an edge (a map smaller than the viewport is
-/// centred instead).
-pub fn camera(map_w: i32, map_h: i32, centre: (i32, i32), view_w: i32, view_h: i32) -> (i32, i32) {
-    let axis = |map: i32, c: i32, view: i32| {
-        if map <= view {
-            -((view - map) / 2)
-        } else {
-            (c - view / 2).clamp(0, map - view)
-        }
-    };
-    (axis(map_w, centre.0, view_w), axis(map_h, centre.1, view_h))
-}
+pub use venture_play::palette::camera;
 
 struct Viewport {
     area: Rect,

@@ -23,26 +23,8 @@ pub const WELCOME: [&str; 2] = [
     "Space attacks, 1-8 cast spells, ? shows the keys.",
 ];
 
-/// The controls, as the help screen and the README list them.
-pub const CONTROLS: [(&str, &str); 17] = [
-    ("W A S D / arrows", "move (two at once: diagonals)"),
-    ("Shift + direction", "aim without moving"),
-    ("F", "aim at the target on/off"),
-    ("Space", "attack (hold to keep swinging)"),
-    ("1 - 8", "cast spell 1 to 8 (the sidebar lists them)"),
-    ("E", "pick up the nearest item in reach"),
-    ("Tab", "next target"),
-    ("I", "inventory (equip, unequip, use, drop)"),
-    ("Enter", "chat: type a line, Enter sends, Esc cancels"),
-    ("N", "network line on/off"),
-    ("PgUp / PgDn", "follow another player (spectate)"),
-    ("?", "this help"),
-    ("Q / Esc", "quit (asks first)"),
-    ("Ctrl-C", "quit at once"),
-    ("walk over items", "picks them up"),
-    ("stairs >", "the party descends when all stand on them"),
-    ("dying", "respawn at the start after 3 s, minus 10% gold"),
-];
+/// The controls, as the help screen and the README list them (shared with the browser).
+pub use venture_play::keys::CONTROLS;
 
 /// A `w` x `h` rectangle in the middle of `area` (clipped to it).
 pub fn centred(area: Rect, w: u16, h: u16) -> Rect {

@@ -1,8 +1,8 @@
-//! The replay viewer's model, without a terminal: a session log loaded once into memory
+//! A replay viewer's model, without a terminal or a browser: a session log loaded once into memory
 //! (frames with their recorded checksums, keyframes with their ticks), verified once with
 //! the replay crate's verifier, and a current world that moves by stepping recorded frames
-//! ([`venture_replay::step_and_compare`]) or by seeking: restore the latest keyframe at or
-//! before the tick ([`venture_replay::restore_keyframe`], or the start world) and step
+//! ([`crate::step_and_compare`]) or by seeking: restore the latest keyframe at or
+//! before the tick ([`crate::restore_keyframe`], or the start world) and step
 //! from there.
 //!
 //! The playable range ends at the last tick the log vouches for: a log that fails
@@ -12,7 +12,7 @@
 use std::io::Cursor;
 use std::path::Path;
 
-use venture_replay::{
+use crate::{
     read_from, restore_keyframe, start_world, step_and_compare, verify, Failure, ReadError,
     SessionHeader, SessionReader, Stepped, Tail, VerifyError,
 };

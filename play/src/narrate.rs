@@ -11,8 +11,8 @@ use venture_sim::event::Event;
 use venture_sim::player::EntityId;
 use venture_sim::{Frame, World};
 
-use super::overlay_names::item_name;
-use super::view::{LogKind, LogLine};
+use crate::names::item_name;
+use crate::view::{LogKind, LogLine};
 
 /// Steps a confirmed world and tells what its events mean for the player in `me`.
 pub struct Narrator {

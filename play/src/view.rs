@@ -15,28 +15,13 @@ pub const AUTO_TARGET_TILES: i64 = 6;
 /// How many log lines are kept (the screen shows the newest that fit).
 pub const LOG_CAPACITY: usize = 200;
 
-/// Colour capability of the terminal.
+/// Colour capability of the screen (the terminal client detects it; a browser has colours).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ColorMode {
     /// 256-colour palette.
     Indexed,
     /// No colours: glyphs and bold/reverse only (NO_COLOR, or a terminal without colours).
     Mono,
-}
-
-impl ColorMode {
-    /// `NO_COLOR` (any value, per no-color.org) or a terminal that reports no colours gives
-    /// monochrome; anything else 256 colours.
-    pub fn detect() -> ColorMode {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let dumb = std::env::var("TERM").is_ok_and(|t| t == "dumb" || t.is_empty());
-        let colors = ratatui::crossterm::style::available_color_count();
-        if no_color || dumb || colors < 8 {
-            ColorMode::Mono
-        } else {
-            ColorMode::Indexed
-        }
-    }
 }
 
 /// What kind of line the log holds (its colour).

@@ -1,22 +1,21 @@
-//! What the viewer is doing: the [`Timeline`] plus playing or paused, the speed, the
-//! followed player, the message log, the seek prompt and the help window. Keys come in
-//! as [`Action`]s, time as [`Viewer::advance`]; no terminal here, so the tests drive it
-//! directly and draw it on ratatui's `TestBackend`.
+//! What a replay viewer is doing: the [`Timeline`] plus playing or paused, the speed, the
+//! followed player, the message log, the seek prompt and the help window. Requests come
+//! in as [`Action`]s and seek texts, time as [`Viewer::advance`]; no terminal or browser
+//! here: the terminal viewer maps its keys onto this, the browser its keys and buttons.
 
 use std::time::Duration;
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind};
+use venture_replay::Timeline;
 
-use super::controls::{self, Action, JUMP_SECONDS, NORMAL_SPEED, SPEEDS};
-use super::timeline::Timeline;
-use crate::client::tui::narrate::{describe, Before};
-use crate::client::tui::view::{auto_target, next_follow, Explosions, LogKind, LogLine, ViewState};
+use crate::narrate::{describe, Before};
+use crate::replay_controls::{self as controls, Action, JUMP_SECONDS, NORMAL_SPEED, SPEEDS};
+use crate::view::{auto_target, next_follow, Explosions, LogKind, LogLine, ViewState};
 
 /// The most ticks one [`Viewer::advance`] steps (16x at 60 Hz for a quarter second): a
 /// stalled loop catches up in bounded time instead of freezing on a backlog.
 const MAX_TICKS_PER_ADVANCE: u64 = 240;
 /// The longest seek prompt.
-const MAX_PROMPT_CHARS: usize = 16;
+pub const MAX_PROMPT_CHARS: usize = 16;
 
 /// The viewer's state.
 pub struct Viewer {
@@ -142,42 +141,16 @@ impl Viewer {
         self.owed_nanos = 0;
     }
 
-    /// Acts on one key.
-    pub fn key(&mut self, key: KeyEvent) {
-        if key.kind == KeyEventKind::Release {
-            return;
-        }
-        if self.help {
-            self.help = false;
-            return;
-        }
-        if let Some(text) = self.prompt.as_mut() {
-            match key.code {
-                KeyCode::Esc => self.prompt = None,
-                KeyCode::Enter => {
-                    let text = self.prompt.take().unwrap_or_default();
-                    let t = &self.timeline;
-                    match controls::parse_seek(&text, t.first_tick(), t.tick_rate()) {
-                        Some(tick) => self.seek(tick),
-                        None => {
-                            self.notice = Some(format!(
-                                "not a tick or a time: {text:?} (try 1234, 01:30 or 90s)"
-                            ))
-                        }
-                    }
-                }
-                KeyCode::Backspace => {
-                    text.pop();
-                }
-                KeyCode::Char(c) if c.is_ascii_graphic() && text.len() < MAX_PROMPT_CHARS => {
-                    text.push(c)
-                }
-                _ => {}
+    /// Seeks to what `text` asks for (a tick, `mm:ss` or `90s`), or says why it cannot.
+    pub fn submit_seek(&mut self, text: &str) {
+        let t = &self.timeline;
+        match controls::parse_seek(text, t.first_tick(), t.tick_rate()) {
+            Some(tick) => self.seek(tick),
+            None => {
+                self.notice = Some(format!(
+                    "not a tick or a time: {text:?} (try 1234, 01:30 or 90s)"
+                ))
             }
-            return;
-        }
-        if let Some(a) = controls::action(&key) {
-            self.act(a);
         }
     }
 
@@ -281,7 +254,7 @@ impl Viewer {
             |p| {
                 format!(
                     "{} (slot {})",
-                    crate::client::tui::text::inert(&p.name),
+                    crate::text::inert(&p.name),
                     self.view.follow
                 )
             },

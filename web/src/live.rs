@@ -1,0 +1,501 @@
+//! Playing or watching a live game from the browser: the same `ClientSession` (prediction,
+//! rollback, `LeadPacer`, checksum check of every confirmed tick) and the same secure
+//! layer initiator (Noise NK, pinned to the key the page was served with) as the terminal
+//! client, over the server's WebSocket carrier (`GET /play`, one binary message per
+//! secure-layer packet).
+//!
+//! [`Socket`] is the browser's side of that carrier; [`Live`] pumps the layer and the
+//! session with the page's clock (a `Duration` since the page started: the browser has
+//! no `std::time::Instant`), keys go through the shared `venture_play::keys` mapper, and
+//! the message log comes from confirmed ticks only (`venture_play::narrate`).
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::rc::Rc;
+use std::time::Duration;
+
+use venture_net::carrier::{CarrierKind, CarrierStats};
+use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
+use venture_net::secure::initiator::{Initiator, SecureEvent, Trust};
+use venture_net::secure::keys::{fingerprint, parse_public_key};
+use venture_net::secure::wire::MAX_WIRE_DATAGRAM;
+use venture_play::keys::{InputMapper, KeyCode, KeyEvent, KeyEventKind, Mapped};
+use venture_play::narrate::Narrator;
+use venture_play::view::{
+    auto_target, monsters_near, next_follow, Explosions, LogKind, LogLine, Overlay, ViewState,
+};
+use venture_sim::World;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{BinaryType, MessageEvent, WebSocket};
+
+/// Packets queued while the WebSocket is still connecting (the handshake's first
+/// packets); more than a handshake ever needs, so a stuck connection cannot grow it.
+const MAX_QUEUED: usize = 64;
+/// Confirmed checksums kept for inspection: an hour at 20 Hz (0.6 MB).
+const MAX_KEPT_CHECKSUMS: usize = 72_000;
+/// Received packets held between two pumps; a tab in the background is pumped rarely.
+const MAX_INBOX: usize = 4096;
+
+/// The browser's end of the WebSocket carrier: received messages in an inbox the
+/// socket's callback fills, packets out as binary messages.
+pub struct Socket {
+    ws: WebSocket,
+    inbox: Rc<RefCell<VecDeque<Vec<u8>>>>,
+    closed: Rc<RefCell<bool>>,
+    queued: Vec<Vec<u8>>,
+    stats: CarrierStats,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_close: Closure<dyn FnMut(JsValue)>,
+}
+
+impl Socket {
+    /// Opens `url` (`ws://host:port/play`).
+    pub fn open(url: &str) -> Result<Socket, JsValue> {
+        let ws = WebSocket::new(url)?;
+        ws.set_binary_type(BinaryType::Arraybuffer);
+        let inbox: Rc<RefCell<VecDeque<Vec<u8>>>> = Rc::default();
+        let closed: Rc<RefCell<bool>> = Rc::default();
+        let sink = inbox.clone();
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Ok(buf) = e.data().dyn_into::<js_sys::ArrayBuffer>() {
+                let bytes = js_sys::Uint8Array::new(&buf).to_vec();
+                let mut q = sink.borrow_mut();
+                // Larger than any packet of ours, or a flood between pumps: dropped, as a
+                // datagram would be.
+                if bytes.len() <= MAX_WIRE_DATAGRAM && q.len() < MAX_INBOX {
+                    q.push_back(bytes);
+                }
+            }
+        });
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        let flag = closed.clone();
+        let on_close = Closure::<dyn FnMut(JsValue)>::new(move |_| {
+            *flag.borrow_mut() = true;
+        });
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        Ok(Socket {
+            ws,
+            inbox,
+            closed,
+            queued: Vec::new(),
+            stats: CarrierStats::default(),
+            _on_message: on_message,
+            _on_close: on_close,
+        })
+    }
+
+    fn recv(&mut self) -> Option<Vec<u8>> {
+        let p = self.inbox.borrow_mut().pop_front()?;
+        self.stats.packets_in += 1;
+        self.stats.bytes_in += p.len() as u64;
+        Some(p)
+    }
+
+    fn send(&mut self, packet: &[u8]) {
+        match self.ws.ready_state() {
+            WebSocket::CONNECTING if self.queued.len() < MAX_QUEUED => {
+                self.queued.push(packet.to_vec())
+            }
+            WebSocket::OPEN => {
+                for p in std::mem::take(&mut self.queued) {
+                    self.put(&p);
+                }
+                self.put(packet);
+            }
+            _ => self.stats.dropped_out += 1,
+        }
+    }
+
+    fn put(&mut self, packet: &[u8]) {
+        if self.ws.send_with_u8_array(packet).is_ok() {
+            self.stats.packets_out += 1;
+            self.stats.bytes_out += packet.len() as u64;
+        } else {
+            self.stats.dropped_out += 1;
+        }
+    }
+
+    /// Sends what was queued while connecting, once open.
+    fn flush_queued(&mut self) {
+        if self.ws.ready_state() == WebSocket::OPEN && !self.queued.is_empty() {
+            for p in std::mem::take(&mut self.queued) {
+                self.put(&p);
+            }
+        }
+    }
+
+    pub fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    pub fn stats(&self) -> CarrierStats {
+        self.stats
+    }
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        self.ws.set_onmessage(None);
+        self.ws.set_onclose(None);
+        let _ = self.ws.close();
+    }
+}
+
+/// A live game in the page.
+pub struct Live {
+    socket: Socket,
+    initiator: Initiator,
+    pub session: ClientSession,
+    mapper: InputMapper,
+    pub view: ViewState,
+    narrator: Option<Narrator>,
+    explosions: Explosions,
+    pub name: String,
+    /// Confirmed ticks verified against the server's checksums, and mismatches.
+    pub confirmed: u64,
+    pub desyncs: u64,
+    /// The last confirmed tick and its checksum.
+    pub last_confirmed: Option<(u64, u32)>,
+    /// Every confirmed tick's checksum, oldest first, up to [`MAX_KEPT_CHECKSUMS`] (tests
+    /// compare them with the server's recording).
+    pub checksums: Vec<(u64, u32)>,
+    /// The first desync's report, for download (the JSON `venture-replay diff` reads).
+    pub desync_report: Option<String>,
+    pub closed: Option<String>,
+}
+
+/// Why a live game cannot start.
+#[derive(Debug)]
+pub struct StartError(pub String);
+
+impl Live {
+    /// Joins (or, with `spectate`, watches) the server at `url` as `name`, trusting only
+    /// `server_key` (64 hex digits, as the page was served with).
+    pub fn start(
+        url: &str,
+        name: &str,
+        server_key: &str,
+        secret: [u8; 16],
+        spectate: bool,
+        now: Duration,
+    ) -> Result<Live, StartError> {
+        let key = parse_public_key(server_key)
+            .map_err(|e| StartError(format!("the page's server key: {e}")))?;
+        let socket = Socket::open(url).map_err(|e| StartError(format!("WebSocket: {e:?}")))?;
+        let mut config = ClientConfig::new(name);
+        config.spectate = spectate;
+        config.report_confirmed = true;
+        config.character_secret = secret;
+        // The session's address is only used to filter datagrams; a WebSocket hears only
+        // its server.
+        let server = SocketAddr::from(([0, 0, 0, 0], 0));
+        let mut session = ClientSession::new(config, server, now);
+        session.set_admitted_by_transport(true);
+        let mut initiator = Initiator::new(Trust::Pinned(key));
+        initiator.set_stream_carrier(true);
+        let mut view = ViewState::following(0);
+        view.key_releases = true;
+        view.spectating = spectate;
+        view.push_log(LogLine {
+            tick: 0,
+            kind: LogKind::Info,
+            text: format!(
+                "Server key pinned from the page: {} (WebSocket).",
+                fingerprint(&key)
+            ),
+        });
+        Ok(Live {
+            socket,
+            initiator,
+            session,
+            mapper: InputMapper::new(true),
+            view,
+            narrator: None,
+            explosions: Explosions::default(),
+            name: name.to_string(),
+            confirmed: 0,
+            desyncs: 0,
+            last_confirmed: None,
+            checksums: Vec::new(),
+            desync_report: None,
+            closed: None,
+        })
+    }
+
+    /// One step at `t` (since the page started): packets in, the session's clock and
+    /// inputs, packets out, events into the view.
+    pub fn pump(&mut self, t: Duration) {
+        self.initiator.handle_timeout(t);
+        while let Some(packet) = self.socket.recv() {
+            self.initiator.handle(t, &packet);
+        }
+        while let Some(plaintext) = self.initiator.poll_datagram() {
+            self.session.on_datagram(&plaintext, t);
+        }
+        let mapper = &mut self.mapper;
+        self.session
+            .poll(t, &mut |_world: &World, _slot: u8| mapper.sample(t, None));
+        for bytes in self.session.drain_outgoing() {
+            self.initiator.send_datagram(t, &bytes);
+        }
+        self.socket.flush_queued();
+        while let Some(packet) = self.initiator.poll_transmit() {
+            self.socket.send(&packet);
+        }
+        for e in self.initiator.take_events() {
+            if let SecureEvent::KeyMismatch { .. } = e {
+                self.closed =
+                    Some("the server presented another key than the page's: stopped".into());
+            }
+        }
+        for e in self.session.drain_events() {
+            self.event(e);
+        }
+        if self.socket.is_closed() && self.closed.is_none() {
+            self.closed = Some("the server closed the connection".into());
+        }
+        if let Some(world) = self.session.world() {
+            self.explosions.update(world, &mut self.view.explosions);
+            if !self.view.spectating {
+                self.view.target = auto_target(world, self.view.follow, self.view.target);
+            }
+        }
+        let rtt = self.session.rtt().map(|r| r.as_millis() as u32);
+        self.view.net.rtt_ms = rtt;
+        self.view.net.lead_ticks = self.session.lead();
+        self.view.net.confirmed_tick = self.last_confirmed.map_or(0, |(t, _)| t);
+        self.view.net.late_inputs = self.session.stats().late_inputs;
+        self.view.net.carrier = Some(CarrierKind::WebSocket.as_str());
+    }
+
+    fn narrated_slot(&self) -> usize {
+        self.view.follow
+    }
+
+    fn event(&mut self, e: ClientEvent) {
+        match e {
+            ClientEvent::Welcomed { slot, .. } => {
+                self.view.follow = slot as usize;
+                if self.view.spectating {
+                    self.view.push_log(LogLine {
+                        tick: 0,
+                        kind: LogKind::Info,
+                        text:
+                            "Watching as a spectator: Tab follows the next player, c a free camera."
+                                .into(),
+                    });
+                }
+            }
+            ClientEvent::Synced { .. } => {
+                if self.view.spectating {
+                    if let Some(s) = self
+                        .session
+                        .world()
+                        .and_then(|w| next_follow(w, self.view.follow, false))
+                    {
+                        self.view.follow = s;
+                    }
+                }
+                self.narrator = self
+                    .session
+                    .confirmed_world()
+                    .map(|w| Narrator::new(w, self.narrated_slot()));
+            }
+            ClientEvent::Confirmed { frame, checksum } => {
+                self.confirmed += 1;
+                self.last_confirmed = Some((frame.tick, checksum));
+                if self.checksums.len() < MAX_KEPT_CHECKSUMS {
+                    self.checksums.push((frame.tick, checksum));
+                }
+                match self.narrator.as_mut().and_then(|n| n.confirm(&frame)) {
+                    Some(lines) => lines.into_iter().for_each(|l| self.view.push_log(l)),
+                    None => {
+                        self.narrator = self
+                            .session
+                            .confirmed_world()
+                            .map(|w| Narrator::new(w, self.view.follow))
+                    }
+                }
+            }
+            ClientEvent::Desync {
+                tick,
+                client_checksum,
+                server_checksum,
+                state,
+            } => {
+                self.desyncs += 1;
+                self.narrator = None;
+                if self.desync_report.is_none() {
+                    self.desync_report = report(tick, client_checksum, server_checksum, &state);
+                }
+                self.view.push_log(LogLine {
+                    tick,
+                    kind: LogKind::Bad,
+                    text: format!(
+                        "Desync at tick {tick} (ours {client_checksum:08x}, server's {server_checksum:08x}): resyncing; the report can be downloaded."
+                    ),
+                });
+            }
+            // Saved characters go to standby servers only.
+            ClientEvent::Claim(_) => {}
+            ClientEvent::Closed(reason) => {
+                self.closed = Some(reason.to_string());
+            }
+        }
+    }
+
+    /// A key went down or up (`repeat`: an auto-repeat). Returns whether it was the
+    /// game's (the page then keeps it from the browser).
+    pub fn key(&mut self, key: &str, shift: bool, down: bool, repeat: bool, t: Duration) -> bool {
+        let code = match key {
+            "ArrowUp" => KeyCode::Up,
+            "ArrowDown" => KeyCode::Down,
+            "ArrowLeft" => KeyCode::Left,
+            "ArrowRight" => KeyCode::Right,
+            k if k.chars().count() == 1 => KeyCode::Char(k.chars().next().unwrap_or(' ')),
+            _ => KeyCode::Other,
+        };
+        let kind = match (down, repeat) {
+            (false, _) => KeyEventKind::Release,
+            (true, true) => KeyEventKind::Repeat,
+            (true, false) => KeyEventKind::Press,
+        };
+        if down && self.view.overlay == Overlay::Help {
+            self.view.overlay = Overlay::None;
+            return true;
+        }
+        if down && key == "?" {
+            self.mapper.release_all();
+            self.view.overlay = Overlay::Help;
+            return true;
+        }
+        if self.view.spectating {
+            return down && self.spectator_key(key);
+        }
+        let playing = matches!(self.session.phase(), Phase::Playing);
+        if playing && self.mapper.key(KeyEvent::new(code, kind, shift), t) == Mapped::Game {
+            return true;
+        }
+        if !down {
+            return false;
+        }
+        match key {
+            "Tab" => {
+                if let Some(w) = self.session.world() {
+                    let near = monsters_near(w, self.view.follow, 12);
+                    let i = self
+                        .view
+                        .target
+                        .and_then(|c| near.iter().position(|m| *m == c));
+                    self.view.target = match i {
+                        Some(i) => near.get((i + 1) % near.len()).copied(),
+                        None => near.first().copied(),
+                    };
+                }
+                true
+            }
+            "n" | "N" => {
+                self.view.show_net = !self.view.show_net;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    fn spectator_key(&mut self, key: &str) -> bool {
+        let Some(world) = self.session.world() else {
+            return false;
+        };
+        match key {
+            "Tab" | "PageDown" | "PageUp" => {
+                if let Some(s) = next_follow(world, self.view.follow, key == "PageUp") {
+                    self.view.follow = s;
+                    self.view.free_camera = None;
+                }
+                true
+            }
+            "c" | "C" => {
+                self.view.free_camera = match self.view.free_camera {
+                    Some(_) => None,
+                    None => Some(
+                        world
+                            .player(self.view.follow)
+                            .map_or(world.level().spawn, |p| p.pos.tile()),
+                    ),
+                };
+                true
+            }
+            "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight" | "w" | "a" | "s" | "d" => {
+                if let Some((x, y)) = self.view.free_camera.as_mut() {
+                    match key {
+                        "ArrowUp" | "w" => *y -= 2,
+                        "ArrowDown" | "s" => *y += 2,
+                        "ArrowLeft" | "a" => *x -= 2,
+                        _ => *x += 2,
+                    }
+                }
+                true
+            }
+            "n" | "N" => {
+                self.view.show_net = !self.view.show_net;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Lets go of every held key (the page lost focus, a text box opened).
+    pub fn release_all(&mut self) {
+        self.mapper.release_all();
+    }
+
+    /// Sends a chat line; false when it was refused (empty, or too fast).
+    pub fn chat(&mut self, text: &str) -> bool {
+        self.session.send_chat(text)
+    }
+
+    /// The status line.
+    pub fn status(&self) -> String {
+        if let Some(why) = &self.closed {
+            return format!("disconnected: {why}");
+        }
+        if self.view.show_net {
+            let n = &self.view.net;
+            return format!(
+                "net: ws | rtt {} | lead {} ticks | confirmed tick {} | now {} | late inputs {} | desyncs {}",
+                n.rtt_ms.map_or("-".into(), |r| format!("{r} ms")),
+                n.lead_ticks,
+                n.confirmed_tick,
+                self.session.world().map_or(0, |w| w.tick()),
+                n.late_inputs,
+                self.desyncs
+            );
+        }
+        match self.session.phase() {
+            Phase::Connecting | Phase::Joining { .. } => "connecting...".into(),
+            Phase::Syncing => "receiving the world...".into(),
+            Phase::Closed(r) => format!("closed: {r}"),
+            Phase::Playing if self.view.spectating => {
+                "spectating  Tab/PgDn: next player  c: free camera (arrows move it)  N: net".into()
+            }
+            Phase::Playing => "?: help  WASD/arrows: move  Space: attack  1-5: spells  E: pick up  Tab: target  Enter: chat  N: net".into(),
+        }
+    }
+
+    pub fn carrier_stats(&self) -> CarrierStats {
+        self.socket.stats()
+    }
+}
+
+/// The desync report, in the one format both clients write and `venture-replay diff`
+/// reads (`venture_replay::inspect::desync_report`); None when the state cannot be read.
+fn report(tick: u64, ours: u32, theirs: u32, state: &[u8]) -> Option<String> {
+    let world = World::restore(state).ok()?;
+    let snapshot = format!("desync-t{tick}.snapshot (not kept by the browser)");
+    Some(format!(
+        "{:#}\n",
+        venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snapshot)
+    ))
+}
