@@ -73,8 +73,9 @@ fn metrics_parse_and_counters_move_with_traffic() {
         .map(|x| x.value.clone());
     assert!(matches!(ticks, Some(Value::Histogram(_))), "{ticks:?}");
 
-    // Plain garbage datagrams (laminar drops them before the game sees them) and a real
-    // client that joins, plus laminar-framed garbage from that client's socket.
+    // Plain garbage datagrams (the secure layer drops them before the game sees them) and
+    // a real client that joins, plus garbage sealed through its secure session: a valid
+    // version header and an undecodable message.
     let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
     for i in 0..20u8 {
         udp.send_to(&[0xde, 0xad, i, 0xbe, 0xef], ("127.0.0.1", server.port))
@@ -82,7 +83,11 @@ fn metrics_parse_and_counters_move_with_traffic() {
     }
     let mut bot = Bot::join("metrics-bot", server.port);
     for i in 0..5u8 {
-        bot.send_raw(vec![0xff, i, 0x13, 0x37, 0x00, 0x42]);
+        let mut garbage = venture_net::protocol::PROTOCOL_VERSION
+            .to_le_bytes()
+            .to_vec();
+        garbage.extend_from_slice(&[0xff, i, 0x13, 0x37, 0x00, 0x42]);
+        bot.send_raw(garbage);
     }
     for _ in 0..20 {
         bot.pump();
@@ -110,7 +115,7 @@ fn metrics_parse_and_counters_move_with_traffic() {
     .unwrap_or(0.0);
     assert!(
         invalid >= 1.0,
-        "laminar-framed garbage counts as invalid: {invalid}"
+        "garbage through the secure session counts as invalid: {invalid}"
     );
     let (_, status) = server.get("/status");
     let status: serde_json::Value = serde_json::from_str(&status).unwrap();
