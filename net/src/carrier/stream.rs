@@ -382,14 +382,6 @@ impl StreamTable {
         token.0 >= self.base && token.0 - self.base < self.slots.len()
     }
 
-    pub fn len(&self) -> usize {
-        self.by_remote.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.by_remote.is_empty()
-    }
-
     /// Takes over a connection. When every slot is taken a connection that has not
     /// completed its handshake makes room (see [`StreamTable::victim`]), else the
     /// newcomer is closed.
@@ -508,15 +500,6 @@ impl StreamTable {
     pub fn count(&self, kind: CarrierKind) -> usize {
         self.by_remote.keys().filter(|r| r.carrier == kind).count()
     }
-
-    /// The endpoint completed `remote`'s handshake: its handshake deadline is met.
-    pub fn established(&mut self, remote: Remote) {
-        if let Some(&slot) = self.by_remote.get(&remote) {
-            if let Some(l) = self.slots[slot].as_mut() {
-                l.established = true;
-            }
-        }
-    }
 }
 
 impl Carrier for StreamTable {
@@ -586,8 +569,13 @@ impl Carrier for StreamTable {
         s
     }
 
+    /// The endpoint completed `remote`'s handshake: its handshake deadline is met.
     fn note_established(&mut self, remote: Remote) {
-        self.established(remote);
+        if let Some(&slot) = self.by_remote.get(&remote) {
+            if let Some(l) = self.slots[slot].as_mut() {
+                l.established = true;
+            }
+        }
     }
 
     fn poll(&mut self, now: Duration) {
