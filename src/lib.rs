@@ -24,5 +24,6 @@ pub mod logging;
 pub mod metrics;
 pub mod nbio;
 pub mod server;
+pub mod tui;
 pub mod viewer;
 pub mod worldpng;

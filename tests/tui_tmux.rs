@@ -251,8 +251,11 @@ fn a_spectator_watches_in_tmux() {
         &[],
     );
     let tmux = Tmux::new("spectate");
+    // Its own config directory: pins kept in the real home would name an earlier test's
+    // server on the same port and refuse this one's key.
     let shell = format!(
-        "env TERM=xterm-256color {CLIENT} --spectate -server 127.0.0.1:{}; echo EXITED=$?; sleep 600",
+        "env XDG_CONFIG_HOME={} TERM=xterm-256color {CLIENT} --spectate -server 127.0.0.1:{}; echo EXITED=$?; sleep 600",
+        dir.join("config").display(),
         server.port
     );
     tmux.run(&[
