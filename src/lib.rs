@@ -7,6 +7,9 @@
 //! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
 //!   driven by the server's mio loop;
 //! * [`metrics`]: Prometheus metrics and their text exposition;
+//! * [`client`]: `venture-client`, headless and in a terminal, around one client shell;
+//! * [`tui`]: the terminal UI (renderer, terminal guard, loop) the terminal client and
+//!   [`viewer`] (`venture-replay play`) share;
 //! * [`balance`]: `venture-world --balance`, the balance harness;
 //! * [`agones`]: with `-agones`, the game-server lifecycle calls to the Agones SDK sidecar.
 

@@ -44,6 +44,18 @@ fn server_position(replays: &Path) -> Option<Vec2> {
     pos
 }
 
+/// Quits with q and y; the screen once the shell has printed the exit status.
+fn quit(tmux: &Tmux) -> String {
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
+        s.contains("Leave the game? y / n")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
+        s.contains("EXITED=")
+    })
+}
+
 #[test]
 fn a_person_plays_in_tmux() {
     let dir = Scratch::new("tui-tmux");
@@ -160,14 +172,7 @@ fn a_person_plays_in_tmux() {
     tmux.wait_screen("help closed", Duration::from_secs(20), |s| {
         !s.contains("Controls")
     });
-    tmux.keys(&["q"]);
-    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
-        s.contains("Leave the game? y / n")
-    });
-    tmux.keys(&["y"]);
-    let screen = tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
-        s.contains("EXITED=")
-    });
+    let screen = quit(&tmux);
     assert!(screen.contains("EXITED=0"), "{screen}");
     assert!(screen.contains("Left the game: Tester"), "{screen}");
     // Restored: the normal screen, a visible cursor, cooked mode.
@@ -370,13 +375,6 @@ fn a_desync_in_the_terminal_client_is_reported_and_resynced() {
         |s| confirmed(s).is_some_and(|t| t > tick + 40),
     );
     tmux.keys(&["n"]);
-    tmux.keys(&["q"]);
-    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
-        s.contains("Leave the game? y / n")
-    });
-    tmux.keys(&["y"]);
-    let screen = tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
-        s.contains("EXITED=")
-    });
+    let screen = quit(&tmux);
     assert!(screen.contains("EXITED=1"), "a desync exits 1:\n{screen}");
 }

@@ -3,7 +3,10 @@
 //! more client sessions (`--bots N` for load), each played by a bot. The headless client
 //! prints a status line every few seconds on stderr and, at the end, one JSON line per
 //! client on stdout. Both write a desync report when a client's checksum disagrees with
-//! the server's; the headless one can record what it confirmed.
+//! the server's; the headless one can record what it confirmed. What both loops share
+//! (targets, pins, session setup, the pump, desync reports, the run's outcome) is the
+//! [`shell`]; [`servers`] is `-server A,B`, [`bots`] the headless players, [`known_servers`]
+//! and [`pinning`] the server key pins.
 
 pub mod bots;
 pub mod known_servers;

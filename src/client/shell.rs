@@ -34,8 +34,10 @@ pub struct RunOutcome {
 }
 
 impl RunOutcome {
-    /// A desync of `name`'s session: noted, and the report written into `dir` (its path,
-    /// or why it could not be written, is the caller's to show).
+    /// A desync of `name`'s session: noted, and `desync-NAME-tTICK.json` (the report
+    /// `venture-replay diff` reads) written into `dir` with the exact snapshot beside it;
+    /// returns the report's path (it, or why it could not be written, is the caller's to
+    /// show).
     pub fn desync(
         &mut self,
         dir: &Path,
@@ -46,7 +48,33 @@ impl RunOutcome {
         state: &[u8],
     ) -> io::Result<PathBuf> {
         self.desynced = true;
-        write_desync_report(dir, name, tick, ours, theirs, state)
+        fs::create_dir_all(dir)?;
+        let base = format!("desync-{}-t{tick}", name.replace(' ', "_"));
+        let snap = dir.join(format!("{base}.snapshot"));
+        fs::write(&snap, state)?;
+        let snap_name = snap
+            .file_name()
+            .map(|n| n.to_string_lossy().to_string())
+            .unwrap_or_default();
+        // The whole state goes into the report, so `venture-replay diff REPORT SERVER_LOG`
+        // names the differing fields; the exact snapshot sits beside it.
+        let report = match World::restore(state) {
+            Ok(world) => {
+                venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snap_name)
+            }
+            Err(e) => serde_json::json!({
+                "kind": "desync_report",
+                "tick": tick,
+                "client_checksum": format!("{ours:08x}"),
+                "server_checksum": format!("{theirs:08x}"),
+                "sim_version": venture_sim::SIM_VERSION,
+                "state_snapshot": snap_name,
+                "state_error": e.to_string(),
+            }),
+        };
+        let path = dir.join(format!("{base}.json"));
+        fs::write(&path, format!("{report:#}\n"))?;
+        Ok(path)
     }
 
     /// `name`'s `session` closed for `reason`: a refusal or no answer is a failure to
@@ -170,41 +198,4 @@ impl Shell {
 /// The carrier in use, for status lines ("udp/tcp" while `auto` has not chosen).
 pub fn carrier_name(driver: &ClientDriver<ClientCarrier>) -> &'static str {
     driver.carrier().in_use().map_or("udp/tcp", |k| k.as_str())
-}
-
-/// Writes `desync-NAME-tTICK.json` (the report `venture-replay diff` reads) and the exact
-/// snapshot beside it into `dir`; returns the report's path.
-fn write_desync_report(
-    dir: &Path,
-    name: &str,
-    tick: u64,
-    ours: u32,
-    theirs: u32,
-    state: &[u8],
-) -> io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
-    let base = format!("desync-{}-t{tick}", name.replace(' ', "_"));
-    let snap = dir.join(format!("{base}.snapshot"));
-    fs::write(&snap, state)?;
-    let snap_name = snap
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    // The whole state goes into the report, so `venture-replay diff REPORT SERVER_LOG`
-    // names the differing fields; the exact snapshot sits beside it.
-    let report = match World::restore(state) {
-        Ok(world) => venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snap_name),
-        Err(e) => serde_json::json!({
-            "kind": "desync_report",
-            "tick": tick,
-            "client_checksum": format!("{ours:08x}"),
-            "server_checksum": format!("{theirs:08x}"),
-            "sim_version": venture_sim::SIM_VERSION,
-            "state_snapshot": snap_name,
-            "state_error": e.to_string(),
-        }),
-    };
-    let path = dir.join(format!("{base}.json"));
-    fs::write(&path, format!("{report:#}\n"))?;
-    Ok(path)
 }

@@ -1,6 +1,6 @@
-//! Drawing the viewer: the shared renderer (`crate::tui::render`) for the world, the log and the
-//! sidebar, then the viewer's own status line over the bottom row, the seek prompt and
-//! the help window. A pure function of the [`Viewer`] into a buffer, like the renderer.
+//! Drawing the viewer: the shared renderer (`crate::tui::render`) for the world, the log
+//! and the sidebar, then the viewer's own status line over the bottom row, the seek prompt
+//! and the help window. A pure function of the [`Viewer`] into a buffer, like the renderer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
