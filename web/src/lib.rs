@@ -313,7 +313,7 @@ impl WebClient {
                 let extras = Extras {
                     status: l.status(),
                     help: matches!(l.view.overlay, venture_play::view::Overlay::Help)
-                        .then(|| venture_play::keys::controls()),
+                        .then(venture_play::keys::controls),
                     banner: l.closed.clone(),
                 };
                 match l.session.world() {
