@@ -26,7 +26,7 @@ const SIGNALS: Token = Token(1);
 /// The first token a program may register its own sources under.
 pub const FIRST_FREE_TOKEN: usize = 2;
 /// At most 30 frames per second.
-pub const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+const FRAME_INTERVAL: Duration = Duration::from_millis(33);
 
 /// The terminal the loop draws on.
 pub type Term = Terminal<CrosstermBackend<io::Stdout>>;

@@ -453,44 +453,38 @@ impl App {
         )
     }
 
+    /// The game, or the screen of the phase before it.
     fn draw_frame(&self, f: &mut Frame) {
-        let phase = self.driver.session.phase().clone();
-        let server = self.server_text.clone();
-        let view = &self.view;
-        let welcomed = self.welcomed.clone();
-        let progress = self.driver.session.sync_progress();
-        let world = self.driver.session.world();
-        {
-            let area = f.area();
-            let buf = f.buffer_mut();
-            match (&phase, world) {
-                (Phase::Playing, Some(w)) => render::render(w, view, area, buf),
-                _ if area.width < render::MIN_WIDTH || area.height < render::MIN_HEIGHT => {
-                    screens::too_small(area, buf)
-                }
-                (Phase::Connecting | Phase::Joining { .. }, _) => screens::message(
+        let server = &self.server_text;
+        let area = f.area();
+        let buf = f.buffer_mut();
+        match (self.driver.session.phase(), self.driver.session.world()) {
+            (Phase::Playing, Some(w)) => render::render(w, &self.view, area, buf),
+            _ if area.width < render::MIN_WIDTH || area.height < render::MIN_HEIGHT => {
+                screens::too_small(area, buf)
+            }
+            (Phase::Connecting | Phase::Joining { .. }, _) => screens::message(
+                area,
+                "Venture",
+                &[
+                    format!("Connecting to {server} ..."),
+                    String::new(),
+                    "Q or Ctrl-C gives up.".into(),
+                ],
+                buf,
+            ),
+            _ => {
+                let (slot, genre) = self.welcomed.clone().unwrap_or((0, "?".into()));
+                let got = match self.driver.session.sync_progress() {
+                    Some((have, of)) => format!("Receiving the world: {have} of {of} parts"),
+                    None => "Waiting for the world ...".into(),
+                };
+                screens::message(
                     area,
                     "Venture",
-                    &[
-                        format!("Connecting to {server} ..."),
-                        String::new(),
-                        "Q or Ctrl-C gives up.".into(),
-                    ],
+                    &[format!("Joined {server} as player {slot} ({genre})."), got],
                     buf,
-                ),
-                _ => {
-                    let (slot, genre) = welcomed.unwrap_or((0, "?".into()));
-                    let got = match progress {
-                        Some((have, of)) => format!("Receiving the world: {have} of {of} parts"),
-                        None => "Waiting for the world ...".into(),
-                    };
-                    screens::message(
-                        area,
-                        "Venture",
-                        &[format!("Joined {server} as player {slot} ({genre})."), got],
-                        buf,
-                    )
-                }
+                )
             }
         }
     }
