@@ -7,7 +7,9 @@
 //! separates its `Endpoint` from its `Connection`s:
 //! - `admission`: datagrams from addresses not admitted (handshake, reject, admit), and
 //!   the stranger budget;
-//! - `peer`: one admitted player's state and link measurements;
+//! - `downlink`: one peer's downlink (acked frames, snapshot in flight, silence), the
+//!   same type for players, spectators and followers;
+//! - `player`: one admitted player's state and link measurements;
 //! - [`frames`]: which frames each datagram carries (pure planners) and the frame packer;
 //! - `transfer`: snapshot transfer in chunks;
 //! - [`spectators`]: spectators, their delay and their streams;
@@ -39,16 +41,17 @@ use crate::cookie::CookieKey;
 use crate::protocol::{self, ConfirmedFrame, Message, RejectReason, SnapshotReason};
 
 mod admission;
+mod downlink;
 pub mod followers;
 pub mod frames;
-mod peer;
+mod player;
 pub mod spectators;
 mod transfer;
 
 pub use followers::FollowerInfo;
 pub use frames::TARGET_FRAME_LOSS;
-use peer::Client;
-pub use peer::{accepted_lead, InputTimeliness, PlayerLink, SlotTraffic};
+use player::Player;
+pub use player::{accepted_lead, InputTimeliness, PlayerLink, SlotTraffic};
 pub use spectators::SpectatorInfo;
 
 /// Knobs of a server session.
@@ -270,7 +273,7 @@ pub struct ServerSession {
     origin: Duration,
     base_tick: u64,
     cookies: CookieKey,
-    clients: Vec<Option<Client>>,
+    players: Vec<Option<Player>>,
     by_addr: BTreeMap<Remote, u8>,
     pending_commands: Vec<Command>,
     /// Confirmed frames of ticks `history_first..`.
@@ -327,7 +330,7 @@ impl ServerSession {
             origin: now,
             base_tick: tick,
             cookies: CookieKey::new(secret),
-            clients: (0..slots).map(|_| None).collect(),
+            players: (0..slots).map(|_| None).collect(),
             by_addr: BTreeMap::new(),
             pending_commands,
             history: VecDeque::new(),
@@ -413,15 +416,15 @@ impl ServerSession {
 
     /// Connected players: (slot, name, address).
     pub fn players(&self) -> impl Iterator<Item = (u8, &str, Remote)> {
-        self.clients
+        self.players
             .iter()
             .flatten()
-            .map(|c| (c.slot, c.name.as_str(), c.addr))
+            .map(|c| (c.slot, c.name.as_str(), c.down.addr))
     }
 
     /// How the player in `slot` gets its inputs in: on time or substituted.
     pub fn input_timeliness(&self, slot: u8) -> Option<InputTimeliness> {
-        let c = self.clients.get(slot as usize)?.as_ref()?;
+        let c = self.players.get(slot as usize)?.as_ref()?;
         Some(InputTimeliness {
             rtt: c.rtt(),
             ..c.timeliness
@@ -440,7 +443,7 @@ impl ServerSession {
 
     /// The link of every connected player.
     pub fn player_links(&self) -> impl Iterator<Item = PlayerLink> + '_ {
-        self.clients.iter().flatten().map(Client::link)
+        self.players.iter().flatten().map(Player::link)
     }
 
     /// Spectators watching now (they hold no player slot).
@@ -453,26 +456,21 @@ impl ServerSession {
         self.spectators.info()
     }
 
-    /// Payload bytes sent to spectators since start.
-    pub fn spectator_bytes_out(&self) -> u64 {
-        self.spectators.bytes_out
-    }
-
     /// The spectator delay in ticks.
     pub fn spectator_delay_ticks(&self) -> u64 {
         self.spectators.delay_ticks()
     }
 
     pub fn player_count(&self) -> usize {
-        self.clients.iter().flatten().count()
+        self.players.iter().flatten().count()
     }
 
-    /// Clients still receiving a snapshot.
+    /// Players still receiving a snapshot.
     pub fn syncing_count(&self) -> usize {
-        self.clients
+        self.players
             .iter()
             .flatten()
-            .filter(|c| c.transfer.is_some())
+            .filter(|c| c.down.syncing())
             .count()
     }
 
@@ -487,7 +485,7 @@ impl ServerSession {
     /// Stop admitting and tell every client the server is going away.
     pub fn shut_down(&mut self) {
         self.shutting_down = true;
-        let mut addrs: Vec<Remote> = self.clients.iter().flatten().map(|c| c.addr).collect();
+        let mut addrs: Vec<Remote> = self.players.iter().flatten().map(|c| c.down.addr).collect();
         addrs.extend(self.spectators.addrs());
         for addr in addrs {
             // Sent three times: it is unreliable and there is no later chance.
@@ -515,8 +513,6 @@ impl ServerSession {
             t.bytes_out += bytes.len() as u64;
         } else if self.spectators.is_follower(addr) {
             self.spectators.follower_bytes_out += bytes.len() as u64;
-        } else if self.spectators.contains(addr) {
-            self.spectators.bytes_out += bytes.len() as u64;
         }
         self.outgoing.push((addr, bytes));
     }
@@ -543,7 +539,7 @@ impl ServerSession {
             if let Some(t) = self.slot_traffic.get_mut(slot as usize) {
                 t.bytes_in += payload.len() as u64;
             }
-            self.on_client_message(slot, msg, payload.len(), now);
+            self.on_player_message(slot, msg, payload.len(), now);
         } else if self.spectators.contains(addr) {
             self.on_spectator_message(addr, msg, now);
         } else {
@@ -554,7 +550,7 @@ impl ServerSession {
     /// Characters of connected players that are fully in the world (for autosave and
     /// shutdown): (name, character, secret digest).
     pub fn connected_characters(&self) -> Vec<(String, Character, [u8; 16])> {
-        self.clients
+        self.players
             .iter()
             .flatten()
             .filter(|c| !self.restore_queue.iter().any(|cmd| cmd.slot() == c.slot))
@@ -579,10 +575,10 @@ impl ServerSession {
 
     /// The character secret a client presented when it joined (for the save layer).
     pub fn character_secret(&self, slot: u8) -> Option<[u8; 16]> {
-        self.clients.get(slot as usize)?.as_ref().map(|c| c.secret)
+        self.players.get(slot as usize)?.as_ref().map(|c| c.secret)
     }
 
-    fn on_client_message(&mut self, slot: u8, msg: Message, len: usize, now: Duration) {
+    fn on_player_message(&mut self, slot: u8, msg: Message, len: usize, now: Duration) {
         let current = self.world.tick();
         let tick_rate = self.world.config().tick_rate;
         let max_lead_ticks = (self.config.max_input_lead.as_nanos()
@@ -596,11 +592,11 @@ impl ServerSession {
             (t > base_tick).then(|| origin + interval * ticks)
         };
         let traffic = self.slot_traffic.get_mut(slot as usize);
-        let Some(c) = self.clients[slot as usize].as_mut() else {
+        let Some(c) = self.players[slot as usize].as_mut() else {
             return;
         };
         let max_lead = accepted_lead(c.ack_lag.ceiling(), tick_rate, max_lead_ticks);
-        c.last_heard = now;
+        c.down.last_heard = now;
         match msg {
             Message::Inputs {
                 ack_tick,
@@ -615,7 +611,7 @@ impl ServerSession {
                     t.late_inputs += late;
                 }
                 // A client stuck behind the history can only be helped with a snapshot.
-                if c.transfer.is_none() && c.acked + 1 < history_first {
+                if c.down.fell_behind(history_first) {
                     self.start_transfer(slot, SnapshotReason::FellBehind);
                 }
             }
@@ -623,21 +619,13 @@ impl ServerSession {
                 snapshot_id,
                 contiguous,
                 mask,
-            } => {
-                let done = match c.transfer.as_mut() {
-                    Some(t) if t.snapshot_id == snapshot_id => {
-                        t.on_ack(current, ChunkAck { contiguous, mask })
-                    }
-                    _ => false,
-                };
-                if done {
-                    c.transfer = None;
-                }
-            }
+            } => c
+                .down
+                .on_chunk_ack(current, snapshot_id, ChunkAck { contiguous, mask }),
             Message::SnapshotRequest { reason } => {
-                let in_flight = self.clients[slot as usize]
+                let in_flight = self.players[slot as usize]
                     .as_ref()
-                    .is_some_and(|c| c.transfer.is_some());
+                    .is_some_and(|c| c.down.syncing());
                 // A re-sent request (the client re-sends until chunks arrive) reports the
                 // same desync: count it once.
                 if in_flight {
@@ -660,10 +648,10 @@ impl ServerSession {
                 self.start_transfer(slot, reason);
             }
             Message::Ping { nonce } => {
-                let addr = c.addr;
+                let addr = c.down.addr;
                 self.send(addr, &Message::Pong { nonce });
             }
-            Message::Leave => self.remove_client(slot, LeaveReason::Left),
+            Message::Leave => self.remove_player(slot, LeaveReason::Left),
             Message::Chat { seq, text } => {
                 // Room is kept for every slot's join or leave and the restores.
                 let room = venture_sim::input::MAX_COMMANDS_PER_FRAME
@@ -680,9 +668,9 @@ impl ServerSession {
                 // chunks that came before it (the client drops chunks it cannot place yet).
                 // Say it again and resend those chunks at once, as for a spectator: backing
                 // off further on them stalled a joiner on a lossy link for good.
-                if let Some(t) = self.clients[slot as usize]
+                if let Some(t) = self.players[slot as usize]
                     .as_mut()
-                    .and_then(|c| c.transfer.as_mut())
+                    .and_then(|c| c.down.transfer.as_mut())
                 {
                     t.restart_resends();
                 }
@@ -690,7 +678,7 @@ impl ServerSession {
             }
             Message::Hello { .. } => {}
             other => {
-                let addr = c.addr;
+                let addr = c.down.addr;
                 let _ = len;
                 self.invalid(addr, format!("{} from a client", other.kind()));
             }
@@ -739,7 +727,7 @@ impl ServerSession {
         self.spectators
             .remove(addr, LeaveReason::TimedOut, &mut self.events);
         if let Some(&slot) = self.by_addr.get(&addr) {
-            self.remove_client(slot, LeaveReason::TimedOut);
+            self.remove_player(slot, LeaveReason::TimedOut);
         }
     }
 
@@ -748,13 +736,13 @@ impl ServerSession {
         self.spectators
             .remove(addr, LeaveReason::Disconnected, &mut self.events);
         if let Some(&slot) = self.by_addr.get(&addr) {
-            self.remove_client(slot, LeaveReason::Disconnected);
+            self.remove_player(slot, LeaveReason::Disconnected);
         }
     }
 
-    fn remove_client(&mut self, slot: u8, reason: LeaveReason) {
-        if let Some(c) = self.clients[slot as usize].take() {
-            self.by_addr.remove(&c.addr);
+    fn remove_player(&mut self, slot: u8, reason: LeaveReason) {
+        if let Some(c) = self.players[slot as usize].take() {
+            self.by_addr.remove(&c.down.addr);
             // Captured now: the leave is stepped later, and then the player is gone. Not
             // when a restore was still under way: saving half a character would lose items.
             let restoring = self.restore_queue.iter().any(|cmd| cmd.slot() == slot);
@@ -775,7 +763,7 @@ impl ServerSession {
             self.events.push(ServerEvent::PlayerDisconnected {
                 slot,
                 name: c.name,
-                addr: c.addr,
+                addr: c.down.addr,
                 reason,
                 character,
             });
@@ -791,14 +779,14 @@ impl ServerSession {
         if !self.admitted_by_transport {
             let timeout = self.config.client_timeout;
             let silent: Vec<u8> = self
-                .clients
+                .players
                 .iter()
                 .flatten()
-                .filter(|c| now.saturating_sub(c.last_heard) > timeout)
+                .filter(|c| c.down.is_silent(now, timeout))
                 .map(|c| c.slot)
                 .collect();
             for slot in silent {
-                self.remove_client(slot, LeaveReason::TimedOut);
+                self.remove_player(slot, LeaveReason::TimedOut);
             }
             self.spectators.drop_silent(now, timeout, &mut self.events);
         }
@@ -834,7 +822,7 @@ impl ServerSession {
                 None => break,
             }
         }
-        for c in self.clients.iter_mut().flatten() {
+        for c in self.players.iter_mut().flatten() {
             // Inputs for ticks already closed are gone for good.
             while let Some((&t, _)) = c.inputs.first_key_value() {
                 if t >= tick {
@@ -845,11 +833,11 @@ impl ServerSession {
             match c.inputs.remove(&tick) {
                 Some(input) => {
                     c.last_input = input;
-                    if c.transfer.is_none() {
+                    if !c.down.syncing() {
                         c.timeliness.on_time += 1;
                     }
                 }
-                None if c.transfer.is_none() => {
+                None if !c.down.syncing() => {
                     c.timeliness.substituted += 1;
                     if let Some(n) = self.substituted_by_slot.get_mut(c.slot as usize) {
                         *n += 1;
@@ -888,12 +876,10 @@ impl ServerSession {
     fn send_streams(&mut self) {
         let current = self.world.tick();
         let mut out: Vec<(Remote, Vec<u8>)> = Vec::new();
-        for c in self.clients.iter_mut().flatten() {
-            c.sends += 1;
-            if let Some(t) = c.transfer.as_mut() {
-                for m in t.due_chunks(current, self.config.chunks_per_tick) {
-                    out.extend(encode_own(&m).map(|b| (c.addr, b)));
-                }
+        for c in self.players.iter_mut().flatten() {
+            if c.down
+                .send_chunks(current, self.config.chunks_per_tick, &mut out)
+            {
                 continue;
             }
             // A hint is this tick's measurement only: repeating an old one would tell a
@@ -909,15 +895,15 @@ impl ServerSession {
             c.stream_start.get_or_insert(current);
             let plan = frames::plan_player(&frames::PlayerStream {
                 current,
-                acked: c.acked,
-                sends: c.sends,
-                recovery_next: c.recovery_next,
+                acked: c.down.acked,
+                sends: c.down.sends,
+                recovery_next: c.down.recovery_next,
                 loss_ppm: c.loss.estimate_ppm,
                 ack_lag: c.ack_lag.floor(),
                 min_redundancy: self.config.min_frame_redundancy,
                 max_redundancy: self.config.frame_redundancy,
             });
-            c.recovery_next = plan.recovery_next;
+            c.down.recovery_next = plan.recovery_next;
             let frames = frames::frames_in(&self.history, self.history_first, plan.ticks);
             let first_tick = frames.first().map_or(current + 1, |f| f.frame.tick);
             match frames::pack_frames(
@@ -928,7 +914,7 @@ impl ServerSession {
                 lead_hint,
                 plan.keep,
             ) {
-                Ok(packed) => out.push((c.addr, packed.bytes)),
+                Ok(packed) => out.push((c.down.addr, packed.bytes)),
                 Err(e) => log::error!(target: "venture::server", "cannot pack frames: {e}"),
             }
         }
