@@ -20,14 +20,14 @@
 //! use venture_net::carrier::simnet::{LinkConfig, SimNet};
 //! use venture_net::client::{ClientConfig, ClientSession, Phase};
 //! use venture_net::driver::{ClientDriver, ServerDriver};
-//! use venture_net::server::{ServerConfig, ServerSession};
+//! use venture_net::server::{SessionConfig, ServerSession};
 //! use venture_sim::{PlayerInput, SimConfig, World};
 //!
 //! let net = SimNet::new(12345);
 //! net.set_default_link(LinkConfig::latency(Duration::from_millis(20))).unwrap();
 //! let epoch = net.now();
 //! let world = World::new(&SimConfig::default()).unwrap();
-//! let session = ServerSession::new(world, ServerConfig::default(), [7; 16], Duration::ZERO);
+//! let session = ServerSession::new(world, SessionConfig::default(), [7; 16], Duration::ZERO);
 //! let mut server = ServerDriver::new(net.bind_any().unwrap(), session, epoch);
 //! let server_addr = server.carrier().addr();
 //! let client = ClientSession::new(ClientConfig::new("ada"), server_addr, Duration::ZERO);
@@ -52,13 +52,12 @@ pub mod carrier;
 pub mod chat;
 pub mod chunk;
 pub mod client;
-pub mod compact;
 pub mod cookie;
 pub mod driver;
 pub mod protocol;
+pub mod redundancy;
 pub mod secure;
 pub mod server;
 pub mod standby;
 #[cfg(test)]
 mod test_frames;
-pub mod window;

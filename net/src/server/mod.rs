@@ -56,7 +56,7 @@ pub use spectators::SpectatorInfo;
 
 /// Knobs of a server session.
 #[derive(Clone, Debug)]
-pub struct ServerConfig {
+pub struct SessionConfig {
     /// Players admitted at once (at most the world's slots).
     pub max_players: u8,
     /// A client silent this long is dropped and its slot freed.
@@ -89,9 +89,9 @@ pub struct ServerConfig {
     pub spectator_delay: Duration,
 }
 
-impl Default for ServerConfig {
+impl Default for SessionConfig {
     fn default() -> Self {
-        ServerConfig {
+        SessionConfig {
             max_players: 4,
             client_timeout: Duration::from_secs(10),
             max_catchup_ticks: 5,
@@ -266,7 +266,7 @@ pub struct ServerStats {
 
 /// The server session. See the module docs.
 pub struct ServerSession {
-    config: ServerConfig,
+    config: SessionConfig,
     world: World,
     interval: Duration,
     /// Time of tick `base_tick` on the schedule; tick T is due at origin + (T - base) * interval.
@@ -305,7 +305,7 @@ pub struct ServerSession {
 impl ServerSession {
     /// A session over `world`, starting its schedule at time `now`. `secret` keys the
     /// admission cookies (random per process).
-    pub fn new(world: World, mut config: ServerConfig, secret: [u8; 16], now: Duration) -> Self {
+    pub fn new(world: World, mut config: SessionConfig, secret: [u8; 16], now: Duration) -> Self {
         let slots = world.config().max_players.min(config.max_players.max(1)) as usize;
         let interval = Duration::from_nanos(1_000_000_000 / world.config().tick_rate.max(1) as u64);
         let tick = world.tick();

@@ -3,12 +3,12 @@
 //! add a command to a frame, so the players' frames, checksums and the session log are the
 //! same with or without them. A spectator gets a snapshot and then the confirmed frames
 //! with their checksums, which it verifies like a player (a desync asks for a new
-//! snapshot). They have their own cap ([`ServerConfig::max_spectators`]).
+//! snapshot). They have their own cap ([`SessionConfig::max_spectators`]).
 //!
 //! Followers (hot standbys, [`super::followers`]) ride in the same list, marked: no delay,
 //! no cap, a fresh snapshot, and counted and reported apart from spectators.
 //!
-//! Delay ([`ServerConfig::spectator_delay`], D ticks): a spectator only ever receives
+//! Delay ([`SessionConfig::spectator_delay`], D ticks): a spectator only ever receives
 //! frames up to `current - D`, and its snapshot must be at least that old too. Design: the
 //! session keeps a *keyframe*, a serialized copy of the world taken every D ticks, and the
 //! confirmed-frame history covers at least 2·D ticks. A spectator joining at tick `c` gets
@@ -26,7 +26,7 @@ use venture_sim::World;
 use super::downlink::Downlink;
 use super::frames;
 use super::transfer::Transfer;
-use super::{LeaveReason, ServerConfig, ServerEvent};
+use super::{LeaveReason, ServerEvent, SessionConfig};
 use crate::chunk::ChunkAck;
 use crate::protocol::{self, ConfirmedFrame, Message, SnapshotReason};
 
@@ -75,7 +75,7 @@ pub fn delay_ticks(delay: Duration, interval: Duration) -> u64 {
 }
 
 impl Spectators {
-    pub(super) fn new(config: &ServerConfig, world: &World, interval: Duration) -> Self {
+    pub(super) fn new(config: &SessionConfig, world: &World, interval: Duration) -> Self {
         let delay_ticks = delay_ticks(config.spectator_delay, interval);
         let mut s = Spectators {
             list: Vec::new(),

@@ -1,5 +1,7 @@
-//! Compact, hostile-input-safe byte codec for the per-tick messages (`Frames` down,
-//! `Inputs` up), which dominate bandwidth. Protocol version 2.
+//! The byte codec of the per-tick messages (`Frames` down, `Inputs` up), which dominate
+//! bandwidth: delta-coded frames with implied ticks, run-length inputs, bounded and
+//! hostile-input safe. Introduced by protocol 2 (`lead_hint` since 4) and unchanged since;
+//! the protocol is now [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION) (7).
 //!
 //! Inside the bincode [`crate::protocol::Message`] each of these variants is one
 //! length-prefixed byte string produced here. Integers are LEB128 varints (at most 10
@@ -44,8 +46,8 @@ use venture_sim::{Command, Frame, PlayerInput};
 
 use crate::protocol::{ConfirmedFrame, MAX_FRAMES_PER_MESSAGE, MAX_INPUTS_PER_MESSAGE};
 
-/// Why a compact payload did not decode.
-pub type CompactError = &'static str;
+/// Why a per-tick payload did not decode.
+pub type PerTickError = &'static str;
 
 /// Slots whose changed bits fit in the frame head varint next to the two flags.
 const HEAD_SLOTS: usize = 62;
@@ -54,10 +56,23 @@ const MAX_RUN: usize = 64;
 /// Fields of an input, one byte each in [`PlayerInput::to_bytes`] order: one mask bit each.
 const FIELDS: u8 = INPUT_BYTES as u8;
 
-/// Decoded `Frames` fields: first tick, frames, input ack, late inputs, lead hint.
-pub type FramesFields = (u64, Vec<ConfirmedFrame>, u64, u32, i32);
-/// Decoded `Inputs` fields: ack tick, first tick, inputs.
-pub type InputsFields = (u64, u64, Vec<PlayerInput>);
+/// The fields of a decoded `Frames` message (see [`crate::protocol::Message::Frames`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FramesFields {
+    pub first_tick: u64,
+    pub frames: Vec<ConfirmedFrame>,
+    pub input_ack: u64,
+    pub late_inputs: u32,
+    pub lead_hint: i32,
+}
+
+/// The fields of a decoded `Inputs` message (see [`crate::protocol::Message::Inputs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputsFields {
+    pub ack_tick: u64,
+    pub first_tick: u64,
+    pub inputs: Vec<PlayerInput>,
+}
 
 #[derive(Default)]
 struct Writer {
@@ -87,13 +102,13 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, CompactError> {
+    fn byte(&mut self) -> Result<u8, PerTickError> {
         let (&b, rest) = self.bytes.split_first().ok_or("truncated")?;
         self.bytes = rest;
         Ok(b)
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CompactError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], PerTickError> {
         if self.bytes.len() < n {
             return Err("truncated");
         }
@@ -102,7 +117,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn varint(&mut self) -> Result<u64, CompactError> {
+    fn varint(&mut self) -> Result<u64, PerTickError> {
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.byte()?;
@@ -120,12 +135,12 @@ impl<'a> Reader<'a> {
         Err("varint too long")
     }
 
-    fn zigzag(&mut self) -> Result<i64, CompactError> {
+    fn zigzag(&mut self) -> Result<i64, PerTickError> {
         let v = self.varint()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    fn count(&mut self, max: usize) -> Result<usize, CompactError> {
+    fn count(&mut self, max: usize) -> Result<usize, PerTickError> {
         let n = self.varint()?;
         if n > max as u64 {
             return Err("count out of range");
@@ -133,7 +148,7 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn finish(&self) -> Result<(), CompactError> {
+    fn finish(&self) -> Result<(), PerTickError> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
@@ -169,7 +184,7 @@ fn read_fields(
     r: &mut Reader,
     mask: u8,
     reference: &PlayerInput,
-) -> Result<PlayerInput, CompactError> {
+) -> Result<PlayerInput, PerTickError> {
     if mask == 0 || mask >> FIELDS != 0 {
         return Err("bad field mask");
     }
@@ -251,7 +266,7 @@ pub fn encode_frames(
 }
 
 /// Decodes what [`encode_frames`] wrote.
-pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, CompactError> {
+pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, PerTickError> {
     let mut r = Reader { bytes };
     let first_tick = r.varint()?;
     let input_ack = first_tick.wrapping_add(r.zigzag()? as u64);
@@ -323,7 +338,13 @@ pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, CompactError> {
         });
     }
     r.finish()?;
-    Ok((first_tick, frames, input_ack, late_inputs, lead_hint))
+    Ok(FramesFields {
+        first_tick,
+        frames,
+        input_ack,
+        late_inputs,
+        lead_hint,
+    })
 }
 
 /// Encodes the fields of an `Inputs` message.
@@ -353,7 +374,7 @@ pub fn encode_inputs(ack_tick: u64, first_tick: u64, inputs: &[PlayerInput]) -> 
 }
 
 /// Decodes what [`encode_inputs`] wrote.
-pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, CompactError> {
+pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, PerTickError> {
     let mut r = Reader { bytes };
     let ack_tick = r.varint()?;
     let first_tick = ack_tick.wrapping_add(r.zigzag()? as u64);
@@ -377,7 +398,11 @@ pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, CompactError> {
         }
     }
     r.finish()?;
-    Ok((ack_tick, first_tick, inputs))
+    Ok(InputsFields {
+        ack_tick,
+        first_tick,
+        inputs,
+    })
 }
 
 /// serde glue: the `Frames` variant as one byte string.
@@ -402,9 +427,19 @@ pub(crate) mod frames_serde {
         ))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FramesFields, D::Error> {
+    /// serde wants a variant's fields as a tuple, in declaration order.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<(u64, Vec<ConfirmedFrame>, u64, u32, i32), D::Error> {
         let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
-        decode_frames(&bytes).map_err(serde::de::Error::custom)
+        let f = decode_frames(&bytes).map_err(serde::de::Error::custom)?;
+        Ok((
+            f.first_tick,
+            f.frames,
+            f.input_ack,
+            f.late_inputs,
+            f.lead_hint,
+        ))
     }
 }
 
@@ -422,9 +457,13 @@ pub(crate) mod inputs_serde {
         s.serialize_bytes(&encode_inputs(*ack_tick, *first_tick, inputs))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<InputsFields, D::Error> {
+    /// serde wants a variant's fields as a tuple, in declaration order.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<(u64, u64, Vec<PlayerInput>), D::Error> {
         let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
-        decode_inputs(&bytes).map_err(serde::de::Error::custom)
+        let i = decode_inputs(&bytes).map_err(serde::de::Error::custom)?;
+        Ok((i.ack_tick, i.first_tick, i.inputs))
     }
 }
 
@@ -528,13 +567,22 @@ mod tests {
             for (ack, late, lead) in [(0, 0, 0), (u64::MAX, u32::MAX, i32::MIN), (1003, 5, -3)] {
                 let bytes = encode_frames(1000, &frames, ack, late, lead);
                 let got = decode_frames(&bytes).expect("decodes");
-                assert_eq!(got, (1000, frames.clone(), ack, late, lead));
+                let want = FramesFields {
+                    first_tick: 1000,
+                    frames: frames.clone(),
+                    input_ack: ack,
+                    late_inputs: late,
+                    lead_hint: lead,
+                };
+                assert_eq!(got, want);
             }
         }
         let bytes = encode_frames(u64::MAX, &[], 0, 0, i32::MAX);
+        let got = decode_frames(&bytes).expect("decodes");
+        assert_eq!((got.first_tick, got.frames.len()), (u64::MAX, 0));
         assert_eq!(
-            decode_frames(&bytes).expect("decodes"),
-            (u64::MAX, vec![], 0, 0, i32::MAX)
+            (got.input_ack, got.late_inputs, got.lead_hint),
+            (0, 0, i32::MAX)
         );
     }
 
@@ -553,10 +601,9 @@ mod tests {
                 .collect();
             for (ack, first) in [(0, 1), (u64::MAX, 3), (500, 480)] {
                 let bytes = encode_inputs(ack, first, &inputs);
-                assert_eq!(
-                    decode_inputs(&bytes).expect("decodes"),
-                    (ack, first, inputs.clone())
-                );
+                let got = decode_inputs(&bytes).expect("decodes");
+                assert_eq!((got.ack_tick, got.first_tick), (ack, first));
+                assert_eq!(got.inputs, inputs);
             }
         }
         // Repeats cost a byte per 64.
@@ -620,10 +667,17 @@ mod tests {
             for bit in 0..8 {
                 let mut b = base.clone();
                 b[i] ^= 1 << bit;
-                if let Ok((t, f, a, l, h)) = decode_frames(&b) {
+                if let Ok(d) = decode_frames(&b) {
                     // Command bodies are bincode (varints with their own forms); skip those.
-                    if f.iter().all(|cf| cf.frame.commands.is_empty()) {
-                        assert_eq!(encode_frames(t, &f, a, l, h), b);
+                    if d.frames.iter().all(|cf| cf.frame.commands.is_empty()) {
+                        let again = encode_frames(
+                            d.first_tick,
+                            &d.frames,
+                            d.input_ack,
+                            d.late_inputs,
+                            d.lead_hint,
+                        );
+                        assert_eq!(again, b);
                     }
                 }
             }
@@ -647,10 +701,9 @@ mod tests {
             [5, 2, 4, 0x39, 0xff, 3, 1, 2, 0x41, 0x39, 0, 0, 0, 0],
             "{bytes:02x?}"
         );
-        assert_eq!(
-            decode_inputs(&bytes).unwrap(),
-            (5, 6, vec![a, a, a, PlayerInput::IDLE])
-        );
+        let got = decode_inputs(&bytes).unwrap();
+        assert_eq!((got.ack_tick, got.first_tick), (5, 6));
+        assert_eq!(got.inputs, [a, a, a, PlayerInput::IDLE]);
     }
 
     #[test]
@@ -662,8 +715,8 @@ mod tests {
         // version alone, so the header is brought up to date first.)
         use crate::protocol::{decode, encode, PROTOCOL_VERSION};
         for corpus in [
-            &include_bytes!("../../fuzz/corpus/protocol_decode/inputs")[..],
-            &include_bytes!("../../fuzz/corpus/protocol_decode/frames")[..],
+            &include_bytes!("../../../fuzz/corpus/protocol_decode/inputs")[..],
+            &include_bytes!("../../../fuzz/corpus/protocol_decode/frames")[..],
         ] {
             let mut bytes = corpus[2..].to_vec();
             bytes[..2].copy_from_slice(&PROTOCOL_VERSION.to_le_bytes());
