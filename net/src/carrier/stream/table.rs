@@ -143,13 +143,6 @@ impl StreamTable {
         }
     }
 
-    /// Closes every connection (shutdown).
-    pub fn close_all(&mut self, registry: &Registry) {
-        for slot in 0..self.slots.len() {
-            self.remove(registry, slot, Ended::Closed);
-        }
-    }
-
     /// What a remote's link is: connection count per kind, for `/status`.
     pub fn count(&self, kind: CarrierKind) -> usize {
         self.by_remote.keys().filter(|r| r.carrier == kind).count()
