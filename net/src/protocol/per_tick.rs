@@ -427,10 +427,11 @@ pub(crate) mod frames_serde {
         ))
     }
 
-    /// serde wants a variant's fields as a tuple, in declaration order.
-    pub fn deserialize<'de, D: Deserializer<'de>>(
-        d: D,
-    ) -> Result<(u64, Vec<ConfirmedFrame>, u64, u32, i32), D::Error> {
+    /// The `Frames` variant's fields as serde takes them back: a tuple, in declaration
+    /// order (here only; everything else uses [`FramesFields`]).
+    type VariantFields = (u64, Vec<ConfirmedFrame>, u64, u32, i32);
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VariantFields, D::Error> {
         let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
         let f = decode_frames(&bytes).map_err(serde::de::Error::custom)?;
         Ok((

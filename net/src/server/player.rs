@@ -218,14 +218,15 @@ impl Player {
         closed_at: impl Fn(u64) -> Option<Duration>,
     ) -> u64 {
         let mut late = 0;
-        if self.down.on_frame_ack(ack_tick, current) {
-            if self.stream_start.is_some_and(|s| ack_tick >= s) {
-                self.ack_lag.on_ack(current - ack_tick);
-                if let Some(closed) = closed_at(ack_tick) {
-                    let rtt = now.saturating_sub(closed);
-                    self.ack_rtt_nanos
-                        .on_ack(rtt.as_nanos().min(u64::MAX as u128) as u64);
-                }
+        if self.down.on_frame_ack(ack_tick, current)
+            && self.stream_start.is_some_and(|s| ack_tick >= s)
+        {
+            // Moves the ack first (the left side), then measures only streamed frames.
+            self.ack_lag.on_ack(current - ack_tick);
+            if let Some(closed) = closed_at(ack_tick) {
+                let rtt = now.saturating_sub(closed);
+                self.ack_rtt_nanos
+                    .on_ack(rtt.as_nanos().min(u64::MAX as u128) as u64);
             }
         }
         // How early this datagram's newest input arrived (negative: late). The
