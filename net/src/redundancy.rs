@@ -1,12 +1,14 @@
-//! Redundancy windows for per-tick data sent unreliably.
+//! The redundancy window: per-tick data sent unreliably, every datagram repeating what
+//! the peer has not acknowledged yet.
 //!
-//! laminar's reliable channels stall on a single loss (see DESIGN.md), so per-tick data
-//! (client inputs, confirmed frames) goes out unreliably and every packet repeats
-//! everything the peer has not acknowledged yet, up to a byte budget.
+//! A reliable channel stalls on a single loss (see DESIGN.md), so per-tick data (client
+//! inputs, confirmed frames) goes out unreliably and every packet repeats everything the
+//! peer has not acknowledged yet, up to a byte budget.
 //!
-//! - [`RedundancyWindow<T>`]: items keyed by consecutive ticks; [`RedundancyWindow::ack`] drops the
-//!   acknowledged prefix; [`RedundancyWindow::select`] picks a run of consecutive unacked items
-//!   that fits a byte budget (oldest-first to guarantee progress, or newest-first).
+//! - [`RedundancyWindow<T>`]: items keyed by consecutive ticks; [`RedundancyWindow::ack`]
+//!   drops the acknowledged prefix; [`RedundancyWindow::select`] picks a run of
+//!   consecutive unacked items that fits a byte budget (oldest-first to guarantee
+//!   progress, or newest-first).
 //! - [`ReceiveTracker<T>`]: the receiving side: remembers which ticks arrived, what the
 //!   highest contiguously received tick is (that is what gets acknowledged), holds
 //!   out-of-order items in a bounded buffer, and hands items out in order

@@ -6,6 +6,7 @@ use venture_sim::character::Character;
 use venture_sim::Command;
 
 use super::*;
+use crate::standby::ClaimRecord;
 
 /// A saved character: the digest of the secret that owns it, and the commands that put
 /// it back into the world after its `Join` (level, gold, items...). The commands travel in

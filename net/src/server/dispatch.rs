@@ -3,6 +3,8 @@
 //! transport's timeouts and disconnects; and the one path out, which counts every byte.
 
 use super::*;
+use crate::chunk::ChunkAck;
+use crate::protocol::SnapshotReason;
 
 impl ServerSession {
     pub(super) fn send(&mut self, addr: Remote, msg: &Message) {

@@ -37,12 +37,11 @@ use crate::carrier::Remote;
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
-use crate::standby::{ClaimRecord, FollowerKey};
-use venture_sim::{Command, Frame, PlayerInput, World};
+use crate::standby::FollowerKey;
+use venture_sim::{Command, World};
 
-use crate::chunk::ChunkAck;
 use crate::cookie::CookieKey;
-use crate::protocol::{self, ConfirmedFrame, Message, SnapshotReason};
+use crate::protocol::{self, ConfirmedFrame, Message};
 
 mod admission;
 mod characters;

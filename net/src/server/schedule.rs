@@ -3,6 +3,8 @@
 //! and then every peer gets this tick's datagram: snapshot chunks, or the frames its
 //! planner picks.
 
+use venture_sim::{Frame, PlayerInput};
+
 use super::*;
 
 impl ServerSession {
