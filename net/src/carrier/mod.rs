@@ -12,6 +12,10 @@
 //!   benches only): an in-memory network with a virtual clock, whose links are datagram
 //!   links or ordered byte streams with head-of-line blocking.
 //!
+//! Beside them: [`socks5`], the SOCKS5 client handshake the stream client speaks to a
+//! proxy (Tor), and [`client`], the client's carrier that races UDP and TCP and
+//! reconnects a broken stream.
+//!
 //! Datagram carriers lose and reorder; stream carriers do neither but stall. The protocol
 //! above works over both: on a stream its redundancy costs a few bytes and nothing else.
 

@@ -30,6 +30,10 @@
 //! Hostile traffic: [`SimNet::inject`] sends raw bytes from any address, and
 //! [`SimNet::tamper`] puts a tampering box on an address ([`tamper`]: it modifies,
 //! replays and forges datagrams from and to it).
+//!
+//! Files: this one is the network's handle ([`SimNet`]) and state; `link.rs` a directed
+//! link ([`LinkConfig`], the seeded draws, crossing it), `socket.rs` the [`SimSocket`],
+//! [`tamper`] the tampering boxes, `tests.rs` the unit tests.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;

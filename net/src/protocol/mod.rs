@@ -36,7 +36,8 @@
 //!
 //! Files: this one holds the version and the limits; [`Message`] and its checks are in
 //! `message.rs`, the datagram codec (header, bounded decode, [`pack_inputs`]) in
-//! `codec.rs`, and the per-tick messages' byte strings in [`per_tick`].
+//! `codec.rs`, the per-tick messages' byte strings in [`per_tick`], and the unit tests in
+//! `tests.rs`.
 
 mod codec;
 mod message;

@@ -14,6 +14,10 @@
 //!   [`HANDSHAKE_DEADLINE`] or has been silent for [`IDLE_LIMIT`].
 //! - [`StreamClient`]: the client's one connection, through an optional SOCKS5 proxy,
 //!   connected without blocking (its states advance on every call).
+//!
+//! Files: this one holds the limits and [`websocket_accept`]; `link.rs` the [`Link`],
+//! `table.rs` the [`StreamTable`], `client.rs` the [`StreamClient`], `tests.rs` the unit
+//! tests.
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
