@@ -157,15 +157,12 @@ impl<C: Carrier> ServerDriver<C> {
             self.session.on_datagram(from, &plaintext, t);
         }
         self.session.poll(t);
-        self.flush_at(t);
+        self.flush();
     }
 
-    /// Sends whatever the session queued (e.g. after `shut_down`).
-    pub fn flush(&mut self, now: Instant) {
-        self.flush_at(self.since_epoch(now));
-    }
-
-    fn flush_at(&mut self, _t: Duration) {
+    /// Writes out whatever the session queued (e.g. after `shut_down`). It needs no time:
+    /// sealing a datagram for an established peer reads no clock.
+    pub fn flush(&mut self) {
         for (to, bytes) in self.session.drain_outgoing() {
             self.endpoint.send(to, &bytes);
         }

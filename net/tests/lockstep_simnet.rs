@@ -231,7 +231,7 @@ mod faults {
     use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
     use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
     use venture_net::secure::StaticKeypair;
-    use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+    use venture_net::server::{ServerEvent, ServerSession, SessionConfig};
     use venture_sim::script::scripted_input;
     use venture_sim::{Frame, SimConfig, World};
 
@@ -269,9 +269,9 @@ mod faults {
     fn server_session(world: World, now: Duration, secret: u8) -> ServerSession {
         ServerSession::new(
             world,
-            ServerConfig {
+            SessionConfig {
                 max_players: 8,
-                ..ServerConfig::default()
+                ..SessionConfig::default()
             },
             [secret; 16],
             now,

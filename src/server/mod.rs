@@ -861,11 +861,10 @@ impl ServerApp {
     fn shut_down(mut self, signal: &str) -> Result<(), ServerError> {
         self.health.shutting_down = true;
         self.driver.session.shut_down();
-        let now = Instant::now();
-        self.driver.flush(now);
+        self.driver.flush();
         // Give the kernel a moment to send the goodbyes before the socket closes.
         std::thread::sleep(SHUTDOWN_GRACE.min(Duration::from_millis(50)));
-        self.driver.flush(Instant::now());
+        self.driver.flush();
         self.http.shutdown(self.poll.registry());
         self.save();
         if let Some(rec) = self.recorder.take() {

@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use venture_net::server::{ServerConfig as SessionConfig, ServerSession};
+use venture_net::server::{ServerSession, SessionConfig};
 use venture_sim::{SimConfig, World};
 
 use super::{characters, durability, persist, world_lock, ServerError};

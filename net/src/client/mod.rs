@@ -32,7 +32,7 @@ use venture_sim::{Frame, PlayerInput, World, SIM_VERSION};
 
 use crate::chunk::{Progress, Reassembler, ReassemblyLimits};
 use crate::protocol::{self, ConfirmedFrame, Message, RejectReason, SnapshotReason};
-use crate::window::{ReceiveTracker, SendWindow};
+use crate::redundancy::{ReceiveTracker, RedundancyWindow};
 
 #[derive(Clone, Debug)]
 pub struct ClientConfig {
@@ -268,7 +268,7 @@ pub struct ClientSession {
     reassembler: Reassembler,
     rollback: Option<Rollback>,
     frames: ReceiveTracker<ConfirmedFrame>,
-    inputs: SendWindow<PlayerInput>,
+    inputs: RedundancyWindow<PlayerInput>,
     /// Last confirmed inputs per slot: the prediction for other players.
     last_confirmed: Vec<PlayerInput>,
     pacer: LeadPacer,
@@ -322,7 +322,7 @@ impl ClientSession {
             reassembler: Reassembler::new(ReassemblyLimits::default()),
             rollback: None,
             frames: ReceiveTracker::new(1, 1),
-            inputs: SendWindow::new(1, MAX_WINDOW_TICKS + 8),
+            inputs: RedundancyWindow::new(1, MAX_WINDOW_TICKS + 8),
             last_confirmed: Vec::new(),
             pacer: LeadPacer::new(PacerConfig::new(Duration::from_millis(50)), now),
             last_input_ack: 0,
@@ -837,7 +837,7 @@ impl ClientSession {
         self.last_confirmed = vec![PlayerInput::IDLE; slots];
         let window = self.window();
         self.frames = ReceiveTracker::new(tick + 1, MAX_WINDOW_TICKS * 4 + 64);
-        self.inputs = SendWindow::new(tick + 1, MAX_WINDOW_TICKS + 8);
+        self.inputs = RedundancyWindow::new(tick + 1, MAX_WINDOW_TICKS + 8);
         self.rollback = Some(Rollback::new(world, window));
         for cf in std::mem::take(&mut self.early_frames) {
             if cf.frame.tick > tick {
@@ -1020,7 +1020,7 @@ impl ClientSession {
         self.stats.ticks += 1;
         if self.inputs.push(tick, local).is_err() {
             // Ticks were not consecutive (after a resync): start the window afresh.
-            self.inputs = SendWindow::new(tick, MAX_WINDOW_TICKS + 8);
+            self.inputs = RedundancyWindow::new(tick, MAX_WINDOW_TICKS + 8);
             let _ = self.inputs.push(tick, local);
         }
         true
@@ -1035,7 +1035,7 @@ impl ClientSession {
         // client that stops acking (a full window) would otherwise stop the frames too.
         let (first, inputs) = match self.inputs.select(
             self.config.input_redundancy * 6,
-            crate::window::Prefer::Newest,
+            crate::redundancy::Prefer::Newest,
             |_| 6,
         ) {
             Some((first, items)) => (first, items.into_iter().copied().collect()),
