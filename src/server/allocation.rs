@@ -18,8 +18,8 @@ use venture_sim::{SimConfig, World};
 
 use super::world::{self, OpenedWorld};
 use super::{durability, persist, ServerApp, ServerError};
-use crate::agones::allocation::Allocation;
-use crate::cli::ServerConfig;
+use crate::ops::agones::allocation::Allocation;
+use crate::ops::cli::ServerConfig;
 
 /// The stand-in world and no files: what a server awaiting its allocation holds.
 pub(super) fn stand_in(config: &ServerConfig) -> Result<OpenedWorld, ServerError> {
@@ -56,7 +56,7 @@ impl ServerApp {
         }
         let choice = allocation.world_choice();
         for error in &choice.errors {
-            log::error!(target: "venture::agones", component = "agones"; "{error}; using the flag's value");
+            log::error!(target: "venture::ops::agones", component = "agones"; "{error}; using the flag's value");
         }
         if let Some(seed) = choice.seed {
             self.config.seed = seed;

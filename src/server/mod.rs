@@ -33,9 +33,9 @@ use venture_net::carrier::{Both, Carrier, CarrierKind};
 use venture_net::driver::{ServerDriver, ServerLayer};
 use venture_net::server::{ServerEvent, ServerStats};
 
-use crate::cli::ServerConfig;
-use crate::http::{HttpLimits, HttpServer};
-use crate::metrics::Metrics;
+use crate::ops::cli::ServerConfig;
+use crate::ops::http::{HttpLimits, HttpServer};
+use crate::ops::metrics::Metrics;
 
 const UDP: Token = Token(0);
 const SIGNALS: Token = Token(1);
@@ -126,7 +126,7 @@ pub struct ServerApp {
     health: Health,
     last_stats: ServerStats,
     last_carriers: [venture_net::carrier::CarrierStats; 3],
-    carrier_metrics: crate::metrics::carriers::CarrierMetrics,
+    carrier_metrics: crate::ops::metrics::carriers::CarrierMetrics,
     last_layer: venture_net::secure::LayerStats,
     http_refused_seen: u64,
     http_cap_logged: bool,
@@ -136,11 +136,11 @@ pub struct ServerApp {
     next_autosave: Instant,
     save_requested: bool,
     characters: characters::Characters,
-    agones: Option<crate::agones::AgonesClient>,
+    agones: Option<crate::ops::agones::AgonesClient>,
     /// `venture_input_substitutions_total{slot}` and the per-slot totals last exported.
     substitutions: (
         prometheus_client::metrics::family::Family<
-            crate::metrics::SlotLabel,
+            crate::ops::metrics::SlotLabel,
             prometheus_client::metrics::counter::Counter,
         >,
         Vec<u64>,
@@ -158,7 +158,7 @@ pub struct ServerApp {
     /// The world's and the log's locks, held until the process exits.
     _locks: Vec<world_lock::WorldLock>,
     /// The pair's series (`venture_role`, follower lag).
-    standby_metrics: crate::metrics::StandbyMetrics,
+    standby_metrics: crate::ops::metrics::StandbyMetrics,
     server_key: server_key::ServerKey,
     /// Set when this server was a standby that took over, with the telling of the old
     /// primary.
@@ -248,7 +248,7 @@ impl ServerApp {
         );
         let driver = ServerDriver::with_layer(carriers, session, layer, epoch)
             .map_err(|e| ServerError::Setup(e.to_string()))?;
-        let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let mut metrics = Metrics::new(crate::ops::cli::VERSION, crate::ops::cli::GIT_COMMIT);
         let substitutions = (metrics.register_input_substitutions(), Vec::new());
         let carrier_metrics = metrics.register_carriers();
         let standby_metrics = metrics.register_standby();
@@ -261,14 +261,14 @@ impl ServerApp {
             target: "venture::server",
             component = "server", addr:% = local_addr, port = local_addr.port(), max_players = config.max_players,
             tick_rate = config.tick_rate, seed = config.seed, seed_random = config.seed_is_random,
-            genre = config.genre.id(), version = crate::cli::VERSION, server_key:% = server_key.fingerprint(),
+            genre = config.genre.id(), version = crate::ops::cli::VERSION, server_key:% = server_key.fingerprint(),
             startup_ms = started.elapsed().as_millis() as u64, awaiting_allocation = config.await_allocation;
             "Starting Venture Game Server"
         );
         let await_allocation = config.await_allocation;
         // Ready goes out on the first loop turn: the sockets are bound by now.
         let agones = config.agones.then(|| {
-            crate::agones::AgonesClient::from_env(
+            crate::ops::agones::AgonesClient::from_env(
                 AGONES,
                 Instant::now(),
                 config.max_players,
@@ -430,8 +430,12 @@ impl ServerApp {
         let t = self.driver.since_epoch(Instant::now());
         for h in self.http.take_handoffs() {
             let link = match h.kind {
-                crate::http::HandoffKind::GameStream => Link::tcp(h.stream, h.peer, &h.rest, t),
-                crate::http::HandoffKind::WebSocket => Link::websocket(h.stream, h.peer, h.rest, t),
+                crate::ops::http::HandoffKind::GameStream => {
+                    Link::tcp(h.stream, h.peer, &h.rest, t)
+                }
+                crate::ops::http::HandoffKind::WebSocket => {
+                    Link::websocket(h.stream, h.peer, h.rest, t)
+                }
             };
             let carrier = link.remote().carrier;
             if let Err(e) = self
@@ -698,7 +702,7 @@ impl ServerApp {
                 .inc_by(refused - self.http_refused_seen);
             if !self.http_cap_logged {
                 self.http_cap_logged = true;
-                log::warn!(target: "venture::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; the oldest idle or incomplete connections are evicted to make room");
+                log::warn!(target: "venture::ops::http", component = "http", cap = self.http.limits().max_connections; "HTTP connection cap reached; the oldest idle or incomplete connections are evicted to make room");
             }
             self.http_refused_seen = refused;
         } else if self.http.open_connections() < self.http.limits().max_connections / 2 {

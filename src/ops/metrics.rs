@@ -159,8 +159,8 @@ pub struct Metrics {
 
 impl Metrics {
     /// Create and register every metric. `version` and `commit` label
-    /// `venture_build_info` (pass [`crate::cli::VERSION`] and
-    /// [`crate::cli::GIT_COMMIT`]).
+    /// `venture_build_info` (pass [`crate::ops::cli::VERSION`] and
+    /// [`crate::ops::cli::GIT_COMMIT`]).
     pub fn new(version: &str, commit: &str) -> Self {
         let mut registry = Registry::with_prefix("venture");
         let tick_duration = Histogram::new(TICK_BUCKETS);
@@ -696,7 +696,7 @@ struct ErrorLogCollector;
 
 impl Collector for ErrorLogCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let c = ConstCounter::new(crate::logging::error_records());
+        let c = ConstCounter::new(crate::ops::logging::error_records());
         let m = encoder.encode_descriptor(
             "errors",
             "Records logged at error or fatal level.",

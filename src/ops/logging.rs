@@ -59,10 +59,10 @@ pub const COMPONENT_KEY: &str = "component";
 #[macro_export]
 macro_rules! fatal {
     ($($key:tt $(:$cap:tt)? $(= $value:expr)?),+ ; $($arg:tt)+) => {
-        $crate::logging::__log::error!(fatal = true, $($key $(:$cap)? $(= $value)?),+ ; $($arg)+)
+        $crate::ops::logging::__log::error!(fatal = true, $($key $(:$cap)? $(= $value)?),+ ; $($arg)+)
     };
     ($($arg:tt)+) => {
-        $crate::logging::__log::error!(fatal = true; $($arg)+)
+        $crate::ops::logging::__log::error!(fatal = true; $($arg)+)
     };
 }
 
@@ -164,7 +164,7 @@ pub fn init(verbose: bool) -> Result<LogSettings, LoggingError> {
     let settings = settings_from_env(verbose);
     install(&settings)?;
     for w in &settings.warnings {
-        log::warn!(target: "venture::logging", "{w}");
+        log::warn!(target: "venture::ops::logging", "{w}");
     }
     Ok(settings)
 }
