@@ -643,7 +643,7 @@ mod tests {
             let out = std::process::Command::new(exe)
                 .args([
                     "--exact",
-                    "logging::tests::child_emits_log_lines",
+                    "ops::logging::tests::child_emits_log_lines",
                     "--nocapture",
                     "--test-threads=1",
                     "-q",
