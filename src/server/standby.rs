@@ -360,7 +360,7 @@ impl Standby {
                 SecureEvent::KeyMismatch { presented, .. } => {
                     let why = format!(
                         "the primary presents key {} (not this standby's server.key)",
-                        server_key::fingerprint(&presented)
+                        venture_net::secure::fingerprint(&presented)
                     );
                     self.driver.session.refuse(why);
                 }
