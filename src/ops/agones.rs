@@ -265,7 +265,7 @@ impl AgonesClient {
     /// the owner need not handle it (readiness only has to wake the loop).
     pub fn new(config: AgonesConfig, token: Token, now: Instant) -> AgonesClient {
         log::info!(
-            target: "venture::ops::agones",
+            target: "venture::agones",
             component = "agones", sdk:% = config.addr, health_interval_ms = config.health_interval.as_millis() as u64,
             shutdown_when_empty = config.shutdown_when_empty, player_list = config.player_list,
             await_allocation = config.await_allocation;
@@ -297,7 +297,7 @@ impl AgonesClient {
     ) -> AgonesClient {
         let (mut config, warnings) = AgonesConfig::from_env();
         for w in warnings {
-            log::warn!(target: "venture::ops::agones", component = "agones"; "{w}");
+            log::warn!(target: "venture::agones", component = "agones"; "{w}");
         }
         config.max_players = max_players;
         config.await_allocation = await_allocation;
@@ -366,7 +366,7 @@ impl AgonesClient {
         };
         for game_server in w.poll(registry, self.token, self.config.addr, now) {
             if let Some(a) = Allocation::from_game_server(&game_server) {
-                log::info!(target: "venture::ops::agones", component = "agones", annotations:? = a.annotations; "Agones: this game server was allocated");
+                log::info!(target: "venture::agones", component = "agones", annotations:? = a.annotations; "Agones: this game server was allocated");
                 // The watch has done its job: the world is chosen once.
                 w.close(registry);
                 self.watch = None;
@@ -405,13 +405,13 @@ impl AgonesClient {
                     c.close(poll.registry());
                 }
                 self.lifecycle.abandoned();
-                log::warn!(target: "venture::ops::agones", component = "agones", budget_ms = budget.as_millis() as u64; "Agones shutdown call did not finish in time");
+                log::warn!(target: "venture::agones", component = "agones", budget_ms = budget.as_millis() as u64; "Agones shutdown call did not finish in time");
                 break;
             }
             let wake = self.next_deadline().map_or(end, |d| d.min(end));
             if let Err(e) = poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
-                    log::warn!(target: "venture::ops::agones", component = "agones", error:% = e; "poll failed during Agones shutdown");
+                    log::warn!(target: "venture::agones", component = "agones", error:% = e; "poll failed during Agones shutdown");
                     break;
                 }
             }

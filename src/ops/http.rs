@@ -495,7 +495,7 @@ impl HttpServer {
                 if let Some(c) = &self.conns[slot] {
                     if c.state != State::Draining {
                         self.counters.timed_out += 1;
-                        log::debug!(target: "venture::ops::http", peer:% = c.peer; "closing slow or idle HTTP connection");
+                        log::debug!(target: "venture::http", peer:% = c.peer; "closing slow or idle HTTP connection");
                     }
                 }
                 self.close(registry, slot);
@@ -562,7 +562,7 @@ impl HttpServer {
                     self.hand_off(registry, victim, kind);
                 } else if still_waiting {
                     if let Some(c) = &self.conns[victim] {
-                        log::debug!(target: "venture::ops::http", peer:% = c.peer, cap = self.limits.max_connections; "HTTP connection cap reached; evicting the oldest idle or incomplete connection");
+                        log::debug!(target: "venture::http", peer:% = c.peer, cap = self.limits.max_connections; "HTTP connection cap reached; evicting the oldest idle or incomplete connection");
                     }
                     self.counters.evicted += 1;
                     self.close(registry, victim);
@@ -639,14 +639,14 @@ impl HttpServer {
                     // retry after a pause instead of spinning.
                     self.counters.io_errors += 1;
                     self.accept_paused_until = Some(now + ACCEPT_BACKOFF);
-                    log::warn!(target: "venture::ops::http", error:% = e; "HTTP accept failed; pausing accepts");
+                    log::warn!(target: "venture::http", error:% = e; "HTTP accept failed; pausing accepts");
                     return accepted;
                 }
             };
             self.counters.accepted += 1;
             let Some(slot) = self.make_room(registry, now, router) else {
                 self.counters.rejected_over_cap += 1;
-                log::debug!(target: "venture::ops::http", peer:% = peer, cap = self.limits.max_connections; "HTTP connection cap reached, every connection mid-response; closing new connection");
+                log::debug!(target: "venture::http", peer:% = peer, cap = self.limits.max_connections; "HTTP connection cap reached, every connection mid-response; closing new connection");
                 let busy = Response::text(503, "busy\n").to_bytes(false);
                 let _ = stream.write(&busy);
                 let _ = stream.shutdown(Shutdown::Both);
@@ -657,7 +657,7 @@ impl HttpServer {
                 registry.register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
             {
                 self.counters.io_errors += 1;
-                log::warn!(target: "venture::ops::http", peer:% = peer, error:% = e; "cannot register HTTP connection");
+                log::warn!(target: "venture::http", peer:% = peer, error:% = e; "cannot register HTTP connection");
                 continue;
             }
             let _ = stream.set_nodelay(true);

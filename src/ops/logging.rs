@@ -164,7 +164,7 @@ pub fn init(verbose: bool) -> Result<LogSettings, LoggingError> {
     let settings = settings_from_env(verbose);
     install(&settings)?;
     for w in &settings.warnings {
-        log::warn!(target: "venture::ops::logging", "{w}");
+        log::warn!(target: "venture::logging", "{w}");
     }
     Ok(settings)
 }

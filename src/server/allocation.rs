@@ -13,7 +13,6 @@
 
 use std::time::Instant;
 
-use venture_net::server::ServerStats;
 use venture_sim::{SimConfig, World};
 
 use super::world::{self, OpenedWorld};
@@ -56,7 +55,7 @@ impl ServerApp {
         }
         let choice = allocation.world_choice();
         for error in &choice.errors {
-            log::error!(target: "venture::ops::agones", component = "agones"; "{error}; using the flag's value");
+            log::error!(target: "venture::agones", component = "agones"; "{error}; using the flag's value");
         }
         if let Some(seed) = choice.seed {
             self.config.seed = seed;
@@ -84,7 +83,7 @@ impl ServerApp {
         // As the driver set it on the session it was built with.
         session.set_admitted_by_transport(true);
         self.driver.session = session;
-        self.last_stats = ServerStats::default();
+        self.collector.session_replaced();
         self.files = opened.files;
         self.recorder = opened.recorder;
         self._locks = opened.locks;

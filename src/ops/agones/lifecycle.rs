@@ -164,7 +164,7 @@ impl Lifecycle {
         if !players.is_empty() {
             self.had_players = true;
         } else if self.had_players && self.policy.shutdown_when_empty {
-            log::info!(target: "venture::ops::agones", component = "agones"; "last player left: asking Agones to shut down");
+            log::info!(target: "venture::agones", component = "agones"; "last player left: asking Agones to shut down");
             self.shutdown_queued = true;
             // A pending Ready still goes out, and the List work, before Shutdown.
             self.queue.retain(|c| matches!(c, Call::Ready));
@@ -231,34 +231,34 @@ impl Lifecycle {
                 self.stats.ok += 1;
                 if self.failing {
                     self.failing = false;
-                    log::info!(target: "venture::ops::agones", component = "agones"; "Agones SDK reachable again");
+                    log::info!(target: "venture::agones", component = "agones"; "Agones SDK reachable again");
                 }
                 match &call {
                     Call::Ready => {
                         self.ready_ok = true;
-                        log::info!(target: "venture::ops::agones", component = "agones", status = status; "Agones: game server Ready");
+                        log::info!(target: "venture::agones", component = "agones", status = status; "Agones: game server Ready");
                     }
                     Call::Shutdown => {
                         self.shutdown_ok = true;
-                        log::info!(target: "venture::ops::agones", component = "agones", status = status; "Agones: Shutdown acknowledged");
+                        log::info!(target: "venture::agones", component = "agones", status = status; "Agones: Shutdown acknowledged");
                     }
                     Call::Health => {
-                        log::debug!(target: "venture::ops::agones", component = "agones"; "Agones: health ping")
+                        log::debug!(target: "venture::agones", component = "agones"; "Agones: health ping")
                     }
                     Call::PlayersCapacity(n) => {
                         self.capacity_ok = true;
                         self.list_paused_until = None;
-                        log::info!(target: "venture::ops::agones", component = "agones", list = PLAYERS_LIST, capacity = n; "Agones: players List capacity set");
+                        log::info!(target: "venture::agones", component = "agones", list = PLAYERS_LIST, capacity = n; "Agones: players List capacity set");
                     }
                     Call::AddPlayer(name) => {
                         self.listed.insert(name.clone());
                         self.list_paused_until = None;
-                        log::debug!(target: "venture::ops::agones", component = "agones", playerID = name.as_str(); "Agones: player added to the players List");
+                        log::debug!(target: "venture::agones", component = "agones", playerID = name.as_str(); "Agones: player added to the players List");
                     }
                     Call::RemovePlayer(name) => {
                         self.listed.remove(name);
                         self.list_paused_until = None;
-                        log::debug!(target: "venture::ops::agones", component = "agones", playerID = name.as_str(); "Agones: player removed from the players List");
+                        log::debug!(target: "venture::agones", component = "agones", playerID = name.as_str(); "Agones: player removed from the players List");
                     }
                 }
             }
@@ -271,10 +271,10 @@ impl Lifecycle {
                     _ => "",
                 };
                 if self.failing {
-                    log::debug!(target: "venture::ops::agones", component = "agones", call = call.name(), method = method, path = path.as_str(), error:% = failure; "Agones SDK call failed{hint}");
+                    log::debug!(target: "venture::agones", component = "agones", call = call.name(), method = method, path = path.as_str(), error:% = failure; "Agones SDK call failed{hint}");
                 } else {
                     self.failing = true;
-                    log::warn!(target: "venture::ops::agones", component = "agones", call = call.name(), method = method, path = path.as_str(), error:% = failure; "Agones SDK call failed (not fatal; will keep trying){hint}");
+                    log::warn!(target: "venture::agones", component = "agones", call = call.name(), method = method, path = path.as_str(), error:% = failure; "Agones SDK call failed (not fatal; will keep trying){hint}");
                 }
                 if call.is_list() {
                     self.list_paused_until = Some(now + RETRY_AFTER);
@@ -309,7 +309,7 @@ impl Lifecycle {
         if !self.shutdown_ok && !pending {
             self.shutdown_queued = true;
             self.queue.push_back(Call::Shutdown);
-            log::info!(target: "venture::ops::agones", component = "agones"; "server stopping: asking Agones to shut down");
+            log::info!(target: "venture::agones", component = "agones"; "server stopping: asking Agones to shut down");
         }
         abandon
     }

@@ -257,7 +257,7 @@ impl Watch {
             Ok((objects, ended)) => {
                 if !objects.is_empty() && self.failing {
                     self.failing = false;
-                    log::info!(target: "venture::ops::agones", component = "agones"; "Agones: watching the GameServer again");
+                    log::info!(target: "venture::agones", component = "agones"; "Agones: watching the GameServer again");
                 }
                 if ended {
                     self.close(registry);
@@ -283,10 +283,10 @@ impl Watch {
     fn failed(&mut self, now: Instant, why: &str) {
         self.retry_at = now + RETRY_AFTER;
         if self.failing {
-            log::debug!(target: "venture::ops::agones", component = "agones", error = why; "Agones GameServer watch failed");
+            log::debug!(target: "venture::agones", component = "agones", error = why; "Agones GameServer watch failed");
         } else {
             self.failing = true;
-            log::warn!(target: "venture::ops::agones", component = "agones", error = why; "Agones GameServer watch failed (not fatal; reconnecting every second)");
+            log::warn!(target: "venture::agones", component = "agones", error = why; "Agones GameServer watch failed (not fatal; reconnecting every second)");
         }
     }
 }

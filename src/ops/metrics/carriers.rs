@@ -1,12 +1,13 @@
 //! Per-carrier series (`carrier` label: `udp`, `tcp`, `ws`): players, stream connections,
 //! packets, wire bytes (framing included) and packets dropped on the way out, so an
-//! operator sees how players reach the server and what each path costs.
+//! operator sees how players reach the server and what each path costs. The
+//! [`Collector`](super::collect::Collector) feeds them from each carrier's stats.
 
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
-use venture_net::carrier::{CarrierKind, CarrierStats};
+use venture_net::carrier::CarrierKind;
 
 /// `carrier` and `direction` (`in` / `out`).
 pub type CarrierDirection = [(&'static str, &'static str); 2];
@@ -68,21 +69,5 @@ impl CarrierMetrics {
             }
         }
         m
-    }
-
-    /// Adds what `now` counted since `before`, for one carrier.
-    pub fn count(&self, kind: CarrierKind, before: &CarrierStats, now: &CarrierStats) {
-        let c = kind.as_str();
-        let add = |f: &Family<CarrierDirection, Counter>, d, a: u64, b: u64| {
-            f.get_or_create(&[("carrier", c), ("direction", d)])
-                .inc_by(b.saturating_sub(a));
-        };
-        add(&self.packets, "in", before.packets_in, now.packets_in);
-        add(&self.packets, "out", before.packets_out, now.packets_out);
-        add(&self.bytes, "in", before.bytes_in, now.bytes_in);
-        add(&self.bytes, "out", before.bytes_out, now.bytes_out);
-        self.dropped
-            .get_or_create(&[("carrier", c)])
-            .inc_by(now.dropped_out.saturating_sub(before.dropped_out));
     }
 }
