@@ -12,6 +12,11 @@
 //!
 //! The handles are cheap to clone (`Arc` inside) and atomic, so the event
 //! loop updates them without locks; encoding reads a consistent-enough view.
+//!
+//! * [`collect`]: the series fed from the stats types of the server's parts, one line each;
+//! * [`carriers`]: the per-carrier families;
+//! * [`exposition`]: `Accept` negotiation, OpenMetrics to Prometheus text 0.0.4;
+//! * [`process`]: the `process_*` family and the cgroup memory limit.
 
 pub mod carriers;
 pub mod collect;

@@ -4,7 +4,18 @@
 //!
 //! The game itself is [`venture_net::server::ServerSession`] behind the secure layer's
 //! driver on the carriers (UDP, and the stream table); this module is the shell around
-//! it: sockets, clock, logs, metrics, health.
+//! it: sockets, clock, logs, metrics, health. Here: the loop, saves and shutdown; and
+//!
+//! * [`bind`]: startup (key, world, sockets, session, metrics, Agones);
+//! * [`events`]: the session's events into logs, the journal and counters;
+//! * [`readings`]: the metrics' turn (the parts' stats into the collector);
+//! * [`world`], [`allocation`]: the world served, and the stand-in until Agones allocates;
+//! * [`persist`], [`journal`], [`durability`], [`world_lock`]: saves, the session log,
+//!   whether writes keep up, one writer per world;
+//! * [`characters`]: players' saved characters;
+//! * [`server_key`]: the server's key file;
+//! * [`routes`]: `/healthz`, `/readyz`, `/metrics`, `/status`, the web client's files;
+//! * [`standby`], [`depose`]: the hot standby and the telling of a replaced primary.
 
 mod allocation;
 mod bind;
