@@ -208,15 +208,6 @@ mod tests {
     use venture_sim::script::scripted_frame;
     use venture_sim::{Frame, SimConfig, World};
 
-    fn config() -> SimConfig {
-        SimConfig {
-            seed: 31,
-            width: 40,
-            height: 40,
-            ..SimConfig::default()
-        }
-    }
-
     fn step(w: &mut SessionWriter<Vec<u8>>, world: &mut World, frame: &Frame) {
         world.step(frame).expect("steps");
         w.append_frame(frame, world.checksum()).expect("appends");
@@ -225,9 +216,16 @@ mod tests {
     /// A log with every kind of record: joins and a leave, a keyframe, a clean stop, a
     /// resume after it, a crash (a resume without a stop), a gap and an end.
     fn every_record() -> Vec<u8> {
-        let mut world = World::new(&config()).expect("world");
+        // A small map: the log's content is what is under test, not the world.
+        let config = SimConfig {
+            seed: 31,
+            width: 40,
+            height: 40,
+            ..SimConfig::default()
+        };
+        let mut world = World::new(&config).expect("world");
         let mut w =
-            SessionWriter::new(Vec::new(), &SessionHeader::new(config(), "first")).expect("header");
+            SessionWriter::new(Vec::new(), &SessionHeader::new(config, "first")).expect("header");
         for tick in 1..=10 {
             let mut frame = scripted_frame(9, tick, 2);
             if tick == 7 {

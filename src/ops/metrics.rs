@@ -490,32 +490,15 @@ impl StandbyMetrics {
 impl Metrics {
     /// Registers the standby pair's series ([`StandbyMetrics`]).
     pub fn register_standby(&mut self) -> StandbyMetrics {
-        let m = StandbyMetrics::default();
-        self.registry.register(
-            "role",
-            "1 for this process's role in a primary/standby pair (primary or standby)",
-            m.role.clone(),
-        );
-        self.registry.register(
-            "followers",
-            "Hot standbys following this primary",
-            m.followers.clone(),
-        );
-        self.registry.register(
-            "follower_lag_ticks",
-            "Confirmed ticks the follower is behind the primary (primary: the most lagging follower's ack; standby: newest frame seen minus newest applied)",
-            m.lag_ticks.clone(),
-        );
-        self.registry.register(
-            "follower_lag_seconds",
-            "venture_follower_lag_ticks in seconds of game time",
-            m.lag_seconds.clone(),
-        );
-        self.registry.register(
-            "standby_primary_silence_seconds",
-            "On a standby: seconds since the primary was last heard (it takes over at -takeover-after)",
-            m.primary_silence_seconds.clone(),
-        );
+        let r = &mut self.registry;
+        #[rustfmt::skip]
+        let m = StandbyMetrics {
+            role: reg(r, "role", "1 for this process's role in a primary/standby pair (primary or standby)", Family::default()),
+            followers: reg(r, "followers", "Hot standbys following this primary", Gauge::default()),
+            lag_ticks: reg(r, "follower_lag_ticks", "Confirmed ticks the follower is behind the primary (primary: the most lagging follower's ack; standby: newest frame seen minus newest applied)", Gauge::default()),
+            lag_seconds: reg(r, "follower_lag_seconds", "venture_follower_lag_ticks in seconds of game time", Gauge::default()),
+            primary_silence_seconds: reg(r, "standby_primary_silence_seconds", "On a standby: seconds since the primary was last heard (it takes over at -takeover-after)", Gauge::default()),
+        };
         m
     }
 }
@@ -553,18 +536,12 @@ pub struct PersistenceMetrics {
 }
 
 impl PersistenceMetrics {
-    fn register(registry: &mut Registry) -> Self {
-        let m = PersistenceMetrics::default();
-        registry.register(
-            "persistence_ok",
-            "1 while saves and the session log are being written; 0 while writes fail (play goes on, retrying)",
-            m.ok.clone(),
-        );
-        registry.register(
-            "persistence_lag_seconds",
-            "Game time since the last tick a kill -9 would recover (last log flush or save)",
-            m.lag_seconds.clone(),
-        );
+    fn register(r: &mut Registry) -> Self {
+        #[rustfmt::skip]
+        let m = PersistenceMetrics {
+            ok: reg(r, "persistence_ok", "1 while saves and the session log are being written; 0 while writes fail (play goes on, retrying)", Gauge::default()),
+            lag_seconds: reg(r, "persistence_lag_seconds", "Game time since the last tick a kill -9 would recover (last log flush or save)", Gauge::default()),
+        };
         m.ok.set(1);
         m
     }

@@ -7,6 +7,8 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
+
+use super::reg;
 use venture_net::carrier::CarrierKind;
 
 /// `carrier` and `direction` (`in` / `out`).
@@ -31,33 +33,15 @@ pub struct CarrierMetrics {
 
 impl CarrierMetrics {
     /// Registers the families, every carrier's series present at 0 from the start.
-    pub fn register(registry: &mut Registry) -> CarrierMetrics {
-        let m = CarrierMetrics::default();
-        registry.register(
-            "carrier_players",
-            "Players connected, by carrier",
-            m.players.clone(),
-        );
-        registry.register(
-            "carrier_connections",
-            "Open game stream connections, by carrier",
-            m.connections.clone(),
-        );
-        registry.register(
-            "carrier_packets",
-            "Secure-layer packets carried, by carrier and direction",
-            m.packets.clone(),
-        );
-        registry.register(
-            "carrier_bytes",
-            "Bytes carried above IP (stream framing included), by carrier and direction",
-            m.bytes.clone(),
-        );
-        registry.register(
-            "carrier_dropped",
-            "Outgoing packets dropped by the carrier (full buffer, stalled reader), by carrier",
-            m.dropped.clone(),
-        );
+    pub fn register(r: &mut Registry) -> CarrierMetrics {
+        #[rustfmt::skip]
+        let m = CarrierMetrics {
+            players: reg(r, "carrier_players", "Players connected, by carrier", Family::default()),
+            connections: reg(r, "carrier_connections", "Open game stream connections, by carrier", Family::default()),
+            packets: reg(r, "carrier_packets", "Secure-layer packets carried, by carrier and direction", Family::default()),
+            bytes: reg(r, "carrier_bytes", "Bytes carried above IP (stream framing included), by carrier and direction", Family::default()),
+            dropped: reg(r, "carrier_dropped", "Outgoing packets dropped by the carrier (full buffer, stalled reader), by carrier", Family::default()),
+        };
         for kind in CarrierKind::ALL {
             let c = kind.as_str();
             let _ = m.players.get_or_create(&[("carrier", c)]);
