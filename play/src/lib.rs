@@ -12,8 +12,6 @@
 pub mod keys;
 pub mod names;
 pub mod narrate;
-#[cfg(test)]
-mod narrate_old;
 pub mod palette;
 pub mod replay_controls;
 pub mod replay_view;
