@@ -399,15 +399,16 @@ mod tests {
         })
         .unwrap();
         assert_eq!(world.spawn_extra_monsters(40), 40);
-        let mut narrators: Vec<Narrator> = (0..players).map(|me| Narrator::new(&world, me)).collect();
+        let mut narrators: Vec<Narrator> =
+            (0..players).map(|me| Narrator::new(&world, me)).collect();
         let mut session = Confirmed(world);
         let mut told = std::collections::BTreeSet::new();
         let mut h = 0xcbf2_9ce4_8422_2325u64;
         for _ in 0..3000 {
             let frame = fight_frame(&session.0, players);
             let (events, names) = session.step(&frame);
-            for me in 0..players {
-                let got = narrators[me].confirm(&events, names.clone()).unwrap();
+            for narrator in &mut narrators {
+                let got = narrator.confirm(&events, names.clone()).unwrap();
                 h = digest(&got, h);
                 for l in got {
                     // The line's kind of news, without its numbers and names.
