@@ -216,7 +216,9 @@ fn run(case: &Case) {
                         );
                         standby.synced_at = Some(tick);
                     }
-                    ClientEvent::Confirmed { frame, checksum } => {
+                    ClientEvent::Confirmed {
+                        frame, checksum, ..
+                    } => {
                         let expected = standby
                             .journal
                             .last()

@@ -159,7 +159,7 @@ fn run(case: &Case) -> Outcome {
         );
         for c in clients.iter().flatten() {
             let s = c.session.stats();
-            eprintln!("  client {:?} lead {} confirmed {} ticks {} rollbacks {} stalls {} resyncs {} rtt {:?} late {} layer {:?}", c.session.phase(), c.session.lead(), s.confirmed, s.ticks, s.rollbacks, s.window_stalls, s.resyncs, c.session.rtt(), s.late_inputs, c.layer_stats());
+            eprintln!("  client {:?} lead {} confirmed {} ticks {} rollbacks {} stalls {} resyncs {} rtt {:?} late {} layer {:?}", c.session.phase(), c.session.lead(), s.confirmed, s.ticks, s.rollbacks, s.prediction_stalls, s.resyncs, c.session.rtt(), s.late_inputs, c.layer_stats());
         }
     }
     let joined = clients
@@ -486,10 +486,10 @@ mod faults {
                         s.phase(),
                         s.world().map(|w| w.tick()),
                         s.confirmed_world().map(|w| w.tick()),
-                        s.window(),
+                        s.prediction_window(),
                         s.rtt(),
                         s.pacer().samples(),
-                        s.stats().window_stalls,
+                        s.stats().prediction_stalls,
                         tl.get(i),
                         s.reconnecting(self.t).is_some()
                     );

@@ -160,7 +160,7 @@ impl Player {
             datagrams_received: a.datagrams_received + b.datagrams_received,
             invalid_datagrams: a.invalid_datagrams + b.invalid_datagrams,
             late_inputs: a.late_inputs + b.late_inputs,
-            window_stalls: a.window_stalls + b.window_stalls,
+            prediction_stalls: a.prediction_stalls + b.prediction_stalls,
             reconnects: a.reconnects + b.reconnects,
         }
     }
@@ -590,7 +590,9 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                 }
                 log::debug!(target: "venture::client", "{} synced at tick {tick}", p.name);
             }
-            ClientEvent::Confirmed { frame, checksum } => {
+            ClientEvent::Confirmed {
+                frame, checksum, ..
+            } => {
                 if let Some(rec) = p.recorder.as_mut() {
                     if let Err(e) = rec.append_frame(&frame, checksum) {
                         eprintln!("venture-client: recording stopped: {e}");

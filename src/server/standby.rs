@@ -409,7 +409,9 @@ impl Standby {
                 self.start_recording(world);
                 log::info!(target: "venture::standby", component = "standby", tick = tick, recording = self.recorder.is_some(); "following from the primary's snapshot");
             }
-            ClientEvent::Confirmed { frame, checksum } => {
+            ClientEvent::Confirmed {
+                frame, checksum, ..
+            } => {
                 let Some(world) = self.world.as_mut() else {
                     return;
                 };
