@@ -25,7 +25,7 @@ use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::carrier::{CarrierKind, CarrierStats};
 use venture_net::client::{ClientConfig, ClientSession, ClientStats, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerSession};
+use venture_net::server::{ServerSession, SessionConfig};
 use venture_sim::script::scripted_input;
 use venture_sim::{PlayerInput, SimConfig, World};
 
@@ -138,7 +138,7 @@ fn run(carrier: CarrierKind, rtt_ms: u64, loss_permille: u16) -> Outcome {
     let epoch = net.now();
     let config = SimConfig::default();
     let world = World::new(&config).expect("valid");
-    let defaults = ServerConfig::default();
+    let defaults = SessionConfig::default();
     // `VENTURE_BW_MIN_REDUNDANCY=8` turns adaptive redundancy off, for comparison.
     let min_frame_redundancy = std::env::var("VENTURE_BW_MIN_REDUNDANCY")
         .ok()
@@ -146,7 +146,7 @@ fn run(carrier: CarrierKind, rtt_ms: u64, loss_permille: u16) -> Outcome {
         .unwrap_or(defaults.min_frame_redundancy);
     let session = ServerSession::new(
         world,
-        ServerConfig {
+        SessionConfig {
             min_frame_redundancy,
             ..defaults
         },

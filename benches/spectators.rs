@@ -19,7 +19,7 @@ use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::carrier::CarrierStats;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerSession};
+use venture_net::server::{ServerSession, SessionConfig};
 use venture_sim::script::scripted_input;
 use venture_sim::{SimConfig, World};
 
@@ -50,7 +50,7 @@ fn run(spectators: usize) -> Outcome {
     let epoch = net.now();
     let config = SimConfig::default();
     let world = World::new(&config).expect("valid");
-    let session = ServerSession::new(world, ServerConfig::default(), [7; 16], Duration::ZERO);
+    let session = ServerSession::new(world, SessionConfig::default(), [7; 16], Duration::ZERO);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
     let server_addr = server.carrier().addr();
     let mut clients: Vec<ClientDriver<SimSocket>> = (0..PLAYERS + spectators)

@@ -22,7 +22,7 @@ use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::carrier::CarrierKind;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::{ServerEvent, ServerSession, SessionConfig};
 use venture_sim::script::scripted_input;
 use venture_sim::{Frame, SimConfig, World};
 
@@ -45,9 +45,9 @@ struct Game {
 fn session(world: World, slots: u8, now: Duration, key: u8) -> ServerSession {
     ServerSession::new(
         world,
-        ServerConfig {
+        SessionConfig {
             max_players: slots,
-            ..ServerConfig::default()
+            ..SessionConfig::default()
         },
         [key; 16],
         now,

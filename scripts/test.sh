@@ -10,6 +10,6 @@ cargo test --release -p venture-sim --test determinism --test worlds
 bash scripts/wasm-determinism.sh
 # The simulated-network matrices at full size (200 seeds and 16 stream cases; 100
 # injected desyncs; 24 tampering cases; three 64-client bursts per profile) need release
-# speed.
-cargo test --release -p venture-net --test lockstep_simnet --test desync_simnet \
+# speed (they need the simulated network: the `simnet` feature).
+cargo test --release -p venture-net --features simnet --test lockstep_simnet --test desync_simnet \
     --test tamper_simnet --test burst_join_simnet --test followers_simnet

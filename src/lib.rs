@@ -1,31 +1,28 @@
-//! Venture server application: the pieces of the `venture-server` binary that
-//! are not the game itself.
+//! Venture's root package: the four binaries' applications (`src/bin/` holds only their
+//! `main`s). Every module:
 //!
-//! * [`flags`]: the flag-table parser every binary uses;
-//! * [`cli`]: the server's flag table, validation, `-version`;
-//! * [`logging`]: `LOG_LEVEL`/`LOG_FORMAT`, JSON or text lines on stdout;
-//! * [`http`]: a small non-blocking HTTP/1.1 server for health and metrics,
-//!   driven by the server's mio loop;
-//! * [`metrics`]: Prometheus metrics and their text exposition;
-//! * [`client`]: `venture-client`, headless and in a terminal, around one client shell;
+//! * [`server`]: `venture-server`, the dedicated server process (the mio loop around the
+//!   game session, saves, characters, the journal, the standby, HTTP routes, its key);
+//! * [`ops`]: what operators touch: the server's flags, logging, the HTTP server and
+//!   client, Prometheus metrics, the Agones lifecycle;
+//! * [`client`]: `venture-client`, headless bots and the terminal client around one
+//!   client shell, the known servers and their pinned keys;
+//! * [`viewer`]: `venture-replay play`, a recorded session in the terminal;
 //! * [`tui`]: the terminal UI (renderer, terminal guard, loop) the terminal client and
-//!   [`viewer`] (`venture-replay play`) share;
+//!   the viewer share;
 //! * [`balance`]: `venture-world --balance`, the balance harness;
-//! * [`agones`]: with `-agones`, the game-server lifecycle calls to the Agones SDK sidecar.
+//! * [`worldpng`]: `venture-world --png`, a level as a picture;
+//! * [`flags`]: the flag-table parser every binary's flags go through;
+//! * [`atomic_file`]: the one private-file writer (atomic replace, mode 0600, fsync) the
+//!   server's saves and key and the client's pins share.
 
 #![forbid(unsafe_code)]
 
-pub mod agones;
 pub mod atomic_file;
 pub mod balance;
-pub mod cli;
 pub mod client;
 pub mod flags;
-pub mod http;
-pub mod http_client;
-pub mod logging;
-pub mod metrics;
-pub mod nbio;
+pub mod ops;
 pub mod server;
 pub mod tui;
 pub mod viewer;

@@ -610,7 +610,7 @@ fn agones_fleet_fields_agones_requires() {
     assert_eq!(s(fas, "spec.fleetName"), s(fleet, "metadata.name"));
     assert_eq!(s(fas, "spec.policy.type"), "List");
     let l = at(fas, "spec.policy.list");
-    assert_eq!(s(l, "key"), venture::agones::PLAYERS_LIST);
+    assert_eq!(s(l, "key"), venture::ops::agones::PLAYERS_LIST);
     // Agones' ListPolicy validation: bufferSize > 0, minCapacity >= bufferSize when it is
     // absolute, maxCapacity >= minCapacity.
     let size = at(l, "bufferSize")
@@ -629,7 +629,7 @@ fn agones_fleet_fields_agones_requires() {
 
 #[test]
 fn agones_allocation_chooses_the_world_the_server_understands() {
-    use venture::agones::allocation::{Allocation, GENRE_ANNOTATION, SEED_ANNOTATION};
+    use venture::ops::agones::allocation::{Allocation, GENRE_ANNOTATION, SEED_ANNOTATION};
     let d = docs("deploy/agones/allocation.yaml");
     let gsa = &d[0];
     assert_eq!(s(gsa, "apiVersion"), "allocation.agones.dev/v1");

@@ -263,7 +263,7 @@ fuzz_target!(|script: Script| {
             }
             Op::Advance { ms } => {
                 w.now += Duration::from_millis(u64::from(ms));
-                for d in w.client.poll(w.now) {
+                for d in w.client.handshake_due(w.now) {
                     sent(&mut w.to_server, &mut w.pending_to_server, d);
                 }
                 w.server.expire(w.now);

@@ -268,7 +268,7 @@ fuzz_target!(|script: Script| {
             Op::RawToClient { bytes } => p.to_client(&bytes),
             Op::Advance { ms } => {
                 p.now += Duration::from_millis(u64::from(ms) * 4);
-                for d in p.client.poll(p.now) {
+                for d in p.client.handshake_due(p.now) {
                     push(&mut p.to_server, d);
                 }
                 p.server.expire(p.now);

@@ -14,7 +14,7 @@ use std::time::Duration;
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
 use venture_net::protocol::{decode, encode, Message, SnapshotReason};
-use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::{SessionConfig, ServerEvent, ServerSession};
 use venture_sim::{PlayerInput, SimConfig, World, SIM_VERSION};
 
 const ADDRS: usize = 8;
@@ -96,10 +96,10 @@ fuzz_target!(|script: Script| {
         ..Default::default()
     })
     .expect("small world");
-    let config = ServerConfig {
+    let config = SessionConfig {
         max_players: script.max_players % 5,
         max_spectators: u16::from(script.max_players % 3),
-        ..ServerConfig::default()
+        ..SessionConfig::default()
     };
     let limit = config.max_players.max(1) as usize;
     let mut server = ServerSession::new(world, config, [7; 16], Duration::ZERO);

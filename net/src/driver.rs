@@ -157,15 +157,12 @@ impl<C: Carrier> ServerDriver<C> {
             self.session.on_datagram(from, &plaintext, t);
         }
         self.session.poll(t);
-        self.flush_at(t);
+        self.flush();
     }
 
-    /// Sends whatever the session queued (e.g. after `shut_down`).
-    pub fn flush(&mut self, now: Instant) {
-        self.flush_at(self.since_epoch(now));
-    }
-
-    fn flush_at(&mut self, _t: Duration) {
+    /// Writes out whatever the session queued (e.g. after `shut_down`). It needs no time:
+    /// sealing a datagram for an established peer reads no clock.
+    pub fn flush(&mut self) {
         for (to, bytes) in self.session.drain_outgoing() {
             self.endpoint.send(to, &bytes);
         }
@@ -181,7 +178,10 @@ pub struct ClientDriver<C: Carrier> {
     initiator: Initiator,
     pub session: ClientSession,
     server: Remote,
-    epoch: Instant,
+    /// What the session's `Duration` clock counts from; `None` for a driver on the
+    /// session's clock alone ([`on_session_clock`](Self::on_session_clock)), which is
+    /// pumped with `pump_at`.
+    epoch: Option<Instant>,
     buf: Vec<u8>,
 }
 
@@ -192,12 +192,17 @@ impl<C: Carrier> ClientDriver<C> {
         Self::with_trust(carrier, session, Trust::FirstUse, epoch)
     }
 
-    pub fn with_trust(
-        carrier: C,
-        mut session: ClientSession,
-        trust: Trust,
-        epoch: Instant,
-    ) -> Self {
+    pub fn with_trust(carrier: C, session: ClientSession, trust: Trust, epoch: Instant) -> Self {
+        let mut driver = Self::on_session_clock(carrier, session, trust);
+        driver.epoch = Some(epoch);
+        driver
+    }
+
+    /// A driver for hosts without `std::time::Instant` (the browser): pump it with
+    /// [`pump_at`](Self::pump_at) and ask [`next_wakeup_at`](Self::next_wakeup_at), both
+    /// on the session's `Duration` clock. (Its `Instant` methods take the first `Instant`
+    /// they are given as the epoch.)
+    pub fn on_session_clock(carrier: C, mut session: ClientSession, trust: Trust) -> Self {
         let server = Remote::udp(session.server());
         session.set_admitted_by_transport(true);
         ClientDriver {
@@ -205,7 +210,7 @@ impl<C: Carrier> ClientDriver<C> {
             initiator: Initiator::new(trust),
             session,
             server,
-            epoch,
+            epoch: None,
             buf: vec![0; MAX_WIRE_DATAGRAM],
         }
     }
@@ -248,19 +253,34 @@ impl<C: Carrier> ClientDriver<C> {
         self.initiator.has_failed()
     }
 
-    pub fn next_wakeup(&self) -> Instant {
+    /// When the driver next needs a pump, on the session's clock.
+    pub fn next_wakeup_at(&self) -> Duration {
         let t = self.session.next_wakeup();
-        let t = self.initiator.poll_timeout().map_or(t, |h| h.min(t));
-        self.epoch + t
+        self.initiator.poll_timeout().map_or(t, |h| h.min(t))
+    }
+
+    /// When the driver next needs a pump (now, for a driver never given an `Instant`).
+    pub fn next_wakeup(&self) -> Instant {
+        match self.epoch {
+            Some(epoch) => epoch + self.next_wakeup_at(),
+            None => Instant::now(),
+        }
     }
 
     /// `now` on the session's clock (for calls such as `session.reconnecting(t)`).
     pub fn since_epoch(&self, now: Instant) -> Duration {
-        now.saturating_duration_since(self.epoch)
+        self.epoch
+            .map_or(Duration::ZERO, |e| now.saturating_duration_since(e))
+    }
+
+    /// The session's clock at `now`, taking `now` as the epoch if there is none yet.
+    fn clock(&mut self, now: Instant) -> Duration {
+        now.saturating_duration_since(*self.epoch.get_or_insert(now))
     }
 
     pub fn pump(&mut self, now: Instant, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
-        self.pump_at(self.since_epoch(now), input_for);
+        let t = self.clock(now);
+        self.pump_at(t, input_for);
     }
 
     pub fn pump_at(&mut self, t: Duration, input_for: &mut dyn FnMut(&World, u8) -> PlayerInput) {
@@ -281,19 +301,22 @@ impl<C: Carrier> ClientDriver<C> {
         self.flush_at(t);
     }
 
+    /// Writes out what the session queued since the last pump (e.g. after `leave`).
     pub fn flush(&mut self, now: Instant) {
-        self.flush_at(self.since_epoch(now));
+        let t = self.clock(now);
+        self.flush_at(t);
     }
 
     /// Sends one plaintext datagram through the layer beside the session's own (tests
     /// that play a misbehaving client).
     pub fn send_datagram(&mut self, now: Instant, payload: &[u8]) {
-        let t = self.since_epoch(now);
+        let t = self.clock(now);
         self.initiator.send_datagram(t, payload);
         self.flush_at(t);
     }
 
-    fn flush_at(&mut self, t: Duration) {
+    /// [`flush`](Self::flush) on the session's clock.
+    pub fn flush_at(&mut self, t: Duration) {
         for bytes in self.session.drain_outgoing() {
             self.initiator.send_datagram(t, &bytes);
         }

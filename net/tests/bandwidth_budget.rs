@@ -13,7 +13,7 @@ use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::carrier::CarrierStats;
 use venture_net::client::{ClientConfig, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
-use venture_net::server::{ServerConfig, ServerSession};
+use venture_net::server::{ServerSession, SessionConfig};
 use venture_sim::script::scripted_input;
 use venture_sim::{PlayerInput, SimConfig, World};
 
@@ -39,7 +39,7 @@ fn measure(rtt_ms: u64, loss_permille: u16, from: Duration, to: Duration) -> (f6
     };
     let session = ServerSession::new(
         World::new(&config).expect("valid"),
-        ServerConfig::default(),
+        SessionConfig::default(),
         [3; 16],
         Duration::ZERO,
     );

@@ -17,7 +17,7 @@ use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason,
 use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
 use venture_net::protocol::RejectReason;
 use venture_net::secure::StaticKeypair;
-use venture_net::server::{secret_digest, ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::{secret_digest, ServerEvent, ServerSession, SessionConfig};
 use venture_net::standby::{ClaimRecord, FollowerKey};
 use venture_sim::character::Character;
 use venture_sim::input::Progress;
@@ -97,9 +97,9 @@ fn saved() -> Character {
 fn session(world: World, key: &StaticKeypair, now: Duration) -> ServerSession {
     let mut s = ServerSession::new(
         world,
-        ServerConfig {
+        SessionConfig {
             max_players: 4,
-            ..ServerConfig::default()
+            ..SessionConfig::default()
         },
         [7; 16],
         now,
@@ -216,7 +216,9 @@ fn run(case: &Case) {
                         );
                         standby.synced_at = Some(tick);
                     }
-                    ClientEvent::Confirmed { frame, checksum } => {
+                    ClientEvent::Confirmed {
+                        frame, checksum, ..
+                    } => {
                         let expected = standby
                             .journal
                             .last()

@@ -159,7 +159,7 @@ fn run(case: &Case) -> Outcome {
         );
         for c in clients.iter().flatten() {
             let s = c.session.stats();
-            eprintln!("  client {:?} lead {} confirmed {} ticks {} rollbacks {} stalls {} resyncs {} rtt {:?} late {} layer {:?}", c.session.phase(), c.session.lead(), s.confirmed, s.ticks, s.rollbacks, s.window_stalls, s.resyncs, c.session.rtt(), s.late_inputs, c.layer_stats());
+            eprintln!("  client {:?} lead {} confirmed {} ticks {} rollbacks {} stalls {} resyncs {} rtt {:?} late {} layer {:?}", c.session.phase(), c.session.lead(), s.confirmed, s.ticks, s.rollbacks, s.prediction_stalls, s.resyncs, c.session.rtt(), s.late_inputs, c.layer_stats());
         }
     }
     let joined = clients
@@ -231,7 +231,7 @@ mod faults {
     use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
     use venture_net::driver::{ClientDriver, ServerDriver, ServerLayer};
     use venture_net::secure::StaticKeypair;
-    use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+    use venture_net::server::{ServerEvent, ServerSession, SessionConfig};
     use venture_sim::script::scripted_input;
     use venture_sim::{Frame, SimConfig, World};
 
@@ -269,9 +269,9 @@ mod faults {
     fn server_session(world: World, now: Duration, secret: u8) -> ServerSession {
         ServerSession::new(
             world,
-            ServerConfig {
+            SessionConfig {
                 max_players: 8,
-                ..ServerConfig::default()
+                ..SessionConfig::default()
             },
             [secret; 16],
             now,
@@ -486,10 +486,10 @@ mod faults {
                         s.phase(),
                         s.world().map(|w| w.tick()),
                         s.confirmed_world().map(|w| w.tick()),
-                        s.window(),
+                        s.prediction_window(),
                         s.rtt(),
                         s.pacer().samples(),
-                        s.stats().window_stalls,
+                        s.stats().prediction_stalls,
                         tl.get(i),
                         s.reconnecting(self.t).is_some()
                     );

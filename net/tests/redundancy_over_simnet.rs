@@ -7,8 +7,8 @@ use std::time::Duration;
 use venture_net::carrier::simnet::{LinkConfig, SimNet};
 use venture_net::carrier::{Carrier, Remote};
 use venture_net::protocol::{decode, pack_inputs, ConfirmedFrame, Message};
+use venture_net::redundancy::{Insert, Prefer, ReceiveTracker, RedundancyWindow};
 use venture_net::server::frames::pack_frames;
-use venture_net::window::{Insert, Prefer, ReceiveTracker, SendWindow};
 use venture_sim::{Frame, PlayerInput};
 
 const START: u64 = 1;
@@ -38,9 +38,9 @@ fn run(seed: u64) -> (Vec<u64>, u64) {
     let (saddr, caddr) = (Remote::udp(server.addr()), Remote::udp(client.addr()));
     let mut buf = [0u8; 2048];
 
-    let mut client_inputs: SendWindow<PlayerInput> = SendWindow::new(START, 512);
+    let mut client_inputs: RedundancyWindow<PlayerInput> = RedundancyWindow::new(START, 512);
     let mut server_inputs: ReceiveTracker<PlayerInput> = ReceiveTracker::new(START, 512);
-    let mut server_frames: SendWindow<ConfirmedFrame> = SendWindow::new(START, 512);
+    let mut server_frames: RedundancyWindow<ConfirmedFrame> = RedundancyWindow::new(START, 512);
     let mut client_frames: ReceiveTracker<ConfirmedFrame> = ReceiveTracker::new(START, 512);
     let mut applied = Vec::new();
     let mut late = 0u64;

@@ -6,12 +6,12 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use venture_net::protocol::{self, Message};
-use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::{ServerEvent, ServerSession, SessionConfig};
 use venture_sim::{SimConfig, World, SIM_VERSION};
 use venture_testkit::handshake::{handshake, small_session};
 
 fn session() -> ServerSession {
-    small_session(ServerConfig::default(), [3; 16])
+    small_session(SessionConfig::default(), [3; 16])
 }
 
 fn addr(i: u32) -> SocketAddr {
@@ -80,9 +80,9 @@ fn a_freed_slot_is_reusable_before_the_next_tick() {
     .expect("valid");
     let mut s = ServerSession::new(
         world,
-        ServerConfig {
+        SessionConfig {
             max_players: 1,
-            ..ServerConfig::default()
+            ..SessionConfig::default()
         },
         [3; 16],
         Duration::ZERO,
@@ -115,7 +115,7 @@ fn a_freed_slot_is_reusable_before_the_next_tick() {
 fn character_claims_gate_and_pace_the_restore() {
     use venture_net::server::{secret_digest, CharacterClaim, RESTORE_PER_TICK};
     use venture_sim::{Command, Progress};
-    let mut s = small_session(ServerConfig::default(), [3; 16]);
+    let mut s = small_session(SessionConfig::default(), [3; 16]);
     let restore: Vec<Command> = (0..10)
         .map(|i| Command::Restore {
             slot: 0,

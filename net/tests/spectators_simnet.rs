@@ -17,7 +17,7 @@ use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::protocol::RejectReason;
-use venture_net::server::{ServerConfig, ServerEvent, ServerSession};
+use venture_net::server::{ServerEvent, ServerSession, SessionConfig};
 use venture_sim::script::scripted_input;
 use venture_sim::{Frame, SimConfig, World};
 
@@ -113,11 +113,11 @@ fn run(case: &Case, watch: &Watch) -> Outcome {
     let world = World::new(&config).expect("valid");
     let session = ServerSession::new(
         world,
-        ServerConfig {
+        SessionConfig {
             max_players: watch.max_players,
             max_spectators: watch.max_spectators,
             spectator_delay: watch.delay,
-            ..ServerConfig::default()
+            ..SessionConfig::default()
         },
         [7; 16],
         Duration::ZERO,
@@ -403,7 +403,7 @@ fn a_spectator_detects_a_wrong_checksum_reports_it_and_resyncs() {
         ..SimConfig::default()
     })
     .expect("valid");
-    let mut server = ServerSession::new(world, ServerConfig::default(), [3; 16], Duration::ZERO);
+    let mut server = ServerSession::new(world, SessionConfig::default(), [3; 16], Duration::ZERO);
     let addr = spectator_addr(0);
     let server_addr = SocketAddr::from(([127, 0, 0, 1], 1));
     let mut cfg = ClientConfig::new("watcher");

@@ -1,113 +1,89 @@
 //! The message log's source: what happened, from **confirmed ticks only**.
 //!
 //! The predicted world is re-simulated on every rollback, so its events may describe a
-//! kill or a pickup that the server's frames then undo. The narrator therefore keeps its
-//! own copy of the confirmed world and steps it with each confirmed (and checksum-verified)
-//! frame the session reports; only the events of those steps become log lines. The log
-//! lags the screen by the lead (about half a round trip), and never shows something that
-//! did not happen. After a resync it starts again from the new confirmed world.
+//! kill or a pickup that the server's frames then undo. The narrator therefore tells only
+//! the events of confirmed (and checksum-verified) ticks, as the session reports them
+//! (`ClientEvent::Confirmed` carries each step's events and the [`Glossary`] of the world
+//! after it); it keeps the glossary of the tick before, since a step may remove what its
+//! events name (a monster killed, an item picked up). The log lags the screen by the lead
+//! (about half a round trip), and never shows something that did not happen. After a
+//! resync it starts again from the new confirmed world.
 
 use venture_sim::event::Event;
+use venture_sim::glossary::Glossary;
 use venture_sim::player::EntityId;
-use venture_sim::{Frame, World};
+use venture_sim::World;
 
-use crate::names::item_name;
 use crate::view::{LogKind, LogLine};
 
-/// Steps a confirmed world and tells what its events mean for the player in `me`.
+/// Tells what confirmed ticks' events mean for the player in `me`.
 pub struct Narrator {
-    world: World,
+    /// The names as of the last tick told.
+    names: Glossary,
     me: usize,
-}
-
-/// Names of the entities a step may remove (monsters killed, items picked up), taken
-/// before the step: [`Before::of`] the world, step it, then [`describe`] it. The narrator
-/// does that on its own confirmed world; the replay viewer on the world it plays.
-pub struct Before {
-    monsters: Vec<(EntityId, &'static str)>,
-    items: Vec<(EntityId, String)>,
-    /// Summoned allies and their summoners' slots (an ally may vanish in the step).
-    allies: Vec<(EntityId, u8)>,
-}
-
-impl Before {
-    /// The names in `world` now, before it is stepped.
-    pub fn of(world: &World) -> Before {
-        let genre = world.config().genre;
-        Before {
-            monsters: world
-                .monsters()
-                .iter()
-                .map(|m| (m.id, m.template(genre).name))
-                .collect(),
-            items: world
-                .ground_items()
-                .iter()
-                .map(|g| (g.id, g.item.name.clone()))
-                .collect(),
-            allies: world.allies().iter().map(|a| (a.id, a.owner)).collect(),
-        }
-    }
 }
 
 impl Narrator {
     /// Starts from `confirmed` (the session's confirmed world) for the player in `me`.
     pub fn new(confirmed: &World, me: usize) -> Narrator {
         Narrator {
-            world: confirmed.clone(),
+            names: Glossary::of(confirmed),
             me,
         }
     }
 
     pub fn tick(&self) -> u64 {
-        self.world.tick()
+        self.names.tick
     }
 
-    /// Steps one confirmed frame; returns the log lines for it. A frame that does not
-    /// follow on (never, with the session's ordering) returns None: start a new narrator.
-    pub fn confirm(&mut self, frame: &Frame) -> Option<Vec<LogLine>> {
-        let before = Before::of(&self.world);
-        // Names of leavers are gone after the step too; the event carries them.
-        self.world.step(frame).ok()?;
-        Some(describe(&self.world, self.me, &before))
+    /// The log lines for one confirmed tick: its `events` and the `names` after it. A tick
+    /// that does not follow on (the first ones after a sync, told before the narrator
+    /// started) returns None: start a new narrator.
+    pub fn confirm(&mut self, events: &[Event], names: Glossary) -> Option<Vec<LogLine>> {
+        if names.tick != self.names.tick.wrapping_add(1) {
+            return None;
+        }
+        let lines = describe(events, self.me, &self.names, &names);
+        self.names = names;
+        Some(lines)
     }
 }
 
-fn who(world: &World, id: EntityId, me: usize, before: &Before) -> (String, bool) {
-    if let Some((slot, p)) = world.players().find(|(_, p)| p.id == id) {
+fn who(id: EntityId, me: usize, before: &Glossary, after: &Glossary) -> (String, bool) {
+    if let Some((slot, p)) = after.player_by_id(id) {
         return if slot == me {
             ("you".into(), true)
         } else {
             (p.name.clone(), false)
         };
     }
-    if let Some((_, name)) = before.monsters.iter().find(|(m, _)| *m == id) {
-        return ((*name).to_string(), false);
+    if let Some(name) = before.monster(id) {
+        return (name.to_string(), false);
     }
-    if let Some((_, owner)) = before.allies.iter().find(|(a, _)| *a == id) {
-        return (format!("{}'s ally", slot_name(world, *owner, me)), false);
+    if let Some(owner) = before.ally_owner(id) {
+        return (format!("{}'s ally", slot_name(after, owner, me)), false);
     }
     ("something".into(), false)
 }
 
-fn slot_name(world: &World, slot: u8, me: usize) -> String {
+fn slot_name(names: &Glossary, slot: u8, me: usize) -> String {
     if slot as usize == me {
         "You".into()
     } else {
-        world
+        names
             .player(slot as usize)
             .map_or_else(|| format!("player {slot}"), |p| p.name.clone())
     }
 }
 
-/// The log lines for the step that just brought `world` to its tick, told to the player in
-/// slot `me` ("you"); `before` holds the names taken before that step.
-pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
-    let tick = world.tick();
-    let my_id = world.player(me).map(|p| p.id);
+/// The log lines for one step's `events`, told to the player in slot `me` ("you"):
+/// `before` holds the names before the step, `after` those after it (and its tick).
+pub fn describe(events: &[Event], me: usize, before: &Glossary, after: &Glossary) -> Vec<LogLine> {
+    let tick = after.tick;
+    let my_id = after.player(me).map(|p| p.id);
     let mut out = Vec::new();
     let mut line = |kind, text: String| out.push(LogLine { tick, kind, text });
-    for e in world.events() {
+    for e in events {
         match e {
             Event::PlayerJoined { slot, name } => {
                 if *slot as usize == me {
@@ -124,34 +100,31 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 crit,
             } => {
                 let crit = if *crit { " (critical)" } else { "" };
-                let my_ally = before
-                    .allies
-                    .iter()
-                    .any(|(a, owner)| a == source && *owner as usize == me);
+                let my_ally = before.ally_owner(*source) == Some(me as u8);
                 if my_ally {
-                    let (t, _) = who(world, *target, me, before);
+                    let (t, _) = who(*target, me, before, after);
                     line(
                         LogKind::Good,
                         format!("Your ally hits {t} for {amount}{crit}."),
                     );
                 } else if Some(*source) == my_id && Some(*target) != my_id {
-                    let (t, _) = who(world, *target, me, before);
+                    let (t, _) = who(*target, me, before, after);
                     line(LogKind::Good, format!("You hit {t} for {amount}{crit}."));
                 } else if Some(*target) == my_id && *amount > 0 {
                     if source.0 == 0 {
                         line(LogKind::Bad, format!("You take {amount} damage."));
                     } else {
-                        let (s, _) = who(world, *source, me, before);
+                        let (s, _) = who(*source, me, before, after);
                         line(LogKind::Bad, format!("{s} hits you for {amount}{crit}."));
                     }
                 }
             }
             Event::Evaded { source, target } => {
                 if Some(*source) == my_id {
-                    let (t, _) = who(world, *target, me, before);
+                    let (t, _) = who(*target, me, before, after);
                     line(LogKind::Info, format!("{t} evades your attack."));
                 } else if Some(*target) == my_id {
-                    let (s, _) = who(world, *source, me, before);
+                    let (s, _) = who(*source, me, before, after);
                     line(LogKind::Good, format!("You evade {s}."));
                 }
             }
@@ -188,7 +161,7 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 } else {
                     line(
                         LogKind::Info,
-                        format!("{} summons an ally.", slot_name(world, *slot, me)),
+                        format!("{} summons an ally.", slot_name(after, *slot, me)),
                     );
                 }
             }
@@ -201,7 +174,7 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 xp,
                 gold,
             } => {
-                let (m, _) = who(world, *monster, me, before);
+                let (m, _) = who(*monster, me, before, after);
                 match slot {
                     Some(s) if *s as usize == me => line(
                         LogKind::Good,
@@ -209,7 +182,7 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                     ),
                     Some(s) => line(
                         LogKind::Info,
-                        format!("{} killed {m}.", slot_name(world, *s, me)),
+                        format!("{} killed {m}.", slot_name(after, *s, me)),
                     ),
                     None => line(LogKind::Info, format!("{m} died.")),
                 }
@@ -220,37 +193,33 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 } else {
                     line(
                         LogKind::Info,
-                        format!("{} reached level {level}.", slot_name(world, *slot, me)),
+                        format!("{} reached level {level}.", slot_name(after, *slot, me)),
                     );
                 }
             }
             Event::Pickup { slot, item } => {
-                let name = before
-                    .items
-                    .iter()
-                    .find(|(id, _)| id == item)
-                    .map_or_else(|| "an item".to_string(), |(_, n)| n.clone());
+                let name = before.item(*item).unwrap_or("an item").to_string();
                 if *slot as usize == me {
                     line(LogKind::Good, format!("You picked up {name}."));
                 } else {
                     line(
                         LogKind::Info,
-                        format!("{} picked up {name}.", slot_name(world, *slot, me)),
+                        format!("{} picked up {name}.", slot_name(after, *slot, me)),
                     );
                 }
             }
             Event::Dropped { slot, item, .. } if *slot as usize == me => {
-                let name = item_name(world, *item);
+                let name = after.item(*item).unwrap_or("an item").to_string();
                 line(LogKind::Info, format!("You dropped {name}."));
             }
             Event::ItemUsed { slot, .. } if *slot as usize == me => {
                 line(LogKind::Good, "You used a consumable.".into());
             }
             Event::Equipped { slot, equip } if *slot as usize == me => {
-                let what = world
+                let what = after
                     .player(me)
                     .and_then(|p| p.equipment.get(*equip as usize).cloned().flatten())
-                    .map_or_else(|| "it".to_string(), |i| i.name);
+                    .unwrap_or_else(|| "it".to_string());
                 line(LogKind::Info, format!("You equipped {what}."));
             }
             Event::Unequipped { slot, .. } if *slot as usize == me => {
@@ -265,7 +234,7 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 } else {
                     line(
                         LogKind::Info,
-                        format!("{} died.", slot_name(world, *slot, me)),
+                        format!("{} died.", slot_name(after, *slot, me)),
                     );
                 }
             }
@@ -278,7 +247,7 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
                 } else {
                     line(
                         LogKind::Info,
-                        format!("{} respawned.", slot_name(world, *slot, me)),
+                        format!("{} respawned.", slot_name(after, *slot, me)),
                     );
                 }
             }
@@ -298,7 +267,19 @@ pub fn describe(world: &World, me: usize, before: &Before) -> Vec<LogLine> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use venture_sim::{Command, SimConfig};
+    use venture_sim::script::fight_frame;
+    use venture_sim::{Command, Frame, SimConfig};
+
+    /// The confirmed world as a session holds it: steps a frame and reports what
+    /// `ClientEvent::Confirmed` carries.
+    struct Confirmed(World);
+
+    impl Confirmed {
+        fn step(&mut self, frame: &Frame) -> (Vec<Event>, Glossary) {
+            self.0.step(frame).unwrap();
+            (self.0.events().to_vec(), Glossary::of(&self.0))
+        }
+    }
 
     #[test]
     fn joins_chat_and_leaves_are_told_from_confirmed_frames() {
@@ -308,6 +289,7 @@ mod tests {
         })
         .unwrap();
         let mut n = Narrator::new(&world, 0);
+        let mut session = Confirmed(world);
         let mut f = Frame::new(1);
         f.commands = vec![
             Command::Join {
@@ -323,7 +305,8 @@ mod tests {
                 text: "hi alice".into(),
             },
         ];
-        let lines = n.confirm(&f).unwrap();
+        let (events, names) = session.step(&f);
+        let lines = n.confirm(&events, names).unwrap();
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(
             texts,
@@ -331,9 +314,13 @@ mod tests {
         );
         let mut f = Frame::new(2);
         f.commands = vec![Command::Leave { slot: 1 }];
-        assert_eq!(n.confirm(&f).unwrap()[0].text, "bob left.");
-        // Out of order: refused, so the caller restarts the narrator.
-        assert!(n.confirm(&Frame::new(9)).is_none());
+        let (events, names) = session.step(&f);
+        assert_eq!(
+            n.confirm(&events, names.clone()).unwrap()[0].text,
+            "bob left."
+        );
+        // Not the next tick (told twice, or one skipped): refused, so the caller restarts.
+        assert!(n.confirm(&events, names).is_none());
     }
 
     /// The three spell kinds that used to do nothing each tell the player what they did.
@@ -346,12 +333,14 @@ mod tests {
         })
         .unwrap();
         let mut n = Narrator::new(&world, 0);
+        let mut session = Confirmed(world);
         let mut f = Frame::new(1);
         f.commands = vec![Command::Join {
             slot: 0,
             name: "alice".into(),
         }];
-        n.confirm(&f).unwrap();
+        let (events, names) = session.step(&f);
+        n.confirm(&events, names).unwrap();
         let mut texts = Vec::new();
         for (i, spell) in [5u8, 6, 7].into_iter().enumerate() {
             let mut f = Frame::new(2 + i as u64);
@@ -363,10 +352,91 @@ mod tests {
                     ..PlayerInput::IDLE
                 },
             );
-            texts.extend(n.confirm(&f).unwrap().into_iter().map(|l| l.text));
+            let (events, names) = session.step(&f);
+            texts.extend(
+                n.confirm(&events, names)
+                    .unwrap()
+                    .into_iter()
+                    .map(|l| l.text),
+            );
         }
         assert!(texts[0].starts_with("A shield of "), "{texts:?}");
         assert!(texts[1].starts_with("You blink"), "{texts:?}");
         assert!(texts[2].starts_with("Your summoned ally"), "{texts:?}");
+    }
+
+    /// FNV-1a over the lines' ticks, kinds and texts: a recording of a narration.
+    fn digest(lines: &[LogLine], mut h: u64) -> u64 {
+        for l in lines {
+            let kind = format!("{:?}", l.kind);
+            for b in l
+                .tick
+                .to_le_bytes()
+                .iter()
+                .chain(kind.as_bytes())
+                .chain(l.text.as_bytes())
+            {
+                h = (h ^ u64::from(*b)).wrapping_mul(0x100_0000_01b3);
+            }
+        }
+        h
+    }
+
+    /// The narration of four fighting bots for 3,000 ticks (joins, kills, loot, pickups,
+    /// level-ups, deaths, respawns, spells), every slot's lines digested in order.
+    /// Recorded from the narrator that stepped a world of its own, which this one replaced
+    /// after matching it line for line (commit fc58183). A rule change (`SIM_VERSION`)
+    /// changes the fight and so this digest too; a narration change must change it.
+    const NARRATION_DIGEST: u64 = 0x3845_d895_043a_ad17;
+
+    #[test]
+    fn narration_from_confirmed_events_is_what_stepping_a_world_told() {
+        let players = 4;
+        // The gameplay tests' fight: hard monsters, and many, so deaths happen too.
+        let mut world = World::new(&SimConfig {
+            difficulty_permille: 6000,
+            ..SimConfig::default()
+        })
+        .unwrap();
+        assert_eq!(world.spawn_extra_monsters(40), 40);
+        let mut narrators: Vec<Narrator> =
+            (0..players).map(|me| Narrator::new(&world, me)).collect();
+        let mut session = Confirmed(world);
+        let mut told = std::collections::BTreeSet::new();
+        let mut h = 0xcbf2_9ce4_8422_2325u64;
+        for _ in 0..3000 {
+            let frame = fight_frame(&session.0, players);
+            let (events, names) = session.step(&frame);
+            for narrator in &mut narrators {
+                let got = narrator.confirm(&events, names.clone()).unwrap();
+                h = digest(&got, h);
+                for l in got {
+                    // The line's kind of news, without its numbers and names.
+                    told.insert(
+                        l.text
+                            .split_whitespace()
+                            .take(2)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    );
+                }
+            }
+        }
+        assert_eq!(
+            h, NARRATION_DIGEST,
+            "narration digest {h:#018x}; told {told:?}"
+        );
+        for news in [
+            "You killed",
+            "You picked",
+            "You hit",
+            "You joined",
+            "You died.",
+        ] {
+            assert!(
+                told.contains(news),
+                "the fight never told {news:?}: {told:?}"
+            );
+        }
     }
 }

@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use venture_replay::Timeline;
 
-use crate::narrate::{describe, Before};
+use venture_sim::glossary::Glossary;
+
+use crate::narrate::describe;
 use crate::replay_controls::{self as controls, Action, JUMP_SECONDS, NORMAL_SPEED, SPEEDS};
 use crate::view::{auto_target, next_follow, Explosions, LogKind, LogLine, ViewState};
 
@@ -89,8 +91,8 @@ impl Viewer {
         let mut lines = Vec::new();
         let stepped = self
             .timeline
-            .step_forward_with(Before::of, |world, before| {
-                lines = describe(world, me, &before);
+            .step_forward_with(Glossary::of, |world, before| {
+                lines = describe(world.events(), me, &before, &Glossary::of(world));
             });
         lines.into_iter().for_each(|l| self.view.push_log(l));
         match stepped {

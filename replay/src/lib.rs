@@ -83,10 +83,15 @@
 //!   stepped and sought through the re-simulation routine; the playable range ends before
 //!   the first bad tick. The terminal viewer and the browser client both play it.
 //! - [`scripted`]: record sessions of scripted bots (tests, benchmarks, tools).
+//! - [`info`](mod@info): a log summarised in one streaming pass ([`info()`]: configuration,
+//!   frames, joins and leaves, segments and how each ended), `venture-replay info`.
+//! - [`inspect`]: whole-state dumps, field-level diffs, the desync report's format, and
+//!   the loader of a state at a tick for `venture-replay diff`.
 
 #![forbid(unsafe_code)]
 
 pub mod format;
+pub mod info;
 pub mod inspect;
 pub mod reader;
 pub mod resim;
@@ -99,6 +104,7 @@ pub use format::{
     HeaderError, Record, RecordError, SessionHeader, FORMAT_VERSION, MAGIC, MAX_FRAME_RECORD_BYTES,
     MAX_HEADER_BYTES, MAX_RECORD_BYTES, MIN_READ_FORMAT_VERSION,
 };
+pub use info::{info, Info, PlayerEvent, SegmentClose, SegmentInfo};
 pub use reader::{read_all, read_from, ReadError, Session, SessionReader, SnapshotRecord, Tail};
 pub use resim::{restore_keyframe, step_and_compare, Stepped};
 pub use scripted::{record_scripted, ScriptedSession};

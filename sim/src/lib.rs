@@ -40,6 +40,7 @@ pub mod rng;
 pub use genre::Genre;
 pub mod config;
 pub mod event;
+pub mod glossary;
 pub mod movement;
 pub mod player;
 pub mod rollback;

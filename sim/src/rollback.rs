@@ -11,13 +11,13 @@ use crate::world::{StepError, World};
 use std::collections::VecDeque;
 
 /// Default prediction window: 100 ticks is 5 s at 20 Hz. Network clients size their
-/// window from the round trip instead (`set_window`).
-pub const DEFAULT_WINDOW: usize = 100;
+/// window from the round trip instead (`set_prediction_window`).
+pub const DEFAULT_PREDICTION_WINDOW: usize = 100;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RollbackError {
     #[error("prediction window of {window} ticks is full; confirm tick {oldest} first")]
-    WindowFull { window: usize, oldest: u64 },
+    PredictionWindowFull { window: usize, oldest: u64 },
     #[error("tick {got} cannot be confirmed next: expected tick {expected}")]
     NotNext { expected: u64, got: u64 },
     #[error(transparent)]
@@ -86,28 +86,20 @@ impl Rollback {
         self.predicted.len()
     }
 
-    pub fn window(&self) -> usize {
+    pub fn prediction_window(&self) -> usize {
         self.window
     }
 
     /// Changes the window (at least 1). Shrinking it below [`pending`](Self::pending) drops
     /// nothing: `advance` refuses until confirmations bring the count under it.
-    pub fn set_window(&mut self, window: usize) {
+    pub fn set_prediction_window(&mut self, window: usize) {
         self.window = window.max(1);
-    }
-
-    /// The predicted frame for `tick`, if it is in flight.
-    pub fn predicted_frame(&self, tick: u64) -> Option<&Frame> {
-        let first = self.confirmed.tick().saturating_add(1);
-        tick.checked_sub(first)
-            .and_then(|i| self.predicted.get(i as usize))
-            .map(|p| &p.frame)
     }
 
     /// Steps the present with a predicted frame (its tick must be the next one).
     pub fn advance(&mut self, frame: Frame) -> Result<u32, RollbackError> {
         if self.predicted.len() >= self.window {
-            return Err(RollbackError::WindowFull {
+            return Err(RollbackError::PredictionWindowFull {
                 window: self.window,
                 oldest: self.confirmed.tick().saturating_add(1),
             });

@@ -206,7 +206,7 @@ fn rollback_equals_straight_simulation() {
                 }
                 match rb.advance(predict(next, &last_confirmed)) {
                     Ok(_) => {}
-                    Err(RollbackError::WindowFull { .. }) => break,
+                    Err(RollbackError::PredictionWindowFull { .. }) => break,
                     Err(e) => panic!("case {case}: {e}"),
                 }
             }
@@ -244,7 +244,7 @@ fn rollback_window_is_an_error_not_a_panic() {
     }
     assert!(matches!(
         rb.advance(scripted_frame(1, 4, 1)),
-        Err(RollbackError::WindowFull { .. })
+        Err(RollbackError::PredictionWindowFull { .. })
     ));
     assert!(matches!(
         rb.confirm(scripted_frame(1, 2, 1)),

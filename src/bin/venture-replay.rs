@@ -6,17 +6,16 @@
 
 #![forbid(unsafe_code)]
 
-use serde::Serialize;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use venture::flags::{FlagTable, Parsed, Spec, Valid};
 use venture_replay::{
-    record_scripted, replay_to, ticks_to_duration, verify, Failure, Record, ScriptedSession,
-    SegmentEnd, SessionReader, Tail,
+    record_scripted, replay_to, verify, Failure, ScriptedSession, SegmentClose, SegmentEnd,
+    SessionReader, Tail,
 };
-use venture_sim::{Command, Genre, SimConfig, SIM_VERSION};
+use venture_sim::{Genre, SimConfig};
 
 venture::flag_table! {
     /// `venture-replay verify`.
@@ -387,167 +386,11 @@ fn cmd_verify(a: &VerifyArgs) -> Result<(), Exit> {
     Ok(())
 }
 
-#[derive(Serialize)]
-struct PlayerEvent {
-    tick: u64,
-    slot: u8,
-    name: Option<String>,
-}
-
-#[derive(Serialize)]
-struct SegmentInfo {
-    start_tick: u64,
-    end_tick: u64,
-    recorder: String,
-    /// "stopped", "crashed", "ended" or "open".
-    end: &'static str,
-    reason: Option<String>,
-    frames: u64,
-    keyframes: usize,
-    /// Unwritten frames bridged by a gap keyframe: [first, last] tick.
-    gaps: Vec<(u64, u64)>,
-}
-
-impl SegmentInfo {
-    fn new(start_tick: u64, recorder: String) -> Self {
-        SegmentInfo {
-            start_tick,
-            end_tick: start_tick,
-            recorder,
-            end: "open",
-            reason: None,
-            frames: 0,
-            keyframes: 0,
-            gaps: Vec::new(),
-        }
-    }
-}
-
-#[derive(Serialize)]
-struct Info {
-    file: String,
-    size_bytes: u64,
-    format_version: u16,
-    sim_version: u32,
-    recorder: String,
-    seed: u64,
-    genre: &'static str,
-    depth: u32,
-    difficulty_permille: u32,
-    width: u16,
-    height: u16,
-    tick_rate: u32,
-    max_players: u8,
-    start_tick: u64,
-    start_snapshot_bytes: Option<usize>,
-    frames: u64,
-    first_tick: Option<u64>,
-    last_tick: u64,
-    duration_secs: f64,
-    keyframes: usize,
-    joins: Vec<PlayerEvent>,
-    leaves: Vec<PlayerEvent>,
-    end: Option<String>,
-    segments: Vec<SegmentInfo>,
-    tail: String,
-}
-
 fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     // Streams the log: a long session never has to fit in memory.
-    let mut reader = SessionReader::open(&a.file).map_err(|e| malformed(&a.file, e))?;
-    let size = reader.len_hint().unwrap_or(0);
-    let h = reader.header().clone();
-    let mut joins = Vec::new();
-    let mut leaves = Vec::new();
-    let (mut frames, mut first_tick, mut last_tick) = (0u64, None, h.start_tick);
-    let (mut keyframes, mut end) = (0usize, None);
-    let mut segments = Vec::new();
-    let mut segment = SegmentInfo::new(h.start_tick, h.recorder.clone());
-    while let Some(record) = reader.next_record().map_err(|e| malformed(&a.file, e))? {
-        match record {
-            Record::Frame { frame, .. } => {
-                frames += 1;
-                segment.frames += 1;
-                segment.end_tick = frame.tick;
-                first_tick.get_or_insert(frame.tick);
-                last_tick = frame.tick;
-                for c in &frame.commands {
-                    match c {
-                        Command::Join { slot, name } => joins.push(PlayerEvent {
-                            tick: frame.tick,
-                            slot: *slot,
-                            name: Some(name.clone()),
-                        }),
-                        Command::Leave { slot } => leaves.push(PlayerEvent {
-                            tick: frame.tick,
-                            slot: *slot,
-                            name: None,
-                        }),
-                        // Restores of saved characters follow their Join; chat is not
-                        // about who played.
-                        Command::Restore { .. }
-                        | Command::GiveItem { .. }
-                        | Command::Chat { .. } => {}
-                    }
-                }
-            }
-            Record::Snapshot { .. } => {
-                keyframes += 1;
-                segment.keyframes += 1;
-            }
-            Record::End { reason } => {
-                segment.end = "ended";
-                segment.reason = Some(reason.clone());
-                end = Some(reason);
-            }
-            Record::Stop { reason, .. } => {
-                segment.end = "stopped";
-                segment.reason = Some(reason);
-            }
-            Record::Resume { tick, recorder } => {
-                if segment.end == "open" {
-                    segment.end = "crashed";
-                }
-                let next = SegmentInfo::new(tick, recorder);
-                segments.push(std::mem::replace(&mut segment, next));
-            }
-            Record::Gap { tick, .. } => {
-                segment.gaps.push((segment.end_tick + 1, tick));
-                segment.end_tick = tick;
-                last_tick = tick;
-            }
-        }
-    }
-    segments.push(segment);
-    let tail = reader.tail().cloned().unwrap_or(Tail::Clean);
-    let duration = ticks_to_duration(frames, h.config.tick_rate);
-    let info = Info {
-        file: a.file.display().to_string(),
-        size_bytes: size,
-        format_version: reader.format_version(),
-        sim_version: SIM_VERSION,
-        recorder: h.recorder.clone(),
-        seed: h.config.seed,
-        genre: h.config.genre.id(),
-        depth: h.config.depth,
-        difficulty_permille: h.config.difficulty_permille,
-        width: h.config.width,
-        height: h.config.height,
-        tick_rate: h.config.tick_rate,
-        max_players: h.config.max_players,
-        start_tick: h.start_tick,
-        start_snapshot_bytes: h.start_snapshot.as_ref().map(Vec::len),
-        frames,
-        first_tick,
-        last_tick,
-        duration_secs: duration.as_secs_f64(),
-        keyframes,
-        joins,
-        leaves,
-        end,
-        segments,
-        tail: tail.to_string(),
-    };
+    let reader = SessionReader::open(&a.file).map_err(|e| malformed(&a.file, e))?;
+    let info = venture_replay::info(&a.file.display().to_string(), reader)
+        .map_err(|e| malformed(&a.file, e))?;
     if a.json {
         // Invariant: Info holds only strings, numbers, options and vectors: serialises.
         println!(
@@ -590,7 +433,7 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
         ),
         None => println!("frames:        0"),
     }
-    println!("duration:      {}", format_duration(duration));
+    println!("duration:      {}", format_duration(info.duration()));
     println!("keyframes:     {}", info.keyframes);
     println!(
         "players:       {} joined, {} left",
@@ -619,10 +462,10 @@ fn cmd_info(a: &InfoArgs) -> Result<(), Exit> {
     println!("segments:      {}", info.segments.len());
     for (i, s) in info.segments.iter().enumerate() {
         let how = match s.end {
-            "stopped" => format!("clean stop at tick {}", s.end_tick),
-            "crashed" => format!("crashed after tick {} (resumed there)", s.end_tick),
-            "ended" => format!("ended at tick {}", s.end_tick),
-            _ => format!(
+            SegmentClose::Stopped => format!("clean stop at tick {}", s.end_tick),
+            SegmentClose::Crashed => format!("crashed after tick {} (resumed there)", s.end_tick),
+            SegmentClose::Ended => format!("ended at tick {}", s.end_tick),
+            SegmentClose::Open => format!(
                 "open after tick {} (still recording, or the process died)",
                 s.end_tick
             ),

@@ -8,7 +8,7 @@
 
 use std::process::ExitCode;
 
-use venture::cli::{self, CliOutcome};
+use venture::ops::cli::{self, CliOutcome};
 use venture::server::ServerApp;
 
 fn main() -> ExitCode {
@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match venture::logging::init(config.verbose) {
+    match venture::ops::logging::init(config.verbose) {
         Ok(settings) => {
             for w in settings.warnings {
                 log::warn!(target: "venture::server", component = "server"; "{w}");

@@ -33,7 +33,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 
-use crate::server::server_key::{fingerprint, parse_public_key, PublicKey};
+use venture_net::secure::{fingerprint, parse_public_key, PublicKey};
 
 /// The pin file's name inside the client's config directory.
 pub const FILE_NAME: &str = "known_servers";

@@ -16,7 +16,7 @@ pub mod shell;
 pub mod tui;
 
 use std::fs;
-use std::io::{self, Write};
+use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -28,11 +28,11 @@ use venture_net::driver::ClientDriver;
 use venture_replay::{SessionHeader, SessionWriter};
 
 use crate::flags::{Spec, Valid};
-use crate::server::server_key::Fingerprint;
 use bots::{Bot, BotKind};
 use shell::carrier_name;
 pub use shell::RunOutcome;
 use shell::Shell;
+use venture_net::secure::Fingerprint;
 
 // Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
 // "help")`, or `optional(..)` for an `Option<T>` without default, or `switch("name", "help")`.
@@ -154,7 +154,7 @@ impl Player {
             datagrams_received: a.datagrams_received + b.datagrams_received,
             invalid_datagrams: a.invalid_datagrams + b.invalid_datagrams,
             late_inputs: a.late_inputs + b.late_inputs,
-            window_stalls: a.window_stalls + b.window_stalls,
+            prediction_stalls: a.prediction_stalls + b.prediction_stalls,
             reconnects: a.reconnects + b.reconnects,
         }
     }
@@ -310,39 +310,20 @@ pub(crate) fn character_secret(dir: Option<&Path>, name: &str) -> [u8; 16] {
     let Some(dir) = dir else { return fresh };
     let path = dir.join(format!("{}.secret", name.replace(' ', "_")));
     if let Ok(text) = fs::read_to_string(&path) {
-        if let Some(bytes) = parse_hex16(text.trim()) {
+        if let Ok(bytes) = venture_net::secure::parse_hex(text.trim()) {
             return bytes;
         }
     }
-    let hex: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-    let written = fs::create_dir_all(dir).and_then(|_| write_private(&path, hex.as_bytes()));
+    let written = write_private(&path, venture_net::secure::hex(&fresh).as_bytes());
     if let Err(e) = written {
         log::warn!(target: "venture::client", "cannot keep the character secret in {}: {e}", path.display());
     }
     fresh
 }
 
-pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts.open(path)?.write_all(bytes)
-}
-
-fn parse_hex16(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(s.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
-}
+/// The client's files that hold a secret or a choice (character secrets, the remembered
+/// name) are written by the one private-file writer: atomic, 0600, synced.
+pub(crate) use crate::atomic_file::write as write_private;
 
 /// True when this run is a person at a terminal: stdin and stdout are terminals and no
 /// bot was asked for.
@@ -561,7 +542,9 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                 }
                 log::debug!(target: "venture::client", "{} synced at tick {tick}", p.name);
             }
-            ClientEvent::Confirmed { frame, checksum } => {
+            ClientEvent::Confirmed {
+                frame, checksum, ..
+            } => {
                 if let Some(rec) = p.recorder.as_mut() {
                     if let Err(e) = rec.append_frame(&frame, checksum) {
                         eprintln!("venture-client: recording stopped: {e}");

@@ -8,7 +8,7 @@ use venture_net::secure::fingerprint;
 use venture_net::secure::initiator::{SecureEvent, Trust};
 
 use super::known_servers::{check_server_key, CheckError, KnownServers, KnownServersError};
-use crate::server::server_key::PublicKey;
+use venture_net::secure::PublicKey;
 
 /// The pin policy of one client process towards one server.
 #[derive(Debug)]

@@ -13,13 +13,12 @@
 
 use std::time::Instant;
 
-use venture_net::server::ServerStats;
 use venture_sim::{SimConfig, World};
 
 use super::world::{self, OpenedWorld};
 use super::{durability, persist, ServerApp, ServerError};
-use crate::agones::allocation::Allocation;
-use crate::cli::ServerConfig;
+use crate::ops::agones::allocation::Allocation;
+use crate::ops::cli::ServerConfig;
 
 /// The stand-in world and no files: what a server awaiting its allocation holds.
 pub(super) fn stand_in(config: &ServerConfig) -> Result<OpenedWorld, ServerError> {
@@ -84,7 +83,7 @@ impl ServerApp {
         // As the driver set it on the session it was built with.
         session.set_admitted_by_transport(true);
         self.driver.session = session;
-        self.last_stats = ServerStats::default();
+        self.collector.session_replaced();
         self.files = opened.files;
         self.recorder = opened.recorder;
         self._locks = opened.locks;

@@ -11,6 +11,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+use venture_net::secure::{hex, parse_hex};
 use venture_net::server::ServerSession;
 use venture_sim::character::Character;
 
@@ -27,21 +28,6 @@ struct CharacterFile {
     /// Hex of `venture_net::server::secret_digest(secret)`.
     secret_digest: String,
     character: Character,
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex16(s: &str) -> Option<[u8; 16]> {
-    if s.len() != 32 || !s.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 16];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 /// The character files of one server.
@@ -76,7 +62,7 @@ impl Characters {
             }
             match read_file(&path) {
                 Ok(file) => {
-                    let digest = unhex16(&file.secret_digest).unwrap_or([0; 16]);
+                    let digest = parse_hex(&file.secret_digest).unwrap_or([0; 16]);
                     session.set_character(&file.name, &file.character, digest);
                     loaded += 1;
                 }
@@ -137,7 +123,7 @@ fn read_file(path: &Path) -> Result<CharacterFile, String> {
     if !venture_sim::valid_name(&file.name) {
         return Err("invalid player name".into());
     }
-    if unhex16(&file.secret_digest).is_none() {
+    if parse_hex::<16>(&file.secret_digest).is_err() {
         return Err("invalid secret digest".into());
     }
     file.character.validate()?;

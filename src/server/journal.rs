@@ -51,7 +51,7 @@ pub struct Recorder {
 }
 
 fn recorder_name() -> String {
-    format!("venture-server {}", crate::cli::VERSION)
+    format!("venture-server {}", crate::ops::cli::VERSION)
 }
 
 impl Recorder {

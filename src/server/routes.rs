@@ -8,7 +8,7 @@
 //! request from loopback (127.0.0.0/8, ::1, or either as an IPv4-mapped IPv6 address), so
 //! an operator on the host sees them and nobody else does; for any other caller the field
 //! is left out. `/metrics` never carries an address (its labels are bounded enums and slot
-//! numbers, see [`crate::metrics`]).
+//! numbers, see [`crate::ops::metrics`]).
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -16,10 +16,10 @@ use std::time::Instant;
 use venture_net::server::ServerSession;
 
 use super::Health;
-use crate::cli::ServerConfig;
-use crate::http::{Request, Response};
-use crate::metrics::exposition::negotiate;
-use crate::metrics::Metrics;
+use crate::ops::cli::ServerConfig;
+use crate::ops::http::{Request, Response};
+use crate::ops::metrics::exposition::negotiate;
+use crate::ops::metrics::Metrics;
 
 pub(crate) struct View<'a> {
     pub app: &'a ServerSession,
@@ -183,8 +183,8 @@ pub(crate) fn route(view: &View, req: &Request, now: Instant) -> Response {
                 "role": "primary",
                 "followers": followers,
                 "promoted_from_standby": promoted,
-                "version": crate::cli::VERSION,
-                "commit": crate::cli::GIT_COMMIT,
+                "version": crate::ops::cli::VERSION,
+                "commit": crate::ops::cli::GIT_COMMIT,
                 "sim_version": venture_sim::SIM_VERSION,
                 "protocol_version": venture_net::protocol::PROTOCOL_VERSION,
                 "server_key": view.server_key,

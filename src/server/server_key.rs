@@ -1,6 +1,7 @@
 //! The server's static X25519 key pair (the Noise NK responder key), kept in the saves
-//! directory as `server.key`, and the text form of a public key that operators and
-//! clients exchange (the *fingerprint*).
+//! directory as `server.key`: loading it, or creating it on first start. The key pair, its
+//! derivation and the text form of a public key that operators and clients exchange (the
+//! *fingerprint*) are `venture_net::secure`'s, shared with the client.
 //!
 //! On first start the key pair is generated and written atomically (temp file, fsync,
 //! link into place, fsync of the directory) with mode 0600; later starts load it. A key
@@ -24,21 +25,19 @@
 //! derived from the private one on load and must match the stored line, so a damaged file
 //! is noticed instead of quietly serving a different key than the one clients pinned.
 //!
-//! The fingerprint of a public key is its 32 bytes as 64 lowercase hex digits. The same
-//! form is what the client's `-server-key` accepts and what `known_servers` stores;
-//! [`parse_public_key`] also accepts an optional `venture-key:` prefix, so a fingerprint
-//! copied from a document that labels it that way still pastes.
+//! The fingerprint of a public key is its 32 bytes as 64 lowercase hex digits
+//! ([`venture_net::secure::fingerprint`]). The same form is what the client's
+//! `-server-key` accepts and what `known_servers` stores.
 
-use std::fmt;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 
-use venture_net::secure::parse_hex32 as unhex32;
-pub use venture_net::secure::{
-    fingerprint, parse_public_key, KeyError as PublicKeyError, PublicKey,
-    StaticKeypair as ServerKey, KEY_PREFIX,
-};
+/// The server's key pair: the secure layer's static key pair.
+pub use venture_net::secure::StaticKeypair as ServerKey;
+use venture_net::secure::{fingerprint, hex, parse_hex32};
+
+use crate::atomic_file::create_new;
 
 /// The key file's name inside the saves directory.
 pub const KEY_FILE: &str = "server.key";
@@ -58,27 +57,9 @@ fn file_text(key: &ServerKey) -> String {
          # clients pin the public key; a new key makes every pinned client refuse this server.\n\
          private {}\n\
          public {}\n",
-        fingerprint(key.private()),
+        hex(key.private()),
         fingerprint(key.public()),
     )
-}
-
-/// A public key as a command-line value (`-server-key`): parsed by [`parse_public_key`],
-/// shown as its fingerprint.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct Fingerprint(pub PublicKey);
-
-impl std::str::FromStr for Fingerprint {
-    type Err = PublicKeyError;
-    fn from_str(text: &str) -> Result<Self, Self::Err> {
-        parse_public_key(text).map(Fingerprint)
-    }
-}
-
-impl fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&fingerprint(&self.0))
-    }
 }
 
 /// Why the key file cannot be used. Every message names the file.
@@ -238,7 +219,7 @@ fn parse_file(path: &Path, text: &str) -> Result<ServerKey, ServerKeyError> {
         if slot.is_some() {
             return Err(malformed(path, Some(n), format!("a second `{field}` line")));
         }
-        let bytes = unhex32(value.trim())
+        let bytes = parse_hex32(value.trim())
             .map_err(|e| malformed(path, Some(n), format!("the {field} key: {e}")))?;
         *slot = Some((n, bytes));
     }
@@ -268,42 +249,6 @@ fn clip(line: &str) -> String {
     }
 }
 
-/// Writes a new file at `path` (mode 0600) atomically, failing with `AlreadyExists` rather
-/// than replacing one: temp file, fsync, hard link into place (which, unlike a rename,
-/// never replaces), fsync of the directory. Where hard links are not supported the temp
-/// file is renamed instead, after checking the target is still absent.
-fn create_new(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("key");
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let placed = (|| {
-        let mut opts = OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        drop(f);
-        match fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Err(e),
-            Err(_) if !path.exists() => fs::rename(&tmp, path),
-            Err(e) => Err(e),
-        }
-    })();
-    let _ = fs::remove_file(&tmp);
-    placed?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -314,7 +259,7 @@ mod tests {
     const ALICE_PUBLIC: &str = "8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a";
 
     fn alice() -> ServerKey {
-        let private = unhex32(ALICE_PRIVATE).expect("test vector");
+        let private = parse_hex32(ALICE_PRIVATE).expect("test vector");
         ServerKey::from_private(private)
     }
 
@@ -338,53 +283,6 @@ mod tests {
         let path = dir.join(KEY_FILE);
         create_new(&path, text.as_bytes()).expect("write the key file");
         path
-    }
-
-    #[test]
-    fn the_public_key_is_x25519_of_the_private_key() {
-        assert_eq!(alice().fingerprint(), ALICE_PUBLIC);
-        assert_eq!(fingerprint(alice().public()), ALICE_PUBLIC);
-        let a = ServerKey::generate().expect("randomness");
-        let b = ServerKey::generate().expect("randomness");
-        assert_ne!(a, b);
-        assert_eq!(ServerKey::from_private(*a.private()), a);
-    }
-
-    #[test]
-    fn debug_never_shows_the_private_key() {
-        let shown = format!("{:?}", alice());
-        assert!(shown.contains(ALICE_PUBLIC), "{shown}");
-        assert!(!shown.contains(ALICE_PRIVATE), "{shown}");
-    }
-
-    #[test]
-    fn public_keys_parse_in_every_accepted_form() {
-        let key = *alice().public();
-        for text in [
-            ALICE_PUBLIC.to_string(),
-            ALICE_PUBLIC.to_uppercase(),
-            format!("  {ALICE_PUBLIC}\n"),
-            format!("{KEY_PREFIX}{ALICE_PUBLIC}"),
-        ] {
-            assert_eq!(parse_public_key(&text), Ok(key), "{text:?}");
-        }
-        assert_eq!(
-            parse_public_key(&ALICE_PUBLIC[..62]),
-            Err(PublicKeyError::Length(62))
-        );
-        assert_eq!(
-            parse_public_key(&format!("{ALICE_PUBLIC}00")),
-            Err(PublicKeyError::Length(66))
-        );
-        assert_eq!(parse_public_key(""), Err(PublicKeyError::Length(0)));
-        let bad = format!("{}g", &ALICE_PUBLIC[..63]);
-        assert_eq!(parse_public_key(&bad), Err(PublicKeyError::NotHex('g')));
-        // Multi-byte characters are reported as characters, not sliced through.
-        assert_eq!(
-            parse_public_key(&format!("{}é", &ALICE_PUBLIC[..63])),
-            Err(PublicKeyError::NotHex('é'))
-        );
-        assert_eq!(parse_public_key(&fingerprint(&key)), Ok(key));
     }
 
     #[test]

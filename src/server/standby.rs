@@ -50,9 +50,9 @@ use super::characters::Characters;
 use super::persist::{self, Recorder, WorldFiles};
 use super::world_lock::WorldLock;
 use super::{server_key, ServerApp, ServerError};
-use crate::cli::ServerConfig;
-use crate::http::{HttpLimits, HttpServer, Request, Response};
-use crate::metrics::{Metrics, StandbyMetrics};
+use crate::ops::cli::ServerConfig;
+use crate::ops::http::{HttpLimits, HttpServer, Request, Response};
+use crate::ops::metrics::{Metrics, StandbyMetrics};
 
 const SIGNALS: Token = Token(1);
 const HTTP_BASE: Token = Token(1024);
@@ -235,7 +235,7 @@ impl Standby {
         let mut http = HttpServer::new(listener, HttpLimits::default());
         http.register(poll.registry(), HTTP_BASE)
             .map_err(|e| ServerError::Setup(e.to_string()))?;
-        let mut metrics = Metrics::new(crate::cli::VERSION, crate::cli::GIT_COMMIT);
+        let mut metrics = Metrics::new(crate::ops::cli::VERSION, crate::ops::cli::GIT_COMMIT);
         let standby_metrics = metrics.register_standby();
         standby_metrics.set_role("standby");
         let epoch = Instant::now();
@@ -243,7 +243,7 @@ impl Standby {
         log::info!(
             target: "venture::standby", component = "standby", primary:% = primary,
             http:% = http_addr, takeover_after_ms = config.takeover_after.as_millis() as u64,
-            server_key:% = key.fingerprint(), version = crate::cli::VERSION;
+            server_key:% = key.fingerprint(), version = crate::ops::cli::VERSION;
             "Starting Venture standby: following the primary"
         );
         Ok(Standby {
@@ -360,7 +360,7 @@ impl Standby {
                 SecureEvent::KeyMismatch { presented, .. } => {
                     let why = format!(
                         "the primary presents key {} (not this standby's server.key)",
-                        server_key::fingerprint(&presented)
+                        venture_net::secure::fingerprint(&presented)
                     );
                     self.driver.session.refuse(why);
                 }
@@ -409,7 +409,9 @@ impl Standby {
                 self.start_recording(world);
                 log::info!(target: "venture::standby", component = "standby", tick = tick, recording = self.recorder.is_some(); "following from the primary's snapshot");
             }
-            ClientEvent::Confirmed { frame, checksum } => {
+            ClientEvent::Confirmed {
+                frame, checksum, ..
+            } => {
                 let Some(world) = self.world.as_mut() else {
                     return;
                 };
@@ -680,8 +682,8 @@ impl Standby {
         View {
             body: serde_json::json!({
                 "role": "standby",
-                "version": crate::cli::VERSION,
-                "commit": crate::cli::GIT_COMMIT,
+                "version": crate::ops::cli::VERSION,
+                "commit": crate::ops::cli::GIT_COMMIT,
                 "sim_version": venture_sim::SIM_VERSION,
                 "protocol_version": venture_net::protocol::PROTOCOL_VERSION,
                 "server_key": self.fingerprint,
@@ -718,7 +720,7 @@ fn route(view: &View, metrics: &Metrics, req: &Request) -> Response {
         // keep traffic on the primary).
         "/readyz" => Response::text(503, "standby: following the primary, not serving\n"),
         "/metrics" => {
-            let format = crate::metrics::exposition::negotiate(req.header("accept"));
+            let format = crate::ops::metrics::exposition::negotiate(req.header("accept"));
             Response::new(200, format.content_type(), metrics.encode_as(format))
                 .with_header("Vary", "Accept")
         }

@@ -6,12 +6,12 @@
 
 use std::time::{Duration, Instant};
 
-use venture_net::server::{ServerConfig as SessionConfig, ServerSession};
+use venture_net::server::{ServerSession, SessionConfig};
 use venture_sim::{SimConfig, World};
 
 use super::{characters, durability, persist, world_lock, ServerError};
-use crate::cli::ServerConfig;
-use crate::metrics::Metrics;
+use crate::ops::cli::ServerConfig;
+use crate::ops::metrics::Metrics;
 
 /// A world and what is tied to it.
 pub(super) struct OpenedWorld {
@@ -143,7 +143,7 @@ pub(super) fn session(
 /// The world and build in the metrics (`venture_server_info`, the slot families): once,
 /// when the world is known.
 pub(super) fn describe(metrics: &mut Metrics, config: &ServerConfig) {
-    metrics.describe_server(&crate::metrics::ServerInfo {
+    metrics.describe_server(&crate::ops::metrics::ServerInfo {
         seed: config.seed,
         genre: config.genre.id().to_string(),
         max_players: config.max_players,

@@ -8,10 +8,9 @@ use venture_sim::content::{roll_item, ItemKind};
 use venture_sim::rng::{Purpose, Stream};
 use venture_sim::{Genre, Progress};
 
-/// Lower-case hex, as the saves and the client's secret files write bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
+/// Lower-case hex, as the saves and the client's secret files write bytes (the one
+/// codec, `venture_net::secure`'s).
+pub use venture_net::secure::hex;
 
 /// A level-7 character with 555 gold, a weapon equipped and two more items carried.
 pub fn veteran() -> Character {

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use venture_net::protocol::{self, Message};
-use venture_net::server::{ServerConfig, ServerSession};
+use venture_net::server::{ServerSession, SessionConfig};
 use venture_sim::{SimConfig, World, SIM_VERSION};
 
 /// A server session on a small (24x24) world.
-pub fn small_session(config: ServerConfig, cookie_key: [u8; 16]) -> ServerSession {
+pub fn small_session(config: SessionConfig, cookie_key: [u8; 16]) -> ServerSession {
     let world = World::new(&SimConfig {
         width: 24,
         height: 24,
@@ -52,7 +52,7 @@ pub fn handshake(
 /// A session with one client admitted from 127.0.0.9 and a few ticks closed: (session,
 /// the client's address, the session time now).
 pub fn admitted_session() -> (ServerSession, SocketAddr, Duration) {
-    let mut s = small_session(ServerConfig::default(), [0; 16]);
+    let mut s = small_session(SessionConfig::default(), [0; 16]);
     let addr = SocketAddr::from(([127, 0, 0, 9], 5000));
     let mut now = Duration::from_millis(10);
     let answer = handshake(&mut s, addr, "alice", [0; 16], now);
@@ -81,9 +81,9 @@ pub fn game_session(seed: u64, max_players: u8) -> ServerSession {
     .expect("a 48x48 world with 1 to MAX_SLOTS players is a valid config");
     ServerSession::new(
         world,
-        ServerConfig {
+        SessionConfig {
             max_players,
-            ..ServerConfig::default()
+            ..SessionConfig::default()
         },
         [7; 16],
         Duration::ZERO,

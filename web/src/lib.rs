@@ -208,14 +208,14 @@ impl WebClient {
         };
         let s = l.carrier_stats();
         serde_json::json!({
-            "phase": format!("{:?}", l.session.phase()),
-            "slot": l.session.slot(),
+            "phase": format!("{:?}", l.driver.session.phase()),
+            "slot": l.driver.session.slot(),
             "follow": l.view.follow,
             "confirmed": l.confirmed,
             "desyncs": l.desyncs,
             "last_confirmed": l.last_confirmed.map(|(t, c)| serde_json::json!([t, c])),
-            "tick": l.session.world().map(|w| w.tick()),
-            "players": l.session.world().map(|w| w.players().map(|(_, p)| p.name.clone()).collect::<Vec<_>>()),
+            "tick": l.driver.session.world().map(|w| w.tick()),
+            "players": l.driver.session.world().map(|w| w.players().map(|(_, p)| p.name.clone()).collect::<Vec<_>>()),
             "closed": l.closed,
             "bytes_in": s.bytes_in,
             "bytes_out": s.bytes_out,
@@ -316,7 +316,7 @@ impl WebClient {
                         .then(venture_play::keys::controls),
                     banner: l.closed.clone(),
                 };
-                match l.session.world() {
+                match l.driver.session.world() {
                     Some(w) => scene::scene(w, &l.view, size, &extras),
                     None => scene::waiting(&l.view, size, &extras),
                 }
@@ -358,8 +358,8 @@ impl WebClient {
             ),
             Mode::Live(l) => format!(
                 "live {:?} {} {} {:?}",
-                l.session.world().map(|w| w.tick()),
-                l.session.stats().rollbacks,
+                l.driver.session.world().map(|w| w.tick()),
+                l.driver.session.stats().rollbacks,
                 view(&l.view),
                 l.closed
             ),
@@ -380,7 +380,7 @@ impl WebClient {
     pub fn tick(&self) -> f64 {
         match &self.mode {
             Mode::Replay(v) => v.timeline.tick() as f64,
-            Mode::Live(l) => l.session.world().map_or(0.0, |w| w.tick() as f64),
+            Mode::Live(l) => l.driver.session.world().map_or(0.0, |w| w.tick() as f64),
             Mode::Idle { .. } => 0.0,
         }
     }
@@ -401,7 +401,7 @@ impl WebClient {
         match &self.mode {
             Mode::Replay(v) => v.timeline.world().checksum(),
             Mode::Idle { world, .. } => world.checksum(),
-            Mode::Live(l) => l.session.world().map_or(0, World::checksum),
+            Mode::Live(l) => l.driver.session.world().map_or(0, World::checksum),
         }
     }
 

@@ -4,8 +4,8 @@
 //! client, over the server's WebSocket carrier (`GET /play`, one binary message per
 //! secure-layer packet).
 //!
-//! [`Socket`] is the browser's side of that carrier; [`Live`] pumps the layer and the
-//! session with the page's clock (a `Duration` since the page started: the browser has
+//! [`Socket`] is the browser's side of that carrier; [`Live`] pumps it with the layer and
+//! the session in a [`ClientDriver`] on the page's clock (a `Duration` since the page started: the browser has
 //! no `std::time::Instant`), keys go through the shared `venture_play::keys` mapper, and
 //! the message log comes from confirmed ticks only (`venture_play::narrate`).
 
@@ -15,9 +15,10 @@ use std::net::SocketAddr;
 use std::rc::Rc;
 use std::time::Duration;
 
-use venture_net::carrier::{CarrierKind, CarrierStats};
+use venture_net::carrier::{Carrier, CarrierKind, CarrierStats, Remote};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
-use venture_net::secure::initiator::{Initiator, SecureEvent, Trust};
+use venture_net::driver::ClientDriver;
+use venture_net::secure::initiator::{SecureEvent, Trust};
 use venture_net::secure::keys::{fingerprint, parse_public_key};
 use venture_net::secure::wire::MAX_WIRE_DATAGRAM;
 use venture_play::keys::{InputMapper, KeyCode, KeyEvent, KeyEventKind, Mapped};
@@ -37,6 +38,10 @@ const MAX_QUEUED: usize = 64;
 const MAX_KEPT_CHECKSUMS: usize = 72_000;
 /// Received packets held between two pumps; a tab in the background is pumped rarely.
 const MAX_INBOX: usize = 4096;
+/// The session's server address: only used to filter datagrams, and a WebSocket hears
+/// only its server.
+const SERVER: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED), 0);
 
 /// The browser's end of the WebSocket carrier: received messages in an inbox the
 /// socket's callback fills, packets out as binary messages.
@@ -86,14 +91,7 @@ impl Socket {
         })
     }
 
-    fn recv(&mut self) -> Option<Vec<u8>> {
-        let p = self.inbox.borrow_mut().pop_front()?;
-        self.stats.packets_in += 1;
-        self.stats.bytes_in += p.len() as u64;
-        Some(p)
-    }
-
-    fn send(&mut self, packet: &[u8]) {
+    fn send_packet(&mut self, packet: &[u8]) {
         match self.ws.ready_state() {
             WebSocket::CONNECTING if self.queued.len() < MAX_QUEUED => {
                 self.queued.push(packet.to_vec())
@@ -129,9 +127,40 @@ impl Socket {
     pub fn is_closed(&self) -> bool {
         *self.closed.borrow()
     }
+}
 
-    pub fn stats(&self) -> CarrierStats {
-        self.stats
+/// The carrier the [`ClientDriver`] pumps: every packet is from and to the server the
+/// socket was opened on.
+impl Carrier for Socket {
+    fn recv(&mut self, buf: &mut [u8]) -> Option<(usize, Remote)> {
+        loop {
+            let p = self.inbox.borrow_mut().pop_front()?;
+            // The inbox holds nothing larger than a wire datagram, the driver's buffer.
+            let Some(dst) = buf.get_mut(..p.len()) else {
+                self.stats.oversize_in += 1;
+                continue;
+            };
+            dst.copy_from_slice(&p);
+            self.stats.packets_in += 1;
+            self.stats.bytes_in += p.len() as u64;
+            return Some((p.len(), Remote::new(CarrierKind::WebSocket, SERVER)));
+        }
+    }
+
+    fn send(&mut self, _to: Remote, packet: &[u8]) {
+        self.send_packet(packet);
+    }
+
+    fn stats(&self, kind: CarrierKind) -> CarrierStats {
+        match kind {
+            CarrierKind::WebSocket => self.stats,
+            _ => CarrierStats::default(),
+        }
+    }
+
+    /// Sends what was queued while connecting, once open.
+    fn poll(&mut self, _now: Duration) {
+        self.flush_queued();
     }
 }
 
@@ -145,9 +174,8 @@ impl Drop for Socket {
 
 /// A live game in the page.
 pub struct Live {
-    socket: Socket,
-    initiator: Initiator,
-    pub session: ClientSession,
+    /// The session on the secure layer on the WebSocket, pumped on the page's clock.
+    pub driver: ClientDriver<Socket>,
     mapper: InputMapper,
     pub view: ViewState,
     narrator: Option<Narrator>,
@@ -188,13 +216,9 @@ impl Live {
         config.spectate = spectate;
         config.report_confirmed = true;
         config.character_secret = secret;
-        // The session's address is only used to filter datagrams; a WebSocket hears only
-        // its server.
-        let server = SocketAddr::from(([0, 0, 0, 0], 0));
-        let mut session = ClientSession::new(config, server, now);
-        session.set_admitted_by_transport(true);
-        let mut initiator = Initiator::new(Trust::Pinned(key));
-        initiator.set_stream_carrier(true);
+        let session = ClientSession::new(config, SERVER, now);
+        let mut driver = ClientDriver::on_session_clock(socket, session, Trust::Pinned(key));
+        driver.set_stream_carrier(true);
         let mut view = ViewState::following(0);
         view.key_releases = true;
         view.spectating = spectate;
@@ -207,9 +231,7 @@ impl Live {
             ),
         });
         Ok(Live {
-            socket,
-            initiator,
-            session,
+            driver,
             mapper: InputMapper::new(true),
             view,
             narrator: None,
@@ -227,46 +249,32 @@ impl Live {
     /// One step at `t` (since the page started): packets in, the session's clock and
     /// inputs, packets out, events into the view.
     pub fn pump(&mut self, t: Duration) {
-        self.initiator.handle_timeout(t);
-        while let Some(packet) = self.socket.recv() {
-            self.initiator.handle(t, &packet);
-        }
-        while let Some(plaintext) = self.initiator.poll_datagram() {
-            self.session.on_datagram(&plaintext, t);
-        }
         let mapper = &mut self.mapper;
-        self.session
-            .poll(t, &mut |_world: &World, _slot: u8| mapper.sample(t, None));
-        for bytes in self.session.drain_outgoing() {
-            self.initiator.send_datagram(t, &bytes);
-        }
-        self.socket.flush_queued();
-        while let Some(packet) = self.initiator.poll_transmit() {
-            self.socket.send(&packet);
-        }
-        for e in self.initiator.take_events() {
+        self.driver
+            .pump_at(t, &mut |_world: &World, _slot: u8| mapper.sample(t, None));
+        for e in self.driver.take_layer_events() {
             if let SecureEvent::KeyMismatch { .. } = e {
                 self.closed =
                     Some("the server presented another key than the page's: stopped".into());
             }
         }
-        for e in self.session.drain_events() {
+        for e in self.driver.session.drain_events() {
             self.event(e);
         }
-        if self.socket.is_closed() && self.closed.is_none() {
+        if self.driver.carrier().is_closed() && self.closed.is_none() {
             self.closed = Some("the server closed the connection".into());
         }
-        if let Some(world) = self.session.world() {
+        if let Some(world) = self.driver.session.world() {
             self.explosions.update(world, &mut self.view.explosions);
             if !self.view.spectating {
                 self.view.target = auto_target(world, self.view.follow, self.view.target);
             }
         }
-        let rtt = self.session.rtt().map(|r| r.as_millis() as u32);
+        let rtt = self.driver.session.rtt().map(|r| r.as_millis() as u32);
         self.view.net.rtt_ms = rtt;
-        self.view.net.lead_ticks = self.session.lead();
+        self.view.net.lead_ticks = self.driver.session.lead();
         self.view.net.confirmed_tick = self.last_confirmed.map_or(0, |(t, _)| t);
-        self.view.net.late_inputs = self.session.stats().late_inputs;
+        self.view.net.late_inputs = self.driver.session.stats().late_inputs;
         self.view.net.carrier = Some(CarrierKind::WebSocket.as_str());
     }
 
@@ -291,6 +299,7 @@ impl Live {
             ClientEvent::Synced { .. } => {
                 if self.view.spectating {
                     if let Some(s) = self
+                        .driver
                         .session
                         .world()
                         .and_then(|w| next_follow(w, self.view.follow, false))
@@ -299,20 +308,31 @@ impl Live {
                     }
                 }
                 self.narrator = self
+                    .driver
                     .session
                     .confirmed_world()
                     .map(|w| Narrator::new(w, self.narrated_slot()));
             }
-            ClientEvent::Confirmed { frame, checksum } => {
+            ClientEvent::Confirmed {
+                frame,
+                checksum,
+                events,
+                names,
+            } => {
                 self.confirmed += 1;
                 self.last_confirmed = Some((frame.tick, checksum));
                 if self.checksums.len() < MAX_KEPT_CHECKSUMS {
                     self.checksums.push((frame.tick, checksum));
                 }
-                match self.narrator.as_mut().and_then(|n| n.confirm(&frame)) {
+                match self
+                    .narrator
+                    .as_mut()
+                    .and_then(|n| n.confirm(&events, *names))
+                {
                     Some(lines) => lines.into_iter().for_each(|l| self.view.push_log(l)),
                     None => {
                         self.narrator = self
+                            .driver
                             .session
                             .confirmed_world()
                             .map(|w| Narrator::new(w, self.view.follow))
@@ -374,7 +394,7 @@ impl Live {
         if self.view.spectating {
             return down && self.spectator_key(key);
         }
-        let playing = matches!(self.session.phase(), Phase::Playing);
+        let playing = matches!(self.driver.session.phase(), Phase::Playing);
         if playing && self.mapper.key(KeyEvent::new(code, kind, shift), t) == Mapped::Game {
             return true;
         }
@@ -383,7 +403,7 @@ impl Live {
         }
         match key {
             "Tab" => {
-                if let Some(w) = self.session.world() {
+                if let Some(w) = self.driver.session.world() {
                     let near = monsters_near(w, self.view.follow, 12);
                     let i = self
                         .view
@@ -405,7 +425,7 @@ impl Live {
     }
 
     fn spectator_key(&mut self, key: &str) -> bool {
-        let Some(world) = self.session.world() else {
+        let Some(world) = self.driver.session.world() else {
             return false;
         };
         match key {
@@ -453,7 +473,7 @@ impl Live {
 
     /// Sends a chat line; false when it was refused (empty, or too fast).
     pub fn chat(&mut self, text: &str) -> bool {
-        self.session.send_chat(text)
+        self.driver.session.send_chat(text)
     }
 
     /// The status line.
@@ -468,12 +488,12 @@ impl Live {
                 n.rtt_ms.map_or("-".into(), |r| format!("{r} ms")),
                 n.lead_ticks,
                 n.confirmed_tick,
-                self.session.world().map_or(0, |w| w.tick()),
+                self.driver.session.world().map_or(0, |w| w.tick()),
                 n.late_inputs,
                 self.desyncs
             );
         }
-        match self.session.phase() {
+        match self.driver.session.phase() {
             Phase::Connecting | Phase::Joining { .. } => "connecting...".into(),
             Phase::Syncing => "receiving the world...".into(),
             Phase::Closed(r) => format!("closed: {r}"),
@@ -488,7 +508,7 @@ impl Live {
     }
 
     pub fn carrier_stats(&self) -> CarrierStats {
-        self.socket.stats()
+        self.driver.carrier_stats(CarrierKind::WebSocket)
     }
 }
 

@@ -8,9 +8,13 @@
 //! - TCP and WebSocket ([`stream`]): after the 8-byte preamble ([`framing`]) each packet
 //!   behind a 2-byte length, or one binary message per packet, on the game port's TCP
 //!   listener, with a bounded send queue per connection;
-//! - the simulated network ([`simnet`], tests and benches): an in-memory network with a
-//!   virtual clock, whose links are datagram links or ordered byte streams with
-//!   head-of-line blocking.
+//! - the simulated network (`simnet`, behind the crate's `simnet` feature: tests and
+//!   benches only): an in-memory network with a virtual clock, whose links are datagram
+//!   links or ordered byte streams with head-of-line blocking.
+//!
+//! Beside them: [`socks5`], the SOCKS5 client handshake the stream client speaks to a
+//! proxy (Tor), and [`client`], the client's carrier that races UDP and TCP and
+//! reconnects a broken stream.
 //!
 //! Datagram carriers lose and reorder; stream carriers do neither but stall. The protocol
 //! above works over both: on a stream its redundancy costs a few bytes and nothing else.
@@ -26,6 +30,7 @@ pub mod stream;
 pub mod udp;
 
 #[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "simnet")]
 pub mod simnet;
 
 use std::fmt;

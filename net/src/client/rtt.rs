@@ -42,9 +42,9 @@ impl RttEstimator {
 
 /// Longest prediction window, in time: the latency promise is 5 s round trip, and the
 /// window must hold a round trip plus jitter plus the lead margin.
-pub const MAX_WINDOW_TIME: Duration = Duration::from_secs(8);
+pub const MAX_PREDICTION_TIME: Duration = Duration::from_secs(8);
 /// Shortest prediction window: a short link still rides out a second of silence.
-pub const MIN_WINDOW_TIME: Duration = Duration::from_secs(2);
+pub const MIN_PREDICTION_TIME: Duration = Duration::from_secs(2);
 
 /// Ticks in `d` at `interval`, rounded to the nearest.
 pub fn ticks_in(d: Duration, interval: Duration) -> usize {
@@ -54,15 +54,19 @@ pub fn ticks_in(d: Duration, interval: Duration) -> usize {
 
 /// The most ticks a client predicts past the last confirmed one, for a link with this
 /// round trip and jitter: twice the round trip plus four deviations plus a second (a
-/// latency rise is followed before pongs tell of it), between [`MIN_WINDOW_TIME`] and
-/// [`MAX_WINDOW_TIME`] at any tick rate.
+/// latency rise is followed before pongs tell of it), between [`MIN_PREDICTION_TIME`] and
+/// [`MAX_PREDICTION_TIME`] at any tick rate.
 pub fn prediction_window(rtt: &RttEstimator, interval: Duration) -> usize {
     let need = match rtt.smoothed() {
         Some(s) => s * 2 + rtt.deviation() * 4 + Duration::from_secs(1),
         // Unknown: the largest, so the first seconds on a long link do not stall.
-        None => MAX_WINDOW_TIME,
+        None => MAX_PREDICTION_TIME,
     };
-    ticks_in(need.clamp(MIN_WINDOW_TIME, MAX_WINDOW_TIME), interval).max(1)
+    ticks_in(
+        need.clamp(MIN_PREDICTION_TIME, MAX_PREDICTION_TIME),
+        interval,
+    )
+    .max(1)
 }
 
 #[cfg(test)]

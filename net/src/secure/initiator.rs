@@ -199,7 +199,7 @@ impl Initiator {
 
     /// Timers: handshake retries now due.
     pub fn handle_timeout(&mut self, now: Duration) {
-        let out = self.poll(now);
+        let out = self.handshake_due(now);
         self.transmits.extend(out);
     }
 
@@ -279,12 +279,14 @@ impl Initiator {
                 }
             }
         }
-        out.extend(self.poll(now));
+        out.extend(self.handshake_due(now));
         out
     }
 
-    /// Handshake packets due at `now` (first sends and retries).
-    pub fn poll(&mut self, now: Duration) -> Vec<Vec<u8>> {
+    /// Handshake packets due at `now` (first sends and retries), returned rather than
+    /// queued for [`poll_transmit`](Self::poll_transmit) as
+    /// [`handle_timeout`](Self::handle_timeout) does.
+    pub fn handshake_due(&mut self, now: Duration) -> Vec<Vec<u8>> {
         let mut out = Vec::new();
         match &mut self.handshake {
             Handshake::AwaitCookie { sent_at: None } if self.skip_cookie => {

@@ -51,7 +51,8 @@ mod tests;
 use std::time::Duration;
 
 pub use keys::{
-    fingerprint, parse_hex32, parse_public_key, KeyError, PublicKey, StaticKeypair, KEY_PREFIX,
+    fingerprint, hex, parse_hex, parse_hex32, parse_public_key, Fingerprint, HexError, KeyError,
+    PublicKey, StaticKeypair, KEY_PREFIX,
 };
 
 /// The Noise protocol name; both sides build their handshake from it.

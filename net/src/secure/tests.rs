@@ -182,7 +182,7 @@ fn a_pinned_key_must_match_and_first_use_pins() {
         assert!(!p.client.has_failed());
         assert!(p.client.take_events().is_empty());
         p.now += RETRY;
-        let hello = p.client.poll(p.now);
+        let hello = p.client.handshake_due(p.now);
         assert_eq!(hello, vec![wire::hello()]);
         p.exchange(hello);
     }
@@ -249,7 +249,7 @@ fn a_lost_accept_is_answered_again_and_a_stale_cookie_restarts_from_hello() {
     // The Accept is lost; the client repeats its Initiate after RETRY.
     drop(accept);
     p.now += RETRY;
-    let again = p.client.poll(p.now);
+    let again = p.client.handshake_due(p.now);
     assert_eq!(again, initiate);
     let accept2 = p.deliver_to_server(again);
     assert_eq!(
@@ -278,7 +278,7 @@ fn a_lost_accept_is_answered_again_and_a_stale_cookie_restarts_from_hello() {
     let refused = q.deliver_to_server(initiate);
     assert_eq!(refused, vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
     q.deliver_to_client(refused);
-    let hello = q.client.poll(q.now);
+    let hello = q.client.handshake_due(q.now);
     assert_eq!(hello, vec![wire::hello()]);
     q.exchange(hello);
     assert!(q.client.is_established());
@@ -398,7 +398,7 @@ fn a_corrupted_cookie_neither_pins_a_wrong_key_nor_stops_a_pinned_client() {
     let mut again = Vec::new();
     for _ in 0..40 {
         p.now += RETRY;
-        again = p.client.poll(p.now);
+        again = p.client.handshake_due(p.now);
         if again == vec![wire::hello()] {
             break;
         }
@@ -428,7 +428,7 @@ fn a_corrupted_cookie_neither_pins_a_wrong_key_nor_stops_a_pinned_client() {
     assert!(!q.client.has_failed());
     assert_eq!(q.client.stats().dropped(DropReason::Forged), 1);
     q.now += RETRY;
-    let hello = q.client.poll(q.now);
+    let hello = q.client.handshake_due(q.now);
     q.exchange(hello);
     assert!(q.client.is_established());
     assert_eq!(q.client.take_events(), vec![SecureEvent::Established]);
@@ -498,7 +498,7 @@ fn forged_refusals_neither_stop_the_client_nor_undo_a_young_handshake() {
     assert!(!p.client.has_failed());
     assert!(p.client.take_events().is_empty());
     p.now += RETRY;
-    let hello = p.client.poll(p.now);
+    let hello = p.client.handshake_due(p.now);
     p.exchange(hello);
     assert!(
         p.client.is_established(),
@@ -526,7 +526,11 @@ fn forged_refusals_neither_stop_the_client_nor_undo_a_young_handshake() {
         .deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)])
         .is_empty());
     r.now += RETRY;
-    assert_eq!(r.client.poll(r.now), initiate, "still awaiting the Accept");
+    assert_eq!(
+        r.client.handshake_due(r.now),
+        initiate,
+        "still awaiting the Accept"
+    );
     r.exchange(initiate);
     assert!(r.client.is_established());
     assert_eq!(r.client.stats().dropped(DropReason::Forged), 1);
@@ -538,10 +542,14 @@ fn forged_refusals_neither_stop_the_client_nor_undo_a_young_handshake() {
     for _ in 1..MISMATCH_LIMIT {
         s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
         s.now += RETRY;
-        assert_ne!(s.client.poll(s.now), vec![wire::hello()]);
+        assert_ne!(s.client.handshake_due(s.now), vec![wire::hello()]);
     }
     s.deliver_to_client(vec![wire::refuse(wire::RefuseReason::StaleCookie)]);
-    assert_eq!(s.client.poll(s.now), vec![wire::hello()], "back to Hello");
+    assert_eq!(
+        s.client.handshake_due(s.now),
+        vec![wire::hello()],
+        "back to Hello"
+    );
 }
 
 /// On a 5 s round trip the client repeats its Hello every 500 ms before the Cookie comes
@@ -558,7 +566,7 @@ fn a_long_round_trip_does_not_make_the_client_give_up_on_its_initiate() {
     let start = p.now;
     while p.now < start + rtt {
         p.now += RETRY;
-        assert_eq!(p.client.poll(p.now), vec![wire::hello()]);
+        assert_eq!(p.client.handshake_due(p.now), vec![wire::hello()]);
     }
     let initiate = p.deliver_to_client(cookie);
     assert_eq!(initiate.len(), 1);
@@ -566,7 +574,7 @@ fn a_long_round_trip_does_not_make_the_client_give_up_on_its_initiate() {
     let sent = p.now;
     while p.now < sent + rtt {
         p.now += RETRY;
-        let again = p.client.poll(p.now);
+        let again = p.client.handshake_due(p.now);
         assert_ne!(
             again,
             vec![wire::hello()],

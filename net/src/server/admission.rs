@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use venture_sim::{Command, SIM_VERSION};
 
-use super::peer::Client;
+use super::player::Player;
 use super::{secret_digest, ServerEvent, ServerSession};
 use crate::protocol::{self, Message, RejectReason, SnapshotReason, PROTOCOL_VERSION};
 
@@ -138,7 +138,7 @@ impl ServerSession {
                 if self.awaiting_allocation {
                     return self.reject(addr, len, RejectReason::AwaitingAllocation);
                 }
-                if self.clients.iter().flatten().any(|c| c.name == name) {
+                if self.players.iter().flatten().any(|c| c.name == name) {
                     return self.reject(addr, len, RejectReason::NameTaken);
                 }
                 let restore = match self.claims.get(&name) {
@@ -271,7 +271,7 @@ impl ServerSession {
     /// in the world or being vacated by a queued leave (commands apply in order, so a join
     /// queued after that leave takes the slot in the same tick).
     fn free_slot(&self) -> Option<u8> {
-        (0..self.clients.len()).find_map(|s| {
+        (0..self.players.len()).find_map(|s| {
             let queued = |leave: bool| {
                 self.pending_commands.iter().any(|c| match c {
                     Command::Join { slot, .. } => !leave && *slot as usize == s,
@@ -280,7 +280,7 @@ impl ServerSession {
                 })
             };
             let vacant = self.world.player(s).is_none() || queued(true);
-            (self.clients[s].is_none() && vacant && !queued(false)).then_some(s as u8)
+            (self.players[s].is_none() && vacant && !queued(false)).then_some(s as u8)
         })
     }
 
@@ -291,7 +291,7 @@ impl ServerSession {
             slot,
             name: name.clone(),
         });
-        self.clients[slot as usize] = Some(Client::new(
+        self.players[slot as usize] = Some(Player::new(
             addr,
             slot,
             name.clone(),
@@ -310,13 +310,14 @@ impl ServerSession {
     /// The `Welcome` to the player in `slot`: on admission, and again for a retransmitted
     /// `Join` (the first `Welcome` was lost).
     pub(super) fn send_welcome(&mut self, slot: u8) {
-        let Some(c) = self.clients[slot as usize].as_ref() else {
+        let Some(c) = self.players[slot as usize].as_ref() else {
             return;
         };
         let (start_tick, snapshot_id) = c
+            .down
             .transfer
             .as_ref()
-            .map_or((c.acked, None), |t| (t.tick, Some(t.snapshot_id)));
+            .map_or((c.down.acked, None), |t| (t.tick, Some(t.snapshot_id)));
         let msg = Message::Welcome {
             slot,
             tick_rate: self.world.config().tick_rate,
@@ -327,7 +328,7 @@ impl ServerSession {
             world_checksum: self.world.checksum(),
             snapshot_id,
         };
-        let addr = c.addr;
+        let addr = c.down.addr;
         self.send(addr, &msg);
     }
 }

@@ -22,7 +22,7 @@ use std::ops::{Range, RangeInclusive};
 use crate::protocol::{
     encode_bounded, ConfirmedFrame, Message, ProtocolError, MAX_FRAMES_PER_MESSAGE,
 };
-use crate::window::Prefer;
+use crate::redundancy::Prefer;
 
 /// Adaptive redundancy aims at most this probability of a frame being lost in every
 /// datagram that carries it (a lost frame costs a round trip of gap recovery).

@@ -3,12 +3,12 @@
 //! add a command to a frame, so the players' frames, checksums and the session log are the
 //! same with or without them. A spectator gets a snapshot and then the confirmed frames
 //! with their checksums, which it verifies like a player (a desync asks for a new
-//! snapshot). They have their own cap ([`ServerConfig::max_spectators`]).
+//! snapshot). They have their own cap ([`SessionConfig::max_spectators`]).
 //!
 //! Followers (hot standbys, [`super::followers`]) ride in the same list, marked: no delay,
 //! no cap, a fresh snapshot, and counted and reported apart from spectators.
 //!
-//! Delay ([`ServerConfig::spectator_delay`], D ticks): a spectator only ever receives
+//! Delay ([`SessionConfig::spectator_delay`], D ticks): a spectator only ever receives
 //! frames up to `current - D`, and its snapshot must be at least that old too. Design: the
 //! session keeps a *keyframe*, a serialized copy of the world taken every D ticks, and the
 //! confirmed-frame history covers at least 2·D ticks. A spectator joining at tick `c` gets
@@ -23,9 +23,10 @@ use std::time::Duration;
 
 use venture_sim::World;
 
+use super::downlink::Downlink;
 use super::frames;
 use super::transfer::Transfer;
-use super::{LeaveReason, ServerConfig, ServerEvent};
+use super::{LeaveReason, ServerEvent, SessionConfig};
 use crate::chunk::ChunkAck;
 use crate::protocol::{self, ConfirmedFrame, Message, SnapshotReason};
 
@@ -42,12 +43,7 @@ pub struct SpectatorInfo {
 #[derive(Debug)]
 struct Spectator {
     id: u32,
-    addr: Remote,
-    acked: u64,
-    transfer: Option<Transfer>,
-    last_heard: Duration,
-    sends: u64,
-    recovery_next: u64,
+    down: Downlink,
     /// A hot standby (see [`super::followers`]): no delay, no cap, counted apart.
     follower: bool,
 }
@@ -68,8 +64,6 @@ pub(super) struct Spectators {
     delay_ticks: u64,
     keyframes: VecDeque<Keyframe>,
     next_id: u32,
-    /// Payload bytes sent to spectators since start.
-    pub bytes_out: u64,
     /// Payload bytes sent to followers since start.
     pub follower_bytes_out: u64,
 }
@@ -81,7 +75,7 @@ pub fn delay_ticks(delay: Duration, interval: Duration) -> u64 {
 }
 
 impl Spectators {
-    pub(super) fn new(config: &ServerConfig, world: &World, interval: Duration) -> Self {
+    pub(super) fn new(config: &SessionConfig, world: &World, interval: Duration) -> Self {
         let delay_ticks = delay_ticks(config.spectator_delay, interval);
         let mut s = Spectators {
             list: Vec::new(),
@@ -89,7 +83,6 @@ impl Spectators {
             delay_ticks,
             keyframes: VecDeque::new(),
             next_id: 1,
-            bytes_out: 0,
             follower_bytes_out: 0,
         };
         if delay_ticks > 0 {
@@ -112,7 +105,7 @@ impl Spectators {
     }
 
     pub(super) fn is_follower(&self, addr: Remote) -> bool {
-        self.list.iter().any(|s| s.addr == addr && s.follower)
+        self.list.iter().any(|s| s.down.addr == addr && s.follower)
     }
 
     /// Every follower: (id, address, newest confirmed frame it holds, still syncing).
@@ -120,7 +113,7 @@ impl Spectators {
         self.list
             .iter()
             .filter(|s| s.follower)
-            .map(|s| (s.id, s.addr, s.acked, s.transfer.is_some()))
+            .map(|s| (s.id, s.down.addr, s.down.acked, s.down.syncing()))
     }
 
     pub(super) fn max(&self) -> u16 {
@@ -128,11 +121,11 @@ impl Spectators {
     }
 
     pub(super) fn contains(&self, addr: Remote) -> bool {
-        self.list.iter().any(|s| s.addr == addr)
+        self.list.iter().any(|s| s.down.addr == addr)
     }
 
     pub(super) fn addrs(&self) -> Vec<Remote> {
-        self.list.iter().map(|s| s.addr).collect()
+        self.list.iter().map(|s| s.down.addr).collect()
     }
 
     pub(super) fn info(&self) -> impl Iterator<Item = SpectatorInfo> + '_ {
@@ -141,8 +134,8 @@ impl Spectators {
             .filter(|s| !s.follower)
             .map(|s| SpectatorInfo {
                 id: s.id,
-                acked: s.acked,
-                syncing: s.transfer.is_some(),
+                acked: s.down.acked,
+                syncing: s.down.syncing(),
             })
     }
 
@@ -210,12 +203,7 @@ impl Spectators {
         let transfer = Transfer::new(snapshot_id, tick, data);
         self.list.push(Spectator {
             id,
-            addr,
-            acked: tick,
-            transfer,
-            last_heard: now,
-            sends: 0,
-            recovery_next: 0,
+            down: Downlink::new(addr, tick, transfer, now),
             follower,
         });
         events.push(if follower {
@@ -234,8 +222,8 @@ impl Spectators {
         world: &World,
         genre: &str,
     ) -> Option<Message> {
-        let s = self.list.iter_mut().find(|s| s.addr == addr)?;
-        let t = s.transfer.as_mut()?;
+        let s = self.list.iter_mut().find(|s| s.down.addr == addr)?;
+        let t = s.down.transfer.as_mut()?;
         t.restart_resends();
         let (tick, snapshot_id) = (t.tick, t.snapshot_id);
         let checksum = self
@@ -252,7 +240,7 @@ impl Spectators {
         reason: LeaveReason,
         events: &mut Vec<ServerEvent>,
     ) {
-        if let Some(i) = self.list.iter().position(|s| s.addr == addr) {
+        if let Some(i) = self.list.iter().position(|s| s.down.addr == addr) {
             let s = self.list.swap_remove(i);
             let id = s.id;
             events.push(if s.follower {
@@ -273,8 +261,8 @@ impl Spectators {
         let silent: Vec<Remote> = self
             .list
             .iter()
-            .filter(|s| now.saturating_sub(s.last_heard) > timeout)
-            .map(|s| s.addr)
+            .filter(|s| s.down.is_silent(now, timeout))
+            .map(|s| s.down.addr)
             .collect();
         for addr in silent {
             self.remove(addr, LeaveReason::TimedOut, events);
@@ -294,36 +282,26 @@ impl Spectators {
         events: &mut Vec<ServerEvent>,
     ) -> Result<Option<SnapshotReason>, Message> {
         let delayed = self.visible(current);
-        let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) else {
+        let Some(s) = self.list.iter_mut().find(|s| s.down.addr == addr) else {
             return Ok(None);
         };
         let visible = if s.follower { current } else { delayed };
-        s.last_heard = now;
+        s.down.last_heard = now;
         match msg {
             // Its frame ack. Inputs, if any, are ignored: a spectator never plays.
             Message::Inputs { ack_tick, .. } => {
-                if s.transfer.is_none() && ack_tick > s.acked && ack_tick <= visible {
-                    s.acked = ack_tick;
-                }
-                if s.transfer.is_none() && s.acked + 1 < history_first {
-                    return Ok(Some(SnapshotReason::FellBehind));
-                }
-                Ok(None)
+                s.down.on_frame_ack(ack_tick, visible);
+                Ok(s.down
+                    .fell_behind(history_first)
+                    .then_some(SnapshotReason::FellBehind))
             }
             Message::SnapshotChunkAck {
                 snapshot_id,
                 contiguous,
                 mask,
             } => {
-                let done = match s.transfer.as_mut() {
-                    Some(t) if t.snapshot_id == snapshot_id => {
-                        t.on_ack(current, ChunkAck { contiguous, mask })
-                    }
-                    _ => false,
-                };
-                if done {
-                    s.transfer = None;
-                }
+                let ack = ChunkAck { contiguous, mask };
+                s.down.on_chunk_ack(current, snapshot_id, ack);
                 Ok(None)
             }
             Message::SnapshotRequest { reason } => {
@@ -340,7 +318,7 @@ impl Spectators {
                         server_checksum,
                     });
                 }
-                Ok(s.transfer.is_none().then_some(reason))
+                Ok((!s.down.syncing()).then_some(reason))
             }
             Message::Ping { nonce } => Err(Message::Pong { nonce }),
             Message::Leave => {
@@ -362,10 +340,10 @@ impl Spectators {
     pub(super) fn start_transfer(&mut self, addr: Remote, snapshot_id: u32, world: &World) {
         let follower = self.is_follower(addr);
         let (tick, _, data) = self.snapshot(world, follower);
-        if let Some(s) = self.list.iter_mut().find(|s| s.addr == addr) {
-            s.transfer = Transfer::new(snapshot_id, tick, data);
-            s.acked = tick;
-            s.recovery_next = 0;
+        if let Some(s) = self.list.iter_mut().find(|s| s.down.addr == addr) {
+            s.down.start(Transfer::new(snapshot_id, tick, data), tick);
+            // Its sweep starts over from the snapshot.
+            s.down.recovery_next = 0;
         }
     }
 
@@ -383,18 +361,14 @@ impl Spectators {
         let mut out = Vec::new();
         for s in &mut self.list {
             let visible = if s.follower { current } else { delayed };
-            s.sends += 1;
-            if let Some(t) = s.transfer.as_mut() {
-                for m in t.due_chunks(current, chunks_per_tick) {
-                    out.extend(super::encode_own(&m).map(|b| (s.addr, b)));
-                }
+            if s.down.send_chunks(current, chunks_per_tick, &mut out) {
                 continue;
             }
             let plan = frames::plan_spectator(&frames::SpectatorStream {
                 visible,
-                acked: s.acked,
-                sends: s.sends,
-                recovery_next: s.recovery_next,
+                acked: s.down.acked,
+                sends: s.down.sends,
+                recovery_next: s.down.recovery_next,
                 history_first,
                 redundancy,
             });
@@ -404,9 +378,10 @@ impl Spectators {
             match frames::pack_frames(first_tick, &frames, 0, 0, no_lead_hint, plan.keep) {
                 Ok(packed) => {
                     if plan.sweep {
-                        s.recovery_next = frames::sweep_cursor_after(&plan, &frames, &packed.kept);
+                        s.down.recovery_next =
+                            frames::sweep_cursor_after(&plan, &frames, &packed.kept);
                     }
-                    out.push((s.addr, packed.bytes));
+                    out.push((s.down.addr, packed.bytes));
                 }
                 // Our own frames; failing is a bug worth seeing in logs, not a reason to
                 // stop serving.

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use super::peer::AckLag;
+use super::player::AckLag;
 use super::{ServerEvent, ServerSession};
 use crate::chunk::{self, ChunkAck, SendProgress};
 use crate::protocol::{Message, SnapshotReason};
@@ -121,9 +121,8 @@ impl ServerSession {
             log::error!(target: "venture::server", "snapshot of {bytes} bytes is too large to send");
             return;
         };
-        if let Some(c) = self.clients[slot as usize].as_mut() {
-            c.transfer = Some(transfer);
-            c.acked = tick;
+        if let Some(c) = self.players[slot as usize].as_mut() {
+            c.down.start(Some(transfer), tick);
             c.inputs.clear();
             c.stream_start = None;
             c.ack_lag = AckLag::default();

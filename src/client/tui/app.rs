@@ -183,8 +183,11 @@ impl App {
                     }
                     log::debug!(target: "venture::client", "synced at tick {tick}");
                 }
-                ClientEvent::Confirmed { frame, .. } => {
-                    let lines = self.narrator.as_mut().and_then(|n| n.confirm(&frame));
+                ClientEvent::Confirmed { events, names, .. } => {
+                    let lines = self
+                        .narrator
+                        .as_mut()
+                        .and_then(|n| n.confirm(&events, *names));
                     match lines {
                         Some(lines) => lines.into_iter().for_each(|l| self.view.push_log(l)),
                         None => {

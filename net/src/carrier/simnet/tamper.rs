@@ -28,7 +28,8 @@ use std::time::Duration;
 use rand_chacha::ChaCha8Rng;
 use rand_core::{Rng, SeedableRng};
 
-use super::{addr_word, below, chance, draw_delay, mix, SimNetError, MAX_EXTRA_DELAY};
+use super::link::{addr_word, below, chance, draw_delay, mix};
+use super::{SimNetError, MAX_EXTRA_DELAY};
 
 /// Earlier datagrams kept per direction as material for replays.
 pub const HISTORY: usize = 64;

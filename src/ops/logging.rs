@@ -59,10 +59,10 @@ pub const COMPONENT_KEY: &str = "component";
 #[macro_export]
 macro_rules! fatal {
     ($($key:tt $(:$cap:tt)? $(= $value:expr)?),+ ; $($arg:tt)+) => {
-        $crate::logging::__log::error!(fatal = true, $($key $(:$cap)? $(= $value)?),+ ; $($arg)+)
+        $crate::ops::logging::__log::error!(fatal = true, $($key $(:$cap)? $(= $value)?),+ ; $($arg)+)
     };
     ($($arg:tt)+) => {
-        $crate::logging::__log::error!(fatal = true; $($arg)+)
+        $crate::ops::logging::__log::error!(fatal = true; $($arg)+)
     };
 }
 
@@ -643,7 +643,7 @@ mod tests {
             let out = std::process::Command::new(exe)
                 .args([
                     "--exact",
-                    "logging::tests::child_emits_log_lines",
+                    "ops::logging::tests::child_emits_log_lines",
                     "--nocapture",
                     "--test-threads=1",
                     "-q",

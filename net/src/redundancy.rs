@@ -1,12 +1,14 @@
-//! Redundancy windows for per-tick data sent unreliably.
+//! The redundancy window: per-tick data sent unreliably, every datagram repeating what
+//! the peer has not acknowledged yet.
 //!
-//! laminar's reliable channels stall on a single loss (see DESIGN.md), so per-tick data
-//! (client inputs, confirmed frames) goes out unreliably and every packet repeats
-//! everything the peer has not acknowledged yet, up to a byte budget.
+//! A reliable channel stalls on a single loss (see DESIGN.md), so per-tick data (client
+//! inputs, confirmed frames) goes out unreliably and every packet repeats everything the
+//! peer has not acknowledged yet, up to a byte budget.
 //!
-//! - [`SendWindow<T>`]: items keyed by consecutive ticks; [`SendWindow::ack`] drops the
-//!   acknowledged prefix; [`SendWindow::select`] picks a run of consecutive unacked items
-//!   that fits a byte budget (oldest-first to guarantee progress, or newest-first).
+//! - [`RedundancyWindow<T>`]: items keyed by consecutive ticks; [`RedundancyWindow::ack`]
+//!   drops the acknowledged prefix; [`RedundancyWindow::select`] picks a run of
+//!   consecutive unacked items that fits a byte budget (oldest-first to guarantee
+//!   progress, or newest-first).
 //! - [`ReceiveTracker<T>`]: the receiving side: remembers which ticks arrived, what the
 //!   highest contiguously received tick is (that is what gets acknowledged), holds
 //!   out-of-order items in a bounded buffer, and hands items out in order
@@ -16,14 +18,14 @@ use std::collections::{BTreeMap, VecDeque};
 
 use thiserror::Error;
 
-/// Errors from [`SendWindow::push`].
+/// Errors from [`RedundancyWindow::push`].
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-pub enum WindowError {
+pub enum RedundancyError {
     #[error("tick {got} pushed, but the window expects tick {expected}")]
     NotConsecutive { expected: u64, got: u64 },
 }
 
-/// Which end of the window [`SendWindow::select`] prefers when not everything fits.
+/// Which end of the window [`RedundancyWindow::select`] prefers when not everything fits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Prefer {
     /// The oldest unacked items: the peer's contiguous ack always advances.
@@ -34,18 +36,18 @@ pub enum Prefer {
 
 /// Unacknowledged per-tick items awaiting (re)transmission.
 #[derive(Debug, Clone)]
-pub struct SendWindow<T> {
+pub struct RedundancyWindow<T> {
     /// Tick of `items[0]`; when empty, the tick the next push must have.
     first_tick: u64,
     items: VecDeque<T>,
     cap: usize,
 }
 
-impl<T> SendWindow<T> {
+impl<T> RedundancyWindow<T> {
     /// An empty window whose first item will be for `start_tick`, holding at most `cap`
     /// items (at least 1).
     pub fn new(start_tick: u64, cap: usize) -> Self {
-        SendWindow {
+        RedundancyWindow {
             first_tick: start_tick,
             items: VecDeque::new(),
             cap: cap.max(1),
@@ -54,10 +56,10 @@ impl<T> SendWindow<T> {
 
     /// Appends the item for `tick`, which must be [`next_tick`](Self::next_tick). When
     /// the window is full the oldest item is evicted unacknowledged and its tick returned.
-    pub fn push(&mut self, tick: u64, item: T) -> Result<Option<u64>, WindowError> {
+    pub fn push(&mut self, tick: u64, item: T) -> Result<Option<u64>, RedundancyError> {
         let expected = self.next_tick();
         if tick != expected {
-            return Err(WindowError::NotConsecutive {
+            return Err(RedundancyError::NotConsecutive {
                 expected,
                 got: tick,
             });
@@ -302,7 +304,7 @@ mod tests {
 
     #[test]
     fn send_window_push_ack_select() {
-        let mut w = SendWindow::new(10, 5);
+        let mut w = RedundancyWindow::new(10, 5);
         assert!(w.is_empty());
         assert_eq!(w.next_tick(), 10);
         assert!(w.push(9, 0).is_err());
@@ -311,7 +313,7 @@ mod tests {
         }
         assert_eq!(
             w.push(20, 0),
-            Err(WindowError::NotConsecutive {
+            Err(RedundancyError::NotConsecutive {
                 expected: 14,
                 got: 20
             })

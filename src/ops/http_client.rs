@@ -3,7 +3,7 @@
 //!
 //! [`Exchange`] is the request/response part over any `Read + Write` that says `WouldBlock`
 //! (tested with an in-memory stream); [`Connection`] adds the non-blocking connect of a mio
-//! [`TcpStream`] and its registration. The stepping itself is [`crate::nbio`], shared with
+//! [`TcpStream`] and its registration. The stepping itself is [`crate::ops::nbio`], shared with
 //! the HTTP server.
 
 use std::io::{self, Read, Write};
@@ -13,7 +13,7 @@ use std::time::Instant;
 use mio::net::TcpStream;
 use mio::{Interest, Registry, Token};
 
-use crate::nbio::{self, Step};
+use crate::ops::nbio::{self, Step};
 
 /// How an answered request went: `Ok(status)` for 2xx, `Err(why)` for anything else.
 pub type Answer = Result<u16, Failure>;
@@ -209,7 +209,7 @@ impl Connection {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::nbio::testing::Trickle;
+    use crate::ops::nbio::testing::Trickle;
 
     fn exchange_over(response: &[u8], chunk: usize, eof: bool) -> (io::Result<Answer>, Vec<u8>) {
         let mut s = Trickle {

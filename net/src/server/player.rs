@@ -1,5 +1,6 @@
-//! Per-peer state of an admitted player: who it is, what it holds (acked frames, a
-//! snapshot in flight), its buffered inputs, and the measurements of its link that the
+//! Per-peer state of an admitted player: who it is, its downlink (acked frames, a
+//! snapshot in flight; see [`super::downlink`]), its buffered inputs, and the measurements
+//! of its link that the
 //! rest of the session acts on: the loss rate of its input stream (which sets the frame
 //! redundancy), its ack lag (which sets the input lead it may use and the frame stream's
 //! sweep), its inputs' timeliness, and the per-slot counters and gauges for metrics.
@@ -10,7 +11,7 @@ use std::time::Duration;
 
 use venture_sim::PlayerInput;
 
-use super::transfer::Transfer;
+use super::downlink::Downlink;
 
 /// Input ticks per loss-rate sample.
 pub(super) const LOSS_SAMPLE_TICKS: u64 = 100;
@@ -145,16 +146,13 @@ pub struct PlayerLink {
     pub syncing: bool,
 }
 
+/// An admitted player, as the server sees it.
 #[derive(Debug)]
-pub(super) struct Client {
-    pub(super) addr: Remote,
+pub(super) struct Player {
+    pub(super) down: Downlink,
     pub(super) slot: u8,
     pub(super) name: String,
     pub(super) secret: [u8; 16],
-    /// Highest confirmed frame the client holds contiguously.
-    pub(super) acked: u64,
-    /// In flight snapshot, if the client is (re)synchronising.
-    pub(super) transfer: Option<Transfer>,
     pub(super) inputs: BTreeMap<u64, PlayerInput>,
     pub(super) last_input: PlayerInput,
     /// Highest tick of any input received (the ack sent back).
@@ -164,10 +162,6 @@ pub(super) struct Client {
     /// Smallest (input tick - current tick) seen recently: how early inputs arrive.
     pub(super) margin: Option<i64>,
     pub(super) last_margin: i32,
-    pub(super) last_heard: Duration,
-    pub(super) sends: u64,
-    /// Next tick of the gap-filling sweep (see `frames::plan_player`).
-    pub(super) recovery_next: u64,
     pub(super) loss: LossMeter,
     pub(super) ack_lag: AckLag,
     /// Windowed minimum, in nanoseconds, of the time from a tick's scheduled close to its ack.
@@ -178,7 +172,7 @@ pub(super) struct Client {
     pub(super) chat: crate::chat::ChatGate,
 }
 
-impl Client {
+impl Player {
     /// A player just admitted into `slot` at tick `tick` (its snapshot starts separately).
     pub(super) fn new(
         addr: Remote,
@@ -187,14 +181,12 @@ impl Client {
         secret: [u8; 16],
         tick: u64,
         now: Duration,
-    ) -> Client {
-        Client {
-            addr,
+    ) -> Player {
+        Player {
+            down: Downlink::new(addr, tick, None, now),
             slot,
             name,
             secret,
-            acked: tick,
-            transfer: None,
             inputs: BTreeMap::new(),
             last_input: PlayerInput::IDLE,
             input_high: 0,
@@ -202,9 +194,6 @@ impl Client {
             timeliness: InputTimeliness::default(),
             margin: None,
             last_margin: 0,
-            last_heard: now,
-            sends: 0,
-            recovery_next: 0,
             loss: LossMeter::default(),
             ack_lag: AckLag::default(),
             ack_rtt_nanos: AckLag::default(),
@@ -213,7 +202,7 @@ impl Client {
         }
     }
 
-    /// An `Inputs` from this client at tick `current`: its frame ack (which measures the
+    /// An `Inputs` from this player at tick `current`: its frame ack (which measures the
     /// ack lag and round trip; `closed_at` gives when a tick closed on the schedule, `None`
     /// before the schedule's anchor), then its inputs for ticks up to `max_lead` ahead.
     /// Returns how many inputs arrived after their tick closed, never received before.
@@ -229,15 +218,15 @@ impl Client {
         closed_at: impl Fn(u64) -> Option<Duration>,
     ) -> u64 {
         let mut late = 0;
-        if self.transfer.is_none() && ack_tick > self.acked && ack_tick <= current {
-            self.acked = ack_tick;
-            if self.stream_start.is_some_and(|s| ack_tick >= s) {
-                self.ack_lag.on_ack(current - ack_tick);
-                if let Some(closed) = closed_at(ack_tick) {
-                    let rtt = now.saturating_sub(closed);
-                    self.ack_rtt_nanos
-                        .on_ack(rtt.as_nanos().min(u64::MAX as u128) as u64);
-                }
+        if self.down.on_frame_ack(ack_tick, current)
+            && self.stream_start.is_some_and(|s| ack_tick >= s)
+        {
+            // Moves the ack first (the left side), then measures only streamed frames.
+            self.ack_lag.on_ack(current - ack_tick);
+            if let Some(closed) = closed_at(ack_tick) {
+                let rtt = now.saturating_sub(closed);
+                self.ack_rtt_nanos
+                    .on_ack(rtt.as_nanos().min(u64::MAX as u128) as u64);
             }
         }
         // How early this datagram's newest input arrived (negative: late). The
@@ -256,7 +245,7 @@ impl Client {
         for (i, input) in inputs.into_iter().enumerate() {
             let tick = first_tick + i as u64;
             if tick <= current {
-                if tick > self.input_high.max(self.acked) && !self.inputs.contains_key(&tick) {
+                if tick > self.input_high.max(self.down.acked) && !self.inputs.contains_key(&tick) {
                     // Arrived after its tick closed and was never received before.
                     self.late_inputs = self.late_inputs.saturating_add(1);
                     late += 1;
@@ -278,7 +267,7 @@ impl Client {
             slot: self.slot,
             rtt: self.rtt(),
             input_lead_ticks: self.last_margin,
-            syncing: self.transfer.is_some(),
+            syncing: self.down.syncing(),
         }
     }
 

@@ -63,7 +63,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Registry, Token};
 
-use crate::http_client::{Connection, Exchange, Failure};
+use crate::ops::http_client::{Connection, Exchange, Failure};
 use allocation::Allocation;
 use lifecycle::{Lifecycle, Policy};
 

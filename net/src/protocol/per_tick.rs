@@ -1,5 +1,7 @@
-//! Compact, hostile-input-safe byte codec for the per-tick messages (`Frames` down,
-//! `Inputs` up), which dominate bandwidth. Protocol version 2.
+//! The byte codec of the per-tick messages (`Frames` down, `Inputs` up), which dominate
+//! bandwidth: delta-coded frames with implied ticks, run-length inputs, bounded and
+//! hostile-input safe. Introduced by protocol 2 (`lead_hint` since 4) and unchanged since;
+//! the protocol is now [`PROTOCOL_VERSION`](super::PROTOCOL_VERSION) (7).
 //!
 //! Inside the bincode [`crate::protocol::Message`] each of these variants is one
 //! length-prefixed byte string produced here. Integers are LEB128 varints (at most 10
@@ -44,8 +46,8 @@ use venture_sim::{Command, Frame, PlayerInput};
 
 use crate::protocol::{ConfirmedFrame, MAX_FRAMES_PER_MESSAGE, MAX_INPUTS_PER_MESSAGE};
 
-/// Why a compact payload did not decode.
-pub type CompactError = &'static str;
+/// Why a per-tick payload did not decode.
+pub type PerTickError = &'static str;
 
 /// Slots whose changed bits fit in the frame head varint next to the two flags.
 const HEAD_SLOTS: usize = 62;
@@ -54,10 +56,23 @@ const MAX_RUN: usize = 64;
 /// Fields of an input, one byte each in [`PlayerInput::to_bytes`] order: one mask bit each.
 const FIELDS: u8 = INPUT_BYTES as u8;
 
-/// Decoded `Frames` fields: first tick, frames, input ack, late inputs, lead hint.
-pub type FramesFields = (u64, Vec<ConfirmedFrame>, u64, u32, i32);
-/// Decoded `Inputs` fields: ack tick, first tick, inputs.
-pub type InputsFields = (u64, u64, Vec<PlayerInput>);
+/// The fields of a decoded `Frames` message (see [`crate::protocol::Message::Frames`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FramesFields {
+    pub first_tick: u64,
+    pub frames: Vec<ConfirmedFrame>,
+    pub input_ack: u64,
+    pub late_inputs: u32,
+    pub lead_hint: i32,
+}
+
+/// The fields of a decoded `Inputs` message (see [`crate::protocol::Message::Inputs`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InputsFields {
+    pub ack_tick: u64,
+    pub first_tick: u64,
+    pub inputs: Vec<PlayerInput>,
+}
 
 #[derive(Default)]
 struct Writer {
@@ -87,13 +102,13 @@ struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    fn byte(&mut self) -> Result<u8, CompactError> {
+    fn byte(&mut self) -> Result<u8, PerTickError> {
         let (&b, rest) = self.bytes.split_first().ok_or("truncated")?;
         self.bytes = rest;
         Ok(b)
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], CompactError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], PerTickError> {
         if self.bytes.len() < n {
             return Err("truncated");
         }
@@ -102,7 +117,7 @@ impl<'a> Reader<'a> {
         Ok(head)
     }
 
-    fn varint(&mut self) -> Result<u64, CompactError> {
+    fn varint(&mut self) -> Result<u64, PerTickError> {
         let mut v = 0u64;
         for i in 0..10 {
             let b = self.byte()?;
@@ -120,12 +135,12 @@ impl<'a> Reader<'a> {
         Err("varint too long")
     }
 
-    fn zigzag(&mut self) -> Result<i64, CompactError> {
+    fn zigzag(&mut self) -> Result<i64, PerTickError> {
         let v = self.varint()?;
         Ok(((v >> 1) as i64) ^ -((v & 1) as i64))
     }
 
-    fn count(&mut self, max: usize) -> Result<usize, CompactError> {
+    fn count(&mut self, max: usize) -> Result<usize, PerTickError> {
         let n = self.varint()?;
         if n > max as u64 {
             return Err("count out of range");
@@ -133,7 +148,7 @@ impl<'a> Reader<'a> {
         Ok(n as usize)
     }
 
-    fn finish(&self) -> Result<(), CompactError> {
+    fn finish(&self) -> Result<(), PerTickError> {
         if self.bytes.is_empty() {
             Ok(())
         } else {
@@ -169,7 +184,7 @@ fn read_fields(
     r: &mut Reader,
     mask: u8,
     reference: &PlayerInput,
-) -> Result<PlayerInput, CompactError> {
+) -> Result<PlayerInput, PerTickError> {
     if mask == 0 || mask >> FIELDS != 0 {
         return Err("bad field mask");
     }
@@ -251,7 +266,7 @@ pub fn encode_frames(
 }
 
 /// Decodes what [`encode_frames`] wrote.
-pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, CompactError> {
+pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, PerTickError> {
     let mut r = Reader { bytes };
     let first_tick = r.varint()?;
     let input_ack = first_tick.wrapping_add(r.zigzag()? as u64);
@@ -323,7 +338,13 @@ pub fn decode_frames(bytes: &[u8]) -> Result<FramesFields, CompactError> {
         });
     }
     r.finish()?;
-    Ok((first_tick, frames, input_ack, late_inputs, lead_hint))
+    Ok(FramesFields {
+        first_tick,
+        frames,
+        input_ack,
+        late_inputs,
+        lead_hint,
+    })
 }
 
 /// Encodes the fields of an `Inputs` message.
@@ -353,7 +374,7 @@ pub fn encode_inputs(ack_tick: u64, first_tick: u64, inputs: &[PlayerInput]) -> 
 }
 
 /// Decodes what [`encode_inputs`] wrote.
-pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, CompactError> {
+pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, PerTickError> {
     let mut r = Reader { bytes };
     let ack_tick = r.varint()?;
     let first_tick = ack_tick.wrapping_add(r.zigzag()? as u64);
@@ -377,7 +398,11 @@ pub fn decode_inputs(bytes: &[u8]) -> Result<InputsFields, CompactError> {
         }
     }
     r.finish()?;
-    Ok((ack_tick, first_tick, inputs))
+    Ok(InputsFields {
+        ack_tick,
+        first_tick,
+        inputs,
+    })
 }
 
 /// serde glue: the `Frames` variant as one byte string.
@@ -402,9 +427,20 @@ pub(crate) mod frames_serde {
         ))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<FramesFields, D::Error> {
+    /// The `Frames` variant's fields as serde takes them back: a tuple, in declaration
+    /// order (here only; everything else uses [`FramesFields`]).
+    type VariantFields = (u64, Vec<ConfirmedFrame>, u64, u32, i32);
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<VariantFields, D::Error> {
         let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
-        decode_frames(&bytes).map_err(serde::de::Error::custom)
+        let f = decode_frames(&bytes).map_err(serde::de::Error::custom)?;
+        Ok((
+            f.first_tick,
+            f.frames,
+            f.input_ack,
+            f.late_inputs,
+            f.lead_hint,
+        ))
     }
 }
 
@@ -422,9 +458,13 @@ pub(crate) mod inputs_serde {
         s.serialize_bytes(&encode_inputs(*ack_tick, *first_tick, inputs))
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<InputsFields, D::Error> {
+    /// serde wants a variant's fields as a tuple, in declaration order.
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<(u64, u64, Vec<PlayerInput>), D::Error> {
         let bytes = d.deserialize_byte_buf(super::BytesVisitor)?;
-        decode_inputs(&bytes).map_err(serde::de::Error::custom)
+        let i = decode_inputs(&bytes).map_err(serde::de::Error::custom)?;
+        Ok((i.ack_tick, i.first_tick, i.inputs))
     }
 }
 
@@ -458,217 +498,4 @@ impl<'de> serde::de::Visitor<'de> for BytesVisitor {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rng(x: &mut u64) -> u64 {
-        *x ^= *x << 13;
-        *x ^= *x >> 7;
-        *x ^= *x << 17;
-        *x
-    }
-
-    fn random_input(x: &mut u64) -> PlayerInput {
-        let v = rng(x);
-        if v % 3 == 0 {
-            return PlayerInput::IDLE;
-        }
-        PlayerInput::from_bytes([
-            v as u8,
-            (v >> 8) as u8,
-            (v >> 16) as u8,
-            (v >> 24) as u8,
-            if v % 5 == 0 { (v >> 32) as u8 } else { 0 },
-            (v >> 40) as u8 % 4,
-        ])
-    }
-
-    fn random_frames(x: &mut u64, n: usize) -> Vec<ConfirmedFrame> {
-        let mut inputs: Vec<PlayerInput> = Vec::new();
-        (0..n)
-            .map(|i| {
-                let r = rng(x);
-                if r % 7 == 0 {
-                    let len = (rng(x) % (MAX_SLOTS as u64 + 1)) as usize;
-                    inputs.resize(len, PlayerInput::IDLE);
-                }
-                for inp in inputs.iter_mut() {
-                    if rng(x) % 4 == 0 {
-                        *inp = random_input(x);
-                    }
-                }
-                let commands = if r % 11 == 0 {
-                    vec![
-                        Command::Join {
-                            slot: 3,
-                            name: "bot3".into(),
-                        },
-                        Command::Leave { slot: 63 },
-                    ]
-                } else {
-                    Vec::new()
-                };
-                ConfirmedFrame {
-                    frame: Frame {
-                        tick: 1000 + i as u64,
-                        inputs: inputs.clone(),
-                        commands,
-                    },
-                    checksum: rng(x) as u32,
-                }
-            })
-            .collect()
-    }
-
-    #[test]
-    fn frames_round_trip_random() {
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        for n in 0..40 {
-            let frames = random_frames(&mut x, n);
-            for (ack, late, lead) in [(0, 0, 0), (u64::MAX, u32::MAX, i32::MIN), (1003, 5, -3)] {
-                let bytes = encode_frames(1000, &frames, ack, late, lead);
-                let got = decode_frames(&bytes).expect("decodes");
-                assert_eq!(got, (1000, frames.clone(), ack, late, lead));
-            }
-        }
-        let bytes = encode_frames(u64::MAX, &[], 0, 0, i32::MAX);
-        assert_eq!(
-            decode_frames(&bytes).expect("decodes"),
-            (u64::MAX, vec![], 0, 0, i32::MAX)
-        );
-    }
-
-    #[test]
-    fn inputs_round_trip_random() {
-        let mut x = 0x1234_5678_9abc_def1u64;
-        for n in [0usize, 1, 2, 8, 63, 64, 65, 129, MAX_INPUTS_PER_MESSAGE] {
-            let mut cur = PlayerInput::IDLE;
-            let inputs: Vec<PlayerInput> = (0..n)
-                .map(|_| {
-                    if rng(&mut x) % 5 == 0 {
-                        cur = random_input(&mut x);
-                    }
-                    cur
-                })
-                .collect();
-            for (ack, first) in [(0, 1), (u64::MAX, 3), (500, 480)] {
-                let bytes = encode_inputs(ack, first, &inputs);
-                assert_eq!(
-                    decode_inputs(&bytes).expect("decodes"),
-                    (ack, first, inputs.clone())
-                );
-            }
-        }
-        // Repeats cost a byte per 64.
-        let same = vec![PlayerInput::from_bytes([1, 2, 3, 4, 5, 6]); 200];
-        assert_eq!(encode_inputs(10, 11, &same).len(), 1 + 1 + 2 + 7 + 4);
-    }
-
-    #[test]
-    fn hostile_payloads_never_panic() {
-        let mut x = 0xdead_beef_cafe_f00du64;
-        let mut samples = Vec::new();
-        for n in [1usize, 3, 8] {
-            samples.push((true, encode_frames(77, &random_frames(&mut x, n), 80, 1, 2)));
-            let inputs: Vec<_> = (0..n * 3).map(|_| random_input(&mut x)).collect();
-            samples.push((false, encode_inputs(5, 6, &inputs)));
-        }
-        let decode = |frames: bool, b: &[u8]| {
-            if frames {
-                let _ = decode_frames(b);
-            } else {
-                let _ = decode_inputs(b);
-            }
-        };
-        for (frames, bytes) in &samples {
-            for cut in 0..bytes.len() {
-                decode(*frames, &bytes[..cut]);
-            }
-            for i in 0..bytes.len() {
-                for bit in 0..8 {
-                    let mut b = bytes.clone();
-                    b[i] ^= 1 << bit;
-                    decode(*frames, &b);
-                }
-                for v in [0u8, 0x7f, 0x80, 0xff] {
-                    let mut b = bytes.clone();
-                    b[i] = v;
-                    decode(*frames, &b);
-                }
-            }
-        }
-        for _ in 0..20_000 {
-            let n = (rng(&mut x) % 48) as usize;
-            let b: Vec<u8> = (0..n).map(|_| rng(&mut x) as u8).collect();
-            decode(true, &b);
-            decode(false, &b);
-        }
-        // Lies about counts are refused before allocating.
-        assert!(decode_frames(&[1, 0, 0, 0, 0x80, 0x01]).is_err());
-        assert!(decode_inputs(&[1, 0, 0xff, 0xff, 0x03]).is_err());
-        // Overlong and non-canonical varints.
-        assert!(decode_inputs(&[0xff; 11]).is_err());
-        assert!(decode_inputs(&[0x80, 0x00, 0, 0]).is_err());
-    }
-
-    #[test]
-    fn decoded_frames_are_canonical() {
-        // Whatever decodes re-encodes to the same bytes: no hidden alternative forms.
-        let mut x = 0x5555_aaaa_3333_ccccu64;
-        let base = encode_frames(40, &random_frames(&mut x, 6), 41, 0, 1);
-        for i in 0..base.len() {
-            for bit in 0..8 {
-                let mut b = base.clone();
-                b[i] ^= 1 << bit;
-                if let Ok((t, f, a, l, h)) = decode_frames(&b) {
-                    // Command bodies are bincode (varints with their own forms); skip those.
-                    if f.iter().all(|cf| cf.frame.commands.is_empty()) {
-                        assert_eq!(encode_frames(t, &f, a, l, h), b);
-                    }
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn inputs_wire_bytes_are_pinned() {
-        // Hand-derived from the format above: a change to PlayerInput's byte form or to the
-        // field order shows up here as a protocol change.
-        let a = PlayerInput {
-            move_x: -1,
-            aim_y: 3,
-            buttons: 1,
-            slot: 2,
-            ..PlayerInput::IDLE
-        };
-        let bytes = encode_inputs(5, 6, &[a, a, a, PlayerInput::IDLE]);
-        assert_eq!(
-            bytes,
-            [5, 2, 4, 0x39, 0xff, 3, 1, 2, 0x41, 0x39, 0, 0, 0, 0],
-            "{bytes:02x?}"
-        );
-        assert_eq!(
-            decode_inputs(&bytes).unwrap(),
-            (5, 6, vec![a, a, a, PlayerInput::IDLE])
-        );
-    }
-
-    #[test]
-    fn fuzz_corpus_messages_re_encode_to_their_bytes() {
-        // The corpus was written by the codec before PlayerInput's byte form moved to
-        // venture-sim: the same bytes out proves the messages' wire format did not change.
-        // (Its header is protocol 5's: the magic "VN" and version 5. Protocols 6 and 7
-        // changed only what lies beneath and the header, which protocol 7 cut to the
-        // version alone, so the header is brought up to date first.)
-        use crate::protocol::{decode, encode, PROTOCOL_VERSION};
-        for corpus in [
-            &include_bytes!("../../fuzz/corpus/protocol_decode/inputs")[..],
-            &include_bytes!("../../fuzz/corpus/protocol_decode/frames")[..],
-        ] {
-            let mut bytes = corpus[2..].to_vec();
-            bytes[..2].copy_from_slice(&PROTOCOL_VERSION.to_le_bytes());
-            let msg = decode(&bytes).unwrap();
-            assert_eq!(encode(&msg).unwrap(), bytes, "{msg:?}");
-        }
-    }
-}
+mod tests;

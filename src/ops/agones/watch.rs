@@ -15,7 +15,7 @@ use mio::{Interest, Registry, Token};
 use serde_json::Value;
 
 use super::lifecycle::RETRY_AFTER;
-use crate::nbio::{self, Step};
+use crate::ops::nbio::{self, Step};
 
 /// Longest response head, and longest single JSON line (a GameServer is a few KiB).
 const MAX_HEAD: usize = 16 * 1024;

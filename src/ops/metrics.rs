@@ -12,8 +12,14 @@
 //!
 //! The handles are cheap to clone (`Arc` inside) and atomic, so the event
 //! loop updates them without locks; encoding reads a consistent-enough view.
+//!
+//! * [`collect`]: the series fed from the stats types of the server's parts, one line each;
+//! * [`carriers`]: the per-carrier families;
+//! * [`exposition`]: `Accept` negotiation, OpenMetrics to Prometheus text 0.0.4;
+//! * [`process`]: the `process_*` family and the cgroup memory limit.
 
 pub mod carriers;
+pub mod collect;
 pub mod exposition;
 pub mod process;
 
@@ -159,250 +165,87 @@ pub struct Metrics {
 
 impl Metrics {
     /// Create and register every metric. `version` and `commit` label
-    /// `venture_build_info` (pass [`crate::cli::VERSION`] and
-    /// [`crate::cli::GIT_COMMIT`]).
+    /// `venture_build_info` (pass [`crate::ops::cli::VERSION`] and
+    /// [`crate::ops::cli::GIT_COMMIT`]).
     pub fn new(version: &str, commit: &str) -> Self {
         let mut registry = Registry::with_prefix("venture");
-        let tick_duration = Histogram::new(TICK_BUCKETS);
-        registry.register(
-            "tick_duration_seconds",
-            "Time to step the world and checksum it, per tick",
-            tick_duration.clone(),
-        );
-        let tick_overruns = Counter::default();
-        registry.register(
-            "tick_overruns",
-            "Ticks whose work exceeded the tick period",
-            tick_overruns.clone(),
-        );
-        let players = Gauge::default();
-        registry.register("players", "Players currently in the game", players.clone());
-        let spectators = Gauge::default();
-        registry.register(
-            "spectators",
-            "Spectators watching the game (they hold no player slot)",
-            spectators.clone(),
-        );
-        let connections = Family::<Label1, Gauge>::default();
-        registry.register(
-            "connections",
-            "Transport peers by state (pending = not yet admitted)",
-            connections.clone(),
-        );
-        // Make both states visible at 0 from the start.
+        let r = &mut registry;
+        // Fields are evaluated in the order written: that is the registration order, and
+        // so the order of the families in the exposition. One line per metric: its field,
+        // name and help (rustfmt would spread each over five).
+        #[rustfmt::skip]
+        let m = Metrics {
+            tick_duration: reg(r, "tick_duration_seconds", "Time to step the world and checksum it, per tick", Histogram::new(TICK_BUCKETS)),
+            tick_overruns: reg(r, "tick_overruns", "Ticks whose work exceeded the tick period", Counter::default()),
+            players: reg(r, "players", "Players currently in the game", Gauge::default()),
+            spectators: reg(r, "spectators", "Spectators watching the game (they hold no player slot)", Gauge::default()),
+            connections: reg(r, "connections", "Transport peers by state (pending = not yet admitted)", Family::default()),
+            datagrams_in: reg(r, "datagrams_received", "UDP datagrams received", Counter::default()),
+            datagrams_out: reg(r, "datagrams_sent", "UDP datagrams sent", Counter::default()),
+            bytes_in: reg(r, "received_bytes", "UDP payload bytes received", Counter::default()),
+            bytes_out: reg(r, "sent_bytes", "UDP payload bytes sent", Counter::default()),
+            invalid_datagrams: reg(r, "invalid_datagrams", "Datagrams dropped as invalid, by reason", Family::default()),
+            late_inputs: reg(r, "late_inputs", "Inputs that arrived for a tick already stepped", Counter::default()),
+            datagrams_dropped: reg(r, "datagrams_dropped", "Datagrams the secure layer dropped before any decoding, by reason", Family::default()),
+            secure_handshakes: reg(r, "secure_handshakes", "Secure layer handshakes completed", Counter::default()),
+            secure_sessions: reg(r, "secure_sessions", "Secure layer sessions held (peers that completed a handshake)", Gauge::default()),
+            desync_reports: reg(r, "desync_reports", "Desync reports received from clients", Counter::default()),
+            snapshots_sent: reg(r, "snapshots_sent", "World snapshots sent to clients", Counter::default()),
+            save_duration: reg(r, "save_duration_seconds", "Time to write a save atomically", Histogram::new(SAVE_BUCKETS)),
+            save_failures: reg(r, "save_failures", "Saves that failed", Counter::default()),
+            uptime: reg(r, "uptime_seconds", "Seconds since the server started", Gauge::default()),
+            cap_hits: reg(r, "cap_hits", "Times a bounded table or queue refused an entry, by cap", Family::default()),
+            build_info: reg(r, "build_info", "Build information; the value is always 1", Family::default()),
+            max_players: reg(r, "max_players", "Most players admitted at once (-max-players)", Gauge::default()),
+            target_tick_rate: reg(r, "target_ticks_per_second", "Ticks per second the loop is scheduled to close (-tick-rate)", Gauge::default()),
+            resyncs: reg(r, "resyncs", "Snapshots sent to players already in the game, by reason (desync, fell_behind)", Family::default()),
+            player_rtt: reg(r, "player_rtt_seconds", "Round trip from a tick's frame going out to the player's ack of it arriving (windowed minimum; includes up to one client tick), by slot", Family::default()),
+            player_input_lead: reg(r, "player_input_lead_seconds", "How early the player's newest input arrived before its tick closed, worst over the last tick (negative: late), by slot", Family::default()),
+            player_late_inputs: reg(r, "player_late_inputs", "Inputs that arrived after their tick had closed, by slot", Family::default()),
+            player_sent_bytes: reg(r, "player_sent_bytes", "UDP payload bytes sent to the player in a slot", Family::default()),
+            player_received_bytes: reg(r, "player_received_bytes", "UDP payload bytes received from the player in a slot", Family::default()),
+            input_changes: reg(r, "input_changes", "Confirmed inputs that differ from the slot's previous one: each makes the other clients that predicted past it roll back, by slot", Family::default()),
+            http_evictions: reg(r, "http_connections_evicted", "Idle or incomplete HTTP connections closed to make room for a new one at the connection cap", Counter::default()),
+            persistence: {
+                r.register_collector(Box::new(ErrorLogCollector));
+                PersistenceMetrics::register(r)
+            },
+            last_inputs: Mutex::new(Vec::new()),
+            process: {
+                let mut process = Registry::default();
+                process.register_collector(Box::new(process::ProcessCollector));
+                process
+            },
+            version: version.to_owned(),
+            commit: commit.to_owned(),
+            registry,
+        };
+        // Series visible at 0 from the start (others appear when first counted): both
+        // connection states, every reason, the caps known today.
         for state in CONN_STATES {
-            connections.get_or_create(&[("state", state)]).set(0);
+            m.connections.get_or_create(&[("state", state)]).set(0);
         }
-        let datagrams_in = Counter::default();
-        registry.register(
-            "datagrams_received",
-            "UDP datagrams received",
-            datagrams_in.clone(),
-        );
-        let datagrams_out = Counter::default();
-        registry.register(
-            "datagrams_sent",
-            "UDP datagrams sent",
-            datagrams_out.clone(),
-        );
-        let bytes_in = Counter::default();
-        registry.register(
-            "received_bytes",
-            "UDP payload bytes received",
-            bytes_in.clone(),
-        );
-        let bytes_out = Counter::default();
-        registry.register("sent_bytes", "UDP payload bytes sent", bytes_out.clone());
-        let invalid_datagrams = Family::<Label1, Counter>::default();
-        registry.register(
-            "invalid_datagrams",
-            "Datagrams dropped as invalid, by reason",
-            invalid_datagrams.clone(),
-        );
         for reason in INVALID_REASONS {
-            let _ = invalid_datagrams.get_or_create(&[("reason", reason)]);
+            let _ = m.invalid_datagrams.get_or_create(&[("reason", reason)]);
         }
-        let late_inputs = Counter::default();
-        registry.register(
-            "late_inputs",
-            "Inputs that arrived for a tick already stepped",
-            late_inputs.clone(),
-        );
-        let datagrams_dropped = Family::<Label1, Counter>::default();
-        registry.register(
-            "datagrams_dropped",
-            "Datagrams the secure layer dropped before any decoding, by reason",
-            datagrams_dropped.clone(),
-        );
         for reason in venture_net::secure::DropReason::ALL {
-            let _ = datagrams_dropped.get_or_create(&[("reason", reason.as_str())]);
+            let _ = m
+                .datagrams_dropped
+                .get_or_create(&[("reason", reason.as_str())]);
         }
-        let secure_handshakes = Counter::default();
-        registry.register(
-            "secure_handshakes",
-            "Secure layer handshakes completed",
-            secure_handshakes.clone(),
-        );
-        let secure_sessions = Gauge::default();
-        registry.register(
-            "secure_sessions",
-            "Secure layer sessions held (peers that completed a handshake)",
-            secure_sessions.clone(),
-        );
-        let desync_reports = Counter::default();
-        registry.register(
-            "desync_reports",
-            "Desync reports received from clients",
-            desync_reports.clone(),
-        );
-        let snapshots_sent = Counter::default();
-        registry.register(
-            "snapshots_sent",
-            "World snapshots sent to clients",
-            snapshots_sent.clone(),
-        );
-        let save_duration = Histogram::new(SAVE_BUCKETS);
-        registry.register(
-            "save_duration_seconds",
-            "Time to write a save atomically",
-            save_duration.clone(),
-        );
-        let save_failures = Counter::default();
-        registry.register("save_failures", "Saves that failed", save_failures.clone());
-        let uptime = Gauge::<f64, AtomicU64>::default();
-        registry.register(
-            "uptime_seconds",
-            "Seconds since the server started",
-            uptime.clone(),
-        );
-        let cap_hits = Family::<Label1, Counter>::default();
-        registry.register(
-            "cap_hits",
-            "Times a bounded table or queue refused an entry, by cap",
-            cap_hits.clone(),
-        );
-        // The caps known today, visible at 0 (others appear when first hit).
         for cap in KNOWN_CAPS {
-            let _ = cap_hits.get_or_create(&[("cap", cap)]);
+            let _ = m.cap_hits.get_or_create(&[("cap", cap)]);
         }
-        let build_info = Family::<BuildLabels, Gauge>::default();
-        registry.register(
-            "build_info",
-            "Build information; the value is always 1",
-            build_info.clone(),
-        );
-        build_info
+        for reason in RESYNC_REASONS {
+            let _ = m.resyncs.get_or_create(&[("reason", reason)]);
+        }
+        m.build_info
             .get_or_create(&[
                 ("version", version.to_owned()),
                 ("commit", commit.to_owned()),
             ])
             .set(1);
-        let max_players = Gauge::default();
-        registry.register(
-            "max_players",
-            "Most players admitted at once (-max-players)",
-            max_players.clone(),
-        );
-        let target_tick_rate = Gauge::default();
-        registry.register(
-            "target_ticks_per_second",
-            "Ticks per second the loop is scheduled to close (-tick-rate)",
-            target_tick_rate.clone(),
-        );
-        let resyncs = Family::<Label1, Counter>::default();
-        registry.register(
-            "resyncs",
-            "Snapshots sent to players already in the game, by reason (desync, fell_behind)",
-            resyncs.clone(),
-        );
-        for reason in RESYNC_REASONS {
-            let _ = resyncs.get_or_create(&[("reason", reason)]);
-        }
-        let player_rtt = Family::<PlayerSlotLabel, Gauge<f64, AtomicU64>>::default();
-        registry.register(
-            "player_rtt_seconds",
-            "Round trip from a tick's frame going out to the player's ack of it arriving (windowed minimum; includes up to one client tick), by slot",
-            player_rtt.clone(),
-        );
-        let player_input_lead = Family::<PlayerSlotLabel, Gauge<f64, AtomicU64>>::default();
-        registry.register(
-            "player_input_lead_seconds",
-            "How early the player's newest input arrived before its tick closed, worst over the last tick (negative: late), by slot",
-            player_input_lead.clone(),
-        );
-        let player_late_inputs = Family::<PlayerSlotLabel, Counter>::default();
-        registry.register(
-            "player_late_inputs",
-            "Inputs that arrived after their tick had closed, by slot",
-            player_late_inputs.clone(),
-        );
-        let player_sent_bytes = Family::<PlayerSlotLabel, Counter>::default();
-        registry.register(
-            "player_sent_bytes",
-            "UDP payload bytes sent to the player in a slot",
-            player_sent_bytes.clone(),
-        );
-        let player_received_bytes = Family::<PlayerSlotLabel, Counter>::default();
-        registry.register(
-            "player_received_bytes",
-            "UDP payload bytes received from the player in a slot",
-            player_received_bytes.clone(),
-        );
-        let input_changes = Family::<PlayerSlotLabel, Counter>::default();
-        registry.register(
-            "input_changes",
-            "Confirmed inputs that differ from the slot's previous one: each makes the other clients that predicted past it roll back, by slot",
-            input_changes.clone(),
-        );
-        let http_evictions = Counter::default();
-        registry.register(
-            "http_connections_evicted",
-            "Idle or incomplete HTTP connections closed to make room for a new one at the connection cap",
-            http_evictions.clone(),
-        );
-        registry.register_collector(Box::new(ErrorLogCollector));
-        let mut process = Registry::default();
-        process.register_collector(Box::new(process::ProcessCollector));
-        let persistence = PersistenceMetrics::register(&mut registry);
-        Metrics {
-            registry,
-            tick_duration,
-            tick_overruns,
-            players,
-            spectators,
-            connections,
-            datagrams_in,
-            datagrams_out,
-            bytes_in,
-            bytes_out,
-            invalid_datagrams,
-            late_inputs,
-            datagrams_dropped,
-            secure_handshakes,
-            secure_sessions,
-            desync_reports,
-            snapshots_sent,
-            save_duration,
-            save_failures,
-            uptime,
-            cap_hits,
-            build_info,
-            max_players,
-            target_tick_rate,
-            resyncs,
-            player_rtt,
-            player_input_lead,
-            player_late_inputs,
-            player_sent_bytes,
-            player_received_bytes,
-            input_changes,
-            http_evictions,
-            last_inputs: Mutex::new(Vec::new()),
-            process,
-            version: version.to_owned(),
-            commit: commit.to_owned(),
-            persistence,
-        }
+        m
     }
 
     /// Register `venture_server_info` and the configuration gauges, and make every slot's
@@ -529,29 +372,6 @@ impl Metrics {
         }
     }
 
-    /// Set the connection gauges.
-    pub fn set_connections(&self, pending: u64, connected: u64) {
-        let g = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
-        self.connections
-            .get_or_create(&[("state", "pending")])
-            .set(g(pending));
-        self.connections
-            .get_or_create(&[("state", "connected")])
-            .set(g(connected));
-    }
-
-    /// Count a received datagram of `bytes` payload bytes.
-    pub fn datagram_in(&self, bytes: usize) {
-        self.datagrams_in.inc();
-        self.bytes_in.inc_by(bytes as u64);
-    }
-
-    /// Count a sent datagram of `bytes` payload bytes.
-    pub fn datagram_out(&self, bytes: usize) {
-        self.datagrams_out.inc();
-        self.bytes_out.inc_by(bytes as u64);
-    }
-
     /// Count an invalid datagram. `reason` must come from a fixed set.
     pub fn invalid_datagram(&self, reason: &'static str) {
         self.invalid_datagrams
@@ -598,26 +418,37 @@ impl Metrics {
     }
 }
 
+/// Registers `metric` under `name` with `help` and returns the handle (a clone shares the
+/// value).
+fn reg<M: prometheus_client::registry::Metric + Clone>(
+    registry: &mut Registry,
+    name: &str,
+    help: &str,
+    metric: M,
+) -> M {
+    registry.register(name, help, metric.clone());
+    metric
+}
+
 /// Input substitutions (`venture_input_substitutions_total{slot}`): ticks the server
 /// filled with a repeat of a player's last input because none had arrived in time. The
 /// `slot` label is bounded by `-max-players`, never a name or an address.
 pub type SlotLabel = [(&'static str, String); 1];
 
 impl Metrics {
-    /// Registers the input-substitution counter family; the caller keeps the handle.
-    /// The per-carrier series ([`carriers`]).
-    pub fn register_carriers(&mut self) -> carriers::CarrierMetrics {
-        carriers::CarrierMetrics::register(&mut self.registry)
-    }
-
-    pub fn register_input_substitutions(&mut self) -> Family<SlotLabel, Counter> {
-        let family = Family::<SlotLabel, Counter>::default();
+    /// Registers the series a serving primary feeds from its parts' stats
+    /// (`venture_input_substitutions_total{slot}`, then the per-carrier series of
+    /// [`carriers`]) and returns the [`collect::Collector`] that feeds them and the
+    /// counters and gauges above from [`collect::Readings`].
+    pub fn register_collector(&mut self) -> collect::Collector {
+        let substitutions = Family::<SlotLabel, Counter>::default();
         self.registry.register(
             "input_substitutions",
             "Ticks filled with a repeated input because the player's input had not arrived, by slot",
-            family.clone(),
+            substitutions.clone(),
         );
-        family
+        let carriers = carriers::CarrierMetrics::register(&mut self.registry);
+        collect::Collector::new(self, &carriers, substitutions)
     }
 }
 
@@ -659,32 +490,15 @@ impl StandbyMetrics {
 impl Metrics {
     /// Registers the standby pair's series ([`StandbyMetrics`]).
     pub fn register_standby(&mut self) -> StandbyMetrics {
-        let m = StandbyMetrics::default();
-        self.registry.register(
-            "role",
-            "1 for this process's role in a primary/standby pair (primary or standby)",
-            m.role.clone(),
-        );
-        self.registry.register(
-            "followers",
-            "Hot standbys following this primary",
-            m.followers.clone(),
-        );
-        self.registry.register(
-            "follower_lag_ticks",
-            "Confirmed ticks the follower is behind the primary (primary: the most lagging follower's ack; standby: newest frame seen minus newest applied)",
-            m.lag_ticks.clone(),
-        );
-        self.registry.register(
-            "follower_lag_seconds",
-            "venture_follower_lag_ticks in seconds of game time",
-            m.lag_seconds.clone(),
-        );
-        self.registry.register(
-            "standby_primary_silence_seconds",
-            "On a standby: seconds since the primary was last heard (it takes over at -takeover-after)",
-            m.primary_silence_seconds.clone(),
-        );
+        let r = &mut self.registry;
+        #[rustfmt::skip]
+        let m = StandbyMetrics {
+            role: reg(r, "role", "1 for this process's role in a primary/standby pair (primary or standby)", Family::default()),
+            followers: reg(r, "followers", "Hot standbys following this primary", Gauge::default()),
+            lag_ticks: reg(r, "follower_lag_ticks", "Confirmed ticks the follower is behind the primary (primary: the most lagging follower's ack; standby: newest frame seen minus newest applied)", Gauge::default()),
+            lag_seconds: reg(r, "follower_lag_seconds", "venture_follower_lag_ticks in seconds of game time", Gauge::default()),
+            primary_silence_seconds: reg(r, "standby_primary_silence_seconds", "On a standby: seconds since the primary was last heard (it takes over at -takeover-after)", Gauge::default()),
+        };
         m
     }
 }
@@ -696,7 +510,7 @@ struct ErrorLogCollector;
 
 impl Collector for ErrorLogCollector {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let c = ConstCounter::new(crate::logging::error_records());
+        let c = ConstCounter::new(crate::ops::logging::error_records());
         let m = encoder.encode_descriptor(
             "errors",
             "Records logged at error or fatal level.",
@@ -722,18 +536,12 @@ pub struct PersistenceMetrics {
 }
 
 impl PersistenceMetrics {
-    fn register(registry: &mut Registry) -> Self {
-        let m = PersistenceMetrics::default();
-        registry.register(
-            "persistence_ok",
-            "1 while saves and the session log are being written; 0 while writes fail (play goes on, retrying)",
-            m.ok.clone(),
-        );
-        registry.register(
-            "persistence_lag_seconds",
-            "Game time since the last tick a kill -9 would recover (last log flush or save)",
-            m.lag_seconds.clone(),
-        );
+    fn register(r: &mut Registry) -> Self {
+        #[rustfmt::skip]
+        let m = PersistenceMetrics {
+            ok: reg(r, "persistence_ok", "1 while saves and the session log are being written; 0 while writes fail (play goes on, retrying)", Gauge::default()),
+            lag_seconds: reg(r, "persistence_lag_seconds", "Game time since the last tick a kill -9 would recover (last log flush or save)", Gauge::default()),
+        };
         m.ok.set(1);
         m
     }
@@ -1098,10 +906,14 @@ mod tests {
         m.observe_tick(Duration::from_micros(40), Duration::from_millis(50));
         m.observe_tick(Duration::from_millis(60), Duration::from_millis(50));
         m.players.set(3);
-        m.set_connections(2, 3);
-        m.datagram_in(100);
-        m.datagram_in(50);
-        m.datagram_out(1200);
+        m.connections.get_or_create(&[("state", "pending")]).set(2);
+        m.connections
+            .get_or_create(&[("state", "connected")])
+            .set(3);
+        m.datagrams_in.inc_by(2);
+        m.bytes_in.inc_by(150);
+        m.datagrams_out.inc();
+        m.bytes_out.inc_by(1200);
         m.invalid_datagram("bad_checksum");
         m.invalid_datagram("bad_checksum");
         m.invalid_datagram("too_short");

@@ -17,7 +17,7 @@ use std::collections::{BTreeSet, VecDeque};
 use std::time::{Duration, Instant};
 
 use super::{AgonesStats, Call, PLAYERS_LIST};
-use crate::http_client::Failure;
+use crate::ops::http_client::Failure;
 
 /// Pause before a failed Ready, List call or (empty-server) Shutdown is tried again.
 /// Health is not retried: the next ping is never more than one interval away.

@@ -36,7 +36,6 @@
 //! `token_base + 1 + i`; [`HttpServer::owns`] tells the event loop which events
 //! to hand over. Request heads are parsed with `httparse`.
 
-use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Interest, Registry, Token};
 use std::collections::HashMap;
@@ -45,7 +44,7 @@ use std::net::{IpAddr, Shutdown, SocketAddr};
 use std::time::{Duration, Instant};
 use thiserror::Error;
 
-use crate::nbio::{self, Step};
+use crate::ops::nbio::{self, Step};
 use venture_net::carrier::framing::{self, Sniffed, PREAMBLE};
 
 /// Bounds on what one client can make the server do.
@@ -428,20 +427,9 @@ impl HttpServer {
         conns.chain(self.accept_paused_until).min()
     }
 
-    /// Handle one poll event. Events for tokens this server does not own are
-    /// ignored. The router is called once per well-formed `GET`/`HEAD`
+    /// Handle one poll event's token. Tokens this server does not own are ignored and
+    /// spurious calls are harmless. The router is called once per well-formed `GET`/`HEAD`
     /// request; it answers unknown paths with [`Response::not_found`].
-    pub fn handle_event(
-        &mut self,
-        registry: &Registry,
-        event: &Event,
-        now: Instant,
-        router: &mut impl FnMut(&Request) -> Response,
-    ) {
-        self.handle_token(registry, event.token(), now, router);
-    }
-
-    /// [`handle_event`](Self::handle_event) by token. Spurious calls are harmless.
     pub fn handle_token(
         &mut self,
         registry: &Registry,
@@ -928,7 +916,7 @@ mod tests {
             let now = Instant::now();
             for ev in events.iter() {
                 assert!(server.owns(ev.token()), "foreign token {:?}", ev.token());
-                server.handle_event(poll.registry(), ev, now, &mut route);
+                server.handle_token(poll.registry(), ev.token(), now, &mut route);
             }
             server.tick(poll.registry(), now, &mut route);
             assert!(start.elapsed() < Duration::from_secs(15), "test timed out");
