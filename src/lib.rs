@@ -5,9 +5,11 @@
 //!   game session, saves, characters, the journal, the standby, HTTP routes, its key);
 //! * [`ops`]: what operators touch: the server's flags, logging, the HTTP server and
 //!   client, Prometheus metrics, the Agones lifecycle;
-//! * [`client`]: `venture-client`, headless bots and the terminal client, the known
-//!   servers and their pinned keys;
+//! * [`client`]: `venture-client`, headless bots and the terminal client around one
+//!   client shell, the known servers and their pinned keys;
 //! * [`viewer`]: `venture-replay play`, a recorded session in the terminal;
+//! * [`tui`]: the terminal UI (renderer, terminal guard, loop) the terminal client and
+//!   the viewer share;
 //! * [`balance`]: `venture-world --balance`, the balance harness;
 //! * [`worldpng`]: `venture-world --png`, a level as a picture;
 //! * [`flags`]: the flag-table parser every binary's flags go through;
@@ -22,5 +24,6 @@ pub mod client;
 pub mod flags;
 pub mod ops;
 pub mod server;
+pub mod tui;
 pub mod viewer;
 pub mod worldpng;

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use venture::client::tui::render::buffer_text;
+use venture::tui::render::buffer_text;
 use venture::viewer::{Halt, LoadError, Timeline, Viewer, MAX_LOG_BYTES};
 use venture_replay::{
     record_scripted, Record, ScriptedSession, SessionHeader, SessionReader, SessionWriter,

@@ -4,7 +4,8 @@
 //! player east *on the server* (read back from the server's own session log), a chat
 //! line reaches the log, and quitting (q, y) leaves the terminal restored: raw mode off
 //! (`stty` shows icanon and echo), the alternate screen left and the cursor shown (tmux's
-//! pane flags).
+//! pane flags). Also: a closed terminal, the spectator view, and an injected desync
+//! (reported, resynced, exit 1).
 //!
 //! tmux ([`venture_testkit::Tmux`]) is a Debian package; `.ci/run` installs it when missing. Every wait has a
 //! generous deadline and polls the pane: the test must hold on a loaded 2-core machine.
@@ -41,6 +42,18 @@ fn server_position(replays: &Path) -> Option<Vec2> {
         .find(|(_, p)| p.name == NAME)
         .map(|(_, p)| p.pos);
     pos
+}
+
+/// Quits with q and y; the screen once the shell has printed the exit status.
+fn quit(tmux: &Tmux) -> String {
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
+        s.contains("Leave the game? y / n")
+    });
+    tmux.keys(&["y"]);
+    tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
+        s.contains("EXITED=")
+    })
 }
 
 #[test]
@@ -159,14 +172,7 @@ fn a_person_plays_in_tmux() {
     tmux.wait_screen("help closed", Duration::from_secs(20), |s| {
         !s.contains("Controls")
     });
-    tmux.keys(&["q"]);
-    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
-        s.contains("Leave the game? y / n")
-    });
-    tmux.keys(&["y"]);
-    let screen = tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
-        s.contains("EXITED=")
-    });
+    let screen = quit(&tmux);
     assert!(screen.contains("EXITED=0"), "{screen}");
     assert!(screen.contains("Left the game: Tester"), "{screen}");
     // Restored: the normal screen, a visible cursor, cooked mode.
@@ -251,8 +257,11 @@ fn a_spectator_watches_in_tmux() {
         &[],
     );
     let tmux = Tmux::new("spectate");
+    // Its own config directory: pins kept in the real home would name an earlier test's
+    // server on the same port and refuse this one's key.
     let shell = format!(
-        "env TERM=xterm-256color {CLIENT} --spectate -server 127.0.0.1:{}; echo EXITED=$?; sleep 600",
+        "env XDG_CONFIG_HOME={} TERM=xterm-256color {CLIENT} --spectate -server 127.0.0.1:{}; echo EXITED=$?; sleep 600",
+        dir.join("config").display(),
         server.port
     );
     tmux.run(&[
@@ -302,4 +311,70 @@ fn a_spectator_watches_in_tmux() {
             .is_some_and(|s| s["spectators"] == 0)),
         "the spectator said goodbye"
     );
+}
+
+/// An injected desync in the terminal client (`--inject-desync T`, the shell's desync
+/// handling that the headless client shares): the log says so with the report's path, the
+/// report is the one `venture-replay diff` reads, the game goes on (resynced), and the
+/// client exits 1 after quitting.
+#[test]
+fn a_desync_in_the_terminal_client_is_reported_and_resynced() {
+    let dir = Scratch::new("tui-desync");
+    let server = Server::builder(bin!("venture-server"))
+        .dir(dir.path())
+        .args(&["-seed", "5151", "--no-replay"])
+        .start();
+    // Six seconds from now: joined long before, even on a loaded machine.
+    let inject_at = server.tick().expect("/status has the tick") + 120;
+    let reports = dir.join("reports");
+    let tmux = Tmux::new("desync");
+    let shell = format!(
+        "env XDG_CONFIG_HOME={cfg} TERM=xterm-256color {CLIENT} -server 127.0.0.1:{port} --name {NAME} \
+         --desync-dir {reports} --inject-desync {inject_at}; echo EXITED=$?; sleep 600",
+        cfg = dir.join("config").display(),
+        port = server.port,
+        reports = reports.display(),
+    );
+    tmux.start(120, 40, &shell);
+    let screen = tmux.wait_screen("the desync line", Duration::from_secs(90), |s| {
+        s.contains("Out of sync at tick")
+    });
+    let tick: u64 = screen
+        .split("Out of sync at tick ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|t| t.parse().ok())
+        .unwrap_or_else(|| panic!("no tick in the desync line:\n{screen}"));
+    assert!(
+        tick >= inject_at,
+        "detected at {tick}, injected at {inject_at}"
+    );
+    assert!(screen.contains("resyncing (report"), "{screen}");
+    let report = reports.join(format!("desync-{NAME}-t{tick}.json"));
+    let text = std::fs::read_to_string(&report)
+        .unwrap_or_else(|e| panic!("{}: {e}\n{screen}", report.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("the report is JSON");
+    assert_eq!(json["kind"], "desync_report", "{text}");
+    assert_eq!(json["tick"], tick, "{text}");
+    assert!(reports
+        .join(format!("desync-{NAME}-t{tick}.snapshot"))
+        .exists());
+    // Resynced: the network line (N) shows ticks confirmed well past the desync.
+    tmux.keys(&["n"]);
+    let confirmed = |s: &str| -> Option<u64> {
+        s.split("confirmed tick ")
+            .nth(1)?
+            .split(' ')
+            .next()?
+            .parse()
+            .ok()
+    };
+    tmux.wait_screen(
+        "ticks confirmed after the resync",
+        Duration::from_secs(60),
+        |s| confirmed(s).is_some_and(|t| t > tick + 40),
+    );
+    tmux.keys(&["n"]);
+    let screen = quit(&tmux);
+    assert!(screen.contains("EXITED=1"), "a desync exits 1:\n{screen}");
 }

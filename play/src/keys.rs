@@ -4,8 +4,11 @@
 //! origin the caller keeps (sans-IO: no clock is read here).
 //!
 //! Movement (WASD, arrows), aiming (Shift + direction) and attacking (Space) are *held*
-//! keys; spells (1-8) and picking up (E), and the inventory's equip / use / drop, are
-//! one-shot actions queued for the next ticks.
+//! keys; spells (the digits from 1, one per slot of the spellbook: [`spell_slot`]) and
+//! picking up (E), and the inventory's equip / use / drop, are one-shot actions queued
+//! for the next ticks. The help and the key hints name the spell keys from the same
+//! length ([`spell_keys`], [`controls`]), so a spell added to `venture_sim`'s book needs
+//! no edit here.
 //!
 //! Terminals normally report presses (and auto-repeats, as presses) but never releases.
 //! Where the terminal supports crossterm's keyboard enhancement ("report event types":
@@ -24,6 +27,7 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use venture_sim::content::SPELLBOOK_LEN;
 use venture_sim::{buttons, PlayerInput, PICK_UP_SLOT};
 
 /// A key, as far as the game cares.
@@ -62,13 +66,53 @@ impl KeyEvent {
     }
 }
 
+// One digit key per spell: a book of more than nine needs another key scheme.
+const _: () = assert!(SPELLBOOK_LEN >= 1 && SPELLBOOK_LEN <= 9);
+
+/// The spellbook slot the key `c` casts: '1' the first, up to the book's length.
+pub fn spell_slot(c: char) -> Option<u8> {
+    let digit = c.to_digit(10)? as usize;
+    let slot = digit.checked_sub(1).filter(|&s| s < SPELLBOOK_LEN)?;
+    u8::try_from(slot).ok()
+}
+
+/// The spell keys, first to last, joined by `to` ("1-8", "1 to 8").
+fn spell_range(to: &str) -> String {
+    match SPELLBOOK_LEN {
+        1 => "1".to_string(),
+        n => format!("1{to}{n}"),
+    }
+}
+
+/// The spell keys as the key hints write them: "1-8" for a book of eight.
+pub fn spell_keys() -> String {
+    spell_range("-")
+}
+
 /// The controls, as both clients' help screens and the README list them.
-pub const CONTROLS: [(&str, &str); 17] = [
+pub fn controls() -> Vec<(String, String)> {
+    let spells = (
+        spell_range(" - "),
+        format!(
+            "cast spell {} (the sidebar lists them)",
+            spell_range(" to ")
+        ),
+    );
+    let row = |(k, what): &(&str, &str)| (k.to_string(), what.to_string());
+    let mut rows: Vec<(String, String)> = CONTROLS_BEFORE_SPELLS.iter().map(row).collect();
+    rows.push(spells);
+    rows.extend(CONTROLS_AFTER_SPELLS.iter().map(row));
+    rows
+}
+
+const CONTROLS_BEFORE_SPELLS: [(&str, &str); 4] = [
     ("W A S D / arrows", "move (two at once: diagonals)"),
     ("Shift + direction", "aim without moving"),
     ("F", "aim at the target on/off"),
     ("Space", "attack (hold to keep swinging)"),
-    ("1 - 8", "cast spell 1 to 8 (the sidebar lists them)"),
+];
+
+const CONTROLS_AFTER_SPELLS: [(&str, &str); 12] = [
     ("E", "pick up the nearest item in reach"),
     ("Tab", "next target"),
     ("I", "inventory (equip, unequip, use, drop)"),
@@ -179,10 +223,6 @@ impl InputMapper {
         }
     }
 
-    pub fn enhanced(&self) -> bool {
-        self.enhanced
-    }
-
     fn first_hold(&self) -> Duration {
         self.learned_delay.map_or(DEFAULT_FIRST_HOLD, |d| {
             (d + FIRST_HOLD_SLACK).clamp(MIN_FIRST_HOLD, MAX_FIRST_HOLD)
@@ -271,13 +311,15 @@ impl InputMapper {
             self.press(dir, ev.kind, now);
             return Mapped::Game;
         }
+        if let (KeyCode::Char(c), false) = (ev.code, ev.kind == KeyEventKind::Release) {
+            if let Some(slot) = spell_slot(c) {
+                self.queue(buttons::CAST, slot);
+                return Mapped::Game;
+            }
+        }
         match ev.code {
             KeyCode::Char(' ') => {
                 self.press(Held::Attack, ev.kind, now);
-                Mapped::Game
-            }
-            KeyCode::Char(c @ '1'..='8') if ev.kind != KeyEventKind::Release => {
-                self.queue(buttons::CAST, c as u8 - b'1');
                 Mapped::Game
             }
             KeyCode::Char('e') | KeyCode::Char('E') if ev.kind != KeyEventKind::Release => {
@@ -454,6 +496,44 @@ mod tests {
         assert!(got.iter().all(|&v| v == (127, -127)), "{got:?}");
         let after = moves(&mut m, t0, 1200, 1400);
         assert!(after.iter().all(|&v| v == (0, 0)), "{after:?}");
+    }
+
+    #[test]
+    fn the_spell_keys_follow_the_spellbook() {
+        use venture_sim::content::spellbook;
+        use venture_sim::Genre;
+        let t0 = Duration::from_secs(1);
+        let n = SPELLBOOK_LEN;
+        // Every spell in every genre's book has its key, and it casts that slot.
+        for slot in 0..n {
+            for genre in Genre::ALL {
+                assert!(spellbook(genre, slot).is_some(), "{genre} slot {slot}");
+            }
+            let key = char::from_digit(slot as u32 + 1, 10).expect("at most nine spells");
+            let mut m = InputMapper::new(true);
+            assert_eq!(m.key(press(key), t0), Mapped::Game, "key {key}");
+            let i = m.sample(t0, None);
+            assert_eq!(
+                (i.buttons, i.slot),
+                (buttons::CAST, slot as u8),
+                "key {key}"
+            );
+        }
+        // Past the book (and 0) a digit is not a game key.
+        assert!(Genre::ALL.iter().all(|&g| spellbook(g, n).is_none()));
+        for c in ['0', char::from_digit(n as u32 + 1, 10).unwrap_or('0')] {
+            let mut m = InputMapper::new(true);
+            assert_eq!(m.key(press(c), t0), Mapped::Other, "key {c}");
+            assert_eq!(spell_slot(c), None);
+        }
+        // The texts name the same keys.
+        assert_eq!(spell_keys(), format!("1-{n}"));
+        let rows = controls();
+        assert!(
+            rows.iter().any(|(k, what)| *k == format!("1 - {n}")
+                && what.starts_with(&format!("cast spell 1 to {n} "))),
+            "{rows:?}"
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Everything a Venture client needs besides drawing and its event source, shared by the
-//! terminal client (`venture`'s `client::tui`) and the browser client (`venture-web`):
-//! [`keys`] (key events into one `PlayerInput` per tick), [`view`] (what the screen shows
+//! terminal client (`venture`'s `client::tui`, drawn by `venture`'s `tui`) and the browser
+//! client (`venture-web`): [`keys`] (key events into one `PlayerInput` per tick; the spell
+//! keys and the controls' texts from the spellbook's length), [`view`] (what the screen shows
 //! besides the world), [`narrate`] (the message log from confirmed ticks only), [`text`]
 //! (network strings made inert), [`palette`] (glyphs and colours per genre), [`names`], and
 //! the replay viewer's model ([`replay_view`], [`replay_controls`]) over

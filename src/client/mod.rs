@@ -3,12 +3,16 @@
 //! more client sessions (`--bots N` for load), each played by a bot. The headless client
 //! prints a status line every few seconds on stderr and, at the end, one JSON line per
 //! client on stdout. Both write a desync report when a client's checksum disagrees with
-//! the server's; the headless one can record what it confirmed.
+//! the server's; the headless one can record what it confirmed. What both loops share
+//! (targets, pins, session setup, the pump, desync reports, the run's outcome) is the
+//! [`shell`]; [`servers`] is `-server A,B`, [`bots`] the headless players, [`known_servers`]
+//! and [`pinning`] the server key pins.
 
 pub mod bots;
 pub mod known_servers;
 pub mod pinning;
 pub mod servers;
+pub mod shell;
 pub mod tui;
 
 use std::fs;
@@ -19,15 +23,15 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 use venture_net::carrier::client::{ClientCarrier, ClientTarget, Proxy, Transport};
-use venture_net::carrier::Carrier;
-use venture_net::client::{
-    ClientConfig, ClientEvent, ClientSession, ClientStats, CloseReason, Phase,
-};
+use venture_net::client::{ClientConfig, ClientEvent, ClientStats, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_replay::{SessionHeader, SessionWriter};
 
 use crate::flags::{Spec, Valid};
 use bots::{Bot, BotKind};
+use shell::carrier_name;
+pub use shell::RunOutcome;
+use shell::Shell;
 use venture_net::secure::Fingerprint;
 
 // Adding a flag is one row: `field: Type = value("flag-name", "META", "default", Valid::..,
@@ -106,16 +110,6 @@ pub enum ClientError {
     Io(#[from] io::Error),
 }
 
-/// How the run ended.
-pub struct RunOutcome {
-    /// Any client saw a desync.
-    pub desynced: bool,
-    /// A client could not connect (unreachable or rejected): the message says why.
-    pub connect_failure: Option<String>,
-    /// A client lost its server and it did not come back within `--reconnect-for`.
-    pub server_lost: Option<String>,
-}
-
 struct Player {
     driver: ClientDriver<ClientCarrier>,
     bot: Bot,
@@ -170,12 +164,11 @@ impl Player {
     fn maybe_switch(
         &mut self,
         registry: &mio::Registry,
-        trust: venture_net::secure::initiator::Trust,
-        epoch: Instant,
+        shell: &Shell,
         give_up: Duration,
     ) -> io::Result<()> {
         let now = Instant::now();
-        let t = now.saturating_duration_since(epoch);
+        let t = now.saturating_duration_since(shell.epoch);
         let session = &self.driver.session;
         if matches!(session.phase(), Phase::Playing) && session.reconnecting(t).is_none() {
             if self.lost_since.is_some() && self.servers.switched() {
@@ -207,7 +200,7 @@ impl Player {
         config.connect_timeout = give_up
             .saturating_sub(now.saturating_duration_since(lost))
             .max(Duration::from_secs(1));
-        self.driver = connect(config, &next, registry, self.token, trust, epoch)?;
+        self.driver = shell.connect(config, &next, registry, self.token)?;
         self.carried = stats;
         self.closed_logged = false;
         // The new session's own reconnect episodes are logged afresh; its first playing
@@ -216,22 +209,6 @@ impl Player {
         eprintln!("{}: trying {}:{}", self.name, next.host, next.port);
         Ok(())
     }
-}
-
-/// A session to `target` on a carrier of its own, registered under `token` (UDP) and
-/// the token after it (a stream).
-fn connect(
-    config: ClientConfig,
-    target: &ClientTarget,
-    registry: &mio::Registry,
-    token: Token,
-    trust: venture_net::secure::initiator::Trust,
-    epoch: Instant,
-) -> io::Result<ClientDriver<ClientCarrier>> {
-    let carrier = ClientCarrier::new(target.clone(), Some((registry, token, Token(token.0 + 1))))?;
-    let now = Instant::now().saturating_duration_since(epoch);
-    let session = ClientSession::new(config, target.session_addr(), now);
-    Ok(ClientDriver::with_trust(carrier, session, trust, epoch))
 }
 
 /// Where `-server A[,B...]`, `-transport` and `-proxy` say to connect: a target per
@@ -403,13 +380,9 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             "--bots {bots} (valid: 1 to 256)"
         )));
     }
-    let list = servers::ServerList::new(targets(&args)?);
-    let secret_dir = args.secret_dir.clone().or_else(default_secret_dir);
+    let mut shell = Shell::new(&args)?;
     let mut poll = Poll::new()?;
-    let epoch = Instant::now();
-    let mut pins = pinning::ServerPins::for_args(&args, secret_dir.as_deref())
-        .map_err(|e| ClientError::Args(e.to_string()))?;
-    let trust = pins.trust();
+    let epoch = shell.epoch;
     let mut players = Vec::new();
     for i in 0..bots {
         let name = if bots == 1 {
@@ -422,28 +395,20 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 "invalid name {name:?}: 1 to 16 letters, digits, '_', '-' or spaces"
             )));
         }
-        let mut config = ClientConfig::new(name.clone());
-        config.character_secret = character_secret(secret_dir.as_deref(), &name);
+        let mut config = shell.config(&args, &name);
         config.report_confirmed = i == 0 && args.record.is_some();
-        if let Some(v) = args.protocol_version {
-            config.protocol_version = v;
+        if i != 0 {
+            config.inject_desync_at = None;
         }
-        if i == 0 {
-            config.inject_desync_at = args.inject_desync;
-        }
-        config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
-        config.spectate = args.spectate;
         let token = Token(2 * i as usize);
         players.push(Player {
-            driver: connect(
+            driver: shell.connect(
                 config.clone(),
-                list.current_target(),
+                shell.servers.current_target(),
                 poll.registry(),
                 token,
-                trust,
-                epoch,
             )?,
-            servers: list.clone(),
+            servers: shell.servers.clone(),
             config,
             token,
             carried: ClientStats::default(),
@@ -462,11 +427,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
     let status_every = (args.status_every > 0).then(|| Duration::from_secs(args.status_every));
     let mut next_status = status_every.map(|d| epoch + d);
     let mut events = Events::with_capacity(256);
-    let mut outcome = RunOutcome {
-        desynced: false,
-        connect_failure: None,
-        server_lost: None,
-    };
+    let mut outcome = RunOutcome::default();
     loop {
         let now = Instant::now();
         if deadline.is_some_and(|d| now >= d)
@@ -489,23 +450,14 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             Err(e) => return Err(e.into()),
         }
         for p in players.iter_mut() {
-            loop {
-                let bot = &mut p.bot;
-                p.driver
-                    .pump(Instant::now(), &mut |world, slot| bot.input(world, slot));
-                let stream = p.driver.carrier().is_stream();
-                p.driver.set_stream_carrier(stream);
-                if !p.driver.carrier_mut().take_pending() {
-                    break;
-                }
-            }
-            for line in pinning::handle_layer_events(&mut pins, &mut p.driver) {
+            let bot = &mut p.bot;
+            for line in shell.pump(&mut p.driver, &mut |world, slot| bot.input(world, slot)) {
                 eprintln!("venture-client: {line}");
             }
             let give_up = Duration::from_secs(args.reconnect_for);
             handle_events(p, &args.desync_dir, &mut outcome, give_up);
             log_reconnect(p, epoch);
-            p.maybe_switch(poll.registry(), trust, epoch, give_up)?;
+            p.maybe_switch(poll.registry(), &shell, give_up)?;
         }
         if let (Some(at), Some(every)) = (next_status, status_every) {
             if Instant::now() >= at {
@@ -606,10 +558,9 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                 server_checksum,
                 state,
             } => {
-                outcome.desynced = true;
                 // Recording past a desync would record our wrong world.
                 p.recorder = None;
-                match write_desync_report(desync_dir, &p.name, tick, client_checksum, server_checksum, &state) {
+                match outcome.desync(desync_dir, &p.name, tick, client_checksum, server_checksum, &state) {
                     Ok(path) => eprintln!(
                         "{}: DESYNC at tick {tick}: ours {client_checksum:08x}, server {server_checksum:08x}; report {}",
                         p.name,
@@ -641,76 +592,13 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                 }
                 if !p.closed_logged {
                     p.closed_logged = true;
-                    match &reason {
-                        CloseReason::Rejected(_)
-                        | CloseReason::Unreachable
-                        | CloseReason::Refused(_)
-                        | CloseReason::VersionMismatch { .. } => {
-                            let msg = format!(
-                                "{}: cannot join {}: {reason}",
-                                p.name,
-                                p.driver.session.server()
-                            );
-                            eprintln!("venture-client: {msg}");
-                            outcome.connect_failure.get_or_insert(msg);
-                        }
-                        CloseReason::Left => {}
-                        CloseReason::ServerTimedOut | CloseReason::ServerShuttingDown => {
-                            let msg = format!(
-                                "{}: lost the server {}: {reason}{}",
-                                p.name,
-                                p.driver.session.server(),
-                                match p.driver.session.config().reconnect.give_up_after {
-                                    d if d.is_zero() => String::new(),
-                                    d => format!(
-                                        " (no answer to reconnecting for {} s)",
-                                        d.as_secs()
-                                    ),
-                                }
-                            );
-                            eprintln!("venture-client: {msg}");
-                            outcome.server_lost.get_or_insert(msg);
-                        }
+                    if let Some(msg) = outcome.closed(&p.name, &p.driver.session, &reason) {
+                        eprintln!("venture-client: {msg}");
                     }
                 }
             }
         }
     }
-}
-
-pub(crate) fn write_desync_report(
-    dir: &Path,
-    name: &str,
-    tick: u64,
-    ours: u32,
-    theirs: u32,
-    state: &[u8],
-) -> io::Result<PathBuf> {
-    fs::create_dir_all(dir)?;
-    let base = format!("desync-{}-t{tick}", name.replace(' ', "_"));
-    let snap = dir.join(format!("{base}.snapshot"));
-    fs::write(&snap, state)?;
-    let snap_name = snap
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    // The whole state goes into the report, so `venture-replay diff REPORT SERVER_LOG`
-    // names the differing fields; the exact snapshot sits beside it.
-    let report = match venture_sim::World::restore(state) {
-        Ok(world) => venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snap_name),
-        Err(e) => serde_json::json!({
-            "kind": "desync_report",
-            "tick": tick,
-            "client_checksum": format!("{ours:08x}"),
-            "server_checksum": format!("{theirs:08x}"),
-            "sim_version": venture_sim::SIM_VERSION,
-            "state_snapshot": snap_name,
-            "state_error": e.to_string(),
-        }),
-    };
-    let path = dir.join(format!("{base}.json"));
-    fs::write(&path, format!("{report:#}\n"))?;
-    Ok(path)
 }
 
 fn percentile(samples: &[u32], p: usize) -> Option<u32> {
@@ -773,11 +661,6 @@ fn status_line(p: &Player, epoch: Instant) -> String {
         s.late_inputs,
         carrier_name(&p.driver),
     )
-}
-
-/// The carrier in use, for status lines ("racing" while `auto` has not chosen).
-pub(crate) fn carrier_name(driver: &ClientDriver<ClientCarrier>) -> &'static str {
-    driver.carrier().in_use().map_or("udp/tcp", |k| k.as_str())
 }
 
 fn final_json(p: &Player) -> serde_json::Value {

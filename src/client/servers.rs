@@ -11,13 +11,10 @@
 //! that is refused or gets no answer moves on again after [`SWITCH_AFTER`]; with a single
 //! address it is left to its own handshake retries until it closes.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
-use venture_net::carrier::client::{ClientTarget, Transport};
+use venture_net::carrier::client::ClientTarget;
 use venture_net::client::{ClientSession, Phase};
-
-use super::ClientError;
 
 /// Silence of the server after which the client tries the next address.
 pub const SWITCH_AFTER: Duration = Duration::from_millis(1500);
@@ -42,31 +39,12 @@ impl ServerList {
         }
     }
 
-    /// Parses `HOST:PORT[,HOST:PORT...]`, resolving each, reached with `-transport auto`.
-    pub fn parse(text: &str) -> Result<ServerList, ClientError> {
-        let addrs = text
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(|s| super::target(s, Transport::Auto, None))
-            .collect::<Result<Vec<_>, _>>()?;
-        if addrs.is_empty() {
-            return Err(ClientError::Resolve(text.into()));
-        }
-        Ok(ServerList::new(addrs))
-    }
-
     pub fn len(&self) -> usize {
         self.addrs.len()
     }
 
     pub fn is_empty(&self) -> bool {
         self.addrs.is_empty()
-    }
-
-    /// The address in use (as the sessions know it).
-    pub fn current(&self) -> SocketAddr {
-        self.addrs[self.index].session_addr()
     }
 
     /// The target in use.
@@ -116,21 +94,40 @@ impl ServerList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::ClientError;
+    use crate::flags::Parsed;
+    use std::net::SocketAddr;
     use venture_net::client::ClientConfig;
+
+    /// `-server TEXT` as the client reads it.
+    fn list(text: &str) -> Result<ServerList, ClientError> {
+        let args = match super::super::SPEC.parse(["-server".to_string(), text.to_string()]) {
+            Ok(Parsed::Run(args)) => args,
+            _ => panic!("-server {text:?} is a valid flag"),
+        };
+        super::super::targets(&args).map(ServerList::new)
+    }
+
+    impl ServerList {
+        /// The address in use (as the sessions know it).
+        fn current(&self) -> SocketAddr {
+            self.current_target().session_addr()
+        }
+    }
 
     #[test]
     fn lists_parse_and_turn() {
-        let mut l = ServerList::parse("127.0.0.1:1, 127.0.0.1:2").expect("parses");
+        let mut l = list("127.0.0.1:1, 127.0.0.1:2").expect("parses");
         assert_eq!(l.current().port(), 1);
         assert_eq!(l.advance(Duration::ZERO).port, 2);
         assert_eq!(l.advance(Duration::ZERO).port, 1);
-        assert!(ServerList::parse(" , ").is_err());
-        assert!(ServerList::parse("127.0.0.1:1,nonsense").is_err());
+        assert!(list(" , ").is_err());
+        assert!(list("127.0.0.1:1,nonsense").is_err());
     }
 
     #[test]
     fn a_silent_server_is_left_after_the_switch_time() {
-        let mut l = ServerList::parse("127.0.0.1:1,127.0.0.1:2").expect("parses");
+        let mut l = list("127.0.0.1:1,127.0.0.1:2").expect("parses");
         let s = ClientSession::new(ClientConfig::new("a"), l.current(), Duration::ZERO);
         assert!(!l.should_switch(&s, Duration::from_millis(1000)));
         assert!(l.should_switch(&s, SWITCH_AFTER));
@@ -139,7 +136,7 @@ mod tests {
         assert!(!l.should_switch(&s, SWITCH_AFTER + Duration::from_millis(500)));
         assert!(l.should_switch(&s, SWITCH_AFTER * 2));
         // One address: one fresh session, then its own retries.
-        let mut one = ServerList::parse("127.0.0.1:1").expect("parses");
+        let mut one = list("127.0.0.1:1").expect("parses");
         let s = ClientSession::new(ClientConfig::new("a"), one.current(), Duration::ZERO);
         assert!(one.should_switch(&s, SWITCH_AFTER));
         one.advance(SWITCH_AFTER);

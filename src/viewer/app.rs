@@ -1,28 +1,18 @@
-//! The viewer's terminal loop: the terminal client's guard (raw mode, alternate screen
-//! and cursor restored on every way out, a panic included), stdin and the signals in one
-//! mio poll as in the client (a hung-up terminal or SIGINT/SIGTERM/SIGHUP ends the loop
-//! through the guard), playback stepped by real time, and at most 30 frames a second,
-//! drawn only when something changed.
+//! The viewer's side of the shared terminal loop (`crate::tui::event_loop`: the terminal's
+//! guard, stdin and the signals in one mio poll, at most 30 frames a second, drawn only
+//! when something changed): playback stepped by real time, keys into the viewer.
 
 use std::io::{self, IsTerminal};
-use std::os::fd::AsRawFd;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, Event as TermEvent};
-use ratatui::Terminal;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
-use signal_hook_mio::v1_0::Signals;
+use ratatui::crossterm::event::Event;
+use ratatui::Frame;
 
 use super::Timeline;
 use super::Viewer;
-use crate::client::tui::terminal::{StdinState, TerminalGuard};
-
-const STDIN: Token = Token(0);
-const SIGNALS: Token = Token(1);
-const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+use crate::tui::event_loop::{self, EventLoop, Screen};
+use crate::tui::terminal::detect_colors;
 
 /// Why the viewer could not run.
 #[derive(Debug, thiserror::Error)]
@@ -51,95 +41,72 @@ pub fn run_with(timeline: Timeline, playing: bool) -> Result<Ended, PlayError> {
     if !io::stdout().is_terminal() || !io::stdin().is_terminal() {
         return Err(PlayError::NoTerminal);
     }
-    let mut poll = Poll::new()?;
-    let stdin_fd = io::stdin().as_raw_fd();
-    poll.registry()
-        .register(&mut SourceFd(&stdin_fd), STDIN, Interest::READABLE)?;
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGWINCH])?;
-    poll.registry()
-        .register(&mut signals, SIGNALS, Interest::READABLE)?;
-
+    let mut events = EventLoop::new()?;
     let mut viewer = Viewer::new(timeline);
     viewer.playing = playing;
-    viewer.view.colors = crate::client::tui::terminal::detect_colors();
-    let guard = TerminalGuard::enter()?;
-    let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    term.clear()?;
-    let ended = play(&mut viewer, &mut term, &mut poll, &mut signals);
+    viewer.view.colors = detect_colors();
+    let (guard, mut term) = event_loop::enter()?;
+    let mut playback = Playback {
+        viewer,
+        last_step: Instant::now(),
+    };
+    let ended = events.run(&mut playback, &mut term);
     drop(guard);
     Ok(ended?)
 }
 
-fn play(
-    viewer: &mut Viewer,
-    term: &mut Terminal<CrosstermBackend<io::Stdout>>,
-    poll: &mut Poll,
-    signals: &mut Signals,
-) -> io::Result<Ended> {
-    let mut events = Events::with_capacity(16);
-    let mut dirty = true;
-    let mut last_draw: Option<Instant> = None;
-    let mut last_step = Instant::now();
-    loop {
-        if viewer.quit {
-            return Ok(Ended::Quit);
-        }
-        let now = Instant::now();
-        let mut wait = viewer
+/// The viewer in the terminal loop: playback stepped by real time.
+struct Playback {
+    viewer: Viewer,
+    /// When playback last advanced (or started playing).
+    last_step: Instant,
+}
+
+impl Screen for Playback {
+    type End = Ended;
+
+    fn signalled(&self) -> Ended {
+        Ended::Signal
+    }
+
+    fn end(&mut self, _now: Instant) -> Option<Ended> {
+        self.viewer.quit.then_some(Ended::Quit)
+    }
+
+    fn wake_by(&self, now: Instant) -> Instant {
+        let wait = self
+            .viewer
             .next_tick_in()
             .unwrap_or(Duration::from_millis(500))
             .min(Duration::from_millis(500));
-        if dirty {
-            let due = last_draw.map_or(now, |t| t + FRAME_INTERVAL);
-            wait = wait.min(due.saturating_duration_since(now));
+        now + wait
+    }
+
+    fn event(&mut self, event: Event, now: Instant) -> bool {
+        let Event::Key(k) = event else {
+            return false;
+        };
+        let was_playing = self.viewer.playing;
+        super::keys::key(&mut self.viewer, k);
+        if self.viewer.playing && !was_playing {
+            self.last_step = now;
         }
-        match poll.poll(&mut events, Some(wait)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        if events.iter().any(|e| e.token() == SIGNALS) {
-            for sig in signals.pending() {
-                if sig == SIGWINCH {
-                    dirty = true;
-                } else {
-                    return Ok(Ended::Signal);
-                }
-            }
-        }
-        // As in the client: input only when mio says stdin has some; end on a hang-up.
-        let StdinState { ready, gone } = StdinState::of(&events, STDIN);
-        if gone {
-            return Ok(Ended::Signal);
-        }
-        while ready && event::poll(Duration::ZERO)? {
-            match event::read()? {
-                TermEvent::Key(k) => {
-                    let was_playing = viewer.playing;
-                    super::keys::key(viewer, k);
-                    if viewer.playing && !was_playing {
-                        last_step = Instant::now();
-                    }
-                    dirty = true;
-                }
-                TermEvent::Resize(..) => dirty = true,
-                _ => {}
-            }
-        }
-        let now = Instant::now();
-        if viewer.playing {
-            dirty |= viewer.advance(now.duration_since(last_step));
+        true
+    }
+
+    fn turn(&mut self, now: Instant) -> ControlFlow<Ended, bool> {
+        let mut changed = false;
+        if self.viewer.playing {
+            changed |= self.viewer.advance(now.duration_since(self.last_step));
             // Reaching the end pauses: the status line must say so.
-            dirty |= !viewer.playing;
+            changed |= !self.viewer.playing;
         }
-        last_step = now;
-        if dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {
-            term.draw(|f| {
-                let area = f.area();
-                super::draw::draw(viewer, area, f.buffer_mut())
-            })?;
-            dirty = false;
-            last_draw = Some(now);
-        }
+        self.last_step = now;
+        ControlFlow::Continue(changed)
+    }
+
+    fn draw(&mut self, frame: &mut Frame, _now: Instant) {
+        let area = frame.area();
+        super::draw::draw(&self.viewer, area, frame.buffer_mut())
     }
 }

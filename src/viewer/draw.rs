@@ -1,6 +1,6 @@
-//! Drawing the viewer: the terminal client's renderer for the world, the log and the
-//! sidebar, then the viewer's own status line over the bottom row, the seek prompt and
-//! the help window. A pure function of the [`Viewer`] into a buffer, like the renderer.
+//! Drawing the viewer: the shared renderer (`crate::tui::render`) for the world, the log
+//! and the sidebar, then the viewer's own status line over the bottom row, the seek prompt
+//! and the help window. A pure function of the [`Viewer`] into a buffer, like the renderer.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,7 +10,8 @@ use ratatui::widgets::{Clear, Paragraph, Widget};
 
 use super::controls::HELP;
 use super::Viewer;
-use crate::client::tui::render::{self, overlay, theme, Layout};
+use crate::tui::render::{self, overlay, Layout};
+use crate::tui::theme;
 
 /// Draws `viewer` into `buf` over `area`.
 pub fn draw(viewer: &Viewer, area: Rect, buf: &mut Buffer) {

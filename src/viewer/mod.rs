@@ -1,5 +1,5 @@
 //! `venture-replay play FILE`: watch a recorded session in the terminal, with the terminal
-//! client's renderer, guard and narrator.
+//! UI the client uses too (`crate::tui`: renderer, terminal guard, loop).
 //!
 //! - `venture_replay::timeline`: the log in memory, verified once; seeking by keyframes
 //!   plus re-simulation; the playable range ends before the first bad tick.
@@ -8,8 +8,8 @@
 //!   with the browser.
 //! - [`controls`]: the terminal's keys into actions; [`keys`]: a key into the viewer (the
 //!   seek prompt's editing).
-//! - [`draw`]: the screen: the client's renderer plus the viewer's status line and help.
-//! - [`app`]: the terminal loop.
+//! - [`draw`]: the screen: the shared renderer plus the viewer's status line and help.
+//! - [`app`]: playback in the shared terminal loop.
 
 pub mod app;
 pub mod controls;

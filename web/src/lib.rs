@@ -312,12 +312,8 @@ impl WebClient {
             Mode::Live(l) => {
                 let extras = Extras {
                     status: l.status(),
-                    help: matches!(l.view.overlay, venture_play::view::Overlay::Help).then(|| {
-                        venture_play::keys::CONTROLS
-                            .iter()
-                            .map(|(k, w)| ((*k).to_string(), (*w).to_string()))
-                            .collect()
-                    }),
+                    help: matches!(l.view.overlay, venture_play::view::Overlay::Help)
+                        .then(venture_play::keys::controls),
                     banner: l.closed.clone(),
                 };
                 match l.driver.session.world() {

@@ -500,7 +500,10 @@ impl Live {
             Phase::Playing if self.view.spectating => {
                 "spectating  Tab/PgDn: next player  c: free camera (arrows move it)  N: net".into()
             }
-            Phase::Playing => "?: help  WASD/arrows: move  Space: attack  1-5: spells  E: pick up  Tab: target  Enter: chat  N: net".into(),
+            Phase::Playing => format!(
+                "?: help  WASD/arrows: move  Space: attack  {}: spells  E: pick up  Tab: target  Enter: chat  N: net",
+                venture_play::keys::spell_keys()
+            ),
         }
     }
 

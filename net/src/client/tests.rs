@@ -11,7 +11,7 @@ use venture_sim::{PlayerInput, SimConfig, World};
 use super::{ClientConfig, ClientEvent, ClientSession, Phase};
 use crate::carrier::Remote;
 use crate::protocol::{self, Message};
-use crate::server::{SessionConfig, ServerSession};
+use crate::server::{ServerSession, SessionConfig};
 
 pub(super) const SERVER: SocketAddr = SocketAddr::new(
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 1)),

@@ -1,49 +1,39 @@
-//! The interactive client: one mio loop that owns the UDP socket, the terminal's input
-//! (stdin registered with mio, so a key wakes the loop at once) and the signals, pumps
-//! the network session on its own schedule, and draws at most 30 frames per second, only
-//! when something changed. Drawing and input never delay a network pump: each loop turn
-//! does the network first, and a frame costs well under a tick (see benches/tui.rs).
+//! The interactive client in the shared terminal loop (`crate::tui::event_loop`: the
+//! terminal's input and the signals in one mio poll, at most 30 frames per second, only
+//! when something changed), with its network session's carrier registered on the same
+//! poll and pumped on the session's own schedule. Drawing and input never delay a network
+//! pump: each loop turn does the network before drawing, and a frame costs well under a
+//! tick (see benches/tui.rs). Setup, the pump and desync reports are the client shell's
+//! (`client::shell`), shared with the headless client.
 
 use std::io;
-use std::net::SocketAddr;
-use std::os::fd::AsRawFd;
+use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
-use ratatui::backend::CrosstermBackend;
+use mio::Token;
 use ratatui::crossterm::event::{
     self, Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers,
 };
 use ratatui::layout::Rect;
-use ratatui::Terminal;
-use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGWINCH};
-use signal_hook_mio::v1_0::Signals;
+use ratatui::Frame;
 use venture_net::carrier::client::ClientCarrier;
-use venture_net::carrier::Carrier;
-use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason, Phase};
+use venture_net::client::{ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
+use venture_play::narrate::Narrator;
+use venture_play::view::{
+    auto_target, monsters_near, Explosions, LogKind, LogLine, Overlay, ViewState,
+    TARGET_RANGE_TILES,
+};
 use venture_sim::gameplay::UNEQUIP_BASE;
 use venture_sim::{buttons, World};
 
 use super::input::{InputMapper, Mapped};
-use super::narrate::Narrator;
-use super::render::{self, overlay::inventory_rows, screens};
-use super::terminal::{StdinState, TerminalGuard};
-use super::view::{
-    auto_target, monsters_near, Explosions, LogKind, LogLine, Overlay, ViewState,
-    TARGET_RANGE_TILES,
-};
+use crate::client::shell::{carrier_name, Shell};
 use crate::client::{ClientArgs, ClientError, RunOutcome};
-
-const NET: Token = Token(0);
-const STDIN: Token = Token(1);
-const SIGNALS: Token = Token(2);
-/// The stream connection, when the game goes over TCP or WebSocket.
-const NET_STREAM: Token = Token(3);
-/// At most 30 frames per second.
-const FRAME_INTERVAL: Duration = Duration::from_millis(33);
+use crate::tui::event_loop::{self, EventLoop, Screen, Term, FIRST_FREE_TOKEN};
+use crate::tui::render::{self, overlay::inventory_rows, screens};
+use crate::tui::terminal::detect_colors;
 
 /// Why the loop ended.
 enum End {
@@ -57,15 +47,20 @@ struct App {
     mapper: InputMapper,
     view: ViewState,
     narrator: Option<Narrator>,
-    /// The server key pins.
-    pins: crate::client::pinning::ServerPins,
+    /// Setup, pins and the pump, shared with the headless client.
+    shell: Shell,
     name: String,
     server_text: String,
     welcomed: Option<(u8, String)>,
     desync_dir: std::path::PathBuf,
     outcome: RunOutcome,
+    /// Something changed since the loop last asked.
     dirty: bool,
     quit: bool,
+    /// `--duration`: when to leave.
+    deadline: Option<Instant>,
+    /// The predicted and confirmed ticks last drawn.
+    drawn_ticks: (u64, u64),
     /// Area projectiles seen last frame (to draw their explosion when they vanish).
     explosions: Explosions,
     /// For rollbacks per second.
@@ -160,7 +155,7 @@ impl App {
                     self.welcomed = Some((slot, genre));
                     if first && !self.driver.session.config().spectate {
                         // A newcomer's first lines: the goal and where the keys are.
-                        for (i, text) in render::overlay::WELCOME.iter().enumerate() {
+                        for (i, text) in render::overlay::welcome().into_iter().enumerate() {
                             self.view.push_log(LogLine {
                                 tick: 0,
                                 kind: if i == 0 {
@@ -168,7 +163,7 @@ impl App {
                                 } else {
                                     LogKind::Info
                                 },
-                                text: (*text).into(),
+                                text,
                             });
                         }
                     }
@@ -212,9 +207,8 @@ impl App {
                     server_checksum,
                     state,
                 } => {
-                    self.outcome.desynced = true;
                     self.narrator = None;
-                    let report = crate::client::write_desync_report(
+                    let report = self.outcome.desync(
                         &self.desync_dir,
                         &self.name,
                         tick,
@@ -236,27 +230,10 @@ impl App {
                 // Only a standby's follower session receives saved characters.
                 ClientEvent::Claim(_) => {}
                 ClientEvent::Closed(reason) => {
-                    if matches!(
-                        reason,
-                        CloseReason::Rejected(_)
-                            | CloseReason::Unreachable
-                            | CloseReason::Refused(_)
-                            | CloseReason::VersionMismatch { .. }
-                    ) {
-                        let msg =
-                            format!("{}: cannot join {}: {reason}", self.name, self.server_text);
-                        self.outcome.connect_failure.get_or_insert(msg);
-                    }
-                    if matches!(
-                        reason,
-                        CloseReason::ServerTimedOut | CloseReason::ServerShuttingDown
-                    ) {
-                        let msg = format!(
-                            "{}: lost the server {}: {reason}",
-                            self.name, self.server_text
-                        );
-                        self.outcome.server_lost.get_or_insert(msg);
-                    }
+                    // The screen says why (`refusal`); the outcome sets the exit status.
+                    let _ = self
+                        .outcome
+                        .closed(&self.name, &self.driver.session, &reason);
                     end = Some(End::Closed(reason));
                 }
             }
@@ -285,7 +262,7 @@ impl App {
             self.rollback_sample = (now, s.rollbacks);
         }
         self.view.net.late_inputs = s.late_inputs;
-        self.view.net.carrier = Some(crate::client::carrier_name(&self.driver));
+        self.view.net.carrier = Some(carrier_name(&self.driver));
         self.view.net.rtt_ms = self.driver.session.rtt().map(|r| r.as_millis() as u32);
         self.view.net.lead_ticks = self.driver.session.lead();
         self.view.net.confirmed_tick = self.driver.session.confirmed_world().map_or(0, World::tick);
@@ -321,7 +298,7 @@ impl App {
         let Some(world) = self.driver.session.world() else {
             return;
         };
-        if let Some(next) = super::view::next_follow(world, self.view.follow, back) {
+        if let Some(next) = venture_play::view::next_follow(world, self.view.follow, back) {
             self.view.follow = next;
             self.view.target = None;
         }
@@ -471,57 +448,109 @@ impl App {
         }
     }
 
-    fn draw(&mut self, term: &mut Terminal<CrosstermBackend<io::Stdout>>) -> io::Result<()> {
-        let phase = self.driver.session.phase().clone();
-        let server = self.server_text.clone();
-        let view = &self.view;
-        let welcomed = self.welcomed.clone();
-        let progress = self.driver.session.sync_progress();
-        let world = self.driver.session.world();
-        term.draw(|f| {
-            let area = f.area();
-            let buf = f.buffer_mut();
-            match (&phase, world) {
-                (Phase::Playing, Some(w)) => render::render(w, view, area, buf),
-                _ if area.width < render::MIN_WIDTH || area.height < render::MIN_HEIGHT => {
-                    screens::too_small(area, buf)
-                }
-                (Phase::Connecting | Phase::Joining { .. }, _) => screens::message(
+    /// The predicted and the confirmed tick.
+    fn ticks(&self) -> (u64, u64) {
+        (
+            self.driver.session.world().map_or(0, World::tick),
+            self.driver.session.confirmed_world().map_or(0, World::tick),
+        )
+    }
+
+    /// The game, or the screen of the phase before it.
+    fn draw_frame(&self, f: &mut Frame) {
+        let server = &self.server_text;
+        let area = f.area();
+        let buf = f.buffer_mut();
+        match (self.driver.session.phase(), self.driver.session.world()) {
+            (Phase::Playing, Some(w)) => render::render(w, &self.view, area, buf),
+            _ if area.width < render::MIN_WIDTH || area.height < render::MIN_HEIGHT => {
+                screens::too_small(area, buf)
+            }
+            (Phase::Connecting | Phase::Joining { .. }, _) => screens::message(
+                area,
+                "Venture",
+                &[
+                    format!("Connecting to {server} ..."),
+                    String::new(),
+                    "Q or Ctrl-C gives up.".into(),
+                ],
+                buf,
+            ),
+            _ => {
+                let (slot, genre) = self.welcomed.clone().unwrap_or((0, "?".into()));
+                let got = match self.driver.session.sync_progress() {
+                    Some((have, of)) => format!("Receiving the world: {have} of {of} parts"),
+                    None => "Waiting for the world ...".into(),
+                };
+                screens::message(
                     area,
                     "Venture",
-                    &[
-                        format!("Connecting to {server} ..."),
-                        String::new(),
-                        "Q or Ctrl-C gives up.".into(),
-                    ],
+                    &[format!("Joined {server} as player {slot} ({genre})."), got],
                     buf,
-                ),
-                _ => {
-                    let (slot, genre) = welcomed.unwrap_or((0, "?".into()));
-                    let got = match progress {
-                        Some((have, of)) => format!("Receiving the world: {have} of {of} parts"),
-                        None => "Waiting for the world ...".into(),
-                    };
-                    screens::message(
-                        area,
-                        "Venture",
-                        &[format!("Joined {server} as player {slot} ({genre})."), got],
-                        buf,
-                    )
-                }
+                )
             }
-        })?;
-        Ok(())
+        }
+    }
+}
+
+impl Screen for App {
+    type End = End;
+
+    fn signalled(&self) -> End {
+        End::Signal
+    }
+
+    fn end(&mut self, now: Instant) -> Option<End> {
+        (self.quit || self.deadline.is_some_and(|d| now >= d)).then_some(End::Quit)
+    }
+
+    fn wake_by(&self, now: Instant) -> Instant {
+        self.driver
+            .next_wakeup()
+            .min(now + Duration::from_millis(50))
+    }
+
+    fn event(&mut self, event: TermEvent, now: Instant) -> bool {
+        match event {
+            TermEvent::Key(k) => self.key(k, now),
+            TermEvent::FocusLost => self.mapper.release_all(),
+            _ => {}
+        }
+        std::mem::take(&mut self.dirty)
+    }
+
+    /// The network: one pump, sampling one input per simulated tick.
+    fn turn(&mut self, _now: Instant) -> ControlFlow<End, bool> {
+        let aim_at = self.view.aim_at_target;
+        let target = self.view.target;
+        let mapper = &mut self.mapper;
+        let lines = self.shell.pump(&mut self.driver, &mut |world, slot| {
+            let aim = target.filter(|_| aim_at).and_then(|t| {
+                let me = world.player(slot as usize)?;
+                let m = world.monsters().iter().find(|m| m.id == t)?;
+                Some(toward(me.pos, m.pos))
+            });
+            mapper.sample(Instant::now(), aim)
+        });
+        for line in lines {
+            self.log(LogKind::Info, line);
+        }
+        if let Some(end) = self.handle_session_events() {
+            return ControlFlow::Break(end);
+        }
+        let changed = std::mem::take(&mut self.dirty) || self.ticks() != self.drawn_ticks;
+        ControlFlow::Continue(changed)
+    }
+
+    fn draw(&mut self, frame: &mut Frame, now: Instant) {
+        self.refresh_view(now);
+        self.draw_frame(frame);
+        self.drawn_ticks = self.ticks();
     }
 }
 
 /// Shows why the game ended and waits for a key (at most `wait`).
-fn show_end(
-    term: &mut Terminal<CrosstermBackend<io::Stdout>>,
-    title: &str,
-    lines: &[String],
-    wait: Duration,
-) -> io::Result<()> {
+fn show_end(term: &mut Term, title: &str, lines: &[String], wait: Duration) -> io::Result<()> {
     let mut lines = lines.to_vec();
     lines.push(String::new());
     lines.push("Press any key to exit.".into());
@@ -545,147 +574,31 @@ fn show_end(
     }
 }
 
-/// The loop: until quit, a closed session, a signal or the `--duration` deadline.
-fn play(
-    app: &mut App,
-    term: &mut Terminal<CrosstermBackend<io::Stdout>>,
-    poll: &mut Poll,
-    signals: &mut Signals,
-    deadline: Option<Instant>,
-) -> io::Result<End> {
-    let mut events = Events::with_capacity(64);
-    let mut last_draw: Option<Instant> = None;
-    let mut drawn_ticks = (u64::MAX, u64::MAX);
-    loop {
-        let now = Instant::now();
-        if app.quit || deadline.is_some_and(|d| now >= d) {
-            return Ok(End::Quit);
-        }
-        // Sleep until the network needs us, a frame is due, or input/signals arrive.
-        let mut wake = app
-            .driver
-            .next_wakeup()
-            .min(now + Duration::from_millis(50));
-        if app.dirty {
-            wake = wake.min(last_draw.map_or(now, |t| t + FRAME_INTERVAL));
-        }
-        match poll.poll(&mut events, Some(wake.saturating_duration_since(now))) {
-            Ok(()) => {}
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-        if events.iter().any(|e| e.token() == SIGNALS) {
-            for sig in signals.pending() {
-                if sig == SIGWINCH {
-                    // Terminal::draw re-reads the size: a redraw is the re-layout.
-                    app.dirty = true;
-                } else {
-                    return Ok(End::Signal);
-                }
-            }
-        }
-        // Input only when mio says stdin has some; a hung-up stdin ends the game.
-        let StdinState { ready, gone } = StdinState::of(&events, STDIN);
-        if gone {
-            return Ok(End::Signal);
-        }
-        // Terminal input first, so this tick's sample sees the newest keys.
-        while ready && event::poll(Duration::ZERO)? {
-            match event::read()? {
-                TermEvent::Key(k) => app.key(k, Instant::now()),
-                TermEvent::Resize(..) => app.dirty = true,
-                TermEvent::FocusLost => app.mapper.release_all(),
-                _ => {}
-            }
-        }
-        // The network: one pump, sampling one input per simulated tick.
-        loop {
-            let aim_at = app.view.aim_at_target;
-            let target = app.view.target;
-            let mapper = &mut app.mapper;
-            app.driver.pump(Instant::now(), &mut |world, slot| {
-                let aim = target.filter(|_| aim_at).and_then(|t| {
-                    let me = world.player(slot as usize)?;
-                    let m = world.monsters().iter().find(|m| m.id == t)?;
-                    Some(toward(me.pos, m.pos))
-                });
-                mapper.sample(Instant::now(), aim)
-            });
-            let stream = app.driver.carrier().is_stream();
-            app.driver.set_stream_carrier(stream);
-            if !app.driver.carrier_mut().take_pending() {
-                break;
-            }
-        }
-        for line in crate::client::pinning::handle_layer_events(&mut app.pins, &mut app.driver) {
-            app.log(LogKind::Info, line);
-        }
-        if let Some(end) = app.handle_session_events() {
-            return Ok(end);
-        }
-        let ticks = (
-            app.driver.session.world().map_or(0, World::tick),
-            app.driver.session.confirmed_world().map_or(0, World::tick),
-        );
-        if ticks != drawn_ticks {
-            app.dirty = true;
-        }
-        let now = Instant::now();
-        if app.dirty && last_draw.is_none_or(|t| now >= t + FRAME_INTERVAL) {
-            app.refresh_view(now);
-            app.draw(term)?;
-            app.dirty = false;
-            last_draw = Some(now);
-            drawn_ticks = ticks;
-        }
-    }
-}
-
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     // The terminal client plays on the first of `-server A,B` (the headless clients
     // switch between them, see `client::servers`).
-    let target = crate::client::servers::ServerList::new(crate::client::targets(args)?)
-        .current_target()
-        .clone();
-    let server: SocketAddr = target.session_addr();
-    let secret_dir = args
-        .secret_dir
-        .clone()
-        .or_else(crate::client::default_secret_dir);
-    let mut poll = Poll::new()?;
-    let carrier = ClientCarrier::new(target, Some((poll.registry(), NET, NET_STREAM)))?;
-    let stdin_fd = io::stdin().as_raw_fd();
-    poll.registry()
-        .register(&mut SourceFd(&stdin_fd), STDIN, Interest::READABLE)?;
-    let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP, SIGWINCH])?;
-    poll.registry()
-        .register(&mut signals, SIGNALS, Interest::READABLE)?;
-
-    let mut config = ClientConfig::new(name.clone());
-    config.spectate = args.spectate;
-    config.reconnect.give_up_after = Duration::from_secs(args.reconnect_for);
-    config.character_secret = crate::client::character_secret(secret_dir.as_deref(), &name);
+    let shell = Shell::new(args)?;
+    let mut events = EventLoop::new()?;
+    let mut config = shell.config(args, &name);
+    // The message log narrates confirmed ticks.
     config.report_confirmed = true;
-    if let Some(v) = args.protocol_version {
-        config.protocol_version = v;
-    }
-    config.inject_desync_at = args.inject_desync;
-    let epoch = Instant::now();
-    let session = ClientSession::new(config, server, Duration::ZERO);
-    let pins = crate::client::pinning::ServerPins::for_args(args, secret_dir.as_deref())
-        .map_err(|e| ClientError::Args(e.to_string()))?;
-    let trust = pins.trust();
+    let driver = shell.connect(
+        config,
+        shell.servers.current_target(),
+        events.registry(),
+        Token(FIRST_FREE_TOKEN),
+    )?;
+    let epoch = shell.epoch;
 
-    let guard = TerminalGuard::enter()?;
-    let mut term = Terminal::new(CrosstermBackend::new(io::stdout()))?;
-    term.clear()?;
+    let (guard, mut term) = event_loop::enter()?;
     let mut view = ViewState::following(0);
-    view.colors = super::terminal::detect_colors();
+    view.colors = detect_colors();
     view.key_releases = guard.key_releases;
+    let deadline = args.duration.map(|d| epoch + Duration::from_secs(d));
     let mut app = App {
-        driver: ClientDriver::with_trust(carrier, session, trust, epoch),
-        pins,
+        driver,
+        shell,
         mapper: InputMapper::new(guard.key_releases),
         view,
         narrator: None,
@@ -693,20 +606,17 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         server_text: args.server.clone(),
         welcomed: None,
         desync_dir: args.desync_dir.clone(),
-        outcome: RunOutcome {
-            desynced: false,
-            connect_failure: None,
-            server_lost: None,
-        },
+        outcome: RunOutcome::default(),
         dirty: true,
         quit: false,
+        deadline,
+        drawn_ticks: (u64::MAX, u64::MAX),
         explosions: Explosions::default(),
         rollback_sample: (epoch, 0),
         notice_until: None,
     };
-    let deadline = args.duration.map(|d| epoch + Duration::from_secs(d));
     // Whatever ends the loop, an error included, we say goodbye to the server first.
-    let played = play(&mut app, &mut term, &mut poll, &mut signals, deadline);
+    let played = events.run(&mut app, &mut term);
     app.driver.session.leave();
     app.driver.flush(Instant::now());
     let end = played?;
@@ -737,7 +647,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
             {
                 println!(
                     "Left the game: {} at level {}, {} gold.",
-                    super::text::inert(&p.name),
+                    venture_play::text::inert(&p.name),
                     p.level,
                     p.gold
                 );

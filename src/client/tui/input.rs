@@ -44,10 +44,6 @@ impl InputMapper {
         }
     }
 
-    pub fn enhanced(&self) -> bool {
-        self.inner.enhanced()
-    }
-
     fn since(&self, now: Instant) -> std::time::Duration {
         now.saturating_duration_since(self.epoch)
     }

@@ -1,21 +1,14 @@
-//! The terminal client a person plays: ratatui + crossterm.
+//! The terminal client a person plays: ratatui + crossterm, drawn by the shared terminal UI
+//! (`crate::tui`: renderer, terminal guard, loop).
 //!
-//! Three parts kept apart: [`render`] (a pure function of world, [`view::ViewState`] and
-//! size into a buffer; no network, shared with spectator and replay views), [`input`]
-//! (crossterm key events into the shared `venture_play::keys` mapper: one `PlayerInput` per
-//! tick) and [`app`] (the loop around the network
-//! session). [`narrate`] (the message log from confirmed ticks), [`text`] (network
-//! strings made inert) and [`view`] live in `venture-play`; [`terminal`] restores the terminal on every way out.
+//! * [`app`]: the game in the shared terminal loop, around the network session (set up and
+//!   pumped by `client::shell`);
+//! * [`input`]: crossterm key events into the shared `venture_play::keys` mapper (one
+//!   `PlayerInput` per tick);
+//! * [`spectate`]: the interactive spectator's keys;
+//! * [`name`]: the remembered player name.
 
 pub mod app;
 pub mod input;
 pub mod name;
-pub mod render;
 pub mod spectate;
-pub mod terminal;
-// Shared with the browser client (crate `venture-play`); re-exported under their old
-// paths so the terminal's modules and the replay viewer read them where they always did.
-pub use venture_play::{narrate, text, view};
-
-#[cfg(test)]
-mod tests;

@@ -6,7 +6,7 @@
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use venture_sim::World;
 
-use super::view::ViewState;
+use venture_play::view::ViewState;
 
 /// Tiles the free camera moves per key press.
 const CAMERA_STEP: i32 = 2;
@@ -78,7 +78,7 @@ fn follow_next(view: &mut ViewState, world: Option<&World>, back: bool) {
     view.follow = slots[next];
     view.target = None;
     if let Some(p) = world.player(view.follow) {
-        view.notice = Some(format!("Following {}.", super::text::inert(&p.name)));
+        view.notice = Some(format!("Following {}.", venture_play::text::inert(&p.name)));
     }
 }
 

@@ -11,13 +11,12 @@ pub mod hud;
 pub mod map;
 pub mod overlay;
 pub mod screens;
-pub mod theme;
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use venture_sim::World;
 
-use super::view::ViewState;
+use venture_play::view::ViewState;
 
 pub const MIN_WIDTH: u16 = 60;
 pub const MIN_HEIGHT: u16 = 20;
@@ -61,14 +60,6 @@ pub fn render(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer) {
     hud::draw_log(view, layout.log, buf);
     hud::draw_bottom(world, view, layout.bottom, buf);
     overlay::draw(world, view, layout.map, buf);
-}
-
-/// [`render`] into a fresh buffer of `width` x `height` (tests, benches, tools).
-pub fn render_to_buffer(world: &World, view: &ViewState, width: u16, height: u16) -> Buffer {
-    let area = Rect::new(0, 0, width, height);
-    let mut buf = Buffer::empty(area);
-    render(world, view, area, &mut buf);
-    buf
 }
 
 /// The text of a buffer, one line per row (trailing spaces trimmed): for tests and for

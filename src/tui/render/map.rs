@@ -6,9 +6,9 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use venture_sim::{Genre, Tile, Vec2, World};
 
-use super::theme;
-use crate::client::tui::text::inert_cut;
-use crate::client::tui::view::ViewState;
+use crate::tui::theme;
+use venture_play::text::inert_cut;
+use venture_play::view::ViewState;
 
 /// In horror, tiles beyond this many tiles of the followed player stay dark.
 const HORROR_SIGHT: i32 = 9;

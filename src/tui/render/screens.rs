@@ -8,7 +8,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Paragraph, Widget, Wrap};
 
 use super::{MIN_HEIGHT, MIN_WIDTH};
-use crate::client::tui::text::inert;
+use venture_play::text::inert;
 
 /// "Make the window larger", with the sizes, centred as far as it fits.
 pub fn too_small(area: Rect, buf: &mut Buffer) {
@@ -38,7 +38,7 @@ pub fn message(area: Rect, title: &str, lines: &[String], buf: &mut Buffer) {
     let inner_w = usize::from(w.saturating_sub(2)).max(1);
     let lines: Vec<String> = lines
         .iter()
-        .flat_map(|l| crate::client::tui::text::wrap(&inert(l), inner_w))
+        .flat_map(|l| venture_play::text::wrap(&inert(l), inner_w))
         .collect();
     let h = (lines.len() as u16 + 2).min(area.height.max(1));
     let rect = Rect::new(

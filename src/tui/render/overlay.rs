@@ -9,22 +9,25 @@ use venture_sim::content::{Item, ItemKind};
 use venture_sim::player::{Player, MAX_WEIGHT};
 use venture_sim::World;
 
-use super::theme;
-use crate::client::tui::text::inert_cut;
-use crate::client::tui::view::{ColorMode, Overlay, ViewState};
+use crate::tui::theme;
+use venture_play::keys::{controls, spell_keys};
+use venture_play::text::inert_cut;
+use venture_play::view::{ColorMode, Overlay, ViewState};
 
 /// What the game is about, at the top of the help screen.
 pub const GOAL: &str = "Goal: on each level find the stairs > and stand on them to go deeper. \
 Monsters grow stronger with depth; out of a fight your HP comes back.";
 
 /// The message log's first lines for a new player, once per run of the client.
-pub const WELCOME: [&str; 2] = [
-    "Find the stairs > to descend; deeper levels are harder.",
-    "Space attacks, 1-8 cast spells, ? shows the keys.",
-];
-
-/// The controls, as the help screen and the README list them (shared with the browser).
-pub use venture_play::keys::CONTROLS;
+pub fn welcome() -> [String; 2] {
+    [
+        "Find the stairs > to descend; deeper levels are harder.".into(),
+        format!(
+            "Space attacks, {} cast spells, ? shows the keys.",
+            spell_keys()
+        ),
+    ]
+}
 
 /// A `w` x `h` rectangle in the middle of `area` (clipped to it).
 pub fn centred(area: Rect, w: u16, h: u16) -> Rect {
@@ -153,13 +156,14 @@ fn draw_inventory(world: &World, view: &ViewState, cursor: usize, area: Rect, bu
 fn draw_help(view: &ViewState, area: Rect, buf: &mut Buffer) {
     // As wide as the longest control line (key column, gap, description) plus borders, so
     // no description is cut; the note below wraps inside it.
-    let widest = CONTROLS
+    let controls = controls();
+    let widest = controls
         .iter()
         .map(|(_, what)| what.len())
         .max()
         .unwrap_or(0);
     let width = u16::try_from(widest + 20 + 2).unwrap_or(u16::MAX);
-    let rect = centred(area, width, CONTROLS.len() as u16 + 9);
+    let rect = centred(area, width, controls.len() as u16 + 9);
     let inner = window(view, " Controls ", rect, buf);
     let mut lines: Vec<Line> = vec![
         Line::from(Span::styled(
@@ -168,13 +172,13 @@ fn draw_help(view: &ViewState, area: Rect, buf: &mut Buffer) {
         )),
         Line::default(),
     ];
-    lines.extend(CONTROLS.iter().map(|(k, what)| {
+    lines.extend(controls.into_iter().map(|(k, what)| {
         Line::from(vec![
             Span::styled(
                 format!("{k:>18}  "),
                 Style::default().add_modifier(Modifier::BOLD),
             ),
-            Span::raw(*what),
+            Span::raw(what),
         ])
     }));
     lines.push(Line::default());

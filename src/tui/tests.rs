@@ -6,7 +6,7 @@ use ratatui::Terminal;
 use venture_sim::{Command, Frame, PlayerInput, SimConfig, World};
 
 use super::render::{self, buffer_text, map::camera, Layout};
-use super::view::{ColorMode, LogKind, LogLine, Overlay, ViewState};
+use venture_play::view::{ColorMode, LogKind, LogLine, Overlay, ViewState};
 
 /// Seed 12345 fantasy with alice in slot 0 and bob in slot 1, 40 ticks in (bob walks east).
 fn fixed_world() -> World {
@@ -199,8 +199,9 @@ fn overlays_and_the_network_line_draw() {
     let mut view = ViewState::following(0);
     view.overlay = Overlay::Help;
     let text = buffer_text(&draw(&world, &view, 120, 40));
+    let spells = venture_sim::content::SPELLBOOK_LEN;
     assert!(
-        text.contains("Controls") && text.contains("cast spell 1 to 8"),
+        text.contains("Controls") && text.contains(&format!("cast spell 1 to {spells} ")),
         "{text}"
     );
     // The help states the goal before the keys.
@@ -209,9 +210,19 @@ fn overlays_and_the_network_line_draw() {
         "{text}"
     );
     // Every description fits whole (the longest once lost its last word to the border).
-    for (_, what) in super::render::overlay::CONTROLS {
-        assert!(text.contains(what), "{what:?} cut: {text}");
+    for (_, what) in venture_play::keys::controls() {
+        assert!(text.contains(&what), "{what:?} cut: {text}");
     }
+    // The key hints and a newcomer's first lines name the spell keys from the book's length.
+    view.overlay = Overlay::None;
+    for (w, h) in [(120, 40), (80, 24)] {
+        let text = buffer_text(&draw(&world, &view, w, h));
+        assert!(
+            text.contains(&format!("1-{spells}: spells")),
+            "{w}x{h}: {text}"
+        );
+    }
+    assert!(super::render::overlay::welcome()[1].contains(&format!("1-{spells} cast spells")));
     view.overlay = Overlay::Inventory { cursor: 0 };
     let text = buffer_text(&draw(&world, &view, 120, 40));
     assert!(

@@ -6,6 +6,7 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Widget};
+use venture_play::keys::spell_keys;
 use venture_play::names::{seconds, status_name};
 use venture_sim::content::spellbook;
 use venture_sim::player::{Player, MAX_MANA};
@@ -13,9 +14,9 @@ use venture_sim::stats::xp_to_next;
 use venture_sim::status::StatusKind;
 use venture_sim::World;
 
-use super::theme;
-use crate::client::tui::text::{inert, inert_cut, wrap};
-use crate::client::tui::view::{ColorMode, LogKind, ViewState};
+use crate::tui::theme;
+use venture_play::text::{inert, inert_cut, wrap};
+use venture_play::view::{ColorMode, LogKind, ViewState};
 
 /// A bar of `width` cells filled in proportion to `value / max`.
 pub fn bar(value: i64, max: i64, width: usize) -> String {
@@ -269,11 +270,12 @@ pub fn draw_bottom(world: &World, view: &ViewState, area: Rect, buf: &mut Buffer
         }
     } else {
         // The long form where it fits, else the short one (80 columns and up show it whole).
-        let long = "?: help  WASD/arrows: move  Space: attack  1-8: spells  I: inventory  Enter: chat  N: net  Q: quit";
+        let spells = spell_keys();
+        let long = format!("?: help  WASD/arrows: move  Space: attack  {spells}: spells  I: inventory  Enter: chat  N: net  Q: quit");
         if long.len() <= area.width as usize {
-            long.into()
+            long
         } else {
-            "?: help  WASD: move  Space: attack  1-8: spells  I: items  Enter: chat  Q: quit".into()
+            format!("?: help  WASD: move  Space: attack  {spells}: spells  I: items  Enter: chat  Q: quit")
         }
     };
     Paragraph::new(Line::from(Span::styled(text, theme::fg(mode, 245)))).render(area, buf);
