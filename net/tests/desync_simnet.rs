@@ -189,7 +189,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
                             case.seed
                         );
                     }
-                    ClientEvent::Synced { tick } if i == 0 && injected.desync_at.is_some() => {
+                    ClientEvent::Synced { tick, .. } if i == 0 && injected.desync_at.is_some() => {
                         injected.resynced_at_ticks.push(tick);
                     }
                     _ => {}

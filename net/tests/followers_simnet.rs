@@ -209,7 +209,7 @@ fn run(case: &Case) {
             f.pump(now, &mut |_, _| unreachable!("a follower never plays"));
             for ev in f.session.drain_events() {
                 match ev {
-                    ClientEvent::Synced { tick } => {
+                    ClientEvent::Synced { tick, .. } => {
                         assert!(
                             standby.synced_at.is_none(),
                             "seed {seed}: the follower resynced at {tick}"

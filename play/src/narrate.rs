@@ -12,7 +12,6 @@
 use venture_sim::event::Event;
 use venture_sim::glossary::Glossary;
 use venture_sim::player::EntityId;
-use venture_sim::World;
 
 use crate::view::{LogKind, LogLine};
 
@@ -24,28 +23,24 @@ pub struct Narrator {
 }
 
 impl Narrator {
-    /// Starts from `confirmed` (the session's confirmed world) for the player in `me`.
-    pub fn new(confirmed: &World, me: usize) -> Narrator {
-        Narrator {
-            names: Glossary::of(confirmed),
-            me,
-        }
-    }
-
-    pub fn tick(&self) -> u64 {
-        self.names.tick
+    /// Starts after the tick `names` was taken at (a sync's snapshot, or the last
+    /// confirmed tick told) for the player in `me`.
+    pub fn new(names: Glossary, me: usize) -> Narrator {
+        Narrator { names, me }
     }
 
     /// The log lines for one confirmed tick: its `events` and the `names` after it. A tick
-    /// that does not follow on (the first ones after a sync, told before the narrator
-    /// started) returns None: start a new narrator.
-    pub fn confirm(&mut self, events: &[Event], names: Glossary) -> Option<Vec<LogLine>> {
-        if names.tick != self.names.tick.wrapping_add(1) {
-            return None;
-        }
-        let lines = describe(events, self.me, &self.names, &names);
+    /// that does not follow on the last one told (not expected: a sync's names come first)
+    /// is not told; the narrator goes on from it.
+    pub fn confirm(&mut self, events: &[Event], names: Glossary) -> Vec<LogLine> {
+        let follows_on = names.tick == self.names.tick.wrapping_add(1);
+        let lines = if follows_on {
+            describe(events, self.me, &self.names, &names)
+        } else {
+            Vec::new()
+        };
         self.names = names;
-        Some(lines)
+        lines
     }
 }
 
@@ -268,7 +263,7 @@ pub fn describe(events: &[Event], me: usize, before: &Glossary, after: &Glossary
 mod tests {
     use super::*;
     use venture_sim::script::fight_frame;
-    use venture_sim::{Command, Frame, SimConfig};
+    use venture_sim::{Command, Frame, SimConfig, World};
 
     /// The confirmed world as a session holds it: steps a frame and reports what
     /// `ClientEvent::Confirmed` carries.
@@ -288,7 +283,7 @@ mod tests {
             ..SimConfig::default()
         })
         .unwrap();
-        let mut n = Narrator::new(&world, 0);
+        let mut n = Narrator::new(Glossary::of(&world), 0);
         let mut session = Confirmed(world);
         let mut f = Frame::new(1);
         f.commands = vec![
@@ -306,7 +301,7 @@ mod tests {
             },
         ];
         let (events, names) = session.step(&f);
-        let lines = n.confirm(&events, names).unwrap();
+        let lines = n.confirm(&events, names);
         let texts: Vec<&str> = lines.iter().map(|l| l.text.as_str()).collect();
         assert_eq!(
             texts,
@@ -315,12 +310,17 @@ mod tests {
         let mut f = Frame::new(2);
         f.commands = vec![Command::Leave { slot: 1 }];
         let (events, names) = session.step(&f);
-        assert_eq!(
-            n.confirm(&events, names.clone()).unwrap()[0].text,
-            "bob left."
-        );
-        // Not the next tick (told twice, or one skipped): refused, so the caller restarts.
-        assert!(n.confirm(&events, names).is_none());
+        assert_eq!(n.confirm(&events, names.clone())[0].text, "bob left.");
+        // Not the next tick (told twice, or one skipped): not told; the narrator goes on
+        // from it, so the tick after it is told again.
+        assert!(n.confirm(&events, names).is_empty());
+        let mut f = Frame::new(3);
+        f.commands = vec![Command::Join {
+            slot: 1,
+            name: "carol".into(),
+        }];
+        let (events, names) = session.step(&f);
+        assert_eq!(n.confirm(&events, names)[0].text, "carol joined.");
     }
 
     /// The three spell kinds that used to do nothing each tell the player what they did.
@@ -332,7 +332,7 @@ mod tests {
             ..SimConfig::default()
         })
         .unwrap();
-        let mut n = Narrator::new(&world, 0);
+        let mut n = Narrator::new(Glossary::of(&world), 0);
         let mut session = Confirmed(world);
         let mut f = Frame::new(1);
         f.commands = vec![Command::Join {
@@ -340,7 +340,7 @@ mod tests {
             name: "alice".into(),
         }];
         let (events, names) = session.step(&f);
-        n.confirm(&events, names).unwrap();
+        n.confirm(&events, names);
         let mut texts = Vec::new();
         for (i, spell) in [5u8, 6, 7].into_iter().enumerate() {
             let mut f = Frame::new(2 + i as u64);
@@ -353,12 +353,7 @@ mod tests {
                 },
             );
             let (events, names) = session.step(&f);
-            texts.extend(
-                n.confirm(&events, names)
-                    .unwrap()
-                    .into_iter()
-                    .map(|l| l.text),
-            );
+            texts.extend(n.confirm(&events, names).into_iter().map(|l| l.text));
         }
         assert!(texts[0].starts_with("A shield of "), "{texts:?}");
         assert!(texts[1].starts_with("You blink"), "{texts:?}");
@@ -399,8 +394,9 @@ mod tests {
         })
         .unwrap();
         assert_eq!(world.spawn_extra_monsters(40), 40);
-        let mut narrators: Vec<Narrator> =
-            (0..players).map(|me| Narrator::new(&world, me)).collect();
+        let mut narrators: Vec<Narrator> = (0..players)
+            .map(|me| Narrator::new(Glossary::of(&world), me))
+            .collect();
         let mut session = Confirmed(world);
         let mut told = std::collections::BTreeSet::new();
         let mut h = 0xcbf2_9ce4_8422_2325u64;
@@ -408,7 +404,7 @@ mod tests {
             let frame = fight_frame(&session.0, players);
             let (events, names) = session.step(&frame);
             for narrator in &mut narrators {
-                let got = narrator.confirm(&events, names.clone()).unwrap();
+                let got = narrator.confirm(&events, names.clone());
                 h = digest(&got, h);
                 for l in got {
                     // The line's kind of news, without its numbers and names.

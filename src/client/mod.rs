@@ -522,7 +522,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                     p.record_path = None;
                 }
             }
-            ClientEvent::Synced { tick } => {
+            ClientEvent::Synced { tick, .. } => {
                 if let (Some(path), Some(world)) =
                     (p.record_path.as_ref(), p.driver.session.confirmed_world())
                 {

@@ -399,7 +399,7 @@ impl Standby {
             } => {
                 log::info!(target: "venture::standby", component = "standby", primary:% = self.primary, seed = seed, genre = genre, tick = start_tick; "admitted as a follower");
             }
-            ClientEvent::Synced { tick } => {
+            ClientEvent::Synced { tick, .. } => {
                 let Some(world) = self.driver.session.confirmed_world().cloned() else {
                     return;
                 };

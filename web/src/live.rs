@@ -296,7 +296,7 @@ impl Live {
                     });
                 }
             }
-            ClientEvent::Synced { .. } => {
+            ClientEvent::Synced { names, .. } => {
                 if self.view.spectating {
                     if let Some(s) = self
                         .driver
@@ -307,11 +307,7 @@ impl Live {
                         self.view.follow = s;
                     }
                 }
-                self.narrator = self
-                    .driver
-                    .session
-                    .confirmed_world()
-                    .map(|w| Narrator::new(w, self.narrated_slot()));
+                self.narrator = Some(Narrator::new(*names, self.narrated_slot()));
             }
             ClientEvent::Confirmed {
                 frame,
@@ -324,18 +320,9 @@ impl Live {
                 if self.checksums.len() < MAX_KEPT_CHECKSUMS {
                     self.checksums.push((frame.tick, checksum));
                 }
-                match self
-                    .narrator
-                    .as_mut()
-                    .and_then(|n| n.confirm(&events, *names))
-                {
-                    Some(lines) => lines.into_iter().for_each(|l| self.view.push_log(l)),
-                    None => {
-                        self.narrator = self
-                            .driver
-                            .session
-                            .confirmed_world()
-                            .map(|w| Narrator::new(w, self.view.follow))
+                if let Some(narrator) = self.narrator.as_mut() {
+                    for line in narrator.confirm(&events, *names) {
+                        self.view.push_log(line);
                     }
                 }
             }

@@ -189,6 +189,46 @@ mod tests {
         assert_eq!(link.client.stats().desyncs, 0);
     }
 
+    /// The narrator starts from `Synced`'s names: the first `Confirmed` after it follows
+    /// on from them, even when it came in the same batch (before the caller saw `Synced`,
+    /// when the session's confirmed world has already moved past the snapshot).
+    #[test]
+    fn the_first_confirmed_tick_follows_on_from_the_synced_names() {
+        let mut config = ClientConfig::new("ada");
+        config.report_confirmed = true;
+        let mut link = Link::new(config);
+        link.play();
+        link.run_until(Duration::from_secs(1), |_| false);
+        let synced = link
+            .events
+            .iter()
+            .position(|e| matches!(e, ClientEvent::Synced { .. }))
+            .expect("synced");
+        let ClientEvent::Synced { tick, names } = &link.events[synced] else {
+            unreachable!("found above");
+        };
+        assert_eq!(names.tick, *tick, "the snapshot's own names");
+        let first = link.events[synced..]
+            .iter()
+            .find_map(|e| match e {
+                ClientEvent::Confirmed { names, .. } => Some(names.tick),
+                _ => None,
+            })
+            .expect("a confirmed tick after the sync");
+        assert_eq!(first, tick + 1);
+        // The snapshot comes before our join: the join itself is a confirmed tick's event,
+        // so a narrator started from the sync's names tells "You joined".
+        assert!(names.player(0).is_none(), "{names:?}");
+        let joined = link.events[synced..].iter().any(|e| {
+            matches!(e, ClientEvent::Confirmed { events, .. }
+                if events.iter().any(|e| matches!(e, Event::PlayerJoined { slot: 0, .. })))
+        });
+        assert!(
+            joined,
+            "our join is among the confirmed ticks after the sync"
+        );
+    }
+
     #[test]
     fn without_report_confirmed_nothing_is_reported() {
         let mut link = Link::new(ClientConfig::new("ada"));

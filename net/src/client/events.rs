@@ -94,9 +94,12 @@ pub enum ClientEvent {
         genre: String,
         start_tick: u64,
     },
-    /// Started (or restarted) from a snapshot of tick `tick`.
+    /// Started (or restarted) from a snapshot of tick `tick`; `names` is the snapshot
+    /// world's [`Glossary`], the "before" of the first `Confirmed` after it (confirmed
+    /// ticks may follow in the same batch, before the caller sees this event).
     Synced {
         tick: u64,
+        names: Box<Glossary>,
     },
     /// Our world disagreed with the server's at `tick`; `state` is our snapshot of it.
     Desync {

@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use venture_sim::glossary::Glossary;
 use venture_sim::rollback::Rollback;
 use venture_sim::{PlayerInput, World};
 
@@ -77,6 +78,7 @@ impl ClientSession {
             }
         };
         let tick = world.tick();
+        let names = Box::new(Glossary::of(&world));
         let slots = world.config().max_players as usize;
         self.last_confirmed = vec![PlayerInput::IDLE; slots];
         let window = self.prediction_window();
@@ -104,7 +106,7 @@ impl ClientSession {
         if self.resync_request.take().is_some() {
             self.stats.resyncs += 1;
         }
-        self.events.push(ClientEvent::Synced { tick });
+        self.events.push(ClientEvent::Synced { tick, names });
         if self.watching() {
             // A spectator predicts nothing: it shows the newest confirmed world.
             self.next_ack_at = now;
@@ -158,7 +160,7 @@ mod tests {
             "{chunks} chunks of {count:?}"
         );
         let synced = link.events.iter().find_map(|e| match e {
-            ClientEvent::Synced { tick } => Some(*tick),
+            ClientEvent::Synced { tick, .. } => Some(*tick),
             _ => None,
         });
         let confirmed = link.client.confirmed_world().map(|w| w.tick());

@@ -177,27 +177,14 @@ impl App {
                         });
                     }
                 }
-                ClientEvent::Synced { tick } => {
-                    if let Some(w) = self.driver.session.confirmed_world() {
-                        self.narrator = Some(Narrator::new(w, self.narrated_slot()));
-                    }
+                ClientEvent::Synced { tick, names } => {
+                    self.narrator = Some(Narrator::new(*names, self.narrated_slot()));
                     log::debug!(target: "venture::client", "synced at tick {tick}");
                 }
                 ClientEvent::Confirmed { events, names, .. } => {
-                    let lines = self
-                        .narrator
-                        .as_mut()
-                        .and_then(|n| n.confirm(&events, *names));
-                    match lines {
-                        Some(lines) => lines.into_iter().for_each(|l| self.view.push_log(l)),
-                        None => {
-                            // Out of step (cannot happen with the session's ordering):
-                            // start again from the confirmed world.
-                            self.narrator = self
-                                .driver
-                                .session
-                                .confirmed_world()
-                                .map(|w| Narrator::new(w, self.narrated_slot()));
+                    if let Some(narrator) = self.narrator.as_mut() {
+                        for line in narrator.confirm(&events, *names) {
+                            self.view.push_log(line);
                         }
                     }
                 }
