@@ -473,12 +473,12 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000001: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [Externref], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h37c0cdab54e81066);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c);
             return ret;
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__h37c0cdab54e81066_22);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_22);
             return ret;
         },
         __wbindgen_init_externref_table: function() {
@@ -496,12 +496,12 @@ function __wbg_get_imports() {
     };
 }
 
-function wasm_bindgen__convert__closures_____invoke__h37c0cdab54e81066(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h37c0cdab54e81066(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__h37c0cdab54e81066_22(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__h37c0cdab54e81066_22(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_22(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_22(arg0, arg1, arg2);
 }
 
 
