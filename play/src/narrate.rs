@@ -12,6 +12,7 @@
 use venture_sim::event::Event;
 use venture_sim::glossary::Glossary;
 use venture_sim::player::EntityId;
+use venture_sim::World;
 
 use crate::view::{LogKind, LogLine};
 
@@ -23,10 +24,12 @@ pub struct Narrator {
 }
 
 impl Narrator {
-    /// Starts after the tick `names` was taken at (a sync's snapshot, or the last
-    /// confirmed tick told) for the player in `me`.
-    pub fn new(names: Glossary, me: usize) -> Narrator {
-        Narrator { names, me }
+    /// Starts after `confirmed`'s tick (a sync's snapshot world) for the player in `me`.
+    pub fn new(confirmed: &World, me: usize) -> Narrator {
+        Narrator {
+            names: Glossary::of(confirmed),
+            me,
+        }
     }
 
     /// The log lines for one confirmed tick: its `events` and the `names` after it. A tick
@@ -263,7 +266,7 @@ pub fn describe(events: &[Event], me: usize, before: &Glossary, after: &Glossary
 mod tests {
     use super::*;
     use venture_sim::script::fight_frame;
-    use venture_sim::{Command, Frame, SimConfig, World};
+    use venture_sim::{Command, Frame, SimConfig};
 
     /// The confirmed world as a session holds it: steps a frame and reports what
     /// `ClientEvent::Confirmed` carries.
@@ -283,7 +286,7 @@ mod tests {
             ..SimConfig::default()
         })
         .unwrap();
-        let mut n = Narrator::new(Glossary::of(&world), 0);
+        let mut n = Narrator::new(&world, 0);
         let mut session = Confirmed(world);
         let mut f = Frame::new(1);
         f.commands = vec![
@@ -332,7 +335,7 @@ mod tests {
             ..SimConfig::default()
         })
         .unwrap();
-        let mut n = Narrator::new(Glossary::of(&world), 0);
+        let mut n = Narrator::new(&world, 0);
         let mut session = Confirmed(world);
         let mut f = Frame::new(1);
         f.commands = vec![Command::Join {
@@ -394,9 +397,8 @@ mod tests {
         })
         .unwrap();
         assert_eq!(world.spawn_extra_monsters(40), 40);
-        let mut narrators: Vec<Narrator> = (0..players)
-            .map(|me| Narrator::new(Glossary::of(&world), me))
-            .collect();
+        let mut narrators: Vec<Narrator> =
+            (0..players).map(|me| Narrator::new(&world, me)).collect();
         let mut session = Confirmed(world);
         let mut told = std::collections::BTreeSet::new();
         let mut h = 0xcbf2_9ce4_8422_2325u64;

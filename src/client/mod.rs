@@ -522,13 +522,11 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                     p.record_path = None;
                 }
             }
-            ClientEvent::Synced { tick, .. } => {
-                if let (Some(path), Some(world)) =
-                    (p.record_path.as_ref(), p.driver.session.confirmed_world())
-                {
+            ClientEvent::Synced { tick, world } => {
+                if let Some(path) = p.record_path.as_ref() {
                     if p.recorder.is_none() {
                         let header = SessionHeader::from_world(
-                            world,
+                            &world,
                             format!("venture-client {}", env!("CARGO_PKG_VERSION")),
                         );
                         match SessionWriter::create(path, &header) {

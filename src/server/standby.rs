@@ -399,14 +399,11 @@ impl Standby {
             } => {
                 log::info!(target: "venture::standby", component = "standby", primary:% = self.primary, seed = seed, genre = genre, tick = start_tick; "admitted as a follower");
             }
-            ClientEvent::Synced { tick, .. } => {
-                let Some(world) = self.driver.session.confirmed_world().cloned() else {
-                    return;
-                };
+            ClientEvent::Synced { tick, world } => {
                 if self.world.is_some() {
                     self.resyncs += 1;
                 }
-                self.start_recording(world);
+                self.start_recording(*world);
                 log::info!(target: "venture::standby", component = "standby", tick = tick, recording = self.recorder.is_some(); "following from the primary's snapshot");
             }
             ClientEvent::Confirmed {

@@ -296,7 +296,7 @@ impl Live {
                     });
                 }
             }
-            ClientEvent::Synced { names, .. } => {
+            ClientEvent::Synced { world, .. } => {
                 if self.view.spectating {
                     if let Some(s) = self
                         .driver
@@ -307,7 +307,7 @@ impl Live {
                         self.view.follow = s;
                     }
                 }
-                self.narrator = Some(Narrator::new(*names, self.narrated_slot()));
+                self.narrator = Some(Narrator::new(&world, self.narrated_slot()));
             }
             ClientEvent::Confirmed {
                 frame,

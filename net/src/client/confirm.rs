@@ -189,11 +189,11 @@ mod tests {
         assert_eq!(link.client.stats().desyncs, 0);
     }
 
-    /// The narrator starts from `Synced`'s names: the first `Confirmed` after it follows
-    /// on from them, even when it came in the same batch (before the caller saw `Synced`,
-    /// when the session's confirmed world has already moved past the snapshot).
+    /// Narrators and recordings start from `Synced`'s world: the first `Confirmed` after it
+    /// follows on from it, even when it came in the same batch (before the caller saw
+    /// `Synced`, when the session's confirmed world has already moved past the snapshot).
     #[test]
-    fn the_first_confirmed_tick_follows_on_from_the_synced_names() {
+    fn the_first_confirmed_tick_follows_on_from_the_synced_world() {
         let mut config = ClientConfig::new("ada");
         config.report_confirmed = true;
         let mut link = Link::new(config);
@@ -204,10 +204,11 @@ mod tests {
             .iter()
             .position(|e| matches!(e, ClientEvent::Synced { .. }))
             .expect("synced");
-        let ClientEvent::Synced { tick, names } = &link.events[synced] else {
+        let ClientEvent::Synced { tick, world } = &link.events[synced] else {
             unreachable!("found above");
         };
-        assert_eq!(names.tick, *tick, "the snapshot's own names");
+        assert_eq!(world.tick(), *tick, "the snapshot's own world");
+        let names = Glossary::of(world);
         let first = link.events[synced..]
             .iter()
             .find_map(|e| match e {

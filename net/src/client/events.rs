@@ -4,7 +4,7 @@
 
 use venture_sim::event::Event;
 use venture_sim::glossary::Glossary;
-use venture_sim::{Frame, SIM_VERSION};
+use venture_sim::{Frame, World, SIM_VERSION};
 
 use crate::protocol::{self, RejectReason};
 
@@ -94,12 +94,13 @@ pub enum ClientEvent {
         genre: String,
         start_tick: u64,
     },
-    /// Started (or restarted) from a snapshot of tick `tick`; `names` is the snapshot
-    /// world's [`Glossary`], the "before" of the first `Confirmed` after it (confirmed
-    /// ticks may follow in the same batch, before the caller sees this event).
+    /// Started (or restarted) from a snapshot of tick `tick`; `world` is that snapshot's
+    /// world, the one the next `Confirmed` steps from. Confirmed ticks may follow in the
+    /// same batch, so by the time the caller sees this event the session's confirmed world
+    /// may have moved on: start narrators and recordings from `world`.
     Synced {
         tick: u64,
-        names: Box<Glossary>,
+        world: Box<World>,
     },
     /// Our world disagreed with the server's at `tick`; `state` is our snapshot of it.
     Desync {

@@ -5,7 +5,6 @@
 
 use std::time::Duration;
 
-use venture_sim::glossary::Glossary;
 use venture_sim::rollback::Rollback;
 use venture_sim::{PlayerInput, World};
 
@@ -78,7 +77,7 @@ impl ClientSession {
             }
         };
         let tick = world.tick();
-        let names = Box::new(Glossary::of(&world));
+        let start = Box::new(world.clone());
         let slots = world.config().max_players as usize;
         self.last_confirmed = vec![PlayerInput::IDLE; slots];
         let window = self.prediction_window();
@@ -106,7 +105,7 @@ impl ClientSession {
         if self.resync_request.take().is_some() {
             self.stats.resyncs += 1;
         }
-        self.events.push(ClientEvent::Synced { tick, names });
+        self.events.push(ClientEvent::Synced { tick, world: start });
         if self.watching() {
             // A spectator predicts nothing: it shows the newest confirmed world.
             self.next_ack_at = now;

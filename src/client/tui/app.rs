@@ -177,8 +177,8 @@ impl App {
                         });
                     }
                 }
-                ClientEvent::Synced { tick, names } => {
-                    self.narrator = Some(Narrator::new(*names, self.narrated_slot()));
+                ClientEvent::Synced { tick, world } => {
+                    self.narrator = Some(Narrator::new(&world, self.narrated_slot()));
                     log::debug!(target: "venture::client", "synced at tick {tick}");
                 }
                 ClientEvent::Confirmed { events, names, .. } => {
