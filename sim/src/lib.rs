@@ -5,6 +5,17 @@
 //! every machine and in debug and release builds. See ARCHITECTURE.md for the map of the
 //! crate and docs/DETERMINISM.md for the determinism contract.
 //!
+//! - [`world`]: all state, generated from a [`config`] and advanced one tick per frame;
+//!   [`snapshot`]: its checksums and snapshots; [`rollback`]: predict, confirm, re-simulate.
+//! - [`input`]: per-slot inputs and commands grouped by tick into frames; [`event`]: what a
+//!   tick did; [`glossary`]: what the ids in its events name.
+//! - [`gameplay`]: the rules run inside `World::step`, in order; [`player`], [`entity`]
+//!   (monsters, projectiles, ground items), [`character`] (what a save keeps), [`combat`],
+//!   [`stats`], [`status`], [`movement`], [`nav`] (flow-field path finding).
+//! - [`map`], [`gen`] (terrain generators), [`genre`], [`content`] (monsters, items, spells),
+//!   [`rng`] (deterministic random streams), [`units`] (fixed point).
+//! - [`script`]: scripted and bot inputs for tests, benches and the balance harness.
+//!
 //! Integer overflow behaves the same in debug and release by construction: arithmetic is
 //! explicit (saturating, checked or wrapping), enforced by `clippy::arithmetic_side_effects`
 //! below. The few places allowed plain operators carry the proven bound beside the allow.

@@ -18,6 +18,7 @@
 //! - [`netns`]: a network namespace with a veth pair, its firewall and its packet loss;
 //! - [`relay`]: a TCP relay that delays every byte (long round trips on loopback);
 //! - [`tornet`]: a private Tor network with an onion service in front of the server;
+//! - [`standby`]: a primary and its hot standby on one host, and waits on the standby;
 //! - [`tools`]: system tools found or the test skipped (failed under `CI=true`);
 //! - [`wait`]: waiting on a condition with a deadline (never a fixed sleep).
 //!
