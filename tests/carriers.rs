@@ -255,3 +255,22 @@ fn a_client_plays_through_a_real_socks5_proxy() {
     server.wait_playing_on("socks", "tcp", Duration::from_secs(30));
     assert_played(&p.finish(10, Duration::from_secs(30)), "tcp");
 }
+
+/// A stream carrier that cannot connect says why when the client gives up: the refused
+/// connection, not only "no answer".
+#[test]
+fn a_refused_stream_says_why_when_the_client_gives_up() {
+    // A free port: nothing listens on it, so every TCP connect is refused.
+    let server = format!("127.0.0.1:{}", venture_testkit::free_port());
+    let (code, _, stderr) = venture_testkit::run_to_exit(
+        CLIENT,
+        &["-bot", "random", "-transport", "tcp", "-server", &server],
+        JOIN_TIMEOUT,
+    );
+    assert_eq!(code, Some(3), "exit 3: could not connect; {stderr}");
+    assert!(
+        stderr.contains(&format!("cannot join {server}: no answer from the server"))
+            && stderr.contains("(last carrier error: connect: Connection refused"),
+        "{stderr}"
+    );
+}

@@ -144,11 +144,6 @@ impl World {
         &self.state.allies
     }
 
-    /// The current flow-field goals.
-    pub fn nav_goals(&self) -> &NavGoals {
-        &self.state.nav
-    }
-
     /// The tick of the last applied frame (0 right after generation).
     pub fn tick(&self) -> u64 {
         self.state.tick

@@ -590,7 +590,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                 }
                 if !p.closed_logged {
                     p.closed_logged = true;
-                    if let Some(msg) = outcome.closed(&p.name, &p.driver.session, &reason) {
+                    if let Some(msg) = outcome.closed(&p.name, &p.driver, &reason) {
                         eprintln!("venture-client: {msg}");
                     }
                 }

@@ -77,22 +77,29 @@ impl RunOutcome {
         Ok(path)
     }
 
-    /// `name`'s `session` closed for `reason`: a refusal or no answer is a failure to
-    /// connect, a server that went away and did not come back is lost. Returns the line
-    /// that says so (None when the player left).
+    /// `name`'s session (in `driver`) closed for `reason`: a refusal or no answer is a
+    /// failure to connect, a server that went away and did not come back is lost. Returns
+    /// the line that says so (None when the player left); no answer also says what the
+    /// carrier last failed at (a refused connection, a name that did not resolve, the
+    /// proxy's error), if anything.
     pub fn closed(
         &mut self,
         name: &str,
-        session: &ClientSession,
+        driver: &ClientDriver<ClientCarrier>,
         reason: &CloseReason,
     ) -> Option<String> {
+        let session = &driver.session;
         let server = session.server();
         match reason {
             CloseReason::Rejected(_)
             | CloseReason::Unreachable
             | CloseReason::Refused(_)
             | CloseReason::VersionMismatch { .. } => {
-                let msg = format!("{name}: cannot join {server}: {reason}");
+                let carrier_error = match (reason, driver.carrier().last_error()) {
+                    (CloseReason::Unreachable, Some(e)) => format!(" (last carrier error: {e})"),
+                    _ => String::new(),
+                };
+                let msg = format!("{name}: cannot join {server}: {reason}{carrier_error}");
                 self.connect_failure.get_or_insert(msg.clone());
                 Some(msg)
             }

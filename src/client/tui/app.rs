@@ -218,9 +218,7 @@ impl App {
                 ClientEvent::Claim(_) => {}
                 ClientEvent::Closed(reason) => {
                     // The screen says why (`refusal`); the outcome sets the exit status.
-                    let _ = self
-                        .outcome
-                        .closed(&self.name, &self.driver.session, &reason);
+                    let _ = self.outcome.closed(&self.name, &self.driver, &reason);
                     end = Some(End::Closed(reason));
                 }
             }
