@@ -14,7 +14,7 @@ use venture_sim::glossary::Glossary;
 use venture_sim::player::EntityId;
 use venture_sim::World;
 
-use crate::view::{LogKind, LogLine};
+use crate::view::{LogKind, LogLine, ViewState};
 
 /// Tells what confirmed ticks' events mean for the player in `me`.
 pub struct Narrator {
@@ -44,6 +44,13 @@ impl Narrator {
         };
         self.names = names;
         lines
+    }
+
+    /// [`confirm`](Self::confirm) into `view`'s message log.
+    pub fn tell(&mut self, events: &[Event], names: Glossary, view: &mut ViewState) {
+        for line in self.confirm(events, names) {
+            view.push_log(line);
+        }
     }
 }
 

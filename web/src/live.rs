@@ -321,9 +321,7 @@ impl Live {
                     self.checksums.push((frame.tick, checksum));
                 }
                 if let Some(narrator) = self.narrator.as_mut() {
-                    for line in narrator.confirm(&events, *names) {
-                        self.view.push_log(line);
-                    }
+                    narrator.tell(&events, *names, &mut self.view);
                 }
             }
             ClientEvent::Desync {

@@ -183,9 +183,7 @@ impl App {
                 }
                 ClientEvent::Confirmed { events, names, .. } => {
                     if let Some(narrator) = self.narrator.as_mut() {
-                        for line in narrator.confirm(&events, *names) {
-                            self.view.push_log(line);
-                        }
+                        narrator.tell(&events, *names, &mut self.view);
                     }
                 }
                 ClientEvent::Desync {
