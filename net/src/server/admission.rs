@@ -190,18 +190,7 @@ impl ServerSession {
                     let max = self.spectators.max();
                     return self.reject(addr, len, RejectReason::SpectatorsFull { max });
                 }
-                let id = self.next_snapshot_id();
-                let welcome = self.spectators.admit(
-                    addr,
-                    id,
-                    &self.world,
-                    &self.config.genre,
-                    now,
-                    false,
-                    &mut self.events,
-                );
-                self.stats.snapshots_sent += 1;
-                self.send(addr, &welcome);
+                self.welcome_watcher(addr, now, false);
             }
             Message::Follow {
                 nonce,
@@ -250,6 +239,13 @@ impl ServerSession {
         if self.shutting_down {
             return self.reject(addr, len, RejectReason::ShuttingDown);
         }
+        self.followers.add_peer(addr);
+        self.welcome_watcher(addr, now, true);
+    }
+
+    /// Admits a spectator, or a `follower` (a hot standby), and sends its welcome
+    /// snapshot.
+    fn welcome_watcher(&mut self, addr: Remote, now: Duration, follower: bool) {
         let id = self.next_snapshot_id();
         let welcome = self.spectators.admit(
             addr,
@@ -257,10 +253,9 @@ impl ServerSession {
             &self.world,
             &self.config.genre,
             now,
-            true,
+            follower,
             &mut self.events,
         );
-        self.followers.add_peer(addr);
         self.stats.snapshots_sent += 1;
         self.send(addr, &welcome);
     }
