@@ -12,7 +12,7 @@
 //! into at most [`MAX_CLAIM_PARTS`] parts of [`CLAIM_PART_BYTES`]; [`ClaimAssembler`]
 //! puts them back together with bounded memory.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use blake2::digest::{FixedOutput, Mac};
 use blake2::Blake2sMac256;
@@ -26,6 +26,8 @@ pub const MAX_CLAIM_PARTS: u8 = 8;
 pub const CLAIM_PART_BYTES: usize = 900;
 /// Claims being reassembled at once by a follower (older ones are dropped and resent).
 const MAX_ASSEMBLING: usize = 16;
+/// Claim sequence numbers remembered as complete (to re-ack a resent one cheaply).
+const MAX_DONE: usize = 4096;
 /// Largest encoded character accepted.
 const MAX_CLAIM_BYTES: usize = MAX_CLAIM_PARTS as usize * CLAIM_PART_BYTES;
 
@@ -137,6 +139,8 @@ struct Partial {
 #[derive(Debug, Default)]
 pub struct ClaimAssembler {
     partial: BTreeMap<u32, Partial>,
+    /// Claims already complete, so a resent part is acked again and not reassembled.
+    done: BTreeSet<u32>,
 }
 
 /// Why a claim part was refused.
@@ -153,7 +157,13 @@ pub enum ClaimError {
 }
 
 impl ClaimAssembler {
-    /// One part; returns the claim once its last part is in.
+    /// Whether claim `seq` is complete (now or before): its parts are then acked.
+    pub fn is_done(&self, seq: u32) -> bool {
+        self.done.contains(&seq)
+    }
+
+    /// One part; returns the claim once its last part is in (and nothing for a part of a
+    /// claim already complete).
     pub fn insert(
         &mut self,
         seq: u32,
@@ -163,6 +173,9 @@ impl ClaimAssembler {
         parts: u8,
         bytes: &[u8],
     ) -> Result<Option<ClaimRecord>, ClaimError> {
+        if self.done.contains(&seq) {
+            return Ok(None);
+        }
         if parts == 0 || parts > MAX_CLAIM_PARTS || part >= parts || bytes.len() > CLAIM_PART_BYTES
         {
             return Err(ClaimError::Range);
@@ -199,6 +212,10 @@ impl ClaimAssembler {
         if let Some(c) = &character {
             c.validate().map_err(ClaimError::Invalid)?;
         }
+        if self.done.len() >= MAX_DONE {
+            self.done.pop_first();
+        }
+        self.done.insert(seq);
         Ok(Some(ClaimRecord {
             name: p.name,
             secret_digest: p.secret_digest,
@@ -297,6 +314,23 @@ mod tests {
             }
         }
         assert_eq!(done, Some(record));
+        // A part resent after completion (our ack was lost) is not reassembled again.
+        assert!(a.is_done(5));
+        let Message::Claim {
+            name,
+            secret_digest,
+            parts,
+            bytes,
+            ..
+        } = &msgs[0]
+        else {
+            panic!("not a claim")
+        };
+        assert_eq!(
+            a.insert(5, name, *secret_digest, 0, *parts, bytes),
+            Ok(None)
+        );
+        assert!(a.partial.is_empty());
         let none = ClaimRecord {
             name: "Bob".into(),
             secret_digest: [1; 16],

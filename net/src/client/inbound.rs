@@ -87,11 +87,13 @@ impl ClientSession {
             } if self.config.follow.is_some() => {
                 match self
                     .claims
-                    .on_part(seq, &name, secret_digest, part, parts, &bytes)
+                    .insert(seq, &name, secret_digest, part, parts, &bytes)
                 {
-                    Ok((ack, record)) => {
-                        if let Some(ack) = ack {
-                            self.send(&ack);
+                    Ok(record) => {
+                        // Acked once complete, now or before: a resent part means our
+                        // ack was lost.
+                        if self.claims.is_done(seq) {
+                            self.send(&Message::ClaimAck { seq });
                         }
                         if let Some(r) = record {
                             self.events.push(ClientEvent::Claim(Box::new(r)));

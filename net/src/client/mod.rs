@@ -117,7 +117,7 @@ pub struct ClientSession {
     /// after a backoff of up to seconds), so it rides along with every `Inputs`.
     reack_snapshot: bool,
     /// Followers: saved characters under reassembly.
-    claims: follow::ClaimInbox,
+    claims: crate::standby::ClaimAssembler,
 }
 
 impl ClientSession {
@@ -156,7 +156,7 @@ impl ClientSession {
             desync_injected: false,
             next_ack_at: now,
             reack_snapshot: false,
-            claims: follow::ClaimInbox::default(),
+            claims: crate::standby::ClaimAssembler::default(),
             config,
         }
     }

@@ -79,6 +79,31 @@ impl ServerSession {
         self.cookies.verify(cookie, addr.addr, now)
     }
 
+    /// Why a cookie-bearing request (a join or a spectator) is refused before its own
+    /// checks: a bad cookie first, then a server that admits nobody now.
+    fn cookie_refusal(
+        &self,
+        cookie: &crate::cookie::Cookie,
+        addr: Remote,
+        now: Duration,
+    ) -> Option<RejectReason> {
+        if !self.cookie_ok(cookie, addr, now) {
+            return Some(RejectReason::BadCookie);
+        }
+        self.closed_reason()
+    }
+
+    /// Why the server admits nobody now, if it does not.
+    fn closed_reason(&self) -> Option<RejectReason> {
+        if self.shutting_down {
+            Some(RejectReason::ShuttingDown)
+        } else if self.awaiting_allocation {
+            Some(RejectReason::AwaitingAllocation)
+        } else {
+            None
+        }
+    }
+
     fn note_version_refused(&mut self, addr: Remote) {
         if self.version_refused.len() >= MAX_VERSION_REFUSED {
             self.version_refused.pop_front();
@@ -115,10 +140,8 @@ impl ServerSession {
                             server_sim: SIM_VERSION,
                         },
                     );
-                } else if self.shutting_down {
-                    self.reject(addr, len, RejectReason::ShuttingDown);
-                } else if self.awaiting_allocation {
-                    self.reject(addr, len, RejectReason::AwaitingAllocation);
+                } else if let Some(reason) = self.closed_reason() {
+                    self.reject(addr, len, reason);
                 } else {
                     let cookie = self.cookies.issue(addr.addr, now);
                     self.reply_bounded(addr, len, &Message::Challenge { cookie });
@@ -129,14 +152,8 @@ impl ServerSession {
                 name,
                 character_secret,
             } => {
-                if !self.cookie_ok(&cookie, addr, now) {
-                    return self.reject(addr, len, RejectReason::BadCookie);
-                }
-                if self.shutting_down {
-                    return self.reject(addr, len, RejectReason::ShuttingDown);
-                }
-                if self.awaiting_allocation {
-                    return self.reject(addr, len, RejectReason::AwaitingAllocation);
+                if let Some(reason) = self.cookie_refusal(&cookie, addr, now) {
+                    return self.reject(addr, len, reason);
                 }
                 if self.players.iter().flatten().any(|c| c.name == name) {
                     return self.reject(addr, len, RejectReason::NameTaken);
@@ -166,31 +183,14 @@ impl ServerSession {
                     .extend(restore.into_iter().map(|c| c.for_slot(slot)));
             }
             Message::Spectate { cookie } => {
-                if !self.cookie_ok(&cookie, addr, now) {
-                    return self.reject(addr, len, RejectReason::BadCookie);
-                }
-                if self.shutting_down {
-                    return self.reject(addr, len, RejectReason::ShuttingDown);
-                }
-                if self.awaiting_allocation {
-                    return self.reject(addr, len, RejectReason::AwaitingAllocation);
+                if let Some(reason) = self.cookie_refusal(&cookie, addr, now) {
+                    return self.reject(addr, len, reason);
                 }
                 if self.spectators.is_full() {
                     let max = self.spectators.max();
                     return self.reject(addr, len, RejectReason::SpectatorsFull { max });
                 }
-                let id = self.next_snapshot_id();
-                let welcome = self.spectators.admit(
-                    addr,
-                    id,
-                    &self.world,
-                    &self.config.genre,
-                    now,
-                    false,
-                    &mut self.events,
-                );
-                self.stats.snapshots_sent += 1;
-                self.send(addr, &welcome);
+                self.welcome_watcher(addr, now, false);
             }
             Message::Follow {
                 nonce,
@@ -239,6 +239,13 @@ impl ServerSession {
         if self.shutting_down {
             return self.reject(addr, len, RejectReason::ShuttingDown);
         }
+        self.followers.add_peer(addr);
+        self.welcome_watcher(addr, now, true);
+    }
+
+    /// Admits a spectator, or a `follower` (a hot standby), and sends its welcome
+    /// snapshot.
+    fn welcome_watcher(&mut self, addr: Remote, now: Duration, follower: bool) {
         let id = self.next_snapshot_id();
         let welcome = self.spectators.admit(
             addr,
@@ -246,10 +253,9 @@ impl ServerSession {
             &self.world,
             &self.config.genre,
             now,
-            true,
+            follower,
             &mut self.events,
         );
-        self.followers.add_peer(addr);
         self.stats.snapshots_sent += 1;
         self.send(addr, &welcome);
     }

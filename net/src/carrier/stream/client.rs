@@ -235,21 +235,36 @@ impl StreamClient {
                     Err(e) => self.fail(format!("proxy: {e}")),
                 }
             }
-            ClientState::WsHandshake(mid) => match mid.handshake() {
-                Ok((ws, _response)) => {
-                    let mut ws = ws;
-                    ws.set_config(|c| *c = ws_config());
-                    let link = Link::new(self.remote, Wire::Ws(Box::new(ws)), self.now);
-                    self.open(link);
-                }
-                Err(tungstenite::HandshakeError::Interrupted(mid)) => {
-                    self.state = ClientState::WsHandshake(Box::new(mid))
-                }
-                Err(tungstenite::HandshakeError::Failure(e)) => {
-                    self.fail(format!("WebSocket handshake: {e}"))
-                }
-            },
+            ClientState::WsHandshake(mid) => self.ws_handshake_step(mid.handshake()),
             s @ (ClientState::Open(_) | ClientState::Failed) => self.state = s,
+        }
+    }
+
+    /// One step of the WebSocket handshake, begun or resumed: the link opens, or the
+    /// handshake waits for more bytes, or the connection fails.
+    fn ws_handshake_step(
+        &mut self,
+        step: Result<
+            (
+                WebSocket<TcpStream>,
+                tungstenite::handshake::client::Response,
+            ),
+            tungstenite::HandshakeError<tungstenite::ClientHandshake<TcpStream>>,
+        >,
+    ) {
+        match step {
+            Ok((mut ws, _response)) => {
+                // A resumed handshake's socket may not carry our limits; set them again.
+                ws.set_config(|c| *c = ws_config());
+                let link = Link::new(self.remote, Wire::Ws(Box::new(ws)), self.now);
+                self.open(link);
+            }
+            Err(tungstenite::HandshakeError::Interrupted(mid)) => {
+                self.state = ClientState::WsHandshake(Box::new(mid))
+            }
+            Err(tungstenite::HandshakeError::Failure(e)) => {
+                self.fail(format!("WebSocket handshake: {e}"))
+            }
         }
     }
 
@@ -264,18 +279,8 @@ impl StreamClient {
                     return self.fail("the server spoke before the WebSocket request");
                 }
                 let url = format!("ws://{}:{}/play", self.target.host, self.target.port);
-                match tungstenite::client::client_with_config(url, stream, Some(ws_config())) {
-                    Ok((ws, _)) => {
-                        let link = Link::new(self.remote, Wire::Ws(Box::new(ws)), self.now);
-                        self.open(link);
-                    }
-                    Err(tungstenite::HandshakeError::Interrupted(mid)) => {
-                        self.state = ClientState::WsHandshake(Box::new(mid))
-                    }
-                    Err(tungstenite::HandshakeError::Failure(e)) => {
-                        self.fail(format!("WebSocket handshake: {e}"))
-                    }
-                }
+                let step = tungstenite::client::client_with_config(url, stream, Some(ws_config()));
+                self.ws_handshake_step(step);
             }
             _ => {
                 let mut link = Link::new(
