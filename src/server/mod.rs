@@ -255,7 +255,7 @@ impl ServerApp {
                 server_key: &self.fingerprint,
                 promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
             };
-            self.http.tick(self.poll.registry(), now, &mut |req| {
+            self.http.poll(self.poll.registry(), now, &mut |req| {
                 routes::route(&view, req, now)
             });
             self.adopt_streams();

@@ -322,7 +322,7 @@ impl Standby {
             let now = Instant::now();
             let view = self.view(now);
             let metrics = &self.metrics;
-            self.http.tick(self.poll.registry(), now, &mut |req| {
+            self.http.poll(self.poll.registry(), now, &mut |req| {
                 route(&view, metrics, req)
             });
             self.pump();
