@@ -39,7 +39,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token};
+use mio::{Poll, Token};
 use signal_hook::consts::SIGINT;
 use signal_hook_mio::v1_0::Signals;
 use venture_net::carrier::stream::{Link, StreamTable};
@@ -192,21 +192,14 @@ impl ServerApp {
 
     /// Runs until SIGTERM or SIGINT, then shuts down cleanly.
     pub fn run(mut self) -> Result<(), ServerError> {
-        let mut events = Events::with_capacity(256);
+        let mut waiter = turn::Waiter::new(256, MAX_SLEEP);
         loop {
             let deadlines = [
                 Some(self.driver.next_wakeup()),
                 self.agones.as_ref().and_then(|a| a.next_deadline()),
             ];
-            let Some(woken) = turn::wait(
-                &mut self.poll,
-                &mut events,
-                &mut self.signals,
-                &self.http,
-                MAX_SLEEP,
-                deadlines,
-            )?
-            else {
+            let woken = waiter.wait(&mut self.poll, &mut self.signals, &self.http, deadlines);
+            let Some(woken) = woken? else {
                 continue;
             };
             let mut stop = None;

@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 use venture_net::carrier::udp::UdpCarrier;
@@ -277,18 +277,11 @@ impl Standby {
 
     /// Follows until it takes over (`Some`) or is stopped by SIGTERM/SIGINT (`None`).
     fn follow(mut self) -> Result<Option<Promotion>, ServerError> {
-        let mut events = Events::with_capacity(64);
+        let mut waiter = turn::Waiter::new(64, MAX_SLEEP);
         loop {
             let deadlines = [Some(self.driver.next_wakeup())];
-            let Some(woken) = turn::wait(
-                &mut self.poll,
-                &mut events,
-                &mut self.signals,
-                &self.http,
-                MAX_SLEEP,
-                deadlines,
-            )?
-            else {
+            let woken = waiter.wait(&mut self.poll, &mut self.signals, &self.http, deadlines);
+            let Some(woken) = woken? else {
                 continue;
             };
             let mut stop = false;

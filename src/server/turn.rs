@@ -32,36 +32,51 @@ impl Woken<'_> {
     }
 }
 
-/// Sleeps until an event, the HTTP server's next deadline or the earliest of `deadlines`,
-/// at most `max_sleep`. `None` when a signal interrupted the sleep: the caller starts its
-/// turn again (the signal is read on the next wait).
-pub(super) fn wait<'e>(
-    poll: &mut Poll,
-    events: &'e mut Events,
-    signals: &mut Signals,
-    http: &HttpServer,
+/// A loop's waiting: its events buffer and the longest it sleeps without looking at its
+/// timers.
+pub(super) struct Waiter {
+    events: Events,
     max_sleep: Duration,
-    deadlines: impl IntoIterator<Item = Option<Instant>>,
-) -> io::Result<Option<Woken<'e>>> {
-    let now = Instant::now();
-    let wake = deadlines
-        .into_iter()
-        .chain([http.next_deadline()])
-        .flatten()
-        .fold(now + max_sleep, Instant::min);
-    match poll.poll(events, Some(wake.saturating_duration_since(now))) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(None),
-        Err(e) => return Err(e),
+}
+
+impl Waiter {
+    pub fn new(capacity: usize, max_sleep: Duration) -> Self {
+        Waiter {
+            events: Events::with_capacity(capacity),
+            max_sleep,
+        }
     }
-    let mut delivered = Vec::new();
-    if events.iter().any(|e| e.token() == SIGNALS) {
-        delivered.extend(signals.pending());
+
+    /// Sleeps until an event, the HTTP server's next deadline or the earliest of
+    /// `deadlines`, at most `max_sleep`. `None` when a signal interrupted the sleep: the
+    /// caller starts its turn again (the signal is read on the next wait).
+    pub fn wait(
+        &mut self,
+        poll: &mut Poll,
+        signals: &mut Signals,
+        http: &HttpServer,
+        deadlines: impl IntoIterator<Item = Option<Instant>>,
+    ) -> io::Result<Option<Woken<'_>>> {
+        let now = Instant::now();
+        let wake = deadlines
+            .into_iter()
+            .chain([http.next_deadline()])
+            .flatten()
+            .fold(now + self.max_sleep, Instant::min);
+        match poll.poll(&mut self.events, Some(wake.saturating_duration_since(now))) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        let mut delivered = Vec::new();
+        if self.events.iter().any(|e| e.token() == SIGNALS) {
+            delivered.extend(signals.pending());
+        }
+        Ok(Some(Woken {
+            signals: delivered,
+            events: &self.events,
+        }))
     }
-    Ok(Some(Woken {
-        signals: delivered,
-        events,
-    }))
 }
 
 /// Answers HTTP at `now` through `route`: the connections behind the ready `token`, or
