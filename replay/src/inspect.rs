@@ -76,15 +76,11 @@ pub fn dump(world: &World, only: Option<&[String]>) -> Result<Value, InspectErro
         "monsters".into(),
         with_derived_monsters(world, state.remove("monsters").unwrap_or(Value::Null)),
     );
-    for key in [
-        "allies",
-        "projectiles",
-        "ground_items",
-        "streams",
-        "nav",
-        "next_entity",
-    ] {
-        out.insert(key.into(), state.remove(key).unwrap_or(Value::Null));
+    // The other sections are the state's own fields, as they are.
+    for key in SECTIONS {
+        if !out.contains_key(key) {
+            out.insert(key.into(), state.remove(key).unwrap_or(Value::Null));
+        }
     }
     if let Some(only) = only {
         out.retain(|k, _| only.iter().any(|o| o == k));
@@ -240,23 +236,33 @@ fn push(
 /// The desync report a client writes when its checksum for `tick` differs from the
 /// server's: both checksums, the simulation version, the whole state as a [`dump`], and the
 /// name of the exact snapshot file written beside it (`snapshot_file`, restorable with
-/// `World::restore`). [`load`] reads it back for `venture-replay diff`.
+/// `World::restore`). [`load`] reads it back for `venture-replay diff`. When the client's
+/// state could not be restored (`world` is that error), the report says why under
+/// `state_error` instead of `state`.
 pub fn desync_report(
-    world: &World,
+    world: Result<&World, String>,
     tick: u64,
     client_checksum: u32,
     server_checksum: u32,
     snapshot_file: &str,
 ) -> Value {
-    json!({
+    let mut report = json!({
         "kind": "desync_report",
         "tick": tick,
         "client_checksum": format!("{client_checksum:08x}"),
         "server_checksum": format!("{server_checksum:08x}"),
         "sim_version": venture_sim::SIM_VERSION,
         "state_snapshot": snapshot_file,
-        "state": dump(world, None).unwrap_or_else(|e| json!({"error": e.to_string()})),
-    })
+    });
+    let (key, value) = match world {
+        Ok(world) => (
+            "state",
+            dump(world, None).unwrap_or_else(|e| json!({"error": e.to_string()})),
+        ),
+        Err(e) => ("state_error", json!(e)),
+    };
+    report[key] = value;
+    report
 }
 
 /// What [`load`] read: a state dump and where it came from.

@@ -58,20 +58,14 @@ impl RunOutcome {
             .unwrap_or_default();
         // The whole state goes into the report, so `venture-replay diff REPORT SERVER_LOG`
         // names the differing fields; the exact snapshot sits beside it.
-        let report = match World::restore(state) {
-            Ok(world) => {
-                venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snap_name)
-            }
-            Err(e) => serde_json::json!({
-                "kind": "desync_report",
-                "tick": tick,
-                "client_checksum": format!("{ours:08x}"),
-                "server_checksum": format!("{theirs:08x}"),
-                "sim_version": venture_sim::SIM_VERSION,
-                "state_snapshot": snap_name,
-                "state_error": e.to_string(),
-            }),
-        };
+        let world = World::restore(state);
+        let report = venture_replay::inspect::desync_report(
+            world.as_ref().map_err(|e| e.to_string()),
+            tick,
+            ours,
+            theirs,
+            &snap_name,
+        );
         let path = dir.join(format!("{base}.json"));
         fs::write(&path, format!("{report:#}\n"))?;
         Ok(path)

@@ -20,7 +20,7 @@
 //!   evictions and refusals are counted;
 //! * every connection has one deadline ([`HttpLimits::request_timeout`]) for its
 //!   whole request head, so slow senders (slowloris) and idle connections are
-//!   closed by [`HttpServer::tick`];
+//!   closed by [`HttpServer::poll`];
 //! * a TCP connect that sends nothing and hangs up (`nc -z`, load-balancer TCP
 //!   checks) is accepted and closed quietly: it is not a bad request.
 //!
@@ -483,7 +483,7 @@ impl HttpServer {
     /// Close connections past their deadline and retry accepting after a
     /// backoff. Call it at least every few hundred milliseconds. The router answers
     /// requests found on connections about to be evicted, and on new ones.
-    pub fn tick(
+    pub fn poll(
         &mut self,
         registry: &Registry,
         now: Instant,
@@ -918,7 +918,7 @@ mod tests {
                 assert!(server.owns(ev.token()), "foreign token {:?}", ev.token());
                 server.handle_token(poll.registry(), ev.token(), now, &mut route);
             }
-            server.tick(poll.registry(), now, &mut route);
+            server.poll(poll.registry(), now, &mut route);
             assert!(start.elapsed() < Duration::from_secs(15), "test timed out");
             if handle.is_finished() {
                 let d = *done_at.get_or_insert(now);

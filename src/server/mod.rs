@@ -15,7 +15,8 @@
 //! * [`characters`]: players' saved characters;
 //! * [`server_key`]: the server's key file;
 //! * [`routes`]: `/healthz`, `/readyz`, `/metrics`, `/status`, the web client's files;
-//! * [`standby`], [`depose`]: the hot standby and the telling of a replaced primary.
+//! * [`standby`], [`depose`]: the hot standby and the telling of a replaced primary;
+//! * [`turn`]: the wait and HTTP answering of a loop turn, shared with the standby.
 
 mod allocation;
 mod bind;
@@ -29,6 +30,7 @@ mod readings;
 mod routes;
 pub mod server_key;
 pub mod standby;
+mod turn;
 mod world;
 mod world_lock;
 
@@ -37,7 +39,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use mio::{Events, Poll, Token};
+use mio::{Poll, Token};
 use signal_hook::consts::SIGINT;
 use signal_hook_mio::v1_0::Signals;
 use venture_net::carrier::stream::{Link, StreamTable};
@@ -48,12 +50,11 @@ use venture_net::driver::ServerDriver;
 use crate::ops::cli::ServerConfig;
 use crate::ops::http::HttpServer;
 use crate::ops::metrics::Metrics;
+use turn::{HTTP_BASE, SIGNALS};
 
 const UDP: Token = Token(0);
-const SIGNALS: Token = Token(1);
 /// Connections of the Agones SDK client (`-agones`); their events only wake the loop.
 const AGONES: Token = Token(2);
-const HTTP_BASE: Token = Token(1024);
 /// Stream connections' tokens start here (far above the HTTP server's range).
 const STREAM_BASE: Token = Token(1 << 20);
 
@@ -191,33 +192,23 @@ impl ServerApp {
 
     /// Runs until SIGTERM or SIGINT, then shuts down cleanly.
     pub fn run(mut self) -> Result<(), ServerError> {
-        let mut events = Events::with_capacity(256);
+        let mut waiter = turn::Waiter::new(256, MAX_SLEEP);
         loop {
-            let now = Instant::now();
-            let mut wake = self.driver.next_wakeup().min(now + MAX_SLEEP);
-            if let Some(d) = self.http.next_deadline() {
-                wake = wake.min(d);
-            }
-            if let Some(d) = self.agones.as_ref().and_then(|a| a.next_deadline()) {
-                wake = wake.min(d);
-            }
-            match self
-                .poll
-                .poll(&mut events, Some(wake.saturating_duration_since(now)))
-            {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
+            let deadlines = [
+                Some(self.driver.next_wakeup()),
+                self.agones.as_ref().and_then(|a| a.next_deadline()),
+            ];
+            let woken = waiter.wait(&mut self.poll, &mut self.signals, &self.http, deadlines);
+            let Some(woken) = woken? else {
+                continue;
+            };
             let mut stop = None;
-            for event in events.iter() {
-                match event.token() {
-                    SIGNALS => {
-                        for sig in self.signals.pending() {
-                            log::info!(target: "venture::server", component = "server", signal = sig; "shutdown requested");
-                            stop = Some(if sig == SIGINT { "SIGINT" } else { "SIGTERM" });
-                        }
-                    }
+            for sig in woken.signals.iter().copied() {
+                log::info!(target: "venture::server", component = "server", signal = sig; "shutdown requested");
+                stop = Some(if sig == SIGINT { "SIGINT" } else { "SIGTERM" });
+            }
+            for token in woken.tokens() {
+                match token {
                     UDP => {}
                     token if self.driver.carrier().second.owns(token) => {
                         let t = self.driver.since_epoch(Instant::now());
@@ -227,37 +218,12 @@ impl ServerApp {
                             .second
                             .handle_token(registry, token, t);
                     }
-                    token if self.http.owns(token) => {
-                        // HTTP first: a probe that waited through a stall sees the stall.
-                        let now = Instant::now();
-                        let view = routes::View {
-                            app: &self.driver.session,
-                            health: &self.health,
-                            metrics: &self.metrics,
-                            config: &self.config,
-                            server_key: &self.fingerprint,
-                            promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
-                        };
-                        self.http
-                            .handle_token(self.poll.registry(), token, now, &mut |req| {
-                                routes::route(&view, req, now)
-                            });
-                    }
+                    // HTTP first: a probe that waited through a stall sees the stall.
+                    token if self.http.owns(token) => self.answer_http(Some(token)),
                     _ => {}
                 }
             }
-            let now = Instant::now();
-            let view = routes::View {
-                app: &self.driver.session,
-                health: &self.health,
-                metrics: &self.metrics,
-                config: &self.config,
-                server_key: &self.fingerprint,
-                promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
-            };
-            self.http.tick(self.poll.registry(), now, &mut |req| {
-                routes::route(&view, req, now)
-            });
+            self.answer_http(None);
             self.adopt_streams();
             self.pump();
             self.poll_agones();
@@ -275,6 +241,23 @@ impl ServerApp {
                 return self.shut_down(signal);
             }
         }
+    }
+
+    /// Answers HTTP ([`turn::answer_http`]) with the routes' view of this server.
+    fn answer_http(&mut self, token: Option<Token>) {
+        let now = Instant::now();
+        let view = routes::View {
+            app: &self.driver.session,
+            health: &self.health,
+            metrics: &self.metrics,
+            config: &self.config,
+            server_key: &self.fingerprint,
+            promotion: self.promotion.as_ref().map(|(p, d)| (p, d.done())),
+        };
+        let registry = self.poll.registry();
+        turn::answer_http(&mut self.http, registry, token, now, &mut |req| {
+            routes::route(&view, req, now)
+        });
     }
 
     /// Takes the game's TCP and WebSocket connections over from the HTTP server.

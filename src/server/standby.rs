@@ -32,7 +32,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpListener;
-use mio::{Events, Interest, Poll, Token};
+use mio::{Interest, Poll, Token};
 use signal_hook::consts::{SIGINT, SIGTERM, SIGUSR1};
 use signal_hook_mio::v1_0::Signals;
 use venture_net::carrier::udp::UdpCarrier;
@@ -48,14 +48,13 @@ use venture_sim::{Frame, World};
 
 use super::characters::Characters;
 use super::persist::{self, Recorder, WorldFiles};
+use super::turn::{self, HTTP_BASE, SIGNALS};
 use super::world_lock::WorldLock;
 use super::{server_key, ServerApp, ServerError};
 use crate::ops::cli::ServerConfig;
 use crate::ops::http::{HttpLimits, HttpServer, Request, Response};
 use crate::ops::metrics::{Metrics, StandbyMetrics};
 
-const SIGNALS: Token = Token(1);
-const HTTP_BASE: Token = Token(1024);
 /// Longest the loop sleeps without looking at the clock.
 const MAX_SLEEP: Duration = Duration::from_millis(20);
 /// A follower session that closed before it synced is started again after this.
@@ -278,53 +277,29 @@ impl Standby {
 
     /// Follows until it takes over (`Some`) or is stopped by SIGTERM/SIGINT (`None`).
     fn follow(mut self) -> Result<Option<Promotion>, ServerError> {
-        let mut events = Events::with_capacity(64);
+        let mut waiter = turn::Waiter::new(64, MAX_SLEEP);
         loop {
-            let now = Instant::now();
-            let mut wake = self.driver.next_wakeup().min(now + MAX_SLEEP);
-            if let Some(d) = self.http.next_deadline() {
-                wake = wake.min(d);
-            }
-            match self
-                .poll
-                .poll(&mut events, Some(wake.saturating_duration_since(now)))
-            {
-                Ok(()) => {}
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e.into()),
-            }
+            let deadlines = [Some(self.driver.next_wakeup())];
+            let woken = waiter.wait(&mut self.poll, &mut self.signals, &self.http, deadlines);
+            let Some(woken) = woken? else {
+                continue;
+            };
             let mut stop = false;
-            for event in events.iter() {
-                match event.token() {
-                    SIGNALS => {
-                        for sig in self.signals.pending() {
-                            if sig == SIGUSR1 {
-                                log::info!(target: "venture::standby", component = "standby"; "takeover requested by the operator (SIGUSR1)");
-                                self.takeover_requested = true;
-                            } else {
-                                log::info!(target: "venture::standby", component = "standby", signal = sig; "shutdown requested");
-                                stop = true;
-                            }
-                        }
-                    }
-                    token if self.http.owns(token) => {
-                        let now = Instant::now();
-                        let view = self.view(now);
-                        let metrics = &self.metrics;
-                        self.http
-                            .handle_token(self.poll.registry(), token, now, &mut |req| {
-                                route(&view, metrics, req)
-                            });
-                    }
-                    _ => {}
+            for sig in woken.signals.iter().copied() {
+                if sig == SIGUSR1 {
+                    log::info!(target: "venture::standby", component = "standby"; "takeover requested by the operator (SIGUSR1)");
+                    self.takeover_requested = true;
+                } else {
+                    log::info!(target: "venture::standby", component = "standby", signal = sig; "shutdown requested");
+                    stop = true;
                 }
             }
-            let now = Instant::now();
-            let view = self.view(now);
-            let metrics = &self.metrics;
-            self.http.tick(self.poll.registry(), now, &mut |req| {
-                route(&view, metrics, req)
-            });
+            for token in woken.tokens() {
+                if self.http.owns(token) {
+                    self.answer_http(Some(token));
+                }
+            }
+            self.answer_http(None);
             self.pump();
             if stop {
                 self.stop();
@@ -334,6 +309,20 @@ impl Standby {
                 return Ok(Some(p));
             }
         }
+    }
+
+    /// Answers HTTP ([`turn::answer_http`]) with the standby's view.
+    fn answer_http(&mut self, token: Option<Token>) {
+        let now = Instant::now();
+        let view = self.view(now);
+        let metrics = &self.metrics;
+        turn::answer_http(
+            &mut self.http,
+            self.poll.registry(),
+            token,
+            now,
+            &mut |req| route(&view, metrics, req),
+        );
     }
 
     fn pump(&mut self) {

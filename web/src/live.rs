@@ -504,6 +504,6 @@ fn report(tick: u64, ours: u32, theirs: u32, state: &[u8]) -> Option<String> {
     let snapshot = format!("desync-t{tick}.snapshot (not kept by the browser)");
     Some(format!(
         "{:#}\n",
-        venture_replay::inspect::desync_report(&world, tick, ours, theirs, &snapshot)
+        venture_replay::inspect::desync_report(Ok(&world), tick, ours, theirs, &snapshot)
     ))
 }
