@@ -7,7 +7,7 @@
 //! `MIN_REGION` are filled, a few water and lava pools are dropped in, and the shared
 //! finishing pass tunnels every remaining region to the spawn's.
 
-use super::common::{finish, Draft};
+use super::common::Draft;
 use super::Level;
 use crate::gen::GeneratorKind;
 use crate::map::{Rect, Tile, TileMap};
@@ -30,9 +30,7 @@ const LAVA_PERMILLE: u32 = 300;
 const POOL_RADIUS: (i32, i32) = (2, 4);
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
-    let (width, height) = super::clamp_sides(width, height);
-    let d = draft(rng, width, height);
-    finish(rng, d)
+    super::drafted(rng, width, height, draft)
 }
 
 /// The unfinished map (used directly by the composite generator).

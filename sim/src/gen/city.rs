@@ -8,7 +8,7 @@
 //! a door in a wall facing the pavement. Lots without a building are small parks (floor with
 //! a few trees). Building interiors and plazas are the level's content areas.
 
-use super::common::{finish, Draft};
+use super::common::Draft;
 use super::{GeneratorKind, Level};
 use crate::map::{Rect, Tile, TileMap};
 use crate::rng::Stream;
@@ -29,9 +29,7 @@ const MIN_BUILDING: i32 = 5;
 const PARK_TREE_PERMILLE: u32 = 150;
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
-    let (width, height) = super::clamp_sides(width, height);
-    let d = draft(rng, width, height);
-    finish(rng, d)
+    super::drafted(rng, width, height, draft)
 }
 
 /// The unfinished map (used directly by the composite generator).

@@ -6,7 +6,7 @@
 //! finishing pass tunnels any pocket the trees or water closed off (through trees as floor,
 //! through water as bridges).
 
-use super::common::{finish, Draft};
+use super::common::Draft;
 use super::{GeneratorKind, Level};
 use crate::map::{Rect, Tile, TileMap};
 use crate::rng::Stream;
@@ -21,9 +21,7 @@ pub const WATER_PERMILLE: u32 = 300;
 const POND_ROLLS: usize = 3;
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
-    let (width, height) = super::clamp_sides(width, height);
-    let d = draft(rng, width, height);
-    finish(rng, d)
+    super::drafted(rng, width, height, draft)
 }
 
 /// The unfinished map (used directly by the composite generator).

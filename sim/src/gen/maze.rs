@@ -6,7 +6,7 @@
 //! gets a room with the rules' 10% chance; rooms are carved over the maze (so they open onto
 //! its corridors) and become the level's content areas.
 
-use super::common::{finish, Draft};
+use super::common::Draft;
 use super::{GeneratorKind, Level};
 use crate::map::{Rect, Tile, TileMap};
 use crate::rng::Stream;
@@ -21,9 +21,7 @@ const SECTOR: i32 = 6;
 const ROOM_CELLS: (i32, i32) = (2, 4);
 
 pub fn generate(rng: &mut Stream, width: u16, height: u16) -> Level {
-    let (width, height) = super::clamp_sides(width, height);
-    let d = draft(rng, width, height);
-    finish(rng, d)
+    super::drafted(rng, width, height, draft)
 }
 
 /// The unfinished map (used directly by the composite generator).

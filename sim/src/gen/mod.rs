@@ -110,6 +110,19 @@ pub(crate) fn clamp_sides(width: u16, height: u16) -> (u16, u16) {
     )
 }
 
+/// A generator made of a draft and the shared finishing pass ([`common::finish`]): the
+/// sides clamped, the draft drawn, then finished, from the same stream.
+fn drafted(
+    rng: &mut Stream,
+    width: u16,
+    height: u16,
+    draft: fn(&mut Stream, u16, u16) -> common::Draft,
+) -> Level {
+    let (width, height) = clamp_sides(width, height);
+    let d = draft(rng, width, height);
+    common::finish(rng, d)
+}
+
 /// Generates a level with the generator `kind`. Sides are clamped to
 /// `MIN_SIDE..=MAX_SIDE` (20..=1024: `SimConfig` validation already refuses others); every
 /// generator upholds the guarantees documented on [`Level`] for every size in that range,
