@@ -19,6 +19,9 @@ use venture_net::server::ServerEvent;
 use venture_sim::script::scripted_input;
 use venture_sim::World;
 
+mod common;
+use common::{seeds, Link};
+
 const CLIENTS: usize = 3;
 /// The injected tick: 10 s at 20 Hz, well after the slowest case's join.
 const INJECT_AT: u64 = 200;
@@ -28,11 +31,7 @@ const RECOVERY_BASE: Duration = Duration::from_secs(3);
 
 struct Case {
     seed: u64,
-    rtt_ms: u64,
-    jitter_ms: u64,
-    loss: u16,
-    dup: u16,
-    reorder: u16,
+    link: Link,
 }
 
 impl Case {
@@ -41,11 +40,13 @@ impl Case {
         let mut next = |n: u64| rng.below(n);
         Case {
             seed,
-            rtt_ms: [0, 40, 200, 600, 1000][next(5) as usize],
-            jitter_ms: next(40),
-            loss: next(101) as u16,
-            dup: next(31) as u16,
-            reorder: next(61) as u16,
+            link: Link {
+                rtt_ms: [0, 40, 200, 600, 1000][next(5) as usize],
+                jitter_ms: next(40),
+                loss: next(101) as u16,
+                dup: next(31) as u16,
+                reorder: next(61) as u16,
+            },
         }
     }
 }
@@ -83,14 +84,7 @@ struct Outcome {
 /// injected tick until 400 ms after its desync: its first snapshot request never arrives.
 fn run(case: &Case, lose_first_request: bool) -> Outcome {
     let net = SimNet::new(case.seed);
-    let link = LinkConfig {
-        latency: Duration::from_millis(case.rtt_ms / 2),
-        jitter: Duration::from_millis(case.jitter_ms),
-        loss_permille: case.loss,
-        duplicate_permille: case.dup,
-        reorder_permille: case.reorder,
-        reorder_delay: Duration::from_millis(30),
-    };
+    let link = case.link.config();
     net.set_default_link(link).expect("valid link");
     let mut cut: Option<bool> = lose_first_request.then_some(false);
     let epoch = net.now();
@@ -114,7 +108,7 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
     let mut injected = Injected::default();
     let mut others_desyncs = 0;
     let mut others_verified = 0;
-    let end = Duration::from_secs(INJECT_AT / 20 + 8) + Duration::from_millis(case.rtt_ms * 4);
+    let end = Duration::from_secs(INJECT_AT / 20 + 8) + Duration::from_millis(case.link.rtt_ms * 4);
     let step = Duration::from_millis(5);
     let mut t = Duration::ZERO;
     while t < end {
@@ -229,11 +223,9 @@ fn run(case: &Case, lose_first_request: bool) -> Outcome {
     }
 }
 
-const DEFAULT_CASES: u64 = if cfg!(debug_assertions) { 24 } else { 100 };
-
 #[test]
 fn an_injected_desync_is_detected_at_its_tick_resynced_and_recovered() {
-    for seed in seeds(DEFAULT_CASES) {
+    for seed in seeds(24, 100) {
         check(&Case::from_seed(seed), false);
     }
 }
@@ -242,21 +234,8 @@ fn an_injected_desync_is_detected_at_its_tick_resynced_and_recovered() {
 /// (before, the client stayed syncing for ever while the server kept it in the game).
 #[test]
 fn a_lost_resync_request_is_sent_again() {
-    for seed in seeds(4) {
+    for seed in seeds(4, 4) {
         check(&Case::from_seed(seed), true);
-    }
-}
-
-fn seeds(default: u64) -> Vec<u64> {
-    match std::env::var("VENTURE_SIMNET_SEED") {
-        Ok(s) => vec![s.parse().expect("seed is a number")],
-        Err(_) => {
-            let n = std::env::var("VENTURE_SIMNET_CASES")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(default);
-            (1..=n).collect()
-        }
     }
 }
 
@@ -265,12 +244,8 @@ fn check(case: &Case, lose_first_request: bool) {
     let out = run(case, lose_first_request);
     let inj = &out.injected;
     eprintln!(
-        "seed {seed}: rtt {} ms jitter {} loss {}‰ dup {}‰ reorder {}‰ -> desync at {:?} s, back in sync {:?} s, {:?}",
-        case.rtt_ms,
-        case.jitter_ms,
-        case.loss,
-        case.dup,
-        case.reorder,
+        "seed {seed}: {} -> desync at {:?} s, back in sync {:?} s, {:?}",
+        case.link,
         inj.desync_at.map(|d| d.as_secs_f64()),
         inj.back_in_sync_at.map(|d| d.as_secs_f64()),
         out
@@ -293,11 +268,11 @@ fn check(case: &Case, lose_first_request: bool) {
     let desync_at = inj.desync_at.expect("desynced");
     let back = inj.back_in_sync_at.expect("back in sync");
     let lost = if lose_first_request {
-        Duration::from_millis(400 + 2 * case.rtt_ms + 100)
+        Duration::from_millis(400 + 2 * case.link.rtt_ms + 100)
     } else {
         Duration::ZERO
     };
-    let budget = RECOVERY_BASE + Duration::from_millis(case.rtt_ms * 4) + lost;
+    let budget = RECOVERY_BASE + Duration::from_millis(case.link.rtt_ms * 4) + lost;
     assert!(
         back - desync_at <= budget,
         "seed {seed}: back in sync after {:?} (budget {budget:?})",

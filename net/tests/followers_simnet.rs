@@ -25,17 +25,16 @@ use venture_sim::script::scripted_input;
 use venture_sim::{Command, Frame, SimConfig, World};
 use venture_testkit::cases::CaseRng;
 
+mod common;
+use common::{seeds, Link};
+
 const STEP: Duration = Duration::from_millis(5);
 const PLAYERS: usize = 3;
 
 #[derive(Clone, Copy, Debug)]
 struct Case {
     seed: u64,
-    rtt_ms: u64,
-    jitter_ms: u64,
-    loss: u16,
-    dup: u16,
-    reorder: u16,
+    link: Link,
 }
 
 impl Case {
@@ -44,35 +43,14 @@ impl Case {
         let mut next = |n: u64| rng.below(n);
         Case {
             seed,
-            rtt_ms: [0, 40, 200, 600][((next(4) + seed) % 4) as usize],
-            jitter_ms: next(30),
-            loss: next(101) as u16,
-            dup: next(51) as u16,
-            reorder: next(101) as u16,
+            link: Link {
+                rtt_ms: [0, 40, 200, 600][((next(4) + seed) % 4) as usize],
+                jitter_ms: next(30),
+                loss: next(101) as u16,
+                dup: next(51) as u16,
+                reorder: next(101) as u16,
+            },
         }
-    }
-
-    fn link(&self) -> LinkConfig {
-        LinkConfig {
-            latency: Duration::from_millis(self.rtt_ms / 2),
-            jitter: Duration::from_millis(self.jitter_ms),
-            loss_permille: self.loss,
-            duplicate_permille: self.dup,
-            reorder_permille: self.reorder,
-            reorder_delay: Duration::from_millis(30),
-        }
-    }
-}
-
-fn seeds(debug: u64, release: u64) -> Vec<u64> {
-    match std::env::var("VENTURE_SIMNET_SEED") {
-        Ok(s) => vec![s.parse().expect("seed is a number")],
-        Err(_) => (1..=if cfg!(debug_assertions) {
-            debug
-        } else {
-            release
-        })
-            .collect(),
     }
 }
 
@@ -130,7 +108,8 @@ struct Standby {
 fn run(case: &Case) {
     let seed = case.seed;
     let net = SimNet::new(seed);
-    net.set_default_link(case.link()).expect("valid link");
+    net.set_default_link(case.link.config())
+        .expect("valid link");
     let epoch = net.now();
     let key = StaticKeypair::from_private([seed as u8 | 1; 32]);
     let layer = ServerLayer {
@@ -173,10 +152,10 @@ fn run(case: &Case) {
     let mut standby = Standby::default();
     let mut player_desyncs = 0u64;
     let mut t = Duration::ZERO;
-    let kill_at = Duration::from_secs(10 + case.rtt_ms * 6 / 1000);
+    let kill_at = Duration::from_secs(10 + case.link.rtt_ms * 6 / 1000);
     let mut killed_tick = None;
     let mut takeover_tick = None;
-    let end = kill_at + Duration::from_secs(12 + case.rtt_ms * 10 / 1000);
+    let end = kill_at + Duration::from_secs(12 + case.link.rtt_ms * 10 / 1000);
     let mut back_at = None;
     // After the takeover: who joined which slot, and the progress each name was restored to.
     let mut joined: BTreeMap<u8, String> = BTreeMap::new();

@@ -9,19 +9,18 @@ use std::time::Duration;
 use venture_testkit::cases::CaseRng;
 use venture_testkit::handshake::game_session;
 
-use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
+use venture_net::carrier::simnet::{SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, Phase};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::server::ServerEvent;
 use venture_sim::script::scripted_input;
 
+mod common;
+use common::{seeds, Link};
+
 struct Case {
     seed: u64,
-    rtt_ms: u64,
-    jitter_ms: u64,
-    loss: u16,
-    dup: u16,
-    reorder: u16,
+    link: Link,
     clients: usize,
     seconds: u64,
 }
@@ -33,11 +32,13 @@ impl Case {
         let rtt_ms = [0, 40, 200, 600, 2000, 5000][next(6) as usize];
         Case {
             seed,
-            rtt_ms,
-            jitter_ms: next(60),
-            loss: next(201) as u16,
-            dup: next(51) as u16,
-            reorder: next(101) as u16,
+            link: Link {
+                rtt_ms,
+                jitter_ms: next(60),
+                loss: next(201) as u16,
+                dup: next(51) as u16,
+                reorder: next(101) as u16,
+            },
             clients: 2 + next(7) as usize,
             // Handshake and snapshot cost a few round trips: high-latency cases run longer.
             seconds: 12 + rtt_ms * 3 / 1000,
@@ -55,16 +56,8 @@ struct Outcome {
 
 fn run(case: &Case) -> Outcome {
     let net = SimNet::new(case.seed);
-    let one_way = Duration::from_millis(case.rtt_ms / 2);
-    net.set_default_link(LinkConfig {
-        latency: one_way,
-        jitter: Duration::from_millis(case.jitter_ms),
-        loss_permille: case.loss,
-        duplicate_permille: case.dup,
-        reorder_permille: case.reorder,
-        reorder_delay: Duration::from_millis(30),
-    })
-    .expect("valid link");
+    net.set_default_link(case.link.config())
+        .expect("valid link");
     let epoch = net.now();
     let session = game_session(case.seed, 8);
     let mut server = ServerDriver::new(net.bind_any().expect("bind"), session, epoch);
@@ -177,26 +170,14 @@ fn run(case: &Case) -> Outcome {
 
 /// 200 seeds in release (scripts/test.sh runs it so); debug builds are far slower, so the
 /// debug run is a smoke test of 8 seeds.
-const DEFAULT_CASES: u64 = if cfg!(debug_assertions) { 8 } else { 200 };
-
 #[test]
 fn lockstep_converges_across_network_conditions() {
-    let seeds: Vec<u64> = match std::env::var("VENTURE_SIMNET_SEED") {
-        Ok(s) => vec![s.parse().expect("seed is a number")],
-        Err(_) => {
-            let n = std::env::var("VENTURE_SIMNET_CASES")
-                .ok()
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(DEFAULT_CASES);
-            (1..=n).collect()
-        }
-    };
-    for seed in seeds {
+    for seed in seeds(8, 200) {
         let case = Case::from_seed(seed);
         let out = run(&case);
         eprintln!(
-            "seed {seed}: rtt {} ms jitter {} loss {}‰ dup {}‰ reorder {}‰ clients {} -> {:?}",
-            case.rtt_ms, case.jitter_ms, case.loss, case.dup, case.reorder, case.clients, out
+            "seed {seed}: {} clients {} -> {:?}",
+            case.link, case.clients, out
         );
         assert_eq!(out.desyncs, 0, "seed {seed} desynced");
         assert!(

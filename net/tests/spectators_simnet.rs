@@ -13,7 +13,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 use venture_testkit::cases::CaseRng;
 
-use venture_net::carrier::simnet::{LinkConfig, SimNet, SimSocket};
+use venture_net::carrier::simnet::{SimNet, SimSocket};
 use venture_net::client::{ClientConfig, ClientEvent, ClientSession, CloseReason};
 use venture_net::driver::{ClientDriver, ServerDriver};
 use venture_net::protocol::RejectReason;
@@ -21,14 +21,13 @@ use venture_net::server::{ServerEvent, ServerSession, SessionConfig};
 use venture_sim::script::scripted_input;
 use venture_sim::{Frame, SimConfig, World};
 
+mod common;
+use common::{seeds, Link};
+
 #[derive(Clone, Copy, Debug)]
 struct Case {
     seed: u64,
-    rtt_ms: u64,
-    jitter_ms: u64,
-    loss: u16,
-    dup: u16,
-    reorder: u16,
+    link: Link,
     players: usize,
 }
 
@@ -39,29 +38,20 @@ impl Case {
         Case {
             seed,
             // The seed picks the latency directly so that few seeds cover every profile.
-            rtt_ms: [0, 40, 200, 600, 1500][((next(5) + seed) % 5) as usize],
-            jitter_ms: next(40),
-            loss: next(151) as u16,
-            dup: next(51) as u16,
-            reorder: next(101) as u16,
+            link: Link {
+                rtt_ms: [0, 40, 200, 600, 1500][((next(5) + seed) % 5) as usize],
+                jitter_ms: next(40),
+                loss: next(151) as u16,
+                dup: next(51) as u16,
+                reorder: next(101) as u16,
+            },
             players: 1 + ((next(3) + seed / 5) % 3) as usize,
-        }
-    }
-
-    fn link(&self) -> LinkConfig {
-        LinkConfig {
-            latency: Duration::from_millis(self.rtt_ms / 2),
-            jitter: Duration::from_millis(self.jitter_ms),
-            loss_permille: self.loss,
-            duplicate_permille: self.dup,
-            reorder_permille: self.reorder,
-            reorder_delay: Duration::from_millis(30),
         }
     }
 
     /// Snapshot, catch-up and a few round trips, with room to spare.
     fn seconds(&self) -> u64 {
-        8 + self.rtt_ms * 4 / 1000
+        8 + self.link.rtt_ms * 4 / 1000
     }
 }
 
@@ -101,7 +91,8 @@ fn spectator_addr(i: usize) -> SocketAddr {
 
 fn run(case: &Case, watch: &Watch) -> Outcome {
     let net = SimNet::new(case.seed);
-    net.set_default_link(case.link()).expect("valid link");
+    net.set_default_link(case.link.config())
+        .expect("valid link");
     let epoch = net.now();
     let config = SimConfig {
         seed: case.seed,
@@ -254,22 +245,10 @@ fn run(case: &Case, watch: &Watch) -> Outcome {
     out
 }
 
-fn seeds(debug: u64, release: u64) -> Vec<u64> {
-    match std::env::var("VENTURE_SIMNET_SEED") {
-        Ok(s) => vec![s.parse().expect("seed is a number")],
-        Err(_) => (1..=if cfg!(debug_assertions) {
-            debug
-        } else {
-            release
-        })
-            .collect(),
-    }
-}
-
 /// How far behind the server's present a caught-up spectator may be at the end: the delay,
 /// a round trip and the worst gap recovery under loss.
 fn caught_up(case: &Case, delay_ticks: u64, r: &Spectated, server_tick: u64) -> bool {
-    let slack = 20 + case.rtt_ms * 20 / 1000 * 2;
+    let slack = 20 + case.link.rtt_ms * 20 / 1000 * 2;
     r.newest + delay_ticks + slack >= server_tick
 }
 
