@@ -14,9 +14,8 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::Duration;
 
-use venture_testkit::{bin, wait_for, Proc, Scratch, Server};
+use venture_testkit::{bin, Scratch, Server};
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -43,30 +42,7 @@ fn main() {
         .persisting_in(scratch.path())
         .args(&["-seed", "99", "-no-replay"])
         .start();
-    let _bots = Proc::spawn(
-        bin!("venture-client"),
-        &[
-            "-server",
-            &server.addr(),
-            "-bots",
-            "3",
-            "-bot",
-            "fight",
-            "-status-every",
-            "0",
-            "-secret-dir",
-            &scratch.arg("bots"),
-        ],
-        scratch.path(),
-        "bots",
-        &[],
-    );
-    assert!(
-        wait_for(Duration::from_secs(30), || server.status().is_some_and(
-            |s| s["players"].as_array().is_some_and(|p| p.len() == 3)
-        )),
-        "three bots play"
-    );
+    let _bots = venture_testkit::burst::fighting_bots(bin!("venture-client"), &server, &scratch, 3);
     let shots = root.join("target/screens");
     std::fs::create_dir_all(&shots).expect("target/screens");
     let out = Command::new("node")

@@ -265,30 +265,8 @@ fn a_spectator_page_follows_a_bots_game_with_the_servers_checksums() {
     };
     let scratch = Scratch::new("web-watch");
     let server = live_server(scratch.path());
-    let mut bots = venture_testkit::Proc::spawn(
-        bin!("venture-client"),
-        &[
-            "-server",
-            &server.addr(),
-            "-bots",
-            "3",
-            "-bot",
-            "fight",
-            "-status-every",
-            "0",
-            "-secret-dir",
-            &scratch.arg("bots"),
-        ],
-        scratch.path(),
-        "bots",
-        &[],
-    );
-    assert!(
-        venture_testkit::wait_for(Duration::from_secs(30), || server
-            .status()
-            .is_some_and(|s| s["players"].as_array().is_some_and(|p| p.len() == 3))),
-        "three bots play"
-    );
+    let mut bots =
+        venture_testkit::burst::fighting_bots(bin!("venture-client"), &server, &scratch, 3);
     let out = run_script(
         &node,
         &chromium,

@@ -142,3 +142,40 @@ pub fn finish_all(procs: &mut [Proc], timeout: Duration) -> Vec<serde_json::Valu
     }
     all
 }
+
+/// `n` fighting bots in one `venture-client` process against `server` (secrets in
+/// `dir/bots`), until the process is dropped; returns once the server lists `n` players.
+/// A game in progress for browser pages and benches to watch or join.
+pub fn fighting_bots(
+    client_bin: &str,
+    server: &crate::Server,
+    dir: &crate::Scratch,
+    n: usize,
+) -> Proc {
+    let count = n.to_string();
+    let bots = Proc::spawn(
+        client_bin,
+        &[
+            "-server",
+            &server.addr(),
+            "-bots",
+            &count,
+            "-bot",
+            "fight",
+            "-status-every",
+            "0",
+            "-secret-dir",
+            &dir.arg("bots"),
+        ],
+        dir.path(),
+        "bots",
+        &[],
+    );
+    assert!(
+        crate::wait_for(Duration::from_secs(30), || server
+            .status()
+            .is_some_and(|s| s["players"].as_array().is_some_and(|p| p.len() == n))),
+        "{n} bots play"
+    );
+    bots
+}

@@ -7,7 +7,8 @@
 //!   test fails; `/proc` readings (RSS);
 //! - [`server`]: the real `venture-server` on a free port, started and waited healthy;
 //! - [`http`]: a plain HTTP/1.1 GET;
-//! - [`burst`]: many `venture-client --bots N` processes started at once, and the wait
+//! - [`burst`]: many `venture-client --bots N` processes started at once (or one process of
+//!   fighting bots, a game to watch), and the wait
 //!   until the server counts inputs from every one of their players;
 //! - [`bot`]: an in-process game client over real UDP, and the headless client's JSON line;
 //! - [`cases`]: simulated-network test cases drawn from a seed;
