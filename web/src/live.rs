@@ -215,6 +215,7 @@ impl Live {
         let mut config = ClientConfig::new(name);
         config.spectate = spectate;
         config.report_confirmed = true;
+        config.narrate = true;
         config.character_secret = secret;
         let session = ClientSession::new(config, SERVER, now);
         let mut driver = ClientDriver::on_session_clock(socket, session, Trust::Pinned(key));
@@ -312,16 +313,15 @@ impl Live {
             ClientEvent::Confirmed {
                 frame,
                 checksum,
-                events,
-                names,
+                story,
             } => {
                 self.confirmed += 1;
                 self.last_confirmed = Some((frame.tick, checksum));
                 if self.checksums.len() < MAX_KEPT_CHECKSUMS {
                     self.checksums.push((frame.tick, checksum));
                 }
-                if let Some(narrator) = self.narrator.as_mut() {
-                    narrator.tell(&events, *names, &mut self.view);
+                if let (Some(narrator), Some(story)) = (self.narrator.as_mut(), story) {
+                    narrator.tell(&story.events, story.names, &mut self.view);
                 }
             }
             ClientEvent::Desync {

@@ -30,6 +30,9 @@ pub struct ClientConfig {
     pub ping_interval: Duration,
     /// Emit [`super::ClientEvent::Confirmed`] for every confirmed tick (for recording).
     pub report_confirmed: bool,
+    /// With `report_confirmed`: each `Confirmed` also carries its [`super::Story`] (the
+    /// step's events and names), for a narrator. Off, nothing is copied or built per tick.
+    pub narrate: bool,
     /// Protocol version written in our datagram headers. Only diagnostics and tests set it
     /// to anything but [`protocol::PROTOCOL_VERSION`] (to see a mismatch handled).
     pub protocol_version: u16,
@@ -63,6 +66,7 @@ impl ClientConfig {
             server_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_millis(500),
             report_confirmed: false,
+            narrate: false,
             protocol_version: protocol::PROTOCOL_VERSION,
             reconnect: ReconnectPolicy::default(),
             inject_desync_at: None,

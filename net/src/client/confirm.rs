@@ -8,7 +8,7 @@ use std::time::Duration;
 use venture_sim::glossary::Glossary;
 
 use super::reconnect::ReconnectCause;
-use super::{ClientEvent, ClientSession, Phase, MAX_PREDICTION_TICKS};
+use super::{ClientEvent, ClientSession, Phase, Story, MAX_PREDICTION_TICKS};
 use crate::protocol::{self, ConfirmedFrame, SnapshotReason};
 
 impl ClientSession {
@@ -108,12 +108,17 @@ impl ClientSession {
                 self.stats.max_rollback = self.stats.max_rollback.max(confirmed.resimulated as u64);
             }
             if self.config.report_confirmed && confirmed.checksum == cf.checksum {
-                let world = self.rollback.as_ref().map(|r| r.confirmed());
+                let story = match self.rollback.as_ref() {
+                    Some(r) if self.config.narrate => Some(Box::new(Story {
+                        events: r.confirmed().events().to_vec(),
+                        names: Glossary::of(r.confirmed()),
+                    })),
+                    _ => None,
+                };
                 self.events.push(ClientEvent::Confirmed {
                     frame: cf.frame.clone(),
                     checksum: cf.checksum,
-                    events: world.map(|w| w.events().to_vec()).unwrap_or_default(),
-                    names: Box::new(world.map(Glossary::of).unwrap_or_default()),
+                    story,
                 });
             }
             if confirmed.checksum != cf.checksum {
@@ -156,6 +161,7 @@ mod tests {
     fn confirmed_ticks_carry_the_events_of_their_step() {
         let mut config = ClientConfig::new("ada");
         config.report_confirmed = true;
+        config.narrate = true;
         let mut link = Link::new(config);
         link.play();
         link.events.clear();
@@ -168,16 +174,16 @@ mod tests {
             let ClientEvent::Confirmed {
                 frame,
                 checksum,
-                events,
-                names,
+                story: Some(story),
             } = e
             else {
                 continue;
             };
+            let (events, names) = (&story.events, &story.names);
             mirror.step(frame).expect("confirmed ticks follow on");
             assert_eq!(*checksum, mirror.checksum(), "tick {}", frame.tick);
             assert_eq!(events.as_slice(), mirror.events(), "tick {}", frame.tick);
-            assert_eq!(**names, Glossary::of(&mirror), "tick {}", frame.tick);
+            assert_eq!(*names, Glossary::of(&mirror), "tick {}", frame.tick);
             chats += events
                 .iter()
                 .filter(|e| matches!(e, Event::Chat { .. }))
@@ -196,6 +202,7 @@ mod tests {
     fn the_first_confirmed_tick_follows_on_from_the_synced_world() {
         let mut config = ClientConfig::new("ada");
         config.report_confirmed = true;
+        config.narrate = true;
         let mut link = Link::new(config);
         link.play();
         link.run_until(Duration::from_secs(1), |_| false);
@@ -212,7 +219,7 @@ mod tests {
         let first = link.events[synced..]
             .iter()
             .find_map(|e| match e {
-                ClientEvent::Confirmed { names, .. } => Some(names.tick),
+                ClientEvent::Confirmed { story, .. } => story.as_ref().map(|s| s.names.tick),
                 _ => None,
             })
             .expect("a confirmed tick after the sync");
@@ -221,12 +228,29 @@ mod tests {
         // so a narrator started from the sync's names tells "You joined".
         assert!(names.player(0).is_none(), "{names:?}");
         let joined = link.events[synced..].iter().any(|e| {
-            matches!(e, ClientEvent::Confirmed { events, .. }
-                if events.iter().any(|e| matches!(e, Event::PlayerJoined { slot: 0, .. })))
+            matches!(e, ClientEvent::Confirmed { story: Some(story), .. }
+                if story.events.iter().any(|e| matches!(e, Event::PlayerJoined { slot: 0, .. })))
         });
         assert!(
             joined,
             "our join is among the confirmed ticks after the sync"
+        );
+    }
+
+    /// A recorder (no narrator) gets every confirmed tick without a story: nothing is
+    /// copied or built for it per tick.
+    #[test]
+    fn without_narrate_confirmed_ticks_carry_no_story() {
+        let mut config = ClientConfig::new("ada");
+        config.report_confirmed = true;
+        let mut link = Link::new(config);
+        link.play();
+        link.run_until(Duration::from_secs(1), |_| false);
+        let confirmed = link.count(|e| matches!(e, ClientEvent::Confirmed { .. }));
+        assert!(confirmed >= 15, "{confirmed} confirmed");
+        assert_eq!(
+            link.count(|e| matches!(e, ClientEvent::Confirmed { story: Some(_), .. })),
+            0
         );
     }
 

@@ -85,6 +85,17 @@ impl std::fmt::Display for CloseReason {
     }
 }
 
+/// What a confirmed step means to a narrator (the message log's source: no need to step
+/// a world of one's own).
+#[derive(Clone, Debug)]
+pub struct Story {
+    /// What stepping the confirmed world with the frame produced.
+    pub events: Vec<Event>,
+    /// What the ids in `events` name in the world after the step (the next story's names
+    /// are this step's "before").
+    pub names: Glossary,
+}
+
 #[derive(Clone, Debug)]
 pub enum ClientEvent {
     Welcomed {
@@ -113,12 +124,8 @@ pub enum ClientEvent {
     Confirmed {
         frame: Frame,
         checksum: u32,
-        /// What stepping the confirmed world with `frame` produced (the message log's
-        /// source: no need to step a world of one's own).
-        events: Vec<Event>,
-        /// What the ids in `events` name in the world after the step (the next
-        /// `Confirmed`'s names are this step's "before").
-        names: Box<Glossary>,
+        /// What the step meant, with [`ClientConfig::narrate`](super::ClientConfig::narrate).
+        story: Option<Box<Story>>,
     },
     /// A saved character from the primary (followers only).
     Claim(Box<crate::standby::ClaimRecord>),

@@ -46,7 +46,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 pub use config::ClientConfig;
-pub use events::{ClientEvent, ClientStats, CloseReason, Phase};
+pub use events::{ClientEvent, ClientStats, CloseReason, Phase, Story};
 use pacing::{LeadPacer, PacerConfig};
 use reconnect::{Reconnect, ReconnectStatus};
 use rtt::RttEstimator;

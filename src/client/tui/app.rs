@@ -181,9 +181,9 @@ impl App {
                     self.narrator = Some(Narrator::new(&world, self.narrated_slot()));
                     log::debug!(target: "venture::client", "synced at tick {tick}");
                 }
-                ClientEvent::Confirmed { events, names, .. } => {
-                    if let Some(narrator) = self.narrator.as_mut() {
-                        narrator.tell(&events, *names, &mut self.view);
+                ClientEvent::Confirmed { story, .. } => {
+                    if let (Some(narrator), Some(story)) = (self.narrator.as_mut(), story) {
+                        narrator.tell(&story.events, story.names, &mut self.view);
                     }
                 }
                 ClientEvent::Desync {
@@ -566,6 +566,7 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     let mut config = shell.config(args, &name);
     // The message log narrates confirmed ticks.
     config.report_confirmed = true;
+    config.narrate = true;
     let driver = shell.connect(
         config,
         shell.servers.current_target(),
