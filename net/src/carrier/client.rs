@@ -166,6 +166,15 @@ impl ClientCarrier {
                 SocketAddr::from(([0u16; 8], 0))
             };
             let mut u = UdpCarrier::bind(bind)?;
+            // The port the OS picked may be the server's own (on loopback, with the
+            // server down): the socket would hear itself. Pick again; the OS draws at
+            // random, so a second draw is all but sure to differ.
+            for _ in 0..4 {
+                if u.local_addr()?.port() != addr.port() {
+                    break;
+                }
+                u = UdpCarrier::bind(bind)?;
+            }
             if let Some((r, t, _)) = registry {
                 u.register(r, t)?;
             }

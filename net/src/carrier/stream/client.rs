@@ -116,6 +116,9 @@ impl StreamClient {
 
     pub(super) fn fail(&mut self, why: impl Into<String>) {
         self.error = Some(why.into());
+        // Close now: a failed connection's port is free again at once, not when the
+        // carrier gets round to dropping us.
+        self.stream = None;
         self.state = ClientState::Failed;
         self.stats.closed += 1;
     }
@@ -171,6 +174,19 @@ impl StreamClient {
                     return self.fail(format!("connect: {e}"));
                 }
                 match stream.peer_addr() {
+                    // Connecting on loopback to a port nobody listens on, the kernel may
+                    // pick that very port as ours: the socket connects to itself (TCP
+                    // simultaneous open) and echoes every packet, which looks like an
+                    // answer, and it holds the port the server is about to bind.
+                    Ok(peer) if stream.local_addr().is_ok_and(|local| local == peer) => {
+                        // Aborted (RST), not closed: a close would leave the port in
+                        // TIME_WAIT for a minute, and a listener cannot bind over a
+                        // TIME_WAIT left by a socket without SO_REUSEADDR.
+                        let _ = socket2::SockRef::from(stream).set_linger(Some(Duration::ZERO));
+                        return self.fail(format!(
+                            "connect: nothing listens on {peer} (the socket connected to itself)"
+                        ));
+                    }
                     Ok(_) => {}
                     Err(e) if e.kind() == ErrorKind::NotConnected => {
                         self.state = ClientState::Connecting;

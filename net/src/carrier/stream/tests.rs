@@ -138,3 +138,70 @@ fn the_connect_request_waits_for_the_proxys_method_choice() {
     assert_eq!(&seen[..request.len()], &request[..]);
     assert_eq!(&seen[request.len()..], &PREAMBLE[..]);
 }
+
+/// On loopback, connecting to a port nobody listens on sometimes connects the socket to
+/// itself (the kernel picks the port asked for as ours). Such a stream echoes every
+/// packet, which the carrier took for the server's answers, and it held the port the
+/// server was about to bind: a standby could not take over. It must fail, and let go.
+#[test]
+fn a_stream_connected_to_itself_fails_and_frees_the_port() {
+    // Linux gives connect() even ports (bind(0) odd ones): take an even port free for
+    // TCP, as a test's free_port() or an operator's -port can be.
+    let port = (0..1000)
+        .find_map(|_| {
+            let udp = std::net::UdpSocket::bind("127.0.0.1:0").ok()?;
+            let port = udp.local_addr().ok()?.port();
+            (port % 2 == 0 && TcpListener::bind(("127.0.0.1", port)).is_ok()).then_some(port)
+        })
+        .expect("an even loopback port free for TCP");
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let target = StreamTarget {
+        kind: CarrierKind::Tcp,
+        host: "127.0.0.1".into(),
+        port,
+        proxy: None,
+    };
+    let remote = Remote::new(CarrierKind::Tcp, addr);
+    let start = Instant::now();
+    let mut refused = 0u32;
+    // Linux walks its ephemeral ports two at a time per destination: the asked-for port
+    // comes round within ~14,000 attempts (well under a second).
+    while refused < 100_000 && start.elapsed() < Duration::from_secs(60) {
+        let now = start.elapsed();
+        let Ok(mut c) = StreamClient::connect(target.clone(), addr, remote, now) else {
+            refused += 1;
+            continue;
+        };
+        let waited = Instant::now();
+        while c.error().is_none() && !c.is_open() && waited.elapsed() < Duration::from_secs(2) {
+            c.poll(start.elapsed());
+        }
+        match c.error() {
+            Some(e) if e.contains("connected to itself") => {
+                // Closed, it passes through the closing states (to itself) to TIME_WAIT,
+                // which a listener binds over (SO_REUSEADDR).
+                drop(c);
+                let closed = Instant::now();
+                let mut bound = TcpListener::bind(addr);
+                while bound.is_err() && closed.elapsed() < Duration::from_secs(10) {
+                    std::thread::sleep(Duration::from_millis(5));
+                    bound = TcpListener::bind(addr);
+                }
+                assert!(
+                    bound.is_ok(),
+                    "{addr} still held {:?} after the close",
+                    closed.elapsed()
+                );
+                eprintln!("{addr} free {:?} after the close", closed.elapsed());
+                eprintln!("the kernel connected attempt {refused} to itself: refused, port free");
+                return;
+            }
+            Some(_) => refused += 1,
+            None if c.is_open() => panic!("a stream to {addr} opened: nobody listens there"),
+            None => refused += 1,
+        }
+    }
+    panic!(
+        "no self-connection in {refused} attempts to {addr}; kernel ephemeral port choice changed?"
+    );
+}
