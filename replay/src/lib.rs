@@ -77,8 +77,9 @@
 //! - [`resim`]: the one re-simulate-and-compare routine ([`step_and_compare`],
 //!   [`restore_keyframe`]) that verification, seeking and the server's crash-journal
 //!   replay share.
-//! - [`verify`](mod@verify): [`verify()`], [`replay_to`], [`replay_from`], segments,
-//!   divergence reports.
+//! - [`verify`](mod@verify): [`verify()`], segments, divergence reports.
+//! - [`seek`]: the world at one tick ([`replay_to`], [`replay_from`]), from the start or
+//!   the nearest keyframe.
 //! - [`timeline`]: a log held in memory for watching ([`Timeline`]): verified once, then
 //!   stepped and sought through the re-simulation routine; the playable range ends before
 //!   the first bad tick. The terminal viewer and the browser client both play it.
@@ -96,6 +97,7 @@ pub mod inspect;
 pub mod reader;
 pub mod resim;
 pub mod scripted;
+pub mod seek;
 pub mod timeline;
 pub mod verify;
 pub mod writer;
@@ -108,10 +110,10 @@ pub use info::{info, Info, PlayerEvent, SegmentClose, SegmentInfo};
 pub use reader::{read_all, read_from, ReadError, Session, SessionReader, SnapshotRecord, Tail};
 pub use resim::{restore_keyframe, step_and_compare, Stepped};
 pub use scripted::{record_scripted, ScriptedSession};
+pub use seek::{replay_from, replay_to, ReplayError, ReplayedWorld};
 pub use timeline::{Halt, LoadError, SeekError, Timeline, MAX_LOG_BYTES};
 pub use verify::{
-    diff_states, replay_from, replay_to, start_world, ticks_to_duration, verify, Divergence,
-    Failure, ReplayError, ReplayedWorld, Segment, SegmentEnd, StateDiff, StateSection, VerifyError,
-    VerifyReport,
+    diff_states, start_world, ticks_to_duration, verify, Divergence, Failure, Segment, SegmentEnd,
+    StateDiff, StateSection, VerifyError, VerifyReport,
 };
 pub use writer::{Checkpoint, RecoverError, RecoveredLog, SessionWriter, WriteError};

@@ -1,4 +1,4 @@
-//! Steps of non-blocking stream I/O, shared by the HTTP server (`http.rs`) and the HTTP
+//! Steps of non-blocking stream I/O, shared by the HTTP server (`http/`) and the HTTP
 //! client (`http_client.rs`): write what is pending, read into a bounded buffer. Each step
 //! goes as far as the stream allows without blocking, retries `EINTR`, and turns
 //! `WouldBlock` into [`Step::Blocked`] so callers can return to the event loop. mio is
