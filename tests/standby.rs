@@ -10,13 +10,17 @@
 //!   memory, and does not take over from a frozen primary (it still holds the lock); once
 //!   the primary is killed for real, it does, completing the primary's session log with
 //!   the frames it held (one log, verified across the takeover).
+//! - A person in the terminal client (tmux) with `-server A,B`: `kill -9` of the primary;
+//!   the screen says it is trying the standby, then plays on there as the same character.
 
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use venture_testkit::standby::{copy_key, start_standby, status};
-use venture_testkit::{bin, characters, free_port, http_get, wait_for, Proc, Scratch, Server};
+use venture_testkit::{
+    bin, characters, free_port, http_get, wait_for, Proc, Scratch, Server, Tmux,
+};
 
 const SERVER: &str = bin!("venture-server");
 const CLIENT: &str = bin!("venture-client");
@@ -380,4 +384,61 @@ fn a_standby_with_another_key_is_refused_and_says_why() {
     let v = status(http).expect("status");
     assert_ne!(v["phase"], "following", "{v}");
     assert_eq!(v["tick"], 0, "{v}");
+}
+
+#[test]
+fn a_person_in_the_terminal_plays_on_at_the_standby_after_kill_9() {
+    let dir = Scratch::new("standby-tmux");
+    let (pdir, sdir) = (dir.path().join("primary"), dir.path().join("standby"));
+    let (port_a, port_b, http) = (free_port(), free_port(), free_port());
+    let mut p = primary(&pdir, port_a);
+    copy_key(&pdir, &sdir);
+    let mut s = start_standby(SERVER, &sdir, port_a, port_b, http, &["--autosave", "1"]);
+    let tmux = Tmux::new("standby");
+    let shell = format!(
+        "env XDG_CONFIG_HOME={cfg} TERM=xterm-256color {CLIENT} -multiplayer \
+         -server 127.0.0.1:{port_a},127.0.0.1:{port_b} --name Ada; echo EXITED=$?; sleep 600",
+        cfg = dir.join("config").display(),
+    );
+    tmux.start(120, 40, &shell);
+    tmux.wait_screen("the game on the primary", Duration::from_secs(60), |s| {
+        s.contains("You joined as Ada.") && s.contains("HP ") && s.contains('@')
+    });
+    // The standby holds Ada's character before the primary dies.
+    assert!(
+        wait_for(Duration::from_secs(20), || players(port_a) == 1
+            && status(http)
+                .is_some_and(|v| v["characters"].as_u64() >= Some(1))),
+        "{:?}",
+        status(http)
+    );
+    p.signal("KILL");
+    assert_eq!(p.wait_timeout(Duration::from_secs(5)), Some(None));
+    let screen = tmux.wait_screen("playing on at the standby", Duration::from_secs(30), |s| {
+        s.contains(&format!("Playing again on 127.0.0.1:{port_b}.")) && s.contains("HP ")
+    });
+    eprintln!("{screen}");
+    assert!(
+        screen.contains(&format!(
+            "The server stopped answering: trying 127.0.0.1:{port_b}."
+        )),
+        "{screen}"
+    );
+    assert!(screen.contains('@'), "{screen}");
+    let promoted = status(port_b).expect("the promoted standby's status");
+    assert_eq!(promoted["role"], "primary", "{promoted}");
+    assert_eq!(players(port_b), 1, "{promoted}");
+    assert_eq!(promoted["players"][0]["name"], "Ada", "{promoted}");
+    // Leaving: q, y; the client exits 0.
+    tmux.keys(&["q"]);
+    tmux.wait_screen("the quit question", Duration::from_secs(20), |s| {
+        s.contains("Leave the game? y / n")
+    });
+    tmux.keys(&["y"]);
+    let end = tmux.wait_screen("the client's exit", Duration::from_secs(30), |s| {
+        s.contains("EXITED=")
+    });
+    assert!(end.contains("EXITED=0"), "{end}");
+    s.signal("TERM");
+    assert_eq!(s.wait_timeout(Duration::from_secs(20)), Some(Some(0)));
 }

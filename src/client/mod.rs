@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 
 use mio::{Events, Poll, Token};
 use venture_net::carrier::client::{ClientCarrier, ClientTarget, Proxy, Transport};
-use venture_net::client::{ClientConfig, ClientEvent, ClientStats, CloseReason, Phase};
+use venture_net::client::{ClientEvent, ClientStats, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_replay::{SessionHeader, SessionWriter};
 
@@ -121,42 +121,14 @@ struct Player {
     joins: u32,
     /// The last reconnect episode was reported on stderr.
     reconnect_logged: bool,
-    /// The addresses to try (`-server A,B`), and the session's configuration to start
-    /// another with.
-    servers: servers::ServerList,
-    config: ClientConfig,
-    token: Token,
-    /// Counters of the sessions this player left for another address.
-    carried: ClientStats,
-    /// When the server in use went away and the player started trying others (`None`:
-    /// playing on the session it has).
-    lost_since: Option<Instant>,
+    /// Its sessions across `-server A,B`.
+    failover: servers::Failover,
 }
 
 impl Player {
     /// Counters of every session of this player.
     fn stats(&self) -> ClientStats {
-        let (a, b) = (&self.carried, self.driver.session.stats());
-        let mut rtt_ms = a.rtt_ms.clone();
-        rtt_ms.extend_from_slice(&b.rtt_ms);
-        ClientStats {
-            ticks: a.ticks + b.ticks,
-            confirmed: a.confirmed + b.confirmed,
-            rollbacks: a.rollbacks + b.rollbacks,
-            max_rollback: a.max_rollback.max(b.max_rollback),
-            resimulated_ticks: a.resimulated_ticks + b.resimulated_ticks,
-            desyncs: a.desyncs + b.desyncs,
-            resyncs: a.resyncs + b.resyncs,
-            rtt_ms,
-            bytes_sent: a.bytes_sent + b.bytes_sent,
-            bytes_received: a.bytes_received + b.bytes_received,
-            datagrams_sent: a.datagrams_sent + b.datagrams_sent,
-            datagrams_received: a.datagrams_received + b.datagrams_received,
-            invalid_datagrams: a.invalid_datagrams + b.invalid_datagrams,
-            late_inputs: a.late_inputs + b.late_inputs,
-            prediction_stalls: a.prediction_stalls + b.prediction_stalls,
-            reconnects: a.reconnects + b.reconnects,
-        }
+        self.failover.stats(&self.driver.session)
     }
 
     /// `-server A,B`: leaves a session whose server stopped answering and starts one at
@@ -167,46 +139,21 @@ impl Player {
         shell: &Shell,
         give_up: Duration,
     ) -> io::Result<()> {
-        let now = Instant::now();
-        let t = now.saturating_duration_since(shell.epoch);
-        let session = &self.driver.session;
-        if matches!(session.phase(), Phase::Playing) && session.reconnecting(t).is_none() {
-            if self.lost_since.is_some() && self.servers.switched() {
-                self.servers.settled();
-                self.carried.reconnects += 1;
-                eprintln!("{}: playing again", self.name);
+        let joined = self.joins > 0;
+        match self
+            .failover
+            .step(&mut self.driver, shell, registry, joined, give_up)?
+        {
+            servers::Step::Steady => {}
+            servers::Step::PlayingAgain { .. } => eprintln!("{}: playing again", self.name),
+            servers::Step::Trying { host, port } => {
+                self.closed_logged = false;
+                // The new session's own reconnect episodes are logged afresh; its first
+                // playing is reported above.
+                self.reconnect_logged = false;
+                eprintln!("{}: trying {host}:{port}", self.name);
             }
-            self.lost_since = None;
-            return Ok(());
         }
-        // A first connect to a single address reports its failures as it always did.
-        if (self.joins == 0 && self.servers.len() == 1)
-            || matches!(session.phase(), Phase::Closed(CloseReason::Left))
-        {
-            return Ok(());
-        }
-        let lost = *self.lost_since.get_or_insert(now);
-        if !self.servers.should_switch(&self.driver.session, t)
-            || now.saturating_duration_since(lost) >= give_up
-        {
-            return Ok(());
-        }
-        let next = self.servers.advance(t).clone();
-        self.driver.session.leave();
-        self.driver.flush(now);
-        let stats = self.stats();
-        let mut config = self.config.clone();
-        // The new session gives up when the player's time to come back runs out.
-        config.connect_timeout = give_up
-            .saturating_sub(now.saturating_duration_since(lost))
-            .max(Duration::from_secs(1));
-        self.driver = shell.connect(config, &next, registry, self.token)?;
-        self.carried = stats;
-        self.closed_logged = false;
-        // The new session's own reconnect episodes are logged afresh; its first playing
-        // is reported above.
-        self.reconnect_logged = false;
-        eprintln!("{}: trying {}:{}", self.name, next.host, next.port);
         Ok(())
     }
 }
@@ -408,11 +355,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
                 poll.registry(),
                 token,
             )?,
-            servers: shell.servers.clone(),
-            config,
-            token,
-            carried: ClientStats::default(),
-            lost_since: None,
+            failover: servers::Failover::new(shell.servers.clone(), config, token),
             bot: Bot::new(kind, 0x5eed ^ (i as u64) << 8 ^ std::process::id() as u64),
             name,
             recorder: None,
@@ -487,9 +430,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
 fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, give_up: Duration) {
     // A session started at another address while the server is lost: its refusals and
     // silences are part of trying (see `servers`) until the time to come back runs out.
-    let trying = p
-        .lost_since
-        .is_some_and(|t| t.elapsed() < give_up && !give_up.is_zero());
+    let trying = p.failover.trying(give_up);
     for ev in p.driver.session.drain_events() {
         match ev {
             ClientEvent::Welcomed {
@@ -573,7 +514,7 @@ fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, gi
                 if trying && reason != CloseReason::Left {
                     continue;
                 }
-                if p.lost_since.is_some()
+                if p.failover.lost_since().is_some()
                     && matches!(reason, CloseReason::Unreachable | CloseReason::Rejected(_))
                     && !p.closed_logged
                 {
@@ -636,12 +577,14 @@ fn status_line(p: &Player, epoch: Instant) -> String {
         .map_or("-".to_string(), |r| format!("{}ms", r.as_millis()));
     let now = Instant::now().saturating_duration_since(epoch);
     let phase = match (p.driver.session.phase(), p.driver.session.reconnecting(now)) {
-        (Phase::Closed(r), _) if p.lost_since.is_none() => format!("closed ({r})"),
-        (phase, None) if p.servers.switched() && !matches!(phase, Phase::Playing) => format!(
-            "reconnecting (the server stopped answering; trying {}, {}s)",
-            p.driver.session.server(),
-            p.lost_since.map_or(0, |t| t.elapsed().as_secs())
-        ),
+        (Phase::Closed(r), _) if p.failover.lost_since().is_none() => format!("closed ({r})"),
+        (phase, None) if p.failover.servers().switched() && !matches!(phase, Phase::Playing) => {
+            format!(
+                "reconnecting (the server stopped answering; trying {}, {}s)",
+                p.driver.session.server(),
+                p.failover.lost_since().map_or(0, |t| t.elapsed().as_secs())
+            )
+        }
         (Phase::Closed(r), _) => format!("closed ({r})"),
         (_, Some(st)) => st.to_string(),
         (phase, None) => match phase {

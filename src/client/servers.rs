@@ -1,5 +1,6 @@
-//! `-server A,B`: the addresses a headless client tries in turn, and when it gives up on
-//! the session it has and starts a new one at the next address.
+//! `-server A,B`: the addresses a client tries in turn, and when it gives up on the
+//! session it has and starts a new one at the next address. The headless and the
+//! terminal client both go through [`Failover`].
 //!
 //! A primary and its hot standby without a virtual IP are two addresses. When the server
 //! has been silent for [`SWITCH_AFTER`] while playing (it died, froze, or was replaced;
@@ -11,10 +12,15 @@
 //! that is refused or gets no answer moves on again after [`SWITCH_AFTER`]; with a single
 //! address it is left to its own handshake retries until it closes.
 
-use std::time::Duration;
+use std::io;
+use std::time::{Duration, Instant};
 
-use venture_net::carrier::client::ClientTarget;
-use venture_net::client::{ClientSession, Phase};
+use mio::{Registry, Token};
+use venture_net::carrier::client::{ClientCarrier, ClientTarget};
+use venture_net::client::{ClientConfig, ClientSession, ClientStats, CloseReason, Phase};
+use venture_net::driver::ClientDriver;
+
+use super::shell::Shell;
 
 /// Silence of the server after which the client tries the next address.
 pub const SWITCH_AFTER: Duration = Duration::from_millis(1500);
@@ -88,6 +94,141 @@ impl ServerList {
     /// The session at the current address is playing: the next loss starts afresh.
     pub fn settled(&mut self) {
         self.switched_at = None;
+    }
+}
+
+/// What one [`Failover::step`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Nothing to do: playing, or still waiting.
+    Steady,
+    /// The session a switch started is playing: the server is back (at `host:port`).
+    PlayingAgain { host: String, port: u16 },
+    /// The server in use was lost: a new session is trying `host:port`.
+    Trying { host: String, port: u16 },
+}
+
+/// One player's sessions across `-server A,B`: the list, the configuration to start a
+/// session with, the counters of the sessions left behind, and since when the server in
+/// use has been lost.
+#[derive(Debug)]
+pub struct Failover {
+    servers: ServerList,
+    config: ClientConfig,
+    token: Token,
+    carried: ClientStats,
+    lost_since: Option<Instant>,
+}
+
+impl Failover {
+    /// `config` starts every session; `token` (and the one after it) registers its
+    /// carrier.
+    pub fn new(servers: ServerList, config: ClientConfig, token: Token) -> Failover {
+        Failover {
+            servers,
+            config,
+            token,
+            carried: ClientStats::default(),
+            lost_since: None,
+        }
+    }
+
+    /// The addresses, and whether the session in use was started by a switch.
+    pub fn servers(&self) -> &ServerList {
+        &self.servers
+    }
+
+    /// Since when the server in use has been lost (`None`: playing on the session it has).
+    pub fn lost_since(&self) -> Option<Instant> {
+        self.lost_since
+    }
+
+    /// Whether a session at another address is being tried while the server is lost: its
+    /// refusals and silences are part of trying until the time to come back runs out.
+    pub fn trying(&self, give_up: Duration) -> bool {
+        self.lost_since
+            .is_some_and(|t| t.elapsed() < give_up && !give_up.is_zero())
+    }
+
+    /// Counters of every session: those left behind and `session`.
+    pub fn stats(&self, session: &ClientSession) -> ClientStats {
+        let (a, b) = (&self.carried, session.stats());
+        let mut rtt_ms = a.rtt_ms.clone();
+        rtt_ms.extend_from_slice(&b.rtt_ms);
+        ClientStats {
+            ticks: a.ticks + b.ticks,
+            confirmed: a.confirmed + b.confirmed,
+            rollbacks: a.rollbacks + b.rollbacks,
+            max_rollback: a.max_rollback.max(b.max_rollback),
+            resimulated_ticks: a.resimulated_ticks + b.resimulated_ticks,
+            desyncs: a.desyncs + b.desyncs,
+            resyncs: a.resyncs + b.resyncs,
+            rtt_ms,
+            bytes_sent: a.bytes_sent + b.bytes_sent,
+            bytes_received: a.bytes_received + b.bytes_received,
+            datagrams_sent: a.datagrams_sent + b.datagrams_sent,
+            datagrams_received: a.datagrams_received + b.datagrams_received,
+            invalid_datagrams: a.invalid_datagrams + b.invalid_datagrams,
+            late_inputs: a.late_inputs + b.late_inputs,
+            prediction_stalls: a.prediction_stalls + b.prediction_stalls,
+            reconnects: a.reconnects + b.reconnects,
+        }
+    }
+
+    /// Leaves `driver`'s session when its server is lost and starts one at the next
+    /// address, replacing `driver` (`joined`: a session of this player was ever welcomed;
+    /// a first connect to a single address reports its failures as it always did). After
+    /// `give_up` lost, it stops switching and the session in use closes on its own.
+    pub fn step(
+        &mut self,
+        driver: &mut ClientDriver<ClientCarrier>,
+        shell: &Shell,
+        registry: &Registry,
+        joined: bool,
+        give_up: Duration,
+    ) -> io::Result<Step> {
+        let now = Instant::now();
+        let t = now.saturating_duration_since(shell.epoch);
+        let session = &driver.session;
+        if matches!(session.phase(), Phase::Playing) && session.reconnecting(t).is_none() {
+            let mut step = Step::Steady;
+            if self.lost_since.is_some() && self.servers.switched() {
+                self.servers.settled();
+                self.carried.reconnects += 1;
+                let at = self.servers.current_target();
+                step = Step::PlayingAgain {
+                    host: at.host.clone(),
+                    port: at.port,
+                };
+            }
+            self.lost_since = None;
+            return Ok(step);
+        }
+        if (!joined && self.servers.len() == 1)
+            || matches!(session.phase(), Phase::Closed(CloseReason::Left))
+        {
+            return Ok(Step::Steady);
+        }
+        let lost = *self.lost_since.get_or_insert(now);
+        if !self.servers.should_switch(session, t) || now.saturating_duration_since(lost) >= give_up
+        {
+            return Ok(Step::Steady);
+        }
+        let next = self.servers.advance(t).clone();
+        driver.session.leave();
+        driver.flush(now);
+        let stats = self.stats(&driver.session);
+        let mut config = self.config.clone();
+        // The new session gives up when the player's time to come back runs out.
+        config.connect_timeout = give_up
+            .saturating_sub(now.saturating_duration_since(lost))
+            .max(Duration::from_secs(1));
+        *driver = shell.connect(config, &next, registry, self.token)?;
+        self.carried = stats;
+        Ok(Step::Trying {
+            host: next.host,
+            port: next.port,
+        })
     }
 }
 

@@ -29,6 +29,7 @@ use venture_sim::gameplay::UNEQUIP_BASE;
 use venture_sim::{buttons, World};
 
 use super::input::{InputMapper, Mapped};
+use crate::client::servers::{Failover, Step};
 use crate::client::shell::{carrier_name, Shell};
 use crate::client::{ClientArgs, ClientError, RunOutcome};
 use crate::tui::event_loop::{self, EventLoop, Screen, Term, FIRST_FREE_TOKEN};
@@ -49,6 +50,14 @@ struct App {
     narrator: Option<Narrator>,
     /// Setup, pins and the pump, shared with the headless client.
     shell: Shell,
+    /// `-server A,B`: a new session at the next address when the server is lost.
+    failover: Failover,
+    /// Where the failover's new sessions register their carriers.
+    registry: mio::Registry,
+    /// `-reconnect-for`: how long a lost server may take to come back.
+    give_up: Duration,
+    /// The address a failover is trying (the connecting screen says so).
+    trying: Option<String>,
     name: String,
     server_text: String,
     welcomed: Option<(u8, String)>,
@@ -214,6 +223,10 @@ impl App {
                 }
                 // Only a standby's follower session receives saved characters.
                 ClientEvent::Claim(_) => {}
+                // Lost, and trying the next address: a refusal or silence there is part
+                // of trying, until the time to come back runs out.
+                ClientEvent::Closed(reason)
+                    if reason != CloseReason::Left && self.failover.trying(self.give_up) => {}
                 ClientEvent::Closed(reason) => {
                     // The screen says why (`refusal`); the outcome sets the exit status.
                     let _ = self.outcome.closed(&self.name, &self.driver, &reason);
@@ -222,6 +235,38 @@ impl App {
             }
         }
         end
+    }
+
+    /// `-server A,B`: when the server is lost, a new session at the next address (the
+    /// character comes back there with the same secret); said in the message log.
+    fn fail_over(&mut self) {
+        let joined = self.welcomed.is_some();
+        match self.failover.step(
+            &mut self.driver,
+            &self.shell,
+            &self.registry,
+            joined,
+            self.give_up,
+        ) {
+            Ok(Step::Steady) => {}
+            Ok(Step::PlayingAgain { host, port }) => {
+                self.trying = None;
+                // The old session's "reconnecting" is over.
+                self.view.notice = None;
+                self.notice_until = None;
+                self.log(LogKind::Great, format!("Playing again on {host}:{port}."));
+            }
+            Ok(Step::Trying { host, port }) => {
+                // The new session's snapshot starts a new narrator.
+                self.narrator = None;
+                self.trying = Some(format!("{host}:{port}"));
+                self.log(
+                    LogKind::Bad,
+                    format!("The server stopped answering: trying {host}:{port}."),
+                );
+            }
+            Err(e) => self.log(LogKind::Bad, format!("Cannot start a session: {e}.")),
+        }
     }
 
     /// Keeps the target valid (an automatic one when none), updates explosions and the
@@ -453,7 +498,10 @@ impl App {
                 area,
                 "Venture",
                 &[
-                    format!("Connecting to {server} ..."),
+                    match &self.trying {
+                        Some(at) => format!("The server stopped answering: trying {at} ..."),
+                        None => format!("Connecting to {server} ..."),
+                    },
                     String::new(),
                     "Q or Ctrl-C gives up.".into(),
                 ],
@@ -521,6 +569,7 @@ impl Screen for App {
         if let Some(end) = self.handle_session_events() {
             return ControlFlow::Break(end);
         }
+        self.fail_over();
         let changed = std::mem::take(&mut self.dirty) || self.ticks() != self.drawn_ticks;
         ControlFlow::Continue(changed)
     }
@@ -559,20 +608,21 @@ fn show_end(term: &mut Term, title: &str, lines: &[String], wait: Duration) -> i
 
 /// Plays interactively as `name` until the player quits, the server closes, or a signal.
 pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
-    // The terminal client plays on the first of `-server A,B` (the headless clients
-    // switch between them, see `client::servers`).
     let shell = Shell::new(args)?;
     let mut events = EventLoop::new()?;
     let mut config = shell.config(args, &name);
     // The message log narrates confirmed ticks.
     config.report_confirmed = true;
     config.narrate = true;
+    let token = Token(FIRST_FREE_TOKEN);
     let driver = shell.connect(
-        config,
+        config.clone(),
         shell.servers.current_target(),
         events.registry(),
-        Token(FIRST_FREE_TOKEN),
+        token,
     )?;
+    let failover = Failover::new(shell.servers.clone(), config, token);
+    let registry = events.registry().try_clone()?;
     let epoch = shell.epoch;
 
     let (guard, mut term) = event_loop::enter()?;
@@ -583,6 +633,10 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
     let mut app = App {
         driver,
         shell,
+        failover,
+        registry,
+        give_up: Duration::from_secs(args.reconnect_for),
+        trying: None,
         mapper: InputMapper::new(guard.key_releases),
         view,
         narrator: None,
