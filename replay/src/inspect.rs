@@ -358,6 +358,17 @@ pub fn load(path: &Path, tick: Option<u64>) -> Result<Loaded, LoadError> {
     })?;
     let tick_of = |v: &Value| v["tick"].as_u64();
     if v["kind"] == "desync_report" {
+        if v.get("state").is_none() {
+            // The client could not restore its own state: nothing to compare.
+            let why = match &v["state_error"] {
+                Value::String(e) => format!("the client's state could not be restored: {e}"),
+                _ => "no state in the report".to_string(),
+            };
+            return Err(LoadError::Unrecognised {
+                path: p(),
+                why: format!("a desync report without a state ({why})"),
+            });
+        }
         let state = v["state"].clone();
         let tick = tick_of(&state).or(tick_of(&v)).unwrap_or(0);
         return Ok(Loaded {
@@ -527,5 +538,28 @@ mod tests {
         let a = json!({"x": [1, 2, 3, 4, 5]});
         let b = json!({"x": [9, 9, 9, 9, 9]});
         assert_eq!(diff(&a, &b, 2).len(), 2);
+    }
+
+    #[test]
+    fn a_report_whose_state_did_not_restore_says_why_and_diff_refuses_it() {
+        let report = desync_report(Err("snapshot: truncated".into()), 42, 1, 2, "s.snapshot");
+        assert_eq!(report["state_error"], "snapshot: truncated");
+        assert!(report.get("state").is_none(), "{report}");
+        assert_eq!(report["tick"], 42);
+        let dir = std::env::temp_dir().join(format!("venture-inspect-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("desync-a-t42.json");
+        std::fs::write(&path, report.to_string()).expect("write the report");
+        let err = load(&path, None).expect_err("a report without a state");
+        let _ = std::fs::remove_dir_all(&dir);
+        let text = err.to_string();
+        assert!(
+            text.contains("without a state") && text.contains("snapshot: truncated"),
+            "{text}"
+        );
+        // With a state, it loads.
+        let w = fought(5);
+        let ok = desync_report(Ok(&w), w.tick(), 1, 2, "s.snapshot");
+        assert!(ok.get("state").is_some() && ok.get("state_error").is_none());
     }
 }
