@@ -214,6 +214,13 @@ fn a_browser_player_joins_by_link_and_the_servers_recording_shows_it_moving_and_
     assert_eq!(out["foreign"], serde_json::json!([]), "{out}");
     assert_eq!(out["end"]["desyncs"], 0, "{out}");
     assert!(out["end"]["confirmed"].as_u64() > Some(40), "{out}");
+    // Enter went to the inventory, not to the chat box; Escape closed it.
+    assert_eq!(
+        out["inventory"],
+        serde_json::json!({"opened": true, "chat_hidden_after_enter": true,
+            "open_after_enter": true, "closed": true}),
+        "{out}"
+    );
     let log = out["end"]["log"].to_string();
     assert!(
         log.contains("You joined as Ada.") && log.contains("Server key pinned from the page"),
@@ -225,6 +232,7 @@ fn a_browser_player_joins_by_link_and_the_servers_recording_shows_it_moving_and_
     let mut slot = None;
     let mut spawn = None;
     let (mut moved, mut attacked, mut cast, mut swung) = (false, false, false, false);
+    let mut unequipped = false;
     for (frame, _) in &session.frames {
         for c in &frame.commands {
             if let venture_sim::Command::Join { slot: s, name } = c {
@@ -238,6 +246,9 @@ fn a_browser_player_joins_by_link_and_the_servers_recording_shows_it_moving_and_
         if let Some(input) = frame.inputs.get(s) {
             attacked |= input.pressed(venture_sim::buttons::ATTACK);
             cast |= input.pressed(venture_sim::buttons::CAST);
+            // The inventory's Enter on the armor row (the second equipment slot).
+            unequipped |= input.pressed(venture_sim::buttons::INTERACT)
+                && input.slot == venture_sim::gameplay::UNEQUIP_BASE + 1;
         }
         if let Some(p) = world.player(s) {
             let here = p.pos;
@@ -255,6 +266,10 @@ fn a_browser_player_joins_by_link_and_the_servers_recording_shows_it_moving_and_
         "Ada attacked (held Space): {attacked} {swung}"
     );
     assert!(cast, "Ada cast spell 1");
+    assert!(
+        unequipped,
+        "the inventory's Enter on the armor row reached the server"
+    );
 }
 
 #[test]

@@ -1,6 +1,7 @@
 // tests/web_browser.rs's live tests in a real browser, by VENTURE_MODE:
 // - "play": /?name=NAME joins over the WebSocket carrier; the test holds keys (walk right,
-//   walk down, attack, cast spell 1) and reports what the page saw.
+//   walk down, attack, cast spell 1), opens the inventory (I), unequips the armor
+//   row (Up, Enter) and closes it (Escape), and reports what the page saw.
 // - "watch": /#watch follows the game as a spectator for VENTURE_SECONDS and reports every
 //   confirmed tick's checksum (the Rust side compares them with the server's recording).
 // - "chat": joins as NAME, waits for a chat line containing VENTURE_EXPECT_CHAT in its log,
@@ -36,6 +37,25 @@ try {
     await page.keyboard.press("n");
     await page.waitForTimeout(1500);
     await page.screenshot({ path: `${shots}/web-live-fighting-netline.png` });
+    // The inventory: I opens it (nothing carried: on the accessory row); Up moves to the
+    // armor row; Enter unequips there (the chat box stays shut); Escape closes it.
+    const open = () => window.venture.app.inventory_open();
+    await page.keyboard.press("i");
+    await until(page, "the inventory open", open, null, 5000);
+    await page.keyboard.press("ArrowUp");
+    await page.waitForTimeout(300);
+    await page.screenshot({ path: `${shots}/web-live-inventory.png` });
+    await page.keyboard.press("Enter");
+    await page.waitForTimeout(500);
+    out.inventory = {
+      opened: true,
+      chat_hidden_after_enter: await page.evaluate(() => document.getElementById("chat").hidden),
+      open_after_enter: await page.evaluate(open),
+    };
+    await page.keyboard.press("Escape");
+    await until(page, "the inventory closed", () => !window.venture.app.inventory_open(), null, 5000);
+    out.inventory.closed = true;
+    await page.waitForTimeout(500);
   } else if (mode === "watch") {
     await page.waitForTimeout(seconds * 1000);
     await page.keyboard.press("Tab");

@@ -94,6 +94,14 @@ export class WebClient {
         return ret;
     }
     /**
+     * Whether the live game's inventory window is open (Enter then acts in it).
+     * @returns {boolean}
+     */
+    inventory_open() {
+        const ret = wasm.webclient_inventory_open(this.__wbg_ptr);
+        return ret !== 0;
+    }
+    /**
      * Joins the game at `url` (`ws://HOST:PORT/play`) as `name`, or watches it
      * (`spectate`), trusting only `server_key` (the page's). `secret_hex`: the character
      * secret this browser keeps (32 hex digits).
@@ -478,7 +486,7 @@ function __wbg_get_imports() {
         },
         __wbindgen_generic_0000000000000002: function(arg0, arg1) {
             // Cast intrinsic for `Closure(Closure { owned: true, function: Function { arguments: [NamedExternref("MessageEvent")], shim_idx: 10, ret: Unit, inner_ret: Some(Unit) }, mutable: true }) -> Externref`.
-            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_22);
+            const ret = makeMutClosure(arg0, arg1, wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_23);
             return ret;
         },
         __wbindgen_init_externref_table: function() {
@@ -500,8 +508,8 @@ function wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c(arg0, arg
     wasm.wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c(arg0, arg1, arg2);
 }
 
-function wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_22(arg0, arg1, arg2) {
-    wasm.wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_22(arg0, arg1, arg2);
+function wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_23(arg0, arg1, arg2) {
+    wasm.wasm_bindgen__convert__closures_____invoke__hc4d35ce7b0d4018c_23(arg0, arg1, arg2);
 }
 
 

@@ -185,6 +185,11 @@ impl WebClient {
         }
     }
 
+    /// Whether the live game's inventory window is open (Enter then acts in it).
+    pub fn inventory_open(&self) -> bool {
+        matches!(&self.mode, Mode::Live(l) if l.inventory_open())
+    }
+
     /// Lets go of every held key (focus lost, the chat box opened).
     pub fn release_keys(&mut self) {
         if let Mode::Live(l) = &mut self.mode {

@@ -21,6 +21,7 @@ use venture_net::driver::ClientDriver;
 use venture_net::secure::initiator::{SecureEvent, Trust};
 use venture_net::secure::keys::{fingerprint, parse_public_key};
 use venture_net::secure::wire::MAX_WIRE_DATAGRAM;
+use venture_play::inventory::{self, InventoryKey, InventoryStep};
 use venture_play::keys::{InputMapper, KeyCode, KeyEvent, KeyEventKind, Mapped};
 use venture_play::narrate::Narrator;
 use venture_play::view::{
@@ -371,6 +372,12 @@ impl Live {
             self.view.overlay = Overlay::None;
             return true;
         }
+        if let Overlay::Inventory { cursor } = self.view.overlay {
+            if down {
+                self.inventory_key(key, cursor);
+            }
+            return true;
+        }
         if down && key == "?" {
             self.mapper.release_all();
             self.view.overlay = Overlay::Help;
@@ -405,8 +412,52 @@ impl Live {
                 self.view.show_net = !self.view.show_net;
                 true
             }
+            "i" | "I" if playing => {
+                self.mapper.release_all();
+                // The inventory acts on our own character: look at it.
+                let me = self.driver.session.slot() as usize;
+                self.view.follow = me;
+                let cursor = self.driver.session.world().and_then(|w| w.player(me));
+                self.view.overlay = Overlay::Inventory {
+                    cursor: cursor.map_or(inventory::FIRST_ITEM_ROW, inventory::opening_cursor),
+                };
+                true
+            }
             _ => false,
         }
+    }
+
+    /// Whether the inventory is open (the page then gives it Enter, not the chat box).
+    pub fn inventory_open(&self) -> bool {
+        matches!(self.view.overlay, Overlay::Inventory { .. })
+    }
+
+    /// A key pressed in the inventory: the cursor moves, or the row's action is queued.
+    fn inventory_key(&mut self, key: &str, cursor: usize) {
+        let key = match key {
+            "ArrowUp" | "w" | "W" | "k" => InventoryKey::Up,
+            "ArrowDown" | "s" | "S" | "j" => InventoryKey::Down,
+            "Escape" | "i" | "I" => InventoryKey::Close,
+            "Enter" | "e" | "E" | "u" | "U" => InventoryKey::Act,
+            "x" | "X" => InventoryKey::Drop,
+            _ => InventoryKey::Other,
+        };
+        let me = self.driver.session.slot() as usize;
+        let step = self
+            .driver
+            .session
+            .world()
+            .and_then(|w| w.player(me))
+            .map_or(InventoryStep::Close, |p| inventory::press(p, cursor, key));
+        self.view.overlay = match step {
+            InventoryStep::Close => Overlay::None,
+            InventoryStep::Stay { cursor, action } => {
+                if let Some((button, slot)) = action {
+                    self.mapper.queue(button, slot);
+                }
+                Overlay::Inventory { cursor }
+            }
+        };
     }
 
     fn spectator_key(&mut self, key: &str) -> bool {

@@ -7,10 +7,11 @@
 //! depth, effects, spells with their cooldowns, the target), the message log (below),
 //! one status line at the bottom; help over the map when asked.
 
+use venture_play::inventory;
 use venture_play::names::{seconds, status_name};
 use venture_play::palette::{self, camera, rgb};
 use venture_play::text::{inert, inert_cut, wrap};
-use venture_play::view::{LogKind, ViewState};
+use venture_play::view::{LogKind, Overlay, ViewState};
 use venture_sim::content::spellbook;
 use venture_sim::player::MAX_MANA;
 use venture_sim::stats::xp_to_next;
@@ -183,6 +184,9 @@ pub fn scene(world: &World, view: &ViewState, size: Size, extras: &Extras) -> Ve
     );
     if let Some(help) = &extras.help {
         draw_help(help, &layout, &mut p);
+    }
+    if let Overlay::Inventory { cursor } = view.overlay {
+        draw_inventory(world, view, cursor, &layout, &mut p);
     }
     p.out
 }
@@ -613,6 +617,85 @@ fn draw_log(view: &ViewState, l: &Layout, p: &mut Painter) {
     }
 }
 
+/// The followed player's inventory over the map: the equipment rows, the load, the items,
+/// the cursor's row highlighted, and the keys for that row.
+fn draw_inventory(world: &World, view: &ViewState, cursor: usize, l: &Layout, p: &mut Painter) {
+    let Some(player) = world.player(view.follow) else {
+        return;
+    };
+    let rows = inventory::row_list(player);
+    let (mx, my, mw, mh) = l.map;
+    let line = l.line();
+    // Title, rows, the load line, "nothing carried" when empty, a gap and the hint.
+    let lines = rows.len() + 1 + usize::from(player.inventory.is_empty()) + 2;
+    let w = (l.px * 62.0).min(mw - 20.0);
+    let h = (12.0 + line * (lines as f64 + 1.5)).min(mh - 20.0);
+    let x = mx + (mw - w) / 2.0;
+    let y = my + (mh - h) / 2.0;
+    p.rect(x, y, w, h, (24, 24, 34));
+    p.bold(x + 10.0, y + 6.0, "Inventory", rgb(252));
+    let mut at = 1.5;
+    let mut next = |p: &mut Painter, text: String, color, selected: bool, label: String| {
+        let ry = y + 6.0 + line * at;
+        at += 1.0;
+        if ry + line > y + h {
+            return;
+        }
+        if selected {
+            p.rect(x + 4.0, ry - 2.0, w - 8.0, line, (60, 60, 96));
+        }
+        if !label.is_empty() {
+            p.text(x + 10.0, ry, label, rgb(245));
+        }
+        if !text.is_empty() {
+            p.text(x + 10.0 + l.px * 11.0, ry, text, color);
+        }
+    };
+    for (row, r) in rows.iter().enumerate() {
+        if row == inventory::FIRST_ITEM_ROW {
+            next(
+                p,
+                inventory::load_line(player),
+                rgb(245),
+                false,
+                String::new(),
+            );
+        }
+        let label = match r.kind {
+            Some(kind) if row >= inventory::FIRST_ITEM_ROW => {
+                format!("{:>3} {}", r.label, palette::item_glyph(kind))
+            }
+            _ => format!("{}:", r.label),
+        };
+        let color = r.rarity.map_or(rgb(244), |q| rgb(palette::rarity_color(q)));
+        next(p, r.text.clone(), color, row == cursor, label);
+    }
+    if player.inventory.is_empty() {
+        next(
+            p,
+            inventory::load_line(player),
+            rgb(245),
+            false,
+            String::new(),
+        );
+        next(
+            p,
+            "(nothing carried)".into(),
+            rgb(244),
+            false,
+            String::new(),
+        );
+    }
+    next(p, String::new(), rgb(245), false, String::new());
+    next(
+        p,
+        inventory::hint(player, cursor).into(),
+        rgb(245),
+        false,
+        String::new(),
+    );
+}
+
 fn draw_help(help: &[(String, String)], l: &Layout, p: &mut Painter) {
     let (mx, my, mw, mh) = l.map;
     let line = l.line();
@@ -723,6 +806,28 @@ mod tests {
             assert!((x - (mx + mw / 2.0)).abs() <= l.tile * 1.5, "x {x}");
         }
         assert!(x >= mx && x <= mx + mw && y >= my && y <= my + mh);
+    }
+
+    #[test]
+    fn the_inventory_is_drawn_over_the_map_with_the_rows_keys() {
+        let w = world();
+        let mut view = ViewState::following(0);
+        view.overlay = Overlay::Inventory { cursor: 0 };
+        let size = Size {
+            w: 1280.0,
+            h: 720.0,
+        };
+        let shapes = scene(&w, &view, size, &Extras::default());
+        let t = texts(&shapes);
+        let player = w.player(0).expect("slot 0 plays");
+        assert!(t.contains(&"Inventory"), "{t:?}");
+        assert!(t.contains(&"weapon:") && t.contains(&"accessory:"), "{t:?}");
+        let load = inventory::load_line(player);
+        assert!(t.contains(&load.as_str()), "{t:?}");
+        assert!(t.contains(&inventory::hint(player, 0)), "{t:?}");
+        // Closed, none of it.
+        let shapes = scene(&w, &ViewState::following(0), size, &Extras::default());
+        assert!(!texts(&shapes).contains(&"Inventory"));
     }
 
     #[test]

@@ -103,7 +103,7 @@ async function main() {
   });
   document.addEventListener("keydown", (e) => {
     if (e.target === seek || e.target === chat || e.target === nameBox) return;
-    if (state.live === "play" && e.key === "Enter") {
+    if (state.live === "play" && e.key === "Enter" && !app.inventory_open()) {
       e.preventDefault(); app.release_keys(); chat.hidden = false; chat.focus(); return;
     }
     if (!state.live && (e.key === "g" || e.key === "G")) { e.preventDefault(); seek.focus(); return; }

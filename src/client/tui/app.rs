@@ -20,20 +20,20 @@ use venture_net::carrier::client::ClientCarrier;
 use venture_net::client::{ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
+use venture_play::inventory::{self, InventoryKey, InventoryStep};
 use venture_play::narrate::Narrator;
 use venture_play::view::{
     auto_target, monsters_near, Explosions, LogKind, LogLine, Overlay, ViewState,
     TARGET_RANGE_TILES,
 };
-use venture_sim::gameplay::UNEQUIP_BASE;
-use venture_sim::{buttons, World};
+use venture_sim::World;
 
 use super::input::{InputMapper, Mapped};
 use crate::client::servers::{Failover, Step};
 use crate::client::shell::{carrier_name, Shell};
 use crate::client::{ClientArgs, ClientError, RunOutcome};
 use crate::tui::event_loop::{self, EventLoop, Screen, Term, FIRST_FREE_TOKEN};
-use crate::tui::render::{self, overlay::inventory_rows, screens};
+use crate::tui::render::{self, screens};
 use crate::tui::terminal::detect_colors;
 
 /// Why the loop ended.
@@ -341,43 +341,27 @@ impl App {
         else {
             return;
         };
-        let rows = inventory_rows(p);
-        let item = cursor
-            .checked_sub(3)
-            .and_then(|i| p.inventory.get(i).map(|it| (i, it.kind)));
-        let consumable = matches!(item, Some((_, venture_sim::content::ItemKind::Consumable)));
-        let mut cursor = cursor.min(rows - 1);
-        match key.code {
-            KeyCode::Up | KeyCode::Char('w') | KeyCode::Char('k') => {
-                cursor = cursor.saturating_sub(1)
-            }
-            KeyCode::Down | KeyCode::Char('s') | KeyCode::Char('j') => {
-                cursor = (cursor + 1).min(rows - 1)
-            }
-            KeyCode::Esc | KeyCode::Char('i') | KeyCode::Char('I') => {
-                self.view.overlay = Overlay::None;
-                return;
-            }
+        let key = match key.code {
+            KeyCode::Up | KeyCode::Char('w') | KeyCode::Char('k') => InventoryKey::Up,
+            KeyCode::Down | KeyCode::Char('s') | KeyCode::Char('j') => InventoryKey::Down,
+            KeyCode::Esc | KeyCode::Char('i') | KeyCode::Char('I') => InventoryKey::Close,
             KeyCode::Enter
             | KeyCode::Char('e')
             | KeyCode::Char('E')
             | KeyCode::Char('u')
-            | KeyCode::Char('U') => match (cursor, item) {
-                (0..=2, _) => self
-                    .mapper
-                    .queue(buttons::INTERACT, UNEQUIP_BASE + cursor as u8),
-                (_, Some((i, _))) if consumable => self.mapper.queue(buttons::USE_ITEM, i as u8),
-                (_, Some((i, _))) => self.mapper.queue(buttons::INTERACT, i as u8),
-                _ => {}
-            },
-            KeyCode::Char('x') | KeyCode::Char('X') => {
-                if let Some((i, _)) = item {
-                    self.mapper.queue(buttons::DROP, i as u8);
+            | KeyCode::Char('U') => InventoryKey::Act,
+            KeyCode::Char('x') | KeyCode::Char('X') => InventoryKey::Drop,
+            _ => InventoryKey::Other,
+        };
+        self.view.overlay = match inventory::press(p, cursor, key) {
+            InventoryStep::Close => Overlay::None,
+            InventoryStep::Stay { cursor, action } => {
+                if let Some((button, slot)) = action {
+                    self.mapper.queue(button, slot);
                 }
+                Overlay::Inventory { cursor }
             }
-            _ => {}
-        }
-        self.view.overlay = Overlay::Inventory { cursor };
+        };
     }
 
     fn key(&mut self, key: KeyEvent, now: Instant) {
@@ -412,8 +396,13 @@ impl App {
                     KeyCode::Char('i') | KeyCode::Char('I') if playing => {
                         self.mapper.release_all();
                         // The inventory acts on our own character: look at it.
-                        self.view.follow = self.driver.session.slot() as usize;
-                        self.view.overlay = Overlay::Inventory { cursor: 3 };
+                        let me = self.driver.session.slot() as usize;
+                        self.view.follow = me;
+                        let cursor = self.driver.session.world().and_then(|w| w.player(me));
+                        self.view.overlay = Overlay::Inventory {
+                            cursor: cursor
+                                .map_or(inventory::FIRST_ITEM_ROW, inventory::opening_cursor),
+                        };
                     }
                     KeyCode::Enter if playing => {
                         self.mapper.release_all();

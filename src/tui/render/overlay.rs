@@ -5,11 +5,11 @@ use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph, Widget, Wrap};
-use venture_sim::content::{Item, ItemKind};
-use venture_sim::player::{Player, MAX_WEIGHT};
+use venture_sim::content::Rarity;
 use venture_sim::World;
 
 use crate::tui::theme;
+use venture_play::inventory;
 use venture_play::keys::{controls, spell_keys};
 use venture_play::text::inert_cut;
 use venture_play::view::{ColorMode, Overlay, ViewState};
@@ -53,33 +53,6 @@ pub fn window(view: &ViewState, title: &str, area: Rect, buf: &mut Buffer) -> Re
     inner
 }
 
-/// One line describing an item: name and its numbers.
-pub fn describe(item: &Item) -> String {
-    let mut parts = Vec::new();
-    if item.damage > 0 {
-        parts.push(format!("dmg {}", item.damage));
-    }
-    for (v, n) in [
-        (item.attack, "atk"),
-        (item.defense, "def"),
-        (item.magic_power, "mag"),
-        (item.magic_defense, "mdef"),
-        (item.heal_hp, "heal"),
-        (item.restore_mana, "mana"),
-    ] {
-        if v > 0 {
-            parts.push(format!("{n} +{v}"));
-        }
-    }
-    parts.push(format!("wt {}", item.weight));
-    format!("{} ({})", inert_cut(&item.name, 28), parts.join(", "))
-}
-
-/// Rows of the inventory window: weapon, armor, accessory, then the carried items.
-pub fn inventory_rows(p: &Player) -> usize {
-    3 + p.inventory.len()
-}
-
 fn draw_inventory(world: &World, view: &ViewState, cursor: usize, area: Rect, buf: &mut Buffer) {
     let mode = view.colors;
     let Some(p) = world.player(view.follow) else {
@@ -91,65 +64,51 @@ fn draw_inventory(world: &World, view: &ViewState, cursor: usize, area: Rect, bu
     let rect = centred(area, 72, 2 + 3 + 1 + items + 2);
     let inner = window(view, " Inventory ", rect, buf);
     let mut lines = Vec::new();
-    let row_style = |row: usize, rarity| {
-        let s = theme::fg(mode, theme::rarity_color(rarity));
+    let row_style = |row: usize, rarity: Option<Rarity>| {
+        let s = match rarity {
+            Some(r) => theme::fg(mode, theme::rarity_color(r)),
+            None => theme::fg(mode, 244),
+        };
         if row == cursor {
             s.add_modifier(Modifier::REVERSED)
         } else {
             s
         }
     };
-    for (e, slot_name) in ["weapon", "armor", "accessory"].iter().enumerate() {
-        let (text, style) = match &p.equipment[e] {
-            Some(item) => (describe(item), row_style(e, item.rarity)),
-            None => ("(empty)".to_string(), {
-                let s = theme::fg(mode, 244);
-                if e == cursor {
-                    s.add_modifier(Modifier::REVERSED)
-                } else {
-                    s
-                }
-            }),
+    let rows = inventory::row_list(p);
+    for (row, r) in rows.iter().enumerate() {
+        if row == inventory::FIRST_ITEM_ROW {
+            lines.push(Line::from(Span::styled(
+                inventory::load_line(p),
+                theme::fg(mode, 245),
+            )));
+        }
+        let label = match r.kind {
+            Some(kind) if row >= inventory::FIRST_ITEM_ROW => {
+                format!("{:>8} {} ", r.label, theme::item_glyph(kind))
+            }
+            _ => format!("{:>9}: ", r.label),
         };
         lines.push(Line::from(vec![
-            Span::raw(format!("{slot_name:>9}: ")),
-            Span::styled(text, style),
-        ]));
-    }
-    lines.push(Line::from(Span::styled(
-        format!(
-            "carried {}/{} items, weight {}/{}",
-            p.inventory.len(),
-            venture_sim::player::INVENTORY_SLOTS,
-            p.weight(),
-            MAX_WEIGHT
-        ),
-        theme::fg(mode, 245),
-    )));
-    for (i, item) in p.inventory.iter().enumerate() {
-        let row = 3 + i;
-        let glyph = theme::item_glyph(item.kind);
-        lines.push(Line::from(vec![
-            Span::raw(format!("{:>8} {glyph} ", i + 1)),
-            Span::styled(describe(item), row_style(row, item.rarity)),
+            Span::raw(label),
+            Span::styled(r.text.clone(), row_style(row, r.rarity)),
         ]));
     }
     if p.inventory.is_empty() {
+        lines.push(Line::from(Span::styled(
+            inventory::load_line(p),
+            theme::fg(mode, 245),
+        )));
         lines.push(Line::from(Span::styled(
             "         (nothing carried)",
             theme::fg(mode, 244),
         )));
     }
     lines.push(Line::default());
-    let hint = match cursor {
-        0..=2 => "Up/Down: choose  E/Enter: unequip  I/Esc: close",
-        c => match p.inventory.get(c - 3).map(|i| i.kind) {
-            Some(ItemKind::Consumable) => "Up/Down: choose  U/Enter: use  X: drop  I/Esc: close",
-            Some(_) => "Up/Down: choose  E/Enter: equip  X: drop  I/Esc: close",
-            None => "Up/Down: choose  I/Esc: close",
-        },
-    };
-    lines.push(Line::from(Span::styled(hint, theme::fg(mode, 245))));
+    lines.push(Line::from(Span::styled(
+        inventory::hint(p, cursor),
+        theme::fg(mode, 245),
+    )));
     Paragraph::new(lines).render(inner, buf);
 }
 
