@@ -295,6 +295,18 @@ fn a_spectator_page_follows_a_bots_game_with_the_servers_checksums() {
     bots.kill9();
     assert_eq!(out["errors"], serde_json::json!([]), "{}", out["errors"]);
     assert_eq!(out["end"]["desyncs"], 0, "{}", out["end"]);
+    // A spectator is nobody in the game: the log tells every player's news by name, never
+    // as "You hit ..." for the player it happens to follow.
+    let log: Vec<&str> = out["end"]["log"]
+        .as_array()
+        .expect("the log")
+        .iter()
+        .filter_map(serde_json::Value::as_str)
+        .collect();
+    assert!(
+        !log.iter().any(|l| l.starts_with("You ")),
+        "a spectator's log in the second person: {log:?}"
+    );
     let sums: Vec<u64> = out["checksums"]
         .as_array()
         .expect("checksums")

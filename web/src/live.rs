@@ -280,8 +280,14 @@ impl Live {
         self.view.net.carrier = Some(CarrierKind::WebSocket.as_str());
     }
 
+    /// Whose news the log tells as "You ...": our own slot's; a spectator has none (as in
+    /// the terminal client), so every player's news is told by name.
     fn narrated_slot(&self) -> usize {
-        self.view.follow
+        if self.view.spectating {
+            venture_sim::MAX_SLOTS
+        } else {
+            self.driver.session.slot() as usize
+        }
     }
 
     fn event(&mut self, e: ClientEvent) {
