@@ -133,16 +133,11 @@ impl Player {
 
     /// `-server A,B`: leaves a session whose server stopped answering and starts one at
     /// the next address (see [`servers`]).
-    fn maybe_switch(
-        &mut self,
-        registry: &mio::Registry,
-        shell: &Shell,
-        give_up: Duration,
-    ) -> io::Result<()> {
+    fn maybe_switch(&mut self, registry: &mio::Registry, shell: &Shell) -> io::Result<()> {
         let joined = self.joins > 0;
         match self
             .failover
-            .step(&mut self.driver, shell, registry, joined, give_up)?
+            .step(&mut self.driver, shell, registry, joined)?
         {
             servers::Step::Steady => {}
             servers::Step::PlayingAgain { .. } => eprintln!("{}: playing again", self.name),
@@ -400,7 +395,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
             let give_up = Duration::from_secs(args.reconnect_for);
             handle_events(p, &args.desync_dir, &mut outcome, give_up);
             log_reconnect(p, epoch);
-            p.maybe_switch(poll.registry(), &shell, give_up)?;
+            p.maybe_switch(poll.registry(), &shell)?;
         }
         if let (Some(at), Some(every)) = (next_status, status_every) {
             if Instant::now() >= at {
@@ -430,7 +425,7 @@ pub fn run(args: ClientArgs) -> Result<RunOutcome, ClientError> {
 fn handle_events(p: &mut Player, desync_dir: &Path, outcome: &mut RunOutcome, give_up: Duration) {
     // A session started at another address while the server is lost: its refusals and
     // silences are part of trying (see `servers`) until the time to come back runs out.
-    let trying = p.failover.trying(give_up);
+    let trying = p.failover.trying();
     for ev in p.driver.session.drain_events() {
         match ev {
             ClientEvent::Welcomed {

@@ -143,11 +143,26 @@ impl Failover {
         self.lost_since
     }
 
+    /// How long a lost server may take to come back (`-reconnect-for`, which the
+    /// session's configuration carries).
+    pub fn give_up(&self) -> Duration {
+        self.config.reconnect.give_up_after
+    }
+
     /// Whether a session at another address is being tried while the server is lost: its
     /// refusals and silences are part of trying until the time to come back runs out.
-    pub fn trying(&self, give_up: Duration) -> bool {
+    pub fn trying(&self) -> bool {
+        let give_up = self.give_up();
         self.lost_since
             .is_some_and(|t| t.elapsed() < give_up && !give_up.is_zero())
+    }
+
+    /// The address a switch is trying, while it has not played there yet.
+    pub fn trying_at(&self) -> Option<String> {
+        self.servers.switched().then(|| {
+            let t = self.servers.current_target();
+            format!("{}:{}", t.host, t.port)
+        })
     }
 
     /// Counters of every session: those left behind and `session`.
@@ -178,15 +193,16 @@ impl Failover {
     /// Leaves `driver`'s session when its server is lost and starts one at the next
     /// address, replacing `driver` (`joined`: a session of this player was ever welcomed;
     /// a first connect to a single address reports its failures as it always did). After
-    /// `give_up` lost, it stops switching and the session in use closes on its own.
+    /// [`give_up`](Self::give_up) lost, it stops switching and the session in use closes on
+    /// its own.
     pub fn step(
         &mut self,
         driver: &mut ClientDriver<ClientCarrier>,
         shell: &Shell,
         registry: &Registry,
         joined: bool,
-        give_up: Duration,
     ) -> io::Result<Step> {
+        let give_up = self.give_up();
         let now = Instant::now();
         let t = now.saturating_duration_since(shell.epoch);
         let session = &driver.session;

@@ -54,10 +54,6 @@ struct App {
     failover: Failover,
     /// Where the failover's new sessions register their carriers.
     registry: mio::Registry,
-    /// `-reconnect-for`: how long a lost server may take to come back.
-    give_up: Duration,
-    /// The address a failover is trying (the connecting screen says so).
-    trying: Option<String>,
     name: String,
     server_text: String,
     welcomed: Option<(u8, String)>,
@@ -226,7 +222,7 @@ impl App {
                 // Lost, and trying the next address: a refusal or silence there is part
                 // of trying, until the time to come back runs out.
                 ClientEvent::Closed(reason)
-                    if reason != CloseReason::Left && self.failover.trying(self.give_up) => {}
+                    if reason != CloseReason::Left && self.failover.trying() => {}
                 ClientEvent::Closed(reason) => {
                     // The screen says why (`refusal`); the outcome sets the exit status.
                     let _ = self.outcome.closed(&self.name, &self.driver, &reason);
@@ -241,16 +237,12 @@ impl App {
     /// character comes back there with the same secret); said in the message log.
     fn fail_over(&mut self) {
         let joined = self.welcomed.is_some();
-        match self.failover.step(
-            &mut self.driver,
-            &self.shell,
-            &self.registry,
-            joined,
-            self.give_up,
-        ) {
+        match self
+            .failover
+            .step(&mut self.driver, &self.shell, &self.registry, joined)
+        {
             Ok(Step::Steady) => {}
             Ok(Step::PlayingAgain { host, port }) => {
-                self.trying = None;
                 // The old session's "reconnecting" is over.
                 self.view.notice = None;
                 self.notice_until = None;
@@ -259,7 +251,6 @@ impl App {
             Ok(Step::Trying { host, port }) => {
                 // The new session's snapshot starts a new narrator.
                 self.narrator = None;
-                self.trying = Some(format!("{host}:{port}"));
                 self.log(
                     LogKind::Bad,
                     format!("The server stopped answering: trying {host}:{port}."),
@@ -487,7 +478,7 @@ impl App {
                 area,
                 "Venture",
                 &[
-                    match &self.trying {
+                    match self.failover.trying_at() {
                         Some(at) => format!("The server stopped answering: trying {at} ..."),
                         None => format!("Connecting to {server} ..."),
                     },
@@ -624,8 +615,6 @@ pub fn run(args: &ClientArgs, name: String) -> Result<RunOutcome, ClientError> {
         shell,
         failover,
         registry,
-        give_up: Duration::from_secs(args.reconnect_for),
-        trying: None,
         mapper: InputMapper::new(guard.key_releases),
         view,
         narrator: None,
