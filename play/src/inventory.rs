@@ -9,6 +9,7 @@ use venture_sim::gameplay::UNEQUIP_BASE;
 use venture_sim::player::{Player, INVENTORY_SLOTS, MAX_WEIGHT};
 
 use crate::text::inert_cut;
+use crate::view::Overlay;
 
 /// The equipment rows come first, in this order.
 pub const EQUIPMENT_SLOTS: [&str; 3] = ["weapon", "armor", "accessory"];
@@ -46,6 +47,33 @@ pub enum InventoryStep {
 /// accessory row when nothing is.
 pub fn opening_cursor(p: &Player) -> usize {
     FIRST_ITEM_ROW.min(rows(p) - 1)
+}
+
+/// The window opened on `me`'s inventory (`None`: not in the world yet).
+pub fn open(me: Option<&Player>) -> Overlay {
+    Overlay::Inventory {
+        cursor: me.map_or(FIRST_ITEM_ROW, opening_cursor),
+    }
+}
+
+/// `key` in the window open on `me`'s inventory: the window as it is after it, with the
+/// row's action handed to `queue` (the client's `InputMapper::queue`; closed when `me` is
+/// not in the world).
+pub fn handle(
+    me: Option<&Player>,
+    cursor: usize,
+    key: InventoryKey,
+    mut queue: impl FnMut(u8, u8),
+) -> Overlay {
+    match me.map_or(InventoryStep::Close, |p| press(p, cursor, key)) {
+        InventoryStep::Close => Overlay::None,
+        InventoryStep::Stay { cursor, action } => {
+            if let Some((button, slot)) = action {
+                queue(button, slot);
+            }
+            Overlay::Inventory { cursor }
+        }
+    }
 }
 
 /// Rows of the window: weapon, armor, accessory, then the carried items.
@@ -257,5 +285,35 @@ mod tests {
         let mut empty = p.clone();
         empty.inventory.clear();
         assert_eq!(opening_cursor(&empty), FIRST_ITEM_ROW - 1);
+    }
+
+    #[test]
+    fn handle_queues_the_rows_action_and_open_starts_on_a_row_that_exists() {
+        let p = player_with_items();
+        let mut queued = Vec::new();
+        let after = handle(Some(&p), 1, InventoryKey::Act, |b, slot| {
+            queued.push((b, slot))
+        });
+        assert_eq!(after, Overlay::Inventory { cursor: 1 });
+        assert_eq!(queued, vec![(buttons::INTERACT, UNEQUIP_BASE + 1)]);
+        assert_eq!(
+            handle(Some(&p), 1, InventoryKey::Close, |_, _| panic!(
+                "nothing to queue"
+            )),
+            Overlay::None
+        );
+        assert_eq!(
+            handle(None, 1, InventoryKey::Act, |_, _| panic!("no player")),
+            Overlay::None
+        );
+        let mut empty = p.clone();
+        empty.inventory.clear();
+        assert_eq!(open(Some(&empty)), Overlay::Inventory { cursor: 2 });
+        assert_eq!(
+            open(Some(&p)),
+            Overlay::Inventory {
+                cursor: FIRST_ITEM_ROW
+            }
+        );
     }
 }

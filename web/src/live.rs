@@ -21,7 +21,7 @@ use venture_net::driver::ClientDriver;
 use venture_net::secure::initiator::{SecureEvent, Trust};
 use venture_net::secure::keys::{fingerprint, parse_public_key};
 use venture_net::secure::wire::MAX_WIRE_DATAGRAM;
-use venture_play::inventory::{self, InventoryKey, InventoryStep};
+use venture_play::inventory::{self, InventoryKey};
 use venture_play::keys::{InputMapper, KeyCode, KeyEvent, KeyEventKind, Mapped};
 use venture_play::narrate::Narrator;
 use venture_play::view::{
@@ -423,10 +423,8 @@ impl Live {
                 // The inventory acts on our own character: look at it.
                 let me = self.driver.session.slot() as usize;
                 self.view.follow = me;
-                let cursor = self.driver.session.world().and_then(|w| w.player(me));
-                self.view.overlay = Overlay::Inventory {
-                    cursor: cursor.map_or(inventory::FIRST_ITEM_ROW, inventory::opening_cursor),
-                };
+                let player = self.driver.session.world().and_then(|w| w.player(me));
+                self.view.overlay = inventory::open(player);
                 true
             }
             _ => false,
@@ -449,21 +447,9 @@ impl Live {
             _ => InventoryKey::Other,
         };
         let me = self.driver.session.slot() as usize;
-        let step = self
-            .driver
-            .session
-            .world()
-            .and_then(|w| w.player(me))
-            .map_or(InventoryStep::Close, |p| inventory::press(p, cursor, key));
-        self.view.overlay = match step {
-            InventoryStep::Close => Overlay::None,
-            InventoryStep::Stay { cursor, action } => {
-                if let Some((button, slot)) = action {
-                    self.mapper.queue(button, slot);
-                }
-                Overlay::Inventory { cursor }
-            }
-        };
+        let player = self.driver.session.world().and_then(|w| w.player(me));
+        self.view.overlay =
+            inventory::handle(player, cursor, key, |b, slot| self.mapper.queue(b, slot));
     }
 
     fn spectator_key(&mut self, key: &str) -> bool {

@@ -20,7 +20,7 @@ use venture_net::carrier::client::ClientCarrier;
 use venture_net::client::{ClientEvent, ClientSession, CloseReason, Phase};
 use venture_net::driver::ClientDriver;
 use venture_net::protocol::RejectReason;
-use venture_play::inventory::{self, InventoryKey, InventoryStep};
+use venture_play::inventory::{self, InventoryKey};
 use venture_play::narrate::Narrator;
 use venture_play::view::{
     auto_target, monsters_near, Explosions, LogKind, LogLine, Overlay, ViewState,
@@ -324,14 +324,6 @@ impl App {
     }
 
     fn inventory_key(&mut self, key: KeyEvent, cursor: usize) {
-        let Some(p) = self
-            .driver
-            .session
-            .world()
-            .and_then(|w| w.player(self.driver.session.slot() as usize))
-        else {
-            return;
-        };
         let key = match key.code {
             KeyCode::Up | KeyCode::Char('w') | KeyCode::Char('k') => InventoryKey::Up,
             KeyCode::Down | KeyCode::Char('s') | KeyCode::Char('j') => InventoryKey::Down,
@@ -344,15 +336,13 @@ impl App {
             KeyCode::Char('x') | KeyCode::Char('X') => InventoryKey::Drop,
             _ => InventoryKey::Other,
         };
-        self.view.overlay = match inventory::press(p, cursor, key) {
-            InventoryStep::Close => Overlay::None,
-            InventoryStep::Stay { cursor, action } => {
-                if let Some((button, slot)) = action {
-                    self.mapper.queue(button, slot);
-                }
-                Overlay::Inventory { cursor }
-            }
-        };
+        let me = self
+            .driver
+            .session
+            .world()
+            .and_then(|w| w.player(self.driver.session.slot() as usize));
+        self.view.overlay =
+            inventory::handle(me, cursor, key, |b, slot| self.mapper.queue(b, slot));
     }
 
     fn key(&mut self, key: KeyEvent, now: Instant) {
@@ -389,11 +379,8 @@ impl App {
                         // The inventory acts on our own character: look at it.
                         let me = self.driver.session.slot() as usize;
                         self.view.follow = me;
-                        let cursor = self.driver.session.world().and_then(|w| w.player(me));
-                        self.view.overlay = Overlay::Inventory {
-                            cursor: cursor
-                                .map_or(inventory::FIRST_ITEM_ROW, inventory::opening_cursor),
-                        };
+                        let player = self.driver.session.world().and_then(|w| w.player(me));
+                        self.view.overlay = inventory::open(player);
                     }
                     KeyCode::Enter if playing => {
                         self.mapper.release_all();
